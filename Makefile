@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make dev` (the local stack) and `make test`.
+# Each creates or updates the virtualenv .venv first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: dev test lint typecheck unit bench api-key clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(INSTALLED)
+
+dev: $(INSTALLED)
+	$(BIN)/python -m local.dev
+
+test: $(INSTALLED) lint typecheck
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy shared functions local bench
+
+unit: $(INSTALLED)
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+# Prints a new random secret key and the SHA-256 digest to give `sam deploy` as ApiKeyHashes.
+api-key: $(INSTALLED)
+	@$(BIN)/python -c "import secrets,hashlib; k='am_sk_'+secrets.token_urlsafe(32); print('secret key:', k); print('hash:      ', hashlib.sha256(k.encode()).hexdigest())"
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,29 @@
+"""POST /v1/customers.delete: the customer and all it holds; in Stripe too if asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from billing import stripe
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.customers import DeleteCustomerRequest, DeleteCustomerResponse
+from billing.services.customers.delete import delete_customer
+
+logger = Logger()
+app = make_app()
+
+
+@app.post("/v1/customers.delete")
+def delete() -> Response[str]:
+    request = parse(DeleteCustomerRequest, app.current_event)
+    delete_customer(request.customer_id, request.delete_in_stripe, stripe=stripe.gateway)
+    return ok(DeleteCustomerResponse(success=True))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

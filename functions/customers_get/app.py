@@ -1,0 +1,29 @@
+"""POST /v1/customers.get"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.customers import GetCustomerRequest, customer_response
+from billing.config import settings
+from billing.services.customers.get import get_customer
+
+logger = Logger()
+app = make_app(mutating=False)
+
+
+@app.post("/v1/customers.get")
+def get() -> Response[str]:
+    request = parse(GetCustomerRequest, app.current_event)
+    customer = get_customer(request.customer_id)
+    return ok(customer_response(customer, settings().environment, request.expand))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

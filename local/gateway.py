@@ -1,0 +1,214 @@
+"""A local stand-in for API Gateway (HTTP API): each request becomes the v2 event AWS would
+send, routed by template.yaml's routes to the real handler.
+
+Like Lambda, one handler instance serves one request at a time; concurrent requests get
+further instances ("containers"), so module state behaves as it does in AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import itertools
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.template import Route
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+_instance_numbers = itertools.count(1)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 1024
+    timeout_s: int = 15
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+        )
+        self.function_version = "$LATEST"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionPool:
+    """Warm instances of one function's handler module, each used by one request at a time."""
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self._idle: queue.SimpleQueue[Handler] = queue.SimpleQueue()
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        try:
+            handler = self._idle.get_nowait()
+        except queue.Empty:
+            handler = self._cold_start()
+        try:
+            context = LambdaContext(self.route.function, str(uuid.uuid4()))
+            return handler(event, context)
+        finally:
+            self._idle.put(handler)
+
+    def _cold_start(self) -> Handler:
+        module_file, _, function = self.route.handler.rpartition(".")
+        path = self.route.code_dir / f"{module_file.replace('.', '/')}.py"
+        name = f"lambda_{self.route.function}_{next(_instance_numbers)}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None
+        assert spec.loader is not None
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        handler: Handler = getattr(module, function)
+        return handler
+
+
+def http_api_event(
+    route: Route, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    """The payload format 2.0 event API Gateway sends for this request."""
+    url = urlsplit(target)
+    content_type = headers.get("content-type", "")
+    is_text = not body or any(content_type.startswith(t) for t in _TEXT_TYPES)
+    try:
+        text = body.decode() if is_text else None
+    except UnicodeDecodeError:
+        text = None
+    now = time.time()
+    request_id = base64.b32encode(uuid.uuid4().bytes)[:16].decode()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": url.path,
+        "rawQueryString": url.query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": headers.get("host", "localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": url.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": formatdate(now, usegmt=True),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": text is None,
+        "body": text if text is not None else base64.b64encode(body).decode(),
+    }
+    if url.query:
+        event["queryStringParameters"] = dict(parse_qsl(url.query, keep_blank_values=True))
+    if "cookie" in headers:
+        event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
+    return event
+
+
+class LocalHttpApi:
+    """The routes of template.yaml served on localhost."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self._pools = {(r.method, r.path): FunctionPool(r) for r in routes}
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        api = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                api._serve(self)
+
+            do_GET = do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # request lines would be noise next to the functions' own logs
+
+        self._server = ThreadingHTTPServer((host, port), RequestHandler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        bound_host, bound_port = self._server.server_address[:2]
+        return f"http://{bound_host!s}:{bound_port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(request.path).path
+        pool = self._pools.get((request.command, path))
+        length = int(request.headers.get("content-length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            _reply(
+                request,
+                413,
+                {"content-type": "application/json"},
+                b'{"message":"Request Entity Too Large"}',
+            )
+            request.close_connection = True
+            return
+        body = request.rfile.read(length) if length else b""
+        if pool is None:
+            _reply(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+            return
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            key = name.lower()  # HTTP APIs lowercase header names and join repeats with commas
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
+        event = http_api_event(
+            pool.route, request.command, request.path, headers, body, request.client_address[0]
+        )
+        try:
+            result = pool.invoke(event)
+        except Exception:  # a crashed function is a 500 from API Gateway, as in AWS
+            _reply(
+                request,
+                500,
+                {"content-type": "application/json"},
+                b'{"message":"Internal Server Error"}',
+            )
+            raise
+        status = int(result.get("statusCode", 200))
+        out_headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        raw = result.get("body") or ""
+        payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+        _reply(request, status, out_headers, payload)
+
+
+def _reply(
+    request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+) -> None:
+    request.send_response(status)
+    for name, value in headers.items():
+        if name not in ("content-length", "connection"):
+            request.send_header(name, value)
+    request.send_header("content-length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)

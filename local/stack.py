@@ -1,0 +1,151 @@
+"""The offline stack: DynamoDB (moto server), the Stripe emulator and the HTTP API, wired
+together with the same environment variables the functions get in AWS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.dynamodb import ensure_table, start_moto_server
+from local.gateway import LocalHttpApi
+from local.stripe_emulator import StripeEmulator
+from local.template import ROOT, load_template, routes
+
+DEFAULT_SECRET_KEY = "am_sk_local_dev_key"  # noqa: S105 (a documented local-only default)
+EMULATOR_STRIPE_KEY = "sk_test_emulator"
+SNAPSHOT = ROOT / ".local-data" / "dynamodb.json"
+
+
+@dataclass
+class StackConfig:
+    port: int = 0
+    secret_key: str = DEFAULT_SECRET_KEY
+    table_name: str = "billing-local"
+    stripe_emulator_port: int = 0
+    # Set to use that DynamoDB (DynamoDB Local, another moto server) instead of starting one.
+    dynamodb_endpoint_url: str | None = None
+    # Set (sk_test_...) to use Stripe's test mode instead of the emulator.
+    stripe_secret_key: str | None = None
+    keep_data: bool = False
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        env = os.environ
+        return cls(
+            port=int(env.get("PORT", "8787")),
+            secret_key=env.get("LOCAL_SECRET_KEY", DEFAULT_SECRET_KEY),
+            table_name=env.get("TABLE_NAME", "billing-local"),
+            stripe_emulator_port=int(env.get("STRIPE_EMULATOR_PORT", "12111")),
+            dynamodb_endpoint_url=env.get("DYNAMODB_ENDPOINT_URL") or None,
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            keep_data=env.get("LOCAL_KEEP_DATA", "") in ("1", "true", "yes"),
+        )
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig
+    api_url: str = ""
+    dynamodb_url: str = ""
+    stripe_url: str | None = None
+    emulator: StripeEmulator | None = None
+    _stoppers: list[Any] = field(default_factory=list)
+
+    def start(self) -> LocalStack:
+        config = self.config
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("POWERTOOLS_SERVICE_NAME", "billing"),
+            ("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        ):
+            os.environ.setdefault(name, value)
+
+        if config.dynamodb_endpoint_url:
+            self.dynamodb_url = config.dynamodb_endpoint_url
+        else:
+            moto, self.dynamodb_url = start_moto_server()
+            self._stoppers.append(moto.stop)
+        ensure_table(self.dynamodb_url, config.table_name)
+        if config.keep_data:
+            self._restore_snapshot()
+
+        stripe_key = config.stripe_secret_key
+        if stripe_key is None:
+            self.emulator = StripeEmulator()
+            self.stripe_url = self.emulator.start(port=config.stripe_emulator_port)
+            self._stoppers.append(self.emulator.stop)
+            stripe_key = EMULATOR_STRIPE_KEY
+
+        os.environ.update(
+            {
+                "TABLE_NAME": config.table_name,
+                "DYNAMODB_ENDPOINT_URL": self.dynamodb_url,
+                "API_KEY_HASHES": hashlib.sha256(config.secret_key.encode()).hexdigest(),
+                "STRIPE_SECRET_KEY": stripe_key,
+            }
+        )
+        if self.stripe_url:
+            os.environ["STRIPE_API_BASE"] = self.stripe_url
+        else:
+            os.environ.pop("STRIPE_API_BASE", None)
+        from billing.config import reset_caches
+
+        reset_caches()
+
+        api = LocalHttpApi(routes(load_template()))
+        self.api_url = api.start(port=config.port)
+        self._stoppers.append(api.stop)
+        return self
+
+    def stop(self) -> None:
+        if self.config.keep_data:
+            self._save_snapshot()
+        for stop in reversed(self._stoppers):
+            stop()
+        self._stoppers.clear()
+
+    def _dynamodb(self) -> Any:
+        return boto3.client("dynamodb", endpoint_url=self.dynamodb_url)
+
+    def _save_snapshot(self) -> None:
+        items = []
+        for page in (
+            self._dynamodb().get_paginator("scan").paginate(TableName=self.config.table_name)
+        ):
+            items.extend(page["Items"])
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(items))
+
+    def _restore_snapshot(self) -> None:
+        if not SNAPSHOT.exists():
+            return
+        client = self._dynamodb()
+        for item in json.loads(SNAPSHOT.read_text()):
+            client.put_item(TableName=self.config.table_name, Item=item)
+
+
+def describe(stack: LocalStack) -> str:
+    lines = [
+        f"Billing API     {stack.api_url}",
+        f"Secret key      {stack.config.secret_key}   (Authorization: Bearer <key>)",
+        f"DynamoDB        {stack.dynamodb_url}   table {stack.config.table_name}",
+        f"Stripe          {stack.stripe_url or 'Stripe test mode (STRIPE_SECRET_KEY)'}",
+    ]
+    return "\n".join(lines)
+
+
+def ensure_path() -> None:
+    """Lets `python -m local.dev` import the layer's package as Lambda does (/opt/python)."""
+    import sys
+
+    shared = str(Path(ROOT / "shared"))
+    if shared not in sys.path:
+        sys.path.insert(0, shared)

@@ -1,0 +1,99 @@
+"""Reads what the local stack needs from template.yaml: the routes and the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as {"Fn": value} mappings."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {tag_suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    code_dir: Path
+    handler: str
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open() as stream:
+        template: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506
+    return template
+
+
+def routes(template: dict[str, Any]) -> list[Route]:
+    """Every HttpApi route of every function, as API Gateway would route it."""
+    default_handler = (
+        template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
+    )
+    found = []
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            found.append(
+                Route(
+                    method=event["Properties"]["Method"].upper(),
+                    path=event["Properties"]["Path"],
+                    function=name,
+                    code_dir=ROOT / props["CodeUri"],
+                    handler=props.get("Handler", default_handler),
+                )
+            )
+    return found
+
+
+def table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """CreateTable arguments for the template's table (keys and indexes; no AWS-only settings)."""
+    props = next(
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    )
+    definition = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props["BillingMode"],
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    return definition
+
+
+def ttl_attribute(template: dict[str, Any]) -> str | None:
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::DynamoDB::Table":
+            spec = resource["Properties"].get("TimeToLiveSpecification", {})
+            return spec.get("AttributeName") if spec.get("Enabled") else None
+    return None

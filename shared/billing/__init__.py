@@ -1,0 +1,1 @@
+"""The billing domain package, shipped to every function as the `shared/` Lambda layer."""

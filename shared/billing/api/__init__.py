@@ -1,0 +1,1 @@
+"""HTTP glue every function shares: resolver factory, auth, wire models, error mapping."""

@@ -1,0 +1,70 @@
+"""The resolver factory: every function's app authenticates, honours Idempotency-Key, and
+answers errors the same way."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from pydantic import BaseModel
+
+from billing.api import body
+from billing.api.auth import authenticate
+from billing.api.errors import error_response, unexpected_error_response
+from billing.config import settings
+from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound
+
+_MAX_IDEMPOTENCY_KEY = 255
+
+
+def make_app(*, mutating: bool = True) -> APIGatewayHttpResolver:
+    """`mutating=False` for read-only routes: they have nothing to make idempotent."""
+    app = APIGatewayHttpResolver()
+    app.use(middlewares=[_authenticated, _idempotent] if mutating else [_authenticated])
+    app.exception_handler(BillingError)(error_response)
+    app.exception_handler(Exception)(unexpected_error_response)
+    app.not_found(lambda _: error_response(RouteNotFound()))
+    return app
+
+
+def ok(model: BaseModel, status: int = 200) -> Response[str]:
+    return Response(
+        status_code=status, content_type="application/json", body=model.model_dump_json()
+    )
+
+
+def _authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    authenticate(app.current_event.get_header_value("authorization"), settings().api_key_hashes)
+    return next_middleware(app)
+
+
+def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    key = app.current_event.get_header_value("idempotency-key")
+    if key is None:
+        return next_middleware(app)
+    if not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise InvalidRequest(
+            "The Idempotency-Key header must be 1 to 255 printable characters.",
+            details=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
+        )
+    # Imported here so that routes called without a key never load the idempotency store.
+    from billing.services import idempotency
+
+    event = app.current_event
+    fingerprint = idempotency.fingerprint(event.raw_path, body.canonical(event))
+    replay = idempotency.begin(key, fingerprint)
+    if replay is not None:
+        return Response(
+            status_code=replay.status,
+            content_type="application/json",
+            body=replay.body,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = next_middleware(app)
+    except BillingError as error:
+        response = error_response(error)
+    except Exception:
+        idempotency.finish(key, fingerprint, 500, "")
+        raise
+    idempotency.finish(key, fingerprint, response.status_code, str(response.body or ""))
+    return response

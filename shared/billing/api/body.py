@@ -1,0 +1,86 @@
+"""Request bodies: size-limited, strict JSON, validated by a pydantic wire model."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from pydantic import BaseModel, ValidationError
+
+from billing.domain.errors import InvalidRequest, PayloadTooLarge
+
+MAX_BODY_BYTES = 256 * 1024
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    body = event.get("body") or ""
+    try:
+        data = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    except (binascii.Error, ValueError) as error:
+        raise InvalidRequest("The request body is not valid base64.") from error
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    return data
+
+
+def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    data = raw_body(event)
+    if not data.strip():
+        return {}
+    try:
+        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidRequest(
+            "The request body is not valid JSON.",
+            details=[{"field": "body", "message": "expected a JSON object"}],
+        ) from error
+    if not isinstance(parsed, dict):
+        raise InvalidRequest(
+            "The request body must be a JSON object.",
+            details=[{"field": "body", "message": "expected a JSON object"}],
+        )
+    return parsed
+
+
+def parse(model: type[Model], event: APIGatewayProxyEventV2) -> Model:
+    payload = json_body(event)
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise InvalidRequest(
+            "The request has invalid fields.",
+            details=[
+                {
+                    "field": ".".join(str(part) for part in issue["loc"]) or "body",
+                    "message": issue["msg"],
+                    "type": issue["type"],
+                }
+                for issue in error.errors(include_url=False, include_input=False)
+            ],
+        ) from None
+
+
+def canonical(event: APIGatewayProxyEventV2) -> bytes:
+    """The body in one canonical form, so that formatting never changes its fingerprint."""
+    data = raw_body(event)
+    try:
+        return json.dumps(json.loads(data), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        return data
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value

@@ -1,0 +1,54 @@
+"""Field types and base classes shared by every wire model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+
+class WireRequest(BaseModel):
+    """Strict about types (no "1" for 1), lenient about unknown fields (newer SDKs send more)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+class WireResponse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+def _no_control_characters(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if any(not ch.isprintable() for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    """SDKs send "" for an unset name or email; it means the same as leaving it out."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _looks_like_email(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or "." not in domain or any(ch.isspace() for ch in value.strip()):
+        raise ValueError("must be an email address")
+    return value.strip()
+
+
+Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
+Name = Annotated[str | None, BeforeValidator(_blank_is_none), Field(max_length=512)]
+Email = Annotated[
+    str | None,
+    BeforeValidator(_blank_is_none),
+    Field(max_length=254),
+    AfterValidator(lambda v: None if v is None else _looks_like_email(v)),
+]
+Text = Annotated[str | None, Field(max_length=1024)]
+StripeId = Annotated[
+    str | None, BeforeValidator(_blank_is_none), Field(max_length=255, pattern=r"^cus_\w+$")
+]
+Metadata = Annotated[dict[str, Any] | None, Field(max_length=50)]

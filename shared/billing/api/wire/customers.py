@@ -1,0 +1,177 @@
+"""customers.* requests and the Customer response."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from billing.api.wire.common import (
+    Email,
+    Id,
+    Metadata,
+    Name,
+    StripeId,
+    Text,
+    WireRequest,
+    WireResponse,
+)
+from billing.domain.customers import Customer, CustomerDraft, Environment
+from billing.domain.errors import InvalidRequest
+from billing.store.customers import PageQuery
+
+
+class GetOrCreateCustomerRequest(WireRequest):
+    customer_id: Id | None  # required, but null asks for a customer without an id
+    name: Name = None
+    email: Email = None
+    fingerprint: Text = None
+    metadata: Metadata = None
+    stripe_id: StripeId = None
+    create_in_stripe: bool | None = None
+    auto_enable_plan_id: Id | None = None
+    send_email_receipts: bool | None = None
+    expand: list[str] | None = None
+
+    def draft(self) -> CustomerDraft:
+        return CustomerDraft(
+            name=self.name,
+            email=self.email,
+            fingerprint=self.fingerprint,
+            metadata=self.metadata,
+            send_email_receipts=self.send_email_receipts,
+        )
+
+
+class GetCustomerRequest(WireRequest):
+    customer_id: Id
+    expand: list[str] | None = None
+
+
+class CreatedAtRange(WireRequest):
+    start: float | None = Field(default=None, ge=0)
+    end: float | None = Field(default=None, ge=0)
+
+
+class ListCustomersRequest(WireRequest):
+    start_cursor: str | None = None
+    limit: int = Field(default=50, ge=1, le=100)
+    sort_order: Literal["asc", "desc"] = "desc"
+    search: str | None = Field(default=None, max_length=256)
+    plans: list[Any] | None = None
+    processors: list[Literal["stripe", "revenuecat", "vercel"]] | None = None
+    created_at_range: CreatedAtRange | None = None
+
+    def page_query(self) -> PageQuery:
+        if self.plans:
+            raise InvalidRequest(
+                "Filtering customers by plan is not supported yet.",
+                details=[{"field": "plans", "message": "not supported yet"}],
+            )
+        span = self.created_at_range or CreatedAtRange()
+        return PageQuery(
+            cursor=self.start_cursor or None,
+            limit=self.limit,
+            ascending=self.sort_order == "asc",
+            search=self.search or None,
+            created_from=None if span.start is None else int(span.start),
+            created_to=None if span.end is None else int(span.end),
+            linked_to_stripe="stripe" in (self.processors or ()),
+        )
+
+
+class UpdateCustomerRequest(WireRequest):
+    customer_id: Id
+    new_customer_id: Id | None = None
+    name: Name = None
+    email: Email = None
+    fingerprint: Text = None
+    metadata: Metadata = None
+    stripe_id: StripeId = None
+    send_email_receipts: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """Only what the caller sent: a field sent as null clears it; one left out stays."""
+        sent = self.model_fields_set & _UPDATABLE
+        changes = {name: getattr(self, name) for name in sent}
+        if "metadata" in changes and changes["metadata"] is None:
+            changes["metadata"] = {}
+        if "send_email_receipts" in changes and changes["send_email_receipts"] is None:
+            del changes["send_email_receipts"]
+        return changes
+
+
+_UPDATABLE = {"name", "email", "fingerprint", "metadata", "stripe_id", "send_email_receipts"}
+
+
+class DeleteCustomerRequest(WireRequest):
+    customer_id: Id
+    delete_in_stripe: bool = False
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class CustomerResponse(WireResponse):
+    id: str | None
+    name: str | None
+    email: str | None
+    created_at: int
+    fingerprint: str | None
+    stripe_id: str | None
+    env: Environment
+    metadata: dict[str, Any]
+    send_email_receipts: bool
+    billing_controls: dict[str, Any] = Field(default_factory=dict)
+    subscriptions: list[dict[str, Any]] = Field(default_factory=list)
+    purchases: list[dict[str, Any]] = Field(default_factory=list)
+    licenses: list[dict[str, Any]] = Field(default_factory=list)
+    balances: dict[str, Any] = Field(default_factory=dict)
+    flags: dict[str, Any] = Field(default_factory=dict)
+    # Present only when asked for with `expand`.
+    invoices: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
+    entities: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
+    trials_used: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
+    referrals: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
+
+
+class CustomerListResponse(WireResponse):
+    list: list[CustomerResponse]
+    next_cursor: str | None
+
+
+class DeleteCustomerResponse(WireResponse):
+    success: bool
+
+
+# Expansions we can answer; each is an empty list until the feature behind it exists.
+_EXPANDABLE_LISTS = ("invoices", "entities", "trials_used", "referrals")
+
+
+def customer_response(
+    customer: Customer, env: Environment, expand: list[str] | None = None
+) -> CustomerResponse:
+    expanded: dict[str, list[Any]] = {
+        name: [] for name in _EXPANDABLE_LISTS if expand and name in expand
+    }
+    return CustomerResponse(
+        id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        created_at=customer.created_at,
+        fingerprint=customer.fingerprint,
+        stripe_id=customer.stripe_id,
+        env=env,
+        metadata=customer.metadata,
+        send_email_receipts=customer.send_email_receipts,
+        **expanded,
+    )
+
+
+def customer_page(
+    customers: list[Customer], next_cursor: str | None, env: Environment
+) -> CustomerListResponse:
+    return CustomerListResponse(
+        list=[customer_response(customer, env) for customer in customers], next_cursor=next_cursor
+    )

@@ -1,0 +1,100 @@
+"""Deployment settings, read from the environment once per cold start and validated.
+
+Nothing that matters in production has a silent default: a missing table name or API key
+hash fails the cold start loudly instead of serving requests wrongly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from billing.domain.customers import Environment, environment_of
+
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = Field(min_length=3)
+    dynamodb_endpoint_url: str | None = None
+    # SHA-256 hex digests of the accepted secret keys: the keys themselves are never stored.
+    api_key_hashes: frozenset[str]
+    # Either the key itself (local stack, CI) or a Secrets Manager secret holding it (AWS).
+    stripe_secret_key: SecretStr | None = None
+    stripe_secret_arn: str | None = None
+    # Points the stripe SDK at the local emulator instead of Stripe.
+    stripe_api_base: str | None = None
+    # "test" or "live": which Stripe mode the key is for, known without fetching the key.
+    stripe_mode: Literal["test", "live"] | None = None
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
+    # How long an unfinished request holds its Idempotency-Key before a retry may take over.
+    idempotency_lock_seconds: int = Field(default=30, gt=0)
+
+    @field_validator("api_key_hashes")
+    @classmethod
+    def _hashes_look_like_sha256(cls, hashes: frozenset[str]) -> frozenset[str]:
+        if not hashes:
+            raise ValueError("at least one API key hash is required")
+        bad = [h for h in hashes if not _SHA256_HEX.match(h)]
+        if bad:
+            raise ValueError("API key hashes must be lowercase SHA-256 hex digests")
+        return hashes
+
+    @model_validator(mode="after")
+    def _stripe_key_is_reachable(self) -> Settings:
+        if self.stripe_secret_key is None and self.stripe_secret_arn is None:
+            raise ValueError("set STRIPE_SECRET_KEY or STRIPE_SECRET_ARN")
+        if self.stripe_secret_key is None and self.stripe_mode is None:
+            raise ValueError("STRIPE_MODE (test or live) is required with STRIPE_SECRET_ARN")
+        return self
+
+    @property
+    def environment(self) -> Environment:
+        """A deployment is one environment: the Stripe key's mode decides which."""
+        if self.stripe_secret_key is not None:
+            return environment_of(self.stripe_secret_key.get_secret_value())
+        return "sandbox" if self.stripe_mode == "test" else "live"
+
+
+def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
+    hashes = environ.get("API_KEY_HASHES", "")
+    return Settings(
+        table_name=environ.get("TABLE_NAME", ""),
+        dynamodb_endpoint_url=environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        api_key_hashes=frozenset(h.strip() for h in hashes.split(",") if h.strip()),
+        stripe_secret_key=environ.get("STRIPE_SECRET_KEY") or None,
+        stripe_secret_arn=environ.get("STRIPE_SECRET_ARN") or None,
+        stripe_api_base=environ.get("STRIPE_API_BASE") or None,
+        stripe_mode=environ.get("STRIPE_MODE") or None,
+    )
+
+
+@cache
+def settings() -> Settings:
+    return settings_from(os.environ)
+
+
+@cache
+def stripe_secret_key() -> str:
+    """The Stripe secret key, fetched at most once per container and only when first needed."""
+    configured = settings()
+    if configured.stripe_secret_key is not None:
+        return configured.stripe_secret_key.get_secret_value()
+    import boto3  # only functions that talk to Stripe pay for this client
+
+    client = boto3.client("secretsmanager")
+    secret = client.get_secret_value(SecretId=configured.stripe_secret_arn)
+    return str(json.loads(secret["SecretString"])["stripe_secret_key"])
+
+
+def reset_caches() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    settings.cache_clear()
+    stripe_secret_key.cache_clear()

@@ -1,0 +1,64 @@
+"""The customer as the domain sees it, and the few rules that govern it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Environment = Literal["sandbox", "live"]
+
+
+class Customer(BaseModel):
+    """A customer record. `id` is the application's id; None for a customer not yet claimed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    internal_id: str
+    id: str | None
+    name: str | None = None
+    email: str | None = None
+    fingerprint: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    stripe_id: str | None = None
+    send_email_receipts: bool = False
+    created_at: int
+    version: int = 1
+
+
+class CustomerDraft(BaseModel):
+    """What a caller may say about a customer when creating it or filling it in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    email: str | None = None
+    fingerprint: str | None = None
+    metadata: dict[str, Any] | None = None
+    send_email_receipts: bool | None = None
+
+
+def missing_fields_filled(customer: Customer, draft: CustomerDraft) -> dict[str, Any]:
+    """The fields get_or_create may fill on an existing customer: only those still empty.
+
+    An existing customer is otherwise returned unchanged, so a caller with stale data
+    can never overwrite what another caller set.
+    """
+    filled: dict[str, Any] = {}
+    if not customer.name and draft.name:
+        filled["name"] = draft.name
+    if not customer.email and draft.email:
+        filled["email"] = draft.email
+    return filled
+
+
+def normalized_email(email: str) -> str:
+    """Emails match case-insensitively (and without surrounding blanks) for claims."""
+    return email.strip().lower()
+
+
+def environment_of(stripe_secret_key: str | None) -> Environment:
+    """A deployment is one environment: a Stripe test key (or none at all) means sandbox."""
+    if stripe_secret_key is None or "_test_" in stripe_secret_key:
+        return "sandbox"
+    return "live"

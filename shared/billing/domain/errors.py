@@ -1,0 +1,92 @@
+"""Domain exceptions. Each carries a stable public code and a fixed, safe message.
+
+The HTTP status of each lives in `billing.api.errors`, the one place errors become responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BillingError(Exception):
+    """Base of every error a caller may see. `message` never contains internal details."""
+
+    code = "internal_error"
+    default_message = "Something went wrong on our side."
+
+    def __init__(
+        self, message: str | None = None, details: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidRequest(BillingError):
+    code = "invalid_request"
+    default_message = "The request is not valid."
+
+
+class Unauthorized(BillingError):
+    code = "unauthorized"
+    default_message = "A valid secret key is required: send 'Authorization: Bearer <secret key>'."
+
+
+class RouteNotFound(BillingError):
+    code = "not_found"
+    default_message = "No such route."
+
+
+class CustomerNotFound(BillingError):
+    code = "customer_not_found"
+    default_message = "No customer has this id."
+
+
+class CustomerExists(BillingError):
+    code = "customer_exists"
+    default_message = "A customer with this id already exists."
+
+
+class StripeCustomerTaken(BillingError):
+    code = "customer_exists"
+    default_message = "This Stripe customer is already linked to another customer."
+
+
+class UnclaimedEmailTaken(BillingError):
+    code = "customer_exists"
+    default_message = "An id-less customer with this email already exists."
+
+
+class IdempotencyKeyConflict(BillingError):
+    code = "idempotency_key_conflict"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyKeyInProgress(BillingError):
+    code = "idempotency_key_in_progress"
+    default_message = (
+        "A request with this Idempotency-Key is still being processed; retry in a moment."
+    )
+
+
+class PayloadTooLarge(BillingError):
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class BillingInProgress(BillingError):
+    """Also raised by the store when a record changed since it was read (optimistic locking);
+    services reload and retry a few times before letting the caller see it."""
+
+    code = "billing_in_progress"
+    default_message = "Another billing change for this customer is running; retry in a moment."
+
+
+class StripeUnavailable(BillingError):
+    code = "stripe_error"
+    default_message = "Stripe did not complete the request; it is safe to retry."
+
+
+class StoreUnavailable(BillingError):
+    code = "service_unavailable"
+    default_message = "The billing store is busy; it is safe to retry."

@@ -1,0 +1,1 @@
+"""One module per use case: orchestrates the store and the Stripe gateway, owns retries."""

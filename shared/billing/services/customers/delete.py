@@ -1,0 +1,19 @@
+"""customers.delete: the customer and everything kept under it; in Stripe too if asked."""
+
+from __future__ import annotations
+
+from billing.services.customers.get import get_customer
+from billing.services.customers.stripe_sync import StripeFactory
+from billing.services.retry import on_conflict
+from billing.store import customers
+
+
+def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFactory) -> None:
+    def attempt() -> None:
+        customer = get_customer(customer_id)
+        if delete_in_stripe and customer.stripe_id:
+            # Stripe first: if it fails, nothing is lost and the call can be retried.
+            stripe().delete_customer(customer.stripe_id)
+        customers.delete(customer)
+
+    on_conflict(attempt)

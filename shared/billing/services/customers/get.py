@@ -1,0 +1,14 @@
+"""customers.get"""
+
+from __future__ import annotations
+
+from billing.domain.customers import Customer
+from billing.domain.errors import CustomerNotFound
+from billing.store import customers
+
+
+def get_customer(customer_id: str) -> Customer:
+    customer = customers.load(customer_id)
+    if customer is None:
+        raise CustomerNotFound
+    return customer

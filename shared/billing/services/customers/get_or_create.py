@@ -1,0 +1,107 @@
+"""customers.get_or_create: exactly one customer per id, whoever asks and however often."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from billing import clock
+from billing.domain.customers import Customer, CustomerDraft, missing_fields_filled
+from billing.domain.errors import CustomerExists, InvalidRequest, UnclaimedEmailTaken
+from billing.services.customers.stripe_sync import (
+    StripeFactory,
+    push_contact_details,
+    require_stripe_customer,
+)
+from billing.services.retry import on_conflict
+from billing.store import customers
+
+
+class GetOrCreateCustomer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str | None
+    draft: CustomerDraft
+    stripe_id: str | None = None
+    create_in_stripe: bool = False
+
+
+def get_or_create(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
+    if command.customer_id is None and not command.draft.email:
+        raise InvalidRequest(
+            "A customer without an id needs an email, by which it is found and later claimed.",
+            details=[{"field": "email", "message": "required when customer_id is null"}],
+        )
+
+    def attempt() -> Customer:
+        return _linked_to_stripe(_found_or_created(command, stripe), command, stripe)
+
+    # Losing a creation race means the winner's customer exists now: looking again finds it.
+    return on_conflict(attempt, also=(CustomerExists, UnclaimedEmailTaken))
+
+
+def _found_or_created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
+    email = command.draft.email
+    if command.customer_id is None:
+        assert email is not None
+        existing = customers.load_unclaimed(email)
+    else:
+        existing = customers.load(command.customer_id)
+    if existing is not None:
+        return _filled_in(existing, command.draft)
+    if command.customer_id is not None and email:
+        unclaimed = customers.load_unclaimed(email)
+        if unclaimed is not None:
+            return _claimed(unclaimed, command)
+    return _created(command, stripe)
+
+
+def _filled_in(customer: Customer, draft: CustomerDraft) -> Customer:
+    filled = missing_fields_filled(customer, draft)
+    if not filled:
+        return customer
+    return customers.save(customer, customer.model_copy(update=filled))
+
+
+def _claimed(unclaimed: Customer, command: GetOrCreateCustomer) -> Customer:
+    """The pre-created customer becomes this id, keeping what it had (and getting no defaults)."""
+    update = {"id": command.customer_id, **missing_fields_filled(unclaimed, command.draft)}
+    return customers.move(unclaimed, unclaimed.model_copy(update=update))
+
+
+def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
+    if command.stripe_id:
+        require_stripe_customer(stripe, command.stripe_id)
+    draft = command.draft
+    customer = Customer(
+        internal_id=clock.new_internal_id("cus"),
+        id=command.customer_id,
+        name=draft.name,
+        email=draft.email,
+        fingerprint=draft.fingerprint,
+        metadata=draft.metadata or {},
+        send_email_receipts=bool(draft.send_email_receipts),
+        stripe_id=command.stripe_id,
+        created_at=clock.now_ms(),
+    )
+    customers.create(customer)
+    return customer
+
+
+def _linked_to_stripe(
+    customer: Customer, command: GetOrCreateCustomer, stripe: StripeFactory
+) -> Customer:
+    if customer.stripe_id:
+        return customer
+    if command.stripe_id:
+        require_stripe_customer(stripe, command.stripe_id)
+        return customers.save(
+            customer, customer.model_copy(update={"stripe_id": command.stripe_id})
+        )
+    if not command.create_in_stripe:
+        return customer
+    # Concurrent callers all derive the same idempotency key from the internal id, so Stripe
+    # creates one customer and hands every caller its id; one of them links it.
+    created = stripe().create_customer(customer.internal_id, customer.id)
+    linked = customer.model_copy(update={"stripe_id": created.id})
+    push_contact_details(stripe, linked)
+    return customers.save(customer, linked)

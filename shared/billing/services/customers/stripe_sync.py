@@ -1,0 +1,35 @@
+"""Keeping the Stripe customer in step with ours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from billing.domain.customers import Customer
+from billing.domain.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from billing.stripe.gateway import StripeGateway
+
+StripeFactory = Callable[[], "StripeGateway"]
+
+
+def require_stripe_customer(stripe: StripeFactory, stripe_id: str) -> None:
+    """A Stripe customer id given to us must name a live Stripe customer."""
+    if stripe().retrieve_customer(stripe_id) is None:
+        raise InvalidRequest(
+            "No such Stripe customer.",
+            details=[{"field": "stripe_id", "message": "Stripe has no live customer with this id"}],
+        )
+
+
+def push_contact_details(stripe: StripeFactory, customer: Customer) -> None:
+    """Copies name and email to the linked Stripe customer (receipts, checkout prefill)."""
+    if customer.stripe_id and (customer.name or customer.email):
+        stripe().update_customer(
+            customer.stripe_id, name=customer.name, email=customer.email, version=customer.version
+        )
+
+
+def contact_details_changed(before: Customer, after: Customer) -> bool:
+    return (before.name, before.email) != (after.name, after.email)

@@ -1,0 +1,371 @@
+"""Customer records: the profile item, its uniqueness guards, and moves between ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, NamedTuple
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from billing.domain.customers import Customer, normalized_email
+from billing.domain.errors import (
+    BillingInProgress,
+    CustomerExists,
+    InvalidRequest,
+    StripeCustomerTaken,
+    UnclaimedEmailTaken,
+)
+from billing.store import keys, writes
+from billing.store.table import Item, client, from_item, table_name, to_item, to_value
+from billing.store.writes import Write
+
+_PROFILE_FIELDS = (
+    "internal_id",
+    "name",
+    "email",
+    "fingerprint",
+    "metadata",
+    "stripe_id",
+    "send_email_receipts",
+    "created_at",
+    "version",
+)
+
+
+def pk_of(customer: Customer) -> str:
+    return keys.customer_pk(customer.id, customer.internal_id)
+
+
+def load(customer_id: str) -> Customer | None:
+    """One consistent read of the customer's partition."""
+    return _load_partition(keys.customer_pk(customer_id, ""))
+
+
+def load_unclaimed(email: str) -> Customer | None:
+    """The id-less customer holding this email, if any (guard, then its partition)."""
+    guard = (
+        client()
+        .get_item(
+            TableName=table_name(),
+            Key=_key(keys.email_guard_pk(normalized_email(email)), "ANON"),
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    if guard is None:
+        return None
+    internal_id = from_item(guard)["internal_id"]
+    return _load_partition(keys.customer_pk(None, internal_id))
+
+
+def create(customer: Customer) -> None:
+    """Creates the customer, exclusively: its id, its Stripe customer and (id-less) its email."""
+    ops = [
+        Write(
+            "Put",
+            {
+                "TableName": table_name(),
+                "Item": _profile_item(customer),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            },
+            on_condition_failed=CustomerExists,
+        )
+    ]
+    if customer.id is None and customer.email:
+        ops.append(_claim_email(customer))
+    if customer.stripe_id:
+        ops.append(_claim_stripe_customer(customer.stripe_id, pk_of(customer)))
+    writes.run(ops)
+
+
+def save(before: Customer, after: Customer) -> Customer:
+    """Writes `after` over `before` if nobody changed it meanwhile (optimistic locking).
+
+    Also keeps the Stripe guard in step when the linked Stripe customer changes.
+    Raises BillingInProgress when the record moved on: reload and decide again.
+    """
+    saved = after.model_copy(update={"version": before.version + 1})
+    ops = [
+        Write(
+            "Put",
+            {
+                "TableName": table_name(),
+                "Item": _profile_item(saved),
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": to_value(before.version)},
+            },
+        )
+    ]
+    if saved.stripe_id != before.stripe_id:
+        if saved.stripe_id:
+            ops.append(_claim_stripe_customer(saved.stripe_id, pk_of(saved)))
+        if before.stripe_id:
+            ops.append(_release_stripe_customer(before.stripe_id, pk_of(before)))
+    writes.run(ops)
+    return saved
+
+
+def move(before: Customer, after: Customer) -> Customer:
+    """Moves a customer and everything in its partition to `after.id` in one transaction.
+
+    Used to claim an id-less customer and to rename one. The new id must be free, the old
+    record unchanged since read, and an id-less customer's email guard still its own:
+    so of two concurrent claims of one email, exactly one wins.
+    """
+    old_pk, moved = pk_of(before), after.model_copy(update={"version": before.version + 1})
+    new_pk = pk_of(moved)
+    ops = [
+        Write(
+            "Put",
+            {
+                "TableName": table_name(),
+                "Item": _profile_item(moved),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            },
+            on_condition_failed=CustomerExists,
+        ),
+        _delete_profile(before),
+    ]
+    for item in _partition_items(old_pk):
+        if item["SK"]["S"] == keys.PROFILE:
+            continue
+        ops.append(Write("Put", {"TableName": table_name(), "Item": {**item, "PK": {"S": new_pk}}}))
+        ops.append(
+            Write("Delete", {"TableName": table_name(), "Key": _key(old_pk, item["SK"]["S"])})
+        )
+    if before.id is None and before.email:
+        ops.append(_release_email(before))
+    if before.stripe_id:
+        ops.append(_release_stripe_customer(before.stripe_id, old_pk))
+        ops.append(_claim_stripe_customer(before.stripe_id, new_pk))
+    writes.run(ops)
+    return moved
+
+
+def delete(customer: Customer) -> None:
+    """Deletes the customer's partition and releases its guards, all or nothing."""
+    pk = pk_of(customer)
+    ops = [_delete_profile(customer)]
+    for item in _partition_items(pk):
+        if item["SK"]["S"] != keys.PROFILE:
+            ops.append(
+                Write("Delete", {"TableName": table_name(), "Key": _key(pk, item["SK"]["S"])})
+            )
+    if customer.id is None and customer.email:
+        ops.append(_release_email(customer))
+    if customer.stripe_id:
+        ops.append(_release_stripe_customer(customer.stripe_id, pk))
+    writes.run(ops)
+
+
+class PageQuery(NamedTuple):
+    cursor: str | None
+    limit: int
+    ascending: bool
+    search: str | None = None
+    created_from: int | None = None
+    created_to: int | None = None
+    linked_to_stripe: bool = False
+
+
+# A selective filter may need several reads to fill a page; past this many, a shorter
+# page goes back with its cursor rather than keeping the caller waiting.
+_MAX_READS_PER_PAGE = 10
+
+
+def page(query: PageQuery) -> tuple[list[Customer], str | None]:
+    """One page of customers in creation order; the cursor is opaque to callers."""
+    lowest = f"{query.created_from or 0:015d}"
+    highest = f"{query.created_to if query.created_to is not None else 10**15 - 1:015d}#~"
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI1",
+        "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :lowest AND :highest",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.CUSTOMERS_INDEX_PK},
+            ":lowest": {"S": lowest},
+            ":highest": {"S": highest},
+        },
+        "ScanIndexForward": query.ascending,
+    }
+    filters = []
+    if query.search:
+        filters.append("contains(search_text, :search)")
+        params["ExpressionAttributeValues"][":search"] = {"S": query.search.lower()}
+    if query.linked_to_stripe:
+        filters.append("attribute_exists(stripe_id)")
+    if filters:
+        params["FilterExpression"] = " AND ".join(filters)
+    if query.cursor:
+        params["ExclusiveStartKey"] = _decode_cursor(query.cursor)
+
+    found: list[Customer] = []
+    last: Any = None
+    for _ in range(_MAX_READS_PER_PAGE):
+        # Never read past what fits in the page, so the cursor is exactly where we stopped.
+        response = client().query(**params, Limit=query.limit - len(found))
+        found.extend(_customer_from(from_item(item)) for item in response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        if last is None or len(found) >= query.limit:
+            break
+        params["ExclusiveStartKey"] = last
+    return found, _encode_cursor(last) if last else None
+
+
+def _load_partition(pk: str) -> Customer | None:
+    items = _partition_items(pk)
+    profile = next((i for i in items if i["SK"]["S"] == keys.PROFILE), None)
+    return _customer_from(from_item(profile)) if profile else None
+
+
+def _partition_items(pk: str) -> list[Item]:
+    dynamodb, items = client(), []
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ConsistentRead": True,
+    }
+    while True:
+        response = dynamodb.query(**params)
+        items.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _customer_from(values: dict[str, Any]) -> Customer:
+    return Customer(
+        id=values.get("customer_id"),
+        **{name: values[name] for name in _PROFILE_FIELDS if name in values},
+    )
+
+
+def _profile_item(customer: Customer) -> Item:
+    pk = pk_of(customer)
+    values = customer.model_dump(include=set(_PROFILE_FIELDS))
+    return to_item(
+        {
+            "PK": pk,
+            "SK": keys.PROFILE,
+            "entity": "customer",
+            "customer_id": customer.id,
+            **values,
+            "GSI1PK": keys.CUSTOMERS_INDEX_PK,
+            "GSI1SK": keys.customers_index_sk(customer.created_at, customer.internal_id),
+            "search_text": _search_text(customer),
+        }
+    )
+
+
+def _search_text(customer: Customer) -> str:
+    return "\n".join(v for v in (customer.id, customer.name, customer.email) if v).lower()
+
+
+def _delete_profile(customer: Customer) -> Write:
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": _key(pk_of(customer), keys.PROFILE),
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": to_value(customer.version)},
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
+def _claim_email(customer: Customer) -> Write:
+    assert customer.email is not None
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": to_item(
+                {
+                    "PK": keys.email_guard_pk(normalized_email(customer.email)),
+                    "SK": "ANON",
+                    "entity": "email_guard",
+                    "internal_id": customer.internal_id,
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        },
+        on_condition_failed=UnclaimedEmailTaken,
+    )
+
+
+def _release_email(customer: Customer) -> Write:
+    assert customer.email is not None
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": _key(keys.email_guard_pk(normalized_email(customer.email)), "ANON"),
+            "ConditionExpression": "internal_id = :iid",
+            "ExpressionAttributeValues": {":iid": {"S": customer.internal_id}},
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
+def _claim_stripe_customer(stripe_id: str, customer_pk: str) -> Write:
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": to_item(
+                {
+                    "PK": keys.stripe_customer_pk(stripe_id),
+                    "SK": "LINK",
+                    "entity": "stripe_customer_link",
+                    "customer_pk": customer_pk,
+                }
+            ),
+            # Re-linking to the same customer is fine; taking another's is not.
+            "ConditionExpression": "attribute_not_exists(PK) OR customer_pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": customer_pk}},
+        },
+        on_condition_failed=StripeCustomerTaken,
+    )
+
+
+def _release_stripe_customer(stripe_id: str, customer_pk: str) -> Write:
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": _key(keys.stripe_customer_pk(stripe_id), "LINK"),
+            "ConditionExpression": "customer_pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": customer_pk}},
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
+def _key(pk: str, sk: str) -> Item:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def _encode_cursor(last_key: dict[str, Any]) -> str:
+    plain = {k: TypeDeserializer().deserialize(v) for k, v in last_key.items()}
+    return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> Item:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(plain, dict) or set(plain) != {"PK", "SK", "GSI1PK", "GSI1SK"}:
+            raise ValueError("unexpected cursor shape")
+        if not all(isinstance(v, str) for v in plain.values()):
+            raise ValueError("unexpected cursor values")
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise InvalidRequest(
+            "The cursor is not one this API returned.",
+            details=[{"field": "start_cursor", "message": "not a valid cursor"}],
+        ) from error
+    return {k: {"S": v} for k, v in plain.items()}

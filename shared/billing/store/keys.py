@@ -1,0 +1,32 @@
+"""Key builders for the single table. Every item's PK starts with its entity prefix."""
+
+from __future__ import annotations
+
+PROFILE = "PROFILE"
+CUSTOMERS_INDEX_PK = "CUSTOMERS"
+
+
+def customer_pk(customer_id: str | None, internal_id: str) -> str:
+    """Customers live under the application's id; an id-less customer under its internal id."""
+    if customer_id is None:
+        return f"ANON#{internal_id}"
+    return f"CUS#{customer_id}"
+
+
+def email_guard_pk(normalized_email: str) -> str:
+    """One id-less customer per email: the guard that makes claims and creation exclusive."""
+    return f"EMAIL#{normalized_email}"
+
+
+def stripe_customer_pk(stripe_id: str) -> str:
+    """One customer per Stripe customer."""
+    return f"STRIPE_CUS#{stripe_id}"
+
+
+def idempotency_pk(key: str) -> str:
+    return f"IDEM#{key}"
+
+
+def customers_index_sk(created_at: int, internal_id: str) -> str:
+    # Zero-padded so the string order of the index is the creation order.
+    return f"{created_at:015d}#{internal_id}"
