@@ -20,7 +20,7 @@ app = make_app()
 @app.post("/v1/customers.delete")
 def delete() -> Response[str]:
     request = parse(DeleteCustomerRequest, app.current_event)
-    delete_customer(request.customer_id, request.delete_in_stripe, stripe=stripe.gateway)
+    delete_customer(request.customer_id, request.delete_in_stripe, stripe=stripe.get_gateway)
     return ok(DeleteCustomerResponse(success=True))
 
 

@@ -27,7 +27,7 @@ def get_or_create_customer() -> Response[str]:
         stripe_id=request.stripe_id,
         create_in_stripe=bool(request.create_in_stripe),
     )
-    customer = get_or_create(command, stripe=stripe.gateway)
+    customer = get_or_create(command, stripe=stripe.get_gateway)
     return ok(customer_response(customer, settings().environment, request.expand))
 
 

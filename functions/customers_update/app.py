@@ -26,7 +26,7 @@ def update() -> Response[str]:
         changes=request.changes(),
         new_customer_id=request.new_customer_id,
     )
-    customer = update_customer(command, stripe=stripe.gateway)
+    customer = update_customer(command, stripe=stripe.get_gateway)
     return ok(customer_response(customer, settings().environment))
 
 

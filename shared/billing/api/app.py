@@ -33,12 +33,12 @@ def ok(model: BaseModel, status: int = 200) -> Response[str]:
 
 
 def _authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-    authenticate(app.current_event.get_header_value("authorization"), settings().api_key_hashes)
+    authenticate(app.current_event.headers.get("authorization"), settings().api_key_hashes)
     return next_middleware(app)
 
 
 def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-    key = app.current_event.get_header_value("idempotency-key")
+    key = app.current_event.headers.get("idempotency-key")
     if key is None:
         return next_middleware(app)
     if not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY and key.isprintable()):

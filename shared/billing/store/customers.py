@@ -139,8 +139,7 @@ def move(before: Customer, after: Customer) -> Customer:
     if before.id is None and before.email:
         ops.append(_release_email(before))
     if before.stripe_id:
-        ops.append(_release_stripe_customer(before.stripe_id, old_pk))
-        ops.append(_claim_stripe_customer(before.stripe_id, new_pk))
+        ops.append(_relink_stripe_customer(before.stripe_id, old_pk, new_pk))
     writes.run(ops)
     return moved
 
@@ -342,6 +341,20 @@ def _release_stripe_customer(stripe_id: str, customer_pk: str) -> Write:
             "Key": _key(keys.stripe_customer_pk(stripe_id), "LINK"),
             "ConditionExpression": "customer_pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": customer_pk}},
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
+def _relink_stripe_customer(stripe_id: str, old_pk: str, new_pk: str) -> Write:
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": _key(keys.stripe_customer_pk(stripe_id), "LINK"),
+            "UpdateExpression": "SET customer_pk = :new",
+            "ConditionExpression": "customer_pk = :old",
+            "ExpressionAttributeValues": {":old": {"S": old_pk}, ":new": {"S": new_pk}},
         },
         on_condition_failed=BillingInProgress,
     )

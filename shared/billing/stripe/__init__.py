@@ -1,6 +1,6 @@
 """The only code that imports `stripe`. Hot-path functions (check, track) never import it.
 
-`gateway()` is the lazy way in: a function that may talk to Stripe holds this factory, and
+`get_gateway()` is the lazy way in: a function that may talk to Stripe holds this factory, and
 the `stripe` package is imported only when a call really needs Stripe.
 """
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from billing.stripe.gateway import StripeGateway
 
 
-def gateway() -> StripeGateway:
+def get_gateway() -> StripeGateway:
     from billing.stripe.gateway import gateway as cached_gateway
 
     return cached_gateway()

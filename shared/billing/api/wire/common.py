@@ -40,15 +40,14 @@ def _looks_like_email(value: str) -> str:
 
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
-Name = Annotated[str | None, BeforeValidator(_blank_is_none), Field(max_length=512)]
+Name = Annotated[Annotated[str, Field(max_length=512)] | None, BeforeValidator(_blank_is_none)]
 Email = Annotated[
-    str | None,
+    Annotated[str, Field(max_length=254), AfterValidator(_looks_like_email)] | None,
     BeforeValidator(_blank_is_none),
-    Field(max_length=254),
-    AfterValidator(lambda v: None if v is None else _looks_like_email(v)),
 ]
-Text = Annotated[str | None, Field(max_length=1024)]
+Text = Annotated[str, Field(max_length=1024)] | None
 StripeId = Annotated[
-    str | None, BeforeValidator(_blank_is_none), Field(max_length=255, pattern=r"^cus_\w+$")
+    Annotated[str, Field(max_length=255, pattern=r"^cus_\w+$")] | None,
+    BeforeValidator(_blank_is_none),
 ]
-Metadata = Annotated[dict[str, Any] | None, Field(max_length=50)]
+Metadata = Annotated[dict[str, Any], Field(max_length=50)] | None

@@ -1,0 +1,37 @@
+"""``python -m local.stripe_emulator --port 12111``: serve until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from types import FrameType
+
+from local.stripe_emulator.server import StripeEmulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Offline Stripe API emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
+    args = parser.parse_args(argv)
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    emulator = StripeEmulator()
+    # Flushed so a parent process reading our stdout learns the URL (and port) at once.
+    print(emulator.start(args.host, args.port), flush=True)
+    try:
+        stopping.wait()
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

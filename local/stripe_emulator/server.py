@@ -1,0 +1,420 @@
+"""The emulator: request pipeline, control API and the threaded HTTP server around it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from local.stripe_emulator import customers, forms
+from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
+from local.stripe_emulator.faults import FaultInjector
+from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
+from local.stripe_emulator.routing import ApiRequest, Router
+from local.stripe_emulator.store import ObjectStore, random_token
+
+# Each resource module contributes its routes; later slices append to this tuple.
+RESOURCES = (customers.register,)
+
+API_VERSION = "2026-10-28.endive"
+CONTROL_PREFIX = "/_emulator/"
+_KEY_PREFIXES = ("sk_test_", "rk_test_")
+_MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StripeEmulator:
+    """A stateful, in-memory Stripe API for offline tests, driven by the real SDK."""
+
+    def __init__(self) -> None:
+        self._store = ObjectStore()
+        self._idempotency = IdempotencyCache()
+        self._faults = FaultInjector()
+        self._router = Router()
+        for register in RESOURCES:
+            register(self._router)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        server = _Server((host, port), _Handler)
+        server.emulator = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            # shutdown() waits for the next poll, so a short interval keeps stop() fast.
+            kwargs={"poll_interval": 0.05},
+            name="stripe-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self.url
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> StripeEmulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- test controls -----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all objects, idempotency keys, faults, delays and the request log."""
+        with self._store.lock:
+            self._store.clear()
+        self._idempotency.clear()
+        self._faults.clear()
+
+    def count(self, object_type: str) -> int:
+        """Live (non-deleted) objects of a type, e.g. ``count("customer")``."""
+        with self._store.lock:
+            return self._store.count(object_type)
+
+    def counts(self) -> dict[str, int]:
+        with self._store.lock:
+            types = self._router.object_types | self._store.object_types()
+            return {object_type: self._store.count(object_type) for object_type in sorted(types)}
+
+    def requests_made(self, method: str, path_prefix: str) -> int:
+        """API requests received (including failed and replayed ones); ``"*"`` is any method."""
+        return self._faults.requests_made(method, path_prefix)
+
+    def fail_next(
+        self, method: str, path_prefix: str, *, status: int = 500, times: int = 1
+    ) -> None:
+        """Answer the next ``times`` matching requests with an ``api_error``, changing nothing."""
+        self._faults.fail_next(method, path_prefix, status, times)
+
+    def delay(self, method: str, path_prefix: str, seconds: float) -> None:
+        """Slow matching requests down by ``seconds`` until reset.
+
+        The pause happens where Stripe would be doing the work: after the idempotency-key
+        check (so a same-key request queues behind it) and outside the state lock (so
+        other requests proceed in parallel). Replays are not delayed.
+        """
+        self._faults.delay(method, path_prefix, seconds)
+
+    # -- request pipeline --------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> HttpResponse:
+        """Answer one HTTP request (the HTTP layer is a thin shell around this)."""
+        method = method.upper()
+        headers = {name.lower(): value for name, value in headers.items()}
+        url = urlsplit(target)
+        path = unquote(url.path)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(method, path, url.query, body)
+        request_id = f"req_{random_token()}"
+        try:
+            response = self._api(request_id, method, path, url.query, headers, body)
+        except StripeError as error:
+            response = _json(error.status, error.body())
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            response = _json(500, api_error().body())
+        response.headers["Request-Id"] = request_id
+        response.headers["Stripe-Version"] = headers.get("stripe-version") or API_VERSION
+        return response
+
+    def _api(
+        self,
+        request_id: str,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> HttpResponse:
+        self._faults.record(method, path)
+        failure = self._faults.take_failure(method, path)
+        if failure is not None:
+            raise api_error(failure, "Injected fault: the emulator failed this request on purpose.")
+        _authenticate(headers.get("authorization"))
+        params = _decode_params(method, query, headers, body)
+        resolved = self._router.resolve(method, path)
+        if resolved is None:
+            raise unrecognized_url(method, path)
+        handler, path_params = resolved
+
+        def execute() -> HttpResponse:
+            pause = self._faults.delay_for(method, path)
+            if pause:
+                time.sleep(pause)
+            with self._store.lock:
+                request = ApiRequest(
+                    method, path, params, path_params, self._store, int(time.time())
+                )
+                return _json(200, handler(request))
+
+        key = headers.get("idempotency-key")
+        if method not in ("POST", "DELETE") or not key:
+            return execute()
+        scope = f"{headers.get('stripe-account') or ''}\x00{key}"
+        return self._idempotent(request_id, scope, key, method, path, params, execute)
+
+    def _idempotent(
+        self,
+        request_id: str,
+        scope: str,
+        key: str,
+        method: str,
+        path: str,
+        params: forms.Params,
+        execute: Callable[[], HttpResponse],
+    ) -> HttpResponse:
+        if len(key) > _MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise invalid_param(
+                "Idempotency-Key",
+                f"Idempotency-Key must be at most {_MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
+            )
+        fingerprint = json.dumps(params, sort_keys=True)
+        with self._idempotency.lock(scope):
+            saved = self._idempotency.get(scope)
+            if saved is not None:
+                return _replay(saved, key, method, path, fingerprint)
+            try:
+                response = execute()
+            except StripeError as error:
+                if error.status >= 500 or not error.replayable:
+                    raise
+                response = _json(error.status, error.body())
+            if response.status < 500:
+                self._idempotency.save(
+                    scope,
+                    SavedResponse(
+                        method, path, fingerprint, response.status, response.body, request_id
+                    ),
+                )
+            response.headers["Idempotency-Key"] = key
+            return response
+
+    # -- control API for stacks in other processes -------------------------------------
+
+    def _control(self, method: str, path: str, query: str, body: bytes) -> HttpResponse:
+        action = (method, path.removeprefix(CONTROL_PREFIX).strip("/"))
+        try:
+            if action == ("POST", "reset"):
+                self.reset()
+                return _json(200, {"reset": True})
+            if action == ("GET", "counts"):
+                return _json(200, self.counts())
+            if action == ("GET", "requests"):
+                args = dict(parse_qsl(query))
+                made = self.requests_made(args.get("method", "*"), args.get("path_prefix", "/"))
+                return _json(200, {"count": made})
+            if action == ("POST", "faults"):
+                spec = _json_body(body)
+                self.fail_next(
+                    str(spec["method"]),
+                    str(spec["path_prefix"]),
+                    status=int(spec.get("status", 500)),
+                    times=int(spec.get("times", 1)),
+                )
+                return _json(200, {"ok": True})
+            if action == ("POST", "delays"):
+                spec = _json_body(body)
+                self.delay(str(spec["method"]), str(spec["path_prefix"]), float(spec["seconds"]))
+                return _json(200, {"ok": True})
+        except (KeyError, TypeError, ValueError) as error:
+            return _json(400, invalid_param("body", f"Invalid control request: {error}").body())
+        return _json(404, unrecognized_url(method, path).body())
+
+
+def _authenticate(authorization: str | None) -> None:
+    if not authorization:
+        raise StripeError(
+            401,
+            "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+            "YOUR_SECRET_KEY').",
+        )
+    scheme, _, credentials = authorization.partition(" ")
+    key = credentials.strip()
+    if scheme.lower() == "basic":
+        # curl -u sk_test_...: sends the key as a Basic username.
+        try:
+            key = base64.b64decode(key, validate=True).decode().partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            key = ""
+    elif scheme.lower() != "bearer":
+        key = ""
+    if not key.startswith(_KEY_PREFIXES):
+        shown = f"{key[:8]}{'*' * 8}{key[-4:]}" if len(key) > 12 else key
+        raise StripeError(401, f"Invalid API Key provided: {shown}")
+
+
+def _decode_params(
+    method: str, query: str, headers: Mapping[str, str], body: bytes
+) -> forms.Params:
+    try:
+        if method == "POST" and body:
+            content_type = headers.get("content-type", "").split(";")[0].strip()
+            if content_type != "application/x-www-form-urlencoded":
+                raise invalid_param(
+                    "Content-Type",
+                    "Invalid request: v1 endpoints take application/x-www-form-urlencoded "
+                    f"bodies, got {content_type or 'no Content-Type'}.",
+                )
+            return forms.parse_query(body.decode("utf-8"))
+        return forms.parse_query(query)
+    except forms.FormError as error:
+        raise invalid_param(error.param, str(error)) from None
+    except UnicodeDecodeError:
+        raise invalid_param("body", "Invalid request: body is not UTF-8.") from None
+
+
+def _replay(
+    saved: SavedResponse, key: str, method: str, path: str, fingerprint: str
+) -> HttpResponse:
+    if (saved.method, saved.path) != (method, path):
+        raise StripeError(
+            400,
+            "Keys for idempotent requests can only be used for the same endpoint they were "
+            f"first used for ('{saved.method} {saved.path}' vs '{method} {path}'). Try using a "
+            f"key other than '{key}' if you meant to execute a different request.",
+            error_type="idempotency_error",
+        )
+    if saved.fingerprint != fingerprint:
+        raise StripeError(
+            400,
+            "Keys for idempotent requests can only be used with the same parameters they were "
+            f"first used with. Try using a key other than '{key}' if you meant to execute a "
+            "different request.",
+            error_type="idempotency_error",
+        )
+    return HttpResponse(
+        saved.status,
+        saved.body,
+        {
+            "Idempotency-Key": key,
+            "Idempotent-Replayed": "true",
+            "Original-Request": saved.request_id,
+        },
+    )
+
+
+def _json(status: int, payload: Mapping[str, Any]) -> HttpResponse:
+    return HttpResponse(status, json.dumps(payload, indent=2).encode() + b"\n")
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    payload = json.loads(body or b"{}")
+    if not isinstance(payload, dict):
+        raise TypeError("expected a JSON object")
+    return payload
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # SDK clients keep connections alive; joining their threads would hang stop().
+    block_on_close = False
+    # The default backlog of 5 drops bursts of concurrent connects, which then stall
+    # for a full second in SYN retransmission.
+    request_queue_size = 128
+    emulator: StripeEmulator
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Drop kept-alive connections so a stopped emulator really stops answering."""
+        with self._connections_lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, the body waits for the
+    # client's delayed ACK and every request costs ~40 ms.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = dict(self.headers.items())
+        response = self.server.emulator.handle(self.command, self.path, headers, body)
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: request lines would drown test output."""
