@@ -1,0 +1,173 @@
+"""Whatever a caller sends, the answer is a 4xx JSON error and nothing is written."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from local.stack import LocalStack
+from tests.conftest import SECRET_KEY, table_items
+
+ROUTES = [
+    "/v1/customers.get_or_create",
+    "/v1/customers.get",
+    "/v1/customers.list",
+    "/v1/customers.update",
+    "/v1/customers.delete",
+]
+
+UNPARSEABLE = [
+    b"{not json",
+    b"[1, 2, 3]",
+    b'"a string"',
+    b'{"customer_id": NaN}',
+    b'{"customer_id": "x", "limit": Infinity}',
+    b'{"customer_id": 1e999}',
+    b"\xff\xfe not utf-8",
+]
+BAD_CUSTOMER_IDS = [
+    b'{"customer_id": 42}',
+    b'{"customer_id": ["a"]}',
+    b'{"customer_id": {"$ne": null}}',
+    b'{"customer_id": "   "}',
+    b'{"customer_id": "line\\nbreak"}',
+    b'{"customer_id": "nul\\u0000byte"}',
+    b'{"customer_id": "' + b"x" * 300 + b'"}',
+]
+# Each body is wrong for the routes that read its field (others ignore unknown fields).
+CASES = [(route, body) for route in ROUTES for body in UNPARSEABLE]
+CASES += [
+    (route, body) for route in ROUTES if route != "/v1/customers.list" for body in BAD_CUSTOMER_IDS
+]
+CASES += [
+    ("/v1/customers.get_or_create", b'{"customer_id": "x", "email": "not-an-email"}'),
+    ("/v1/customers.update", b'{"customer_id": "x", "email": "a@b"}'),
+    ("/v1/customers.get_or_create", b'{"customer_id": "x", "metadata": "not-an-object"}'),
+    ("/v1/customers.update", b'{"customer_id": "x", "metadata": [1]}'),
+    ("/v1/customers.get_or_create", b'{"customer_id": "x", "create_in_stripe": "yes"}'),
+    ("/v1/customers.get_or_create", b'{"customer_id": "x", "stripe_id": "acct_123"}'),
+    ("/v1/customers.delete", b'{"customer_id": "x", "delete_in_stripe": 1}'),
+    ("/v1/customers.list", b'{"limit": -5}'),
+    ("/v1/customers.list", b'{"limit": 2.5}'),
+    ("/v1/customers.list", b'{"sort_order": "sideways"}'),
+    ("/v1/customers.list", b'{"created_at_range": {"start": -1}}'),
+    ("/v1/customers.get_or_create", b'{"name": "no id at all"}'),
+]
+
+
+@pytest.fixture
+def seeded(api: httpx.Client, clean_stack: LocalStack) -> list[dict[str, object]]:
+    api.post("/v1/customers.get_or_create", json={"customer_id": "x", "name": "Seed"})
+    return table_items(clean_stack)
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    CASES,
+    ids=lambda v: v.decode(errors="replace")[:30] if isinstance(v, bytes) else v,
+)
+def test_a_malformed_or_mistyped_body_is_a_400_that_writes_nothing(
+    api: httpx.Client,
+    clean_stack: LocalStack,
+    seeded: list[dict[str, object]],
+    route: str,
+    body: bytes,
+) -> None:
+    response = api.post(route, content=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["code"] == "invalid_request"
+    assert error["message"]
+    assert error["details"]
+    assert "Traceback" not in response.text
+    assert table_items(clean_stack) == seeded
+
+
+def test_a_body_over_the_limit_is_a_413(api: httpx.Client, clean_stack: LocalStack) -> None:
+    huge = {"customer_id": "big", "metadata": {"blob": "x" * 300_000}}
+
+    response = api.post("/v1/customers.get_or_create", json=huge)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert table_items(clean_stack) == []
+
+
+def test_a_body_over_api_gateways_limit_never_reaches_a_function(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    response = api.post("/v1/customers.get_or_create", content=b"x" * (11 * 1024 * 1024))
+
+    assert response.status_code == 413
+    assert table_items(clean_stack) == []
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic " + SECRET_KEY,
+        "Bearer wrong",
+        SECRET_KEY,
+        "Bearer " + SECRET_KEY + "x",
+    ],
+)
+def test_without_a_valid_secret_key_the_answer_is_401(
+    clean_stack: LocalStack, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = httpx.post(
+        f"{clean_stack.api_url}/v1/customers.get_or_create",
+        json={"customer_id": "intruder"},
+        headers=headers,
+    )
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthorized"
+    assert table_items(clean_stack) == []
+
+
+@pytest.mark.parametrize(
+    "customer_id",
+    ["用户_42", "🙂🚀", "مستخدم", "a/b?c#d&e", "CUS#PROFILE", "' OR 1=1 --", "x" * 256],
+)
+def test_unusual_but_valid_ids_round_trip_unchanged(api: httpx.Client, customer_id: str) -> None:
+    created = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": customer_id, "name": "Zoë"}
+    )
+    fetched = api.post("/v1/customers.get", json={"customer_id": customer_id})
+
+    assert created.status_code == 200
+    assert fetched.json()["id"] == customer_id
+    assert fetched.json()["name"] == "Zoë"
+
+
+def test_an_unknown_route_is_a_404_json(api: httpx.Client) -> None:
+    response = api.post("/v1/customers.explode", json={})
+
+    assert response.status_code == 404
+
+
+def test_unknown_fields_are_ignored_for_newer_sdks(api: httpx.Client) -> None:
+    response = api.post(
+        "/v1/customers.get_or_create",
+        json={"customer_id": "user_1", "a_field_from_the_future": {"x": 1}, "currency": "eur"},
+    )
+
+    assert response.status_code == 200
+
+
+def test_a_malformed_idempotency_key_is_a_400(api: httpx.Client, clean_stack: LocalStack) -> None:
+    response = api.post(
+        "/v1/customers.get_or_create",
+        json={"customer_id": "user_1"},
+        headers={"Idempotency-Key": "k" * 300},
+    )
+
+    assert response.status_code == 400
+    assert table_items(clean_stack) == []
