@@ -97,8 +97,10 @@ def test_delete_with_the_sdk(autumn: Autumn) -> None:
 
 
 def test_a_wrong_key_is_a_401_the_sdk_reports(clean_stack: LocalStack) -> None:
-    with Autumn(secret_key="am_sk_wrong", server_url=clean_stack.api_url) as client:
-        with pytest.raises(AutumnError) as refused:
-            client.customers.get_or_create(customer_id="user_123")
+    with (
+        Autumn(secret_key="am_sk_wrong", server_url=clean_stack.api_url) as client,
+        pytest.raises(AutumnError) as refused,
+    ):
+        client.customers.get_or_create(customer_id="user_123")
 
     assert refused.value.status_code == 401

@@ -109,7 +109,6 @@ def test_a_body_over_api_gateways_limit_never_reaches_a_function(
         None,
         "",
         "Bearer",
-        "Bearer ",
         "Basic " + SECRET_KEY,
         "Bearer wrong",
         SECRET_KEY,
