@@ -1,0 +1,1 @@
+"""Benchmarks that print ratios and counts (`make bench`)."""
