@@ -170,3 +170,39 @@ def test_a_malformed_idempotency_key_is_a_400(api: httpx.Client, clean_stack: Lo
 
     assert response.status_code == 400
     assert table_items(clean_stack) == []
+
+
+def test_deeply_nested_json_is_a_400_not_a_crash(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    nested = b"[" * 50_000 + b"]" * 50_000
+
+    plain = api.post("/v1/customers.get_or_create", content=nested)
+    keyed = api.post(
+        "/v1/customers.get_or_create", content=nested, headers={"Idempotency-Key": "deep"}
+    )
+
+    assert plain.status_code == 400
+    assert keyed.status_code == 400
+    assert [i for i in table_items(clean_stack) if i["SK"]["S"] == "PROFILE"] == []
+
+
+def test_metadata_numbers_beyond_dynamodbs_range_are_stored_exactly(api: httpx.Client) -> None:
+    metadata = {"huge": 1e200, "tiny": 1e-200, "long": 10**40, "deep": {"a": [{"b": [[[1]]]}]}}
+
+    created = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "u", "metadata": metadata}
+    )
+    fetched = api.post("/v1/customers.get", json={"customer_id": "u"})
+
+    assert created.status_code == 200
+    assert fetched.json()["metadata"] == metadata
+
+
+def test_an_inverted_created_at_range_is_a_400(api: httpx.Client) -> None:
+    response = api.post(
+        "/v1/customers.list", json={"created_at_range": {"start": 2000, "end": 1000}}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "created_at_range"

@@ -21,7 +21,9 @@ Model = TypeVar("Model", bound=BaseModel)
 def raw_body(event: APIGatewayProxyEventV2) -> bytes:
     body = event.get("body") or ""
     try:
-        data = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+        data = (
+            base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
+        )
     except (binascii.Error, ValueError) as error:
         raise InvalidRequest("The request body is not valid base64.") from error
     if len(data) > MAX_BODY_BYTES:
@@ -35,7 +37,7 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
         return {}
     try:
         parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidRequest(
             "The request body is not valid JSON.",
             details=[{"field": "body", "message": "expected a JSON object"}],
@@ -71,7 +73,7 @@ def canonical(event: APIGatewayProxyEventV2) -> bytes:
     data = raw_body(event)
     try:
         return json.dumps(json.loads(data), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON: its bytes are its own canonical form
         return data
 
 

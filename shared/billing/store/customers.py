@@ -8,6 +8,7 @@ import json
 from typing import Any, NamedTuple
 
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
 from billing.domain.customers import Customer, normalized_email
 from billing.domain.errors import (
@@ -18,7 +19,16 @@ from billing.domain.errors import (
     UnclaimedEmailTaken,
 )
 from billing.store import keys, writes
-from billing.store.table import Item, client, from_item, table_name, to_item, to_value
+from billing.store.table import (
+    Item,
+    client,
+    error_code,
+    from_item,
+    table_name,
+    to_item,
+    to_value,
+    translated_errors,
+)
 from billing.store.writes import Write
 
 _PROFILE_FIELDS = (
@@ -26,7 +36,6 @@ _PROFILE_FIELDS = (
     "name",
     "email",
     "fingerprint",
-    "metadata",
     "stripe_id",
     "send_email_receipts",
     "created_at",
@@ -160,6 +169,10 @@ def delete(customer: Customer) -> None:
     writes.run(ops)
 
 
+# The largest creation time the index's zero-padded sort key can order (year 33658).
+MAX_CREATED_AT = 10**15 - 1
+
+
 class PageQuery(NamedTuple):
     cursor: str | None
     limit: int
@@ -178,7 +191,7 @@ _MAX_READS_PER_PAGE = 10
 def page(query: PageQuery) -> tuple[list[Customer], str | None]:
     """One page of customers in creation order; the cursor is opaque to callers."""
     lowest = f"{query.created_from or 0:015d}"
-    highest = f"{query.created_to if query.created_to is not None else 10**15 - 1:015d}#~"
+    highest = f"{query.created_to if query.created_to is not None else MAX_CREATED_AT:015d}#~"
     params: dict[str, Any] = {
         "TableName": table_name(),
         "IndexName": "GSI1",
@@ -205,13 +218,25 @@ def page(query: PageQuery) -> tuple[list[Customer], str | None]:
     last: Any = None
     for _ in range(_MAX_READS_PER_PAGE):
         # Never read past what fits in the page, so the cursor is exactly where we stopped.
-        response = client().query(**params, Limit=query.limit - len(found))
+        response = _query_page(params, query.limit - len(found))
         found.extend(_customer_from(from_item(item)) for item in response.get("Items", []))
         last = response.get("LastEvaluatedKey")
         if last is None or len(found) >= query.limit:
             break
         params["ExclusiveStartKey"] = last
     return found, _encode_cursor(last) if last else None
+
+
+def _query_page(params: dict[str, Any], limit: int) -> Any:
+    try:
+        with translated_errors():
+            return client().query(**params, Limit=limit)
+    except ClientError as error:
+        # A well-formed cursor from another query (other range or order) lies outside this
+        # one's key condition: DynamoDB refuses it, and so do we, as the caller's mistake.
+        if "ExclusiveStartKey" in params and error_code(error) == "ValidationException":
+            raise _bad_cursor() from error
+        raise
 
 
 def _load_partition(pk: str) -> Customer | None:
@@ -239,6 +264,7 @@ def _partition_items(pk: str) -> list[Item]:
 def _customer_from(values: dict[str, Any]) -> Customer:
     return Customer(
         id=values.get("customer_id"),
+        metadata=json.loads(values.get("metadata_json", "{}")),
         **{name: values[name] for name in _PROFILE_FIELDS if name in values},
     )
 
@@ -253,6 +279,8 @@ def _profile_item(customer: Customer) -> Item:
             "entity": "customer",
             "customer_id": customer.id,
             **values,
+            # Caller-defined JSON is kept as text: any number, any depth, exactly as sent.
+            "metadata_json": json.dumps(customer.metadata, separators=(",", ":")),
             "GSI1PK": keys.CUSTOMERS_INDEX_PK,
             "GSI1SK": keys.customers_index_sk(customer.created_at, customer.internal_id),
             "search_text": _search_text(customer),
@@ -374,11 +402,17 @@ def _decode_cursor(cursor: str) -> Item:
         plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(plain, dict) or set(plain) != {"PK", "SK", "GSI1PK", "GSI1SK"}:
             raise ValueError("unexpected cursor shape")
+        if plain["GSI1PK"] != keys.CUSTOMERS_INDEX_PK:
+            raise ValueError("not a customers cursor")
         if not all(isinstance(v, str) for v in plain.values()):
             raise ValueError("unexpected cursor values")
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise InvalidRequest(
-            "The cursor is not one this API returned.",
-            details=[{"field": "start_cursor", "message": "not a valid cursor"}],
-        ) from error
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as error:
+        raise _bad_cursor() from error
     return {k: {"S": v} for k, v in plain.items()}
+
+
+def _bad_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "The cursor is not one this API returned.",
+        details=[{"field": "start_cursor", "message": "not a valid cursor"}],
+    )

@@ -33,10 +33,13 @@ def _blank_is_none(value: Any) -> Any:
 
 
 def _looks_like_email(value: str) -> str:
-    local, at, domain = value.strip().rpartition("@")
-    if not at or not local or "." not in domain or any(ch.isspace() for ch in value.strip()):
+    email = value.strip()
+    local, at, domain = email.rpartition("@")
+    labels = domain.split(".")
+    well_formed = at and local and len(labels) >= 2 and all(labels)
+    if not well_formed or any(ch.isspace() for ch in email):
         raise ValueError("must be an email address")
-    return value.strip()
+    return email
 
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field
@@ -18,7 +19,7 @@ from billing.api.wire.common import (
 )
 from billing.domain.customers import Customer, CustomerDraft, Environment
 from billing.domain.errors import InvalidRequest
-from billing.store.customers import PageQuery
+from billing.store.customers import MAX_CREATED_AT, PageQuery
 
 
 class GetOrCreateCustomerRequest(WireRequest):
@@ -69,13 +70,21 @@ class ListCustomersRequest(WireRequest):
                 details=[{"field": "plans", "message": "not supported yet"}],
             )
         span = self.created_at_range or CreatedAtRange()
+        # Bounds are inclusive milliseconds: a fractional start rounds up, an end down.
+        created_from = None if span.start is None else min(math.ceil(span.start), MAX_CREATED_AT)
+        created_to = None if span.end is None else min(math.floor(span.end), MAX_CREATED_AT)
+        if created_from is not None and created_to is not None and created_from > created_to:
+            raise InvalidRequest(
+                "created_at_range starts after it ends.",
+                details=[{"field": "created_at_range", "message": "start must not exceed end"}],
+            )
         return PageQuery(
             cursor=self.start_cursor or None,
             limit=self.limit,
             ascending=self.sort_order == "asc",
             search=self.search or None,
-            created_from=None if span.start is None else int(span.start),
-            created_to=None if span.end is None else int(span.end),
+            created_from=created_from,
+            created_to=created_to,
             linked_to_stripe="stripe" in (self.processors or ()),
         )
 

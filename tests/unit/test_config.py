@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from pydantic import ValidationError
+
+from billing.config import settings_from
+
+HASH = hashlib.sha256(b"am_sk_test_key").hexdigest()
+OTHER_HASH = hashlib.sha256(b"am_sk_test_other").hexdigest()
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf"
+
+
+def environ(**overrides: str) -> dict[str, str]:
+    base = {"TABLE_NAME": "billing", "API_KEY_HASHES": HASH, "STRIPE_SECRET_KEY": "sk_test_abc"}
+    return {k: v for k, v in {**base, **overrides}.items() if v is not None}
+
+
+def without(name: str) -> dict[str, str]:
+    values = environ()
+    del values[name]
+    return values
+
+
+class TestValidSettings:
+    def test_a_complete_environment_is_read(self):
+        settings = settings_from(environ(DYNAMODB_ENDPOINT_URL="http://localhost:8000"))
+
+        assert settings.table_name == "billing"
+        assert settings.api_key_hashes == frozenset({HASH})
+        assert settings.stripe_secret_key is not None
+        assert settings.stripe_secret_key.get_secret_value() == "sk_test_abc"
+        assert settings.dynamodb_endpoint_url == "http://localhost:8000"
+
+    def test_several_comma_separated_hashes_are_accepted_with_blanks_around_them(self):
+        settings = settings_from(environ(API_KEY_HASHES=f" {HASH} ,{OTHER_HASH},"))
+
+        assert settings.api_key_hashes == frozenset({HASH, OTHER_HASH})
+
+    def test_a_secret_arn_with_a_mode_is_enough_for_stripe(self):
+        settings = settings_from(
+            environ(STRIPE_SECRET_KEY="", STRIPE_SECRET_ARN=ARN, STRIPE_MODE="test")
+        )
+
+        assert settings.stripe_secret_key is None
+        assert settings.stripe_secret_arn == ARN
+
+    def test_empty_optional_values_mean_unset(self):
+        settings = settings_from(environ(DYNAMODB_ENDPOINT_URL="", STRIPE_API_BASE=""))
+
+        assert settings.dynamodb_endpoint_url is None
+        assert settings.stripe_api_base is None
+
+    def test_the_stripe_key_is_never_shown(self):
+        settings = settings_from(environ(STRIPE_SECRET_KEY="sk_live_very_secret"))
+
+        assert "sk_live_very_secret" not in repr(settings)
+        assert "sk_live_very_secret" not in str(settings.model_dump())
+
+
+class TestInvalidSettings:
+    @pytest.mark.parametrize(
+        "values",
+        [
+            pytest.param(without("TABLE_NAME"), id="missing TABLE_NAME"),
+            pytest.param(environ(TABLE_NAME=""), id="empty TABLE_NAME"),
+            pytest.param(without("API_KEY_HASHES"), id="missing API_KEY_HASHES"),
+            pytest.param(environ(API_KEY_HASHES=""), id="empty API_KEY_HASHES"),
+            pytest.param(environ(API_KEY_HASHES=" , "), id="blank API_KEY_HASHES"),
+            pytest.param(environ(API_KEY_HASHES="not-a-hash"), id="non-hex hash"),
+            pytest.param(environ(API_KEY_HASHES="g" * 64), id="non-hex 64 characters"),
+            pytest.param(environ(API_KEY_HASHES=HASH[:-1]), id="too short hash"),
+            pytest.param(environ(API_KEY_HASHES=HASH.upper()), id="uppercase hash"),
+            pytest.param(environ(API_KEY_HASHES=f"{HASH},nope"), id="one bad hash among good"),
+            pytest.param(without("STRIPE_SECRET_KEY"), id="no stripe key nor arn"),
+            pytest.param(environ(STRIPE_SECRET_KEY=""), id="empty stripe key and no arn"),
+            pytest.param(
+                environ(STRIPE_SECRET_KEY="", STRIPE_SECRET_ARN=ARN), id="arn without mode"
+            ),
+            pytest.param(
+                environ(STRIPE_SECRET_KEY="", STRIPE_SECRET_ARN=ARN, STRIPE_MODE="prod"),
+                id="unknown mode",
+            ),
+        ],
+    )
+    def test_a_cold_start_with_bad_settings_fails_loudly(self, values: dict[str, str]):
+        with pytest.raises(ValidationError):
+            settings_from(values)
+
+
+class TestEnvironment:
+    @pytest.mark.parametrize(
+        ("key", "environment"),
+        [("sk_test_abc", "sandbox"), ("rk_test_abc", "sandbox"), ("sk_live_abc", "live")],
+    )
+    def test_a_configured_key_decides_the_environment(self, key: str, environment: str):
+        assert settings_from(environ(STRIPE_SECRET_KEY=key)).environment == environment
+
+    @pytest.mark.parametrize(("mode", "environment"), [("test", "sandbox"), ("live", "live")])
+    def test_with_a_secret_arn_the_mode_decides_the_environment(self, mode: str, environment: str):
+        values = environ(STRIPE_SECRET_KEY="", STRIPE_SECRET_ARN=ARN, STRIPE_MODE=mode)
+
+        assert settings_from(values).environment == environment

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.template import ROOT, TEMPLATE, load_template, routes, table_definition, ttl_attribute
+
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def table_properties(template: dict[str, Any]) -> dict[str, Any]:
+    (table,) = resources_of(template, "AWS::DynamoDB::Table").values()
+    return table["Properties"]
+
+
+def test_cfn_lint_finds_nothing():
+    result = subprocess.run(  # noqa: S603
+        [str(CFN_LINT), str(TEMPLATE)], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_function_has_an_http_api_post_route(template: dict[str, Any]):
+    functions = resources_of(template, "AWS::Serverless::Function")
+    routed = {route.function for route in routes(template) if route.method == "POST"}
+
+    assert functions
+    assert set(functions) == routed
+
+
+def test_routes_are_unique_and_versioned(template: dict[str, Any]):
+    keys = [route.route_key for route in routes(template)]
+
+    assert len(keys) == len(set(keys))
+    assert all(route.path.startswith("/v1/") for route in routes(template))
+
+
+def test_every_function_handler_exists(template: dict[str, Any]):
+    for route in routes(template):
+        module, _, function = route.handler.rpartition(".")
+        source = route.code_dir / f"{module}.py"
+        assert route.code_dir.parent == ROOT / "functions", route.function
+        assert source.is_file(), source
+
+        defined = {
+            node.name
+            for node in ast.parse(source.read_text()).body
+            if isinstance(node, ast.FunctionDef)
+        }
+        assert function == "lambda_handler"
+        assert function in defined, source
+
+
+def test_every_functions_folder_is_deployed(template: dict[str, Any]):
+    folders = {path.parent for path in (ROOT / "functions").glob("*/app.py")}
+    deployed = {route.code_dir for route in routes(template)}
+
+    assert folders
+    assert folders == deployed
+
+
+def test_functions_run_python_3_13_on_arm64(template: dict[str, Any]):
+    function_globals = template["Globals"]["Function"]
+
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    for name, function in resources_of(template, "AWS::Serverless::Function").items():
+        assert "Runtime" not in function["Properties"], name
+        assert "Architectures" not in function["Properties"], name
+
+
+def test_the_table_is_on_demand_with_point_in_time_recovery(template: dict[str, Any]):
+    props = table_properties(template)
+
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_table_expires_items_by_their_ttl_attribute(template: dict[str, Any]):
+    assert ttl_attribute(template) == "ttl"
+    assert table_properties(template)["TimeToLiveSpecification"] == {
+        "AttributeName": "ttl",
+        "Enabled": True,
+    }
+
+
+def test_the_table_has_the_gsi1_index_the_store_queries(template: dict[str, Any]):
+    definition = table_definition(template, "billing-unit")
+
+    (index,) = definition["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "GSI1"
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+    assert definition["TableName"] == "billing-unit"
+    assert [k["AttributeName"] for k in definition["KeySchema"]] == ["PK", "SK"]
+
+
+@pytest.mark.parametrize("parameter", ["StripeSecretKey", "ApiKeyHashes"])
+def test_secret_parameters_are_never_echoed(template: dict[str, Any], parameter: str):
+    assert template["Parameters"][parameter]["NoEcho"] is True
+
+
+def test_outputs_give_the_api_and_webhook_urls(template: dict[str, Any]):
+    assert {"ApiUrl", "WebhookUrl"} <= set(template["Outputs"])
