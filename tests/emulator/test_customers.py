@@ -5,19 +5,6 @@ import time
 import pytest
 import stripe
 
-from local.stripe_emulator import StripeEmulator
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with StripeEmulator() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(emulator):
-    emulator.reset()
-
 
 @pytest.fixture(scope="module")
 def client(emulator):

@@ -16,20 +16,7 @@ import pytest
 import stripe
 from stripe._http_client import HTTPClient
 
-from local.stripe_emulator import StripeEmulator
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with StripeEmulator() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state(emulator):
-    emulator.reset()
 
 
 @pytest.fixture(autouse=True)

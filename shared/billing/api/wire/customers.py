@@ -22,16 +22,21 @@ from billing.domain.errors import InvalidRequest
 from billing.store.customers import MAX_CREATED_AT, PageQuery
 
 
-class GetOrCreateCustomerRequest(WireRequest):
-    customer_id: Id | None  # required, but null asks for a customer without an id
+class CustomerFields(WireRequest):
+    """What a caller may say about a customer, on creation as on update."""
+
     name: Name = None
     email: Email = None
     fingerprint: Text = None
     metadata: Metadata = None
     stripe_id: StripeId = None
+    send_email_receipts: bool | None = None
+
+
+class GetOrCreateCustomerRequest(CustomerFields):
+    customer_id: Id | None  # required, but null asks for a customer without an id
     create_in_stripe: bool | None = None
     auto_enable_plan_id: Id | None = None
-    send_email_receipts: bool | None = None
     expand: list[str] | None = None
 
     def draft(self) -> CustomerDraft:
@@ -89,15 +94,9 @@ class ListCustomersRequest(WireRequest):
         )
 
 
-class UpdateCustomerRequest(WireRequest):
+class UpdateCustomerRequest(CustomerFields):
     customer_id: Id
     new_customer_id: Id | None = None
-    name: Name = None
-    email: Email = None
-    fingerprint: Text = None
-    metadata: Metadata = None
-    stripe_id: StripeId = None
-    send_email_receipts: bool | None = None
 
     def changes(self) -> dict[str, Any]:
         """Only what the caller sent: a field sent as null clears it; one left out stays."""
