@@ -19,7 +19,6 @@ from local.template import ROOT, load_template, routes
 
 DEFAULT_SECRET_KEY = "am_sk_local_dev_key"  # noqa: S105 (a documented local-only default)
 EMULATOR_STRIPE_KEY = "sk_test_emulator"
-SNAPSHOT = ROOT / ".local-data" / "dynamodb.json"
 
 
 @dataclass
@@ -33,6 +32,11 @@ class StackConfig:
     # Set (sk_test_...) to use Stripe's test mode instead of the emulator.
     stripe_secret_key: str | None = None
     keep_data: bool = False
+    data_dir: Path = ROOT / ".local-data"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.data_dir / "dynamodb.json"
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -45,6 +49,7 @@ class StackConfig:
             dynamodb_endpoint_url=env.get("DYNAMODB_ENDPOINT_URL") or None,
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
             keep_data=env.get("LOCAL_KEEP_DATA", "") in ("1", "true", "yes"),
+            data_dir=Path(env.get("LOCAL_DATA_DIR") or ROOT / ".local-data"),
         )
 
 
@@ -121,14 +126,14 @@ class LocalStack:
             self._dynamodb().get_paginator("scan").paginate(TableName=self.config.table_name)
         ):
             items.extend(page["Items"])
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(items))
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config.snapshot.write_text(json.dumps(items))
 
     def _restore_snapshot(self) -> None:
-        if not SNAPSHOT.exists():
+        if not self.config.snapshot.exists():
             return
         client = self._dynamodb()
-        for item in json.loads(SNAPSHOT.read_text()):
+        for item in json.loads(self.config.snapshot.read_text()):
             client.put_item(TableName=self.config.table_name, Item=item)
 
 

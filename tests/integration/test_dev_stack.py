@@ -1,0 +1,121 @@
+"""`make dev` as a newcomer runs it: `python -m local.dev` in its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from local.dynamodb import start_moto_server
+from local.stack import DEFAULT_SECRET_KEY
+from local.template import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def dev_stack(**env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Starts the stack on free ports and yields its API URL, read from what it prints."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.dev"],
+        cwd=ROOT,
+        env={**os.environ, "PORT": "0", "STRIPE_EMULATOR_PORT": "0", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        api_url = ""
+        for line in process.stdout:
+            if line.startswith("Billing API"):
+                api_url = line.split()[-1]
+                break
+        assert api_url.startswith("http://127.0.0.1:"), "the stack prints its API URL"
+        yield api_url, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=20)
+    return output
+
+
+def create_customer(api_url: str, customer_id: str) -> httpx.Response:
+    return httpx.post(
+        f"{api_url}/v1/customers.get_or_create",
+        json={"customer_id": customer_id, "email": "ada@example.com", "create_in_stripe": True},
+        headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"},
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_the_readme_curl_example_works_and_a_signal_stops_everything(sig: signal.Signals) -> None:
+    with dev_stack() as (api_url, process):
+        response = create_customer(api_url, "user_123")
+
+        assert response.status_code == 200
+        assert response.json()["stripe_id"].startswith("cus_")
+        output = stop(process, sig)
+
+    assert process.returncode == 0
+    assert "stopped" in output
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(api_url, timeout=2)
+
+
+def test_it_uses_a_given_dynamodb_endpoint_and_creates_the_table_there() -> None:
+    server, endpoint = start_moto_server()
+    try:
+        with dev_stack(DYNAMODB_ENDPOINT_URL=endpoint, TABLE_NAME="given-table") as (
+            api_url,
+            process,
+        ):
+            assert create_customer(api_url, "user_1").status_code == 200
+            stop(process, signal.SIGTERM)
+
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        items = dynamodb.scan(TableName="given-table")["Items"]
+        assert any(item["PK"]["S"] == "CUS#user_1" for item in items)
+    finally:
+        server.stop()
+
+
+def test_each_start_is_empty_unless_told_to_keep_data(tmp_path: Path) -> None:
+    keep = {"LOCAL_KEEP_DATA": "1", "LOCAL_DATA_DIR": str(tmp_path)}
+    get = {
+        "json": {"customer_id": "user_1"},
+        "headers": {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"},
+    }
+
+    with dev_stack(**keep) as (api_url, process):
+        assert create_customer(api_url, "user_1").status_code == 200
+        stop(process, signal.SIGTERM)
+    with dev_stack(**keep) as (api_url, process):
+        kept = httpx.post(f"{api_url}/v1/customers.get", **get)
+        stop(process, signal.SIGTERM)
+    with dev_stack() as (api_url, process):
+        fresh = httpx.post(f"{api_url}/v1/customers.get", **get)
+        stop(process, signal.SIGTERM)
+
+    assert kept.status_code == 200
+    assert fresh.status_code == 404
