@@ -20,6 +20,15 @@ from local.template import ROOT
 
 pytestmark = pytest.mark.slow
 
+# What the in-process test stack put in this worker's environment: a newcomer's shell has none.
+STACK_VARIABLES = {
+    "TABLE_NAME",
+    "DYNAMODB_ENDPOINT_URL",
+    "API_KEY_HASHES",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_API_BASE",
+}
+
 
 @contextmanager
 def dev_stack(**env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
@@ -27,7 +36,12 @@ def dev_stack(**env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dev"],
         cwd=ROOT,
-        env={**os.environ, "PORT": "0", "STRIPE_EMULATOR_PORT": "0", **env},
+        env={
+            **{k: v for k, v in os.environ.items() if k not in STACK_VARIABLES},
+            "PORT": "0",
+            "STRIPE_EMULATOR_PORT": "0",
+            **env,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

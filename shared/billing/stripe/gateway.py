@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
 from billing.config import settings, stripe_secret_key
 from billing.domain.errors import InvalidRequest, StripeUnavailable
+
+if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
+    from stripe.params import CustomerCreateParams, CustomerUpdateParams
 
 # Stripe keeps an idempotency key for 24 hours; the prefix names the operation so that one
 # id can never collide across operations.
@@ -38,13 +42,13 @@ class StripeGateway:
         Only values fixed at our customer's creation go into the request, because Stripe
         rejects a reused idempotency key whose parameters differ.
         """
-        params: dict[str, Any] = {"metadata": {"billing_internal_id": internal_id}}
+        metadata = {"billing_internal_id": internal_id}
         if customer_id is not None:
-            params["metadata"]["billing_customer_id"] = customer_id
+            metadata["billing_customer_id"] = customer_id
+        params: CustomerCreateParams = {"metadata": metadata}
         created = self._call(
             lambda: self._client.v1.customers.create(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": f"{_KEY_PREFIX}:customer.create:{internal_id}"},
+                params, {"idempotency_key": f"{_KEY_PREFIX}:customer.create:{internal_id}"}
             )
         )
         return _customer(created)
@@ -67,11 +71,12 @@ class StripeGateway:
         self, stripe_id: str, *, name: str | None, email: str | None, version: int
     ) -> None:
         """Copies our name and email to Stripe. Keyed by our record's version: one per change."""
-        params: dict[str, Any] = {"name": name or "", "email": email or ""}
+        # Stripe unsets a field sent as "", never as a missing key.
+        params: CustomerUpdateParams = {"name": name or "", "email": email or ""}
         self._call(
             lambda: self._client.v1.customers.update(
                 stripe_id,
-                params,  # type: ignore[arg-type]
+                params,
                 {"idempotency_key": f"{_KEY_PREFIX}:customer.update:{stripe_id}:{version}"},
             )
         )
@@ -107,10 +112,8 @@ def _customer(obj: Any) -> StripeCustomer:
 @cache
 def gateway() -> StripeGateway:
     configured = settings()
-    base = {"api": configured.stripe_api_base} if configured.stripe_api_base else None
-    client = stripe.StripeClient(
-        stripe_secret_key(),
-        base_addresses=base,  # type: ignore[arg-type]
-        max_network_retries=2,
-    )
+    base: BaseAddresses = {}
+    if configured.stripe_api_base:  # the local emulator instead of Stripe
+        base["api"] = configured.stripe_api_base
+    client = stripe.StripeClient(stripe_secret_key(), base_addresses=base, max_network_retries=2)
     return StripeGateway(client)
