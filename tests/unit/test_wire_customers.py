@@ -15,9 +15,8 @@ from billing.api.wire.customers import (
     customer_page,
     customer_response,
 )
-from billing.domain.customers import Customer
+from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import InvalidRequest
-from billing.store.customers import PageQuery
 
 
 def get_or_create(**fields: Any) -> GetOrCreateCustomerRequest:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,3 +62,17 @@ def environment_of(stripe_secret_key: str | None) -> Environment:
     if stripe_secret_key is None or "_test_" in stripe_secret_key:
         return "sandbox"
     return "live"
+
+
+# The largest creation time the index's zero-padded sort key can order (year 33658).
+MAX_CREATED_AT = 10**15 - 1
+
+
+class PageQuery(NamedTuple):
+    cursor: str | None
+    limit: int
+    ascending: bool
+    search: str | None = None
+    created_from: int | None = None
+    created_to: int | None = None
+    linked_to_stripe: bool = False

@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from billing.domain.customers import Customer, normalized_email
+from billing.domain.customers import MAX_CREATED_AT, Customer, PageQuery, normalized_email
 from billing.domain.errors import (
     BillingInProgress,
     CustomerExists,
@@ -167,20 +167,6 @@ def delete(customer: Customer) -> None:
     if customer.stripe_id:
         ops.append(_release_stripe_customer(customer.stripe_id, pk))
     writes.run(ops)
-
-
-# The largest creation time the index's zero-padded sort key can order (year 33658).
-MAX_CREATED_AT = 10**15 - 1
-
-
-class PageQuery(NamedTuple):
-    cursor: str | None
-    limit: int
-    ascending: bool
-    search: str | None = None
-    created_from: int | None = None
-    created_to: int | None = None
-    linked_to_stripe: bool = False
 
 
 # A selective filter may need several reads to fill a page; past this many, a shorter

@@ -7,7 +7,7 @@ read from the transaction's cancellation reasons, so callers never guess which o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -24,7 +24,6 @@ class Write:
     params: dict[str, Any]
     # Raised when this write's ConditionExpression is false; None means it has no condition.
     on_condition_failed: type[BillingError] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def run(writes: list[Write]) -> dict[str, Any]:
@@ -43,7 +42,7 @@ def run(writes: list[Write]) -> dict[str, Any]:
 
 def _single(write: Write) -> dict[str, Any]:
     dynamodb = client()
-    params = {**write.params, **write.extras}
+    params = write.params
     if write.kind == "Put":
         return dict(dynamodb.put_item(**params))
     if write.kind == "Delete":

@@ -17,9 +17,14 @@ from billing.api.wire.common import (
     WireRequest,
     WireResponse,
 )
-from billing.domain.customers import Customer, CustomerDraft, Environment
+from billing.domain.customers import (
+    MAX_CREATED_AT,
+    Customer,
+    CustomerDraft,
+    Environment,
+    PageQuery,
+)
 from billing.domain.errors import InvalidRequest
-from billing.store.customers import MAX_CREATED_AT, PageQuery
 
 
 class CustomerFields(WireRequest):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from billing.domain.customers import Customer
+from billing.domain.customers import Customer, PageQuery
 from billing.store import customers
-from billing.store.customers import PageQuery
 
 
 def list_customers(query: PageQuery) -> tuple[list[Customer], str | None]:
