@@ -54,15 +54,16 @@ def load(customer_id: str) -> Customer | None:
 
 def load_unclaimed(email: str) -> Customer | None:
     """The id-less customer holding this email, if any (guard, then its partition)."""
-    guard = (
-        client()
-        .get_item(
-            TableName=table_name(),
-            Key=_key(keys.email_guard_pk(normalized_email(email)), "ANON"),
-            ConsistentRead=True,
+    with translated_errors():
+        guard = (
+            client()
+            .get_item(
+                TableName=table_name(),
+                Key=_key(keys.email_guard_pk(normalized_email(email)), "ANON"),
+                ConsistentRead=True,
+            )
+            .get("Item")
         )
-        .get("Item")
-    )
     if guard is None:
         return None
     internal_id = from_item(guard)["internal_id"]
@@ -240,7 +241,8 @@ def _partition_items(pk: str) -> list[Item]:
         "ConsistentRead": True,
     }
     while True:
-        response = dynamodb.query(**params)
+        with translated_errors():
+            response = dynamodb.query(**params)
         items.extend(response.get("Items", []))
         if "LastEvaluatedKey" not in response:
             return items
