@@ -23,6 +23,11 @@ EXPECTED_STATUS = {
     "customers_get_or_create_invalid.json": 400,
     "customers_get_or_create_unauthorized.json": 401,
     "customers_delete.json": 200,
+    "features_create.json": 200,
+    "features_get.json": 200,
+    "features_list.json": 200,
+    "features_update.json": 200,
+    "features_delete.json": 200,
 }
 
 

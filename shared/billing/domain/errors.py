@@ -57,6 +57,26 @@ class UnclaimedEmailTaken(BillingError):
     default_message = "An id-less customer with this email already exists."
 
 
+class FeatureNotFound(BillingError):
+    code = "feature_not_found"
+    default_message = "No feature has this id."
+
+
+class FeatureExists(BillingError):
+    code = "feature_exists"
+    default_message = "A feature with this id already exists."
+
+
+class PlanNotFound(BillingError):
+    code = "plan_not_found"
+    default_message = "No plan has this id (or this version)."
+
+
+class PlanExists(BillingError):
+    code = "plan_exists"
+    default_message = "A plan with this id already exists."
+
+
 class IdempotencyKeyConflict(BillingError):
     code = "idempotency_key_conflict"
     default_message = "This Idempotency-Key was already used with a different request."

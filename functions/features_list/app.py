@@ -1,0 +1,28 @@
+"""POST /v1/features.list: every feature, archived ones included, oldest first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.api.app import make_app, ok
+from billing.api.body import json_body
+from billing.api.wire.features import FeatureListResponse, feature_response
+from billing.services.features import list_features
+
+logger = Logger()
+app = make_app(mutating=False)
+
+
+@app.post("/v1/features.list")
+def list_all() -> Response[str]:
+    json_body(app.current_event)  # the route takes no fields, but a broken body is still a 400
+    return ok(FeatureListResponse(list=[feature_response(f) for f in list_features()]))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

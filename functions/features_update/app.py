@@ -1,0 +1,29 @@
+"""POST /v1/features.update: changes only the fields sent; may rename an unused feature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.features import UpdateFeatureRequest, feature_response
+from billing.services.features import update_feature
+
+logger = Logger()
+app = make_app()
+
+
+@app.post("/v1/features.update")
+def update() -> Response[str]:
+    request = parse(UpdateFeatureRequest, app.current_event)
+    feature = update_feature(request.feature_id, request.changes(), request.new_feature_id)
+    return ok(feature_response(feature))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,117 @@
+"""features.* requests and the Feature response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from billing.api.wire.common import Id, WireRequest, WireResponse
+from billing.domain.features import CreditCost, Feature, FeatureDisplay, FeatureSpec
+
+FeatureName = Annotated[str, Field(min_length=1, max_length=256)]
+EventName = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class DisplayFields(WireRequest):
+    singular: str | None = Field(default=None, max_length=256)
+    plural: str | None = Field(default=None, max_length=256)
+
+
+class CreditCostFields(WireRequest):
+    metered_feature_id: Id
+    credit_cost: float
+
+
+class FeatureFields(WireRequest):
+    """What a caller may say about a feature, on creation as on update."""
+
+    name: FeatureName | None = None
+    type: Literal["boolean", "metered", "credit_system"] | None = None
+    consumable: bool | None = None
+    display: DisplayFields | None = None
+    credit_schema: list[CreditCostFields] | None = Field(default=None, max_length=100)
+    event_names: list[EventName] | None = Field(default=None, max_length=100)
+
+    def domain_values(self, fields: set[str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in fields:
+            value = getattr(self, name)
+            if name == "display":
+                value = None if value is None else FeatureDisplay(**value.model_dump())
+            elif name == "credit_schema":
+                value = tuple(CreditCost(**entry.model_dump()) for entry in value or ())
+            elif name == "event_names":
+                value = tuple(value or ())
+            values[name] = value
+        return values
+
+
+class CreateFeatureRequest(FeatureFields):
+    feature_id: Id
+    name: FeatureName
+    type: Literal["boolean", "metered", "credit_system"]
+
+    def spec(self) -> FeatureSpec:
+        sent = self.model_fields_set & set(FeatureFields.model_fields)
+        return FeatureSpec(id=self.feature_id, **self.domain_values(sent))
+
+
+class FeatureIdRequest(WireRequest):
+    feature_id: Id
+
+
+class UpdateFeatureRequest(FeatureFields):
+    feature_id: Id
+    new_feature_id: Id | None = None
+    archived: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """Only what the caller sent; a null for a required field means "leave it"."""
+        sent = self.model_fields_set & (set(FeatureFields.model_fields) | {"archived"})
+        changes = self.domain_values(sent - {"archived"})
+        if self.archived is not None:
+            changes["archived"] = self.archived
+        return {k: v for k, v in changes.items() if v is not None or k == "display"}
+
+
+class DisplayResponse(WireResponse):
+    singular: str | None
+    plural: str | None
+
+
+class CreditCostResponse(WireResponse):
+    metered_feature_id: str
+    credit_cost: float
+
+
+class FeatureResponse(WireResponse):
+    id: str
+    name: str
+    type: str
+    consumable: bool
+    archived: bool
+    event_names: list[str]
+    credit_schema: list[CreditCostResponse]
+    display: DisplayResponse | None
+
+
+class FeatureListResponse(WireResponse):
+    list: list[FeatureResponse]
+
+
+class SuccessResponse(WireResponse):
+    success: bool
+
+
+def feature_response(feature: Feature) -> FeatureResponse:
+    return FeatureResponse(
+        id=feature.id,
+        name=feature.name,
+        type=feature.type,
+        consumable=feature.consumable,
+        archived=feature.archived,
+        event_names=list(feature.event_names),
+        credit_schema=[CreditCostResponse(**c.model_dump()) for c in feature.credit_schema],
+        display=DisplayResponse(**feature.display.model_dump()) if feature.display else None,
+    )

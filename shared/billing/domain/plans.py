@@ -1,0 +1,272 @@
+"""Plans: what a customer can buy, what it grants and what it costs. Pure rules, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from billing.domain.errors import InvalidRequest
+from billing.domain.features import Feature
+
+PriceInterval = Literal["month", "quarter", "semi_annual", "year", "one_off"]
+ResetInterval = Literal["hour", "day", "week", "month", "quarter", "semi_annual", "year", "one_off"]
+BillingMethod = Literal["prepaid", "usage_based"]
+TierBehavior = Literal["graduated", "volume"]
+TrialUnit = Literal["day", "month", "year"]
+
+INFINITE = "inf"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BasePrice(_Frozen):
+    amount: float
+    interval: PriceInterval
+    interval_count: int = 1
+
+
+class Tier(_Frozen):
+    to: float | Literal["inf"]
+    amount: float
+    flat_amount: float | None = None
+
+
+class ItemPrice(_Frozen):
+    amount: float | None = None
+    tiers: tuple[Tier, ...] | None = None
+    tier_behavior: TierBehavior | None = None
+    interval: PriceInterval | None = None
+    interval_count: int = 1
+    billing_units: float = 1
+    billing_method: BillingMethod = "prepaid"
+    max_purchase: float | None = None
+
+
+class Reset(_Frozen):
+    interval: ResetInterval
+    interval_count: int = 1
+
+
+class PlanItem(_Frozen):
+    feature_id: str
+    included: float = 0
+    unlimited: bool = False
+    reset: Reset | None = None
+    price: ItemPrice | None = None
+
+
+class FreeTrial(_Frozen):
+    duration_length: int
+    duration_type: TrialUnit = "month"
+    card_required: bool = False
+
+
+class StripeMirror(_Frozen):
+    """Where a plan version lives in Stripe: its product and one price per priced thing."""
+
+    product_id: str
+    base_price_id: str | None = None
+    # feature_id -> the price of that item (prepaid quantity or usage-based overage)
+    item_price_ids: dict[str, str] = {}
+
+
+class PlanTerms(_Frozen):
+    """What a plan grants and costs: a change here makes a new version once customers hold it."""
+
+    price: BasePrice | None = None
+    items: tuple[PlanItem, ...] = ()
+    free_trial: FreeTrial | None = None
+
+
+class Plan(_Frozen):
+    id: str
+    name: str
+    description: str | None = None
+    group: str | None = None
+    add_on: bool = False
+    auto_enable: bool = False
+    terms: PlanTerms = PlanTerms()
+    metadata: dict[str, Any] = {}
+    archived: bool = False
+    version: int = 1
+    created_at: int = 0
+    # Set once a customer holds this version: from then on its terms never change.
+    in_use: bool = False
+    revision: int = 1
+    stripe: StripeMirror | None = None
+
+    @property
+    def one_off(self) -> bool:
+        return self.interval == "one_off"
+
+    @property
+    def interval(self) -> PriceInterval | None:
+        """The plan's billing interval: its base price's, else its priced items'."""
+        if self.terms.price is not None:
+            return self.terms.price.interval
+        for item in self.terms.items:
+            if item.price is not None and item.price.interval is not None:
+                return item.price.interval
+        return None
+
+    @property
+    def free(self) -> bool:
+        """Free plans are granted at once; anything priced needs Stripe's word first."""
+        paid_base = self.terms.price is not None and self.terms.price.amount > 0
+        return not paid_base and not any(i.price is not None for i in self.terms.items)
+
+
+def validated(plan: Plan, features: Mapping[str, Feature]) -> Plan:
+    """The plan with item defaults filled in, once every rule holds; else InvalidRequest."""
+    terms = plan.terms
+    items = tuple(_validated_item(i, item, features) for i, item in enumerate(terms.items))
+    _check_duplicates(items)
+    _check_credit_systems(items, features)
+    shaped = plan.model_copy(update={"terms": terms.model_copy(update={"items": items})})
+    _check_intervals(shaped)
+    if terms.price is not None and not terms.price.amount >= 0:
+        raise _invalid("price.amount", "must be 0 or more")
+    if terms.price is not None and terms.price.interval_count < 1:
+        raise _invalid("price.interval_count", "must be 1 or more")
+    if terms.free_trial is not None:
+        if terms.free_trial.duration_length < 1:
+            raise _invalid("free_trial.duration_length", "must be 1 or more")
+        if shaped.free or shaped.one_off:
+            raise _invalid("free_trial", "only a paid recurring plan can have a free trial")
+    if plan.auto_enable and not shaped.free:
+        raise _invalid("auto_enable", "only a free plan can be given to every new customer")
+    return shaped
+
+
+def _validated_item(index: int, item: PlanItem, features: Mapping[str, Feature]) -> PlanItem:
+    where = f"items.{index}"
+    feature = features.get(item.feature_id)
+    if feature is None:
+        raise _invalid(f"{where}.feature_id", "no such feature")
+    if feature.archived:
+        raise _invalid(f"{where}.feature_id", "the feature is archived")
+    if feature.type == "boolean":
+        if item.included or item.unlimited or item.price or item.reset:
+            raise _invalid(where, "a boolean feature is granted as is: no amounts, price or reset")
+        return item
+    if item.included < 0:
+        raise _invalid(f"{where}.included", "must be 0 or more")
+    if item.unlimited and item.price is not None:
+        raise _invalid(f"{where}.price", "an unlimited item has nothing to sell")
+    reset = item.reset
+    if not feature.consumable:
+        if reset is not None and reset.interval != "one_off":
+            raise _invalid(
+                f"{where}.reset", f"'{feature.id}' is held, not used up: it never resets"
+            )
+        reset = None
+    elif reset is None:
+        reset = Reset(interval="month")  # a consumable allowance resets monthly by default
+    if reset is not None and reset.interval_count < 1:
+        raise _invalid(f"{where}.reset.interval_count", "must be 1 or more")
+    if item.price is not None:
+        _check_item_price(where, item.price, feature)
+    return item.model_copy(
+        update={"reset": reset, "included": 0 if item.unlimited else item.included}
+    )
+
+
+def _check_item_price(where: str, price: ItemPrice, feature: Feature) -> None:
+    if (price.amount is None) == (price.tiers is None):
+        raise _invalid(f"{where}.price", "give either amount or tiers")
+    if price.amount is not None and not price.amount >= 0:
+        raise _invalid(f"{where}.price.amount", "must be 0 or more")
+    if not price.billing_units > 0:
+        raise _invalid(f"{where}.price.billing_units", "must be greater than 0")
+    if price.max_purchase is not None and not price.max_purchase > 0:
+        raise _invalid(f"{where}.price.max_purchase", "must be greater than 0")
+    if price.billing_method == "usage_based" and not feature.consumable:
+        raise _invalid(
+            f"{where}.price.billing_method",
+            f"'{feature.id}' is held, not used up: sell it prepaid",
+        )
+    if price.tiers is not None:
+        _check_tiers(f"{where}.price.tiers", price.tiers)
+
+
+def _check_tiers(where: str, tiers: tuple[Tier, ...]) -> None:
+    if not tiers:
+        raise _invalid(where, "at least one tier is needed")
+    if tiers[-1].to != INFINITE:
+        raise _invalid(f"{where}.{len(tiers) - 1}.to", "the last tier must go to 'inf'")
+    previous = 0.0
+    for index, tier in enumerate(tiers):
+        if not tier.amount >= 0 or (tier.flat_amount is not None and not tier.flat_amount >= 0):
+            raise _invalid(f"{where}.{index}.amount", "must be 0 or more")
+        if tier.to == INFINITE:
+            if index != len(tiers) - 1:
+                raise _invalid(f"{where}.{index}.to", "only the last tier goes to 'inf'")
+            continue
+        if not tier.to > previous:
+            raise _invalid(f"{where}.{index}.to", "tiers must go up")
+        previous = tier.to
+
+
+def _check_duplicates(items: tuple[PlanItem, ...]) -> None:
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for index, item in enumerate(items):
+        key = (
+            item.feature_id,
+            item.reset.interval if item.reset else None,
+            item.price.billing_method if item.price else None,
+        )
+        if key in seen:
+            raise _invalid(f"items.{index}", f"'{item.feature_id}' is already in this plan")
+        seen.add(key)
+
+
+def _check_credit_systems(items: tuple[PlanItem, ...], features: Mapping[str, Feature]) -> None:
+    """A unit drawn from a credit pool and also sold on its own would be billed twice."""
+    priced = {item.feature_id for item in items if item.price is not None}
+    for index, item in enumerate(items):
+        system = features[item.feature_id]
+        if system.type != "credit_system" or item.price is None:
+            continue
+        for entry in system.credit_schema:
+            if entry.metered_feature_id in priced:
+                raise _invalid(
+                    f"items.{index}",
+                    f"'{entry.metered_feature_id}' is priced both on its own and through "
+                    f"'{system.id}'",
+                )
+
+
+def _check_intervals(plan: Plan) -> None:
+    """One Stripe subscription bills one interval: every price of a plan shares it."""
+    interval = plan.interval
+    for index, item in enumerate(plan.terms.items):
+        if item.price is None:
+            continue
+        item_interval = item.price.interval or interval
+        if item_interval != interval:
+            raise _invalid(
+                f"items.{index}.price.interval", f"must match the plan's interval ({interval})"
+            )
+        if interval == "one_off" and item.price.billing_method == "usage_based":
+            raise _invalid(
+                f"items.{index}.price.billing_method",
+                "a one-off plan has no period end to bill usage at",
+            )
+        if interval == "one_off" and item.price.tiers is not None:
+            raise _invalid(f"items.{index}.price.tiers", "Stripe has no tiered one-time prices")
+
+
+def needs_new_version(current: Plan, terms: PlanTerms) -> bool:
+    """Customers keep what they bought: new terms for a version in use make a new version."""
+    return current.in_use and terms != current.terms
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"The plan is not valid: {field} {message}.",
+        details=[{"field": field, "message": message}],
+    )

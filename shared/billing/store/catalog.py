@@ -1,0 +1,188 @@
+"""The catalog's items: every feature and every plan version, in one `CATALOG` partition.
+
+A catalog is small and read far more than written, so one Query reads all of it. Each record
+is kept as its model's JSON (exact, whatever the numbers), beside the attributes conditions
+need (`revision`, and a plan version's `in_use`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from billing.domain.errors import BillingError, BillingInProgress
+from billing.domain.features import Feature
+from billing.domain.plans import Plan
+from billing.store import writes
+from billing.store.table import client, table_name, translated_errors
+from billing.store.writes import Write
+
+CATALOG = "CATALOG"
+
+
+@dataclass
+class Catalog:
+    features: dict[str, Feature] = field(default_factory=dict)
+    # plan id -> every version, oldest first
+    plan_versions: dict[str, list[Plan]] = field(default_factory=dict)
+
+    def latest(self, plan_id: str) -> Plan | None:
+        versions = self.plan_versions.get(plan_id)
+        return versions[-1] if versions else None
+
+    def plans(self) -> list[Plan]:
+        return [versions[-1] for versions in self.plan_versions.values()]
+
+    def version(self, plan_id: str, version: int) -> Plan | None:
+        return next((p for p in self.plan_versions.get(plan_id, []) if p.version == version), None)
+
+
+def feature_sk(feature_id: str) -> str:
+    return f"FEATURE#{feature_id}"
+
+
+def plan_sk(plan_id: str, version: int) -> str:
+    # Zero-padded so that a plan's versions sort in order under one prefix.
+    return f"PLAN#{plan_id}#V#{version:06d}"
+
+
+def load() -> Catalog:
+    """Every feature and every plan version: one consistent Query (more pages only if huge)."""
+    catalog = Catalog()
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": CATALOG}},
+        "ConsistentRead": True,
+    }
+    while True:
+        with translated_errors():
+            response = client().query(**params)
+        for item in response.get("Items", []):
+            body = item["body"]["S"]
+            if item["SK"]["S"].startswith("FEATURE#"):
+                feature = Feature.model_validate_json(body)
+                catalog.features[feature.id] = feature
+            else:
+                plan = Plan.model_validate_json(body)
+                catalog.plan_versions.setdefault(plan.id, []).append(plan)
+        if "LastEvaluatedKey" not in response:
+            return catalog
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def put_feature(
+    feature: Feature, *, replacing: Feature | None, on_exists: type[BillingError]
+) -> Feature:
+    """Creates `feature` (replacing None) or replaces `replacing` if unchanged since read."""
+    saved = feature.model_copy(update={"revision": replacing.revision + 1 if replacing else 1})
+    writes.run(
+        [_put(feature_sk(saved.id), saved.model_dump_json(), saved.revision, replacing, on_exists)]
+    )
+    return saved
+
+
+def delete_feature(feature: Feature) -> None:
+    writes.run([_delete(feature_sk(feature.id), feature.revision)])
+
+
+def rename_feature(before: Feature, after: Feature, on_exists: type[BillingError]) -> Feature:
+    saved = after.model_copy(update={"revision": 1})
+    writes.run(
+        [
+            _put(feature_sk(saved.id), saved.model_dump_json(), 1, None, on_exists),
+            _delete(feature_sk(before.id), before.revision),
+        ]
+    )
+    return saved
+
+
+def put_plan(plan: Plan, *, replacing: Plan | None, on_exists: type[BillingError]) -> Plan:
+    """Creates a plan version (replacing None) or replaces one nobody changed or took since.
+
+    Replacing in place is refused once a customer holds the version (`in_use`): the caller
+    then makes a new version instead.
+    """
+    saved = plan.model_copy(update={"revision": replacing.revision + 1 if replacing else 1})
+    write = _put(
+        plan_sk(saved.id, saved.version),
+        saved.model_dump_json(),
+        saved.revision,
+        replacing,
+        on_exists,
+    )
+    if replacing is not None:
+        write.params["ConditionExpression"] += " AND attribute_not_exists(in_use)"
+    if saved.in_use:
+        write.params["Item"]["in_use"] = {"BOOL": True}
+    writes.run([write])
+    return saved
+
+
+def delete_plan_versions(versions: list[Plan]) -> None:
+    writes.run(
+        [
+            Write(
+                "Delete",
+                {
+                    "TableName": table_name(),
+                    "Key": {"PK": {"S": CATALOG}, "SK": {"S": plan_sk(p.id, p.version)}},
+                    "ConditionExpression": "revision = :r AND attribute_not_exists(in_use)",
+                    "ExpressionAttributeValues": {":r": {"N": str(p.revision)}},
+                },
+                on_condition_failed=BillingInProgress,
+            )
+            for p in versions
+        ]
+    )
+
+
+def mark_in_use(plan: Plan) -> Write:
+    """The write that records a customer now holds this version, for the customer's own
+    transaction: it fails if the version's terms changed since they were read."""
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": {"PK": {"S": CATALOG}, "SK": {"S": plan_sk(plan.id, plan.version)}},
+            "UpdateExpression": "SET in_use = :true, body = :body",
+            "ConditionExpression": "revision = :r",
+            "ExpressionAttributeValues": {
+                ":true": {"BOOL": True},
+                ":r": {"N": str(plan.revision)},
+                ":body": {"S": plan.model_copy(update={"in_use": True}).model_dump_json()},
+            },
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
+def _put(sk: str, body: str, revision: int, replacing: Any, on_exists: type[BillingError]) -> Write:
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "Item": {
+            "PK": {"S": CATALOG},
+            "SK": {"S": sk},
+            "body": {"S": body},
+            "revision": {"N": str(revision)},
+        },
+    }
+    if replacing is None:
+        params["ConditionExpression"] = "attribute_not_exists(PK)"
+        return Write("Put", params, on_condition_failed=on_exists)
+    params["ConditionExpression"] = "revision = :r"
+    params["ExpressionAttributeValues"] = {":r": {"N": str(replacing.revision)}}
+    return Write("Put", params, on_condition_failed=BillingInProgress)
+
+
+def _delete(sk: str, revision: int) -> Write:
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": {"PK": {"S": CATALOG}, "SK": {"S": sk}},
+            "ConditionExpression": "revision = :r",
+            "ExpressionAttributeValues": {":r": {"N": str(revision)}},
+        },
+        on_condition_failed=BillingInProgress,
+    )
