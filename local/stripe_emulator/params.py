@@ -7,17 +7,25 @@ An empty string is Stripe's way of saying "set this to null".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
 
-from local.stripe_emulator.errors import invalid_param, unknown_param
+from local.stripe_emulator.errors import StripeError, invalid_param, missing_param, unknown_param
 from local.stripe_emulator.forms import FormValue, Params
 
-# Accepted by every endpoint; expansion is not emulated, so responses keep ids in place.
+# Accepted by every endpoint; only the expansions a resource implements (see prices)
+# change a response, others keep ids in place.
 COMMON = frozenset({"expand"})
 
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_VALUE_LENGTH = 500
+
+# Stripe's ``*_decimal`` amounts: plain notation, at most 12 decimal places. This also
+# refuses ``1E-7``, which is what the SDK sends for ``Decimal("0.0000001")``.
+_DECIMAL = re.compile(r"\d+(?:\.\d{1,12})?")
 
 
 def reject_unknown(
@@ -56,6 +64,37 @@ def integer(
     if maximum is not None and value > maximum:
         raise invalid_param(name, f"This value must be less than or equal to {maximum}.")
     return value
+
+
+def non_empty_string(params: Params, name: str, *, max_length: int = 5000) -> str:
+    """A string that cannot be unset, where ``""`` is refused rather than meaning null."""
+    value = string(params, name, max_length=max_length)
+    if not value:
+        raise invalid_param(
+            name,
+            f"You passed an empty string for '{name}'. We assume empty values are an attempt "
+            f"to unset a parameter; however '{name}' cannot be unset. You should remove "
+            f"'{name}' from your request or supply a non-empty value.",
+            "parameter_invalid_empty",
+        )
+    return value
+
+
+def boolean(params: Params, name: str) -> bool:
+    value = string(params, name)
+    if value not in ("true", "false"):
+        raise invalid_param(name, f"Invalid boolean: {value}")
+    return value == "true"
+
+
+def decimal(params: Params, name: str) -> Decimal:
+    """A non-negative decimal amount, normalised so ``"1.50"`` and ``"1.5"`` are equal."""
+    raw = string(params, name)
+    if not _DECIMAL.fullmatch(raw):
+        raise invalid_param(
+            name, f"Invalid decimal: {raw} (use at most 12 decimal places, no exponent)"
+        )
+    return Decimal(raw).normalize()
 
 
 def choice(params: Params, name: str, choices: Collection[str]) -> str:
@@ -125,3 +164,24 @@ def apply_metadata(current: Mapping[str, str], raw: FormValue) -> dict[str, str]
     if len(merged) > METADATA_MAX_KEYS:
         raise invalid_param("metadata", f"Metadata can have up to {METADATA_MAX_KEYS} keys.")
     return merged
+
+
+@contextmanager
+def nested(prefix: str) -> Iterator[None]:
+    """Name errors raised while validating a nested hash by their full parameter path.
+
+    Lets the plain helpers above validate ``recurring`` or ``tiers[2]`` as if it were a
+    top-level request, while the error still says ``recurring[interval]``.
+    """
+    try:
+        yield
+    except StripeError as error:
+        if error.param is None or error.param.startswith(f"{prefix}["):
+            raise
+        head, bracket, rest = error.param.partition("[")
+        param = f"{prefix}[{head}]{bracket}{rest}"
+        if error.code == "parameter_missing":
+            # That message quotes the parameter, so rebuild it rather than patch it.
+            raise missing_param(param) from None
+        error.param = param
+        raise

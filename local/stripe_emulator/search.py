@@ -51,6 +51,9 @@ class _Clause:
         return self._test(actual) != self.negate
 
     def _test(self, actual: object) -> bool:
+        if isinstance(actual, bool):
+            # Stripe queries booleans as strings: ``active:'true'``.
+            actual = "true" if actual else "false"
         if self.value is None:
             return actual is None
         if isinstance(self.value, int):

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.stripe_emulator import customers, forms
+from local.stripe_emulator import customers, forms, prices, products
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
@@ -26,7 +26,7 @@ from local.stripe_emulator.routing import ApiRequest, Router
 from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
-RESOURCES = (customers.register,)
+RESOURCES = (customers.register, products.register, prices.register)
 
 API_VERSION = "2026-10-28.endive"
 CONTROL_PREFIX = "/_emulator/"

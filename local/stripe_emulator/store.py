@@ -33,9 +33,9 @@ class ObjectStore:
         self._deleted: set[str] = set()
         self._counter = itertools.count()
 
-    def new_id(self, prefix: str) -> str:
+    def new_id(self, prefix: str, length: int = 14) -> str:
         while True:
-            candidate = f"{prefix}_{random_token()}"
+            candidate = f"{prefix}_{random_token(length)}"
             if candidate not in self._sequence:
                 return candidate
 

@@ -33,6 +33,8 @@ class Settings(BaseModel):
     stripe_api_base: str | None = None
     # "test" or "live": which Stripe mode the key is for, known without fetching the key.
     stripe_mode: Literal["test", "live"] | None = None
+    # The currency plan prices are charged in (ISO code, lowercase, as Stripe wants it).
+    currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # How long an unfinished request holds its Idempotency-Key before a retry may take over.
     idempotency_lock_seconds: int = Field(default=30, gt=0)
@@ -73,6 +75,7 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
         stripe_secret_arn=environ.get("STRIPE_SECRET_ARN") or None,
         stripe_api_base=environ.get("STRIPE_API_BASE") or None,
         stripe_mode=environ.get("STRIPE_MODE") or None,
+        currency=environ.get("BILLING_CURRENCY") or "usd",
     )
 
 

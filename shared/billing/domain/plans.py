@@ -240,9 +240,22 @@ def _check_credit_systems(items: tuple[PlanItem, ...], features: Mapping[str, Fe
                 )
 
 
+_MONTHS = {"month": 1, "quarter": 3, "semi_annual": 6, "year": 12}
+
+
 def _check_intervals(plan: Plan) -> None:
-    """One Stripe subscription bills one interval: every price of a plan shares it."""
+    """One Stripe subscription bills one interval: every price of a plan shares it, and
+    Stripe bills at least once a year."""
     interval = plan.interval
+    counts = [("price.interval_count", plan.terms.price.interval_count)] if plan.terms.price else []
+    counts += [
+        (f"items.{i}.price.interval_count", item.price.interval_count)
+        for i, item in enumerate(plan.terms.items)
+        if item.price is not None
+    ]
+    for field, count in counts:
+        if interval in _MONTHS and _MONTHS[interval] * count > 12:
+            raise _invalid(field, "a billing period can be at most one year")
     for index, item in enumerate(plan.terms.items):
         if item.price is None:
             continue

@@ -60,11 +60,16 @@ def load() -> Catalog:
             response = client().query(**params)
         for item in response.get("Items", []):
             body = item["body"]["S"]
+            # The attributes, not the body, say the revision and whether a customer holds
+            # a version: marking a version in use changes only them.
+            revision = int(item["revision"]["N"])
             if item["SK"]["S"].startswith("FEATURE#"):
                 feature = Feature.model_validate_json(body)
-                catalog.features[feature.id] = feature
+                catalog.features[feature.id] = feature.model_copy(update={"revision": revision})
             else:
-                plan = Plan.model_validate_json(body)
+                plan = Plan.model_validate_json(body).model_copy(
+                    update={"revision": revision, "in_use": "in_use" in item}
+                )
                 catalog.plan_versions.setdefault(plan.id, []).append(plan)
         if "LastEvaluatedKey" not in response:
             return catalog
@@ -145,12 +150,12 @@ def mark_in_use(plan: Plan) -> Write:
         {
             "TableName": table_name(),
             "Key": {"PK": {"S": CATALOG}, "SK": {"S": plan_sk(plan.id, plan.version)}},
-            "UpdateExpression": "SET in_use = :true, body = :body",
+            "UpdateExpression": "SET in_use = :true, revision = revision + :one",
             "ConditionExpression": "revision = :r",
             "ExpressionAttributeValues": {
                 ":true": {"BOOL": True},
+                ":one": {"N": "1"},
                 ":r": {"N": str(plan.revision)},
-                ":body": {"S": plan.model_copy(update={"in_use": True}).model_dump_json()},
             },
         },
         on_condition_failed=BillingInProgress,

@@ -14,10 +14,17 @@ import stripe
 
 from billing.config import settings, stripe_secret_key
 from billing.domain.errors import InvalidRequest, StripeUnavailable
+from billing.domain.plans import Plan, StripeMirror
+from billing.stripe import catalog
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
-    from stripe.params import CustomerCreateParams, CustomerUpdateParams
+    from stripe.params import (
+        CustomerCreateParams,
+        CustomerUpdateParams,
+        ProductCreateParams,
+        ProductUpdateParams,
+    )
 
 # Stripe keeps an idempotency key for 24 hours; the prefix names the operation so that one
 # id can never collide across operations.
@@ -80,6 +87,59 @@ class StripeGateway:
                 {"idempotency_key": f"{_KEY_PREFIX}:customer.update:{stripe_id}:{version}"},
             )
         )
+
+    def mirror_plan(self, plan: Plan) -> StripeMirror:
+        """The plan version's product and prices in Stripe, found or created: idempotent,
+        so pushing the same catalog again creates nothing."""
+        product = self._ensured_product(plan)
+        mirror = StripeMirror(product_id=product)
+        item_prices: dict[str, str] = {}
+        for spec in catalog.price_specs(plan, settings().currency):
+            price_id = self._ensured_price(spec, product)
+            if spec.feature_id is None:
+                mirror = mirror.model_copy(update={"base_price_id": price_id})
+            else:
+                item_prices[spec.feature_id] = price_id
+        return mirror.model_copy(update={"item_price_ids": item_prices})
+
+    def _ensured_product(self, plan: Plan) -> str:
+        wanted = catalog.product_id(plan.id)
+        try:
+            found = self._client.v1.products.retrieve(wanted)
+        except stripe.InvalidRequestError as error:
+            if error.code != "resource_missing":
+                raise StripeUnavailable from error
+            found = None
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        if found is None:
+            params: ProductCreateParams = {
+                "id": wanted,
+                "name": plan.name,
+                "metadata": {"billing_plan_id": plan.id[:500]},
+            }
+            key = f"{_KEY_PREFIX}:product.create:{wanted}"
+            self._call(lambda: self._client.v1.products.create(params, {"idempotency_key": key}))
+        elif found.name != plan.name:
+            update: ProductUpdateParams = {"name": plan.name}
+            key = f"{_KEY_PREFIX}:product.update:{wanted}:{catalog.digest(plan.name)}"
+            self._call(
+                lambda: self._client.v1.products.update(wanted, update, {"idempotency_key": key})
+            )
+        return wanted
+
+    def _ensured_price(self, spec: catalog.PriceSpec, product: str) -> str:
+        listed = self._call(
+            lambda: self._client.v1.prices.list({"lookup_keys": [spec.lookup_key], "limit": 1})
+        )
+        if listed.data:
+            return str(listed.data[0].id)
+        params: Any = {**spec.params, "product": product}
+        key = f"{_KEY_PREFIX}:price.create:{spec.lookup_key}"
+        created = self._call(
+            lambda: self._client.v1.prices.create(params, {"idempotency_key": key})
+        )
+        return str(created.id)
 
     def delete_customer(self, stripe_id: str) -> None:
         try:

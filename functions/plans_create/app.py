@@ -1,0 +1,33 @@
+"""POST /v1/plans.create: a plan, validated against the features, mirrored in Stripe if priced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing import stripe
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.plans import CreatePlanRequest, plan_response
+from billing.config import settings
+from billing.domain.plans import Plan, PlanTerms
+from billing.services.plans import create_plan
+
+logger = Logger()
+app = make_app()
+
+
+@app.post("/v1/plans.create")
+def create() -> Response[str]:
+    request = parse(CreatePlanRequest, app.current_event)
+    fields, terms = request.changes()
+    plan = Plan(id=request.plan_id, **fields, terms=PlanTerms(**terms))
+    return ok(plan_response(create_plan(plan, stripe=stripe.get_gateway), settings().environment))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,30 @@
+"""POST /v1/plans.delete: deletes a plan nobody holds; archives one that customers hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.features import SuccessResponse
+from billing.api.wire.plans import DeletePlanRequest
+from billing.services.plans import delete_plan
+
+logger = Logger()
+app = make_app()
+
+
+@app.post("/v1/plans.delete")
+def delete() -> Response[str]:
+    request = parse(DeletePlanRequest, app.current_event)
+    delete_plan(request.plan_id)
+    return ok(SuccessResponse(success=True))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

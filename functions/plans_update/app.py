@@ -1,0 +1,34 @@
+"""POST /v1/plans.update: new terms on a version customers hold make a new version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing import stripe
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.plans import UpdatePlanRequest, plan_response
+from billing.config import settings
+from billing.services.plans import update_plan
+
+logger = Logger()
+app = make_app()
+
+
+@app.post("/v1/plans.update")
+def update() -> Response[str]:
+    request = parse(UpdatePlanRequest, app.current_event)
+    fields, terms = request.changes()
+    if request.archived is not None:
+        fields["archived"] = request.archived
+    plan = update_plan(request.plan_id, fields, terms, stripe=stripe.get_gateway)
+    return ok(plan_response(plan, settings().environment))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

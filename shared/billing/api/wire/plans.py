@@ -1,0 +1,286 @@
+"""plans.* requests and the Plan response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from billing.api.wire.common import Id, Metadata, WireRequest, WireResponse
+from billing.domain.customers import Environment
+from billing.domain.plans import (
+    BasePrice,
+    BillingMethod,
+    FreeTrial,
+    ItemPrice,
+    Plan,
+    PlanItem,
+    PriceInterval,
+    Reset,
+    ResetInterval,
+    Tier,
+    TierBehavior,
+    TrialUnit,
+)
+
+
+def _whole(value: Any) -> Any:
+    """SDKs send counts as floats (2.0): a whole float is a count, 2.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
+Amount = Annotated[float, Field(ge=0, le=1e9)]
+Units = Annotated[float, Field(ge=0, le=1e15)]
+
+
+class BasePriceFields(WireRequest):
+    amount: Amount
+    interval: PriceInterval
+    interval_count: Count = 1
+
+    def domain(self) -> BasePrice:
+        return BasePrice(**self.model_dump())
+
+
+class TierFields(WireRequest):
+    to: Annotated[float, Field(gt=0)] | Literal["inf"]
+    amount: Amount = 0
+    flat_amount: Amount | None = None
+
+
+class ItemPriceFields(WireRequest):
+    amount: Amount | None = None
+    tiers: list[TierFields] | None = Field(default=None, min_length=1, max_length=50)
+    tier_behavior: TierBehavior | None = None
+    interval: PriceInterval | None = None
+    interval_count: Count = 1
+    billing_units: Annotated[float, Field(gt=0, le=1e12)] = 1
+    billing_method: BillingMethod = "prepaid"
+    max_purchase: Annotated[float, Field(gt=0)] | None = None
+
+    def domain(self) -> ItemPrice:
+        values = self.model_dump(exclude={"tiers"})
+        tiers = None if self.tiers is None else tuple(Tier(**t.model_dump()) for t in self.tiers)
+        return ItemPrice(**values, tiers=tiers)
+
+
+class ResetFields(WireRequest):
+    interval: ResetInterval
+    interval_count: Count = 1
+
+
+class ItemFields(WireRequest):
+    feature_id: Id
+    included: Units = 0
+    unlimited: bool = False
+    reset: ResetFields | None = None
+    price: ItemPriceFields | None = None
+
+    def domain(self) -> PlanItem:
+        return PlanItem(
+            feature_id=self.feature_id,
+            included=self.included,
+            unlimited=self.unlimited,
+            reset=None if self.reset is None else Reset(**self.reset.model_dump()),
+            price=None if self.price is None else self.price.domain(),
+        )
+
+
+class FreeTrialFields(WireRequest):
+    duration_length: Count
+    duration_type: TrialUnit = "month"
+    card_required: bool = False
+
+    def domain(self) -> FreeTrial:
+        return FreeTrial(**self.model_dump())
+
+
+PlanName = Annotated[str, Field(min_length=1, max_length=256)]
+Group = Annotated[str, Field(max_length=256)]
+
+
+class PlanFields(WireRequest):
+    """What a caller may say about a plan, on creation as on update."""
+
+    name: PlanName | None = None
+    description: Annotated[str, Field(max_length=2048)] | None = None
+    group: Group | None = None
+    add_on: bool | None = None
+    auto_enable: bool | None = None
+    price: BasePriceFields | None = None
+    items: list[ItemFields] | None = Field(default=None, max_length=100)
+    free_trial: FreeTrialFields | None = None
+    metadata: Metadata = None
+
+    def changes(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(plan fields, terms fields) the caller sent; null clears price and free_trial."""
+        sent = self.model_fields_set
+        plan: dict[str, Any] = {}
+        for name in ("name", "description", "add_on", "auto_enable"):
+            if name in sent and (getattr(self, name) is not None or name == "description"):
+                plan[name] = getattr(self, name)
+        if "group" in sent:
+            plan["group"] = self.group or None  # "" means no group, as in Autumn
+        if "metadata" in sent:
+            plan["metadata"] = self.metadata or {}
+        terms: dict[str, Any] = {}
+        if "price" in sent:
+            terms["price"] = None if self.price is None else self.price.domain()
+        if "items" in sent:
+            terms["items"] = tuple(item.domain() for item in self.items or ())
+        if "free_trial" in sent:
+            terms["free_trial"] = None if self.free_trial is None else self.free_trial.domain()
+        return plan, terms
+
+
+class CreatePlanRequest(PlanFields):
+    plan_id: Id
+    name: PlanName
+
+
+class GetPlanRequest(WireRequest):
+    plan_id: Id
+    version: Count | None = None
+
+
+class ListPlansRequest(WireRequest):
+    include_archived: bool = False
+    all_versions: bool = False
+
+
+class UpdatePlanRequest(PlanFields):
+    plan_id: Id
+    archived: bool | None = None
+
+
+class DeletePlanRequest(WireRequest):
+    plan_id: Id
+    all_versions: bool = False
+
+
+class PriceResponse(WireResponse):
+    amount: float
+    interval: str
+    interval_count: int
+
+
+class ResetResponse(WireResponse):
+    interval: str
+    interval_count: int
+
+
+class TierResponse(WireResponse):
+    to: float | str
+    amount: float
+    flat_amount: float | None = None
+
+
+class ItemPriceResponse(WireResponse):
+    amount: float | None
+    tiers: list[TierResponse] | None
+    tier_behavior: str | None
+    interval: str
+    interval_count: int
+    billing_units: float
+    billing_method: str
+    max_purchase: float | None
+
+
+class ItemResponse(WireResponse):
+    feature_id: str
+    included: float
+    unlimited: bool
+    reset: ResetResponse | None
+    price: ItemPriceResponse | None
+
+
+class FreeTrialResponse(WireResponse):
+    duration_length: int
+    duration_type: str
+    card_required: bool
+
+
+class StripeProductResponse(WireResponse):
+    product_id: str
+
+
+class ProcessorsResponse(WireResponse):
+    stripe: StripeProductResponse | None
+
+
+class PlanResponse(WireResponse):
+    id: str
+    name: str
+    description: str | None
+    group: str | None
+    version: int
+    add_on: bool
+    auto_enable: bool
+    price: PriceResponse | None
+    items: list[ItemResponse]
+    free_trial: FreeTrialResponse | None
+    created_at: int
+    env: Environment
+    archived: bool
+    config: dict[str, bool]
+    metadata: dict[str, Any]
+    base_variant_id: None = None
+    processors: ProcessorsResponse
+
+
+class PlanListResponse(WireResponse):
+    list: list[PlanResponse]
+
+
+def plan_response(plan: Plan, env: Environment) -> PlanResponse:
+    terms = plan.terms
+    interval = plan.interval or "month"
+    return PlanResponse(
+        id=plan.id,
+        name=plan.name,
+        description=plan.description,
+        group=plan.group,
+        version=plan.version,
+        add_on=plan.add_on,
+        auto_enable=plan.auto_enable,
+        price=None if terms.price is None else PriceResponse(**terms.price.model_dump()),
+        items=[_item_response(item, interval) for item in terms.items],
+        free_trial=None
+        if terms.free_trial is None
+        else FreeTrialResponse(**terms.free_trial.model_dump()),
+        created_at=plan.created_at,
+        env=env,
+        archived=plan.archived,
+        config={"ignore_past_due": False, "anchor_to_month_start": False},
+        metadata=plan.metadata,
+        processors=ProcessorsResponse(
+            stripe=StripeProductResponse(product_id=plan.stripe.product_id) if plan.stripe else None
+        ),
+    )
+
+
+def _item_response(item: PlanItem, plan_interval: str) -> ItemResponse:
+    price = item.price
+    return ItemResponse(
+        feature_id=item.feature_id,
+        included=item.included,
+        unlimited=item.unlimited,
+        reset=None if item.reset is None else ResetResponse(**item.reset.model_dump()),
+        price=None
+        if price is None
+        else ItemPriceResponse(
+            amount=price.amount,
+            tiers=None
+            if price.tiers is None
+            else [TierResponse(**tier.model_dump()) for tier in price.tiers],
+            tier_behavior=price.tier_behavior,
+            interval=price.interval or plan_interval,
+            interval_count=price.interval_count,
+            billing_units=price.billing_units,
+            billing_method=price.billing_method,
+            max_purchase=price.max_purchase,
+        ),
+    )

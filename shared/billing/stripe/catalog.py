@@ -1,0 +1,137 @@
+"""How a plan version looks in Stripe: one product per plan, one price per priced thing.
+
+Pure translation, no I/O. Every price gets a lookup key derived from the plan version and
+from exactly what it charges, so pushing the same catalog again finds the same prices, and
+changed terms get new ones (Stripe prices are immutable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from billing.domain.plans import ItemPrice, Plan, PlanItem
+
+# (Stripe interval, months in one of ours): quarter and semi-annual are multiples of months.
+_RECURRING = {
+    "month": ("month", 1),
+    "quarter": ("month", 3),
+    "semi_annual": ("month", 6),
+    "year": ("year", 1),
+}
+
+
+@dataclass(frozen=True)
+class PriceSpec:
+    lookup_key: str
+    # None for the plan's base price, else the item's feature.
+    feature_id: str | None
+    params: dict[str, Any]
+
+
+def product_id(plan_id: str) -> str:
+    """Our own product id for a plan: deterministic, so a re-push finds it, and safe for
+    Stripe whatever characters the plan id has."""
+    return f"bl_plan_{digest(plan_id, 24)}"
+
+
+def price_specs(plan: Plan, currency: str) -> list[PriceSpec]:
+    specs: list[PriceSpec] = []
+    base = plan.terms.price
+    if base is not None and base.amount > 0:
+        params = {
+            "unit_amount_decimal": _minor_units(base.amount),
+            **_cadence(plan, base.interval_count),
+        }
+        specs.append(_spec(plan, None, currency, params, nickname=f"{plan.name} (base)"))
+    for item in plan.terms.items:
+        if item.price is None:
+            continue
+        item_params = _item_params(plan, item, item.price)
+        if item_params is not None:
+            specs.append(
+                _spec(
+                    plan,
+                    item.feature_id,
+                    currency,
+                    item_params,
+                    nickname=f"{plan.name}: {item.feature_id}",
+                )
+            )
+    return specs
+
+
+def _item_params(plan: Plan, item: PlanItem, price: ItemPrice) -> dict[str, Any] | None:
+    if price.billing_method == "usage_based":
+        if price.tiers is not None:
+            # Stripe has no tiered one-time prices: tiered overage is priced by us at the
+            # period end and billed as an amount, so it has no Stripe price.
+            return None
+        # Overage is billed in arrears as invoice items of this one-time price, per package.
+        return {"unit_amount_decimal": _minor_units(price.amount or 0)}
+    cadence = _cadence(plan, price.interval_count)
+    if price.tiers is None:
+        return {"unit_amount_decimal": _minor_units(price.amount or 0), **cadence}
+    return {
+        "billing_scheme": "tiered",
+        "tiers_mode": price.tier_behavior or "graduated",
+        "tiers": [
+            {
+                # Quantities are packages of billing_units, so are the tier bounds.
+                "up_to": "inf"
+                if tier.to == "inf"
+                else max(1, -(-int(tier.to) // int(price.billing_units or 1))),
+                "unit_amount_decimal": _minor_units(tier.amount),
+                **(
+                    {"flat_amount_decimal": _minor_units(tier.flat_amount)}
+                    if tier.flat_amount
+                    else {}
+                ),
+            }
+            for tier in price.tiers
+        ],
+        **cadence,
+    }
+
+
+def _cadence(plan: Plan, interval_count: int) -> dict[str, Any]:
+    interval = plan.interval
+    if interval is None or interval == "one_off":
+        return {}
+    stripe_interval, months = _RECURRING[interval]
+    return {"recurring": {"interval": stripe_interval, "interval_count": months * interval_count}}
+
+
+def _spec(
+    plan: Plan, feature_id: str | None, currency: str, params: dict[str, Any], nickname: str
+) -> PriceSpec:
+    priced = {"currency": currency, **params}
+    what = "base" if feature_id is None else f"item_{digest(feature_id, 12)}"
+    charged = digest(repr(sorted(priced.items())), 12)
+    key = f"bl_{digest(plan.id, 16)}_v{plan.version}_{what}_{charged}"
+    return PriceSpec(
+        lookup_key=key,
+        feature_id=feature_id,
+        params={
+            **priced,
+            "lookup_key": key,
+            "nickname": nickname[:250],
+            "metadata": {
+                "billing_plan_id": plan.id[:500],
+                "billing_plan_version": str(plan.version),
+                "billing_feature_id": (feature_id or "")[:500],
+            },
+        },
+    )
+
+
+def _minor_units(amount: float) -> str:
+    """Major units (9.99) to Stripe's minor units as an exact decimal string ("999")."""
+    cents = (Decimal(str(amount)) * 100).normalize()
+    return format(cents, "f")
+
+
+def digest(text: str, length: int = 16) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]

@@ -1,0 +1,206 @@
+"""plans.* over HTTP against the local stack: shapes, validation, versions, Stripe mirror."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+def features(api: httpx.Client) -> httpx.Client:
+    for body in (
+        {"feature_id": "messages", "name": "Messages", "type": "metered"},
+        {"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False},
+        {"feature_id": "sso", "name": "SSO", "type": "boolean"},
+        {
+            "feature_id": "credits",
+            "name": "Credits",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "messages", "credit_cost": 1}],
+        },
+    ):
+        assert api.post("/v1/features.create", json=body).status_code == 200
+    return api
+
+
+FREE = {
+    "plan_id": "free",
+    "name": "Free",
+    "auto_enable": True,
+    "items": [{"feature_id": "messages", "included": 100}, {"feature_id": "sso"}],
+}
+
+
+def test_a_free_plan_gets_defaults_filled_in(features: httpx.Client) -> None:
+    response = features.post("/v1/plans.create", json=FREE)
+
+    assert response.status_code == 200
+    plan = response.json()
+    assert plan["version"] == 1
+    assert plan["price"] is None
+    assert plan["items"][0]["reset"] == {"interval": "month", "interval_count": 1}
+    assert plan["items"][1] == {
+        "feature_id": "sso",
+        "included": 0,
+        "unlimited": False,
+        "reset": None,
+        "price": None,
+    }
+    assert plan["processors"]["stripe"] is None
+
+
+def test_get_list_update_delete(features: httpx.Client) -> None:
+    features.post("/v1/plans.create", json=FREE)
+    features.post("/v1/plans.create", json={"plan_id": "team", "name": "Team", "group": ""})
+
+    fetched = features.post("/v1/plans.get", json={"plan_id": "free"}).json()
+    listed = features.post("/v1/plans.list", json={}).json()["list"]
+    renamed = features.post("/v1/plans.update", json={"plan_id": "free", "name": "Starter"}).json()
+    deleted = features.post("/v1/plans.delete", json={"plan_id": "team"})
+
+    assert fetched["id"] == "free"
+    assert [p["id"] for p in listed] == ["free", "team"]
+    assert listed[1]["group"] is None
+    assert renamed["name"] == "Starter"
+    assert renamed["version"] == 1, "nobody holds it: changed in place"
+    assert deleted.json() == {"success": True}
+    assert features.post("/v1/plans.get", json={"plan_id": "team"}).status_code == 404
+
+
+def test_unknown_plans_and_versions_are_404(features: httpx.Client) -> None:
+    features.post("/v1/plans.create", json=FREE)
+
+    for body in ({"plan_id": "ghost"}, {"plan_id": "free", "version": 7}):
+        response = features.post("/v1/plans.get", json=body)
+        assert response.status_code == 404
+        assert response.json()["code"] == "plan_not_found"
+
+
+def test_an_existing_plan_id_is_a_409(features: httpx.Client) -> None:
+    features.post("/v1/plans.create", json=FREE)
+
+    response = features.post("/v1/plans.create", json=FREE)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "plan_exists"
+
+
+MONTHLY = {"interval": "month", "billing_method": "usage_based"}
+
+
+@pytest.mark.parametrize(
+    ("items", "price", "field"),
+    [
+        ([{"feature_id": "ghost"}], None, "items.0.feature_id"),
+        ([{"feature_id": "sso", "included": 5}], None, "items.0"),
+        ([{"feature_id": "messages"}, {"feature_id": "messages"}], None, "items.1"),
+        ([{"feature_id": "messages", "included": -1}], None, "items.0.included"),
+        ([{"feature_id": "seats", "reset": {"interval": "month"}}], None, "items.0.reset"),
+        (
+            [{"feature_id": "seats", "price": {"amount": 1, **MONTHLY}}],
+            None,
+            "items.0.price.billing_method",
+        ),
+        (
+            [
+                {"feature_id": "messages", "price": {"amount": 1, **MONTHLY}},
+                {"feature_id": "credits", "price": {"amount": 1, **MONTHLY}},
+            ],
+            None,
+            "items.1",
+        ),
+        (
+            [{"feature_id": "messages", "price": {"tiers": [{"to": 10, "amount": 1}], **MONTHLY}}],
+            None,
+            "items.0.price.tiers.0.to",
+        ),
+        (
+            [
+                {
+                    "feature_id": "messages",
+                    "price": {
+                        "tiers": [
+                            {"to": 10, "amount": 1},
+                            {"to": 5, "amount": 1},
+                            {"to": "inf", "amount": 1},
+                        ],
+                        **MONTHLY,
+                    },
+                }
+            ],
+            None,
+            "items.0.price.tiers.1.to",
+        ),
+        (
+            [
+                {
+                    "feature_id": "messages",
+                    "price": {"amount": 1, "tiers": [{"to": "inf", "amount": 1}], **MONTHLY},
+                }
+            ],
+            None,
+            "items.0.price",
+        ),
+        (
+            [
+                {
+                    "feature_id": "messages",
+                    "price": {"amount": 1, "interval": "year", "billing_method": "usage_based"},
+                }
+            ],
+            {"amount": 5, "interval": "month"},
+            "items.0.price.interval",
+        ),
+        ([], {"amount": 5, "interval": "quarter", "interval_count": 5}, "price.interval_count"),
+        ([], {"amount": -5, "interval": "month"}, "price.amount"),
+    ],
+)
+def test_an_invalid_plan_is_a_400_naming_the_field(
+    features: httpx.Client, items: list[object], price: object, field: str
+) -> None:
+    body: dict[str, object] = {"plan_id": "bad", "name": "Bad", "items": items}
+    if price is not None:
+        body["price"] = price
+
+    response = features.post("/v1/plans.create", json=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["details"][0]["field"] == field
+    assert features.post("/v1/plans.get", json={"plan_id": "bad"}).status_code == 404
+
+
+def test_an_auto_enabled_plan_must_be_free(features: httpx.Client) -> None:
+    response = features.post(
+        "/v1/plans.create",
+        json={
+            "plan_id": "pro",
+            "name": "Pro",
+            "auto_enable": True,
+            "price": {"amount": 20, "interval": "month"},
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "auto_enable"
+
+
+def test_a_trial_needs_a_paid_recurring_plan(features: httpx.Client) -> None:
+    response = features.post(
+        "/v1/plans.create",
+        json={
+            "plan_id": "free",
+            "name": "Free",
+            "free_trial": {"duration_length": 14, "duration_type": "day"},
+        },
+    )
+
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "free_trial"
+
+
+def test_a_feature_used_by_a_plan_is_archived_not_deleted(features: httpx.Client) -> None:
+    features.post("/v1/plans.create", json=FREE)
+
+    features.post("/v1/features.delete", json={"feature_id": "sso"})
+
+    assert features.post("/v1/features.get", json={"feature_id": "sso"}).json()["archived"] is True
