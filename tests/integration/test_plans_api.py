@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+
+from local.stack import LocalStack
+from tests.conftest import stripe_client
 
 
 @pytest.fixture
@@ -204,3 +209,105 @@ def test_a_feature_used_by_a_plan_is_archived_not_deleted(features: httpx.Client
     features.post("/v1/features.delete", json={"feature_id": "sso"})
 
     assert features.post("/v1/features.get", json={"feature_id": "sso"}).json()["archived"] is True
+
+
+PRO = {
+    "plan_id": "pro",
+    "name": "Pro",
+    "group": "main",
+    "price": {"amount": 20, "interval": "month"},
+    "items": [
+        {
+            "feature_id": "messages",
+            "included": 1000,
+            "price": {
+                "amount": 0.5,
+                "billing_units": 100,
+                "billing_method": "usage_based",
+                "interval": "month",
+            },
+        },
+        {
+            "feature_id": "seats",
+            "included": 1,
+            "price": {
+                "tiers": [{"to": 10, "amount": 8}, {"to": "inf", "amount": 6}],
+                "tier_behavior": "graduated",
+                "billing_method": "prepaid",
+                "interval": "month",
+            },
+        },
+        {"feature_id": "sso"},
+    ],
+    "free_trial": {"duration_length": 14, "duration_type": "day", "card_required": True},
+}
+
+
+def stripe_prices(stack: LocalStack) -> list[Any]:
+    return list(stripe_client(stack).v1.prices.list({"limit": 100, "expand": ["data.tiers"]}).data)
+
+
+def test_a_paid_plan_is_mirrored_in_stripe(features: httpx.Client, clean_stack: LocalStack) -> None:
+    plan = features.post("/v1/plans.create", json=PRO).json()
+
+    product_id = plan["processors"]["stripe"]["product_id"]
+    prices = {
+        p.metadata.to_dict().get("billing_feature_id", ""): p for p in stripe_prices(clean_stack)
+    }
+    assert stripe_client(clean_stack).v1.products.retrieve(product_id).name == "Pro"
+    assert set(prices) == {"", "messages", "seats"}
+    assert prices[""].unit_amount == 2000
+    assert prices[""].recurring.interval == "month"
+    assert prices["messages"].type == "one_time", "overage is billed in arrears as invoice items"
+    assert prices["messages"].unit_amount == 50
+    assert prices["seats"].billing_scheme == "tiered"
+    assert [t.up_to for t in prices["seats"].tiers] == [10, None]
+
+
+def test_pushing_the_same_plan_again_creates_nothing_in_stripe(
+    features: httpx.Client, clean_stack: LocalStack
+) -> None:
+    features.post("/v1/plans.create", json=PRO)
+    assert clean_stack.emulator is not None
+    before = clean_stack.emulator.counts()
+
+    again = features.post("/v1/plans.update", json={k: v for k, v in PRO.items() if k != "group"})
+
+    assert again.status_code == 200
+    assert clean_stack.emulator.counts() == before
+    assert before["product"] == 1
+    assert before["price"] == 3
+
+
+def test_a_one_off_top_up_gets_a_one_time_price(
+    features: httpx.Client, clean_stack: LocalStack
+) -> None:
+    top_up = {
+        "plan_id": "credits_top_up",
+        "name": "1,000 credits",
+        "add_on": True,
+        "price": {"amount": 10, "interval": "one_off"},
+        "items": [{"feature_id": "credits", "included": 1000, "reset": {"interval": "one_off"}}],
+    }
+
+    plan = features.post("/v1/plans.create", json=top_up)
+
+    assert plan.status_code == 200, plan.text
+    [price] = stripe_prices(clean_stack)
+    assert price.type == "one_time"
+    assert price.unit_amount == 1000
+
+
+def test_a_stripe_outage_while_mirroring_saves_nothing_and_a_retry_completes(
+    features: httpx.Client, clean_stack: LocalStack
+) -> None:
+    assert clean_stack.emulator is not None
+    clean_stack.emulator.fail_next("POST", "/v1/prices", status=500, times=3)
+
+    failed = features.post("/v1/plans.create", json=PRO)
+    retried = features.post("/v1/plans.create", json=PRO)
+
+    assert failed.status_code == 502
+    assert retried.status_code == 200
+    assert clean_stack.emulator.count("price") == 3
+    assert clean_stack.emulator.count("product") == 1

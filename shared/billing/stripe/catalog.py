@@ -121,7 +121,8 @@ def _spec(
             "metadata": {
                 "billing_plan_id": plan.id[:500],
                 "billing_plan_version": str(plan.version),
-                "billing_feature_id": (feature_id or "")[:500],
+                # Stripe reads an empty value as "unset": the base price has no feature.
+                **({"billing_feature_id": feature_id[:500]} if feature_id else {}),
             },
         },
     )
