@@ -84,7 +84,7 @@ def scenarios() -> list[Scenario]:
             1,
             post("/v1/customers.get", {"customer_id": "bench_1"}),
         ),
-        ("customers.list", "page of 10", 1, post("/v1/customers.list", {"limit": 10})),
+        ("customers.list", "page of 10", 11, post("/v1/customers.list", {"limit": 10})),
         (
             "customers.update",
             "change the name",

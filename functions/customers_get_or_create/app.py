@@ -27,6 +27,7 @@ def get_or_create_customer() -> Response[str]:
         draft=request.draft(),
         stripe_id=request.stripe_id,
         create_in_stripe=bool(request.create_in_stripe),
+        auto_enable_plan_id=request.auto_enable_plan_id,
     )
     customer = get_or_create(command, stripe=stripe.get_gateway)
     return ok(customer_response(customer, settings().environment, request.expand))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from autumn_sdk import Autumn
 from autumn_sdk.errors import AutumnError
@@ -104,3 +105,33 @@ def test_a_wrong_key_is_a_401_the_sdk_reports(clean_stack: LocalStack) -> None:
         client.customers.get_or_create(customer_id="user_123")
 
     assert refused.value.status_code == 401
+
+
+def test_a_customer_on_the_default_plan_is_accepted_by_the_sdk(
+    autumn: Autumn, clean_stack: LocalStack
+) -> None:
+    with httpx.Client(
+        base_url=clean_stack.api_url, headers={"Authorization": f"Bearer {SECRET_KEY}"}
+    ) as api:
+        api.post(
+            "/v1/features.create",
+            json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+        )
+        api.post(
+            "/v1/features.create", json={"feature_id": "sso", "name": "SSO", "type": "boolean"}
+        )
+    autumn.plans.create(
+        plan_id="free",
+        name="Free",
+        auto_enable=True,
+        items=[{"feature_id": "messages", "included": 50}, {"feature_id": "sso"}],
+    )
+
+    customer = autumn.customers.get_or_create(customer_id="user_1")
+    listed = autumn.customers.list()
+
+    assert customer.subscriptions[0].plan_id == "free"
+    assert customer.balances["messages"].remaining == 50
+    assert customer.balances["messages"].breakdown is not None
+    assert customer.flags["sso"].feature_id == "sso"
+    assert listed.list[0].balances["messages"].granted == 50

@@ -22,7 +22,8 @@ def existing(api: httpx.Client) -> httpx.Client:
         ("/v1/customers.get_or_create", {"customer_id": "user_1"}, 1),
         ("/v1/customers.get_or_create", {"customer_id": "user_1", "create_in_stripe": True}, 1),
         ("/v1/customers.get", {"customer_id": "user_1"}, 1),
-        ("/v1/customers.list", {"limit": 10}, 1),
+        # The index holds profiles; each listed customer's holdings are one more read.
+        ("/v1/customers.list", {"limit": 10}, 2),
         ("/v1/customers.update", {"customer_id": "user_1", "name": "New"}, 2),
     ],
 )

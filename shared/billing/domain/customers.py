@@ -6,6 +6,8 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.domain.holdings import Holdings
+
 Environment = Literal["sandbox", "live"]
 
 
@@ -24,6 +26,8 @@ class Customer(BaseModel):
     send_email_receipts: bool = False
     created_at: int
     version: int = 1
+    # What the customer holds: kept in its own items, never in the profile.
+    holdings: Holdings = Holdings()
 
 
 class CustomerDraft(BaseModel):

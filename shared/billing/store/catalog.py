@@ -103,21 +103,14 @@ def rename_feature(before: Feature, after: Feature, on_exists: type[BillingError
 
 
 def put_plan(plan: Plan, *, replacing: Plan | None, on_exists: type[BillingError]) -> Plan:
-    """Creates a plan version (replacing None) or replaces one nobody changed or took since.
+    """Creates a plan version (replacing None) or replaces one nobody changed since read.
 
-    Replacing in place is refused once a customer holds the version (`in_use`): the caller
-    then makes a new version instead.
+    A customer taking the version meanwhile bumps its revision, so a replacement decided on
+    a version not yet in use can never land on one that is.
     """
     saved = plan.model_copy(update={"revision": replacing.revision + 1 if replacing else 1})
-    write = _put(
-        plan_sk(saved.id, saved.version),
-        saved.model_dump_json(),
-        saved.revision,
-        replacing,
-        on_exists,
-    )
-    if replacing is not None:
-        write.params["ConditionExpression"] += " AND attribute_not_exists(in_use)"
+    sk = plan_sk(saved.id, saved.version)
+    write = _put(sk, saved.model_dump_json(), saved.revision, replacing, on_exists)
     if saved.in_use:
         write.params["Item"]["in_use"] = {"BOOL": True}
     writes.run([write])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -18,6 +19,7 @@ from billing.domain.errors import (
     StripeCustomerTaken,
     UnclaimedEmailTaken,
 )
+from billing.domain.holdings import Flag, Grant, Holdings, Subscription
 from billing.store import keys, writes
 from billing.store.table import (
     Item,
@@ -70,8 +72,9 @@ def load_unclaimed(email: str) -> Customer | None:
     return _load_partition(keys.customer_pk(None, internal_id))
 
 
-def create(customer: Customer) -> None:
-    """Creates the customer, exclusively: its id, its Stripe customer and (id-less) its email."""
+def create(customer: Customer, also: list[Write] | None = None) -> None:
+    """Creates the customer and what it holds, exclusively: its id, its Stripe customer and
+    (id-less) its email. `also` joins the same transaction (plan versions marked in use)."""
     ops = [
         Write(
             "Put",
@@ -87,7 +90,11 @@ def create(customer: Customer) -> None:
         ops.append(_claim_email(customer))
     if customer.stripe_id:
         ops.append(_claim_stripe_customer(customer.stripe_id, pk_of(customer)))
-    writes.run(ops)
+    ops += [
+        Write("Put", {"TableName": table_name(), "Item": item})
+        for item in _holding_items(pk_of(customer), customer.holdings)
+    ]
+    writes.run(ops + (also or []))
 
 
 def save(before: Customer, after: Customer) -> Customer:
@@ -211,7 +218,17 @@ def page(query: PageQuery) -> tuple[list[Customer], str | None]:
         if last is None or len(found) >= query.limit:
             break
         params["ExclusiveStartKey"] = last
-    return found, _encode_cursor(last) if last else None
+    return _with_holdings(found), _encode_cursor(last) if last else None
+
+
+def _with_holdings(profiles: list[Customer]) -> list[Customer]:
+    """The index holds profiles only: each listed customer's partition adds its holdings.
+    The reads run side by side, so a page costs about one round trip more, not fifty."""
+    if not profiles:
+        return profiles
+    with ThreadPoolExecutor(max_workers=min(8, len(profiles))) as pool:
+        loaded = list(pool.map(lambda c: _load_partition(pk_of(c)), profiles))
+    return [fresh or profile for fresh, profile in zip(loaded, profiles, strict=True)]
 
 
 def _query_page(params: dict[str, Any], limit: int) -> Any:
@@ -229,7 +246,50 @@ def _query_page(params: dict[str, Any], limit: int) -> Any:
 def _load_partition(pk: str) -> Customer | None:
     items = _partition_items(pk)
     profile = next((i for i in items if i["SK"]["S"] == keys.PROFILE), None)
-    return _customer_from(from_item(profile)) if profile else None
+    if profile is None:
+        return None
+    customer = _customer_from(from_item(profile))
+    return customer.model_copy(update={"holdings": _holdings_from(items)})
+
+
+def _holding_items(pk: str, holdings: Holdings) -> list[Item]:
+    items: list[Item] = []
+    for sub in holdings.subscriptions:
+        items.append(
+            _body_item(pk, keys.subscription_sk(sub.plan_id, sub.id), sub.model_dump_json())
+        )
+    for grant in holdings.grants:
+        item = _body_item(pk, keys.grant_sk(grant.feature_id, grant.id), grant.model_dump_json())
+        # Usage is its own number so that deductions can be atomic updates of it alone.
+        item["usage"] = {"N": repr(grant.usage)}
+        items.append(item)
+    for flag in holdings.flags:
+        items.append(_body_item(pk, keys.flag_sk(flag.feature_id, flag.id), flag.model_dump_json()))
+    return items
+
+
+def _holdings_from(items: list[Item]) -> Holdings:
+    subscriptions: list[Subscription] = []
+    grants: list[Grant] = []
+    flags: list[Flag] = []
+    for item in items:
+        sk, body = item["SK"]["S"], item.get("body", {}).get("S")
+        if body is None:
+            continue
+        if sk.startswith(keys.SUBSCRIPTION):
+            subscriptions.append(Subscription.model_validate_json(body))
+        elif sk.startswith(keys.GRANT):
+            grant = Grant.model_validate_json(body)
+            grants.append(grant.model_copy(update={"usage": float(item["usage"]["N"])}))
+        elif sk.startswith(keys.FLAG):
+            flags.append(Flag.model_validate_json(body))
+    subscriptions.sort(key=lambda sub: sub.started_at)
+    grants.sort(key=lambda grant: grant.anchor_at)
+    return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
+
+
+def _body_item(pk: str, sk: str, body: str) -> Item:
+    return {"PK": {"S": pk}, "SK": {"S": sk}, "body": {"S": body}}
 
 
 def _partition_items(pk: str) -> list[Item]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 PROFILE = "PROFILE"
+SUBSCRIPTION = "SUB#"
+GRANT = "GRANT#"
+FLAG = "FLAG#"
 CUSTOMERS_INDEX_PK = "CUSTOMERS"
 
 
@@ -30,3 +33,15 @@ def idempotency_pk(key: str) -> str:
 def customers_index_sk(created_at: int, internal_id: str) -> str:
     # Zero-padded so the string order of the index is the creation order.
     return f"{created_at:015d}#{internal_id}"
+
+
+def subscription_sk(plan_id: str, subscription_id: str) -> str:
+    return f"{SUBSCRIPTION}{plan_id}#{subscription_id}"
+
+
+def grant_sk(feature_id: str, grant_id: str) -> str:
+    return f"{GRANT}{feature_id}#{grant_id}"
+
+
+def flag_sk(feature_id: str, flag_id: str) -> str:
+    return f"{FLAG}{feature_id}#{flag_id}"

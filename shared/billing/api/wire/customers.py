@@ -17,6 +17,16 @@ from billing.api.wire.common import (
     WireRequest,
     WireResponse,
 )
+from billing.api.wire.holdings import (
+    BalanceResponse,
+    FlagResponse,
+    PurchaseResponse,
+    SubscriptionResponse,
+    balance_response,
+    flag_response,
+    purchase_response,
+    subscription_response,
+)
 from billing.domain.customers import (
     MAX_CREATED_AT,
     Customer,
@@ -25,6 +35,7 @@ from billing.domain.customers import (
     PageQuery,
 )
 from billing.domain.errors import InvalidRequest
+from billing.domain.holdings import balances
 
 
 class CustomerFields(WireRequest):
@@ -137,11 +148,11 @@ class CustomerResponse(WireResponse):
     metadata: dict[str, Any]
     send_email_receipts: bool
     billing_controls: dict[str, Any] = Field(default_factory=dict)
-    subscriptions: list[dict[str, Any]] = Field(default_factory=list)
-    purchases: list[dict[str, Any]] = Field(default_factory=list)
+    subscriptions: list[SubscriptionResponse]
+    purchases: list[PurchaseResponse]
     licenses: list[dict[str, Any]] = Field(default_factory=list)
-    balances: dict[str, Any] = Field(default_factory=dict)
-    flags: dict[str, Any] = Field(default_factory=dict)
+    balances: dict[str, BalanceResponse]
+    flags: dict[str, FlagResponse]
     # Present only when asked for with `expand`.
     invoices: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
     entities: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
@@ -165,6 +176,7 @@ _EXPANDABLE_LISTS = ("invoices", "entities", "trials_used", "referrals")
 def customer_response(
     customer: Customer, env: Environment, expand: list[str] | None = None
 ) -> CustomerResponse:
+    held = customer.holdings
     expanded: dict[str, list[Any]] = {
         name: [] for name in _EXPANDABLE_LISTS if expand and name in expand
     }
@@ -178,6 +190,10 @@ def customer_response(
         env=env,
         metadata=customer.metadata,
         send_email_receipts=customer.send_email_receipts,
+        subscriptions=[subscription_response(s) for s in held.subscriptions if not s.one_off],
+        purchases=[purchase_response(s) for s in held.subscriptions if s.one_off],
+        balances={f: balance_response(b) for f, b in balances(held.grants).items()},
+        flags={flag.feature_id: flag_response(flag) for flag in held.flags},
         **expanded,
     )
 

@@ -6,14 +6,22 @@ from pydantic import BaseModel, ConfigDict
 
 from billing import clock
 from billing.domain.customers import Customer, CustomerDraft, missing_fields_filled
-from billing.domain.errors import CustomerExists, InvalidRequest, UnclaimedEmailTaken
+from billing.domain.errors import (
+    CustomerExists,
+    InvalidRequest,
+    PlanNotFound,
+    UnclaimedEmailTaken,
+)
+from billing.domain.holdings import Holdings, default_plans, holdings_of
+from billing.domain.plans import Plan
 from billing.services.customers.stripe_sync import (
     StripeFactory,
     push_contact_details,
     require_stripe_customer,
 )
 from billing.services.retry import on_conflict
-from billing.store import customers
+from billing.store import catalog, customers
+from billing.store.catalog import Catalog
 
 
 class GetOrCreateCustomer(BaseModel):
@@ -23,6 +31,8 @@ class GetOrCreateCustomer(BaseModel):
     draft: CustomerDraft
     stripe_id: str | None = None
     create_in_stripe: bool = False
+    # The free plan to start with instead of the auto-enable ones.
+    auto_enable_plan_id: str | None = None
 
 
 def get_or_create(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
@@ -72,6 +82,13 @@ def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
     if command.stripe_id:
         require_stripe_customer(stripe, command.stripe_id)
     draft = command.draft
+    now = clock.now_ms()
+    current = catalog.load()
+    starting = _starting_plans(current, command.auto_enable_plan_id)
+    holdings = sum(
+        (holdings_of(p, current.features, now, clock.new_internal_id, True) for p in starting),
+        Holdings(),
+    )
     customer = Customer(
         internal_id=clock.new_internal_id("cus"),
         id=command.customer_id,
@@ -81,10 +98,25 @@ def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
         metadata=draft.metadata or {},
         send_email_receipts=bool(draft.send_email_receipts),
         stripe_id=command.stripe_id,
-        created_at=clock.now_ms(),
+        created_at=now,
+        holdings=holdings,
     )
-    customers.create(customer)
+    # Held from now on: the versions' terms are frozen in the same transaction.
+    customers.create(customer, also=[catalog.mark_in_use(p) for p in starting if not p.in_use])
     return customer
+
+
+def _starting_plans(current: Catalog, chosen: str | None) -> list[Plan]:
+    plans = default_plans(current.plans(), chosen)
+    if chosen is not None and not plans:
+        raise PlanNotFound(f"No plan '{chosen}' to enable.")
+    for plan in plans:
+        if not plan.free:
+            raise InvalidRequest(
+                "Only a free plan is given without payment; attach a paid plan instead.",
+                details=[{"field": "auto_enable_plan_id", "message": "not a free plan"}],
+            )
+    return plans
 
 
 def _linked_to_stripe(

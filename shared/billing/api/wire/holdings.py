@@ -1,0 +1,133 @@
+"""Subscriptions, purchases, balances and flags as the Customer response shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.api.wire.common import WireResponse
+from billing.domain.holdings import FeatureBalance, Flag, Grant, Subscription
+
+
+class SubscriptionResponse(WireResponse):
+    id: str
+    plan_id: str
+    auto_enable: bool
+    add_on: bool
+    status: str
+    past_due: bool
+    canceled_at: int | None
+    expires_at: int | None
+    trial_ends_at: int | None
+    started_at: int
+    current_period_start: int | None
+    current_period_end: int | None
+    quantity: float
+
+
+class PurchaseResponse(WireResponse):
+    plan_id: str
+    expires_at: int | None
+    started_at: int
+    quantity: float
+
+
+class ResetResponse(WireResponse):
+    interval: str
+    interval_count: int
+    resets_at: int | None
+
+
+class GrantResponse(WireResponse):
+    id: str
+    plan_id: str | None
+    included_grant: float
+    prepaid_grant: float
+    remaining: float
+    usage: float
+    unlimited: bool
+    reset: ResetResponse | None
+    price: dict[str, Any] | None
+    expires_at: int | None
+
+
+class BalanceResponse(WireResponse):
+    feature_id: str
+    granted: float
+    remaining: float
+    usage: float
+    unlimited: bool
+    overage_allowed: bool
+    max_purchase: float | None
+    next_reset_at: int | None
+    breakdown: list[GrantResponse]
+
+
+class FlagResponse(WireResponse):
+    id: str
+    plan_id: str | None
+    expires_at: int | None
+    feature_id: str
+
+
+def subscription_response(sub: Subscription) -> SubscriptionResponse:
+    return SubscriptionResponse(
+        **sub.model_dump(exclude={"plan_version", "one_off"}),
+    )
+
+
+def purchase_response(sub: Subscription) -> PurchaseResponse:
+    return PurchaseResponse(
+        plan_id=sub.plan_id,
+        expires_at=sub.expires_at,
+        started_at=sub.started_at,
+        quantity=sub.quantity,
+    )
+
+
+def balance_response(balance: FeatureBalance) -> BalanceResponse:
+    return BalanceResponse(
+        feature_id=balance.feature_id,
+        granted=balance.granted,
+        remaining=balance.remaining,
+        usage=balance.usage,
+        unlimited=balance.unlimited,
+        overage_allowed=balance.overage_allowed,
+        max_purchase=balance.max_purchase,
+        next_reset_at=balance.next_reset_at,
+        breakdown=[_grant_response(g) for g in balance.grants],
+    )
+
+
+def _grant_response(grant: Grant) -> GrantResponse:
+    price = grant.price
+    return GrantResponse(
+        id=grant.id,
+        plan_id=grant.plan_id,
+        included_grant=grant.included,
+        prepaid_grant=grant.prepaid,
+        remaining=grant.remaining,
+        usage=grant.usage,
+        unlimited=grant.unlimited,
+        reset=None
+        if grant.reset is None
+        else ResetResponse(
+            interval=grant.reset.interval,
+            interval_count=grant.reset.interval_count,
+            resets_at=grant.next_reset_at,
+        ),
+        price=None
+        if price is None
+        else {
+            "billing_units": price.billing_units,
+            "billing_method": price.billing_method,
+            "max_purchase": price.max_purchase,
+            "amount": price.amount,
+            "tier_behavior": price.tier_behavior,
+            "tiers": None if price.tiers is None else [tier.model_dump() for tier in price.tiers],
+        },
+        expires_at=grant.expires_at,
+    )
+
+
+def flag_response(flag: Flag) -> FlagResponse:
+    return FlagResponse(**flag.model_dump())

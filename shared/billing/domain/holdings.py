@@ -1,0 +1,171 @@
+"""What a customer holds: subscriptions and purchases of plans, and the grants and flags
+they bring. Pure: built from a plan version and a moment, summed into balances for answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from billing.domain.features import Feature
+from billing.domain.plans import ItemPrice, Plan, Reset
+from billing.domain.schedule import next_reset_at
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Subscription(_Frozen):
+    """A plan held by a customer. One-off plans are held as purchases (`one_off`)."""
+
+    id: str
+    plan_id: str
+    plan_version: int
+    one_off: bool = False
+    status: Literal["active", "scheduled"] = "active"
+    auto_enable: bool = False
+    add_on: bool = False
+    started_at: int
+    current_period_start: int | None = None
+    current_period_end: int | None = None
+    trial_ends_at: int | None = None
+    canceled_at: int | None = None
+    expires_at: int | None = None
+    past_due: bool = False
+    quantity: float = 1
+
+
+class Grant(_Frozen):
+    """An allowance of one metered feature or credit system, from a plan item (or by hand)."""
+
+    id: str
+    feature_id: str
+    plan_id: str | None
+    included: float
+    prepaid: float = 0
+    unlimited: bool = False
+    usage: float = 0
+    reset: Reset | None = None
+    anchor_at: int
+    next_reset_at: int | None = None
+    expires_at: int | None = None
+    price: ItemPrice | None = None
+
+    @property
+    def granted(self) -> float:
+        return self.included + self.prepaid
+
+    @property
+    def remaining(self) -> float:
+        return self.granted - self.usage
+
+
+class Flag(_Frozen):
+    """Access to a boolean feature, from a plan."""
+
+    id: str
+    feature_id: str
+    plan_id: str | None
+    expires_at: int | None = None
+
+
+class Holdings(_Frozen):
+    subscriptions: tuple[Subscription, ...] = ()
+    grants: tuple[Grant, ...] = ()
+    flags: tuple[Flag, ...] = ()
+
+    def __add__(self, other: Holdings) -> Holdings:
+        return Holdings(
+            subscriptions=self.subscriptions + other.subscriptions,
+            grants=self.grants + other.grants,
+            flags=self.flags + other.flags,
+        )
+
+
+def holdings_of(
+    plan: Plan,
+    features: Mapping[str, Feature],
+    now_ms: int,
+    new_id: Callable[[str], str],
+    auto_enabled: bool = False,
+) -> Holdings:
+    """What a customer holds once given `plan` at `now_ms` (a free plan, granted at once)."""
+    subscription = Subscription(
+        id=new_id("sub"),
+        plan_id=plan.id,
+        plan_version=plan.version,
+        one_off=plan.one_off,
+        auto_enable=auto_enabled,
+        add_on=plan.add_on,
+        started_at=now_ms,
+    )
+    grants: list[Grant] = []
+    flags: list[Flag] = []
+    for item in plan.terms.items:
+        if features[item.feature_id].type == "boolean":
+            flags.append(Flag(id=new_id("cus_ent"), feature_id=item.feature_id, plan_id=plan.id))
+            continue
+        grants.append(
+            Grant(
+                id=new_id("cus_ent"),
+                feature_id=item.feature_id,
+                plan_id=plan.id,
+                included=item.included,
+                unlimited=item.unlimited,
+                reset=item.reset,
+                anchor_at=now_ms,
+                next_reset_at=next_reset_at(now_ms, item.reset, now_ms),
+                price=item.price,
+            )
+        )
+    return Holdings(subscriptions=(subscription,), grants=tuple(grants), flags=tuple(flags))
+
+
+def default_plans(plans: Iterable[Plan], chosen: str | None) -> list[Plan]:
+    """The plans a new customer starts with: the one asked for, else every auto-enable plan."""
+    live = [p for p in plans if not p.archived]
+    if chosen is not None:
+        return [p for p in live if p.id == chosen]
+    return [p for p in live if p.auto_enable]
+
+
+class FeatureBalance(_Frozen):
+    """A feature's grants summed: what `balances` reports and `check` decides on."""
+
+    feature_id: str
+    granted: float
+    usage: float
+    unlimited: bool
+    overage_allowed: bool
+    max_purchase: float | None
+    next_reset_at: int | None
+    grants: tuple[Grant, ...]
+
+    @property
+    def remaining(self) -> float:
+        return self.granted - self.usage
+
+
+def balances(grants: Iterable[Grant]) -> dict[str, FeatureBalance]:
+    by_feature: dict[str, list[Grant]] = {}
+    for grant in grants:
+        by_feature.setdefault(grant.feature_id, []).append(grant)
+    summary = {}
+    for feature_id, held in by_feature.items():
+        resets = [g.next_reset_at for g in held if g.next_reset_at is not None]
+        limits = [g.price.max_purchase for g in held if g.price and g.price.max_purchase]
+        summary[feature_id] = FeatureBalance(
+            feature_id=feature_id,
+            granted=sum(g.granted for g in held),
+            usage=sum(g.usage for g in held),
+            unlimited=any(g.unlimited for g in held),
+            overage_allowed=any(
+                g.price is not None and g.price.billing_method == "usage_based" for g in held
+            ),
+            max_purchase=limits[0] if limits else None,
+            next_reset_at=min(resets) if resets else None,
+            grants=tuple(held),
+        )
+    return summary
