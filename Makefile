@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit bench api-key clean
+.PHONY: dev test lint typecheck unit catalog bench api-key clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ typecheck: $(INSTALLED)
 
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/unit
+
+# Pushes a catalog file: make catalog FILE=catalog.yaml URL=https://... KEY=am_sk_... [DRY_RUN=1]
+catalog: $(INSTALLED)
+	$(BIN)/python -m local.catalog push $(or $(FILE),local/catalog.yaml) \
+		$(if $(URL),--url $(URL)) $(if $(KEY),--key $(KEY)) $(if $(DRY_RUN),--dry-run)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench

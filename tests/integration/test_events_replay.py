@@ -27,6 +27,12 @@ EXPECTED_STATUS = {
     "features_get.json": 200,
     "features_list.json": 200,
     "features_update.json": 200,
+    "plans_create.json": 200,
+    "plans_get.json": 200,
+    "plans_list.json": 200,
+    "plans_update.json": 200,
+    "plans_delete.json": 200,
+    # Last: the plan samples grant the feature this sample deletes.
     "features_delete.json": 200,
 }
 
