@@ -191,6 +191,13 @@ def _check_item_price(where: str, price: ItemPrice, feature: Feature) -> None:
         )
     if price.tiers is not None:
         _check_tiers(f"{where}.price.tiers", price.tiers)
+        # Stripe counts tiers in packages of billing_units: bounds must fall on whole packages.
+        for index, tier in enumerate(price.tiers):
+            if not isinstance(tier.to, str) and (tier.to / price.billing_units) % 1:
+                raise _invalid(
+                    f"{where}.price.tiers.{index}.to",
+                    f"must be a whole number of packages of {price.billing_units:g} units",
+                )
 
 
 def _check_tiers(where: str, tiers: tuple[Tier, ...]) -> None:
@@ -213,7 +220,14 @@ def _check_tiers(where: str, tiers: tuple[Tier, ...]) -> None:
 
 def _check_duplicates(items: tuple[PlanItem, ...]) -> None:
     seen: set[tuple[str, str | None, str | None]] = set()
+    priced: set[str] = set()
     for index, item in enumerate(items):
+        if item.price is not None:
+            if item.feature_id in priced:
+                raise _invalid(
+                    f"items.{index}.price", f"'{item.feature_id}' is already priced here"
+                )
+            priced.add(item.feature_id)
         key = (
             item.feature_id,
             item.reset.interval if item.reset else None,
@@ -248,14 +262,21 @@ def _check_intervals(plan: Plan) -> None:
     Stripe bills at least once a year."""
     interval = plan.interval
     counts = [("price.interval_count", plan.terms.price.interval_count)] if plan.terms.price else []
+    cadence = counts[0][1] if counts else None
     counts += [
         (f"items.{i}.price.interval_count", item.price.interval_count)
         for i, item in enumerate(plan.terms.items)
         if item.price is not None
     ]
     for field, count in counts:
+        if count < 1:
+            raise _invalid(field, "must be 1 or more")
         if interval in _MONTHS and _MONTHS[interval] * count > 12:
             raise _invalid(field, "a billing period can be at most one year")
+        if cadence is None:
+            cadence = count  # without a base price, the first priced item sets the cadence
+        elif count != cadence:
+            raise _invalid(field, f"must match the plan's billing period ({cadence} x {interval})")
     for index, item in enumerate(plan.terms.items):
         if item.price is None:
             continue

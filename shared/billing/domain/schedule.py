@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from billing.domain.plans import Reset
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIXED = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 _MONTHS = {"month": 1, "quarter": 3, "semi_annual": 6, "year": 12}
 
@@ -19,7 +20,7 @@ def next_reset_at(anchor_ms: int, reset: Reset | None, now_ms: int) -> int | Non
     """The first reset strictly after `now_ms`, or None for an allowance that never resets."""
     if reset is None or reset.interval == "one_off":
         return None
-    anchor = datetime.fromtimestamp(anchor_ms / 1000, tz=UTC)
+    anchor = _EPOCH + timedelta(milliseconds=anchor_ms)
     if reset.interval in _FIXED:
         step = _FIXED[reset.interval] * reset.interval_count
         elapsed = max(0, now_ms - anchor_ms)
@@ -27,7 +28,7 @@ def next_reset_at(anchor_ms: int, reset: Reset | None, now_ms: int) -> int | Non
         return anchor_ms + periods * int(step.total_seconds() * 1000)
     months = _MONTHS[reset.interval] * reset.interval_count
     # Estimate the period count, then step to the first boundary after now.
-    now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+    now = _EPOCH + timedelta(milliseconds=now_ms)
     periods = max(1, ((now.year - anchor.year) * 12 + now.month - anchor.month) // months)
     while _ms(_add_months(anchor, periods * months)) <= now_ms:
         periods += 1
@@ -44,4 +45,5 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 
 def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    # Integer arithmetic: a float timestamp times 1000 can land 1 ms short of the boundary.
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
