@@ -15,7 +15,7 @@ from billing.config import settings
 from billing.services.customers.get import get_customer
 
 logger = Logger()
-app = make_app(mutating=False)
+app = make_app(idempotency=False)
 
 
 @app.post("/v1/customers.get")

@@ -15,7 +15,7 @@ from billing.config import settings
 from billing.services.customers.list import list_customers
 
 logger = Logger()
-app = make_app(mutating=False)
+app = make_app(idempotency=False)
 
 
 @app.post("/v1/customers.list")

@@ -14,7 +14,7 @@ from billing.api.wire.features import FeatureIdRequest, feature_response
 from billing.services.features import get_feature
 
 logger = Logger()
-app = make_app(mutating=False)
+app = make_app(idempotency=False)
 
 
 @app.post("/v1/features.get")

@@ -15,7 +15,7 @@ from billing.config import settings
 from billing.services.plans import get_plan
 
 logger = Logger()
-app = make_app(mutating=False)
+app = make_app(idempotency=False)
 
 
 @app.post("/v1/plans.get")

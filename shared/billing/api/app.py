@@ -16,14 +16,35 @@ from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound
 _MAX_IDEMPOTENCY_KEY = 255
 
 
-def make_app(*, mutating: bool = True) -> APIGatewayHttpResolver:
-    """`mutating=False` for read-only routes: they have nothing to make idempotent."""
+def make_app(*, idempotency: bool = True) -> APIGatewayHttpResolver:
+    """`idempotency=False` for read-only routes (nothing to make idempotent) and for routes
+    that keep their Idempotency-Key in their own transaction (track)."""
     app = APIGatewayHttpResolver()
-    app.use(middlewares=[_authenticated, _idempotent] if mutating else [_authenticated])
+    app.use(middlewares=[_authenticated, _idempotent] if idempotency else [_authenticated])
     app.exception_handler(BillingError)(error_response)
     app.exception_handler(Exception)(unexpected_error_response)
     app.not_found(lambda _: error_response(RouteNotFound()))
     return app
+
+
+def replayed(body: str) -> Response[str]:
+    """The stored answer of the first call with this Idempotency-Key."""
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=body,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+    key = app.current_event.headers.get("idempotency-key")
+    if key is not None and not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise InvalidRequest(
+            "The Idempotency-Key header must be 1 to 255 printable characters.",
+            details=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
+        )
+    return key
 
 
 def ok(model: BaseModel, status: int = 200) -> Response[str]:
@@ -38,14 +59,9 @@ def _authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware)
 
 
 def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-    key = app.current_event.headers.get("idempotency-key")
+    key = idempotency_key(app)
     if key is None:
         return next_middleware(app)
-    if not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY and key.isprintable()):
-        raise InvalidRequest(
-            "The Idempotency-Key header must be 1 to 255 printable characters.",
-            details=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
-        )
     # Imported here so that routes called without a key never load the idempotency store.
     from billing.services import idempotency
 
@@ -53,12 +69,9 @@ def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
     fingerprint = idempotency.fingerprint(event.raw_path, body.canonical(event))
     replay = idempotency.begin(key, fingerprint)
     if replay is not None:
-        return Response(
-            status_code=replay.status,
-            content_type="application/json",
-            body=replay.body,
-            headers={"Idempotent-Replayed": "true"},
-        )
+        answer = replayed(replay.body)
+        answer.status_code = replay.status
+        return answer
     try:
         response = next_middleware(app)
     except BillingError as error:

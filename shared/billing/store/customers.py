@@ -260,8 +260,11 @@ def _holding_items(pk: str, holdings: Holdings) -> list[Item]:
         )
     for grant in holdings.grants:
         item = _body_item(pk, keys.grant_sk(grant.feature_id, grant.id), grant.model_dump_json())
-        # Usage is its own number so that deductions can be atomic updates of it alone.
+        # Usage and the next reset are attributes of their own: deductions and resets are
+        # conditional updates of them alone.
         item["usage"] = {"N": repr(grant.usage)}
+        if grant.next_reset_at is not None:
+            item["next_reset_at"] = {"N": str(grant.next_reset_at)}
         items.append(item)
     for flag in holdings.flags:
         items.append(_body_item(pk, keys.flag_sk(flag.feature_id, flag.id), flag.model_dump_json()))
@@ -279,13 +282,27 @@ def _holdings_from(items: list[Item]) -> Holdings:
         if sk.startswith(keys.SUBSCRIPTION):
             subscriptions.append(Subscription.model_validate_json(body))
         elif sk.startswith(keys.GRANT):
-            grant = Grant.model_validate_json(body)
-            grants.append(grant.model_copy(update={"usage": float(item["usage"]["N"])}))
+            grants.append(grant_from_item(item))
         elif sk.startswith(keys.FLAG):
             flags.append(Flag.model_validate_json(body))
     subscriptions.sort(key=lambda sub: sub.started_at)
     grants.sort(key=lambda grant: grant.anchor_at)
     return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
+
+
+def grant_from_item(item: Item | dict[str, Any]) -> Grant:
+    grant = Grant.model_validate_json(item["body"]["S"])
+    reset = item.get("next_reset_at")
+    return grant.model_copy(
+        update={
+            "usage": float(item["usage"]["N"]),
+            "next_reset_at": int(reset["N"]) if reset else None,
+        }
+    )
+
+
+def load_raw(pk: str) -> Customer | None:
+    return _load_partition(pk)
 
 
 def _body_item(pk: str, sk: str, body: str) -> Item:

@@ -1,0 +1,52 @@
+"""POST /v1/balances.track: record usage and deduct it (the hot path).
+
+The Idempotency-Key is kept in the same transaction as the deduction, not by the shared
+middleware: one write call, and a retry replays the first answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.api.app import idempotency_key, make_app, ok, replayed
+from billing.api.body import canonical, parse
+from billing.api.wire.balances import TrackRequest, track_response
+from billing.services.idempotency import fingerprint
+from billing.services.track import Usage, track
+
+logger = Logger()
+app = make_app(idempotency=False)
+
+
+@app.post("/v1/balances.track")
+def track_usage() -> Response[str]:
+    event = app.current_event
+    request = parse(TrackRequest, event)
+    use = Usage(
+        customer_id=request.customer_id,
+        feature_id=request.feature_id,
+        event_name=request.event_name,
+        value=request.value,
+        properties=request.properties or {},
+        timestamp=request.timestamp,
+        overage=request.overage_behavior,
+        idempotency_key=idempotency_key(app),
+        fingerprint=fingerprint(event.raw_path, canonical(event)),
+    )
+
+    def answer(result: Any) -> dict[str, Any]:
+        return track_response(request, result.deductions, result.balances).model_dump(mode="json")
+
+    result = track(use, answer_of=answer)
+    if result.replayed is not None:
+        return replayed(result.replayed)
+    return ok(track_response(request, result.deductions, result.balances))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,135 @@
+"""balances.check and balances.track: requests and answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from billing.api.wire.common import Id, WireRequest, WireResponse
+from billing.api.wire.holdings import BalanceResponse, FlagResponse, balance_response, flag_response
+from billing.domain.errors import InvalidRequest
+from billing.domain.holdings import FeatureBalance, Flag
+from billing.domain.usage import Deduction
+
+Quantity = Annotated[float, Field(ge=-1e12, le=1e12)]
+Properties = Annotated[dict[str, Any], Field(max_length=100)]
+
+
+class CheckRequest(WireRequest):
+    customer_id: Id
+    feature_id: Id
+    entity_id: Id | None = None
+    required_balance: Annotated[float, Field(ge=0, le=1e12)] = 1
+    send_event: bool = False
+    properties: Properties | None = None
+    with_preview: bool = False
+
+    @model_validator(mode="after")
+    def _no_entities_yet(self) -> CheckRequest:
+        _refuse_entities(self.entity_id)
+        return self
+
+
+class TrackRequest(WireRequest):
+    customer_id: Id
+    feature_id: Id | None = None
+    event_name: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    entity_id: Id | None = None
+    value: Quantity = 1
+    properties: Properties | None = None
+    timestamp: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    overage_behavior: Literal["cap", "overflow"] = "cap"
+    async_: bool = Field(default=False, alias="async")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TrackRequest:
+        if (self.feature_id is None) == (self.event_name is None):
+            raise ValueError("give exactly one of feature_id and event_name")
+        if self.async_:
+            raise ValueError("async tracking is not available yet; track synchronously")
+        _refuse_entities(self.entity_id)
+        return self
+
+
+class CheckResponse(WireResponse):
+    allowed: bool
+    customer_id: str
+    required_balance: float
+    balance: BalanceResponse | None
+    flag: FlagResponse | None
+
+
+class DeductionResponse(WireResponse):
+    balance_id: str
+    feature_id: str
+    plan_id: str | None
+    reset: dict[str, Any] | None
+    value: float
+
+
+class TrackResponse(WireResponse):
+    customer_id: str
+    value: float
+    balance: BalanceResponse | None
+    event_name: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    balances: dict[str, BalanceResponse] | None = Field(
+        default=None, exclude_if=lambda v: v is None
+    )
+    deductions: list[DeductionResponse]
+
+
+def check_response(
+    customer_id: str,
+    required_balance: float,
+    allowed: bool,
+    balance: FeatureBalance | None,
+    flag: Flag | None,
+) -> CheckResponse:
+    return CheckResponse(
+        allowed=allowed,
+        customer_id=customer_id,
+        required_balance=required_balance,
+        balance=None if balance is None else balance_response(balance),
+        flag=None if flag is None else flag_response(flag),
+    )
+
+
+def track_response(
+    request: TrackRequest, deductions: list[Deduction], balances: dict[str, FeatureBalance]
+) -> TrackResponse:
+    shown = {feature_id: balance_response(b) for feature_id, b in balances.items()}
+    first = deductions[0].feature_id if deductions else None
+    return TrackResponse(
+        customer_id=request.customer_id,
+        value=request.value,
+        balance=shown.get(first) if first else None,
+        event_name=request.event_name,
+        balances=shown if request.event_name is not None else None,
+        deductions=[
+            DeductionResponse(
+                balance_id=change.grant.id,
+                feature_id=change.grant.feature_id,
+                plan_id=change.grant.plan_id,
+                reset=None
+                if change.grant.reset is None
+                else {
+                    "interval": change.grant.reset.interval,
+                    "interval_count": change.grant.reset.interval_count,
+                    "resets_at": change.grant.next_reset_at,
+                },
+                value=change.value,
+            )
+            for deduction in deductions
+            for change in deduction.changes
+            if change.value
+        ],
+    )
+
+
+def _refuse_entities(entity_id: str | None) -> None:
+    if entity_id is not None:
+        raise InvalidRequest(
+            "Entities are not available yet.",
+            details=[{"field": "entity_id", "message": "not supported yet"}],
+        )

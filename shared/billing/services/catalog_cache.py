@@ -1,0 +1,43 @@
+"""The catalog, cached per container for the hot path (check, track).
+
+The catalog changes rarely and is read on every call: a warm container reuses it for
+CACHE_MS, and reloads at once when asked for a feature it does not know (so a feature
+created a second ago is found). A changed credit schema reaches warm containers within
+CACHE_MS.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from billing import clock
+from billing.domain.features import Feature
+from billing.store import catalog
+from billing.store.catalog import Catalog
+
+CACHE_MS = 30_000
+
+_lock = threading.Lock()
+_cached: tuple[int, Catalog] | None = None
+
+
+def features_knowing(feature_ids: set[str] | None = None) -> dict[str, Feature]:
+    """The catalog's features, fresh enough, and reloaded if any of `feature_ids` is unknown."""
+    global _cached
+    now = clock.now_ms()
+    with _lock:
+        cached = _cached
+    if cached is not None and now - cached[0] < CACHE_MS:
+        known = cached[1].features
+        if not feature_ids or feature_ids <= known.keys():
+            return known
+    loaded = catalog.load()
+    with _lock:
+        _cached = (now, loaded)
+    return loaded.features
+
+
+def forget() -> None:
+    global _cached
+    with _lock:
+        _cached = None

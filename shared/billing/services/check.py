@@ -1,0 +1,77 @@
+"""balances.check: may this customer use this feature now?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing import clock
+from billing.domain.errors import CustomerNotFound, FeatureNotFound
+from billing.domain.features import Feature
+from billing.domain.holdings import FeatureBalance, Flag, balances
+from billing.domain.usage import overage_allowed, paying_features, usable
+from billing.services import catalog_cache
+from billing.services.track import TrackResult, Usage, track
+from billing.store import customers
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    allowed: bool
+    balance: FeatureBalance | None
+    flag: Flag | None
+    # With send_event: what was deducted (None when not allowed).
+    tracked: TrackResult | None = None
+
+
+def check(
+    customer_id: str,
+    feature_id: str,
+    required_balance: float = 1,
+    send_event: bool = False,
+    properties: dict[str, object] | None = None,
+) -> CheckResult:
+    customer = customers.load(customer_id)  # the one read of the common case
+    if customer is None:
+        raise CustomerNotFound
+    feature = _feature(feature_id)
+    held = customer.holdings
+    if feature.type == "boolean":
+        flag = next((f for f in held.flags if f.feature_id == feature_id), None)
+        return CheckResult(allowed=flag is not None, balance=None, flag=flag)
+
+    now = clock.now_ms()
+    features = catalog_cache.features_knowing({feature_id})
+    payer, cost = paying_features(feature_id, features, held.grants)[0]
+    grants = usable([g for g in held.grants if g.feature_id == payer], now)
+    balance = balances(grants).get(payer)
+    needed = required_balance * cost
+    allowed = balance is not None and (
+        balance.unlimited or balance.remaining >= needed or overage_allowed(grants)
+    )
+    if not (allowed and send_event):
+        return CheckResult(allowed=allowed, balance=balance, flag=None)
+    # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
+    # the balance allows, whatever each one read.
+    tracked = track(
+        Usage(
+            customer_id=customer_id,
+            feature_id=feature_id,
+            value=required_balance,
+            properties=properties or {},
+            all_or_nothing=True,
+        ),
+        loaded=customer,
+    )
+    return CheckResult(
+        allowed=tracked.applied,
+        balance=tracked.balances.get(payer),
+        flag=None,
+        tracked=tracked,
+    )
+
+
+def _feature(feature_id: str) -> Feature:
+    feature = catalog_cache.features_knowing({feature_id}).get(feature_id)
+    if feature is None:
+        raise FeatureNotFound
+    return feature

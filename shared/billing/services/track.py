@@ -1,0 +1,151 @@
+"""balances.track: record a use and deduct it, exactly once, exactly right.
+
+One consistent read of the customer's partition decides the deduction; one transaction
+writes it (grant updates with conditions, the usage event, and the Idempotency-Key marker
+holding the answer). A lost race hands back the grants as they are now: decide again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from billing import clock
+from billing.config import settings
+from billing.domain.customers import Customer
+from billing.domain.errors import (
+    BillingInProgress,
+    CustomerNotFound,
+    FeatureNotFound,
+    IdempotencyKeyConflict,
+)
+from billing.domain.features import Feature
+from billing.domain.holdings import FeatureBalance, Grant, balances
+from billing.domain.usage import Deduction, OverageBehavior, deduct, paying_features, usable
+from billing.services import catalog_cache
+from billing.store import customers, usage
+from billing.store.customers import pk_of
+
+ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Usage:
+    customer_id: str
+    value: float
+    feature_id: str | None = None
+    event_name: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    timestamp: int | None = None
+    overage: OverageBehavior = "cap"
+    all_or_nothing: bool = False
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    deductions: list[Deduction]
+    balances: dict[str, FeatureBalance]
+    # A replay of the first call with this Idempotency-Key: its stored answer.
+    replayed: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return all(d.applied == d.requested for d in self.deductions)
+
+
+AnswerOf = Any  # a function from a TrackResult to the JSON answer to store with the key
+
+
+def track(
+    use: Usage, loaded: Customer | None = None, answer_of: AnswerOf | None = None
+) -> TrackResult:
+    customer = loaded
+    for _ in range(ATTEMPTS):
+        if customer is None:
+            customer = customers.load(use.customer_id)
+            if customer is None:
+                raise CustomerNotFound
+        result = _decided(use, customer)
+        if use.all_or_nothing and not result.applied:
+            return result  # denied: nothing to deduct, nothing to record
+        marker = None
+        if use.idempotency_key is not None:
+            marker = usage.Marker(
+                key=use.idempotency_key,
+                fingerprint=use.fingerprint,
+                response=json.dumps(answer_of(result)) if answer_of else "{}",
+                now_ms=clock.now_ms(),
+                ttl_s=settings().idempotency_ttl_seconds,
+            )
+        try:
+            usage.record(pk_of(customer), result.deductions, _event(use), marker)
+        except usage.AlreadyRecorded as first:
+            if first.fingerprint != use.fingerprint:
+                raise IdempotencyKeyConflict from None
+            return TrackResult(deductions=[], balances={}, replayed=first.response)
+        except usage.GrantsMoved:
+            customer = None  # somebody else deducted or reset first: read and decide again
+            continue
+        return result
+    raise BillingInProgress
+
+
+def _decided(use: Usage, customer: Customer) -> TrackResult:
+    now = clock.now_ms()
+    targets = _features_used(use)
+    features = catalog_cache.features_knowing(set(targets))
+    held = customer.holdings.grants
+    deductions = []
+    for feature_id in targets:
+        payer, cost = paying_features(feature_id, features, held)[0]
+        grants = [g for g in held if g.feature_id == payer]
+        deductions.append(
+            deduct(payer, grants, use.value * cost, now, use.overage, use.all_or_nothing)
+        )
+    return TrackResult(deductions=deductions, balances=_after(held, deductions, now))
+
+
+def _features_used(use: Usage) -> list[str]:
+    features = catalog_cache.features_knowing({use.feature_id} if use.feature_id else None)
+    if use.feature_id is not None:
+        if use.feature_id not in features:
+            raise FeatureNotFound
+        return [use.feature_id]
+    named = [f.id for f in features.values() if use.event_name in f.event_names and _metered(f)]
+    if not named:
+        raise FeatureNotFound(f"No feature is tracked by the event '{use.event_name}'.")
+    return named
+
+
+def _metered(feature: Feature) -> bool:
+    return feature.type != "boolean" and not feature.archived
+
+
+def _after(
+    held: tuple[Grant, ...], deductions: list[Deduction], now: int
+) -> dict[str, FeatureBalance]:
+    changed = {c.grant.id: c for d in deductions for c in d.changes}
+    grants = [
+        changed[g.id].grant.model_copy(update={"usage": changed[g.id].usage_after})
+        if g.id in changed
+        else g
+        for g in usable(held, now)
+    ]
+    touched = {d.feature_id for d in deductions}
+    return {f: b for f, b in balances(grants).items() if f in touched}
+
+
+def _event(use: Usage) -> usage.UsageEvent:
+    return usage.UsageEvent(
+        id=clock.new_internal_id("evt"),
+        customer_id=use.customer_id,
+        feature_id=use.feature_id,
+        event_name=use.event_name,
+        value=use.value,
+        timestamp=use.timestamp if use.timestamp is not None else clock.now_ms(),
+        properties=use.properties,
+        idempotency_key=use.idempotency_key,
+    )

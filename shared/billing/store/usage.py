@@ -1,0 +1,200 @@
+"""Writing a use of features: the grants' usage, the usage event, and (with an
+Idempotency-Key) the marker holding the answer, all in one transaction.
+
+Every grant update carries a condition that makes it exact whatever runs concurrently: a
+deduction keeps usage within what was granted (unless it is the overage), a give-back never
+takes usage below zero, and a reset applies only if nobody applied it first. When a
+condition fails, DynamoDB hands back the item as it is now, and the caller decides again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from billing.domain.holdings import Grant
+from billing.domain.usage import Deduction, GrantChange
+from billing.store import keys
+from billing.store.customers import grant_from_item
+from billing.store.table import (
+    Item,
+    cancellation_codes,
+    client,
+    error_code,
+    table_name,
+    translated_errors,
+)
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    id: str
+    customer_id: str
+    feature_id: str | None
+    event_name: str | None
+    value: float
+    timestamp: int
+    properties: dict[str, Any]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Marker:
+    """The Idempotency-Key record written with the usage: a retry replays `response`."""
+
+    key: str
+    fingerprint: str
+    response: str
+    now_ms: int
+    ttl_s: int
+
+
+class GrantsMoved(Exception):
+    """A grant changed since it was read; `fresh` is how it stands now."""
+
+    def __init__(self, fresh: list[Grant]) -> None:
+        super().__init__("a grant changed since it was read")
+        self.fresh = fresh
+
+
+class AlreadyRecorded(Exception):
+    """The Idempotency-Key was used before: `fingerprint` and `response` are the first call's."""
+
+    def __init__(self, fingerprint: str, response: str) -> None:
+        super().__init__("this Idempotency-Key was already used")
+        self.fingerprint = fingerprint
+        self.response = response
+
+
+def record(
+    customer_pk: str, deductions: list[Deduction], event: UsageEvent, marker: Marker | None
+) -> None:
+    ops: list[dict[str, Any]] = [
+        _grant_update(customer_pk, change) for d in deductions for change in d.changes
+    ]
+    ops.append({"Put": {"TableName": table_name(), "Item": _event_item(event)}})
+    if marker is not None:
+        ops.append(_marker_put(marker))
+    try:
+        with translated_errors():
+            client().transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+    except ClientError as error:
+        if error_code(error) != "TransactionCanceledException":
+            raise
+        raise _why_cancelled(error, ops, marker) from error
+
+
+def event_pk(customer_id: str, timestamp_ms: int) -> str:
+    """Events of one customer, one month to a partition: never the customer's own partition,
+    which every check reads."""
+    month = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y%m")
+    return f"EVT#{customer_id}#{month}"
+
+
+def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
+    grant = change.grant
+    names = {"#usage": "usage"}
+    values: dict[str, Any] = {}
+    conditions = ["attribute_exists(PK)"]
+    if change.reset_from is not None:
+        # The reset and the new usage at once, applied only by the first who sees it due.
+        update = "SET #usage = :usage, #next = :next"
+        values[":usage"] = {"N": repr(change.usage_after)}
+        values[":next"] = (
+            {"N": str(grant.next_reset_at)} if grant.next_reset_at is not None else {"NULL": True}
+        )
+        values[":due"] = {"N": str(change.reset_from)}
+        conditions.append("#next = :due")
+        names["#next"] = "next_reset_at"
+    else:
+        delta = change.usage_after - change.usage_before
+        update = "SET #usage = #usage + :delta"
+        values[":delta"] = {"N": repr(delta)}
+        if delta > 0 and change.usage_after <= grant.granted and not grant.unlimited:
+            values[":most"] = {"N": repr(grant.granted - delta)}
+            conditions.append("#usage <= :most")
+        elif delta < 0:
+            values[":least"] = {"N": repr(-delta)}
+            conditions.append("#usage >= :least")
+        if grant.next_reset_at is not None:
+            values[":next_now"] = {"N": str(grant.next_reset_at)}
+            conditions.append("#next = :next_now")
+            names["#next"] = "next_reset_at"
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": {
+                "PK": {"S": customer_pk},
+                "SK": {"S": keys.grant_sk(grant.feature_id, grant.id)},
+            },
+            "UpdateExpression": update,
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _event_item(event: UsageEvent) -> Item:
+    item: Item = {
+        "PK": {"S": event_pk(event.customer_id, event.timestamp)},
+        "SK": {"S": f"{event.timestamp:015d}#{event.id}"},
+        "entity": {"S": "usage_event"},
+        "event_id": {"S": event.id},
+        "customer_id": {"S": event.customer_id},
+        "value": {"N": repr(event.value)},
+        "timestamp": {"N": str(event.timestamp)},
+        "properties_json": {"S": json.dumps(event.properties, separators=(",", ":"))},
+    }
+    if event.feature_id is not None:
+        item["feature_id"] = {"S": event.feature_id}
+    if event.event_name is not None:
+        item["event_name"] = {"S": event.event_name}
+    if event.idempotency_key is not None:
+        item["idempotency_key"] = {"S": event.idempotency_key}
+    return item
+
+
+def _marker_put(marker: Marker) -> dict[str, Any]:
+    return {
+        "Put": {
+            "TableName": table_name(),
+            "Item": {
+                "PK": {"S": keys.idempotency_pk(marker.key)},
+                "SK": {"S": "IDEM"},
+                "entity": {"S": "idempotency"},
+                "fingerprint": {"S": marker.fingerprint},
+                "status": {"S": "COMPLETED"},
+                "response_status": {"N": "200"},
+                "response_body": {"S": marker.response},
+                "locked_until_ms": {"N": str(marker.now_ms)},
+                "ttl": {"N": str(marker.now_ms // 1000 + marker.ttl_s)},
+            },
+            "ConditionExpression": "attribute_not_exists(PK) OR #ttl < :now_s",
+            "ExpressionAttributeNames": {"#ttl": "ttl"},
+            "ExpressionAttributeValues": {":now_s": {"N": str(marker.now_ms // 1000)}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _why_cancelled(
+    error: ClientError, ops: list[dict[str, Any]], marker: Marker | None
+) -> Exception:
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    codes = cancellation_codes(error)
+    if marker is not None and codes and codes[-1] == "ConditionalCheckFailed":
+        old = reasons[-1].get("Item", {})
+        return AlreadyRecorded(old["fingerprint"]["S"], old["response_body"]["S"])
+    fresh = [
+        grant_from_item(reason["Item"])
+        for reason, code in zip(reasons, codes, strict=False)
+        if code == "ConditionalCheckFailed" and "Item" in reason and "body" in reason["Item"]
+    ]
+    # Also a transaction conflicting with a concurrent one: either way, decide again.
+    return GrantsMoved(fresh)
