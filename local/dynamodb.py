@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
-import logging
+import subprocess
+import sys
 
 import boto3
-from moto.server import ThreadedMotoServer
 
-from local.template import load_template, table_definition, ttl_attribute
+from local.template import ROOT, load_template, table_definition, ttl_attribute
 
 
-def start_moto_server(port: int = 0) -> tuple[ThreadedMotoServer, str]:
-    # werkzeug logs every DynamoDB call otherwise, drowning the functions' own logs.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound = server.get_host_and_port()
-    return server, f"http://{host}:{bound}"
+class MotoServer:
+    """moto's DynamoDB in its own process (local/dynamodb_server.py): real HTTP, atomic
+    requests, and off the functions' interpreter lock."""
+
+    def __init__(self, port: int = 0) -> None:
+        # A fixed command line; stdin is a pipe the server watches so that it ends with us.
+        self._process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "local.dynamodb_server", "--port", str(port)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        ready = self._process.stdout.readline().split()
+        if ready[:1] != ["ready"]:
+            self.stop()
+            raise RuntimeError("the DynamoDB server did not start")
+        self.url = f"http://127.0.0.1:{ready[1]}"
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def start_moto_server(port: int = 0) -> tuple[MotoServer, str]:
+    server = MotoServer(port)
+    return server, server.url
 
 
 def ensure_table(endpoint_url: str, table_name: str, region: str = "us-east-1") -> bool:

@@ -1,0 +1,124 @@
+"""moto's DynamoDB over HTTP, with each request applied atomically, as DynamoDB does.
+
+moto's own server handles requests on parallel threads without a lock, so two concurrent
+conditional writes can both pass their condition: DynamoDB never allows that. Serialising
+requests restores the guarantee that conditional writes and transactions rely on.
+
+    python -m local.dynamodb_server --port 0     # prints "ready <port>" once listening
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def atomic(app: WsgiApp) -> WsgiApp:
+    lock = threading.Lock()
+
+    def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with lock:
+            # Read the whole answer inside the lock: the work happens while it is produced.
+            return list(app(environ, start_response))
+
+    return serialised
+
+
+def cheap_transaction_rollback() -> None:
+    """moto backs every transaction up by deep-copying each table it touches, once per
+    operation: quadratic as a table grows (a usage storm writes thousands of events). With
+    requests serialised, saving and restoring only the items the transaction touches
+    gives the same all-or-nothing result."""
+    original = DynamoDBBackend.transact_write_items
+
+    class _KeepTable:
+        @staticmethod
+        def deepcopy(table: Any) -> Any:
+            return table  # the rollback below restores the touched items instead
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = [
+            (table, h, r, copy.deepcopy(_get(table, h, r)))
+            for table, h, r in _touched(self, transact_items)
+        ]
+        dynamodb_models.copy = _KeepTable  # type: ignore[attr-defined, assignment]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, h, r, item in reversed(saved):
+                _set(table, h, r, item)
+            raise
+        finally:
+            dynamodb_models.copy = copy  # type: ignore[attr-defined]
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> Iterable[tuple[Any, Any, Any]]:
+    for entry in transact_items:
+        op = next(iter(entry.values()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op.get("Key") or op.get("Item") or {}
+        if table.hash_key_attr not in key:
+            continue
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        yield table, hash_value, range_value
+
+
+def _get(table: Any, hash_value: Any, range_value: Any) -> Any:
+    if range_value is None:
+        return table.items.get(hash_value)
+    return table.items.get(hash_value, {}).get(range_value)
+
+
+def _set(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+        return
+    if item is None:
+        table.items.get(hash_value, {}).pop(range_value, None)
+    else:
+        table.items[hash_value][range_value] = item
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    cheap_transaction_rollback()
+    server = make_server(
+        args.host, args.port, atomic(DomainDispatcherApplication(create_backend_app)), threaded=True
+    )
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    # Whoever started us holds our stdin: when it ends, however it ends, so do we.
+    threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
+    print(f"ready {server.server_port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
