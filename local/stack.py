@@ -70,6 +70,7 @@ class LocalStack:
             ("AWS_DEFAULT_REGION", "us-east-1"),
             ("POWERTOOLS_SERVICE_NAME", "billing"),
             ("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            ("PYDANTIC_DISABLE_PLUGINS", "__all__"),  # as template.yaml sets it
         ):
             os.environ.setdefault(name, value)
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from billing.domain.customers import Environment, environment_of
+from billing.domain.environment import Environment, environment_of
 
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 

@@ -64,3 +64,56 @@ def test_a_replayed_request_costs_one_conditional_write_and_nothing_else(
 
     assert replay.headers["idempotent-replayed"] == "true"
     assert calls.by_operation == {"PutItem": 1}
+
+
+@pytest.fixture
+def metered_customer(api: httpx.Client) -> httpx.Client:
+    api.post(
+        "/v1/features.create",
+        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+    )
+    api.post(
+        "/v1/plans.create",
+        json={
+            "plan_id": "free",
+            "name": "Free",
+            "auto_enable": True,
+            "items": [
+                {"feature_id": "messages", "included": 10, "reset": {"interval": "day"}},
+                {"feature_id": "messages", "included": 100, "reset": {"interval": "month"}},
+            ],
+        },
+    )
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u"})
+    # Warm: the hot path keeps the catalog's features in memory between calls.
+    api.post("/v1/balances.check", json={"customer_id": "u", "feature_id": "messages"})
+    return api
+
+
+def test_check_is_one_read(metered_customer: httpx.Client) -> None:
+    with counting_dynamodb_calls() as calls:
+        response = metered_customer.post(
+            "/v1/balances.check", json={"customer_id": "u", "feature_id": "messages"}
+        )
+
+    assert response.json()["allowed"] is True
+    assert calls.by_operation == {"Query": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "headers"),
+    [(1, {}), (1, {"Idempotency-Key": "one-write"}), (50, {}), (500, {})],
+    ids=["one grant", "with a key", "spanning two grants", "hitting the cap"],
+)
+def test_track_is_one_read_and_one_write_call(
+    metered_customer: httpx.Client, value: int, headers: dict[str, str]
+) -> None:
+    with counting_dynamodb_calls() as calls:
+        response = metered_customer.post(
+            "/v1/balances.track",
+            json={"customer_id": "u", "feature_id": "messages", "value": value},
+            headers=headers,
+        )
+
+    assert response.status_code == 200
+    assert calls.by_operation == {"Query": 1, "TransactWriteItems": 1}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.domain.environment import Environment, environment_of
 from billing.domain.holdings import Holdings
 
-Environment = Literal["sandbox", "live"]
+__all__ = ["Customer", "CustomerDraft", "Environment", "PageQuery", "environment_of"]
 
 
 class Customer(BaseModel):
@@ -59,13 +60,6 @@ def missing_fields_filled(customer: Customer, draft: CustomerDraft) -> dict[str,
 def normalized_email(email: str) -> str:
     """Emails match case-insensitively (and without surrounding blanks) for claims."""
     return email.strip().lower()
-
-
-def environment_of(stripe_secret_key: str | None) -> Environment:
-    """A deployment is one environment: a Stripe test key (or none at all) means sandbox."""
-    if stripe_secret_key is None or "_test_" in stripe_secret_key:
-        return "sandbox"
-    return "live"
 
 
 # The largest creation time the index's zero-padded sort key can order (year 33658).

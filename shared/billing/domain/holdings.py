@@ -4,13 +4,16 @@ they bring. Pure: built from a plan version and a moment, summed into balances f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from billing.domain.features import Feature
-from billing.domain.plans import ItemPrice, Plan, Reset
 from billing.domain.schedule import next_reset_at
+from billing.domain.terms import ItemPrice, Reset
+
+if TYPE_CHECKING:
+    from billing.domain.plans import Plan
 
 
 class _Frozen(BaseModel):

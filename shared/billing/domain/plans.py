@@ -3,66 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import Feature
-
-PriceInterval = Literal["month", "quarter", "semi_annual", "year", "one_off"]
-ResetInterval = Literal["hour", "day", "week", "month", "quarter", "semi_annual", "year", "one_off"]
-BillingMethod = Literal["prepaid", "usage_based"]
-TierBehavior = Literal["graduated", "volume"]
-TrialUnit = Literal["day", "month", "year"]
-
-INFINITE = "inf"
+from billing.domain.terms import (
+    INFINITE,
+    BasePrice,
+    FreeTrial,
+    ItemPrice,
+    PlanItem,
+    PriceInterval,
+    Reset,
+    Tier,
+)
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class BasePrice(_Frozen):
-    amount: float
-    interval: PriceInterval
-    interval_count: int = 1
-
-
-class Tier(_Frozen):
-    to: float | Literal["inf"]
-    amount: float
-    flat_amount: float | None = None
-
-
-class ItemPrice(_Frozen):
-    amount: float | None = None
-    tiers: tuple[Tier, ...] | None = None
-    tier_behavior: TierBehavior | None = None
-    interval: PriceInterval | None = None
-    interval_count: int = 1
-    billing_units: float = 1
-    billing_method: BillingMethod = "prepaid"
-    max_purchase: float | None = None
-
-
-class Reset(_Frozen):
-    interval: ResetInterval
-    interval_count: int = 1
-
-
-class PlanItem(_Frozen):
-    feature_id: str
-    included: float = 0
-    unlimited: bool = False
-    reset: Reset | None = None
-    price: ItemPrice | None = None
-
-
-class FreeTrial(_Frozen):
-    duration_length: int
-    duration_type: TrialUnit = "month"
-    card_required: bool = False
 
 
 class StripeMirror(_Frozen):

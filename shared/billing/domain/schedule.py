@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 from datetime import UTC, datetime, timedelta
 
-from billing.domain.plans import Reset
+from billing.domain.terms import Reset
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIXED = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}

@@ -12,13 +12,12 @@ import threading
 
 from billing import clock
 from billing.domain.features import Feature
-from billing.store import catalog
-from billing.store.catalog import Catalog
+from billing.store import features
 
 CACHE_MS = 30_000
 
 _lock = threading.Lock()
-_cached: tuple[int, Catalog] | None = None
+_cached: tuple[int, dict[str, Feature]] | None = None
 
 
 def features_knowing(feature_ids: set[str] | None = None) -> dict[str, Feature]:
@@ -28,13 +27,13 @@ def features_knowing(feature_ids: set[str] | None = None) -> dict[str, Feature]:
     with _lock:
         cached = _cached
     if cached is not None and now - cached[0] < CACHE_MS:
-        known = cached[1].features
+        known = cached[1]
         if not feature_ids or feature_ids <= known.keys():
             return known
-    loaded = catalog.load()
+    loaded = features.load()
     with _lock:
         _cached = (now, loaded)
-    return loaded.features
+    return loaded
 
 
 def forget() -> None:

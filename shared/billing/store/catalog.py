@@ -14,10 +14,9 @@ from billing.domain.errors import BillingError, BillingInProgress
 from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.store import writes
+from billing.store.features import CATALOG, FEATURE_PREFIX, feature_from_item, feature_sk
 from billing.store.table import client, table_name, translated_errors
 from billing.store.writes import Write
-
-CATALOG = "CATALOG"
 
 
 @dataclass
@@ -35,10 +34,6 @@ class Catalog:
 
     def version(self, plan_id: str, version: int) -> Plan | None:
         return next((p for p in self.plan_versions.get(plan_id, []) if p.version == version), None)
-
-
-def feature_sk(feature_id: str) -> str:
-    return f"FEATURE#{feature_id}"
 
 
 def plan_sk(plan_id: str, version: int) -> str:
@@ -63,9 +58,9 @@ def load() -> Catalog:
             # The attributes, not the body, say the revision and whether a customer holds
             # a version: marking a version in use changes only them.
             revision = int(item["revision"]["N"])
-            if item["SK"]["S"].startswith("FEATURE#"):
-                feature = Feature.model_validate_json(body)
-                catalog.features[feature.id] = feature.model_copy(update={"revision": revision})
+            if item["SK"]["S"].startswith(FEATURE_PREFIX):
+                feature = feature_from_item(dict(item))
+                catalog.features[feature.id] = feature
             else:
                 plan = Plan.model_validate_json(body).model_copy(
                     update={"revision": revision, "in_use": "in_use" in item}

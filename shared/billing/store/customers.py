@@ -8,7 +8,6 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from billing.domain.customers import MAX_CREATED_AT, Customer, PageQuery, normalized_email
@@ -458,7 +457,7 @@ def _key(pk: str, sk: str) -> Item:
 
 
 def _encode_cursor(last_key: dict[str, Any]) -> str:
-    plain = {k: TypeDeserializer().deserialize(v) for k, v in last_key.items()}
+    plain = from_item(last_key)
     return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode()
 
 

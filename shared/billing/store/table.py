@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
 
 Item = dict[str, "AttributeValueTypeDef"]
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 # Codes that mean "try again later", never "the caller did something wrong".
 _TRANSIENT = {
@@ -40,8 +37,10 @@ _TRANSIENT = {
 
 @cache
 def client() -> DynamoDBClient:
+    # botocore directly: boto3's session and resource layers are not needed for one
+    # client, and importing them is a good part of a cold start.
     configured = settings()
-    return boto3.client(
+    dynamodb: DynamoDBClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
         "dynamodb",
         endpoint_url=configured.dynamodb_endpoint_url,
         config=Config(
@@ -50,6 +49,7 @@ def client() -> DynamoDBClient:
             read_timeout=5,
         ),
     )
+    return dynamodb
 
 
 def table_name() -> str:
@@ -57,29 +57,52 @@ def table_name() -> str:
 
 
 def to_item(values: Mapping[str, Any]) -> Item:
-    """Plain values to DynamoDB attributes. None means "no attribute", floats become Decimals."""
-    present = {k: v for k, v in values.items() if v is not None}
-    # A JSON round trip turns every float (also deep inside metadata) into a Decimal.
-    as_decimals = json.loads(json.dumps(present), parse_float=Decimal)
-    return {k: _serializer.serialize(v) for k, v in as_decimals.items()}
+    """Plain values to DynamoDB attributes. None means "no attribute"."""
+    return {k: to_value(v) for k, v in values.items() if v is not None}
 
 
 def to_value(value: Any) -> AttributeValueTypeDef:
-    return _serializer.serialize(json.loads(json.dumps(value), parse_float=Decimal))
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float | Decimal):
+        return {"N": _number(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_value(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [to_value(v) for v in value]}
+    raise TypeError(f"cannot store a {type(value).__name__}")
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_value(v) for k, v in item.items()}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def from_value(attribute: Mapping[str, Any]) -> Any:
+    (kind, raw), *_ = attribute.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        number = Decimal(raw)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_value(v) for k, v in raw.items()}
+    if kind == "L":
+        return [from_value(v) for v in raw]
+    raise TypeError(f"unexpected attribute type {kind}")
+
+
+def _number(value: int | float | Decimal) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("DynamoDB numbers are finite")
+    return str(value) if not isinstance(value, float) else repr(value)
 
 
 def error_code(error: ClientError) -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from billing.domain.plans import ItemPrice, Plan, PlanItem
+from billing.domain.plans import Plan
+from billing.domain.terms import ItemPrice, PlanItem
 
 # (Stripe interval, months in one of ours): quarter and semi-annual are multiples of months.
 _RECURRING = {

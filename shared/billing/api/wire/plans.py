@@ -8,12 +8,12 @@ from pydantic import BeforeValidator, Field
 
 from billing.api.wire.common import Id, Metadata, WireRequest, WireResponse
 from billing.domain.customers import Environment
-from billing.domain.plans import (
+from billing.domain.plans import Plan
+from billing.domain.terms import (
     BasePrice,
     BillingMethod,
     FreeTrial,
     ItemPrice,
-    Plan,
     PlanItem,
     PriceInterval,
     Reset,

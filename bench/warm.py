@@ -1,0 +1,152 @@
+"""Our code's warm time per invocation, with DynamoDB stubbed: the handler from API Gateway
+event to response, minus the network. The stub answers from items built by our own store
+code, so the handler parses exactly what DynamoDB would send."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+ROOT = Path(__file__).resolve().parent.parent
+INVOCATIONS = 2000
+KEY = "am_sk_bench"
+
+
+class StubbedDynamoDB:
+    """Answers Query with fixed items and accepts every write."""
+
+    def __init__(self, partition: list[dict[str, Any]], features: list[dict[str, Any]]) -> None:
+        self.partition, self.features, self.calls = partition, features, 0
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        pk = params["ExpressionAttributeValues"][":pk"]["S"]
+        return {"Items": self.features if pk == "CATALOG" else self.partition}
+
+    def transact_write_items(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        return {}
+
+
+def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from billing.domain.customers import Customer
+    from billing.domain.features import Feature
+    from billing.domain.holdings import Grant, Holdings
+    from billing.domain.terms import Reset
+    from billing.store import customers
+
+    grant = Grant(
+        id="cus_ent_1",
+        feature_id="messages",
+        plan_id="free",
+        included=1e9,
+        reset=Reset(interval="month"),
+        anchor_at=1,
+        next_reset_at=4_000_000_000_000,
+    )
+    customer = Customer(
+        internal_id="cus_1", id="u", created_at=1, holdings=Holdings(grants=(grant,))
+    )
+    partition = [
+        customers._profile_item(customer),
+        *customers._holding_items("CUS#u", customer.holdings),
+    ]
+    feature = Feature(id="messages", name="Messages", type="metered", consumable=True)
+    catalog = [
+        {
+            "PK": {"S": "CATALOG"},
+            "SK": {"S": "FEATURE#messages"},
+            "body": {"S": feature.model_dump_json()},
+            "revision": {"N": "1"},
+        }
+    ]
+    return partition, catalog
+
+
+def _handler(function: str) -> Any:
+    spec = importlib.util.spec_from_file_location(
+        f"warm_{function}", ROOT / "functions" / function / "app.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+def _event(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": f"POST {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"authorization": f"Bearer {KEY}", "content-type": "application/json"},
+        "requestContext": {"http": {"method": "POST", "path": path}, "stage": "$default"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+class _Context:
+    function_name = "bench"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:bench"
+    aws_request_id = "bench"
+
+
+def report() -> list[str]:
+    import hashlib
+
+    os.environ.update(
+        {
+            "TABLE_NAME": "bench",
+            "API_KEY_HASHES": hashlib.sha256(KEY.encode()).hexdigest(),
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+    )
+    from billing.config import reset_caches
+    from billing.services import catalog_cache
+    from billing.store import table
+
+    reset_caches()
+    catalog_cache.forget()
+    partition, features = _items()
+    stub = StubbedDynamoDB(partition, features)
+    table.client.cache_clear()
+    lines = []
+    with mock.patch("botocore.session.Session.create_client", return_value=stub):
+        for function, path, body in (
+            (
+                "balances_check",
+                "/v1/balances.check",
+                {"customer_id": "u", "feature_id": "messages"},
+            ),
+            (
+                "balances_track",
+                "/v1/balances.track",
+                {"customer_id": "u", "feature_id": "messages"},
+            ),
+        ):
+            handler = _handler(function)
+            event = _event(path, body)
+            answer = handler(event, _Context())
+            assert answer["statusCode"] == 200, answer
+            stub.calls = 0
+            start = time.perf_counter()
+            for _ in range(INVOCATIONS):
+                handler(event, _Context())
+            per_call = (time.perf_counter() - start) / INVOCATIONS
+            lines.append(
+                f"{function:16} {per_call * 1000:6.3f} ms per warm invocation, DynamoDB stubbed"
+                f" ({stub.calls // INVOCATIONS} DynamoDB calls each; target < 1 ms)"
+            )
+    table.client.cache_clear()
+    reset_caches()
+    catalog_cache.forget()
+    return lines

@@ -1,0 +1,64 @@
+"""The small value types plan terms are made of, shared by plans and by what customers hold.
+
+Kept apart from plan validation so that the hot path (check, track) loads only these.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+PriceInterval = Literal["month", "quarter", "semi_annual", "year", "one_off"]
+ResetInterval = Literal["hour", "day", "week", "month", "quarter", "semi_annual", "year", "one_off"]
+BillingMethod = Literal["prepaid", "usage_based"]
+TierBehavior = Literal["graduated", "volume"]
+TrialUnit = Literal["day", "month", "year"]
+
+INFINITE = "inf"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class BasePrice(_Frozen):
+    amount: float
+    interval: PriceInterval
+    interval_count: int = 1
+
+
+class Tier(_Frozen):
+    to: float | Literal["inf"]
+    amount: float
+    flat_amount: float | None = None
+
+
+class ItemPrice(_Frozen):
+    amount: float | None = None
+    tiers: tuple[Tier, ...] | None = None
+    tier_behavior: TierBehavior | None = None
+    interval: PriceInterval | None = None
+    interval_count: int = 1
+    billing_units: float = 1
+    billing_method: BillingMethod = "prepaid"
+    max_purchase: float | None = None
+
+
+class Reset(_Frozen):
+    interval: ResetInterval
+    interval_count: int = 1
+
+
+class PlanItem(_Frozen):
+    feature_id: str
+    included: float = 0
+    unlimited: bool = False
+    reset: Reset | None = None
+    price: ItemPrice | None = None
+
+
+class FreeTrial(_Frozen):
+    duration_length: int
+    duration_type: TrialUnit = "month"
+    card_required: bool = False

@@ -1,0 +1,79 @@
+"""The official Python SDK drives balances.check and balances.track against the local stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from autumn_sdk import Autumn
+from autumn_sdk.errors import AutumnError
+
+from local.stack import LocalStack
+from tests.conftest import SECRET_KEY
+
+
+@pytest.fixture
+def autumn(clean_stack: LocalStack, api: httpx.Client) -> Iterator[Autumn]:
+    api.post(
+        "/v1/features.create",
+        json={
+            "feature_id": "messages",
+            "name": "Messages",
+            "type": "metered",
+            "event_names": ["chat"],
+        },
+    )
+    api.post("/v1/features.create", json={"feature_id": "sso", "name": "SSO", "type": "boolean"})
+    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+        client.plans.create(
+            plan_id="free",
+            name="Free",
+            auto_enable=True,
+            items=[{"feature_id": "messages", "included": 10}, {"feature_id": "sso"}],
+        )
+        client.customers.get_or_create(customer_id="u")
+        yield client
+
+
+def test_check_and_track_through_the_sdk(autumn: Autumn) -> None:
+    checked = autumn.check(customer_id="u", feature_id="messages", required_balance=4)
+    tracked = autumn.track(customer_id="u", feature_id="messages", value=4)
+    by_event = autumn.track(customer_id="u", event_name="chat", value=100)
+    flag = autumn.check(customer_id="u", feature_id="sso")
+    denied = autumn.check(customer_id="u", feature_id="messages", send_event=True)
+
+    assert checked.allowed is True
+    assert checked.balance is not None
+    assert checked.balance.remaining == 10
+    assert tracked.balance is not None
+    assert tracked.balance.remaining == 6
+    assert tracked.deductions is not None
+    assert tracked.deductions[0].value == 4
+    assert by_event.balances is not None
+    assert by_event.balances["messages"].remaining == 0, "capped at what was left"
+    assert flag.allowed is True
+    assert flag.flag is not None
+    assert denied.allowed is False
+
+
+def test_a_retried_track_with_one_key_counts_once(autumn: Autumn) -> None:
+    headers = {"Idempotency-Key": "sdk-retry"}
+    first = autumn.track(customer_id="u", feature_id="messages", value=3, http_headers=headers)
+    again = autumn.track(customer_id="u", feature_id="messages", value=3, http_headers=headers)
+
+    assert first.balance is not None
+    assert again.balance is not None
+    assert again.balance.remaining == first.balance.remaining == 7
+
+
+def test_unknown_customers_and_features_are_404s(autumn: Autumn) -> None:
+    with pytest.raises(AutumnError) as no_customer:
+        autumn.check(customer_id="ghost", feature_id="messages")
+    with pytest.raises(AutumnError) as no_feature:
+        autumn.track(customer_id="u", feature_id="ghost")
+
+    assert no_customer.value.status_code == 404
+    assert '"customer_not_found"' in no_customer.value.body
+    assert no_feature.value.status_code == 404
+    assert '"feature_not_found"' in no_feature.value.body
