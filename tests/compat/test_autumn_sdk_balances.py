@@ -77,3 +77,18 @@ def test_unknown_customers_and_features_are_404s(autumn: Autumn) -> None:
     assert '"customer_not_found"' in no_customer.value.body
     assert no_feature.value.status_code == 404
     assert '"feature_not_found"' in no_feature.value.body
+
+
+def test_events_listed_and_aggregated_through_the_sdk(autumn: Autumn) -> None:
+    autumn.track(customer_id="u", feature_id="messages", value=2, properties={"model": "small"})
+    autumn.track(customer_id="u", feature_id="messages", value=3, properties={"model": "large"})
+
+    listed = autumn.events.list(customer_id="u", feature_id="messages")
+    summed = autumn.events.aggregate(
+        customer_id="u", feature_id="messages", range="7d", group_by="properties.model"
+    )
+
+    assert [e.value for e in listed.list] == [3, 2]
+    assert listed.list[0].deductions is not None
+    assert summed.total["messages"].sum == 5
+    assert sum(b.values["messages"] for b in summed.list) == 5

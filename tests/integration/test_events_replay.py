@@ -28,6 +28,8 @@ EXPECTED_STATUS = {
     "features_update.json": 200,
     "balances_check.json": 200,
     "balances_track.json": 200,
+    "events_list.json": 200,
+    "events_aggregate.json": 200,
     "plans_create.json": 200,
     "plans_get.json": 200,
     "plans_list.json": 200,

@@ -81,7 +81,7 @@ def track(
                 ttl_s=settings().idempotency_ttl_seconds,
             )
         try:
-            usage.record(pk_of(customer), result.deductions, _event(use), marker)
+            usage.record(pk_of(customer), result.deductions, _event(use, result), marker)
         except usage.AlreadyRecorded as first:
             if first.fingerprint != use.fingerprint:
                 raise IdempotencyKeyConflict from None
@@ -138,8 +138,28 @@ def _after(
     return {f: b for f, b in balances(grants).items() if f in touched}
 
 
-def _event(use: Usage) -> usage.UsageEvent:
+def _event(use: Usage, result: TrackResult) -> usage.UsageEvent:
     return usage.UsageEvent(
+        # The feature asked for, and the balances that paid for it (a credit system).
+        feature_ids=tuple(
+            dict.fromkeys(
+                [
+                    *([use.feature_id] if use.feature_id else []),
+                    *(d.feature_id for d in result.deductions),
+                ]
+            )
+        ),
+        deductions=tuple(
+            {
+                "balance_id": change.grant.id,
+                "feature_id": change.grant.feature_id,
+                "plan_id": change.grant.plan_id,
+                "value": change.value,
+            }
+            for deduction in result.deductions
+            for change in deduction.changes
+            if change.value
+        ),
         id=clock.new_internal_id("evt"),
         customer_id=use.customer_id,
         feature_id=use.feature_id,

@@ -40,6 +40,9 @@ class UsageEvent:
     timestamp: int
     properties: dict[str, Any]
     idempotency_key: str | None = None
+    # The features it used (an event name can use several) and what each grant gave.
+    feature_ids: tuple[str, ...] = ()
+    deductions: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ def _event_item(event: UsageEvent) -> Item:
         "value": {"N": repr(event.value)},
         "timestamp": {"N": str(event.timestamp)},
         "properties_json": {"S": json.dumps(event.properties, separators=(",", ":"))},
+        "deductions_json": {"S": json.dumps(list(event.deductions), separators=(",", ":"))},
+        "feature_ids": {"L": [{"S": f} for f in event.feature_ids]},
     }
     if event.feature_id is not None:
         item["feature_id"] = {"S": event.feature_id}
