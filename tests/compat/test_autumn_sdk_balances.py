@@ -92,3 +92,15 @@ def test_events_listed_and_aggregated_through_the_sdk(autumn: Autumn) -> None:
     assert listed.list[0].deductions is not None
     assert summed.total["messages"].sum == 5
     assert sum(b.values["messages"] for b in summed.list) == 5
+
+
+def test_balances_created_and_updated_through_the_sdk(autumn: Autumn) -> None:
+    created = autumn.balances.create(customer_id="u", feature_id="messages", included_grant=25)
+    updated = autumn.balances.update(customer_id="u", feature_id="messages", add_to_balance=5)
+    checked = autumn.check(customer_id="u", feature_id="messages", required_balance=40)
+
+    assert created.success is True
+    assert updated.success is True
+    assert checked.balance is not None
+    assert checked.balance.remaining == 40, "10 from the plan, 25 by hand, 5 added"
+    assert checked.allowed is True

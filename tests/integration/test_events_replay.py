@@ -26,6 +26,8 @@ EXPECTED_STATUS = {
     "features_get.json": 200,
     "features_list.json": 200,
     "features_update.json": 200,
+    "balances_create.json": 200,
+    "balances_update.json": 200,
     "balances_check.json": 200,
     "balances_track.json": 200,
     "events_list.json": 200,

@@ -21,6 +21,8 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.CustomerExists: 409,
     errors.FeatureExists: 409,
     errors.PlanExists: 409,
+    errors.BalanceNotFound: 404,
+    errors.BalanceExists: 409,
     errors.StripeCustomerTaken: 409,
     errors.UnclaimedEmailTaken: 409,
     errors.IdempotencyKeyConflict: 409,

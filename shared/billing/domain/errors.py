@@ -77,6 +77,16 @@ class PlanExists(BillingError):
     default_message = "A plan with this id already exists."
 
 
+class BalanceNotFound(BillingError):
+    code = "balance_not_found"
+    default_message = "The customer has no such balance."
+
+
+class BalanceExists(BillingError):
+    code = "balance_exists"
+    default_message = "The customer already has a balance with this id."
+
+
 class IdempotencyKeyConflict(BillingError):
     code = "idempotency_key_conflict"
     default_message = "This Idempotency-Key was already used with a different request."

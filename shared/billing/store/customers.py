@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from billing.domain.customers import MAX_CREATED_AT, Customer, PageQuery, normalized_email
 from billing.domain.errors import (
+    BalanceExists,
     BillingInProgress,
     CustomerExists,
     InvalidRequest,
@@ -287,6 +288,51 @@ def _holdings_from(items: list[Item]) -> Holdings:
     subscriptions.sort(key=lambda sub: sub.started_at)
     grants.sort(key=lambda grant: grant.anchor_at)
     return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
+
+
+def add_holdings(customer: Customer, held: Holdings) -> None:
+    """New grants or flags for an existing customer; an id already there is refused."""
+    pk = pk_of(customer)
+    writes.run(
+        [
+            Write(
+                "Put",
+                {
+                    "TableName": table_name(),
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                },
+                on_condition_failed=BalanceExists,
+            )
+            for item in _holding_items(pk, held)
+        ]
+    )
+
+
+def replace_grant(customer: Customer, before: Grant, after: Grant) -> None:
+    """Writes `after` over `before`, if its usage and next reset are still as read."""
+    item = _holding_items(pk_of(customer), Holdings(grants=(after,)))[0]
+    condition = "#usage = :usage AND " + (
+        "#next = :next" if before.next_reset_at is not None else "attribute_not_exists(#next)"
+    )
+    values: dict[str, Any] = {":usage": {"N": repr(before.usage)}}
+    if before.next_reset_at is not None:
+        values[":next"] = {"N": str(before.next_reset_at)}
+    writes.run(
+        [
+            Write(
+                "Put",
+                {
+                    "TableName": table_name(),
+                    "Item": item,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#usage": "usage", "#next": "next_reset_at"},
+                    "ExpressionAttributeValues": values,
+                },
+                on_condition_failed=BillingInProgress,
+            )
+        ]
+    )
 
 
 def grant_from_item(item: Item | dict[str, Any]) -> Grant:

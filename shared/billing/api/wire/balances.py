@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from billing.api.wire.common import Id, WireRequest, WireResponse
 from billing.api.wire.holdings import BalanceResponse, FlagResponse, balance_response, flag_response
@@ -13,6 +13,15 @@ from billing.domain.holdings import FeatureBalance, Flag
 from billing.domain.usage import Deduction
 
 Quantity = Annotated[float, Field(ge=-1e12, le=1e12)]
+
+
+def _whole_ms(value: Any) -> Any:
+    """SDKs send epoch milliseconds and counts as floats: a whole float is accepted."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 Properties = Annotated[dict[str, Any], Field(max_length=100)]
 
 
@@ -133,3 +142,59 @@ def _refuse_entities(entity_id: str | None) -> None:
             "Entities are not available yet.",
             details=[{"field": "entity_id", "message": "not supported yet"}],
         )
+
+
+Interval = Literal["hour", "day", "week", "month", "quarter", "semi_annual", "year", "one_off"]
+Amount = Annotated[float, Field(ge=-1e12, le=1e12)]
+When = Annotated[int, BeforeValidator(_whole_ms), Field(ge=0, le=10**15)]
+
+
+class ResetFields(WireRequest):
+    interval: Interval
+    interval_count: Annotated[int, BeforeValidator(_whole_ms), Field(ge=1, le=10_000)] = 1
+
+
+class CreateBalanceRequest(WireRequest):
+    customer_id: Id
+    feature_id: Id
+    entity_id: Id | None = None
+    included_grant: Annotated[float, Field(ge=0, le=1e12)] = 0
+    unlimited: bool = False
+    reset: ResetFields | None = None
+    rollover: dict[str, Any] | None = None
+    expires_at: When | None = None
+    next_reset_at: When | None = None
+    balance_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _supported(self) -> CreateBalanceRequest:
+        _refuse_entities(self.entity_id)
+        if self.rollover is not None:
+            raise InvalidRequest(
+                "Rollovers are not available yet.",
+                details=[{"field": "rollover", "message": "not supported yet"}],
+            )
+        return self
+
+
+class UpdateBalanceRequest(WireRequest):
+    customer_id: Id
+    feature_id: Id
+    entity_id: Id | None = None
+    balance_id: Id | None = None
+    remaining: Amount | None = None
+    add_to_balance: Amount | None = None
+    usage: Amount | None = None
+    included_grant: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    interval: Interval | None = None
+    next_reset_at: When | None = None
+    expires_at: When | None = None
+
+    @model_validator(mode="after")
+    def _no_entities_yet(self) -> UpdateBalanceRequest:
+        _refuse_entities(self.entity_id)
+        return self
+
+
+class SuccessResponse(WireResponse):
+    success: bool

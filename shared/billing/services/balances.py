@@ -1,0 +1,131 @@
+"""balances.create and balances.update: grants given and adjusted by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing import clock
+from billing.domain.customers import Customer
+from billing.domain.errors import BalanceNotFound, CustomerNotFound, FeatureNotFound, InvalidRequest
+from billing.domain.holdings import Flag, Grant, Holdings
+from billing.domain.schedule import next_reset_at
+from billing.domain.terms import Reset
+from billing.domain.usage import usable
+from billing.services import catalog_cache
+from billing.services.retry import on_conflict
+from billing.store import customers
+
+
+@dataclass(frozen=True)
+class NewBalance:
+    customer_id: str
+    feature_id: str
+    included: float = 0
+    unlimited: bool = False
+    reset: Reset | None = None
+    expires_at: int | None = None
+    next_reset_at: int | None = None
+    balance_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BalanceChange:
+    customer_id: str
+    feature_id: str
+    balance_id: str | None = None
+    remaining: float | None = None
+    add_to_balance: float | None = None
+    usage: float | None = None
+    included: float | None = None
+    interval: str | None = None
+    next_reset_at: int | None = None
+    expires_at: int | None = None
+
+
+def create_balance(new: NewBalance) -> None:
+    customer = _customer(new.customer_id)
+    feature = catalog_cache.features_knowing({new.feature_id}).get(new.feature_id)
+    if feature is None:
+        raise FeatureNotFound
+    grant_id = new.balance_id or clock.new_internal_id("cus_ent")
+    if feature.type == "boolean":
+        flag = Flag(id=grant_id, feature_id=feature.id, plan_id=None, expires_at=new.expires_at)
+        customers.add_holdings(customer, Holdings(flags=(flag,)))
+        return
+    now = clock.now_ms()
+    # A given next reset anchors the schedule there; else it runs from now.
+    anchor = new.next_reset_at if new.next_reset_at is not None else now
+    first_reset = new.next_reset_at or next_reset_at(anchor, new.reset, now)
+    grant = Grant(
+        id=grant_id,
+        feature_id=feature.id,
+        plan_id=None,
+        included=new.included,
+        unlimited=new.unlimited,
+        reset=new.reset,
+        anchor_at=anchor,
+        next_reset_at=first_reset if new.reset is not None else None,
+        expires_at=new.expires_at,
+    )
+    customers.add_holdings(customer, Holdings(grants=(grant,)))
+
+
+def update_balance(change: BalanceChange) -> None:
+    def attempt() -> None:
+        customer = _customer(change.customer_id)
+        now = clock.now_ms()
+        held = [g for g in customer.holdings.grants if g.feature_id == change.feature_id]
+        current = {g.id: g for g in usable(held, now)}
+        if change.balance_id is not None:
+            chosen = current.get(change.balance_id)
+        else:
+            chosen = next(iter(current.values()), None)  # the first in deduction order
+        if chosen is None:
+            raise BalanceNotFound
+        before = next(g for g in held if g.id == chosen.id)
+        customers.replace_grant(customer, before, _changed(chosen, change, now))
+
+    on_conflict(attempt)
+
+
+def _changed(grant: Grant, change: BalanceChange, now: int) -> Grant:
+    updated = grant
+    if change.included is not None:
+        updated = updated.model_copy(update={"included": change.included})
+    if change.interval is not None:
+        reset = Reset(interval=change.interval)
+        updated = updated.model_copy(
+            update={
+                "reset": reset,
+                "anchor_at": now,
+                "next_reset_at": next_reset_at(now, reset, now),
+            }
+        )
+    if change.next_reset_at is not None:
+        updated = updated.model_copy(
+            update={"next_reset_at": change.next_reset_at, "anchor_at": change.next_reset_at}
+        )
+    if change.expires_at is not None:
+        updated = updated.model_copy(update={"expires_at": change.expires_at})
+    said = [v is not None for v in (change.remaining, change.add_to_balance, change.usage)]
+    if sum(said) > 1:
+        raise InvalidRequest(
+            "Give one of remaining, add_to_balance and usage.",
+            details=[
+                {"field": "remaining", "message": "give one of remaining, add_to_balance, usage"}
+            ],
+        )
+    if change.remaining is not None:
+        updated = updated.model_copy(update={"usage": updated.granted - change.remaining})
+    elif change.add_to_balance is not None:
+        updated = updated.model_copy(update={"usage": updated.usage - change.add_to_balance})
+    elif change.usage is not None:
+        updated = updated.model_copy(update={"usage": change.usage})
+    return updated
+
+
+def _customer(customer_id: str) -> Customer:
+    customer = customers.load(customer_id)
+    if customer is None:
+        raise CustomerNotFound
+    return customer
