@@ -16,7 +16,7 @@ from billing.api.app import idempotency_key, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.balances import TrackRequest, track_response
 from billing.services.idempotency import fingerprint
-from billing.services.track import Usage, track
+from billing.services.track import TrackResult, Usage, track
 
 logger = Logger()
 app = make_app(idempotency=False)
@@ -38,7 +38,7 @@ def track_usage() -> Response[str]:
         fingerprint=fingerprint(event.raw_path, canonical(event)),
     )
 
-    def answer(result: Any) -> dict[str, Any]:
+    def answer(result: TrackResult) -> dict[str, Any]:
         return track_response(request, result.deductions, result.balances).model_dump(mode="json")
 
     result = track(use, answer_of=answer)

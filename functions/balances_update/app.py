@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import make_app, ok
 from billing.api.body import parse
-from billing.api.wire.balances import SuccessResponse, UpdateBalanceRequest
+from billing.api.wire.balances import UpdateBalanceRequest
+from billing.api.wire.common import SuccessResponse
 from billing.services.balances import BalanceChange, update_balance
 
 logger = Logger()

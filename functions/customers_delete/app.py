@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing import stripe
 from billing.api.app import make_app, ok
 from billing.api.body import parse
-from billing.api.wire.customers import DeleteCustomerRequest, DeleteCustomerResponse
+from billing.api.wire.common import SuccessResponse
+from billing.api.wire.customers import DeleteCustomerRequest
 from billing.services.customers.delete import delete_customer
 
 logger = Logger()
@@ -22,7 +23,7 @@ app = make_app()
 def delete() -> Response[str]:
     request = parse(DeleteCustomerRequest, app.current_event)
     delete_customer(request.customer_id, request.delete_in_stripe, stripe=stripe.get_gateway)
-    return ok(DeleteCustomerResponse(success=True))
+    return ok(SuccessResponse(success=True))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -27,10 +27,10 @@ def make_app(*, idempotency: bool = True) -> APIGatewayHttpResolver:
     return app
 
 
-def replayed(body: str) -> Response[str]:
+def replayed(body: str, status: int = 200) -> Response[str]:
     """The stored answer of the first call with this Idempotency-Key."""
     return Response(
-        status_code=200,
+        status_code=status,
         content_type="application/json",
         body=body,
         headers={"Idempotent-Replayed": "true"},
@@ -69,9 +69,7 @@ def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
     fingerprint = idempotency.fingerprint(event.raw_path, body.canonical(event))
     replay = idempotency.begin(key, fingerprint)
     if replay is not None:
-        answer = replayed(replay.body)
-        answer.status_code = replay.status
-        return answer
+        return replayed(replay.body, replay.status)
     try:
         response = next_middleware(app)
     except BillingError as error:

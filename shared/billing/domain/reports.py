@@ -11,7 +11,7 @@ from typing import Any, Literal
 BinSize = Literal["hour", "day", "week", "month"]
 Measure = Literal["sum", "count"]
 
-RANGES_MS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
+RANGE_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
 _DAY_MS = 86_400_000
 
 
@@ -44,7 +44,7 @@ class Bin:
 
 
 def range_start(range_name: str, now_ms: int) -> int:
-    return now_ms - RANGES_MS[range_name] * _DAY_MS
+    return now_ms - RANGE_DAYS[range_name] * _DAY_MS
 
 
 def period_of(timestamp_ms: int, size: BinSize) -> int:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from billing import clock
 from billing.domain.errors import CustomerNotFound, FeatureNotFound
-from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Flag, balances
 from billing.domain.usage import overage_allowed, paying_features, usable
 from billing.services import catalog_cache
@@ -33,14 +32,16 @@ def check(
     customer = customers.load(customer_id)  # the one read of the common case
     if customer is None:
         raise CustomerNotFound
-    feature = _feature(feature_id)
+    features = catalog_cache.features_knowing({feature_id})
+    feature = features.get(feature_id)
+    if feature is None:
+        raise FeatureNotFound
     held = customer.holdings
     if feature.type == "boolean":
         flag = next((f for f in held.flags if f.feature_id == feature_id), None)
         return CheckResult(allowed=flag is not None, balance=None, flag=flag)
 
     now = clock.now_ms()
-    features = catalog_cache.features_knowing({feature_id})
     payer, cost = paying_features(feature_id, features, held.grants)[0]
     grants = usable([g for g in held.grants if g.feature_id == payer], now)
     balance = balances(grants).get(payer)
@@ -68,10 +69,3 @@ def check(
         flag=None,
         tracked=tracked,
     )
-
-
-def _feature(feature_id: str) -> Feature:
-    feature = catalog_cache.features_knowing({feature_id}).get(feature_id)
-    if feature is None:
-        raise FeatureNotFound
-    return feature

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from billing import clock
 from billing.domain.errors import BillingInProgress, PlanExists, PlanNotFound
@@ -11,11 +10,7 @@ from billing.domain.plans import Plan, needs_new_version, validated
 from billing.services.retry import on_conflict
 from billing.store import catalog
 from billing.store.catalog import Catalog
-
-if TYPE_CHECKING:
-    from billing.stripe.gateway import StripeGateway
-
-StripeFactory = Callable[[], "StripeGateway"]
+from billing.stripe import StripeFactory
 
 
 def create_plan(plan: Plan, stripe: StripeFactory) -> Plan:

@@ -8,6 +8,7 @@ holding the answer). A lost race hands back the grants as they are now: decide a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,8 @@ class TrackResult:
         return all(d.applied == d.requested for d in self.deductions)
 
 
-AnswerOf = Any  # a function from a TrackResult to the JSON answer to store with the key
+# Turns a decided track into the JSON answer stored with its Idempotency-Key.
+AnswerOf = Callable[[TrackResult], Any]
 
 
 def track(
@@ -95,8 +97,8 @@ def track(
 
 def _decided(use: Usage, customer: Customer) -> TrackResult:
     now = clock.now_ms()
-    targets = _features_used(use)
-    features = catalog_cache.features_knowing(set(targets))
+    features = catalog_cache.features_knowing({use.feature_id} if use.feature_id else None)
+    targets = _features_used(use, features)
     held = customer.holdings.grants
     deductions = []
     for feature_id in targets:
@@ -108,8 +110,7 @@ def _decided(use: Usage, customer: Customer) -> TrackResult:
     return TrackResult(deductions=deductions, balances=_after(held, deductions, now))
 
 
-def _features_used(use: Usage) -> list[str]:
-    features = catalog_cache.features_knowing({use.feature_id} if use.feature_id else None)
+def _features_used(use: Usage, features: dict[str, Feature]) -> list[str]:
     if use.feature_id is not None:
         if use.feature_id not in features:
             raise FeatureNotFound

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,12 +13,11 @@ from billing.domain.errors import (
     BalanceExists,
     BillingInProgress,
     CustomerExists,
-    InvalidRequest,
     StripeCustomerTaken,
     UnclaimedEmailTaken,
 )
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
-from billing.store import keys, writes
+from billing.store import cursors, keys, writes
 from billing.store.table import (
     Item,
     client,
@@ -126,7 +123,7 @@ def save(before: Customer, after: Customer) -> Customer:
 
 
 def move(before: Customer, after: Customer) -> Customer:
-    """Moves a customer and everything in its partition to `after.id` in one transaction.
+    """Moves a customer and everything it holds to `after.id` in one transaction.
 
     Used to claim an id-less customer and to rename one. The new id must be free, the old
     record unchanged since read, and an id-less customer's email guard still its own:
@@ -146,13 +143,11 @@ def move(before: Customer, after: Customer) -> Customer:
         ),
         _delete_profile(before),
     ]
-    for item in _partition_items(old_pk):
-        if item["SK"]["S"] == keys.PROFILE:
-            continue
-        ops.append(Write("Put", {"TableName": table_name(), "Item": {**item, "PK": {"S": new_pk}}}))
-        ops.append(
-            Write("Delete", {"TableName": table_name(), "Key": _key(old_pk, item["SK"]["S"])})
-        )
+    ops += [
+        Write("Put", {"TableName": table_name(), "Item": item})
+        for item in _holding_items(new_pk, before.holdings)
+    ]
+    ops += _holding_deletes(old_pk, before.holdings)
     if before.id is None and before.email:
         ops.append(_release_email(before))
     if before.stripe_id:
@@ -162,14 +157,9 @@ def move(before: Customer, after: Customer) -> Customer:
 
 
 def delete(customer: Customer) -> None:
-    """Deletes the customer's partition and releases its guards, all or nothing."""
+    """Deletes the customer and what it holds and releases its guards, all or nothing."""
     pk = pk_of(customer)
-    ops = [_delete_profile(customer)]
-    for item in _partition_items(pk):
-        if item["SK"]["S"] != keys.PROFILE:
-            ops.append(
-                Write("Delete", {"TableName": table_name(), "Key": _key(pk, item["SK"]["S"])})
-            )
+    ops = [_delete_profile(customer), *_holding_deletes(pk, customer.holdings)]
     if customer.id is None and customer.email:
         ops.append(_release_email(customer))
     if customer.stripe_id:
@@ -239,7 +229,7 @@ def _query_page(params: dict[str, Any], limit: int) -> Any:
         # A well-formed cursor from another query (other range or order) lies outside this
         # one's key condition: DynamoDB refuses it, and so do we, as the caller's mistake.
         if "ExclusiveStartKey" in params and error_code(error) == "ValidationException":
-            raise _bad_cursor() from error
+            raise cursors.invalid() from error
         raise
 
 
@@ -269,6 +259,21 @@ def _holding_items(pk: str, holdings: Holdings) -> list[Item]:
     for flag in holdings.flags:
         items.append(_body_item(pk, keys.flag_sk(flag.feature_id, flag.id), flag.model_dump_json()))
     return items
+
+
+def _holding_deletes(pk: str, holdings: Holdings) -> list[Write]:
+    """Deletes of what the customer held as read: the items are known from the holdings, no
+    need to read the partition again. A grant is deleted only with the usage read, so a
+    deduction landing meanwhile makes the caller read and decide again, never lost."""
+    deletes = []
+    for item in _holding_items(pk, holdings):
+        params: dict[str, Any] = {"TableName": table_name(), "Key": _key(pk, item["SK"]["S"])}
+        if "usage" in item:
+            params["ConditionExpression"] = "#usage = :usage"
+            params["ExpressionAttributeNames"] = {"#usage": "usage"}
+            params["ExpressionAttributeValues"] = {":usage": item["usage"]}
+        deletes.append(Write("Delete", params, on_condition_failed=BillingInProgress))
+    return deletes
 
 
 def _holdings_from(items: list[Item]) -> Holdings:
@@ -344,10 +349,6 @@ def grant_from_item(item: Item | dict[str, Any]) -> Grant:
             "next_reset_at": int(reset["N"]) if reset else None,
         }
     )
-
-
-def load_raw(pk: str) -> Customer | None:
-    return _load_partition(pk)
 
 
 def _body_item(pk: str, sk: str, body: str) -> Item:
@@ -503,26 +504,12 @@ def _key(pk: str, sk: str) -> Item:
 
 
 def _encode_cursor(last_key: dict[str, Any]) -> str:
-    plain = from_item(last_key)
-    return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode()
+    return cursors.encode(last_key)
 
 
 def _decode_cursor(cursor: str) -> Item:
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(plain, dict) or set(plain) != {"PK", "SK", "GSI1PK", "GSI1SK"}:
-            raise ValueError("unexpected cursor shape")
-        if plain["GSI1PK"] != keys.CUSTOMERS_INDEX_PK:
-            raise ValueError("not a customers cursor")
-        if not all(isinstance(v, str) for v in plain.values()):
-            raise ValueError("unexpected cursor values")
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as error:
-        raise _bad_cursor() from error
-    return {k: {"S": v} for k, v in plain.items()}
-
-
-def _bad_cursor() -> InvalidRequest:
-    return InvalidRequest(
-        "The cursor is not one this API returned.",
-        details=[{"field": "start_cursor", "message": "not a valid cursor"}],
+    return cursors.decode(
+        cursor,
+        {"PK", "SK", "GSI1PK", "GSI1SK"},
+        lambda key: key["GSI1PK"] == keys.CUSTOMERS_INDEX_PK,
     )

@@ -3,14 +3,13 @@ monthly partitions `store.usage` writes them to."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
+from billing.store import cursors
 from billing.store.table import client, table_name, translated_errors
 
 
@@ -24,7 +23,11 @@ def page(
 ) -> tuple[list[StoredEvent], str | None]:
     """Up to `limit` events, newest first; the cursor resumes exactly after the last one."""
     found: list[StoredEvent] = []
-    resume = _decode(cursor) if cursor else None
+    resume = (
+        cursors.decode(cursor, {"PK", "SK"}, lambda key: key["PK"].startswith("EVT#"))
+        if cursor
+        else None
+    )
     for pk in _months(customer_id, start_ms, end_ms):
         if resume is not None and pk != resume["PK"]["S"]:
             continue  # before the cursor's month, in our newest-first walk
@@ -38,7 +41,7 @@ def page(
             if start_key is None:
                 break
         if len(found) >= limit:
-            return found, _encode(start_key) if start_key else _next_month_cursor(
+            return found, cursors.encode(start_key) if start_key else _next_month_cursor(
                 pk, customer_id, start_ms
             )
     return found, None
@@ -101,7 +104,7 @@ def _months(customer_id: str, start_ms: int, end_ms: int) -> list[str]:
 def _next_month_cursor(pk: str, customer_id: str, start_ms: int) -> str | None:
     """The page ended exactly at a month's end: resume at the top of the month before."""
     months = _months(customer_id, start_ms, _month_start_ms(pk) - 1)
-    return _encode({"PK": {"S": months[0]}, "SK": {"S": ""}}) if months else None
+    return cursors.encode({"PK": {"S": months[0]}, "SK": {"S": ""}}) if months else None
 
 
 def _month_start_ms(pk: str) -> int:
@@ -119,25 +122,3 @@ def _event(item: dict[str, Any]) -> StoredEvent:
         properties=json.loads(item.get("properties_json", {}).get("S", "{}")),
         deductions=json.loads(item.get("deductions_json", {}).get("S", "[]")),
     )
-
-
-def _encode(key: dict[str, Any]) -> str:
-    plain = {"pk": key["PK"]["S"], "sk": key["SK"]["S"]}
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
-
-
-def _decode(cursor: str) -> dict[str, Any]:
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (isinstance(plain, dict) and plain.keys() == {"pk", "sk"}):
-            raise ValueError("unexpected cursor shape")
-        if not all(isinstance(v, str) for v in plain.values()) or not plain["pk"].startswith(
-            "EVT#"
-        ):
-            raise ValueError("not an events cursor")
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as error:
-        raise InvalidRequest(
-            "The cursor is not one this API returned.",
-            details=[{"field": "start_cursor", "message": "not a valid cursor"}],
-        ) from error
-    return {"PK": {"S": plain["pk"]}, "SK": {"S": plain["sk"]}}

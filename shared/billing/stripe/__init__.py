@@ -6,10 +6,14 @@ the `stripe` package is imported only when a call really needs Stripe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from billing.stripe.gateway import StripeGateway
+
+# What services that may call Stripe are given: get_gateway, or a test's stand-in.
+StripeFactory = Callable[[], "StripeGateway"]
 
 
 def get_gateway() -> StripeGateway:

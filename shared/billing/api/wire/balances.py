@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
-from billing.api.wire.common import Id, WireRequest, WireResponse
+from billing.api.wire.common import (
+    Count,
+    EpochMs,
+    Id,
+    WireRequest,
+    WireResponse,
+    omitted_when_none,
+)
 from billing.api.wire.holdings import BalanceResponse, FlagResponse, balance_response, flag_response
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import FeatureBalance, Flag
 from billing.domain.usage import Deduction
 
 Quantity = Annotated[float, Field(ge=-1e12, le=1e12)]
-
-
-def _whole_ms(value: Any) -> Any:
-    """SDKs send epoch milliseconds and counts as floats: a whole float is accepted."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 Properties = Annotated[dict[str, Any], Field(max_length=100)]
@@ -81,10 +81,8 @@ class TrackResponse(WireResponse):
     customer_id: str
     value: float
     balance: BalanceResponse | None
-    event_name: str | None = Field(default=None, exclude_if=lambda v: v is None)
-    balances: dict[str, BalanceResponse] | None = Field(
-        default=None, exclude_if=lambda v: v is None
-    )
+    event_name: str | None = omitted_when_none()
+    balances: dict[str, BalanceResponse] | None = omitted_when_none()
     deductions: list[DeductionResponse]
 
 
@@ -146,12 +144,11 @@ def _refuse_entities(entity_id: str | None) -> None:
 
 Interval = Literal["hour", "day", "week", "month", "quarter", "semi_annual", "year", "one_off"]
 Amount = Annotated[float, Field(ge=-1e12, le=1e12)]
-When = Annotated[int, BeforeValidator(_whole_ms), Field(ge=0, le=10**15)]
 
 
 class ResetFields(WireRequest):
     interval: Interval
-    interval_count: Annotated[int, BeforeValidator(_whole_ms), Field(ge=1, le=10_000)] = 1
+    interval_count: Count = 1
 
 
 class CreateBalanceRequest(WireRequest):
@@ -162,8 +159,8 @@ class CreateBalanceRequest(WireRequest):
     unlimited: bool = False
     reset: ResetFields | None = None
     rollover: dict[str, Any] | None = None
-    expires_at: When | None = None
-    next_reset_at: When | None = None
+    expires_at: EpochMs | None = None
+    next_reset_at: EpochMs | None = None
     balance_id: Id | None = None
 
     @model_validator(mode="after")
@@ -187,14 +184,10 @@ class UpdateBalanceRequest(WireRequest):
     usage: Amount | None = None
     included_grant: Annotated[float, Field(ge=0, le=1e12)] | None = None
     interval: Interval | None = None
-    next_reset_at: When | None = None
-    expires_at: When | None = None
+    next_reset_at: EpochMs | None = None
+    expires_at: EpochMs | None = None
 
     @model_validator(mode="after")
     def _no_entities_yet(self) -> UpdateBalanceRequest:
         _refuse_entities(self.entity_id)
         return self
-
-
-class SuccessResponse(WireResponse):
-    success: bool

@@ -17,6 +17,28 @@ class WireResponse(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class SuccessResponse(WireResponse):
+    """The answer of routes that only confirm (deletes, balance changes)."""
+
+    success: bool
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def omitted_when_none() -> Any:
+    """A response field left out of the JSON when it has no value (optional in the SDKs)."""
+    return Field(default=None, exclude_if=_absent)
+
+
+def _whole(value: Any) -> Any:
+    """SDKs send counts and epoch milliseconds as floats (2.0): a whole float is accepted."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _no_control_characters(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
@@ -41,6 +63,9 @@ def _looks_like_email(value: str) -> str:
         raise ValueError("must be an email address")
     return email
 
+
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
+EpochMs = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10**15)]
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
 Name = Annotated[Annotated[str, Field(max_length=512)] | None, BeforeValidator(_blank_is_none)]

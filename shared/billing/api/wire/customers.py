@@ -16,6 +16,7 @@ from billing.api.wire.common import (
     Text,
     WireRequest,
     WireResponse,
+    omitted_when_none,
 )
 from billing.api.wire.holdings import (
     BalanceResponse,
@@ -133,10 +134,6 @@ class DeleteCustomerRequest(WireRequest):
     delete_in_stripe: bool = False
 
 
-def _absent(value: object) -> bool:
-    return value is None
-
-
 class CustomerResponse(WireResponse):
     id: str | None
     name: str | None
@@ -154,19 +151,15 @@ class CustomerResponse(WireResponse):
     balances: dict[str, BalanceResponse]
     flags: dict[str, FlagResponse]
     # Present only when asked for with `expand`.
-    invoices: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
-    entities: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
-    trials_used: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
-    referrals: list[dict[str, Any]] | None = Field(default=None, exclude_if=_absent)
+    invoices: list[dict[str, Any]] | None = omitted_when_none()
+    entities: list[dict[str, Any]] | None = omitted_when_none()
+    trials_used: list[dict[str, Any]] | None = omitted_when_none()
+    referrals: list[dict[str, Any]] | None = omitted_when_none()
 
 
 class CustomerListResponse(WireResponse):
     list: list[CustomerResponse]
     next_cursor: str | None
-
-
-class DeleteCustomerResponse(WireResponse):
-    success: bool
 
 
 # Expansions we can answer; each is an empty list until the feature behind it exists.

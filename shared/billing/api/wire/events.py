@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from billing.api.wire.common import Id, WireRequest, WireResponse
+from billing.api.wire.common import Id, WireRequest, WireResponse, omitted_when_none
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import Bin, BinSize, Measure, StoredEvent, range_start
 
@@ -84,9 +84,7 @@ class EventListResponse(WireResponse):
 class BinResponse(WireResponse):
     period: int
     values: dict[str, float]
-    grouped_values: dict[str, dict[str, float]] | None = Field(
-        default=None, exclude_if=lambda v: v is None
-    )
+    grouped_values: dict[str, dict[str, float]] | None = omitted_when_none()
 
 
 class AggregateResponse(WireResponse):

@@ -100,10 +100,6 @@ class FeatureListResponse(WireResponse):
     list: list[FeatureResponse]
 
 
-class SuccessResponse(WireResponse):
-    success: bool
-
-
 def feature_response(feature: Feature) -> FeatureResponse:
     return FeatureResponse(
         id=feature.id,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
-from billing.api.wire.common import Id, Metadata, WireRequest, WireResponse
+from billing.api.wire.common import Count, Id, Metadata, WireRequest, WireResponse
 from billing.domain.customers import Environment
 from billing.domain.plans import Plan
 from billing.domain.terms import (
@@ -23,15 +23,6 @@ from billing.domain.terms import (
     TrialUnit,
 )
 
-
-def _whole(value: Any) -> Any:
-    """SDKs send counts as floats (2.0): a whole float is a count, 2.5 is not."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
 Amount = Annotated[float, Field(ge=0, le=1e9)]
 Units = Annotated[float, Field(ge=0, le=1e15)]
 

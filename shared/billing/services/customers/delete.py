@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from billing.services.customers.get import get_customer
-from billing.services.customers.stripe_sync import StripeFactory
 from billing.services.retry import on_conflict
 from billing.store import customers
+from billing.stripe import StripeFactory
 
 
 def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFactory) -> None:

@@ -15,13 +15,13 @@ from billing.domain.errors import (
 from billing.domain.holdings import Holdings, default_plans, holdings_of
 from billing.domain.plans import Plan
 from billing.services.customers.stripe_sync import (
-    StripeFactory,
     push_contact_details,
     require_stripe_customer,
 )
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers
 from billing.store.catalog import Catalog
+from billing.stripe import StripeFactory
 
 
 class GetOrCreateCustomer(BaseModel):

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
-
-if TYPE_CHECKING:
-    from billing.stripe.gateway import StripeGateway
-
-StripeFactory = Callable[[], "StripeGateway"]
+from billing.stripe import StripeFactory
 
 
 def require_stripe_customer(stripe: StripeFactory, stripe_id: str) -> None:

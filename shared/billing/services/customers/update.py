@@ -9,13 +9,13 @@ from pydantic import BaseModel, ConfigDict
 from billing.domain.customers import Customer
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import (
-    StripeFactory,
     contact_details_changed,
     push_contact_details,
     require_stripe_customer,
 )
 from billing.services.retry import on_conflict
 from billing.store import customers
+from billing.stripe import StripeFactory
 
 
 class UpdateCustomer(BaseModel):
