@@ -14,8 +14,9 @@ import boto3
 
 from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
+from local.queues import QueuePoller, create_queues
 from local.stripe_emulator import StripeEmulator
-from local.template import ROOT, load_template, routes
+from local.template import ROOT, load_template, queue_sources, queue_url_variables, routes
 
 DEFAULT_SECRET_KEY = "am_sk_local_dev_key"  # noqa: S105 (a documented local-only default)
 EMULATOR_STRIPE_KEY = "sk_test_emulator"
@@ -32,6 +33,9 @@ class StackConfig:
     # Set (sk_test_...) to use Stripe's test mode instead of the emulator.
     stripe_secret_key: str | None = None
     keep_data: bool = False
+    # The usage worker's batching window and retry delay (None: the template's window).
+    queue_window_s: float | None = None
+    queue_retry_delay_s: int = 1
     data_dir: Path = ROOT / ".local-data"
 
     @property
@@ -59,7 +63,9 @@ class LocalStack:
     api_url: str = ""
     dynamodb_url: str = ""
     stripe_url: str | None = None
+    sqs_url: str = ""
     emulator: StripeEmulator | None = None
+    pollers: list[QueuePoller] = field(default_factory=list)
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self) -> LocalStack:
@@ -74,11 +80,10 @@ class LocalStack:
         ):
             os.environ.setdefault(name, value)
 
-        if config.dynamodb_endpoint_url:
-            self.dynamodb_url = config.dynamodb_endpoint_url
-        else:
-            moto, self.dynamodb_url = start_moto_server()
-            self._stoppers.append(moto.stop)
+        # moto serves SQS too; with another DynamoDB, a moto server still serves the queues.
+        moto, self.sqs_url = start_moto_server()
+        self._stoppers.append(moto.stop)
+        self.dynamodb_url = config.dynamodb_endpoint_url or self.sqs_url
         ensure_table(self.dynamodb_url, config.table_name)
         if config.keep_data:
             self._restore_snapshot()
@@ -102,14 +107,35 @@ class LocalStack:
             os.environ["STRIPE_API_BASE"] = self.stripe_url
         else:
             os.environ.pop("STRIPE_API_BASE", None)
+        template = load_template()
+        sources = queue_sources(template)
+        queue_urls = create_queues(self.sqs_url, config.table_name, sources)
+        os.environ["SQS_ENDPOINT_URL"] = self.sqs_url
+        for variable, queue in queue_url_variables(template).items():
+            os.environ[variable] = queue_urls[queue]
         from billing.config import reset_caches
 
         reset_caches()
 
-        api = LocalHttpApi(routes(load_template()))
+        api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
+        for source in sources:
+            poller = QueuePoller(
+                self.sqs_url,
+                queue_urls[source.queue],
+                source,
+                window_s=config.queue_window_s,
+                retry_delay_s=config.queue_retry_delay_s,
+            ).start()
+            self.pollers.append(poller)
+            self._stoppers.append(poller.stop)
         return self
+
+    def drain_queues(self, timeout_s: float = 30) -> None:
+        """Waits until every queued message is handled (tests; trying things by hand)."""
+        for poller in self.pollers:
+            poller.drain(timeout_s)
 
     def stop(self) -> None:
         if self.config.keep_data:
@@ -143,6 +169,7 @@ def describe(stack: LocalStack) -> str:
         f"Billing API     {stack.api_url}",
         f"Secret key      {stack.config.secret_key}   (Authorization: Bearer <key>)",
         f"DynamoDB        {stack.dynamodb_url}   table {stack.config.table_name}",
+        f"SQS             {stack.sqs_url}   (async track: the usage worker polls it)",
         f"Stripe          {stack.stripe_url or 'Stripe test mode (STRIPE_SECRET_KEY)'}",
     ]
     return "\n".join(lines)

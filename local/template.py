@@ -97,3 +97,63 @@ def ttl_attribute(template: dict[str, Any]) -> str | None:
             spec = resource["Properties"].get("TimeToLiveSpecification", {})
             return spec.get("AttributeName") if spec.get("Enabled") else None
     return None
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """A function fed by an SQS queue of the template, and how Lambda polls it."""
+
+    queue: str
+    dead_letter_queue: str | None
+    max_receive_count: int
+    function: Route
+    batch_size: int
+    window_s: float
+
+
+def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
+    default_handler = (
+        template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
+    )
+    resources = template["Resources"]
+    found = []
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]["GetAtt"].split(".")[0]
+            redrive = resources[queue]["Properties"].get("RedrivePolicy", {})
+            found.append(
+                QueueSource(
+                    queue=queue,
+                    dead_letter_queue=(
+                        redrive["deadLetterTargetArn"]["GetAtt"].split(".")[0] if redrive else None
+                    ),
+                    max_receive_count=int(redrive.get("maxReceiveCount", 0)),
+                    function=Route(
+                        method="SQS",
+                        path=queue,
+                        function=name,
+                        code_dir=ROOT / props["CodeUri"],
+                        handler=props.get("Handler", default_handler),
+                    ),
+                    batch_size=int(event["Properties"].get("BatchSize", 10)),
+                    window_s=float(event["Properties"].get("MaximumBatchingWindowInSeconds", 0)),
+                )
+            )
+    return found
+
+
+def queue_url_variables(template: dict[str, Any]) -> dict[str, str]:
+    """Environment variables the functions get a queue's URL in: variable -> queue name."""
+    queues = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    found = {}
+    for resource in template["Resources"].values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for variable, value in variables.items():
+            if isinstance(value, dict) and value.get("Ref") in queues:
+                found[variable] = value["Ref"]
+    return found

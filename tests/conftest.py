@@ -21,14 +21,22 @@ SECRET_KEY = "am_sk_test_suite_key"
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     ensure_path()
-    running = LocalStack(StackConfig(secret_key=SECRET_KEY, table_name="billing-test")).start()
+    config = StackConfig(
+        secret_key=SECRET_KEY,
+        table_name="billing-test",
+        # Short waits: a suite drains the usage queue often.
+        queue_window_s=0.1,
+        queue_retry_delay_s=0,
+    )
+    running = LocalStack(config).start()
     yield running
     running.stop()
 
 
 @pytest.fixture
 def clean_stack(stack: LocalStack) -> LocalStack:
-    """The stack with an empty table and a fresh Stripe emulator."""
+    """The stack with an empty table, no queued uses and a fresh Stripe emulator."""
+    stack.drain_queues()
     table = dynamodb_client(stack)
     for page in table.get_paginator("scan").paginate(TableName=stack.config.table_name):
         for item in page["Items"]:

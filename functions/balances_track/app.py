@@ -1,7 +1,8 @@
 """POST /v1/balances.track: record usage and deduct it (the hot path).
 
 The Idempotency-Key is kept in the same transaction as the deduction, not by the shared
-middleware: one write call, and a retry replays the first answer.
+middleware: one write call, and a retry replays the first answer. With `async: true` the
+use is queued for the usage worker and the answer is a 202 without a balance.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import idempotency_key, make_app, ok, replayed
 from billing.api.body import canonical, parse
-from billing.api.wire.balances import TrackRequest, track_response
+from billing.api.wire.balances import QueuedTrackResponse, TrackRequest, track_response
 from billing.services.idempotency import fingerprint
 from billing.services.track import TrackResult, Usage, track
+from billing.services.track_later import track_later
 
 logger = Logger()
 app = make_app(idempotency=False)
@@ -37,6 +39,13 @@ def track_usage() -> Response[str]:
         idempotency_key=idempotency_key(app),
         fingerprint=fingerprint(event.raw_path, canonical(event)),
     )
+
+    if request.async_:
+        queued = QueuedTrackResponse(
+            customer_id=request.customer_id, value=request.value, event_name=request.event_name
+        )
+        first = track_later(use, queued.model_dump(mode="json"))
+        return ok(queued, status=202) if first is None else replayed(first, status=202)
 
     def answer(result: TrackResult) -> dict[str, Any]:
         return track_response(request, result.deductions, result.balances).model_dump(mode="json")

@@ -38,6 +38,9 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # How long an unfinished request holds its Idempotency-Key before a retry may take over.
     idempotency_lock_seconds: int = Field(default=30, gt=0)
+    # Where `track` with `async: true` queues usage (SQS), and the local stack's endpoint.
+    track_queue_url: str | None = None
+    sqs_endpoint_url: str | None = None
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -76,6 +79,8 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
         stripe_api_base=environ.get("STRIPE_API_BASE") or None,
         stripe_mode=environ.get("STRIPE_MODE") or None,
         currency=environ.get("BILLING_CURRENCY") or "usd",
+        track_queue_url=environ.get("TRACK_QUEUE_URL") or None,
+        sqs_endpoint_url=environ.get("SQS_ENDPOINT_URL") or None,
     )
 
 

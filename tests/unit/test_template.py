@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, TEMPLATE, load_template, routes, table_definition, ttl_attribute
+from local.template import (
+    ROOT,
+    TEMPLATE,
+    load_template,
+    queue_sources,
+    routes,
+    table_definition,
+    ttl_attribute,
+)
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
@@ -35,12 +43,28 @@ def test_cfn_lint_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_function_has_an_http_api_post_route(template: dict[str, Any]):
+def test_every_function_has_an_http_api_post_route_or_a_queue(template: dict[str, Any]):
     functions = resources_of(template, "AWS::Serverless::Function")
     routed = {route.function for route in routes(template) if route.method == "POST"}
+    polled = {source.function.function for source in queue_sources(template)}
 
     assert functions
-    assert set(functions) == routed
+    assert set(functions) == routed | polled
+    assert polled == {"BalancesTrackWorkerFunction"}
+
+
+def test_the_usage_queue_has_a_dead_letter_queue_and_reports_partial_failures(
+    template: dict[str, Any],
+):
+    (source,) = queue_sources(template)
+    worker = template["Resources"][source.function.function]["Properties"]
+    queue = template["Resources"][source.queue]["Properties"]
+    (event,) = worker["Events"].values()
+
+    assert source.dead_letter_queue == "TrackDeadLetterQueue"
+    assert source.max_receive_count == 5
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
 
 
 def test_routes_are_unique_and_versioned(template: dict[str, Any]):
@@ -68,7 +92,9 @@ def test_every_function_handler_exists(template: dict[str, Any]):
 
 def test_every_functions_folder_is_deployed(template: dict[str, Any]):
     folders = {path.parent for path in (ROOT / "functions").glob("*/app.py")}
-    deployed = {route.code_dir for route in routes(template)}
+    deployed = {route.code_dir for route in routes(template)} | {
+        source.function.code_dir for source in queue_sources(template)
+    }
 
     assert folders
     assert folders == deployed

@@ -70,7 +70,7 @@ def track(
             customer = customers.load(use.customer_id)
             if customer is None:
                 raise CustomerNotFound
-        result = _decided(use, customer)
+        result = decided(use, customer)
         if use.all_or_nothing and not result.applied:
             return result  # denied: nothing to deduct, nothing to record
         marker = None
@@ -83,7 +83,7 @@ def track(
                 ttl_s=settings().idempotency_ttl_seconds,
             )
         try:
-            usage.record(pk_of(customer), result.deductions, _event(use, result), marker)
+            usage.record(pk_of(customer), result.deductions, event_of(use, result), marker)
         except usage.AlreadyRecorded as first:
             if first.fingerprint != use.fingerprint:
                 raise IdempotencyKeyConflict from None
@@ -95,10 +95,11 @@ def track(
     raise BillingInProgress
 
 
-def _decided(use: Usage, customer: Customer) -> TrackResult:
+def decided(use: Usage, customer: Customer) -> TrackResult:
+    """What tracking `use` takes from the customer's grants as read (nothing written)."""
     now = clock.now_ms()
     features = catalog_cache.features_knowing({use.feature_id} if use.feature_id else None)
-    targets = _features_used(use, features)
+    targets = features_used(use, features)
     held = customer.holdings.grants
     deductions = []
     for feature_id in targets:
@@ -110,7 +111,7 @@ def _decided(use: Usage, customer: Customer) -> TrackResult:
     return TrackResult(deductions=deductions, balances=_after(held, deductions, now))
 
 
-def _features_used(use: Usage, features: dict[str, Feature]) -> list[str]:
+def features_used(use: Usage, features: dict[str, Feature]) -> list[str]:
     if use.feature_id is not None:
         if use.feature_id not in features:
             raise FeatureNotFound
@@ -139,7 +140,7 @@ def _after(
     return {f: b for f, b in balances(grants).items() if f in touched}
 
 
-def _event(use: Usage, result: TrackResult) -> usage.UsageEvent:
+def event_of(use: Usage, result: TrackResult, event_id: str | None = None) -> usage.UsageEvent:
     return usage.UsageEvent(
         # The feature asked for, and the balances that paid for it (a credit system).
         feature_ids=tuple(
@@ -161,7 +162,7 @@ def _event(use: Usage, result: TrackResult) -> usage.UsageEvent:
             for change in deduction.changes
             if change.value
         ),
-        id=clock.new_internal_id("evt"),
+        id=event_id or clock.new_internal_id("evt"),
         customer_id=use.customer_id,
         feature_id=use.feature_id,
         event_name=use.event_name,

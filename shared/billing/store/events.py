@@ -12,6 +12,11 @@ from billing.domain.reports import StoredEvent
 from billing.store import cursors
 from billing.store.table import client, table_name, translated_errors
 
+# Queued uses are stored in batches (see `store.usage.record_batch`): one item holds events
+# up to this far apart, sorted under its newest event. Reading a range looks this much past
+# its end, so a batch straddling the end is not missed, and keeps just the events inside.
+BATCH_SPAN_MS = 60_000
+
 
 def page(
     customer_id: str,
@@ -21,29 +26,42 @@ def page(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[StoredEvent], str | None]:
-    """Up to `limit` events, newest first; the cursor resumes exactly after the last one."""
+    """Up to `limit` events, newest first; the cursor resumes exactly after the last one.
+
+    A cursor names the item the page stopped in and how many of its events were shown,
+    since a batch item can hold more events than are left to fill a page."""
     found: list[StoredEvent] = []
     resume = (
-        cursors.decode(cursor, {"PK", "SK"}, lambda key: key["PK"].startswith("EVT#"))
+        cursors.decode(cursor, {"PK", "SK", "N"}, lambda key: _is_resume_point(key, customer_id))
         if cursor
         else None
     )
     for pk in _months(customer_id, start_ms, end_ms):
         if resume is not None and pk != resume["PK"]["S"]:
             continue  # before the cursor's month, in our newest-first walk
-        # An empty sort key means "from the top of this month".
-        start_key = resume if resume is not None and resume["SK"]["S"] else None
+        upper = resume["SK"]["S"] if resume is not None else f"{end_ms + BATCH_SPAN_MS:015d}#~"
+        shown = int(resume["N"]["S"]) if resume is not None else 0
         resume = None
-        while len(found) < limit:
-            response = _query(pk, start_ms, end_ms, feature_id, limit - len(found), start_key)
-            found += [_event(item) for item in response.get("Items", [])]
+        start_key = None
+        while True:
+            response = _query(pk, start_ms, upper, feature_id, limit - len(found) + 1, start_key)
+            for item in response.get("Items", []):
+                inside = [
+                    e
+                    for e in _events(item)
+                    if start_ms <= e.timestamp <= end_ms
+                    and (not feature_id or feature_id.intersection(e.feature_ids))
+                ]
+                skip = shown if item["SK"]["S"] == upper else 0
+                for taken, event in enumerate(inside[skip:], start=skip):
+                    if len(found) == limit:
+                        return found, cursors.encode(
+                            {"PK": item["PK"], "SK": item["SK"], "N": {"S": str(taken)}}
+                        )
+                    found.append(event)
             start_key = response.get("LastEvaluatedKey")
             if start_key is None:
                 break
-        if len(found) >= limit:
-            return found, cursors.encode(start_key) if start_key else _next_month_cursor(
-                pk, customer_id, start_ms
-            )
     return found, None
 
 
@@ -63,7 +81,7 @@ def all_in(
 def _query(
     pk: str,
     start_ms: int,
-    end_ms: int,
+    upper_sk: str,
     feature_id: set[str] | None,
     limit: int,
     start_key: dict[str, Any] | None,
@@ -74,7 +92,7 @@ def _query(
         "ExpressionAttributeValues": {
             ":pk": {"S": pk},
             ":start": {"S": f"{start_ms:015d}"},
-            ":end": {"S": f"{end_ms:015d}#~"},
+            ":end": {"S": upper_sk},
         },
         "ScanIndexForward": False,
         "Limit": limit,
@@ -101,15 +119,28 @@ def _months(customer_id: str, start_ms: int, end_ms: int) -> list[str]:
     return months
 
 
-def _next_month_cursor(pk: str, customer_id: str, start_ms: int) -> str | None:
-    """The page ended exactly at a month's end: resume at the top of the month before."""
-    months = _months(customer_id, start_ms, _month_start_ms(pk) - 1)
-    return cursors.encode({"PK": {"S": months[0]}, "SK": {"S": ""}}) if months else None
+def _is_resume_point(key: dict[str, str], customer_id: str) -> bool:
+    return key["PK"].startswith(f"EVT#{customer_id}#") and key["N"].isdigit()
 
 
-def _month_start_ms(pk: str) -> int:
-    stamp = pk.rsplit("#", 1)[1]
-    return int(datetime(int(stamp[:4]), int(stamp[4:]), 1, tzinfo=UTC).timestamp() * 1000)
+def _events(item: dict[str, Any]) -> list[StoredEvent]:
+    """The events an item holds, newest first: one, or a batch of queued uses."""
+    if "events_json" not in item:
+        return [_event(item)]
+    customer_id = item["customer_id"]["S"]
+    batch = [
+        StoredEvent(
+            id=e["id"],
+            timestamp=e["timestamp"],
+            customer_id=customer_id,
+            feature_ids=tuple(e["feature_ids"]),
+            value=e["value"],
+            properties=e["properties"],
+            deductions=e["deductions"],
+        )
+        for e in json.loads(item["events_json"]["S"])
+    ]
+    return sorted(batch, key=lambda e: (e.timestamp, e.id), reverse=True)
 
 
 def _event(item: dict[str, Any]) -> StoredEvent:

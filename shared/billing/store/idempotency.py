@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +21,8 @@ class StoredRequest:
     locked_until_ms: int
     response_status: int | None = None
     response_body: str | None = None
+    # What a queued request sent (async track): its retries send the very same message.
+    queued_message: str | None = None
 
 
 def try_lock(
@@ -58,14 +61,53 @@ def try_lock(
     except ClientError as error:
         if error_code(error) != "ConditionalCheckFailedException":
             raise
-        old = from_item(dict(error.response.get("Item", {})))  # type: ignore[call-overload]
-        return StoredRequest(
-            fingerprint=old["fingerprint"],
-            status=old["status"],
-            locked_until_ms=old["locked_until_ms"],
-            response_status=old.get("response_status"),
-            response_body=old.get("response_body"),
-        )
+        return _stored(error)
+    return None
+
+
+def _stored(error: ClientError) -> StoredRequest:
+    old = from_item(dict(error.response.get("Item", {})))  # type: ignore[call-overload]
+    return StoredRequest(
+        fingerprint=old["fingerprint"],
+        status=old["status"],
+        locked_until_ms=old["locked_until_ms"],
+        response_status=old.get("response_status"),
+        response_body=old.get("response_body"),
+        queued_message=old.get("queued_message"),
+    )
+
+
+def record_queued(
+    key: str, request: StoredRequest, now_ms: int, ttl_s: int
+) -> StoredRequest | None:
+    """Keeps a queued request's answer and message under its key, unless the key is taken:
+    then returns the record holding it."""
+    item: dict[str, Any] = {
+        "PK": {"S": keys.idempotency_pk(key)},
+        "SK": {"S": "IDEM"},
+        "entity": {"S": "idempotency"},
+        "fingerprint": {"S": request.fingerprint},
+        "status": {"S": COMPLETED},
+        "locked_until_ms": {"N": str(now_ms)},
+        "response_status": {"N": str(request.response_status)},
+        "response_body": {"S": request.response_body or ""},
+        "queued_message": {"S": request.queued_message or ""},
+        "ttl": {"N": str(now_ms // 1000 + ttl_s)},
+    }
+    try:
+        with translated_errors():
+            client().put_item(
+                TableName=table_name(),
+                Item=item,
+                ConditionExpression="attribute_not_exists(PK) OR #ttl < :now_s",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={":now_s": {"N": str(now_ms // 1000)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return _stored(error)
     return None
 
 

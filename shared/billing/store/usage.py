@@ -91,6 +91,62 @@ def record(
         raise _why_cancelled(error, ops, marker) from error
 
 
+class AlreadyApplied(Exception):
+    """Some queued uses were applied by an earlier delivery of their messages."""
+
+    def __init__(self, event_ids: set[str]) -> None:
+        super().__init__("some queued uses were already applied")
+        self.event_ids = event_ids
+
+
+# How long the worker remembers applied queued uses: longer than SQS keeps a message
+# (14 days at most), so even a message redriven from the dead-letter queue is recognised.
+APPLIED_MEMORY_S = 15 * 86_400
+
+
+def record_batch(
+    customer_pk: str,
+    changes: list[GrantChange],
+    events: list[UsageEvent],
+    queued_at: dict[str, int],
+    now_ms: int,
+) -> None:
+    """Applies queued uses at once: the grants' combined changes, the events (a batch item
+    per minute of event time), and the ids of the uses applied, which this write requires
+    to be new. `queued_at` gives each event id its queue time (ms)."""
+    ops: list[dict[str, Any]] = [_grant_update(customer_pk, change) for change in changes]
+    ops += [
+        _applied_update(customer_pk, minute, ids, now_ms) for minute, ids in _by_minute(queued_at)
+    ]
+    ops += [
+        {
+            "Put": {
+                "TableName": table_name(),
+                "Item": _batch_item(batch),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+        for batch in _batches(events)
+    ]
+    try:
+        with translated_errors():
+            client().transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+    except ClientError as error:
+        if error_code(error) != "TransactionCanceledException":
+            raise
+        reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+        codes = cancellation_codes(error)
+        seen = {
+            event_id
+            for reason, code in zip(reasons, codes, strict=False)
+            if code == "ConditionalCheckFailed" and "applied_ids" in reason.get("Item", {})
+            for event_id in reason["Item"]["applied_ids"]["SS"]
+        }
+        if seen & set(queued_at):
+            raise AlreadyApplied(seen & set(queued_at)) from error
+        raise GrantsMoved([]) from error
+
+
 def event_pk(customer_id: str, timestamp_ms: int) -> str:
     """Events of one customer, one month to a partition: never the customer's own partition,
     which every check reads."""
@@ -140,6 +196,74 @@ def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+    }
+
+
+def _by_minute(queued_at: dict[str, int]) -> list[tuple[int, list[str]]]:
+    minutes: dict[int, list[str]] = {}
+    for event_id, at in sorted(queued_at.items()):
+        minutes.setdefault(at // 60_000, []).append(event_id)
+    return sorted(minutes.items())
+
+
+def _applied_update(
+    customer_pk: str, minute: int, event_ids: list[str], now_ms: int
+) -> dict[str, Any]:
+    """Adds the ids to the set of uses applied that were queued in this minute, on the
+    condition that none of them is in it yet."""
+    names = [f":e{i}" for i in range(len(event_ids))]
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": {"PK": {"S": f"APPLIED#{customer_pk}"}, "SK": {"S": f"{minute:012d}"}},
+            "UpdateExpression": "ADD #ids :ids SET #ttl = :ttl",
+            "ConditionExpression": " AND ".join(f"NOT contains(#ids, {n})" for n in names),
+            "ExpressionAttributeNames": {"#ids": "applied_ids", "#ttl": "ttl"},
+            "ExpressionAttributeValues": {
+                ":ids": {"SS": event_ids},
+                ":ttl": {"N": str(now_ms // 1000 + APPLIED_MEMORY_S)},
+                **{n: {"S": e} for n, e in zip(names, event_ids, strict=True)},
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def _batches(events: list[UsageEvent]) -> list[list[UsageEvent]]:
+    """Events grouped by the minute they happened in: one month partition each, and never
+    further apart than `store.events.BATCH_SPAN_MS`."""
+    groups: dict[int, list[UsageEvent]] = {}
+    for event in events:
+        groups.setdefault(event.timestamp // 60_000, []).append(event)
+    return [groups[minute] for minute in sorted(groups)]
+
+
+def _batch_item(batch: list[UsageEvent]) -> Item:
+    newest = max(batch, key=lambda e: (e.timestamp, e.id))
+    first = min(e.id for e in batch)
+    return {
+        "PK": {"S": event_pk(newest.customer_id, newest.timestamp)},
+        # Sorted under its newest event; named by its first id, so one batch is one item.
+        "SK": {"S": f"{newest.timestamp:015d}#{first}"},
+        "entity": {"S": "usage_batch"},
+        "customer_id": {"S": newest.customer_id},
+        "feature_ids": {"L": [{"S": f} for f in sorted({f for e in batch for f in e.feature_ids})]},
+        "events_json": {
+            "S": json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "timestamp": e.timestamp,
+                        "value": e.value,
+                        "feature_ids": list(e.feature_ids),
+                        "properties": e.properties,
+                        "deductions": list(e.deductions),
+                    }
+                    for e in batch
+                ],
+                separators=(",", ":"),
+            )
+        },
     }
 
 

@@ -55,8 +55,6 @@ class TrackRequest(WireRequest):
     def _one_target(self) -> TrackRequest:
         if (self.feature_id is None) == (self.event_name is None):
             raise ValueError("give exactly one of feature_id and event_name")
-        if self.async_:
-            raise ValueError("async tracking is not available yet; track synchronously")
         _refuse_entities(self.entity_id)
         return self
 
@@ -84,6 +82,15 @@ class TrackResponse(WireResponse):
     event_name: str | None = omitted_when_none()
     balances: dict[str, BalanceResponse] | None = omitted_when_none()
     deductions: list[DeductionResponse]
+
+
+class QueuedTrackResponse(WireResponse):
+    """The 202 answer to an `async: true` track: queued, applied shortly, so no balance yet."""
+
+    customer_id: str
+    value: float
+    balance: None = None
+    event_name: str | None = omitted_when_none()
 
 
 def check_response(

@@ -1,0 +1,164 @@
+"""The usage worker: applies queued uses (balances.track with `async: true`) in batches.
+
+A customer's uses are decided one after another, as sequential tracks would be, then written
+together: one transaction per chunk holds each grant's combined change, the events, and the
+ids of the uses applied. That transaction requires the ids to be new, so a message SQS
+delivers twice is applied once; a use already applied is simply dropped from the chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from aws_lambda_powertools import Logger
+
+from billing import clock
+from billing.domain.customers import Customer
+from billing.domain.errors import BillingError, BillingInProgress
+from billing.domain.holdings import Grant
+from billing.domain.usage import GrantChange
+from billing.services.track import Usage, decided, event_of
+from billing.store import customers, usage
+from billing.store.customers import pk_of
+from billing.track_queue import QueuedUse
+
+logger = Logger(child=True)
+
+ATTEMPTS = 8
+# A transaction holds at most 100 items and a condition expression at most 4 KB; an item at
+# most 400 KB. A chunk of up to 100 uses, cut earlier if its items (grants, an applied-ids
+# item per queue minute, an event batch per event minute) or bytes would not fit.
+CHUNK_USES = 100
+CHUNK_ITEMS = 100
+CHUNK_BYTES = 300_000
+
+
+def apply_queued(queued: list[QueuedUse]) -> set[str]:
+    """Applies the uses; returns the event ids whose messages must be delivered again."""
+    failed: set[str] = set()
+    by_customer: dict[str, list[QueuedUse]] = {}
+    for use in queued:
+        by_customer.setdefault(use.customer_id, []).append(use)
+    for customer_id, uses in by_customer.items():
+        try:
+            _apply_for_customer(customer_id, uses)
+        except BillingError as error:
+            logger.warning("queued uses not applied yet", extra={"reason": error.code})
+            failed.update(u.event_id for u in uses)
+    return failed
+
+
+def _apply_for_customer(customer_id: str, uses: list[QueuedUse]) -> None:
+    customer = customers.load(customer_id)
+    if customer is None:
+        # Nothing to apply them to, now or on a retry: say so and let them go.
+        logger.warning("queued uses dropped: no such customer", extra={"uses": len(uses)})
+        return
+    ordered = sorted(uses, key=lambda u: (u.queued_at, u.event_id))
+    for chunk in _chunks(ordered, len(customer.holdings.grants)):
+        customer = _apply_chunk(customer, chunk)
+
+
+def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
+    pending = chunk
+    for _ in range(ATTEMPTS):
+        now = clock.now_ms()
+        grants, changes, events = _decide_in_order(customer, pending, now)
+        try:
+            usage.record_batch(
+                pk_of(customer),
+                changes,
+                events,
+                {u.event_id: u.queued_at for u in pending},
+                now,
+            )
+        except usage.AlreadyApplied as seen:
+            pending = [u for u in pending if u.event_id not in seen.event_ids]
+            if not pending:
+                return customer
+            continue
+        except usage.GrantsMoved:
+            reloaded = customers.load(customer.id or "")
+            if reloaded is None:
+                return customer  # deleted meanwhile: nothing left to apply to
+            customer = reloaded
+            continue
+        return _holding(customer, grants)
+    raise BillingInProgress
+
+
+def _decide_in_order(
+    customer: Customer, uses: list[QueuedUse], now: int
+) -> tuple[tuple[Grant, ...], list[GrantChange], list[usage.UsageEvent]]:
+    """Each use decided against the grants the uses before it left; then, per grant, the
+    one change that takes it from how it was read to how they leave it."""
+    current = customer
+    first_change: dict[str, GrantChange] = {}
+    last_change: dict[str, GrantChange] = {}
+    events = []
+    for queued in uses:
+        use = _usage(queued)
+        result = decided(use, current)
+        events.append(event_of(use, result, queued.event_id))
+        changed = {c.grant.id: c for d in result.deductions for c in d.changes}
+        for grant_id, change in changed.items():
+            first_change.setdefault(grant_id, change)
+            last_change[grant_id] = change
+        grants = tuple(
+            changed[g.id].grant.model_copy(update={"usage": changed[g.id].usage_after})
+            if g.id in changed
+            else g
+            for g in current.holdings.grants
+        )
+        current = _holding(current, grants)
+    combined = [
+        GrantChange(
+            grant=last_change[grant_id].grant,
+            usage_before=first.usage_before,
+            usage_after=last_change[grant_id].usage_after,
+            reset_from=first.reset_from,
+        )
+        for grant_id, first in first_change.items()
+    ]
+    return current.holdings.grants, combined, events
+
+
+def _usage(queued: QueuedUse) -> Usage:
+    return Usage(
+        customer_id=queued.customer_id,
+        value=queued.value,
+        feature_id=queued.feature_id,
+        event_name=queued.event_name,
+        properties=queued.properties,
+        timestamp=queued.timestamp,
+        overage=queued.overage,
+        idempotency_key=queued.idempotency_key,
+    )
+
+
+def _holding(customer: Customer, grants: tuple[Grant, ...]) -> Customer:
+    holdings = customer.holdings.model_copy(update={"grants": grants})
+    return customer.model_copy(update={"holdings": holdings})
+
+
+def _chunks(uses: Iterable[QueuedUse], grants: int) -> Iterator[list[QueuedUse]]:
+    """Uses in order, cut where one more would overflow a transaction."""
+    chunk: list[QueuedUse] = []
+    queue_minutes: set[int] = set()
+    event_minutes: set[int] = set()
+    size = 0
+    for use in uses:
+        queued, happened = use.queued_at // 60_000, use.timestamp // 60_000
+        bytes_ = len(use.model_dump_json())
+        items = grants + len(queue_minutes | {queued}) + len(event_minutes | {happened})
+        if chunk and (
+            len(chunk) >= CHUNK_USES or items > CHUNK_ITEMS or size + bytes_ > CHUNK_BYTES
+        ):
+            yield chunk
+            chunk, queue_minutes, event_minutes, size = [], set(), set(), 0
+        chunk.append(use)
+        queue_minutes.add(queued)
+        event_minutes.add(happened)
+        size += bytes_
+    if chunk:
+        yield chunk

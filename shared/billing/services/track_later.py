@@ -1,0 +1,78 @@
+"""balances.track with `async: true`: queue the use and answer at once (202).
+
+No DynamoDB read and no contended write on the request path: the worker applies queued uses
+in batches. The event id is fixed here, so the worker applies each use once however often
+SQS delivers it. With an Idempotency-Key the message is kept with the answer, and a retry
+sends the very same message again: if the first send got through, the worker skips the copy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from billing import clock, track_queue
+from billing.config import settings
+from billing.domain.errors import (
+    IdempotencyKeyConflict,
+    IdempotencyKeyInProgress,
+    InvalidRequest,
+)
+from billing.services import catalog_cache
+from billing.services.track import Usage, features_used
+from billing.store import idempotency
+
+# SQS takes messages of up to 256 KiB.
+MOST_MESSAGE_BYTES = 256 * 1024
+
+
+def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
+    """Queues `use`. Returns None, or the first answer when this is a retry of a key."""
+    features_used(use, catalog_cache.features_knowing(_asked(use)))  # unknown: 404, not queued
+    now = clock.now_ms()
+    message = track_queue.QueuedUse(
+        event_id=clock.new_internal_id("evt"),
+        queued_at=now,
+        customer_id=use.customer_id,
+        feature_id=use.feature_id,
+        event_name=use.event_name,
+        value=use.value,
+        properties=use.properties,
+        timestamp=use.timestamp if use.timestamp is not None else now,
+        overage=use.overage,
+        idempotency_key=use.idempotency_key,
+    ).model_dump_json()
+    if len(message.encode()) > MOST_MESSAGE_BYTES:
+        raise InvalidRequest(
+            "The use is too large to queue; send smaller properties or track synchronously.",
+            details=[{"field": "properties", "message": "too large for the usage queue"}],
+        )
+    if use.idempotency_key is None:
+        track_queue.send(message)
+        return None
+    first = idempotency.record_queued(
+        use.idempotency_key,
+        idempotency.StoredRequest(
+            fingerprint=use.fingerprint,
+            status=idempotency.COMPLETED,
+            locked_until_ms=now,
+            response_status=202,
+            response_body=json.dumps(answer),
+            queued_message=message,
+        ),
+        now_ms=now,
+        ttl_s=settings().idempotency_ttl_seconds,
+    )
+    if first is None:
+        track_queue.send(message)
+        return None
+    if first.fingerprint != use.fingerprint:
+        raise IdempotencyKeyConflict
+    if not first.queued_message or first.response_body is None:
+        raise IdempotencyKeyInProgress
+    track_queue.send(first.queued_message)
+    return first.response_body
+
+
+def _asked(use: Usage) -> set[str] | None:
+    return {use.feature_id} if use.feature_id else None

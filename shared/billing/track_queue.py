@@ -1,0 +1,58 @@
+"""The usage queue (SQS): `track` with `async: true` puts a use here, the worker applies it.
+
+A message is one use with its event id and queue minute already fixed, so however often
+SQS delivers it, the worker recognises it and applies it once.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+import botocore.session
+from botocore.config import Config
+from pydantic import BaseModel, ConfigDict
+
+from billing.config import settings
+from billing.domain.errors import InvalidRequest
+from billing.store.table import translated_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+class QueuedUse(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    queued_at: int
+    customer_id: str
+    feature_id: str | None = None
+    event_name: str | None = None
+    value: float
+    properties: dict[str, Any] = {}
+    timestamp: int
+    overage: Literal["cap", "overflow"] = "cap"
+    idempotency_key: str | None = None
+
+
+def send(body: str) -> None:
+    """Queues one message body (a `QueuedUse` as JSON)."""
+    queue_url = settings().track_queue_url
+    if queue_url is None:
+        raise InvalidRequest(
+            "Async tracking is not configured for this deployment; track synchronously.",
+            details=[{"field": "async", "message": "no usage queue is configured"}],
+        )
+    with translated_errors():
+        _client().send_message(QueueUrl=queue_url, MessageBody=body)
+
+
+@cache
+def _client() -> SQSClient:
+    sqs: SQSClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
+        "sqs",
+        endpoint_url=settings().sqs_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2),
+    )
+    return sqs
