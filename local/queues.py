@@ -125,7 +125,7 @@ class QueuePoller:
             got: list[Any] = self._sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(10, self._source.batch_size - len(batch)),
-                AttributeNames=["All"],
+                AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
             ).get("Messages", [])
             if got:
                 self._idle.clear()

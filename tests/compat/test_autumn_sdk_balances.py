@@ -104,3 +104,19 @@ def test_balances_created_and_updated_through_the_sdk(autumn: Autumn) -> None:
     assert checked.balance is not None
     assert checked.balance.remaining == 40, "10 from the plan, 25 by hand, 5 added"
     assert checked.allowed is True
+
+
+def test_an_async_track_through_the_sdk_is_a_202_applied_by_the_worker(
+    autumn: Autumn, clean_stack: LocalStack
+) -> None:
+    queued = autumn.track(customer_id="u", feature_id="messages", value=4, async_=True)
+    by_event = autumn.track(customer_id="u", event_name="chat", value=2, async_=True)
+    clean_stack.drain_queues()
+    checked = autumn.check(customer_id="u", feature_id="messages")
+
+    assert queued.balance is None
+    assert queued.value == 4
+    assert by_event.balance is None
+    assert by_event.event_name == "chat"
+    assert checked.balance is not None
+    assert checked.balance.remaining == 4

@@ -1,5 +1,6 @@
-"""Every sample in events/ is a real HTTP API v2 event: replayed against its handler, each
-one gets the answer it was written to show (what `sam local invoke -e` would print)."""
+"""Every sample in events/ is a real HTTP API v2 event (or an SQS batch for the usage worker):
+replayed against its handler, each one gets the answer it was written to show (what
+`sam local invoke -e` would print)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from local.gateway import FunctionPool
 from local.stack import DEFAULT_SECRET_KEY, LocalStack
-from local.template import ROOT, load_template, routes
+from local.template import ROOT, load_template, queue_sources, routes
 
 EVENTS = ROOT / "events"
 
@@ -30,6 +31,9 @@ EXPECTED_STATUS = {
     "balances_update.json": 200,
     "balances_check.json": 200,
     "balances_track.json": 200,
+    "balances_track_async.json": 202,
+    # An SQS batch for the usage worker: 200 means no message is handed back for a retry.
+    "balances_track_worker.json": 200,
     "events_list.json": 200,
     "events_aggregate.json": 200,
     "plans_create.json": 200,
@@ -63,10 +67,15 @@ def events_key(clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_replaying_the_samples_in_order_gives_their_expected_answers(events_key: None) -> None:
-    pools = {route.route_key: FunctionPool(route) for route in routes(load_template())}
+    template = load_template()
+    pools = {route.route_key: FunctionPool(route) for route in routes(template)}
+    (worker,) = (FunctionPool(source.function) for source in queue_sources(template))
 
     for name, status in EXPECTED_STATUS.items():
         event = json.loads((EVENTS / name).read_text())
+        if "Records" in event:
+            assert worker.invoke(event) == {"batchItemFailures": []}, name
+            continue
         result = pools[event["routeKey"]].invoke(event)
         body = json.loads(result["body"])
 

@@ -1,0 +1,149 @@
+"""The usage worker given SQS batches directly, as Lambda gives them: how many writes a batch
+costs, what a retried batch does, and which messages a partial failure hands back."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from local.gateway import FunctionPool
+from local.stack import LocalStack
+from local.template import load_template, queue_sources
+
+# Queued a minute ago: within the range events.list shows by default.
+NOW = int(time.time() * 1000) - 60_000
+
+
+@pytest.fixture
+def worker(api: httpx.Client) -> FunctionPool:
+    api.post(
+        "/v1/features.create",
+        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+    )
+    for customer_id in ("a", "b"):
+        api.post("/v1/customers.get_or_create", json={"customer_id": customer_id})
+        api.post(
+            "/v1/balances.create",
+            json={"customer_id": customer_id, "feature_id": "messages", "included_grant": 1000},
+        )
+    (source,) = queue_sources(load_template())
+    return FunctionPool(source.function)
+
+
+@pytest.fixture
+def dynamodb_calls() -> Iterator[Counter[str]]:
+    from billing.store.table import client
+
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client().meta.events.register("before-call.dynamodb", count, unique_id="test-count")
+    yield calls
+    client().meta.events.unregister("before-call.dynamodb", unique_id="test-count")
+
+
+def batch(uses: list[tuple[str, float]], offset: int = 0) -> dict[str, Any]:
+    """An SQS event of queued uses (customer, value), one message each."""
+    records = []
+    for n, (customer_id, value) in enumerate(uses, start=offset):
+        use = {
+            "event_id": f"evt_{n:06d}",
+            "queued_at": NOW + n,
+            "customer_id": customer_id,
+            "feature_id": "messages",
+            "value": value,
+            "timestamp": NOW + n,
+        }
+        records.append({"messageId": f"msg-{n}", "body": json.dumps(use)})
+    return {"Records": records}
+
+
+def remaining(api: httpx.Client, customer_id: str) -> float:
+    answer = api.post("/v1/customers.get", json={"customer_id": customer_id}).json()
+    return float(answer["balances"]["messages"]["remaining"])
+
+
+def test_a_batch_of_250_uses_of_one_customer_costs_one_read_and_three_writes(
+    worker: FunctionPool, api: httpx.Client, dynamodb_calls: Counter[str]
+) -> None:
+    answer = worker.invoke(batch([("a", 1)] * 250))
+
+    assert answer == {"batchItemFailures": []}
+    assert dynamodb_calls == {"Query": 1, "TransactWriteItems": 3}
+    assert remaining(api, "a") == 750
+
+
+def test_a_batch_lambda_delivers_again_after_a_crash_is_applied_once(
+    worker: FunctionPool, api: httpx.Client
+) -> None:
+    event = batch([("a", 2)] * 120)
+
+    worker.invoke(event)
+    again = worker.invoke(event)
+
+    assert again == {"batchItemFailures": []}
+    assert remaining(api, "a") == 760
+
+
+def test_a_batch_partly_seen_before_applies_only_the_new_uses(
+    worker: FunctionPool, api: httpx.Client
+) -> None:
+    worker.invoke(batch([("a", 1)] * 30))
+
+    worker.invoke(batch([("a", 1)] * 50))  # the same first 30 ids, and 20 new ones
+
+    assert remaining(api, "a") == 950
+    listed = api.post("/v1/events.list", json={"customer_id": "a", "limit": 100}).json()
+    assert len(listed["list"]) == 50
+
+
+def test_uses_of_several_customers_are_applied_each_to_their_own(
+    worker: FunctionPool, api: httpx.Client
+) -> None:
+    worker.invoke(batch([("a", 1), ("b", 5)] * 40))
+
+    assert remaining(api, "a") == 960
+    assert remaining(api, "b") == 800
+
+
+def test_only_the_messages_of_a_customer_whose_write_failed_are_handed_back(
+    worker: FunctionPool, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.domain.errors import StoreUnavailable
+    from billing.store import usage
+
+    record_batch = usage.record_batch
+
+    def throttled_for_b(customer_pk: str, *args: Any, **kwargs: Any) -> None:
+        if customer_pk == "CUS#b":
+            raise StoreUnavailable
+        record_batch(customer_pk, *args, **kwargs)
+
+    monkeypatch.setattr(usage, "record_batch", throttled_for_b)
+
+    answer = worker.invoke(batch([("a", 1), ("b", 1)] * 3))
+
+    handed_back = sorted(f["itemIdentifier"] for f in answer["batchItemFailures"])
+    assert handed_back == ["msg-1", "msg-3", "msg-5"]
+    assert remaining(api, "a") == 997
+    assert remaining(api, "b") == 1000
+
+
+def test_a_use_applied_by_the_worker_is_listed_with_its_own_id_and_time(
+    worker: FunctionPool, api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    worker.invoke(batch([("a", 4)]))
+
+    (event,) = api.post("/v1/events.list", json={"customer_id": "a"}).json()["list"]
+
+    assert event["id"] == "evt_000000"
+    assert event["value"] == 4
+    assert event["timestamp"] == NOW
