@@ -171,3 +171,57 @@ def test_concurrent_checks_with_send_event_never_pass_more_than_the_balance(
     assert len(allowed) == 333, "1,000 // 3 calls fit; not one more"
     assert balance(metered, "u")["remaining"] == 1
     assert len(usage_events(clean_stack)) == 333
+
+
+def listed_events(api: httpx.Client, customer_id: str) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = []
+    body: dict[str, Any] = {"customer_id": customer_id, "limit": 100}
+    while True:
+        page = api.post("/v1/events.list", json=body).json()
+        listed += page["list"]
+        if not page["next_cursor"]:
+            return listed
+        body["start_cursor"] = page["next_cursor"]
+
+
+@pytest.mark.slow
+def test_async_tracks_in_a_storm_deduct_exactly_the_balance_and_list_every_event(
+    metered: httpx.Client, clean_stack: LocalStack
+) -> None:
+    metered.post(
+        "/v1/customers.get_or_create", json={"customer_id": "u", "auto_enable_plan_id": "free"}
+    )
+    # Half of them with keys, of which the first 200 are sent twice.
+    keys: list[str | None] = [f"q-{n}" for n in range(800)] + [None] * 800
+    keys += [f"q-{n}" for n in range(200)]
+    bodies = [{"customer_id": "u", "feature_id": "messages", "value": 1, "async": True}] * len(keys)
+
+    answers = storm(clean_stack, "/v1/balances.track", bodies, keys)
+    clean_stack.drain_queues(timeout_s=120)
+
+    assert {a.status_code for a in answers} == {202}
+    assert balance(metered, "u")["remaining"] == 0
+    events = listed_events(metered, "u")
+    assert len(events) == 1600
+    assert len({e["id"] for e in events}) == 1600
+
+
+@pytest.mark.slow
+def test_async_overflow_goes_negative_where_overage_is_allowed(
+    metered: httpx.Client, clean_stack: LocalStack
+) -> None:
+    give_paid_plan("u", "metered")
+    bodies = [
+        {
+            "customer_id": "u",
+            "feature_id": "messages",
+            "value": 1,
+            "overage_behavior": "overflow",
+            "async": True,
+        }
+    ] * (THREADS * PER_THREAD)
+
+    storm(clean_stack, "/v1/balances.track", bodies, [None] * len(bodies))
+    clean_stack.drain_queues(timeout_s=120)
+
+    assert balance(metered, "u")["remaining"] == -600
