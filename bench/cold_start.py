@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 15
 
 BASELINE = "import boto3\nfrom aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
+# The least any handler validating with pydantic can cost: the baseline, pydantic, one model.
+PYDANTIC_FLOOR = BASELINE + "\nfrom pydantic import BaseModel\nclass One(BaseModel):\n    x: int"
 
 
 def handler_import(function: str) -> str:
@@ -66,7 +68,12 @@ def report() -> list[str]:
         check=True,
     )
     baseline = seconds_to_import(BASELINE, bytecode=True)
-    lines = [f"baseline: boto3 + Powertools HTTP resolver   {baseline * 1000:7.1f} ms"]
+    floor = seconds_to_import(PYDANTIC_FLOOR, bytecode=True)
+    lines = [
+        f"baseline: boto3 + Powertools HTTP resolver   {baseline * 1000:7.1f} ms",
+        f"floor: baseline + pydantic and one model     {floor * 1000:7.1f} ms ="
+        f" {floor / baseline:4.2f}x",
+    ]
     for function in ("balances_check", "balances_track"):
         compiled = seconds_to_import(handler_import(function), bytecode=True)
         source = seconds_to_import(handler_import(function), bytecode=False)
