@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,27 +51,36 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 def routes(template: dict[str, Any]) -> list[Route]:
     """Every HttpApi route of every function, as API Gateway would route it."""
-    default_handler = (
-        template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
-    )
-    found = []
+    return [
+        _function(
+            template, name, event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+        )
+        for name, event in _events_of_kind(template, "HttpApi")
+    ]
+
+
+def _events_of_kind(template: dict[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(function name, event) for every event of this kind of every function."""
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        props = resource["Properties"]
-        for event in props.get("Events", {}).values():
-            if event["Type"] != "HttpApi":
-                continue
-            found.append(
-                Route(
-                    method=event["Properties"]["Method"].upper(),
-                    path=event["Properties"]["Path"],
-                    function=name,
-                    code_dir=ROOT / props["CodeUri"],
-                    handler=props.get("Handler", default_handler),
-                )
-            )
-    return found
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == kind:
+                yield name, event
+
+
+def _function(template: dict[str, Any], name: str, method: str, path: str) -> Route:
+    props = template["Resources"][name]["Properties"]
+    default_handler = (
+        template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
+    )
+    return Route(
+        method=method,
+        path=path,
+        function=name,
+        code_dir=ROOT / props["CodeUri"],
+        handler=props.get("Handler", default_handler),
+    )
 
 
 def table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
@@ -112,38 +122,23 @@ class QueueSource:
 
 
 def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
-    default_handler = (
-        template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
-    )
-    resources = template["Resources"]
+    """Every function an SQS queue of the template feeds, with how Lambda polls the queue."""
     found = []
-    for name, resource in resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        props = resource["Properties"]
-        for event in props.get("Events", {}).values():
-            if event["Type"] != "SQS":
-                continue
-            queue = event["Properties"]["Queue"]["GetAtt"].split(".")[0]
-            redrive = resources[queue]["Properties"].get("RedrivePolicy", {})
-            found.append(
-                QueueSource(
-                    queue=queue,
-                    dead_letter_queue=(
-                        redrive["deadLetterTargetArn"]["GetAtt"].split(".")[0] if redrive else None
-                    ),
-                    max_receive_count=int(redrive.get("maxReceiveCount", 0)),
-                    function=Route(
-                        method="SQS",
-                        path=queue,
-                        function=name,
-                        code_dir=ROOT / props["CodeUri"],
-                        handler=props.get("Handler", default_handler),
-                    ),
-                    batch_size=int(event["Properties"].get("BatchSize", 10)),
-                    window_s=float(event["Properties"].get("MaximumBatchingWindowInSeconds", 0)),
-                )
+    for name, event in _events_of_kind(template, "SQS"):
+        queue = event["Properties"]["Queue"]["GetAtt"].split(".")[0]
+        redrive = template["Resources"][queue]["Properties"].get("RedrivePolicy", {})
+        found.append(
+            QueueSource(
+                queue=queue,
+                dead_letter_queue=(
+                    redrive["deadLetterTargetArn"]["GetAtt"].split(".")[0] if redrive else None
+                ),
+                max_receive_count=int(redrive.get("maxReceiveCount", 0)),
+                function=_function(template, name, "SQS", queue),
+                batch_size=int(event["Properties"].get("BatchSize", 10)),
+                window_s=float(event["Properties"].get("MaximumBatchingWindowInSeconds", 0)),
             )
+        )
     return found
 
 

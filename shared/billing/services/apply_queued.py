@@ -124,16 +124,8 @@ def _decide_in_order(
 
 
 def _usage(queued: QueuedUse) -> Usage:
-    return Usage(
-        customer_id=queued.customer_id,
-        value=queued.value,
-        feature_id=queued.feature_id,
-        event_name=queued.event_name,
-        properties=queued.properties,
-        timestamp=queued.timestamp,
-        overage=queued.overage,
-        idempotency_key=queued.idempotency_key,
-    )
+    # A queued use is a track request plus its id and queue time.
+    return Usage(**queued.model_dump(exclude={"event_id", "queued_at"}))
 
 
 def _holding(customer: Customer, grants: tuple[Grant, ...]) -> Customer:

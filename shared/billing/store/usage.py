@@ -82,13 +82,9 @@ def record(
     ops.append({"Put": {"TableName": table_name(), "Item": _event_item(event)}})
     if marker is not None:
         ops.append(_marker_put(marker))
-    try:
-        with translated_errors():
-            client().transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
-    except ClientError as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise
-        raise _why_cancelled(error, ops, marker) from error
+    cancelled = _transact(ops)
+    if cancelled is not None:
+        raise _why_cancelled(cancelled, ops, marker) from cancelled
 
 
 class AlreadyApplied(Exception):
@@ -128,23 +124,31 @@ def record_batch(
         }
         for batch in _batches(events)
     ]
+    cancelled = _transact(ops)
+    if cancelled is None:
+        return
+    reasons: list[dict[str, Any]] = cancelled.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    seen = {
+        event_id
+        for reason, code in zip(reasons, cancellation_codes(cancelled), strict=False)
+        if code == "ConditionalCheckFailed" and "applied_ids" in reason.get("Item", {})
+        for event_id in reason["Item"]["applied_ids"]["SS"]
+    }
+    if seen & set(queued_at):
+        raise AlreadyApplied(seen & set(queued_at)) from cancelled
+    raise GrantsMoved([]) from cancelled
+
+
+def _transact(ops: list[dict[str, Any]]) -> ClientError | None:
+    """Runs one transaction; returns its cancellation (a condition failed or a conflict)."""
     try:
         with translated_errors():
             client().transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
     except ClientError as error:
         if error_code(error) != "TransactionCanceledException":
             raise
-        reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-        codes = cancellation_codes(error)
-        seen = {
-            event_id
-            for reason, code in zip(reasons, codes, strict=False)
-            if code == "ConditionalCheckFailed" and "applied_ids" in reason.get("Item", {})
-            for event_id in reason["Item"]["applied_ids"]["SS"]
-        }
-        if seen & set(queued_at):
-            raise AlreadyApplied(seen & set(queued_at)) from error
-        raise GrantsMoved([]) from error
+        return error
+    return None
 
 
 def event_pk(customer_id: str, timestamp_ms: int) -> str:
