@@ -147,3 +147,16 @@ def test_a_use_applied_by_the_worker_is_listed_with_its_own_id_and_time(
     assert event["id"] == "evt_000000"
     assert event["value"] == 4
     assert event["timestamp"] == NOW
+
+
+def test_a_use_of_a_feature_gone_since_it_was_queued_does_not_hold_back_the_others(
+    worker: FunctionPool, api: httpx.Client
+) -> None:
+    event = batch([("a", 1)] * 3)
+    gone = json.loads(event["Records"][1]["body"]) | {"feature_id": "deleted_since"}
+    event["Records"][1]["body"] = json.dumps(gone)
+
+    answer = worker.invoke(event)
+
+    assert answer == {"batchItemFailures": []}
+    assert remaining(api, "a") == 998

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 
 from billing import clock
 from billing.domain.customers import Customer
-from billing.domain.errors import BillingError, BillingInProgress
+from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFound
 from billing.domain.holdings import Grant
 from billing.domain.usage import GrantChange
 from billing.services.track import Usage, decided, event_of
@@ -98,7 +98,15 @@ def _decide_in_order(
     events = []
     for queued in uses:
         use = _usage(queued)
-        result = decided(use, current)
+        try:
+            result = decided(use, current)
+        except FeatureNotFound:
+            # Its feature was deleted since it was queued: no retry can apply it, and holding
+            # it back would hold back the customer's other uses too.
+            logger.warning(
+                "queued use dropped: its feature is gone", extra={"event": queued.event_id}
+            )
+            continue
         events.append(event_of(use, result, queued.event_id))
         changed = {c.grant.id: c for d in result.deductions for c in d.changes}
         for grant_id, change in changed.items():
