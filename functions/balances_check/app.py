@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.balances import CheckRequest, check_response
+from billing.config import settings
 from billing.services.check import check
 
 logger = Logger()
@@ -28,7 +29,14 @@ def check_access() -> Response[str]:
         request.required_balance,
         send_event=request.send_event,
         properties=request.properties,
+        with_preview=request.with_preview,
     )
+    preview = None
+    if result.preview is not None:
+        # Imported here: the paywall shape is only for denied checks that ask for it.
+        from billing.api.wire.preview import preview_response
+
+        preview = preview_response(result.preview, settings().environment)
     return ok(
         check_response(
             request.customer_id,
@@ -36,6 +44,7 @@ def check_access() -> Response[str]:
             result.allowed,
             result.balance,
             result.flag,
+            preview,
         )
     )
 

@@ -120,3 +120,34 @@ def test_an_async_track_through_the_sdk_is_a_202_applied_by_the_worker(
     assert by_event.event_name == "chat"
     assert checked.balance is not None
     assert checked.balance.remaining == 4
+
+
+def test_a_denied_check_with_preview_lists_the_plans_that_grant_the_feature(
+    autumn: Autumn,
+) -> None:
+    autumn.plans.create(
+        plan_id="pro",
+        name="Pro",
+        price={"amount": 20, "interval": "month"},
+        items=[
+            {"feature_id": "messages", "included": 1000, "reset": {"interval": "month"}},
+            {"feature_id": "sso"},
+        ],
+        free_trial={"duration_length": 14, "duration_type": "day"},
+    )
+    autumn.plans.create(plan_id="unrelated", name="Unrelated", items=[])
+    autumn.track(customer_id="u", feature_id="messages", value=10)
+
+    used_up = autumn.check(customer_id="u", feature_id="messages", with_preview=True)
+    allowed = autumn.check(customer_id="u", feature_id="sso", with_preview=True)
+
+    assert used_up.allowed is False
+    assert used_up.preview is not None
+    assert used_up.preview.scenario == "usage_limit"
+    assert used_up.preview.feature_name == "Messages"
+    assert [p.id for p in used_up.preview.products] == ["pro"], "not the plan held, nor unrelated"
+    (pro,) = used_up.preview.products
+    assert pro.free_trial is not None
+    assert pro.free_trial.length == 14
+    assert {i.type for i in pro.items} == {"price", "feature"}
+    assert allowed.preview is None, "a preview only when access is denied"

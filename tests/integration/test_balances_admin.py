@@ -132,3 +132,27 @@ def test_two_values_at_once_are_a_400(customer: httpx.Client) -> None:
     )
 
     assert response.status_code == 400
+
+
+def test_a_feature_no_plan_of_theirs_includes_previews_as_a_feature_flag(
+    customer: httpx.Client,
+) -> None:
+    customer.post(
+        "/v1/plans.create",
+        json={"plan_id": "team", "name": "Team", "items": [{"feature_id": "sso"}]},
+    )
+
+    asked = customer.post(
+        "/v1/balances.check",
+        json={"customer_id": "u", "feature_id": "sso", "with_preview": True},
+    ).json()
+    not_asked = customer.post(
+        "/v1/balances.check", json={"customer_id": "u", "feature_id": "sso"}
+    ).json()
+
+    assert asked["allowed"] is False
+    assert asked["preview"]["scenario"] == "feature_flag"
+    assert asked["preview"]["title"] == "Upgrade to use SSO"
+    assert [p["id"] for p in asked["preview"]["products"]] == ["team"]
+    assert asked["preview"]["products"][0]["items"][0]["feature_type"] == "boolean"
+    assert "preview" not in not_asked

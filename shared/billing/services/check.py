@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from billing import clock
 from billing.domain.errors import CustomerNotFound, FeatureNotFound
-from billing.domain.holdings import FeatureBalance, Flag, balances
+from billing.domain.features import Feature
+from billing.domain.holdings import FeatureBalance, Flag, Holdings, balances
 from billing.domain.usage import overage_allowed, paying_features, usable
 from billing.services import catalog_cache
 from billing.services.track import TrackResult, Usage, track
 from billing.store import customers
+
+if TYPE_CHECKING:
+    from billing.services.check_preview import Preview
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,8 @@ class CheckResult:
     flag: Flag | None
     # With send_event: what was deducted (None when not allowed).
     tracked: TrackResult | None = None
+    # With with_preview, when denied: the plans that would grant the feature.
+    preview: Preview | None = None
 
 
 def check(
@@ -28,6 +35,7 @@ def check(
     required_balance: float = 1,
     send_event: bool = False,
     properties: dict[str, object] | None = None,
+    with_preview: bool = False,
 ) -> CheckResult:
     customer = customers.load(customer_id)  # the one read of the common case
     if customer is None:
@@ -39,7 +47,8 @@ def check(
     held = customer.holdings
     if feature.type == "boolean":
         flag = next((f for f in held.flags if f.feature_id == feature_id), None)
-        return CheckResult(allowed=flag is not None, balance=None, flag=flag)
+        result = CheckResult(allowed=flag is not None, balance=None, flag=flag)
+        return _with_preview(result, feature, held) if with_preview else result
 
     now = clock.now_ms()
     payer, cost = paying_features(feature_id, features, held.grants)[0]
@@ -50,7 +59,8 @@ def check(
         balance.unlimited or balance.remaining >= needed or overage_allowed(grants)
     )
     if not (allowed and send_event):
-        return CheckResult(allowed=allowed, balance=balance, flag=None)
+        result = CheckResult(allowed=allowed, balance=balance, flag=None)
+        return _with_preview(result, feature, held) if with_preview else result
     # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
     # the balance allows, whatever each one read.
     tracked = track(
@@ -63,9 +73,19 @@ def check(
         ),
         loaded=customer,
     )
-    return CheckResult(
+    result = CheckResult(
         allowed=tracked.applied,
         balance=tracked.balances.get(payer),
         flag=None,
         tracked=tracked,
     )
+    return _with_preview(result, feature, held) if with_preview else result
+
+
+def _with_preview(result: CheckResult, feature: Feature, held: Holdings) -> CheckResult:
+    if result.allowed:
+        return result
+    # Imported here: only a denied check asking for a preview reads the plans.
+    from billing.services.check_preview import preview
+
+    return replace(result, preview=preview(feature, held))

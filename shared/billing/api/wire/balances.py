@@ -65,6 +65,8 @@ class CheckResponse(WireResponse):
     required_balance: float
     balance: BalanceResponse | None
     flag: FlagResponse | None
+    # Built by `wire.preview` (imported only for a denied check that asks for it).
+    preview: dict[str, Any] | None = omitted_when_none()
 
 
 class DeductionResponse(WireResponse):
@@ -99,6 +101,7 @@ def check_response(
     allowed: bool,
     balance: FeatureBalance | None,
     flag: Flag | None,
+    preview: dict[str, Any] | None = None,
 ) -> CheckResponse:
     return CheckResponse(
         allowed=allowed,
@@ -106,6 +109,7 @@ def check_response(
         required_balance=required_balance,
         balance=None if balance is None else balance_response(balance),
         flag=None if flag is None else flag_response(flag),
+        preview=preview,
     )
 
 
