@@ -18,7 +18,6 @@ from billing.api.body import canonical, parse
 from billing.api.wire.balances import QueuedTrackResponse, TrackRequest, track_response
 from billing.services.idempotency import fingerprint
 from billing.services.track import TrackResult, Usage, track
-from billing.services.track_later import track_later
 
 logger = Logger()
 app = make_app(idempotency=False)
@@ -41,6 +40,9 @@ def track_usage() -> Response[str]:
     )
 
     if request.async_:
+        # Imported here: the queue's client and message model are only for async tracks.
+        from billing.services.track_later import track_later
+
         queued = QueuedTrackResponse(
             customer_id=request.customer_id, value=request.value, event_name=request.event_name
         )
