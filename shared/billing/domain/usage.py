@@ -113,6 +113,17 @@ def deduct(
     return Deduction(feature_id=feature_id, requested=value, applied=applied, changes=changes)
 
 
+def after_changes(grants: Iterable[Grant], deductions: Iterable[Deduction]) -> tuple[Grant, ...]:
+    """The grants as the deductions leave them (a grant they reset is shown reset)."""
+    changed = {c.grant.id: c for d in deductions for c in d.changes}
+    return tuple(
+        changed[g.id].grant.model_copy(update={"usage": changed[g.id].usage_after})
+        if g.id in changed
+        else g
+        for g in grants
+    )
+
+
 def overage_allowed(grants: Iterable[Grant]) -> bool:
     return any(g.price is not None and g.price.billing_method == "usage_based" for g in grants)
 

@@ -16,7 +16,7 @@ from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFound
 from billing.domain.holdings import Grant
-from billing.domain.usage import GrantChange
+from billing.domain.usage import GrantChange, after_changes
 from billing.services.track import Usage, decided, event_of
 from billing.store import customers, usage
 from billing.store.customers import pk_of
@@ -108,17 +108,10 @@ def _decide_in_order(
             )
             continue
         events.append(event_of(use, result, queued.event_id))
-        changed = {c.grant.id: c for d in result.deductions for c in d.changes}
-        for grant_id, change in changed.items():
-            first_change.setdefault(grant_id, change)
-            last_change[grant_id] = change
-        grants = tuple(
-            changed[g.id].grant.model_copy(update={"usage": changed[g.id].usage_after})
-            if g.id in changed
-            else g
-            for g in current.holdings.grants
-        )
-        current = _holding(current, grants)
+        for change in (c for d in result.deductions for c in d.changes):
+            first_change.setdefault(change.grant.id, change)
+            last_change[change.grant.id] = change
+        current = _holding(current, after_changes(current.holdings.grants, result.deductions))
     combined = [
         GrantChange(
             grant=last_change[grant_id].grant,
@@ -148,7 +141,7 @@ def _chunks(uses: Iterable[QueuedUse], grants: int) -> Iterator[list[QueuedUse]]
     event_minutes: set[int] = set()
     size = 0
     for use in uses:
-        queued, happened = use.queued_at // 60_000, use.timestamp // 60_000
+        queued, happened = use.queued_at // usage.MINUTE_MS, use.timestamp // usage.MINUTE_MS
         bytes_ = len(use.model_dump_json())
         items = grants + len(queue_minutes | {queued}) + len(event_minutes | {happened})
         if chunk and (

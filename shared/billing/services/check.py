@@ -6,9 +6,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from billing import clock
+from billing.domain.customers import Customer
 from billing.domain.errors import CustomerNotFound, FeatureNotFound
 from billing.domain.features import Feature
-from billing.domain.holdings import FeatureBalance, Flag, Holdings, balances
+from billing.domain.holdings import FeatureBalance, Flag, balances
 from billing.domain.usage import overage_allowed, paying_features, usable
 from billing.services import catalog_cache
 from billing.services.track import TrackResult, Usage, track
@@ -44,11 +45,28 @@ def check(
     feature = features.get(feature_id)
     if feature is None:
         raise FeatureNotFound
+    result = _decided(customer, feature, features, required_balance, send_event, properties)
+    if result.allowed or not with_preview:
+        return result
+    # Imported here: only a denied check asking for a preview reads the plans.
+    from billing.services.check_preview import preview
+
+    return replace(result, preview=preview(feature, customer.holdings))
+
+
+def _decided(
+    customer: Customer,
+    feature: Feature,
+    features: dict[str, Feature],
+    required_balance: float,
+    send_event: bool,
+    properties: dict[str, object] | None,
+) -> CheckResult:
+    customer_id, feature_id = customer.id or "", feature.id
     held = customer.holdings
     if feature.type == "boolean":
         flag = next((f for f in held.flags if f.feature_id == feature_id), None)
-        result = CheckResult(allowed=flag is not None, balance=None, flag=flag)
-        return _with_preview(result, feature, held) if with_preview else result
+        return CheckResult(allowed=flag is not None, balance=None, flag=flag)
 
     now = clock.now_ms()
     payer, cost = paying_features(feature_id, features, held.grants)[0]
@@ -59,8 +77,7 @@ def check(
         balance.unlimited or balance.remaining >= needed or overage_allowed(grants)
     )
     if not (allowed and send_event):
-        result = CheckResult(allowed=allowed, balance=balance, flag=None)
-        return _with_preview(result, feature, held) if with_preview else result
+        return CheckResult(allowed=allowed, balance=balance, flag=None)
     # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
     # the balance allows, whatever each one read.
     tracked = track(
@@ -73,19 +90,9 @@ def check(
         ),
         loaded=customer,
     )
-    result = CheckResult(
+    return CheckResult(
         allowed=tracked.applied,
         balance=tracked.balances.get(payer),
         flag=None,
         tracked=tracked,
     )
-    return _with_preview(result, feature, held) if with_preview else result
-
-
-def _with_preview(result: CheckResult, feature: Feature, held: Holdings) -> CheckResult:
-    if result.allowed:
-        return result
-    # Imported here: only a denied check asking for a preview reads the plans.
-    from billing.services.check_preview import preview
-
-    return replace(result, preview=preview(feature, held))

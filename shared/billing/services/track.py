@@ -23,7 +23,14 @@ from billing.domain.errors import (
 )
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Grant, balances
-from billing.domain.usage import Deduction, OverageBehavior, deduct, paying_features, usable
+from billing.domain.usage import (
+    Deduction,
+    OverageBehavior,
+    after_changes,
+    deduct,
+    paying_features,
+    usable,
+)
 from billing.services import catalog_cache
 from billing.store import customers, usage
 from billing.store.customers import pk_of
@@ -129,13 +136,7 @@ def _metered(feature: Feature) -> bool:
 def _after(
     held: tuple[Grant, ...], deductions: list[Deduction], now: int
 ) -> dict[str, FeatureBalance]:
-    changed = {c.grant.id: c for d in deductions for c in d.changes}
-    grants = [
-        changed[g.id].grant.model_copy(update={"usage": changed[g.id].usage_after})
-        if g.id in changed
-        else g
-        for g in usable(held, now)
-    ]
+    grants = after_changes(usable(held, now), deductions)
     touched = {d.feature_id for d in deductions}
     return {f: b for f, b in balances(grants).items() if f in touched}
 

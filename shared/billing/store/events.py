@@ -11,11 +11,12 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
 from billing.store import cursors
 from billing.store.table import client, table_name, translated_errors
+from billing.store.usage import MINUTE_MS
 
 # Queued uses are stored in batches (see `store.usage.record_batch`): one item holds events
 # up to this far apart, sorted under its newest event. Reading a range looks this much past
 # its end, so a batch straddling the end is not missed, and keeps just the events inside.
-BATCH_SPAN_MS = 60_000
+BATCH_SPAN_MS = MINUTE_MS
 
 
 def page(

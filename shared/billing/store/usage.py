@@ -10,9 +10,10 @@ condition fails, DynamoDB hands back the item as it is now, and the caller decid
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -95,6 +96,11 @@ class AlreadyApplied(Exception):
         self.event_ids = event_ids
 
 
+T = TypeVar("T")
+
+# Queued uses are grouped by the minute: applied ids by queue minute, events by event minute.
+MINUTE_MS = 60_000
+
 # How long the worker remembers applied queued uses: longer than SQS keeps a message
 # (14 days at most), so even a message redriven from the dead-letter queue is recognised.
 APPLIED_MEMORY_S = 15 * 86_400
@@ -112,7 +118,8 @@ def record_batch(
     to be new. `queued_at` gives each event id its queue time (ms)."""
     ops: list[dict[str, Any]] = [_grant_update(customer_pk, change) for change in changes]
     ops += [
-        _applied_update(customer_pk, minute, ids, now_ms) for minute, ids in _by_minute(queued_at)
+        _applied_update(customer_pk, minute, ids, now_ms)
+        for minute, ids in _by_minute(sorted(queued_at), queued_at.__getitem__)
     ]
     ops += [
         {
@@ -122,7 +129,9 @@ def record_batch(
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
-        for batch in _batches(events)
+        # One batch item per minute of event time: one month partition each, and never
+        # further apart than `store.events.BATCH_SPAN_MS`.
+        for _, batch in _by_minute(events, lambda event: event.timestamp)
     ]
     cancelled = _transact(ops)
     if cancelled is None:
@@ -203,11 +212,12 @@ def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     }
 
 
-def _by_minute(queued_at: dict[str, int]) -> list[tuple[int, list[str]]]:
-    minutes: dict[int, list[str]] = {}
-    for event_id, at in sorted(queued_at.items()):
-        minutes.setdefault(at // 60_000, []).append(event_id)
-    return sorted(minutes.items())
+def _by_minute(items: Iterable[T], at: Callable[[T], int]) -> list[tuple[int, list[T]]]:
+    """The items grouped by the minute of `at(item)`, earliest minute first."""
+    minutes: dict[int, list[T]] = {}
+    for item in items:
+        minutes.setdefault(at(item) // MINUTE_MS, []).append(item)
+    return sorted(minutes.items(), key=lambda pair: pair[0])
 
 
 def _applied_update(
@@ -231,15 +241,6 @@ def _applied_update(
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
     }
-
-
-def _batches(events: list[UsageEvent]) -> list[list[UsageEvent]]:
-    """Events grouped by the minute they happened in: one month partition each, and never
-    further apart than `store.events.BATCH_SPAN_MS`."""
-    groups: dict[int, list[UsageEvent]] = {}
-    for event in events:
-        groups.setdefault(event.timestamp // 60_000, []).append(event)
-    return [groups[minute] for minute in sorted(groups)]
 
 
 def _batch_item(batch: list[UsageEvent]) -> Item:
