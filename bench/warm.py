@@ -38,7 +38,7 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from billing.domain.features import Feature
     from billing.domain.holdings import Grant, Holdings
     from billing.domain.terms import Reset
-    from billing.store import customers
+    from billing.store import holdings, profiles
 
     grant = Grant(
         id="cus_ent_1",
@@ -53,8 +53,8 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         internal_id="cus_1", id="u", created_at=1, holdings=Holdings(grants=(grant,))
     )
     partition = [
-        customers._profile_item(customer),
-        *customers._holding_items("CUS#u", customer.holdings),
+        profiles.profile_item(customer),
+        *holdings.items_of("CUS#u", customer.internal_id, customer.holdings),
     ]
     feature = Feature(id="messages", name="Messages", type="metered", consumable=True)
     catalog = [

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     idempotency_lock_seconds: int = Field(default=30, gt=0)
     # Where `track` with `async: true` queues usage (SQS), and the local stack's endpoint.
     track_queue_url: str | None = None
+    # Where a deleted customer's usage events are queued for removal in the background.
+    purge_queue_url: str | None = None
     sqs_endpoint_url: str | None = None
 
     @field_validator("api_key_hashes")
@@ -80,6 +82,7 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
         stripe_mode=environ.get("STRIPE_MODE") or None,
         currency=environ.get("BILLING_CURRENCY") or "usd",
         track_queue_url=environ.get("TRACK_QUEUE_URL") or None,
+        purge_queue_url=environ.get("PURGE_QUEUE_URL") or None,
         sqs_endpoint_url=environ.get("SQS_ENDPOINT_URL") or None,
     )
 

@@ -270,6 +270,23 @@ class TestList:
         assert [c["id"] for c in by_email] == ["user_1"]
         assert [c["id"] for c in by_name["list"]] == ["user_2"]
 
+    def test_a_search_page_is_cut_after_filtering_so_limit_one_walks_every_match(
+        self, api: httpx.Client
+    ) -> None:
+        for n in range(25):
+            get_or_create(api, customer_id=f"user_{n:02d}", name="Acme" if n in (0, 24) else None)
+
+        pages, cursor = [], None
+        while True:
+            body = {"search": "acme", "limit": 1, "start_cursor": cursor}
+            page = api.post("/v1/customers.list", json=body).json()
+            pages.append([c["id"] for c in page["list"]])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+
+        assert pages == [["user_24"], ["user_00"]]
+
     def test_a_forged_cursor_is_a_400(self, api: httpx.Client) -> None:
         response = api.post("/v1/customers.list", json={"start_cursor": "bm90LWEtY3Vyc29y"})
 

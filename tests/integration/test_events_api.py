@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from local.stack import LocalStack
+from tests.conftest import table_items
+
 DAY = 86_400_000
 T0 = 1_790_000_000_000  # a fixed moment, so bins are predictable
 
@@ -150,3 +153,37 @@ def test_an_unknown_customer_is_a_404(tracked: httpx.Client) -> None:
     response = tracked.post("/v1/events.list", json={"customer_id": "ghost"})
 
     assert response.status_code == 404
+
+
+def test_a_customer_recreated_under_a_deleted_ones_id_sees_none_of_its_events(
+    tracked: httpx.Client, clean_stack: LocalStack
+) -> None:
+    tracked.post("/v1/customers.delete", json={"customer_id": "u"})
+    tracked.post("/v1/customers.get_or_create", json={"customer_id": "u"})
+
+    listed = tracked.post("/v1/events.list", json={"customer_id": "u", **WHOLE}).json()
+    summed = tracked.post(
+        "/v1/events.aggregate",
+        json={"customer_id": "u", "feature_id": "messages", **WHOLE},
+    ).json()
+
+    assert listed["list"] == []
+    assert summed["total"]["messages"]["sum"] == 0
+    clean_stack.drain_queues()
+    assert [i for i in table_items(clean_stack) if i["PK"]["S"].startswith("EVT#")] == [], (
+        "the deleted customer's events are removed"
+    )
+
+
+def test_a_renamed_customers_events_follow_it(tracked: httpx.Client) -> None:
+    renamed = tracked.post(
+        "/v1/customers.update", json={"customer_id": "u", "new_customer_id": "v"}
+    )
+
+    listed = tracked.post("/v1/events.list", json={"customer_id": "v", **WHOLE}).json()
+    old = tracked.post("/v1/events.list", json={"customer_id": "u", **WHOLE})
+
+    assert renamed.status_code == 200
+    assert len(listed["list"]) == 4
+    assert {e["customer_id"] for e in listed["list"]} == {"v"}
+    assert old.status_code == 404

@@ -69,7 +69,11 @@ def events_key(clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None
 def test_replaying_the_samples_in_order_gives_their_expected_answers(events_key: None) -> None:
     template = load_template()
     pools = {route.route_key: FunctionPool(route) for route in routes(template)}
-    (worker,) = (FunctionPool(source.function) for source in queue_sources(template))
+    (worker,) = (
+        FunctionPool(source.function)
+        for source in queue_sources(template)
+        if source.queue == "TrackQueue"
+    )
 
     for name, status in EXPECTED_STATUS.items():
         event = json.loads((EVENTS / name).read_text())

@@ -32,7 +32,7 @@ def worker(api: httpx.Client) -> FunctionPool:
             "/v1/balances.create",
             json={"customer_id": customer_id, "feature_id": "messages", "included_grant": 1000},
         )
-    (source,) = queue_sources(load_template())
+    (source,) = [s for s in queue_sources(load_template()) if s.queue == "TrackQueue"]
     return FunctionPool(source.function)
 
 
@@ -117,15 +117,16 @@ def test_uses_of_several_customers_are_applied_each_to_their_own(
 def test_only_the_messages_of_a_customer_whose_write_failed_are_handed_back(
     worker: FunctionPool, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from billing.domain.customers import Customer
     from billing.domain.errors import StoreUnavailable
     from billing.store import usage
 
     record_batch = usage.record_batch
 
-    def throttled_for_b(customer_pk: str, *args: Any, **kwargs: Any) -> None:
-        if customer_pk == "CUS#b":
+    def throttled_for_b(customer: Customer, *args: Any, **kwargs: Any) -> None:
+        if customer.id == "b":
             raise StoreUnavailable
-        record_batch(customer_pk, *args, **kwargs)
+        record_batch(customer, *args, **kwargs)
 
     monkeypatch.setattr(usage, "record_batch", throttled_for_b)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -116,3 +119,104 @@ def test_concurrent_retries_with_one_idempotency_key_run_the_request_once(
         assert refused.json()["code"] == "idempotency_key_in_progress"
     assert clean_stack.emulator.count("customer") == 1
     assert len(profiles(clean_stack)) == 1
+
+
+RACES = 30
+
+
+def race(stack: LocalStack, *requests: tuple[str, dict[str, object]]) -> list[httpx.Response]:
+    """Sends the requests at once, each from its own connection."""
+
+    def send(request: tuple[str, dict[str, object]]) -> httpx.Response:
+        path, body = request
+        with httpx.Client(base_url=stack.api_url, timeout=60) as client:
+            return client.post(path, json=body, headers={"Authorization": f"Bearer {SECRET_KEY}"})
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def holding_items(stack: LocalStack) -> list[dict[str, object]]:
+    return [i for i in table_items(stack) if str(i["SK"]["S"]).startswith(("GRANT#", "FLAG#"))]
+
+
+@pytest.mark.parametrize(
+    "goes_away",
+    [
+        pytest.param(("/v1/customers.delete", {"customer_id": "victim"}), id="delete"),
+        pytest.param(
+            ("/v1/customers.update", {"customer_id": "victim", "new_customer_id": "moved"}),
+            id="rename",
+        ),
+    ],
+)
+def test_a_balance_given_while_its_customer_goes_away_never_reaches_the_next_one(
+    api: httpx.Client, clean_stack: LocalStack, goes_away: tuple[str, dict[str, object]]
+) -> None:
+    api.post("/v1/features.create", json={"feature_id": "gold", "name": "G", "type": "metered"})
+    given = (
+        "/v1/balances.create",
+        {"customer_id": "victim", "feature_id": "gold", "included_grant": 100},
+    )
+    inherited = 0
+    for _ in range(RACES):
+        api.post("/v1/customers.get_or_create", json={"customer_id": "victim"})
+
+        race(clean_stack, given, goes_away)
+        api.post("/v1/customers.delete", json={"customer_id": "moved"})
+        api.post("/v1/customers.get_or_create", json={"customer_id": "victim"})
+        check = api.post(
+            "/v1/balances.check",
+            json={"customer_id": "victim", "feature_id": "gold", "required_balance": 100},
+        )
+        inherited += check.json()["allowed"]
+        api.post("/v1/customers.delete", json={"customer_id": "victim"})
+
+    assert inherited == 0
+    assert holding_items(clean_stack) == [], "no grant is left without its customer"
+
+
+TRACKERS = 4
+
+
+def test_a_rename_under_tracking_load_succeeds_and_loses_no_deduction(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    api.post("/v1/features.create", json={"feature_id": "msgs", "name": "M", "type": "metered"})
+    api.post("/v1/customers.get_or_create", json={"customer_id": "busy"})
+    api.post(
+        "/v1/balances.create",
+        json={"customer_id": "busy", "feature_id": "msgs", "included_grant": 10**6},
+    )
+    stop = threading.Event()
+
+    def keep_tracking() -> Counter[int]:
+        answers: Counter[int] = Counter()
+        with httpx.Client(
+            base_url=clean_stack.api_url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        ) as client:
+            while not stop.is_set():
+                answer = client.post(
+                    "/v1/balances.track",
+                    json={"customer_id": "busy", "feature_id": "msgs", "value": 1},
+                )
+                answers[answer.status_code] += 1
+                if answer.status_code == 404:
+                    return answers  # renamed: the old id is gone
+        return answers
+
+    with ThreadPoolExecutor(max_workers=TRACKERS) as pool:
+        trackers = [pool.submit(keep_tracking) for _ in range(TRACKERS)]
+        time.sleep(0.5)  # every tracker is at it
+        renamed = api.post(
+            "/v1/customers.update", json={"customer_id": "busy", "new_customer_id": "calm"}
+        )
+        stop.set()
+        answers = sum((t.result() for t in trackers), Counter[int]())
+
+    assert renamed.status_code == 200, renamed.text
+    assert set(answers) <= {200, 404, 423}, answers
+    usage = api.post("/v1/customers.get", json={"customer_id": "calm"}).json()
+    assert usage["balances"]["msgs"]["usage"] == answers[200], "every deduction answered moved"

@@ -8,8 +8,8 @@ import pytest
 
 from billing.api.wire.customers import ListCustomersRequest
 from billing.domain.errors import InvalidRequest
-from billing.store import customers as store
 from billing.store import keys
+from billing.store import profiles as store
 
 LAST_KEY = {
     "PK": {"S": "CUS#u1"},
@@ -25,10 +25,10 @@ def cursor_of(value: Any) -> str:
 
 class TestCursor:
     def test_a_cursor_round_trips_to_the_same_key(self):
-        assert store._decode_cursor(store._encode_cursor(LAST_KEY)) == LAST_KEY
+        assert store.decode_cursor(store.encode_cursor(LAST_KEY)) == LAST_KEY
 
     def test_a_cursor_is_url_safe_text(self):
-        cursor = store._encode_cursor({**LAST_KEY, "PK": {"S": "CUS#ü/+?&=" + "\xff" * 10}})
+        cursor = store.encode_cursor({**LAST_KEY, "PK": {"S": "CUS#ü/+?&=" + "\xff" * 10}})
 
         assert set(cursor) <= set(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_="
@@ -37,7 +37,7 @@ class TestCursor:
     def test_a_cursor_does_not_depend_on_key_order(self):
         reordered = dict(reversed(LAST_KEY.items()))
 
-        assert store._encode_cursor(reordered) == store._encode_cursor(LAST_KEY)
+        assert store.encode_cursor(reordered) == store.encode_cursor(LAST_KEY)
 
     @pytest.mark.parametrize(
         "cursor",
@@ -63,7 +63,7 @@ class TestCursor:
     )
     def test_a_forged_or_garbage_cursor_is_an_invalid_start_cursor(self, cursor: str):
         with pytest.raises(InvalidRequest) as raised:
-            store._decode_cursor(cursor)
+            store.decode_cursor(cursor)
 
         assert raised.value.details == [{"field": "start_cursor", "message": "not a valid cursor"}]
 
@@ -129,7 +129,7 @@ class TestPageBounds:
             assert lowest <= highest
 
     def test_a_cursor_becomes_the_exclusive_start_key(self, dynamodb: FakeDynamoDB):
-        store.page(list_request(start_cursor=store._encode_cursor(LAST_KEY)).page_query())
+        store.page(list_request(start_cursor=store.encode_cursor(LAST_KEY)).page_query())
 
         assert dynamodb.queries[0]["ExclusiveStartKey"] == LAST_KEY
 

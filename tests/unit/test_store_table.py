@@ -10,7 +10,7 @@ from billing.api.body import parse
 from billing.api.wire.customers import UpdateCustomerRequest
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
-from billing.store import customers
+from billing.store import profiles
 from billing.store.table import from_item, to_item, to_value
 from tests.unit.events import api_event
 
@@ -93,6 +93,6 @@ def test_metadata_the_api_accepts_can_be_stored(number: str):
         return  # refused up front: fine
     customer = Customer(internal_id="cus_1", id="u1", metadata=metadata, created_at=1)
 
-    stored = customers._customer_from(from_item(customers._profile_item(customer)))
+    stored = profiles.customer_from(profiles.profile_item(customer))
 
     assert stored.metadata == json.loads(json.dumps(metadata))

@@ -50,18 +50,22 @@ def test_every_function_has_an_http_api_post_route_or_a_queue(template: dict[str
 
     assert functions
     assert set(functions) == routed | polled
-    assert polled == {"BalancesTrackWorkerFunction"}
+    assert polled == {"BalancesTrackWorkerFunction", "CustomersPurgeWorkerFunction"}
 
 
-def test_the_usage_queue_has_a_dead_letter_queue_and_reports_partial_failures(
-    template: dict[str, Any],
+@pytest.mark.parametrize(
+    ("queue_name", "dead_letter_queue"),
+    [("TrackQueue", "TrackDeadLetterQueue"), ("PurgeQueue", "PurgeDeadLetterQueue")],
+)
+def test_each_queue_has_a_dead_letter_queue_and_reports_partial_failures(
+    template: dict[str, Any], queue_name: str, dead_letter_queue: str
 ):
-    (source,) = queue_sources(template)
+    (source,) = [s for s in queue_sources(template) if s.queue == queue_name]
     worker = template["Resources"][source.function.function]["Properties"]
     queue = template["Resources"][source.queue]["Properties"]
     (event,) = worker["Events"].values()
 
-    assert source.dead_letter_queue == "TrackDeadLetterQueue"
+    assert source.dead_letter_queue == dead_letter_queue
     assert source.max_receive_count == 5
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]

@@ -29,6 +29,8 @@ class Customer(BaseModel):
     version: int = 1
     # What the customer holds: kept in its own items, never in the profile.
     holdings: Holdings = Holdings()
+    # The earliest month (yyyymm) any of its usage events is in; None before the first.
+    events_since: str | None = None
 
 
 class CustomerDraft(BaseModel):

@@ -17,9 +17,9 @@ from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFound
 from billing.domain.holdings import Grant
 from billing.domain.usage import GrantChange, after_changes
+from billing.services.retry import pause
 from billing.services.track import Usage, decided, event_of
 from billing.store import customers, usage
-from billing.store.customers import pk_of
 from billing.track_queue import QueuedUse
 
 logger = Logger(child=True)
@@ -61,12 +61,12 @@ def _apply_for_customer(customer_id: str, uses: list[QueuedUse]) -> None:
 
 def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
     pending = chunk
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         now = clock.now_ms()
         grants, changes, events = _decide_in_order(customer, pending, now)
         try:
             usage.record_batch(
-                pk_of(customer),
+                customer,
                 changes,
                 events,
                 {u.event_id: u.queued_at for u in pending},
@@ -78,10 +78,12 @@ def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
                 return customer
             continue
         except usage.GrantsMoved:
+            # Somebody else deducted first, or the customer is moving or gone: look again.
             reloaded = customers.load(customer.id or "")
-            if reloaded is None:
+            if reloaded is None or reloaded.internal_id != customer.internal_id:
                 return customer  # deleted meanwhile: nothing left to apply to
             customer = reloaded
+            pause(attempt)
             continue
         return _holding(customer, grants)
     raise BillingInProgress

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing import clock
-from billing.domain.customers import Customer
-from billing.domain.errors import BalanceNotFound, CustomerNotFound, FeatureNotFound, InvalidRequest
+from billing.domain.errors import BalanceNotFound, FeatureNotFound, InvalidRequest
 from billing.domain.holdings import Flag, Grant, Holdings
 from billing.domain.schedule import next_reset_at
 from billing.domain.terms import Reset
 from billing.domain.usage import usable
 from billing.services import catalog_cache
+from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
-from billing.store import customers
+from billing.store import holdings
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,22 @@ class BalanceChange:
 
 
 def create_balance(new: NewBalance) -> None:
-    customer = _customer(new.customer_id)
+    def attempt() -> None:
+        customer = get_customer(new.customer_id)
+        # Written only while this very customer exists and is not moving: else look again.
+        holdings.add(customer, _new_holding(new), clock.now_ms())
+
+    on_conflict(attempt)
+
+
+def _new_holding(new: NewBalance) -> Holdings:
     feature = catalog_cache.features_knowing({new.feature_id}).get(new.feature_id)
     if feature is None:
         raise FeatureNotFound
     grant_id = new.balance_id or clock.new_internal_id("cus_ent")
     if feature.type == "boolean":
         flag = Flag(id=grant_id, feature_id=feature.id, plan_id=None, expires_at=new.expires_at)
-        customers.add_holdings(customer, Holdings(flags=(flag,)))
-        return
+        return Holdings(flags=(flag,))
     now = clock.now_ms()
     # A given next reset anchors the schedule there; else it runs from now.
     anchor = new.next_reset_at if new.next_reset_at is not None else now
@@ -67,12 +74,12 @@ def create_balance(new: NewBalance) -> None:
         next_reset_at=first_reset if new.reset is not None else None,
         expires_at=new.expires_at,
     )
-    customers.add_holdings(customer, Holdings(grants=(grant,)))
+    return Holdings(grants=(grant,))
 
 
 def update_balance(change: BalanceChange) -> None:
     def attempt() -> None:
-        customer = _customer(change.customer_id)
+        customer = get_customer(change.customer_id)
         now = clock.now_ms()
         held = [g for g in customer.holdings.grants if g.feature_id == change.feature_id]
         current = {g.id: g for g in usable(held, now)}
@@ -83,7 +90,7 @@ def update_balance(change: BalanceChange) -> None:
         if chosen is None:
             raise BalanceNotFound
         before = next(g for g in held if g.id == chosen.id)
-        customers.replace_grant(customer, before, _changed(chosen, change, now))
+        holdings.replace_grant(customer, before, _changed(chosen, change, now), now)
 
     on_conflict(attempt)
 
@@ -122,10 +129,3 @@ def _changed(grant: Grant, change: BalanceChange, now: int) -> Grant:
     elif change.usage is not None:
         updated = updated.model_copy(update={"usage": change.usage})
     return updated
-
-
-def _customer(customer_id: str) -> Customer:
-    customer = customers.load(customer_id)
-    if customer is None:
-        raise CustomerNotFound
-    return customer

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from billing import clock
 from billing.domain.customers import Customer
-from billing.domain.errors import CustomerNotFound, FeatureNotFound
+from billing.domain.errors import FeatureNotFound
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Flag, balances
 from billing.domain.usage import overage_allowed, paying_features, usable
 from billing.services import catalog_cache
+from billing.services.customers.get import get_customer
 from billing.services.track import TrackResult, Usage, track
-from billing.store import customers
 
 if TYPE_CHECKING:
     from billing.services.check_preview import Preview
@@ -38,9 +38,7 @@ def check(
     properties: dict[str, object] | None = None,
     with_preview: bool = False,
 ) -> CheckResult:
-    customer = customers.load(customer_id)  # the one read of the common case
-    if customer is None:
-        raise CustomerNotFound
+    customer = get_customer(customer_id)  # the one read of the common case
     features = catalog_cache.features_knowing({feature_id})
     feature = features.get(feature_id)
     if feature is None:

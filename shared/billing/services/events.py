@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from billing.domain.errors import CustomerNotFound
 from billing.domain.reports import Bin, BinSize, Measure, StoredEvent, Use, aggregate
-from billing.store import customers, events
+from billing.services.customers.get import get_customer
+from billing.store import events
 
 # An aggregate reads the events themselves: past this many in one range, ask for less.
 MOST_EVENTS_PER_AGGREGATE = 100_000
@@ -18,8 +18,10 @@ def list_events(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[StoredEvent], str | None]:
-    _require_customer(customer_id)
-    return events.page(customer_id, start_ms, end_ms, feature_ids, cursor, limit)
+    # Events are kept under the customer's internal id: they follow a rename, and a customer
+    # re-created under a deleted one's id never sees the old owner's.
+    owner = get_customer(customer_id).internal_id
+    return events.page(owner, customer_id, start_ms, end_ms, feature_ids, cursor, limit)
 
 
 def aggregate_events(
@@ -32,14 +34,9 @@ def aggregate_events(
     group_by: str | None,
     filter_by: dict[str, str] | None,
 ) -> tuple[list[Bin], dict[str, dict[str, float]]]:
-    _require_customer(customer_id)
+    owner = get_customer(customer_id).internal_id
     stored = events.all_in(
-        customer_id, start_ms, end_ms, set(feature_ids), MOST_EVENTS_PER_AGGREGATE
+        owner, customer_id, start_ms, end_ms, set(feature_ids), MOST_EVENTS_PER_AGGREGATE
     )
     uses = (Use(e.timestamp, e.feature_ids, e.value, e.properties) for e in stored)
     return aggregate(uses, feature_ids, size, measure, group_by, filter_by)
-
-
-def _require_customer(customer_id: str) -> None:
-    if customers.load(customer_id) is None:
-        raise CustomerNotFound

@@ -15,12 +15,7 @@ from typing import Any
 from billing import clock
 from billing.config import settings
 from billing.domain.customers import Customer
-from billing.domain.errors import (
-    BillingInProgress,
-    CustomerNotFound,
-    FeatureNotFound,
-    IdempotencyKeyConflict,
-)
+from billing.domain.errors import BillingInProgress, FeatureNotFound, IdempotencyKeyConflict
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Grant, balances
 from billing.domain.usage import (
@@ -32,8 +27,9 @@ from billing.domain.usage import (
     usable,
 )
 from billing.services import catalog_cache
-from billing.store import customers, usage
-from billing.store.customers import pk_of
+from billing.services.customers.get import get_customer
+from billing.services.retry import on_conflict
+from billing.store import usage
 
 ATTEMPTS = 8
 
@@ -71,35 +67,40 @@ AnswerOf = Callable[[TrackResult], Any]
 def track(
     use: Usage, loaded: Customer | None = None, answer_of: AnswerOf | None = None
 ) -> TrackResult:
-    customer = loaded
-    for _ in range(ATTEMPTS):
-        if customer is None:
-            customer = customers.load(use.customer_id)
-            if customer is None:
-                raise CustomerNotFound
-        result = decided(use, customer)
-        if use.all_or_nothing and not result.applied:
-            return result  # denied: nothing to deduct, nothing to record
-        marker = None
-        if use.idempotency_key is not None:
-            marker = usage.Marker(
-                key=use.idempotency_key,
-                fingerprint=use.fingerprint,
-                response=json.dumps(answer_of(result)) if answer_of else "{}",
-                now_ms=clock.now_ms(),
-                ttl_s=settings().idempotency_ttl_seconds,
-            )
-        try:
-            usage.record(pk_of(customer), result.deductions, event_of(use, result), marker)
-        except usage.AlreadyRecorded as first:
-            if first.fingerprint != use.fingerprint:
-                raise IdempotencyKeyConflict from None
-            return TrackResult(deductions=[], balances={}, replayed=first.response)
-        except usage.GrantsMoved:
-            customer = None  # somebody else deducted or reset first: read and decide again
-            continue
-        return result
-    raise BillingInProgress
+    preloaded = loaded
+
+    def attempt() -> TrackResult:
+        nonlocal preloaded
+        customer, preloaded = preloaded or get_customer(use.customer_id), None
+        return _recorded(use, customer, answer_of)
+
+    # A lost race (somebody else deducted or reset first, or the customer is moving) reads
+    # and decides again.
+    return on_conflict(attempt, attempts=ATTEMPTS)
+
+
+def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> TrackResult:
+    result = decided(use, customer)
+    if use.all_or_nothing and not result.applied:
+        return result  # denied: nothing to deduct, nothing to record
+    marker = None
+    if use.idempotency_key is not None:
+        marker = usage.Marker(
+            key=use.idempotency_key,
+            fingerprint=use.fingerprint,
+            response=json.dumps(answer_of(result)) if answer_of else "{}",
+            now_ms=clock.now_ms(),
+            ttl_s=settings().idempotency_ttl_seconds,
+        )
+    try:
+        usage.record(customer, result.deductions, event_of(use, result), marker)
+    except usage.AlreadyRecorded as first:
+        if first.fingerprint != use.fingerprint:
+            raise IdempotencyKeyConflict from None
+        return TrackResult(deductions=[], balances={}, replayed=first.response)
+    except usage.GrantsMoved as moved:
+        raise BillingInProgress from moved
+    return result
 
 
 def decided(use: Usage, customer: Customer) -> TrackResult:

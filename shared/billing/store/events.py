@@ -4,12 +4,13 @@ monthly partitions `store.usage` writes them to."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
-from billing.store import cursors
+from billing.store import cursors, keys, writes
 from billing.store.table import client, table_name, translated_errors
 from billing.store.usage import MINUTE_MS
 
@@ -20,6 +21,7 @@ BATCH_SPAN_MS = MINUTE_MS
 
 
 def page(
+    owner: str,
     customer_id: str,
     start_ms: int,
     end_ms: int,
@@ -27,17 +29,18 @@ def page(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[StoredEvent], str | None]:
-    """Up to `limit` events, newest first; the cursor resumes exactly after the last one.
+    """Up to `limit` events of the customer whose internal id is `owner` (shown under its
+    id now), newest first; the cursor resumes exactly after the last one.
 
     A cursor names the item the page stopped in and how many of its events were shown,
     since a batch item can hold more events than are left to fill a page."""
     found: list[StoredEvent] = []
     resume = (
-        cursors.decode(cursor, {"PK", "SK", "N"}, lambda key: _is_resume_point(key, customer_id))
+        cursors.decode(cursor, {"PK", "SK", "N"}, lambda key: _is_resume_point(key, owner))
         if cursor
         else None
     )
-    for pk in _months(customer_id, start_ms, end_ms):
+    for pk in _months(owner, start_ms, end_ms):
         if resume is not None and pk != resume["PK"]["S"]:
             continue  # before the cursor's month, in our newest-first walk
         upper = resume["SK"]["S"] if resume is not None else f"{end_ms + BATCH_SPAN_MS:015d}#~"
@@ -49,7 +52,7 @@ def page(
             for item in response.get("Items", []):
                 inside = [
                     e
-                    for e in _events(item)
+                    for e in _events(item, customer_id)
                     if start_ms <= e.timestamp <= end_ms
                     and (not feature_id or feature_id.intersection(e.feature_ids))
                 ]
@@ -67,16 +70,38 @@ def page(
 
 
 def all_in(
-    customer_id: str, start_ms: int, end_ms: int, feature_id: set[str] | None, most: int
+    owner: str, customer_id: str, start_ms: int, end_ms: int, feature_id: set[str] | None, most: int
 ) -> list[StoredEvent]:
     """Every event in the range (for aggregates), refusing ranges with more than `most`."""
-    events, cursor = page(customer_id, start_ms, end_ms, feature_id, None, most + 1)
+    events, cursor = page(owner, customer_id, start_ms, end_ms, feature_id, None, most + 1)
     if len(events) > most or (cursor is not None and len(events) >= most):
         raise InvalidRequest(
             f"The range holds more than {most} events: aggregate a shorter range.",
             details=[{"field": "range", "message": f"more than {most} events"}],
         )
     return events
+
+
+# A use may be tracked with a timestamp up to this far ahead.
+LATEST_AHEAD_MS = 86_400_000
+
+
+def purge(
+    owner: str, since: str, now_ms: int, resume_at: str | None, more_time: Callable[[], bool]
+) -> str | None:
+    """Deletes the events (and applied-use sets) of a customer that is gone, from `since`
+    (its earliest month, yyyymm) on, newest month first, while `more_time()`; returns the
+    partition to resume at, or None when all are gone. Nothing reads them any more: they
+    are found only through the customer's profile."""
+    earliest = datetime(int(since[:4]), int(since[4:]), 1, tzinfo=UTC)
+    months = _months(owner, int(earliest.timestamp() * 1000), now_ms + LATEST_AHEAD_MS)
+    partitions = [keys.applied_pk(owner), *months]
+    start = partitions.index(resume_at) if resume_at in partitions else 0
+    for pk in partitions[start:]:
+        if not more_time():
+            return pk
+        writes.delete_all(pk)
+    return None
 
 
 def _query(
@@ -109,26 +134,25 @@ def _query(
         return client().query(**params)
 
 
-def _months(customer_id: str, start_ms: int, end_ms: int) -> list[str]:
+def _months(owner: str, start_ms: int, end_ms: int) -> list[str]:
     """The monthly partitions covering the range, newest first."""
     end = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
     start = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
     year, month, months = end.year, end.month, []
     while (year, month) >= (start.year, start.month):
-        months.append(f"EVT#{customer_id}#{year:04d}{month:02d}")
+        months.append(keys.events_pk(owner, f"{year:04d}{month:02d}"))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months
 
 
-def _is_resume_point(key: dict[str, str], customer_id: str) -> bool:
-    return key["PK"].startswith(f"EVT#{customer_id}#") and key["N"].isdigit()
+def _is_resume_point(key: dict[str, str], owner: str) -> bool:
+    return key["PK"].startswith(keys.events_pk(owner, "")) and key["N"].isdigit()
 
 
-def _events(item: dict[str, Any]) -> list[StoredEvent]:
+def _events(item: dict[str, Any], customer_id: str) -> list[StoredEvent]:
     """The events an item holds, newest first: one, or a batch of queued uses."""
     if "events_json" not in item:
-        return [_event(item)]
-    customer_id = item["customer_id"]["S"]
+        return [_event(item, customer_id)]
     batch = [
         StoredEvent(
             id=e["id"],
@@ -144,11 +168,11 @@ def _events(item: dict[str, Any]) -> list[StoredEvent]:
     return sorted(batch, key=lambda e: (e.timestamp, e.id), reverse=True)
 
 
-def _event(item: dict[str, Any]) -> StoredEvent:
+def _event(item: dict[str, Any], customer_id: str) -> StoredEvent:
     return StoredEvent(
         id=item["event_id"]["S"],
         timestamp=int(item["timestamp"]["N"]),
-        customer_id=item["customer_id"]["S"],
+        customer_id=customer_id,
         feature_ids=tuple(v["S"] for v in item.get("feature_ids", {}).get("L", [])),
         value=float(item["value"]["N"]),
         properties=json.loads(item.get("properties_json", {}).get("S", "{}")),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 PROFILE = "PROFILE"
 SUBSCRIPTION = "SUB#"
 GRANT = "GRANT#"
 FLAG = "FLAG#"
 CUSTOMERS_INDEX_PK = "CUSTOMERS"
+# In a customer's partition: the earliest month its usage events are in.
+EVENTS_SINCE = "EVENTS"
 
 
 def customer_pk(customer_id: str | None, internal_id: str) -> str:
@@ -45,3 +49,24 @@ def grant_sk(feature_id: str, grant_id: str) -> str:
 
 def flag_sk(feature_id: str, flag_id: str) -> str:
     return f"{FLAG}{feature_id}#{flag_id}"
+
+
+def feature_holder_pk(feature_id: str) -> str:
+    """Index GSI2: the customers holding a grant or flag of this feature."""
+    return f"HOLDS#{feature_id}"
+
+
+def event_month(timestamp_ms: int) -> str:
+    """The month (yyyymm, UTC) whose partition holds an event of this time."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y%m")
+
+
+def events_pk(owner: str, month: str) -> str:
+    """A customer's usage events of one month (yyyymm), under its internal id: a rename keeps
+    them, and a customer re-created under the same id starts with none."""
+    return f"EVT#{owner}#{month}"
+
+
+def applied_pk(owner: str) -> str:
+    """The ids of a customer's queued uses already applied (by queue minute)."""
+    return f"APPLIED#{owner}"

@@ -12,23 +12,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from billing import clock
+from billing.domain.customers import Customer
 from billing.domain.holdings import Grant
 from billing.domain.usage import Deduction, GrantChange
 from billing.store import keys
-from billing.store.customers import grant_from_item
-from billing.store.table import (
-    Item,
-    cancellation_codes,
-    client,
-    error_code,
-    table_name,
-    translated_errors,
-)
+from billing.store.holdings import OWNER, grant_from_item
+from billing.store.profiles import pk_of, required
+from billing.store.table import Item, cancellation_codes, table_name
+from billing.store.writes import transact
 
 
 @dataclass(frozen=True)
@@ -75,15 +71,18 @@ class AlreadyRecorded(Exception):
 
 
 def record(
-    customer_pk: str, deductions: list[Deduction], event: UsageEvent, marker: Marker | None
+    customer: Customer, deductions: list[Deduction], event: UsageEvent, marker: Marker | None
 ) -> None:
-    ops: list[dict[str, Any]] = [
-        _grant_update(customer_pk, change) for d in deductions for change in d.changes
-    ]
-    ops.append({"Put": {"TableName": table_name(), "Item": _event_item(event)}})
+    """Raises GrantsMoved when a grant changed, or the customer is gone or moving."""
+    customer_pk = pk_of(customer)
+    ops = _fences(customer, clock.now_ms(), [event.timestamp])
+    ops += [_grant_update(customer_pk, change) for d in deductions for change in d.changes]
+    ops.append(
+        {"Put": {"TableName": table_name(), "Item": _event_item(customer.internal_id, event)}}
+    )
     if marker is not None:
         ops.append(_marker_put(marker))
-    cancelled = _transact(ops)
+    cancelled = transact(ops)
     if cancelled is not None:
         raise _why_cancelled(cancelled, ops, marker) from cancelled
 
@@ -107,7 +106,7 @@ APPLIED_MEMORY_S = 15 * 86_400
 
 
 def record_batch(
-    customer_pk: str,
+    customer: Customer,
     changes: list[GrantChange],
     events: list[UsageEvent],
     queued_at: dict[str, int],
@@ -116,16 +115,18 @@ def record_batch(
     """Applies queued uses at once: the grants' combined changes, the events (a batch item
     per minute of event time), and the ids of the uses applied, which this write requires
     to be new. `queued_at` gives each event id its queue time (ms)."""
-    ops: list[dict[str, Any]] = [_grant_update(customer_pk, change) for change in changes]
+    customer_pk, owner = pk_of(customer), customer.internal_id
+    ops = _fences(customer, now_ms, [event.timestamp for event in events])
+    ops += [_grant_update(customer_pk, change) for change in changes]
     ops += [
-        _applied_update(customer_pk, minute, ids, now_ms)
+        _applied_update(owner, minute, ids, now_ms)
         for minute, ids in _by_minute(sorted(queued_at), queued_at.__getitem__)
     ]
     ops += [
         {
             "Put": {
                 "TableName": table_name(),
-                "Item": _batch_item(batch),
+                "Item": _batch_item(owner, batch),
                 "ConditionExpression": "attribute_not_exists(PK)",
             }
         }
@@ -133,7 +134,7 @@ def record_batch(
         # further apart than `store.events.BATCH_SPAN_MS`.
         for _, batch in _by_minute(events, lambda event: event.timestamp)
     ]
-    cancelled = _transact(ops)
+    cancelled = transact(ops)
     if cancelled is None:
         return
     reasons: list[dict[str, Any]] = cancelled.response.get("CancellationReasons", [])  # type: ignore[assignment]
@@ -148,23 +149,41 @@ def record_batch(
     raise GrantsMoved([]) from cancelled
 
 
-def _transact(ops: list[dict[str, Any]]) -> ClientError | None:
-    """Runs one transaction; returns its cancellation (a condition failed or a conflict)."""
-    try:
-        with translated_errors():
-            client().transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
-    except ClientError as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise
-        return error
-    return None
+def _fences(customer: Customer, now_ms: int, timestamps: list[int]) -> list[dict[str, Any]]:
+    """What a use's transaction starts with (so the marker's reason stays the last): the
+    customer these grants belong to still exists and is not moving; and, for an event in
+    a month before any of its others, that month noted, so a purge knows where to start."""
+    check = required(customer, now_ms)
+    ops: list[dict[str, Any]] = [{check.kind: check.params}]
+    earliest = min((keys.event_month(t) for t in timestamps), default=None)
+    if earliest is not None and (customer.events_since is None or earliest < customer.events_since):
+        ops.append(_events_since_update(customer, earliest))
+    return ops
 
 
-def event_pk(customer_id: str, timestamp_ms: int) -> str:
-    """Events of one customer, one month to a partition: never the customer's own partition,
-    which every check reads."""
-    month = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y%m")
-    return f"EVT#{customer_id}#{month}"
+def _events_since_update(customer: Customer, month: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": {"PK": {"S": pk_of(customer)}, "SK": {"S": keys.EVENTS_SINCE}},
+            "UpdateExpression": "SET #since = :month, #owner = :owner",
+            # Never later than it is (a concurrent use may have noted an earlier month).
+            "ConditionExpression": (
+                "attribute_not_exists(#since) OR #owner <> :owner OR #since > :month"
+            ),
+            "ExpressionAttributeNames": {"#since": "since", "#owner": OWNER},
+            "ExpressionAttributeValues": {
+                ":month": {"S": month},
+                ":owner": {"S": customer.internal_id},
+            },
+        }
+    }
+
+
+def event_pk(owner: str, timestamp_ms: int) -> str:
+    """Events of one customer (by internal id), one month to a partition: never the
+    customer's own partition, which every check reads."""
+    return keys.events_pk(owner, keys.event_month(timestamp_ms))
 
 
 def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
@@ -220,16 +239,14 @@ def _by_minute(items: Iterable[T], at: Callable[[T], int]) -> list[tuple[int, li
     return sorted(minutes.items(), key=lambda pair: pair[0])
 
 
-def _applied_update(
-    customer_pk: str, minute: int, event_ids: list[str], now_ms: int
-) -> dict[str, Any]:
+def _applied_update(owner: str, minute: int, event_ids: list[str], now_ms: int) -> dict[str, Any]:
     """Adds the ids to the set of uses applied that were queued in this minute, on the
     condition that none of them is in it yet."""
     names = [f":e{i}" for i in range(len(event_ids))]
     return {
         "Update": {
             "TableName": table_name(),
-            "Key": {"PK": {"S": f"APPLIED#{customer_pk}"}, "SK": {"S": f"{minute:012d}"}},
+            "Key": {"PK": {"S": keys.applied_pk(owner)}, "SK": {"S": f"{minute:012d}"}},
             "UpdateExpression": "ADD #ids :ids SET #ttl = :ttl",
             "ConditionExpression": " AND ".join(f"NOT contains(#ids, {n})" for n in names),
             "ExpressionAttributeNames": {"#ids": "applied_ids", "#ttl": "ttl"},
@@ -243,11 +260,11 @@ def _applied_update(
     }
 
 
-def _batch_item(batch: list[UsageEvent]) -> Item:
+def _batch_item(owner: str, batch: list[UsageEvent]) -> Item:
     newest = max(batch, key=lambda e: (e.timestamp, e.id))
     first = min(e.id for e in batch)
     return {
-        "PK": {"S": event_pk(newest.customer_id, newest.timestamp)},
+        "PK": {"S": event_pk(owner, newest.timestamp)},
         # Sorted under its newest event; named by its first id, so one batch is one item.
         "SK": {"S": f"{newest.timestamp:015d}#{first}"},
         "entity": {"S": "usage_batch"},
@@ -272,9 +289,9 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
     }
 
 
-def _event_item(event: UsageEvent) -> Item:
+def _event_item(owner: str, event: UsageEvent) -> Item:
     item: Item = {
-        "PK": {"S": event_pk(event.customer_id, event.timestamp)},
+        "PK": {"S": event_pk(owner, event.timestamp)},
         "SK": {"S": f"{event.timestamp:015d}#{event.id}"},
         "entity": {"S": "usage_event"},
         "event_id": {"S": event.id},

@@ -1,4 +1,5 @@
-"""Conditional writes of one or many items, with each condition's failure named.
+"""The one transaction runner: conditional writes of one or many items, each condition's
+failure named, and large sets written in chunks.
 
 One item goes out as a plain conditional write (half the cost of a transaction); several go
 out as one transaction. Either way, a failed condition raises the exception its write names,
@@ -13,9 +14,20 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from billing.domain.errors import BillingError, BillingInProgress
-from billing.store.table import cancellation_codes, client, error_code, translated_errors
+from billing.store.table import (
+    cancellation_codes,
+    client,
+    error_code,
+    table_name,
+    translated_errors,
+)
 
-WriteKind = Literal["Put", "Delete", "Update"]
+WriteKind = Literal["Put", "Delete", "Update", "ConditionCheck"]
+
+# DynamoDB takes at most 100 items in a transaction (and 4 MB): a chunk stays well below.
+CHUNK_ITEMS = 50
+# A batch write takes at most 25 items.
+_BATCH_ITEMS = 25
 
 
 @dataclass(frozen=True)
@@ -28,16 +40,75 @@ class Write:
 
 def run(writes: list[Write]) -> dict[str, Any]:
     """Applies all writes or none. Returns the single-item response (empty for transactions)."""
+    if len(writes) == 1 and writes[0].kind != "ConditionCheck":
+        try:
+            with translated_errors():
+                return _single(writes[0])
+        except ClientError as error:
+            raise _named_failure(error, writes) from error
+    cancelled = transact([{w.kind: w.params} for w in writes])
+    if cancelled is not None:
+        raise _named_failure(cancelled, writes) from cancelled
+    return {}
+
+
+def transact(ops: list[dict[str, Any]]) -> ClientError | None:
+    """Runs one transaction; returns its cancellation (a condition failed, or a conflict with
+    a concurrent transaction) for the caller to read the reasons of."""
     try:
         with translated_errors():
-            if len(writes) == 1:
-                return _single(writes[0])
-            client().transact_write_items(
-                TransactItems=[{w.kind: w.params} for w in writes]  # type: ignore[misc]
-            )
-            return {}
+            client().transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
     except ClientError as error:
-        raise _named_failure(error, writes) from error
+        if error_code(error) != "TransactionCanceledException":
+            raise
+        return error
+    return None
+
+
+def run_in_chunks(writes: list[Write]) -> None:
+    """Applies many writes, a chunk per transaction: each chunk all or nothing, the whole not
+    atomic (callers keep the parts invisible until one small write reveals them). A write
+    whose condition no longer holds is left out ("only if still so"); the rest go ahead."""
+    for start in range(0, len(writes), CHUNK_ITEMS):
+        pending = writes[start : start + CHUNK_ITEMS]
+        while pending:
+            cancelled = transact([{w.kind: w.params} for w in pending])
+            if cancelled is None:
+                break
+            codes = cancellation_codes(cancelled)
+            failed = {i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"}
+            if not failed:
+                raise BillingInProgress from cancelled
+            pending = [w for i, w in enumerate(pending) if i not in failed]
+
+
+def delete_all(pk: str) -> None:
+    """Deletes every item of a partition nobody reads any more, unconditionally, in batches."""
+    dynamodb, table = client(), table_name()
+    params: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ProjectionExpression": "PK, SK",
+    }
+    while True:
+        with translated_errors():
+            response = dynamodb.query(**params)
+        found = response.get("Items", [])
+        for start in range(0, len(found), _BATCH_ITEMS):
+            requests: Any = {
+                table: [
+                    {"DeleteRequest": {"Key": key}} for key in found[start : start + _BATCH_ITEMS]
+                ]
+            }
+            while requests:
+                with translated_errors():
+                    requests = dynamodb.batch_write_item(RequestItems=requests).get(
+                        "UnprocessedItems"
+                    )
+        if "LastEvaluatedKey" not in response:
+            return
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def _single(write: Write) -> dict[str, Any]:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from billing.domain.customers import Customer
 from billing.services.customers.get import get_customer
+from billing.services.customers.purge import request_purge
 from billing.services.retry import on_conflict
 from billing.store import customers
 from billing.stripe import StripeFactory
 
 
 def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFactory) -> None:
-    def attempt() -> None:
+    def attempt() -> Customer:
         customer = get_customer(customer_id)
         if delete_in_stripe and customer.stripe_id:
             # Stripe first: if it fails, nothing is lost and the call can be retried.
             stripe().delete_customer(customer.stripe_id)
         customers.delete(customer)
+        return customer
 
-    on_conflict(attempt)
+    # Its usage events are unreachable now; their storage is freed in the background.
+    request_purge(on_conflict(attempt))

@@ -1,4 +1,4 @@
-"""customers.get"""
+"""customers.get, and the one way every use case loads a customer: found, or 404."""
 
 from __future__ import annotations
 

@@ -1,0 +1,53 @@
+"""The purge queue (SQS): a deleted customer's usage events are removed in the background.
+
+The events are unreachable from the moment the customer is deleted (they live under its
+internal id, found only through its profile); this queue only frees their storage, however
+many there are, a function's time at a time.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import botocore.session
+from botocore.config import Config
+from pydantic import BaseModel, ConfigDict
+
+from billing.config import settings
+from billing.store.table import translated_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+
+class PurgeRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The internal id of the customer that is gone.
+    owner: str
+    # The earliest month (yyyymm) its events are in.
+    since: str
+    # The partition to go on from, when an earlier run ran out of time.
+    resume_at: str | None = None
+
+
+def configured() -> bool:
+    return settings().purge_queue_url is not None
+
+
+def send(request: PurgeRequest) -> None:
+    queue_url = settings().purge_queue_url
+    assert queue_url is not None
+    with translated_errors():
+        _client().send_message(QueueUrl=queue_url, MessageBody=request.model_dump_json())
+
+
+@cache
+def _client() -> SQSClient:
+    sqs: SQSClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
+        "sqs",
+        endpoint_url=settings().sqs_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2),
+    )
+    return sqs

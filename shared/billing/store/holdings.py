@@ -1,0 +1,206 @@
+"""What a customer holds: subscription, grant and flag items in its partition.
+
+Every holding item names its owner (the customer's internal id). Readers keep only the items
+of the profile's owner, so holdings written ahead of their profile (a creation, a rename's
+copies) stay invisible until the profile appears, and items left behind by a delete or a
+rename are invisible at once, whoever takes the id next. Every write of a customer's
+holdings requires, in its transaction, the profile it was meant for (`profiles.required`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing.domain.customers import Customer
+from billing.domain.errors import BalanceExists, BillingInProgress
+from billing.domain.holdings import Flag, Grant, Holdings, Subscription
+from billing.store import keys, writes
+from billing.store.profiles import pk_of, required
+from billing.store.table import Item, client, table_name, translated_errors
+from billing.store.writes import Write
+
+OWNER = "owner"
+
+
+def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
+    items: list[Item] = []
+    for sub in holdings.subscriptions:
+        sk = keys.subscription_sk(sub.plan_id, sub.id)
+        items.append(_body_item(pk, sk, owner, sub.model_dump_json()))
+    for grant in holdings.grants:
+        item = _body_item(
+            pk, keys.grant_sk(grant.feature_id, grant.id), owner, grant.model_dump_json()
+        )
+        # Usage and the next reset are attributes of their own: deductions and resets are
+        # conditional updates of them alone.
+        item["usage"] = {"N": repr(grant.usage)}
+        if grant.next_reset_at is not None:
+            item["next_reset_at"] = {"N": str(grant.next_reset_at)}
+        items.append(_held_feature(item, grant.feature_id))
+    for flag in holdings.flags:
+        item = _body_item(pk, keys.flag_sk(flag.feature_id, flag.id), owner, flag.model_dump_json())
+        items.append(_held_feature(item, flag.feature_id))
+    return items
+
+
+def owned(items: list[Item], owner: str) -> Holdings:
+    """The holdings among a partition's items that belong to `owner`."""
+    subscriptions: list[Subscription] = []
+    grants: list[Grant] = []
+    flags: list[Flag] = []
+    for item in items:
+        sk, body = item["SK"]["S"], item.get("body", {}).get("S")
+        if body is None or item.get(OWNER, {}).get("S") != owner:
+            continue
+        if sk.startswith(keys.SUBSCRIPTION):
+            subscriptions.append(Subscription.model_validate_json(body))
+        elif sk.startswith(keys.GRANT):
+            grants.append(grant_from_item(item))
+        elif sk.startswith(keys.FLAG):
+            flags.append(Flag.model_validate_json(body))
+    subscriptions.sort(key=lambda sub: sub.started_at)
+    grants.sort(key=lambda grant: grant.anchor_at)
+    return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
+
+
+def events_since(items: list[Item], owner: str) -> str | None:
+    """The earliest month of `owner`'s usage events, as its partition records it."""
+    return next(
+        (
+            item["since"]["S"]
+            for item in items
+            if item["SK"]["S"] == keys.EVENTS_SINCE and item.get(OWNER, {}).get("S") == owner
+        ),
+        None,
+    )
+
+
+def events_since_item(pk: str, owner: str, month: str) -> Item:
+    return {
+        "PK": {"S": pk},
+        "SK": {"S": keys.EVENTS_SINCE},
+        OWNER: {"S": owner},
+        "since": {"S": month},
+    }
+
+
+def grant_from_item(item: Item | dict[str, Any]) -> Grant:
+    grant = Grant.model_validate_json(item["body"]["S"])
+    reset = item.get("next_reset_at")
+    return grant.model_copy(
+        update={
+            "usage": float(item["usage"]["N"]),
+            "next_reset_at": int(reset["N"]) if reset else None,
+        }
+    )
+
+
+def add(profile: Customer, held: Holdings, now_ms: int) -> None:
+    """New grants or flags for a customer, if it still exists and is not moving; an id it
+    holds already is refused (an item another owner left behind is simply replaced)."""
+    puts = [
+        Write(
+            "Put",
+            {
+                "TableName": table_name(),
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(PK) OR #owner <> :owner",
+                "ExpressionAttributeNames": {"#owner": OWNER},
+                "ExpressionAttributeValues": {":owner": {"S": profile.internal_id}},
+            },
+            on_condition_failed=BalanceExists,
+        )
+        for item in items_of(pk_of(profile), profile.internal_id, held)
+    ]
+    writes.run([required(profile, now_ms), *puts])
+
+
+def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -> None:
+    """Writes `after` over `before`, if its usage and next reset are still as read."""
+    item = items_of(pk_of(profile), profile.internal_id, Holdings(grants=(after,)))[0]
+    condition = "#owner = :owner AND #usage = :usage AND " + (
+        "#next = :next" if before.next_reset_at is not None else "attribute_not_exists(#next)"
+    )
+    values: dict[str, Any] = {
+        ":usage": {"N": repr(before.usage)},
+        ":owner": {"S": profile.internal_id},
+    }
+    if before.next_reset_at is not None:
+        values[":next"] = {"N": str(before.next_reset_at)}
+    put = Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": item,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {
+                "#usage": "usage",
+                "#next": "next_reset_at",
+                "#owner": OWNER,
+            },
+            "ExpressionAttributeValues": values,
+        },
+        on_condition_failed=BillingInProgress,
+    )
+    writes.run([required(profile, now_ms), put])
+
+
+def put_ahead(pk: str, owner: str, holdings: Holdings, events_since: str | None = None) -> None:
+    """Writes holdings before their profile exists (creation, a rename's copies): invisible
+    until then, and written again as they are on a retry."""
+    items = items_of(pk, owner, holdings)
+    if events_since is not None:
+        items.append(events_since_item(pk, owner, events_since))
+    writes.run_in_chunks(
+        [Write("Put", {"TableName": table_name(), "Item": item}) for item in items]
+    )
+
+
+def remove_owned(pk: str, owner: str) -> None:
+    """Deletes every item `owner` holds in the partition (as it stands now, so also what
+    landed after it was read). Each delete requires the owner still, so an item a newer
+    customer of this id wrote over stays."""
+    deletes = [
+        Write(
+            "Delete",
+            {
+                "TableName": table_name(),
+                "Key": {"PK": item["PK"], "SK": item["SK"]},
+                "ConditionExpression": "#owner = :owner",
+                "ExpressionAttributeNames": {"#owner": OWNER},
+                "ExpressionAttributeValues": {":owner": {"S": owner}},
+            },
+        )
+        for item in partition_items(pk)
+        if item.get(OWNER, {}).get("S") == owner and item["SK"]["S"] != keys.PROFILE
+    ]
+    writes.run_in_chunks(deletes)
+
+
+def partition_items(pk: str) -> list[Item]:
+    """Every item of a partition, consistently read, page after page."""
+    dynamodb, items = client(), []
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ConsistentRead": True,
+    }
+    while True:
+        with translated_errors():
+            response = dynamodb.query(**params)
+        items.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return items
+        params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _body_item(pk: str, sk: str, owner: str, body: str) -> Item:
+    return {"PK": {"S": pk}, "SK": {"S": sk}, OWNER: {"S": owner}, "body": {"S": body}}
+
+
+def _held_feature(item: Item, feature_id: str) -> Item:
+    # Index GSI2 (keys only): which customers hold this feature.
+    item["GSI2PK"] = {"S": keys.feature_holder_pk(feature_id)}
+    item["GSI2SK"] = item["PK"]
+    return item
