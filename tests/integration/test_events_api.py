@@ -187,3 +187,27 @@ def test_a_renamed_customers_events_follow_it(tracked: httpx.Client) -> None:
     assert len(listed["list"]) == 4
     assert {e["customer_id"] for e in listed["list"]} == {"v"}
     assert old.status_code == 404
+
+
+def test_a_purge_short_of_time_hands_on_the_rest_and_the_rest_finishes_it(
+    tracked: httpx.Client, clean_stack: LocalStack
+) -> None:
+    from billing.purge_queue import PurgeRequest
+    from billing.services.customers.purge import purge
+    from billing.store import customers
+
+    customer = customers.load("u")
+    assert customer is not None
+    assert customer.events_since is not None
+    request = PurgeRequest(owner=customer.internal_id, since=customer.events_since)
+    budget = iter([True, True])  # two partitions' worth of time, then none
+
+    rest = purge(request, more_time=lambda: next(budget, False))
+    events_left = [i for i in table_items(clean_stack) if i["PK"]["S"].startswith("EVT#")]
+    finished = purge(rest, more_time=lambda: True) if rest else None
+
+    assert rest is not None
+    assert rest.resume_at is not None
+    assert events_left, "what it had no time for waits for the next run"
+    assert finished is None
+    assert [i for i in table_items(clean_stack) if i["PK"]["S"].startswith("EVT#")] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from local.stack import LocalStack
 from tests.conftest import table_items
@@ -101,3 +102,33 @@ def test_a_customer_with_300_grants_is_renamed_and_deleted_whole(
     assert deleted.status_code == 200, deleted.text
     assert api.post("/v1/customers.get", json={"customer_id": "keeper"}).status_code == 404
     assert items_under(clean_stack, "CUS#hoarder", "CUS#keeper") == []
+
+
+def test_a_rename_that_cannot_finish_leaves_the_customer_as_it_was_and_the_id_free(
+    api: httpx.Client, clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.domain.errors import BillingInProgress
+    from billing.store import customers, profiles
+
+    api.post("/v1/features.create", json={"feature_id": "messages", "name": "M", "type": "metered"})
+    api.post("/v1/customers.get_or_create", json={"customer_id": "stays"})
+    api.post(
+        "/v1/balances.create",
+        json={"customer_id": "stays", "feature_id": "messages", "included_grant": 10},
+    )
+    before = customers.load("stays")
+    assert before is not None
+    # A lease shorter than the margin the switch needs: as a mover that ran too long.
+    monkeypatch.setattr(profiles, "MOVE_LEASE_MS", profiles.MOVE_MARGIN_MS - 1)
+
+    with pytest.raises(BillingInProgress):
+        customers.move(before, before.model_copy(update={"id": "taken"}))
+    tracked = api.post(
+        "/v1/balances.track", json={"customer_id": "stays", "feature_id": "messages", "value": 1}
+    )
+    newcomer = api.post("/v1/customers.get_or_create", json={"customer_id": "taken"})
+
+    assert tracked.status_code == 200, "the fence is lifted"
+    assert tracked.json()["balance"]["remaining"] == 9
+    assert newcomer.status_code == 200, "the placeholder is gone"
+    assert newcomer.json()["balances"] == {}, "copies of the abandoned move are not its"
