@@ -30,6 +30,9 @@ ATTEMPTS = 8
 # item per queue minute, an event batch per event minute) or bytes would not fit.
 CHUNK_USES = 100
 CHUNK_ITEMS = 100
+# Besides: the check that the customer is still there and not moving, and maybe the note of
+# its first month of usage (`store.usage`).
+FENCE_ITEMS = 2
 CHUNK_BYTES = 300_000
 
 
@@ -85,7 +88,9 @@ def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
             customer = reloaded
             pause(attempt)
             continue
-        return _holding(customer, grants)
+        # As the write left it, so the next chunk does not note the first month again.
+        since = usage.events_since_after(customer, [event.timestamp for event in events])
+        return _holding(customer, grants).model_copy(update={"events_since": since})
     raise BillingInProgress
 
 
@@ -145,7 +150,8 @@ def _chunks(uses: Iterable[QueuedUse], grants: int) -> Iterator[list[QueuedUse]]
     for use in uses:
         queued, happened = use.queued_at // usage.MINUTE_MS, use.timestamp // usage.MINUTE_MS
         bytes_ = len(use.model_dump_json())
-        items = grants + len(queue_minutes | {queued}) + len(event_minutes | {happened})
+        minutes = len(queue_minutes | {queued}) + len(event_minutes | {happened})
+        items = FENCE_ITEMS + grants + minutes
         if chunk and (
             len(chunk) >= CHUNK_USES or items > CHUNK_ITEMS or size + bytes_ > CHUNK_BYTES
         ):

@@ -155,10 +155,18 @@ def _fences(customer: Customer, now_ms: int, timestamps: list[int]) -> list[dict
     a month before any of its others, that month noted, so a purge knows where to start."""
     check = required(customer, now_ms)
     ops: list[dict[str, Any]] = [{check.kind: check.params}]
-    earliest = min((keys.event_month(t) for t in timestamps), default=None)
-    if earliest is not None and (customer.events_since is None or earliest < customer.events_since):
-        ops.append(_events_since_update(customer, earliest))
+    since = events_since_after(customer, timestamps)
+    if since is not None and since != customer.events_since:
+        ops.append(_events_since_update(customer, since))
     return ops
+
+
+def events_since_after(customer: Customer, timestamps: list[int]) -> str | None:
+    """The customer's first month of usage once events of these times are written."""
+    months = [keys.event_month(t) for t in timestamps]
+    if customer.events_since is not None:
+        months.append(customer.events_since)
+    return min(months, default=None)
 
 
 def _events_since_update(customer: Customer, month: str) -> dict[str, Any]:
@@ -169,7 +177,7 @@ def _events_since_update(customer: Customer, month: str) -> dict[str, Any]:
             "UpdateExpression": "SET #since = :month, #owner = :owner",
             # Never later than it is (a concurrent use may have noted an earlier month).
             "ConditionExpression": (
-                "attribute_not_exists(#since) OR #owner <> :owner OR #since > :month"
+                "attribute_not_exists(#since) OR #owner <> :owner OR #since >= :month"
             ),
             "ExpressionAttributeNames": {"#since": "since", "#owner": OWNER},
             "ExpressionAttributeValues": {
