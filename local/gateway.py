@@ -2,7 +2,9 @@
 send, routed by template.yaml's routes to the real handler.
 
 Like Lambda, one handler instance serves one request at a time; concurrent requests get
-further instances ("containers"), so module state behaves as it does in AWS.
+further instances ("containers"), each importing its handler module afresh, so module state
+behaves as it does in AWS. What the shared libraries keep per process is kept per instance
+(local/lambda_state.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.lambda_state import keep_request_state_per_instance
 from local.template import Route
+
+keep_request_state_per_instance()
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
