@@ -144,7 +144,8 @@ class LocalHttpApi:
     """The routes of template.yaml served on localhost."""
 
     def __init__(self, routes: list[Route]) -> None:
-        self._pools = {(r.method, r.path): FunctionPool(r) for r in routes}
+        self._pools = {(r.method, r.path): FunctionPool(r) for r in routes if not r.is_default}
+        self._default = next((FunctionPool(r) for r in routes if r.is_default), None)
         self._server: ThreadingHTTPServer | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -180,7 +181,7 @@ class LocalHttpApi:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
-        pool = self._pools.get((request.command, path))
+        pool = self._pools.get((request.command, path), self._default)
         length = int(request.headers.get("content-length") or 0)
         if length > MAX_PAYLOAD_BYTES:
             _reply(
@@ -192,7 +193,7 @@ class LocalHttpApi:
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
-        if pool is None:
+        if pool is None:  # a template without a $default route: API Gateway answers itself
             _reply(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
             return
         headers: dict[str, str] = {}

@@ -58,7 +58,7 @@ def test_log_lines_carry_the_request_id_of_the_request_that_wrote_them() -> None
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> None:
         both_injected.wait()
-        logger.info("working", extra={"wrote": context.aws_request_id})
+        logger.warning("working", extra={"wrote": context.aws_request_id})
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda n: handler({}, LambdaContext("f", f"req-{n}")), [1, 2]))

@@ -49,8 +49,17 @@ def test_every_function_has_an_http_api_post_route_or_a_queue(template: dict[str
     polled = {source.function.function for source in queue_sources(template)}
 
     assert functions
-    assert set(functions) == routed | polled
+    assert set(functions) == routed | polled | {"RouteNotFoundFunction"}
     assert polled == {"BalancesTrackWorkerFunction"}
+
+
+def test_what_no_route_matches_goes_to_the_route_not_found_function(template: dict[str, Any]):
+    (default,) = [route for route in routes(template) if route.is_default]
+
+    assert default.route_key == "$default"
+    assert default.method == "ANY"
+    assert default.function == "RouteNotFoundFunction"
+    assert default.code_dir == ROOT / "functions" / "route_not_found"
 
 
 def test_the_usage_queue_has_a_dead_letter_queue_and_reports_partial_failures(
@@ -71,7 +80,7 @@ def test_routes_are_unique_and_versioned(template: dict[str, Any]):
     keys = [route.route_key for route in routes(template)]
 
     assert len(keys) == len(set(keys))
-    assert all(route.path.startswith("/v1/") for route in routes(template))
+    assert all(r.path.startswith("/v1/") for r in routes(template) if not r.is_default)
 
 
 def test_every_function_handler_exists(template: dict[str, Any]):
