@@ -67,6 +67,14 @@ class FeatureExists(BillingError):
     default_message = "A feature with this id already exists."
 
 
+class FeatureInUse(BillingError):
+    """A rename, type change or the like that would strand what plans, credit systems or
+    customers hold of the feature."""
+
+    code = "invalid_feature"  # Autumn's code when a feature's users forbid a change
+    default_message = "The feature is in use and cannot change this way."
+
+
 class PlanNotFound(BillingError):
     code = "plan_not_found"
     default_message = "No plan has this id (or this version)."

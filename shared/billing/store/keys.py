@@ -16,6 +16,11 @@ def customer_pk(customer_id: str | None, internal_id: str) -> str:
     return f"CUS#{customer_id}"
 
 
+def customer_id_of_pk(pk: str) -> str | None:
+    """The application's id of the customer under this pk; None for an id-less customer."""
+    return pk.removeprefix("CUS#") if pk.startswith("CUS#") else None
+
+
 def email_guard_pk(normalized_email: str) -> str:
     """One id-less customer per email: the guard that makes claims and creation exclusive."""
     return f"EMAIL#{normalized_email}"
@@ -45,3 +50,7 @@ def grant_sk(feature_id: str, grant_id: str) -> str:
 
 def flag_sk(feature_id: str, flag_id: str) -> str:
     return f"{FLAG}{feature_id}#{flag_id}"
+
+
+def feature_holder_pk(feature_id: str) -> str:
+    return f"HOLDS#{feature_id}"
