@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local.lambda_state import keep_request_state_per_instance
+from local.lambda_state import invocation, keep_request_state_per_instance
 from local.template import Route
 
 keep_request_state_per_instance()
@@ -65,13 +65,15 @@ class FunctionPool:
         self._idle: queue.SimpleQueue[Handler] = queue.SimpleQueue()
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        cold = False
         try:
             handler = self._idle.get_nowait()
         except queue.Empty:
-            handler = self._cold_start()
+            handler, cold = self._cold_start(), True
         try:
             context = LambdaContext(self.route.function, str(uuid.uuid4()))
-            return handler(event, context)
+            with invocation(cold=cold):
+                return handler(event, context)
         finally:
             self._idle.put(handler)
 

@@ -9,6 +9,8 @@ process can afford to (one request at a time), so concurrent requests would read
 - Powertools' log formatter keeps the keys a handler appends (request id, cold start) on the
   formatter every Logger of a service shares. Each thread keeps its own here (a request runs
   on one thread from start to end).
+- Powertools' Logger says `cold_start` once per process; here once per instance: the first
+  invocation of each (`invocation(cold=True)`).
 
 Nothing request-scoped lives in the billing package itself: its module state is caches and
 clients, which a Lambda instance also keeps across requests.
@@ -18,13 +20,26 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.logging import logger as powertools_logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 _applied = False
+_invocation = threading.local()
+
+
+@contextmanager
+def invocation(*, cold: bool) -> Iterator[None]:
+    """Runs one invocation of an instance on this thread; `cold` for its first."""
+    _invocation.cold = cold
+    try:
+        yield
+    finally:
+        _invocation.cold = False
 
 
 def keep_request_state_per_instance() -> None:
@@ -36,6 +51,7 @@ def keep_request_state_per_instance() -> None:
         ApiGatewayResolver.resolve
     )
     LambdaPowertoolsFormatter.log_format = _PerThread()  # type: ignore[assignment]
+    powertools_logger._is_cold_start = lambda: bool(getattr(_invocation, "cold", False))
 
 
 Resolve = Callable[[ApiGatewayResolver, Mapping[str, Any], Any], dict[str, Any]]

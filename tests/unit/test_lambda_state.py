@@ -8,13 +8,15 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from local.gateway import LambdaContext
+from local.gateway import FunctionPool, LambdaContext
 from local.lambda_state import keep_request_state_per_instance
+from local.template import Route
 
 keep_request_state_per_instance()
 
@@ -66,3 +68,23 @@ def test_log_lines_carry_the_request_id_of_the_request_that_wrote_them() -> None
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert sorted(line["wrote"] for line in lines) == ["req-1", "req-2"]
     assert all(line["function_request_id"] == line["wrote"] for line in lines)
+
+
+def test_each_instance_logs_a_cold_start_on_its_first_invocation_only(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from aws_lambda_powertools import Logger\n"
+        "logger = Logger(service='cold-start-test')\n"
+        "@logger.inject_lambda_context(clear_state=True)\n"
+        "def lambda_handler(event, context):\n"
+        "    event['together'].wait()\n"
+        "    return {'cold_start': logger.get_current_keys()['cold_start']}\n"
+    )
+    pool = FunctionPool(Route("POST", "/x", "ColdStartTest", tmp_path, "app.lambda_handler"))
+    two_at_once = threading.Barrier(2, timeout=10)
+
+    with ThreadPoolExecutor(max_workers=2) as threads:
+        concurrent = list(threads.map(lambda _: pool.invoke({"together": two_at_once}), [1, 2]))
+    again = pool.invoke({"together": threading.Barrier(1)})
+
+    assert [answer["cold_start"] for answer in concurrent] == [True, True], "two instances"
+    assert again["cold_start"] is False, "a warm instance serves the next request"
