@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -97,16 +98,15 @@ def idempotent_transactions() -> None:
     transaction whose answer was lost (a read timeout) safe: it resends the token it filled
     in. A transaction that failed leaves no trace, so its retry is evaluated afresh."""
     original = DynamoHandler.transact_write_items
-    # token -> (the request without its token, when it completed); oldest first.
+    # token -> (digest of the request without its token, when it completed); oldest first.
     completed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def transact_write_items(self: DynamoHandler) -> ActionResult:
         token = self.body.get("ClientRequestToken")
         if token is None:
             return original(self)
-        request = json.dumps(
-            {k: v for k, v in self.body.items() if k != "ClientRequestToken"}, sort_keys=True
-        )
+        parameters = {k: v for k, v in self.body.items() if k != "ClientRequestToken"}
+        request = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
         now = time.monotonic()
         while completed and now - next(iter(completed.values()))[1] > TOKEN_WINDOW_S:
             completed.popitem(last=False)
