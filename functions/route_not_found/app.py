@@ -11,10 +11,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.api.app import make_app
+from billing.api.app import make_unauthenticated_app
 
 logger = Logger()
-app = make_app(idempotency=False)  # no routes: every request is the app's not-found answer
+# No routes, so every request gets the app's not-found answer; no key is needed to learn
+# that a route does not exist, as behind API Gateway without this route.
+app = make_unauthenticated_app()
 
 
 @logger.inject_lambda_context(clear_state=True)

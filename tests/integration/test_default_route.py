@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from billing.domain.errors import RouteNotFound, Unauthorized
+from billing.domain.errors import RouteNotFound
 
 
 @pytest.mark.parametrize(
@@ -28,10 +28,8 @@ def test_an_unknown_route_answers_404_with_the_error_code(
     assert response.json() == {"code": RouteNotFound.code, "message": RouteNotFound.default_message}
 
 
-def test_without_a_key_an_unknown_route_answers_401_as_every_route_does(
-    api: httpx.Client,
-) -> None:
+def test_an_unknown_route_answers_the_same_without_a_key(api: httpx.Client) -> None:
     response = httpx.post(api.base_url.join("/v1/nothing.here"), json={})
 
-    assert response.status_code == 401
-    assert response.json()["code"] == Unauthorized.code
+    assert response.status_code == 404
+    assert response.json()["code"] == RouteNotFound.code
