@@ -77,7 +77,7 @@ def test_a_malformed_or_mistyped_body_is_a_400_that_writes_nothing(
 
     assert response.status_code == 400, response.text
     error = response.json()
-    assert error["code"] == "invalid_request"
+    assert error["code"] == "invalid_inputs"
     assert error["message"]
     assert error["details"]
     assert "Traceback" not in response.text
@@ -127,7 +127,7 @@ def test_without_a_valid_secret_key_the_answer_is_401(
     )
 
     assert response.status_code == 401
-    assert response.json()["code"] == "unauthorized"
+    assert response.json()["code"] == "invalid_secret_key"
     assert table_items(clean_stack) == []
 
 
