@@ -9,7 +9,9 @@ from pydantic import Field, model_validator
 from billing.api.wire.common import (
     Count,
     EpochMs,
+    EventTime,
     Id,
+    JsonObject,
     WireRequest,
     WireResponse,
     omitted_when_none,
@@ -22,7 +24,7 @@ from billing.domain.usage import Deduction
 Quantity = Annotated[float, Field(ge=-1e12, le=1e12)]
 
 
-Properties = Annotated[dict[str, Any], Field(max_length=100)]
+Properties = Annotated[JsonObject, Field(max_length=100)]
 
 
 class CheckRequest(WireRequest):
@@ -47,7 +49,7 @@ class TrackRequest(WireRequest):
     entity_id: Id | None = None
     value: Quantity = 1
     properties: Properties | None = None
-    timestamp: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    timestamp: EventTime | None = None
     overage_behavior: Literal["cap", "overflow"] = "cap"
     async_: bool = Field(default=False, alias="async")
 
