@@ -39,7 +39,7 @@ def try_lock(
                 TableName=table_name(),
                 Item={
                     "PK": {"S": keys.idempotency_pk(key)},
-                    "SK": {"S": "IDEM"},
+                    "SK": {"S": keys.IDEMPOTENCY_SK},
                     "entity": {"S": "idempotency"},
                     "fingerprint": {"S": fingerprint},
                     "status": {"S": IN_PROGRESS},
@@ -84,7 +84,7 @@ def record_queued(
     then returns the record holding it."""
     item: dict[str, Any] = {
         "PK": {"S": keys.idempotency_pk(key)},
-        "SK": {"S": "IDEM"},
+        "SK": {"S": keys.IDEMPOTENCY_SK},
         "entity": {"S": "idempotency"},
         "fingerprint": {"S": request.fingerprint},
         "status": {"S": COMPLETED},
@@ -116,7 +116,7 @@ def complete(key: str, fingerprint: str, status: int, body: str) -> None:
     with translated_errors():
         client().update_item(
             TableName=table_name(),
-            Key={"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": "IDEM"}},
+            Key={"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": keys.IDEMPOTENCY_SK}},
             UpdateExpression="SET #status = :done, response_status = :code, response_body = :body",
             ConditionExpression="fingerprint = :fp",
             ExpressionAttributeNames={"#status": "status"},
@@ -135,7 +135,7 @@ def release(key: str, fingerprint: str) -> None:
         with translated_errors():
             client().delete_item(
                 TableName=table_name(),
-                Key={"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": "IDEM"}},
+                Key={"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": keys.IDEMPOTENCY_SK}},
                 ConditionExpression="fingerprint = :fp AND #status = :in_progress",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -160,13 +159,6 @@ def _transact(ops: list[dict[str, Any]]) -> ClientError | None:
     return None
 
 
-def event_pk(customer_id: str, timestamp_ms: int) -> str:
-    """Events of one customer, one month to a partition: never the customer's own partition,
-    which every check reads."""
-    month = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y%m")
-    return f"EVT#{customer_id}#{month}"
-
-
 def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     grant = change.grant
     names = {"#usage": "usage"}
@@ -229,7 +221,10 @@ def _applied_update(
     return {
         "Update": {
             "TableName": table_name(),
-            "Key": {"PK": {"S": f"APPLIED#{customer_pk}"}, "SK": {"S": f"{minute:012d}"}},
+            "Key": {
+                "PK": {"S": keys.applied_pk(customer_pk)},
+                "SK": {"S": keys.applied_sk(minute)},
+            },
             "UpdateExpression": "ADD #ids :ids SET #ttl = :ttl",
             "ConditionExpression": " AND ".join(f"NOT contains(#ids, {n})" for n in names),
             "ExpressionAttributeNames": {"#ids": "applied_ids", "#ttl": "ttl"},
@@ -247,9 +242,9 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
     newest = max(batch, key=lambda e: (e.timestamp, e.id))
     first = min(e.id for e in batch)
     return {
-        "PK": {"S": event_pk(newest.customer_id, newest.timestamp)},
+        "PK": {"S": keys.event_pk(newest.customer_id, newest.timestamp)},
         # Sorted under its newest event; named by its first id, so one batch is one item.
-        "SK": {"S": f"{newest.timestamp:015d}#{first}"},
+        "SK": {"S": keys.event_sk(newest.timestamp, first)},
         "entity": {"S": "usage_batch"},
         "customer_id": {"S": newest.customer_id},
         "feature_ids": {"L": [{"S": f} for f in sorted({f for e in batch for f in e.feature_ids})]},
@@ -274,8 +269,8 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
 
 def _event_item(event: UsageEvent) -> Item:
     item: Item = {
-        "PK": {"S": event_pk(event.customer_id, event.timestamp)},
-        "SK": {"S": f"{event.timestamp:015d}#{event.id}"},
+        "PK": {"S": keys.event_pk(event.customer_id, event.timestamp)},
+        "SK": {"S": keys.event_sk(event.timestamp, event.id)},
         "entity": {"S": "usage_event"},
         "event_id": {"S": event.id},
         "customer_id": {"S": event.customer_id},
@@ -300,7 +295,7 @@ def _marker_put(marker: Marker) -> dict[str, Any]:
             "TableName": table_name(),
             "Item": {
                 "PK": {"S": keys.idempotency_pk(marker.key)},
-                "SK": {"S": "IDEM"},
+                "SK": {"S": keys.IDEMPOTENCY_SK},
                 "entity": {"S": "idempotency"},
                 "fingerprint": {"S": marker.fingerprint},
                 "status": {"S": "COMPLETED"},
