@@ -11,6 +11,7 @@ from billing.api.wire.common import (
     EpochMs,
     EventTime,
     Id,
+    IdempotencyKey,
     JsonObject,
     WireRequest,
     WireResponse,
@@ -52,6 +53,7 @@ class TrackRequest(WireRequest):
     timestamp: EventTime | None = None
     overage_behavior: Literal["cap", "overflow"] = "cap"
     async_: bool = Field(default=False, alias="async")
+    idempotency_key: IdempotencyKey | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> TrackRequest:

@@ -50,6 +50,12 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable characters")
+    return value
+
+
 def _blank_is_none(value: Any) -> Any:
     """SDKs send "" for an unset name or email; it means the same as leaving it out."""
     if isinstance(value, str) and not value.strip():
@@ -94,6 +100,8 @@ Moment = Annotated[float, Field(ge=0, le=LAST_MS)]
 """A bound of a time range to read (epoch milliseconds; SDKs send fractions)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+"""The body's `idempotency_key` (track): the same as the Idempotency-Key header."""
 Name = Annotated[Annotated[str, Field(max_length=512)] | None, BeforeValidator(_blank_is_none)]
 Email = Annotated[
     Annotated[str, Field(max_length=254), AfterValidator(_looks_like_email)] | None,
