@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, table_items
 
 TRACK = {"customer_id": "u", "feature_id": "messages", "value": 3}
 CHECK = {"customer_id": "u", "feature_id": "messages", "required_balance": 4, "send_event": True}
@@ -45,6 +45,13 @@ def post(stack: LocalStack, path: str, body: dict[str, object], key: str) -> htt
         )
 
 
+def wait_until_held(stack: LocalStack, key: str) -> None:
+    deadline = time.monotonic() + 10
+    while not any(i["PK"]["S"] == f"IDEM#{key}" for i in table_items(stack)):
+        assert time.monotonic() < deadline, "the first call never took its key"
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize(
     ("path", "body"), [("/v1/balances.track", TRACK), ("/v1/balances.check", CHECK)]
 )
@@ -53,11 +60,11 @@ def test_a_key_still_running_on_another_route_is_409_in_progress_and_deducts_not
 ) -> None:
     assert clean_stack.emulator is not None
     # The first call holds the key while Stripe is slow to answer it.
-    clean_stack.emulator.delay("POST", "/v1/customers", 0.6)
+    clean_stack.emulator.delay("POST", "/v1/customers", 1.0)
     slow = {"customer_id": "v", "create_in_stripe": True}
     with ThreadPoolExecutor(max_workers=1) as pool:
         first = pool.submit(post, clean_stack, "/v1/customers.get_or_create", slow, "shared")
-        time.sleep(0.3)
+        wait_until_held(clean_stack, "shared")
         second = post(clean_stack, path, body, "shared")
 
         assert second.status_code == 409, second.text
