@@ -85,7 +85,7 @@ def test_an_existing_id_is_a_409(api: httpx.Client, messages: dict[str, object])
     response = create(api, feature_id="messages", name="Again", type="metered")
 
     assert response.status_code == 409
-    assert response.json()["code"] == "feature_exists"
+    assert response.json()["code"] == "duplicate_feature_id"
 
 
 def test_get_list_update_and_delete(api: httpx.Client, messages: dict[str, object]) -> None:

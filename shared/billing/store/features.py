@@ -9,13 +9,6 @@ from billing.domain.features import Feature
 from billing.store import keys
 from billing.store.table import client, table_name, translated_errors
 
-CATALOG = "CATALOG"
-FEATURE_PREFIX = "FEATURE#"
-
-
-def feature_sk(feature_id: str) -> str:
-    return f"{FEATURE_PREFIX}{feature_id}"
-
 
 def feature_from_item(item: dict[str, Any]) -> Feature:
     # The revision attribute, not the body, is the record's current revision.
@@ -29,7 +22,10 @@ def load() -> dict[str, Feature]:
     params: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :features)",
-        "ExpressionAttributeValues": {":pk": {"S": CATALOG}, ":features": {"S": FEATURE_PREFIX}},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.CATALOG_PK},
+            ":features": {"S": keys.FEATURE},
+        },
         "ConsistentRead": True,
     }
     while True:

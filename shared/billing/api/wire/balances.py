@@ -9,7 +9,10 @@ from pydantic import Field, model_validator
 from billing.api.wire.common import (
     Count,
     EpochMs,
+    EventTime,
     Id,
+    IdempotencyKey,
+    JsonObject,
     WireRequest,
     WireResponse,
     omitted_when_none,
@@ -22,7 +25,7 @@ from billing.domain.usage import Deduction
 Quantity = Annotated[float, Field(ge=-1e12, le=1e12)]
 
 
-Properties = Annotated[dict[str, Any], Field(max_length=100)]
+Properties = Annotated[JsonObject, Field(max_length=100)]
 
 
 class CheckRequest(WireRequest):
@@ -47,9 +50,10 @@ class TrackRequest(WireRequest):
     entity_id: Id | None = None
     value: Quantity = 1
     properties: Properties | None = None
-    timestamp: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    timestamp: EventTime | None = None
     overage_behavior: Literal["cap", "overflow"] = "cap"
     async_: bool = Field(default=False, alias="async")
+    idempotency_key: IdempotencyKey | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> TrackRequest:
