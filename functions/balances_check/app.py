@@ -45,6 +45,7 @@ def check_access() -> Response[str]:
             result.balance,
             result.flag,
             preview,
+            touched=None if result.tracked is None else result.tracked.balances,
         )
     )
 

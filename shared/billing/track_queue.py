@@ -6,6 +6,7 @@ SQS delivers it, the worker recognises it and applies it once.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +30,7 @@ class QueuedUse(BaseModel):
     customer_id: str
     feature_id: str | None = None
     event_name: str | None = None
-    value: float
+    value: Decimal
     properties: dict[str, Any] = {}
     timestamp: int
     overage: Literal["cap", "overflow"] = "cap"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from billing import clock
@@ -10,7 +11,8 @@ from billing.domain.customers import Customer
 from billing.domain.errors import CustomerNotFound, FeatureNotFound
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Flag, balances
-from billing.domain.usage import overage_allowed, paying_features, usable
+from billing.domain.usage import draw, paying_features, usable
+from billing.numbers import ONE
 from billing.services import catalog_cache
 from billing.services.track import TrackResult, Usage, track
 from billing.store import customers
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class CheckResult:
     allowed: bool
+    # The balance that decides; None when a deduction touched several (see `tracked`).
     balance: FeatureBalance | None
     flag: Flag | None
     # With send_event: what was deducted (None when not allowed).
@@ -33,7 +36,7 @@ class CheckResult:
 def check(
     customer_id: str,
     feature_id: str,
-    required_balance: float = 1,
+    required_balance: Decimal = ONE,
     send_event: bool = False,
     properties: dict[str, object] | None = None,
     with_preview: bool = False,
@@ -58,7 +61,7 @@ def _decided(
     customer: Customer,
     feature: Feature,
     features: dict[str, Feature],
-    required_balance: float,
+    required_balance: Decimal,
     send_event: bool,
     properties: dict[str, object] | None,
 ) -> CheckResult:
@@ -69,13 +72,12 @@ def _decided(
         return CheckResult(allowed=flag is not None, balance=None, flag=flag)
 
     now = clock.now_ms()
-    payer, cost = paying_features(feature_id, features, held.grants)[0]
-    grants = usable([g for g in held.grants if g.feature_id == payer], now)
-    balance = balances(grants).get(payer)
-    needed = required_balance * cost
-    allowed = balance is not None and (
-        balance.unlimited or balance.remaining >= needed or overage_allowed(grants)
-    )
+    payers = paying_features(feature_id, features, held.grants)
+    # Decided as the deduction would be: all of it from the payers together, or denied.
+    allowed = draw(
+        feature_id, payers, held.grants, required_balance, now, "overflow", all_or_nothing=True
+    ).covered
+    balance = balances(usable(held.grants, now)).get(payers[0].feature_id)
     if not (allowed and send_event):
         return CheckResult(allowed=allowed, balance=balance, flag=None)
     # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
@@ -86,13 +88,15 @@ def _decided(
             feature_id=feature_id,
             value=required_balance,
             properties=properties or {},
+            overage="overflow",
             all_or_nothing=True,
         ),
         loaded=customer,
     )
+    touched = list(tracked.balances.values())
     return CheckResult(
         allowed=tracked.applied,
-        balance=tracked.balances.get(payer),
+        balance=touched[0] if len(touched) == 1 else None,
         flag=None,
         tracked=tracked,
     )

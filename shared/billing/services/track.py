@@ -7,9 +7,9 @@ holding the answer). A lost race hands back the grants as they are now: decide a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from billing import clock
@@ -25,9 +25,10 @@ from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Grant, balances
 from billing.domain.usage import (
     Deduction,
+    Draw,
     OverageBehavior,
     after_changes,
-    deduct,
+    draw,
     paying_features,
     usable,
 )
@@ -41,7 +42,7 @@ ATTEMPTS = 8
 @dataclass(frozen=True)
 class Usage:
     customer_id: str
-    value: float
+    value: Decimal
     feature_id: str | None = None
     event_name: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
@@ -54,18 +55,23 @@ class Usage:
 
 @dataclass(frozen=True)
 class TrackResult:
-    deductions: list[Deduction]
+    draws: list[Draw]
+    # Every balance the use touched, as it leaves them.
     balances: dict[str, FeatureBalance]
     # A replay of the first call with this Idempotency-Key: its stored answer.
     replayed: str | None = None
 
     @property
+    def deductions(self) -> list[Deduction]:
+        return [d for each in self.draws for d in each.deductions]
+
+    @property
     def applied(self) -> bool:
-        return all(d.applied == d.requested for d in self.deductions)
+        return all(each.covered for each in self.draws)
 
 
-# Turns a decided track into the JSON answer stored with its Idempotency-Key.
-AnswerOf = Callable[[TrackResult], Any]
+# Turns a decided track into the JSON text of the answer stored with its Idempotency-Key.
+AnswerOf = Callable[[TrackResult], str]
 
 
 def track(
@@ -85,7 +91,7 @@ def track(
             marker = usage.Marker(
                 key=use.idempotency_key,
                 fingerprint=use.fingerprint,
-                response=json.dumps(answer_of(result)) if answer_of else "{}",
+                response=answer_of(result) if answer_of else "{}",
                 now_ms=clock.now_ms(),
                 ttl_s=settings().idempotency_ttl_seconds,
             )
@@ -94,7 +100,7 @@ def track(
         except usage.AlreadyRecorded as first:
             if first.fingerprint != use.fingerprint:
                 raise IdempotencyKeyConflict from None
-            return TrackResult(deductions=[], balances={}, replayed=first.response)
+            return TrackResult(draws=[], balances={}, replayed=first.response)
         except usage.GrantsMoved:
             customer = None  # somebody else deducted or reset first: read and decide again
             continue
@@ -108,14 +114,19 @@ def decided(use: Usage, customer: Customer) -> TrackResult:
     features = catalog_cache.features_knowing({use.feature_id} if use.feature_id else None)
     targets = features_used(use, features)
     held = customer.holdings.grants
-    deductions = []
-    for feature_id in targets:
-        payer, cost = paying_features(feature_id, features, held)[0]
-        grants = [g for g in held if g.feature_id == payer]
-        deductions.append(
-            deduct(payer, grants, use.value * cost, now, use.overage, use.all_or_nothing)
+    draws = [
+        draw(
+            feature_id,
+            paying_features(feature_id, features, held),
+            held,
+            use.value,
+            now,
+            use.overage,
+            use.all_or_nothing,
         )
-    return TrackResult(deductions=deductions, balances=_after(held, deductions, now))
+        for feature_id in targets
+    ]
+    return TrackResult(draws=draws, balances=_after(held, draws, now))
 
 
 def features_used(use: Usage, features: dict[str, Feature]) -> list[str]:
@@ -133,11 +144,14 @@ def _metered(feature: Feature) -> bool:
     return feature.type != "boolean" and not feature.archived
 
 
-def _after(
-    held: tuple[Grant, ...], deductions: list[Deduction], now: int
-) -> dict[str, FeatureBalance]:
+def _after(held: tuple[Grant, ...], draws: list[Draw], now: int) -> dict[str, FeatureBalance]:
+    """The balances the use touched: those it took from, or (nothing taken) the first
+    balance of each feature used."""
+    deductions = [d for each in draws for d in each.deductions]
     grants = after_changes(usable(held, now), deductions)
-    touched = {d.feature_id for d in deductions}
+    touched = {d.feature_id for d in deductions if d.changes} or {
+        each.deductions[0].feature_id for each in draws if each.deductions
+    }
     return {f: b for f, b in balances(grants).items() if f in touched}
 
 

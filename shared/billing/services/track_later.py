@@ -8,9 +8,6 @@ sends the very same message again: if the first send got through, the worker ski
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from billing import clock, track_queue
 from billing.config import settings
 from billing.domain.errors import (
@@ -26,7 +23,7 @@ from billing.store import idempotency
 MOST_MESSAGE_BYTES = 256 * 1024
 
 
-def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
+def track_later(use: Usage, answer: str) -> str | None:
     """Queues `use`. Returns None, or the first answer when this is a retry of a key."""
     features_used(use, catalog_cache.features_knowing(_asked(use)))  # unknown: 404, not queued
     now = clock.now_ms()
@@ -57,7 +54,7 @@ def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
             status=idempotency.COMPLETED,
             locked_until_ms=now,
             response_status=202,
-            response_body=json.dumps(answer),
+            response_body=answer,
             queued_message=message,
         ),
         now_ms=now,

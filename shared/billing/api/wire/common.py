@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from billing import numbers
 
 
 class WireRequest(BaseModel):
@@ -33,9 +36,45 @@ def omitted_when_none() -> Any:
 
 
 def _whole(value: Any) -> Any:
-    """SDKs send counts and epoch milliseconds as floats (2.0): a whole float is accepted."""
+    """SDKs send counts and epoch milliseconds as floats (2.0): a whole number is accepted."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        # Bounded first: int() of 1e999999999 would build a billion digits.
+        return int(value) if value.adjusted() < 20 else value
+    return value
+
+
+def _decimal(value: Any) -> Any:
+    """JSON numbers arrive as int or Decimal (the body parser reads fractions exactly)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return numbers.exact(value)
+    return value
+
+
+def _storable(value: Decimal) -> Decimal:
+    problem = numbers.storable_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _float(value: Any) -> Any:
+    """For moments given in milliseconds, where a float is exact enough."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _plain_numbers(value: Any) -> Any:
+    """Free-form JSON (metadata, properties) keeps JSON's own numbers: int or float."""
+    if isinstance(value, Decimal):
+        number = float(value)
+        if number in (float("inf"), float("-inf")):
+            raise ValueError("numbers must be finite")
+        return number
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
     return value
 
 
@@ -64,8 +103,17 @@ def _looks_like_email(value: str) -> str:
     return email
 
 
+# Any number DynamoDB can store, exactly as written.
+Number = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_storable)]
+# A quantity of a feature (a use, a grant, a balance): at most 1e12 and 20 decimal places,
+# so that balances add up exactly within DynamoDB's 38 digits.
+Quantity = Annotated[Number, Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=20)]
+NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
+
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
 EpochMs = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10**15)]
+Instant = Annotated[float, BeforeValidator(_float), Field(ge=0)]
+Moment = Annotated[Instant, Field(le=1e15)]
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
 Name = Annotated[Annotated[str, Field(max_length=512)] | None, BeforeValidator(_blank_is_none)]
@@ -78,4 +126,5 @@ StripeId = Annotated[
     Annotated[str, Field(max_length=255, pattern=r"^cus_\w+$")] | None,
     BeforeValidator(_blank_is_none),
 ]
-Metadata = Annotated[dict[str, Any], Field(max_length=50)] | None
+Metadata = Annotated[dict[str, Any], Field(max_length=50), AfterValidator(_plain_numbers)] | None
+FreeForm = Annotated[dict[str, Any], AfterValidator(_plain_numbers)]

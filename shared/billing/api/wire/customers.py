@@ -10,6 +10,7 @@ from pydantic import Field
 from billing.api.wire.common import (
     Email,
     Id,
+    Instant,
     Metadata,
     Name,
     StripeId,
@@ -72,8 +73,8 @@ class GetCustomerRequest(WireRequest):
 
 
 class CreatedAtRange(WireRequest):
-    start: float | None = Field(default=None, ge=0)
-    end: float | None = Field(default=None, ge=0)
+    start: Instant | None = None
+    end: Instant | None = None
 
 
 class ListCustomersRequest(WireRequest):
