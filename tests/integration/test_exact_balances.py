@@ -116,7 +116,7 @@ def test_a_value_past_what_dynamodb_stores_is_a_400_naming_the_field(
         ("1e-131", "value"),
         ("1.000000000000000000000000000000000000001", "value"),
         ("1e13", "value"),
-        ("1e999", "value"),
+        ("1e200", "value"),
     ):
         answer = customer.post(
             "/v1/balances.track",

@@ -20,12 +20,12 @@ class TestJsonBody:
         }
 
     def test_a_fraction_is_read_as_the_decimal_it_was_written_as(self):
-        body = json_body(api_event('{"a": 0.1, "b": 154.33, "c": 1e999}'))
+        body = json_body(api_event('{"a": 0.1, "b": 154.33, "c": 1e200}'))
 
-        assert body == {"a": Decimal("0.1"), "b": Decimal("154.33"), "c": Decimal("1e999")}
+        assert body == {"a": Decimal("0.1"), "b": Decimal("154.33"), "c": Decimal("1e200")}
         assert all(isinstance(v, Decimal) for v in body.values())
 
-    @pytest.mark.parametrize("value", ["1e999", "-1e999", "1e13"])
+    @pytest.mark.parametrize("value", ["1e200", "-1e200", "1e13"])
     def test_a_number_too_large_for_its_field_is_invalid_naming_the_field(self, value: str):
         with pytest.raises(InvalidRequest) as raised:
             parse(ListCustomersRequest, api_event(f'{{"limit": {value}}}'))
@@ -45,6 +45,8 @@ class TestJsonBody:
             '{"limit": NaN}',
             '{"limit": Infinity}',
             '{"limit": -Infinity}',
+            '{"limit": 1e999}',
+            '{"limit": -1e999}',
         ],
     )
     def test_non_finite_numbers_are_invalid(self, body: str):

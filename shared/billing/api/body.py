@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -36,8 +37,7 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     if not data.strip():
         return {}
     try:
-        # Fractions are read as exact decimals: 0.1 stays 0.1, never a binary float.
-        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=Decimal)
+        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_exact_number)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidRequest(
             "The request body is not valid JSON.",
@@ -80,3 +80,12 @@ def canonical(event: APIGatewayProxyEventV2) -> bytes:
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
+
+
+def _exact_number(text: str) -> Decimal:
+    """A fraction as the exact decimal written (0.1 stays 0.1, never a binary float). A
+    number that any float reader would take for infinity (1e999) is refused like Infinity."""
+    value = Decimal(text)
+    if not math.isfinite(float(value)):
+        raise ValueError("number out of range")
+    return value
