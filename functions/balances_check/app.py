@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.api.app import idempotency_key, make_app, ok, replayed
+from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.balances import CheckRequest, CheckResponse, check_response
 from billing.config import settings
@@ -38,7 +38,7 @@ def check_access() -> Response[str]:
         else SentEventKey(
             key,
             fingerprint(event.raw_path, canonical(event)),
-            lambda allowed: answer(request, allowed).model_dump(mode="json"),
+            lambda allowed: json_text(answer(request, allowed)),
         ),
     )
     if result.replayed is not None:
@@ -60,6 +60,7 @@ def answer(request: CheckRequest, result: CheckResult) -> CheckResponse:
         result.balance,
         result.flag,
         preview,
+        touched=None if result.tracked is None else result.tracked.balances,
     )
 
 

@@ -6,6 +6,7 @@ SQS delivers it, the worker recognises it and applies it once.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +31,7 @@ class QueuedUse(BaseModel):
     customer_id: str
     feature_id: str | None = None
     event_name: str | None = None
-    value: float
+    value: Decimal
     properties: dict[str, Any] = {}
     # Checked again here: a message queued before the bound existed may still be delivered.
     timestamp: int = Field(ge=EARLIEST_EVENT_MS, le=LAST_MS)

@@ -300,3 +300,21 @@ def test_an_unused_metered_feature_can_become_boolean(
 
     assert retyped.status_code == 200
     assert (retyped.json()["type"], retyped.json()["consumable"]) == ("boolean", False)
+
+
+def test_an_event_name_given_a_moment_ago_is_tracked_by_a_warm_function(
+    api: httpx.Client, messages: dict[str, object]
+) -> None:
+    # Given a track function whose catalog cache is warm (it knows "messages", not "chat")
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u"})
+    assert api.post("/v1/balances.track", json={"customer_id": "u", "feature_id": "messages"})
+    # When a feature gains the event name and a track names it at once (sync and queued)
+    create(api, feature_id="tokens", name="Tokens", type="metered", event_names=["chat"])
+    now = api.post("/v1/balances.track", json={"customer_id": "u", "event_name": "chat"})
+    later = api.post(
+        "/v1/balances.track", json={"customer_id": "u", "event_name": "chat", "async": True}
+    )
+
+    # Then both find it instead of answering 404 from the cached catalog
+    assert now.status_code == 200, now.text
+    assert later.status_code == 202, later.text

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel
 
+from billing import numbers
 from billing.api import body
 from billing.api.auth import authenticate
 from billing.api.errors import error_response, unexpected_error_response
@@ -72,9 +73,12 @@ def idempotency_key(app: APIGatewayHttpResolver, in_body: str | None = None) -> 
 
 
 def ok(model: BaseModel, status: int = 200) -> Response[str]:
-    return Response(
-        status_code=status, content_type="application/json", body=model.model_dump_json()
-    )
+    return Response(status_code=status, content_type="application/json", body=json_text(model))
+
+
+def json_text(model: BaseModel) -> str:
+    """The answer's JSON, its decimals written as exact numbers (pydantic writes strings)."""
+    return numbers.dumps(model.model_dump())
 
 
 def _authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:

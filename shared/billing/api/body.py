@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import math
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -40,7 +41,7 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     if not data.strip():
         return {}
     try:
-        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_exact_number)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidRequest(
             "The request body is not valid JSON.",
@@ -90,8 +91,10 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
+def _exact_number(text: str) -> Decimal:
+    """A fraction as the exact decimal written (0.1 stays 0.1, never a binary float). A
+    number that any float reader would take for infinity (1e999) is refused like Infinity."""
+    value = Decimal(text)
+    if not math.isfinite(float(value)):
         raise ValueError("number out of range")
     return value

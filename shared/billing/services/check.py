@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.errors import CustomerNotFound, FeatureNotFound
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Flag, balances
-from billing.domain.usage import overage_allowed, paying_features, usable
+from billing.domain.usage import draw, paying_features, usable
+from billing.numbers import ONE
 from billing.services import catalog_cache, idempotency
 from billing.services.track import TrackResult, Usage, track
 from billing.store import customers
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class CheckResult:
     allowed: bool
+    # The balance that decides; None when a deduction touched several (see `tracked`).
     balance: FeatureBalance | None
     flag: Flag | None
     # With send_event: what was deducted (None when not allowed).
@@ -39,13 +42,13 @@ class SentEventKey:
 
     key: str
     fingerprint: str
-    answer_of: Callable[[CheckResult], Any]
+    answer_of: Callable[[CheckResult], str]
 
 
 def check(
     customer_id: str,
     feature_id: str,
-    required_balance: float = 1,
+    required_balance: Decimal = ONE,
     send_event: bool = False,
     properties: dict[str, object] | None = None,
     with_preview: bool = False,
@@ -82,7 +85,7 @@ def _decided(
     customer: Customer,
     feature: Feature,
     features: dict[str, Feature],
-    required_balance: float,
+    required_balance: Decimal,
     send_event: bool,
     properties: dict[str, object] | None,
     keyed: SentEventKey | None,
@@ -94,22 +97,22 @@ def _decided(
         return CheckResult(allowed=flag is not None, balance=None, flag=flag)
 
     now = clock.now_ms()
-    payer, cost = paying_features(feature_id, features, held.grants)[0]
-    grants = usable([g for g in held.grants if g.feature_id == payer], now)
-    balance = balances(grants).get(payer)
-    needed = required_balance * cost
-    allowed = balance is not None and (
-        balance.unlimited or balance.remaining >= needed or overage_allowed(grants)
-    )
+    payers = paying_features(feature_id, features, held.grants)
+    # Decided as the deduction would be: all of it from the payers together, or denied.
+    allowed = draw(
+        feature_id, payers, held.grants, required_balance, now, "overflow", all_or_nothing=True
+    ).covered
+    balance = balances(usable(held.grants, now)).get(payers[0].feature_id)
     if not (allowed and send_event):
         return CheckResult(allowed=allowed, balance=balance, flag=None)
     # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
     # the balance allows, whatever each one read.
 
     def result_of(tracked: TrackResult) -> CheckResult:
+        touched = list(tracked.balances.values())
         return CheckResult(
             allowed=tracked.applied,
-            balance=tracked.balances.get(payer),
+            balance=touched[0] if len(touched) == 1 else None,
             flag=None,
             tracked=tracked,
             replayed=tracked.replayed,
@@ -121,6 +124,7 @@ def _decided(
             feature_id=feature_id,
             value=required_balance,
             properties=properties or {},
+            overage="overflow",
             all_or_nothing=True,
             idempotency_key=keyed.key if keyed else None,
             fingerprint=keyed.fingerprint if keyed else "",

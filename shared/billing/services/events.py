@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from billing.domain.errors import CustomerNotFound
 from billing.domain.reports import Bin, BinSize, Measure, StoredEvent, Use, aggregate
 from billing.store import customers, events
@@ -31,7 +33,7 @@ def aggregate_events(
     measure: Measure,
     group_by: str | None,
     filter_by: dict[str, str] | None,
-) -> tuple[list[Bin], dict[str, dict[str, float]]]:
+) -> tuple[list[Bin], dict[str, dict[str, Decimal]]]:
     _require_customer(customer_id)
     stored = events.all_in(
         customer_id, start_ms, end_ms, set(feature_ids), MOST_EVENTS_PER_AGGREGATE

@@ -8,24 +8,20 @@ sends the very same message again: if the first send got through, the worker ski
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from billing import clock, track_queue
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
-from billing.services import catalog_cache
 from billing.services.idempotency import replay_of
-from billing.services.track import Usage, features_used
+from billing.services.track import Usage, catalog_of, features_used
 from billing.store import idempotency
 
 # SQS takes messages of up to 256 KiB.
 MOST_MESSAGE_BYTES = 256 * 1024
 
 
-def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
+def track_later(use: Usage, answer: str) -> str | None:
     """Queues `use`. Returns None, or the first answer when this is a retry of a key."""
-    features_used(use, catalog_cache.features_knowing(_asked(use)))  # unknown: 404, not queued
+    features_used(use, catalog_of(use))  # unknown: 404, not queued
     now = clock.now_ms()
     message = track_queue.QueuedUse(
         event_id=clock.new_internal_id("evt"),
@@ -51,7 +47,7 @@ def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
         use.idempotency_key,
         use.fingerprint,
         202,
-        json.dumps(answer),
+        answer,
         message,
         now_ms=now,
         ttl_s=settings().idempotency_ttl_seconds,
@@ -64,7 +60,3 @@ def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
         # Sent again: if the first send was lost, this one counts; else the worker skips it.
         track_queue.send(held.queued_message)
     return first.body
-
-
-def _asked(use: Usage) -> set[str] | None:
-    return {use.feature_id} if use.feature_id else None

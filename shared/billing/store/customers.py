@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from billing import numbers
 from billing.domain.customers import MAX_CREATED_AT, Customer, PageQuery, normalized_email
 from billing.domain.errors import (
     BalanceExists,
@@ -252,7 +254,7 @@ def _holding_items(pk: str, holdings: Holdings) -> list[Item]:
         item = _body_item(pk, keys.grant_sk(grant.feature_id, grant.id), grant.model_dump_json())
         # Usage and the next reset are attributes of their own: deductions and resets are
         # conditional updates of them alone.
-        item["usage"] = {"N": repr(grant.usage)}
+        item["usage"] = {"N": numbers.text(grant.usage)}
         if grant.next_reset_at is not None:
             item["next_reset_at"] = {"N": str(grant.next_reset_at)}
         items.append(_indexed_as_holder(item, pk, grant.feature_id))
@@ -328,7 +330,7 @@ def replace_grant(customer: Customer, before: Grant, after: Grant) -> None:
     condition = "#usage = :usage AND " + (
         "#next = :next" if before.next_reset_at is not None else "attribute_not_exists(#next)"
     )
-    values: dict[str, Any] = {":usage": {"N": repr(before.usage)}}
+    values: dict[str, Any] = {":usage": {"N": numbers.text(before.usage)}}
     if before.next_reset_at is not None:
         values[":next"] = {"N": str(before.next_reset_at)}
     writes.run(
@@ -353,7 +355,7 @@ def grant_from_item(item: Item | dict[str, Any]) -> Grant:
     reset = item.get("next_reset_at")
     return grant.model_copy(
         update={
-            "usage": float(item["usage"]["N"]),
+            "usage": Decimal(item["usage"]["N"]),
             "next_reset_at": int(reset["N"]) if reset else None,
         }
     )

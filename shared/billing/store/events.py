@@ -3,10 +3,11 @@ monthly partitions `store.usage` writes them to."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from billing import numbers
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
 from billing.store import cursors, keys
@@ -140,7 +141,7 @@ def _events(item: dict[str, Any]) -> list[StoredEvent]:
             properties=e["properties"],
             deductions=e["deductions"],
         )
-        for e in json.loads(item["events_json"]["S"])
+        for e in numbers.loads(item["events_json"]["S"])
     ]
     return sorted(batch, key=lambda e: (e.timestamp, e.id), reverse=True)
 
@@ -151,7 +152,7 @@ def _event(item: dict[str, Any]) -> StoredEvent:
         timestamp=int(item["timestamp"]["N"]),
         customer_id=item["customer_id"]["S"],
         feature_ids=tuple(v["S"] for v in item.get("feature_ids", {}).get("L", [])),
-        value=float(item["value"]["N"]),
-        properties=json.loads(item.get("properties_json", {}).get("S", "{}")),
-        deductions=json.loads(item.get("deductions_json", {}).get("S", "[]")),
+        value=Decimal(item["value"]["N"]),
+        properties=numbers.loads(item.get("properties_json", {}).get("S", "{}")),
+        deductions=numbers.loads(item.get("deductions_json", {}).get("S", "[]")),
     )

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from billing import numbers
 from billing.domain.holdings import Grant
 from billing.domain.usage import Deduction, GrantChange
 from billing.store import idempotency, keys
@@ -37,7 +39,7 @@ class UsageEvent:
     customer_id: str
     feature_id: str | None
     event_name: str | None
-    value: float
+    value: Decimal
     timestamp: int
     properties: dict[str, Any]
     idempotency_key: str | None = None
@@ -161,7 +163,7 @@ def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     if change.reset_from is not None:
         # The reset and the new usage at once, applied only by the first who sees it due.
         update = "SET #usage = :usage, #next = :next"
-        values[":usage"] = {"N": repr(change.usage_after)}
+        values[":usage"] = {"N": numbers.text(change.usage_after)}
         values[":next"] = (
             {"N": str(grant.next_reset_at)} if grant.next_reset_at is not None else {"NULL": True}
         )
@@ -171,12 +173,12 @@ def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     else:
         delta = change.usage_after - change.usage_before
         update = "SET #usage = #usage + :delta"
-        values[":delta"] = {"N": repr(delta)}
+        values[":delta"] = {"N": numbers.text(delta)}
         if delta > 0 and change.usage_after <= grant.granted and not grant.unlimited:
-            values[":most"] = {"N": repr(grant.granted - delta)}
+            values[":most"] = {"N": numbers.text(grant.granted - delta)}
             conditions.append("#usage <= :most")
         elif delta < 0:
-            values[":least"] = {"N": repr(-delta)}
+            values[":least"] = {"N": numbers.text(-delta)}
             conditions.append("#usage >= :least")
         if grant.next_reset_at is not None:
             values[":next_now"] = {"N": str(grant.next_reset_at)}
@@ -243,7 +245,7 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
         "customer_id": {"S": newest.customer_id},
         "feature_ids": {"L": [{"S": f} for f in sorted({f for e in batch for f in e.feature_ids})]},
         "events_json": {
-            "S": json.dumps(
+            "S": numbers.dumps(
                 [
                     {
                         "id": e.id,
@@ -254,8 +256,7 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
                         "deductions": list(e.deductions),
                     }
                     for e in batch
-                ],
-                separators=(",", ":"),
+                ]
             )
         },
     }
@@ -268,10 +269,10 @@ def _event_item(event: UsageEvent) -> Item:
         "entity": {"S": "usage_event"},
         "event_id": {"S": event.id},
         "customer_id": {"S": event.customer_id},
-        "value": {"N": repr(event.value)},
+        "value": {"N": numbers.text(event.value)},
         "timestamp": {"N": str(event.timestamp)},
         "properties_json": {"S": json.dumps(event.properties, separators=(",", ":"))},
-        "deductions_json": {"S": json.dumps(list(event.deductions), separators=(",", ":"))},
+        "deductions_json": {"S": numbers.dumps(list(event.deductions))},
         "feature_ids": {"L": [{"S": f} for f in event.feature_ids]},
     }
     if event.feature_id is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from billing import clock
+from billing import clock, numbers
 
 
 class WireRequest(BaseModel):
@@ -36,9 +37,45 @@ def omitted_when_none() -> Any:
 
 
 def _whole(value: Any) -> Any:
-    """SDKs send counts and epoch milliseconds as floats (2.0): a whole float is accepted."""
+    """SDKs send counts and epoch milliseconds as floats (2.0): a whole number is accepted."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        # Bounded first: int() of 1e999999999 would build a billion digits.
+        return int(value) if value.adjusted() < 20 else value
+    return value
+
+
+def _decimal(value: Any) -> Any:
+    """JSON numbers arrive as int or Decimal (the body parser reads fractions exactly)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return numbers.exact(value)
+    return value
+
+
+def _storable(value: Decimal) -> Decimal:
+    problem = numbers.storable_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _float(value: Any) -> Any:
+    """For moments given in milliseconds, where a float is exact enough."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _plain_numbers(value: Any) -> Any:
+    """Free-form JSON (metadata, properties) keeps JSON's own numbers: int or float."""
+    if isinstance(value, Decimal):
+        number = float(value)
+        if number in (float("inf"), float("-inf")):
+            raise ValueError("numbers must be finite")
+        return number
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
     return value
 
 
@@ -87,6 +124,13 @@ def _not_far_ahead(value: int) -> int:
     return value
 
 
+# Any number DynamoDB can store, exactly as written.
+Number = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_storable)]
+# A quantity of a feature (a use, a grant, a balance): at most 1e12 and 20 decimal places,
+# so that balances add up exactly within DynamoDB's 38 digits.
+Quantity = Annotated[Number, Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=20)]
+NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
+
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
 EpochMs = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=LAST_MS)]
 EventTime = Annotated[
@@ -96,7 +140,7 @@ EventTime = Annotated[
     AfterValidator(_not_far_ahead),
 ]
 """When a use happened, as a caller sends it (epoch milliseconds)."""
-Moment = Annotated[float, Field(ge=0, le=LAST_MS)]
+Moment = Annotated[float, BeforeValidator(_float), Field(ge=0, le=LAST_MS)]
 """A bound of a time range to read (epoch milliseconds; SDKs send fractions)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
@@ -146,7 +190,7 @@ def _bounded(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-JsonObject = Annotated[dict[str, Any], AfterValidator(_bounded)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_plain_numbers), AfterValidator(_bounded)]
 """A JSON object a caller keeps with us (metadata, event properties): at most 32 levels deep
 and 16 KB as JSON."""
 Metadata = Annotated[JsonObject, Field(max_length=50)] | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -83,7 +84,7 @@ class EventResponse(WireResponse):
     timestamp: int
     feature_id: str
     customer_id: str
-    value: float
+    value: Decimal
     properties: dict[str, Any]
     deductions: list[dict[str, Any]] | None
 
@@ -95,13 +96,13 @@ class EventListResponse(WireResponse):
 
 class BinResponse(WireResponse):
     period: int
-    values: dict[str, float]
-    grouped_values: dict[str, dict[str, float]] | None = omitted_when_none()
+    values: dict[str, Decimal]
+    grouped_values: dict[str, dict[str, Decimal]] | None = omitted_when_none()
 
 
 class AggregateResponse(WireResponse):
     list: list[BinResponse]
-    total: dict[str, dict[str, float]]
+    total: dict[str, dict[str, Decimal]]
 
 
 def event_response(event: StoredEvent, asked: list[str] | None) -> EventResponse:
@@ -118,7 +119,7 @@ def event_response(event: StoredEvent, asked: list[str] | None) -> EventResponse
 
 
 def aggregate_response(
-    bins: list[Bin], totals: dict[str, dict[str, float]], grouped: bool, max_groups: int | None
+    bins: list[Bin], totals: dict[str, dict[str, Decimal]], grouped: bool, max_groups: int | None
 ) -> AggregateResponse:
     return AggregateResponse(
         list=[
