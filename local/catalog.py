@@ -30,6 +30,7 @@ from local.stack import DEFAULT_SECRET_KEY, ensure_path
 
 ensure_path()
 
+from billing import numbers  # noqa: E402
 from billing.api.wire.features import CreateFeatureRequest  # noqa: E402
 from billing.api.wire.plans import CreatePlanRequest  # noqa: E402
 from billing.domain.errors import InvalidRequest  # noqa: E402
@@ -129,7 +130,7 @@ def apply(found: list[Change], api: httpx.Client) -> None:
         else:
             body = {**change.body, **({"archived": False} if change.kind == "plan" else {})}
             path = f"/v1/{resource}.update"
-        digest = hashlib.sha256(json.dumps([path, body], sort_keys=True).encode()).hexdigest()
+        digest = hashlib.sha256(numbers.dumps([path, body]).encode()).hexdigest()
         _call(api, path, body, idempotency_key=f"catalog-push-{digest[:40]}")
 
 
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         dry_run = args.dry_run or args.command == "diff"
         found = push(args.file, args.url, args.key, dry_run=dry_run)
-    except CatalogError as error:
+    except (CatalogError, httpx.HTTPError) as error:
         print(f"catalog error: {error}", file=sys.stderr)
         return 2
     print(render(found))
@@ -276,7 +277,6 @@ def _differences(current: dict[str, Any], wanted: dict[str, Any]) -> tuple[str, 
 
 def _feature_body(feature: Feature) -> dict[str, Any]:
     body = feature.model_dump(
-        mode="json",
         include={"name", "type", "consumable", "event_names", "credit_schema", "display"},
     )
     if body["display"] is None:
@@ -285,7 +285,7 @@ def _feature_body(feature: Feature) -> dict[str, Any]:
 
 
 def _plan_body(plan: Plan) -> dict[str, Any]:
-    terms = plan.terms.model_dump(mode="json")
+    terms = plan.terms.model_dump()
     return {
         "plan_id": plan.id,
         "name": plan.name,
@@ -303,7 +303,9 @@ def _call(
     api: httpx.Client, path: str, body: dict[str, Any], idempotency_key: str | None = None
 ) -> Any:
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-    response = api.post(path, json=body, headers=headers)
+    # Amounts are decimals: written as exact JSON numbers.
+    headers["Content-Type"] = "application/json"
+    response = api.post(path, content=numbers.dumps(body), headers=headers)
     if response.status_code >= 400:
         raise CatalogError(f"{path} answered {response.status_code}: {response.text}")
     return response.json()

@@ -1,7 +1,8 @@
 """POST /v1/balances.track: record usage and deduct it (the hot path).
 
-The Idempotency-Key is kept in the same transaction as the deduction, not by the shared
-middleware: one write call, and a retry replays the first answer. With `async: true` the
+The Idempotency-Key (header, or the body's `idempotency_key`) is kept in the same
+transaction as the deduction, not by the shared middleware: one write call, and a retry
+replays the first answer. With `async: true` the
 use is queued for the usage worker and the answer is a 202 without a balance.
 """
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.api.app import idempotency_key, make_app, ok, replayed
+from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.balances import QueuedTrackResponse, TrackRequest, track_response
 from billing.services.idempotency import fingerprint
@@ -35,7 +36,7 @@ def track_usage() -> Response[str]:
         properties=request.properties or {},
         timestamp=request.timestamp,
         overage=request.overage_behavior,
-        idempotency_key=idempotency_key(app),
+        idempotency_key=idempotency_key(app, request.idempotency_key),
         fingerprint=fingerprint(event.raw_path, canonical(event)),
     )
 
@@ -46,11 +47,11 @@ def track_usage() -> Response[str]:
         queued = QueuedTrackResponse(
             customer_id=request.customer_id, value=request.value, event_name=request.event_name
         )
-        first = track_later(use, queued.model_dump(mode="json"))
+        first = track_later(use, json_text(queued))
         return ok(queued, status=202) if first is None else replayed(first, status=202)
 
-    def answer(result: TrackResult) -> dict[str, Any]:
-        return track_response(request, result.deductions, result.balances).model_dump(mode="json")
+    def answer(result: TrackResult) -> str:
+        return json_text(track_response(request, result.deductions, result.balances))
 
     result = track(use, answer_of=answer)
     if result.replayed is not None:

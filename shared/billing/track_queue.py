@@ -6,13 +6,15 @@ SQS delivers it, the worker recognises it and applies it once.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import botocore.session
 from botocore.config import Config
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from billing.api.wire.common import EARLIEST_EVENT_MS, LAST_MS
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
 from billing.store.table import translated_errors
@@ -29,9 +31,10 @@ class QueuedUse(BaseModel):
     customer_id: str
     feature_id: str | None = None
     event_name: str | None = None
-    value: float
+    value: Decimal
     properties: dict[str, Any] = {}
-    timestamp: int
+    # Checked again here: a message queued before the bound existed may still be delivered.
+    timestamp: int = Field(ge=EARLIEST_EVENT_MS, le=LAST_MS)
     overage: Literal["cap", "overflow"] = "cap"
     idempotency_key: str | None = None
 

@@ -151,3 +151,35 @@ def test_a_denied_check_with_preview_lists_the_plans_that_grant_the_feature(
     assert pro.free_trial.length == 14
     assert {i.type for i in pro.items} == {"price", "feature"}
     assert allowed.preview is None, "a preview only when access is denied"
+
+
+def test_decimal_uses_and_credits_paying_parse_with_the_sdk(
+    autumn: Autumn, api: httpx.Client
+) -> None:
+    api.post(
+        "/v1/features.create",
+        json={
+            "feature_id": "pool",
+            "name": "Pool",
+            "type": "credit_system",
+            "credit_schema": [{"metered_feature_id": "messages", "credit_cost": 0.25}],
+        },
+    )
+    api.post(
+        "/v1/balances.create",
+        json={"customer_id": "u", "feature_id": "pool", "included_grant": 100.5},
+    )
+
+    small = autumn.track(customer_id="u", feature_id="messages", value=0.1)
+    past_the_grant = autumn.track(customer_id="u", feature_id="messages", value=12)
+    checked = autumn.check(customer_id="u", feature_id="messages", send_event=True)
+
+    assert small.balance is not None
+    assert small.balance.remaining == 9.9
+    assert past_the_grant.balance is None, "two balances paid: messages and pool"
+    assert past_the_grant.balances is not None
+    assert past_the_grant.balances["messages"].remaining == 0
+    assert past_the_grant.balances["pool"].remaining == 99.975  # 2.1 messages at 0.25
+    assert checked.allowed is True
+    assert checked.balances is not None
+    assert checked.balances["pool"].remaining == 99.725

@@ -220,3 +220,40 @@ def test_a_rename_under_tracking_load_succeeds_and_loses_no_deduction(
     assert set(answers) <= {200, 404, 423}, answers
     usage = api.post("/v1/customers.get", json={"customer_id": "calm"}).json()
     assert usage["balances"]["msgs"]["usage"] == answers[200], "every deduction answered moved"
+
+
+@pytest.fixture
+def metered_customer(clean_stack: LocalStack) -> LocalStack:
+    setup = [
+        ("/v1/features.create", {"feature_id": "messages", "name": "Messages", "type": "metered"}),
+        ("/v1/customers.get_or_create", {"customer_id": "u"}),
+        (
+            "/v1/balances.create",
+            {"customer_id": "u", "feature_id": "messages", "included_grant": 100},
+        ),
+    ]
+    for path, body in setup:
+        assert storm(clean_stack, path, [body])[0].status_code == 200
+    return clean_stack
+
+
+def remaining(stack: LocalStack) -> float:
+    (answer,) = storm(stack, "/v1/customers.get", [{"customer_id": "u"}])
+    return float(answer.json()["balances"]["messages"]["remaining"])
+
+
+@pytest.mark.parametrize("rounds", range(3))
+def test_concurrent_keyed_tracks_deduct_once_and_never_fail(
+    metered_customer: LocalStack, rounds: int
+) -> None:
+    body = {"customer_id": "u", "feature_id": "messages", "value": 3}
+
+    answers = storm(
+        metered_customer, "/v1/balances.track", [body] * 8, **{"Idempotency-Key": f"t-{rounds}"}
+    )
+
+    assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 409):
+        assert refused.json()["code"] == "idempotency_key_in_progress"
+    assert len({a.json()["balance"]["remaining"] for a in answers if a.status_code == 200}) == 1
+    assert remaining(metered_customer) == 97

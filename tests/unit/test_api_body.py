@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel
@@ -15,8 +16,21 @@ class TestJsonBody:
     def test_a_json_object_is_returned_as_a_dict(self):
         assert json_body(api_event('{"customer_id": "u1", "n": 1.5}')) == {
             "customer_id": "u1",
-            "n": 1.5,
+            "n": Decimal("1.5"),
         }
+
+    def test_a_fraction_is_read_as_the_decimal_it_was_written_as(self):
+        body = json_body(api_event('{"a": 0.1, "b": 154.33, "c": 1e200}'))
+
+        assert body == {"a": Decimal("0.1"), "b": Decimal("154.33"), "c": Decimal("1e200")}
+        assert all(isinstance(v, Decimal) for v in body.values())
+
+    @pytest.mark.parametrize("value", ["1e200", "-1e200", "1e13"])
+    def test_a_number_too_large_for_its_field_is_invalid_naming_the_field(self, value: str):
+        with pytest.raises(InvalidRequest) as raised:
+            parse(ListCustomersRequest, api_event(f'{{"limit": {value}}}'))
+
+        assert [d["field"] for d in raised.value.details] == ["limit"]
 
     def test_a_base64_encoded_body_is_decoded(self):
         assert json_body(api_event('{"customer_id": "ü"}'.encode())) == {"customer_id": "ü"}
@@ -179,3 +193,20 @@ class TestCanonical:
         body = "[" * 100_000 + "]" * 100_000
 
         assert canonical(api_event(body)) == body.encode()
+
+
+class TestDeepBodies:
+    @pytest.mark.parametrize("depth", [49, 300, 30_000])
+    def test_a_body_nested_deeper_than_any_route_takes_is_invalid(self, depth: int):
+        body = '{"a": ' * depth + "1" + "}" * depth
+
+        with pytest.raises(InvalidRequest) as raised:
+            json_body(api_event(body))
+
+        assert raised.value.details is not None
+        assert raised.value.details[0]["field"] == "body"
+
+    def test_a_body_as_deep_as_the_bound_is_parsed(self):
+        body = '{"a": ' * 48 + "1" + "}" * 48
+
+        assert "a" in json_body(api_event(body))

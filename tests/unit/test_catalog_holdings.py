@@ -256,9 +256,10 @@ class TestBalances:
         balance = balances(grants)["messages"]
 
         assert balance.feature_id == "messages"
-        assert balance.granted == 175
+        # b is used 5 past its grant, with no overage price: those 5 count as purchased.
+        assert balance.granted == 180
         assert balance.usage == 55
-        assert balance.remaining == 120
+        assert balance.remaining == 125
         assert balance.unlimited is False
         assert balance.overage_allowed is False
         assert balance.max_purchase is None
@@ -318,8 +319,21 @@ class TestBalances:
         assert balances(grants)["messages"].next_reset_at == at(2024, 2, 1, 9)
         assert balances(reversed(grants))["messages"].next_reset_at == at(2024, 2, 1, 9)
 
-    def test_overused_balances_go_negative(self):
-        assert balances([grant(id="a", included=10, usage=12)])["messages"].remaining == -2
+    def test_usage_past_a_grant_without_overage_counts_as_purchased(self):
+        balance = balances([grant(id="a", included=10, usage=12)])["messages"]
+
+        assert (balance.granted, balance.usage, balance.remaining) == (12, 12, 0)
+
+    def test_usage_past_a_grant_with_a_usage_based_price_is_overage(self):
+        overage = ItemPrice(amount=1, billing_method="usage_based")
+        balance = balances([grant(id="a", included=10, usage=12, price=overage)])["messages"]
+
+        assert (balance.granted, balance.usage, balance.remaining) == (10, 12, -2)
+
+    def test_an_unlimited_balance_used_stays_unlimited_with_nothing_remaining(self):
+        balance = balances([grant(id="a", unlimited=True, usage=7)])["messages"]
+
+        assert (balance.unlimited, balance.usage, balance.remaining) == (True, 7, 0)
 
     def test_no_grants_give_no_balances(self):
         assert balances([]) == {}

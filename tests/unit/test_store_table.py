@@ -39,16 +39,19 @@ def test_none_means_no_attribute():
     assert from_item(item) == {"PK": "CUS#u1", "email": "ada@example.com"}
 
 
-def test_floats_are_stored_as_numbers_and_come_back_as_floats():
-    item = to_item({"ratio": 0.1})
+def test_fractions_are_stored_as_numbers_and_come_back_as_exact_decimals():
+    assert to_item({"ratio": 0.1})["ratio"] == {"N": "0.1"}
+    assert to_item({"ratio": Decimal("0.30")})["ratio"] == {"N": "0.3"}
+    assert round_trip({"ratio": Decimal("0.1")}) == {"ratio": Decimal("0.1")}
+    assert isinstance(round_trip({"ratio": 0.1})["ratio"], Decimal)
 
-    assert item["ratio"] == {"N": "0.1"}
-    assert round_trip({"ratio": 0.1}) == {"ratio": 0.1}
-    assert isinstance(round_trip({"ratio": 0.1})["ratio"], float)
 
-
-def test_floats_nested_in_metadata_survive():
-    metadata = {"price": 9.99, "tiers": [{"rate": 0.5}, {"rate": 1.25}], "deep": {"x": {"y": -2.5}}}
+def test_decimals_nested_in_metadata_survive():
+    metadata = {
+        "price": Decimal("9.99"),
+        "tiers": [{"rate": Decimal("0.5")}, {"rate": Decimal("1.25")}],
+        "deep": {"x": {"y": Decimal("-2.5")}},
+    }
 
     assert round_trip({"metadata": metadata}) == {"metadata": metadata}
 

@@ -6,14 +6,19 @@ import base64
 import binascii
 import json
 import math
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ValidationError
 
+from billing.api.wire.common import json_depth
 from billing.domain.errors import InvalidRequest, PayloadTooLarge
 
 MAX_BODY_BYTES = 256 * 1024
+# No route takes JSON nested deeper than this (caller JSON inside a body nests at most 32):
+# refused before validation, so no deep structure reaches a model or the store.
+MOST_BODY_DEPTH = 48
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -36,7 +41,7 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     if not data.strip():
         return {}
     try:
-        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
+        parsed = json.loads(data, parse_constant=_reject_constant, parse_float=_exact_number)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise InvalidRequest(
             "The request body is not valid JSON.",
@@ -46,6 +51,11 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
         raise InvalidRequest(
             "The request body must be a JSON object.",
             details=[{"field": "body", "message": "expected a JSON object"}],
+        )
+    if json_depth(parsed) > MOST_BODY_DEPTH:
+        raise InvalidRequest(
+            f"The request body nests more than {MOST_BODY_DEPTH} levels deep.",
+            details=[{"field": "body", "message": f"at most {MOST_BODY_DEPTH} levels deep"}],
         )
     return parsed
 
@@ -81,8 +91,10 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
+def _exact_number(text: str) -> Decimal:
+    """A fraction as the exact decimal written (0.1 stays 0.1, never a binary float). A
+    number that any float reader would take for infinity (1e999) is refused like Infinity."""
+    value = Decimal(text)
+    if not math.isfinite(float(value)):
         raise ValueError("number out of range")
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -16,7 +17,7 @@ class CreditCost(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     metered_feature_id: str
-    credit_cost: float
+    credit_cost: Decimal
 
 
 class FeatureDisplay(BaseModel):

@@ -4,6 +4,7 @@ they bring. Pure: built from a plan version and a moment, summed into balances f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from billing.domain.features import Feature
 from billing.domain.schedule import next_reset_at
 from billing.domain.terms import ItemPrice, Reset
+from billing.numbers import ZERO
 
 if TYPE_CHECKING:
     from billing.domain.plans import Plan
@@ -37,7 +39,7 @@ class Subscription(_Frozen):
     canceled_at: int | None = None
     expires_at: int | None = None
     past_due: bool = False
-    quantity: float = 1
+    quantity: Decimal = Decimal(1)
 
 
 class Grant(_Frozen):
@@ -46,10 +48,10 @@ class Grant(_Frozen):
     id: str
     feature_id: str
     plan_id: str | None
-    included: float
-    prepaid: float = 0
+    included: Decimal
+    prepaid: Decimal = Decimal(0)
     unlimited: bool = False
-    usage: float = 0
+    usage: Decimal = Decimal(0)
     reset: Reset | None = None
     anchor_at: int
     next_reset_at: int | None = None
@@ -57,12 +59,28 @@ class Grant(_Frozen):
     price: ItemPrice | None = None
 
     @property
-    def granted(self) -> float:
+    def granted(self) -> Decimal:
+        """The allowance: what a use may take before it is overage or purchased."""
         return self.included + self.prepaid
 
     @property
-    def remaining(self) -> float:
-        return self.granted - self.usage
+    def overage_allowed(self) -> bool:
+        return self.price is not None and self.price.billing_method == "usage_based"
+
+    @property
+    def purchased(self) -> Decimal:
+        """Usage past the allowance that is not overage: seats used beyond the grant, or
+        usage set above it by hand. It is counted as bought, so remaining stays at 0."""
+        if self.unlimited or self.overage_allowed:
+            return ZERO
+        return max(ZERO, self.usage - self.granted)
+
+    @property
+    def remaining(self) -> Decimal:
+        """Below 0 only for overage; an unlimited grant never runs down."""
+        if self.unlimited:
+            return ZERO
+        return self.granted + self.purchased - self.usage
 
 
 class Flag(_Frozen):
@@ -135,20 +153,18 @@ def default_plans(plans: Iterable[Plan], chosen: str | None) -> list[Plan]:
 
 
 class FeatureBalance(_Frozen):
-    """A feature's grants summed: what `balances` reports and `check` decides on."""
+    """A feature's grants summed: what `balances` reports and `check` decides on. Granted
+    counts what was purchased past the grants, so remaining + usage == granted."""
 
     feature_id: str
-    granted: float
-    usage: float
+    granted: Decimal
+    usage: Decimal
+    remaining: Decimal
     unlimited: bool
     overage_allowed: bool
-    max_purchase: float | None
+    max_purchase: Decimal | None
     next_reset_at: int | None
     grants: tuple[Grant, ...]
-
-    @property
-    def remaining(self) -> float:
-        return self.granted - self.usage
 
 
 def balances(grants: Iterable[Grant]) -> dict[str, FeatureBalance]:
@@ -161,12 +177,11 @@ def balances(grants: Iterable[Grant]) -> dict[str, FeatureBalance]:
         limits = [g.price.max_purchase for g in held if g.price and g.price.max_purchase]
         summary[feature_id] = FeatureBalance(
             feature_id=feature_id,
-            granted=sum(g.granted for g in held),
-            usage=sum(g.usage for g in held),
+            granted=sum((g.granted + g.purchased for g in held), ZERO),
+            usage=sum((g.usage for g in held), ZERO),
+            remaining=sum((g.remaining for g in held), ZERO),
             unlimited=any(g.unlimited for g in held),
-            overage_allowed=any(
-                g.price is not None and g.price.billing_method == "usage_based" for g in held
-            ),
+            overage_allowed=any(g.overage_allowed for g in held),
             max_purchase=limits[0] if limits else None,
             next_reset_at=min(resets) if resets else None,
             grants=tuple(held),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -165,11 +166,11 @@ def _check_tiers(where: str, tiers: tuple[Tier, ...]) -> None:
         raise _invalid(where, "at least one tier is needed")
     if tiers[-1].to != INFINITE:
         raise _invalid(f"{where}.{len(tiers) - 1}.to", "the last tier must go to 'inf'")
-    previous = 0.0
+    previous = Decimal(0)
     for index, tier in enumerate(tiers):
         if not tier.amount >= 0 or (tier.flat_amount is not None and not tier.flat_amount >= 0):
             raise _invalid(f"{where}.{index}.amount", "must be 0 or more")
-        if tier.to == INFINITE:
+        if isinstance(tier.to, str):  # "inf"
             if index != len(tiers) - 1:
                 raise _invalid(f"{where}.{index}.to", "only the last tier goes to 'inf'")
             continue

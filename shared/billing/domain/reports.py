@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 BinSize = Literal["hour", "day", "week", "month"]
@@ -23,7 +24,7 @@ class StoredEvent:
     timestamp: int
     customer_id: str
     feature_ids: tuple[str, ...]
-    value: float
+    value: Decimal
     properties: dict[str, Any]
     deductions: list[dict[str, Any]]
 
@@ -32,15 +33,15 @@ class StoredEvent:
 class Use:
     timestamp: int
     feature_ids: tuple[str, ...]
-    value: float
+    value: Decimal
     properties: dict[str, Any]
 
 
 @dataclass
 class Bin:
     period: int
-    values: dict[str, float] = field(default_factory=dict)
-    grouped: dict[str, dict[str, float]] = field(default_factory=dict)
+    values: dict[str, Decimal] = field(default_factory=dict)
+    grouped: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
 
 def range_start(range_name: str, now_ms: int) -> int:
@@ -70,28 +71,28 @@ def aggregate(
     measure: Measure = "sum",
     group_by: str | None = None,
     filter_by: dict[str, str] | None = None,
-) -> tuple[list[Bin], dict[str, dict[str, float]]]:
+) -> tuple[list[Bin], dict[str, dict[str, Decimal]]]:
     """Bins in time order, and per feature the totals {"count", "sum"}."""
     bins: dict[int, Bin] = {}
-    totals = {f: {"count": 0.0, "sum": 0.0} for f in features}
+    totals = {f: {"count": Decimal(0), "sum": Decimal(0)} for f in features}
     for use in uses:
         if filter_by and any(str(use.properties.get(k)) != v for k, v in filter_by.items()):
             continue
         period = period_of(use.timestamp, size)
         current = bins.setdefault(period, Bin(period=period))
-        amount = 1.0 if measure == "count" else use.value
+        amount = Decimal(1) if measure == "count" else use.value
         for feature_id in (f for f in features if f in use.feature_ids):
-            current.values[feature_id] = current.values.get(feature_id, 0.0) + amount
+            current.values[feature_id] = current.values.get(feature_id, Decimal(0)) + amount
             totals[feature_id]["count"] += 1
             totals[feature_id]["sum"] += use.value
             if group_by is not None:
                 group = str(_property(use.properties, group_by))
-                grouped = current.grouped.setdefault(feature_id, defaultdict(float))
+                grouped = current.grouped.setdefault(feature_id, defaultdict(Decimal))
                 grouped[group] += amount
     ordered = [bins[p] for p in sorted(bins)]
     for each in ordered:
         for feature_id in features:
-            each.values.setdefault(feature_id, 0.0)
+            each.values.setdefault(feature_id, Decimal(0))
     return ordered, totals
 
 

@@ -5,6 +5,7 @@ Kept apart from plan validation so that the hot path (check, track) loads only t
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -23,26 +24,26 @@ class _Frozen(BaseModel):
 
 
 class BasePrice(_Frozen):
-    amount: float
+    amount: Decimal
     interval: PriceInterval
     interval_count: int = 1
 
 
 class Tier(_Frozen):
-    to: float | Literal["inf"]
-    amount: float
-    flat_amount: float | None = None
+    to: Literal["inf"] | Decimal
+    amount: Decimal
+    flat_amount: Decimal | None = None
 
 
 class ItemPrice(_Frozen):
-    amount: float | None = None
+    amount: Decimal | None = None
     tiers: tuple[Tier, ...] | None = None
     tier_behavior: TierBehavior | None = None
     interval: PriceInterval | None = None
     interval_count: int = 1
-    billing_units: float = 1
+    billing_units: Decimal = Decimal(1)
     billing_method: BillingMethod = "prepaid"
-    max_purchase: float | None = None
+    max_purchase: Decimal | None = None
 
 
 class Reset(_Frozen):
@@ -52,7 +53,7 @@ class Reset(_Frozen):
 
 class PlanItem(_Frozen):
     feature_id: str
-    included: float = 0
+    included: Decimal = Decimal(0)
     unlimited: bool = False
     reset: Reset | None = None
     price: ItemPrice | None = None

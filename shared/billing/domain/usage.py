@@ -8,6 +8,7 @@ applies it). The store then writes it with conditions that make it exact under c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from billing.domain.features import Feature
 from billing.domain.holdings import Grant
 from billing.domain.schedule import next_reset_at
+from billing.numbers import ONE, ZERO
 
 OverageBehavior = Literal["cap", "overflow"]
 
@@ -39,27 +41,46 @@ class GrantChange(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     grant: Grant
-    usage_before: float
-    usage_after: float
+    usage_before: Decimal
+    usage_after: Decimal
     # Set when the grant's reset fell due: the write must apply it exactly once.
     reset_from: int | None = None
 
     @property
-    def value(self) -> float:
-        return self.usage_after - (0 if self.reset_from is not None else self.usage_before)
+    def value(self) -> Decimal:
+        return self.usage_after - (ZERO if self.reset_from is not None else self.usage_before)
 
 
 class Deduction(BaseModel):
+    """What one balance (a feature's or a credit system's) gave towards a use."""
+
     model_config = ConfigDict(frozen=True)
 
     feature_id: str
-    requested: float
-    applied: float
+    requested: Decimal
+    applied: Decimal
     changes: tuple[GrantChange, ...]
 
-    @property
-    def capped(self) -> float:
-        return self.requested - self.applied
+
+class Payer(BaseModel):
+    """A balance that pays for using a feature, with `cost` of its units per unit used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    feature_id: str
+    cost: Decimal
+    # A continuous-use feature (seats) records all of its use, past the grant too.
+    continuous: bool = False
+
+
+class Draw(BaseModel):
+    """A use of one feature, drawn from its payers in order (its own grants, then credits)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    feature_id: str
+    deductions: tuple[Deduction, ...]
+    covered: bool
 
 
 def current(grant: Grant, now_ms: int) -> Grant:
@@ -67,7 +88,7 @@ def current(grant: Grant, now_ms: int) -> Grant:
     if grant.next_reset_at is None or grant.next_reset_at > now_ms:
         return grant
     return grant.model_copy(
-        update={"usage": 0, "next_reset_at": next_reset_at(grant.anchor_at, grant.reset, now_ms)}
+        update={"usage": ZERO, "next_reset_at": next_reset_at(grant.anchor_at, grant.reset, now_ms)}
     )
 
 
@@ -81,23 +102,26 @@ def usable(grants: Iterable[Grant], now_ms: int) -> list[Grant]:
 def deduct(
     feature_id: str,
     grants: Iterable[Grant],
-    value: float,
+    value: Decimal,
     now_ms: int,
     overage: OverageBehavior = "cap",
     all_or_nothing: bool = False,
+    continuous: bool = False,
 ) -> Deduction:
     """Takes `value` from the feature's grants in deduction order.
 
     `cap` takes what fits and stops at zero; `overflow` lets the balance go negative where
-    overage is allowed (a usage-based price). `all_or_nothing` (check with send_event)
-    takes the whole value or nothing. A negative value gives units back, last used first.
+    overage is allowed (a usage-based price). A `continuous` feature (seats) records all of
+    it: what is past the grant counts as purchased. `all_or_nothing` (check with
+    send_event) takes the whole value or nothing. A negative value gives units back, last
+    used first.
     """
     before = list(grants)
     ordered = usable(before, now_ms)
     resets = {g.id: g.next_reset_at for g in before}
     usage = {g.id: g.usage for g in ordered}
     if value >= 0:
-        applied = _take(ordered, usage, value, overage, all_or_nothing)
+        applied = _take(ordered, usage, value, overage, all_or_nothing, continuous)
     else:
         applied = -_give_back(ordered, usage, -value)
     changes = tuple(
@@ -130,37 +154,94 @@ def overage_allowed(grants: Iterable[Grant]) -> bool:
 
 def paying_features(
     feature_id: str, features: Mapping[str, Feature], held: Iterable[Grant]
-) -> list[tuple[str, float]]:
-    """Which balance pays for using `feature_id`, and how many of its units per unit used:
-    the feature's own grants if the customer has any, else a credit system that prices it."""
+) -> list[Payer]:
+    """Which balances pay for using `feature_id`, in order: the feature's own grants, then
+    the first credit system held that prices it (so credits pay when the grant runs out)."""
     held_features = {g.feature_id for g in held}
-    if feature_id in held_features:
-        return [(feature_id, 1.0)]
-    for system in features.values():
-        if system.id not in held_features:
-            continue
-        for entry in system.credit_schema:
-            if entry.metered_feature_id == feature_id:
-                return [(system.id, entry.credit_cost)]
-    return [(feature_id, 1.0)]
+    feature = features.get(feature_id)
+    own = Payer(
+        feature_id=feature_id,
+        cost=ONE,
+        continuous=feature is not None and feature.type == "metered" and not feature.consumable,
+    )
+    payers = [own] if feature_id in held_features else []
+    credits = next(
+        (
+            Payer(feature_id=system.id, cost=entry.credit_cost)
+            for system in features.values()
+            if system.id in held_features and system.id != feature_id
+            for entry in system.credit_schema
+            if entry.metered_feature_id == feature_id
+        ),
+        None,
+    )
+    if credits is not None:
+        payers.append(credits)
+    return payers or [own]
+
+
+def draw(
+    feature_id: str,
+    payers: list[Payer],
+    grants: Iterable[Grant],
+    value: Decimal,
+    now_ms: int,
+    overage: OverageBehavior = "cap",
+    all_or_nothing: bool = False,
+) -> Draw:
+    """Takes `value` of `feature_id` from its payers in order: each gives what it has, the
+    last one also what may go past it (overage, or a continuous use). All or nothing takes
+    the whole value from them together, or nothing from any."""
+    held = list(grants)
+    deductions: list[Deduction] = []
+    left = value  # in units of the feature used
+    for i, payer in enumerate(payers):
+        last = i == len(payers) - 1
+        own = [g for g in held if g.feature_id == payer.feature_id]
+        asked = left * payer.cost
+        deduction = deduct(
+            payer.feature_id,
+            own,
+            asked,
+            now_ms,
+            overage if last else "cap",
+            all_or_nothing=False,
+            continuous=payer.continuous and last and not all_or_nothing,
+        )
+        deductions.append(deduction)
+        if deduction.applied == asked:
+            left = ZERO
+            break
+        # Only the first payers can fall short, and their cost is one unit per unit.
+        left -= deduction.applied
+    covered = left == ZERO or value < ZERO
+    if all_or_nothing and not covered:
+        deductions = [
+            Deduction(feature_id=d.feature_id, requested=d.requested, applied=ZERO, changes=())
+            for d in deductions
+        ]
+    return Draw(feature_id=feature_id, deductions=tuple(deductions), covered=covered)
 
 
 def _take(
     ordered: list[Grant],
-    usage: dict[str, float],
-    value: float,
+    usage: dict[str, Decimal],
+    value: Decimal,
     overage: OverageBehavior,
     all_or_nothing: bool,
-) -> float:
+    continuous: bool,
+) -> Decimal:
     if any(g.unlimited for g in ordered):
         unlimited = next(g for g in ordered if g.unlimited)
         usage[unlimited.id] += value
         return value
-    room = {g.id: max(0.0, g.granted - usage[g.id]) for g in ordered}
-    fits = sum(room.values())
+    room = {g.id: max(ZERO, g.granted - usage[g.id]) for g in ordered}
+    fits = sum(room.values(), ZERO)
     spill_to = _overage_grant(ordered) if overage == "overflow" else None
+    if spill_to is None and continuous and ordered:
+        spill_to = ordered[-1]  # past the grant: purchased
     if all_or_nothing and fits < value and spill_to is None:
-        return 0.0
+        return ZERO
     left = value
     for grant in ordered:
         take = min(room[grant.id], left)
@@ -168,14 +249,14 @@ def _take(
         left -= take
     if left > 0 and spill_to is not None:
         usage[spill_to.id] += left
-        left = 0.0
+        left = ZERO
     return value - left
 
 
-def _give_back(ordered: list[Grant], usage: dict[str, float], value: float) -> float:
+def _give_back(ordered: list[Grant], usage: dict[str, Decimal], value: Decimal) -> Decimal:
     left = value
     for grant in reversed(ordered):
-        give = min(max(0.0, usage[grant.id]), left)
+        give = min(max(ZERO, usage[grant.id]), left)
         usage[grant.id] -= give
         left -= give
     return value - left
@@ -194,5 +275,5 @@ def _priority(grant: Grant) -> tuple[int, int, int]:
     return (grant.expires_at or _FOREVER, rank, grant.anchor_at)
 
 
-def _original_usage(grants: list[Grant], grant_id: str) -> float:
+def _original_usage(grants: list[Grant], grant_id: str) -> Decimal:
     return next(g.usage for g in grants if g.id == grant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from billing import clock
 from billing.domain.errors import BalanceNotFound, FeatureNotFound, InvalidRequest
@@ -20,7 +21,7 @@ from billing.store import holdings
 class NewBalance:
     customer_id: str
     feature_id: str
-    included: float = 0
+    included: Decimal = Decimal(0)
     unlimited: bool = False
     reset: Reset | None = None
     expires_at: int | None = None
@@ -33,10 +34,10 @@ class BalanceChange:
     customer_id: str
     feature_id: str
     balance_id: str | None = None
-    remaining: float | None = None
-    add_to_balance: float | None = None
-    usage: float | None = None
-    included: float | None = None
+    remaining: Decimal | None = None
+    add_to_balance: Decimal | None = None
+    usage: Decimal | None = None
+    included: Decimal | None = None
     interval: str | None = None
     next_reset_at: int | None = None
     expires_at: int | None = None

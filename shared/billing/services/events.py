@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from billing.domain.reports import Bin, BinSize, Measure, StoredEvent, Use, aggregate
 from billing.services.customers.get import get_customer
 from billing.store import events
@@ -33,7 +35,7 @@ def aggregate_events(
     measure: Measure,
     group_by: str | None,
     filter_by: dict[str, str] | None,
-) -> tuple[list[Bin], dict[str, dict[str, float]]]:
+) -> tuple[list[Bin], dict[str, dict[str, Decimal]]]:
     owner = get_customer(customer_id).internal_id
     stored = events.all_in(
         owner, customer_id, start_ms, end_ms, set(feature_ids), MOST_EVENTS_PER_AGGREGATE

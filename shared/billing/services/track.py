@@ -7,26 +7,26 @@ holding the answer). A lost race hands back the grants as they are now: decide a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from billing import clock
-from billing.config import settings
 from billing.domain.customers import Customer
-from billing.domain.errors import BillingInProgress, FeatureNotFound, IdempotencyKeyConflict
+from billing.domain.errors import BillingInProgress, FeatureNotFound
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Grant, balances
 from billing.domain.usage import (
     Deduction,
+    Draw,
     OverageBehavior,
     after_changes,
-    deduct,
+    draw,
     paying_features,
     usable,
 )
-from billing.services import catalog_cache
+from billing.services import catalog_cache, idempotency
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import usage
@@ -37,7 +37,7 @@ ATTEMPTS = 8
 @dataclass(frozen=True)
 class Usage:
     customer_id: str
-    value: float
+    value: Decimal
     feature_id: str | None = None
     event_name: str | None = None
     properties: dict[str, Any] = field(default_factory=dict)
@@ -50,18 +50,23 @@ class Usage:
 
 @dataclass(frozen=True)
 class TrackResult:
-    deductions: list[Deduction]
+    draws: list[Draw]
+    # Every balance the use touched, as it leaves them.
     balances: dict[str, FeatureBalance]
     # A replay of the first call with this Idempotency-Key: its stored answer.
     replayed: str | None = None
 
     @property
+    def deductions(self) -> list[Deduction]:
+        return [d for each in self.draws for d in each.deductions]
+
+    @property
     def applied(self) -> bool:
-        return all(d.applied == d.requested for d in self.deductions)
+        return all(each.covered for each in self.draws)
 
 
-# Turns a decided track into the JSON answer stored with its Idempotency-Key.
-AnswerOf = Callable[[TrackResult], Any]
+# Turns a decided track into the JSON text of the answer stored with its Idempotency-Key.
+AnswerOf = Callable[[TrackResult], str]
 
 
 def track(
@@ -83,21 +88,15 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> Tra
     result = decided(use, customer)
     if use.all_or_nothing and not result.applied:
         return result  # denied: nothing to deduct, nothing to record
-    marker = None
+    answer = None
     if use.idempotency_key is not None:
-        marker = usage.Marker(
-            key=use.idempotency_key,
-            fingerprint=use.fingerprint,
-            response=json.dumps(answer_of(result)) if answer_of else "{}",
-            now_ms=clock.now_ms(),
-            ttl_s=settings().idempotency_ttl_seconds,
-        )
+        body = answer_of(result) if answer_of else "{}"
+        answer = idempotency.answer_in_transaction(use.idempotency_key, use.fingerprint, body)
     try:
-        usage.record(customer, result.deductions, event_of(use, result), marker)
-    except usage.AlreadyRecorded as first:
-        if first.fingerprint != use.fingerprint:
-            raise IdempotencyKeyConflict from None
-        return TrackResult(deductions=[], balances={}, replayed=first.response)
+        usage.record(customer, result.deductions, event_of(use, result), answer)
+    except usage.KeyHeld as held:
+        first = idempotency.replay_of(held.holder, use.fingerprint)
+        return TrackResult(draws=[], balances={}, replayed=first.body)
     except usage.GrantsMoved as moved:
         raise BillingInProgress from moved
     return result
@@ -106,17 +105,28 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> Tra
 def decided(use: Usage, customer: Customer) -> TrackResult:
     """What tracking `use` takes from the customer's grants as read (nothing written)."""
     now = clock.now_ms()
-    features = catalog_cache.features_knowing({use.feature_id} if use.feature_id else None)
+    features = catalog_of(use)
     targets = features_used(use, features)
     held = customer.holdings.grants
-    deductions = []
-    for feature_id in targets:
-        payer, cost = paying_features(feature_id, features, held)[0]
-        grants = [g for g in held if g.feature_id == payer]
-        deductions.append(
-            deduct(payer, grants, use.value * cost, now, use.overage, use.all_or_nothing)
+    draws = [
+        draw(
+            feature_id,
+            paying_features(feature_id, features, held),
+            held,
+            use.value,
+            now,
+            use.overage,
+            use.all_or_nothing,
         )
-    return TrackResult(deductions=deductions, balances=_after(held, deductions, now))
+        for feature_id in targets
+    ]
+    return TrackResult(draws=draws, balances=_after(held, draws, now))
+
+
+def catalog_of(use: Usage) -> dict[str, Feature]:
+    """The catalog as fresh as `use` needs it: knowing its feature or its event name."""
+    asked = {use.feature_id} if use.feature_id else None
+    return catalog_cache.features_knowing(asked, use.event_name)
 
 
 def features_used(use: Usage, features: dict[str, Feature]) -> list[str]:
@@ -134,11 +144,14 @@ def _metered(feature: Feature) -> bool:
     return feature.type != "boolean" and not feature.archived
 
 
-def _after(
-    held: tuple[Grant, ...], deductions: list[Deduction], now: int
-) -> dict[str, FeatureBalance]:
+def _after(held: tuple[Grant, ...], draws: list[Draw], now: int) -> dict[str, FeatureBalance]:
+    """The balances the use touched: those it took from, or (nothing taken) the first
+    balance of each feature used."""
+    deductions = [d for each in draws for d in each.deductions]
     grants = after_changes(usable(held, now), deductions)
-    touched = {d.feature_id for d in deductions}
+    touched = {d.feature_id for d in deductions if d.changes} or {
+        each.deductions[0].feature_id for each in draws if each.deductions
+    }
     return {f: b for f, b in balances(grants).items() if f in touched}
 
 

@@ -8,27 +8,20 @@ sends the very same message again: if the first send got through, the worker ski
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from billing import clock, track_queue
 from billing.config import settings
-from billing.domain.errors import (
-    IdempotencyKeyConflict,
-    IdempotencyKeyInProgress,
-    InvalidRequest,
-)
-from billing.services import catalog_cache
-from billing.services.track import Usage, features_used
+from billing.domain.errors import InvalidRequest
+from billing.services.idempotency import replay_of
+from billing.services.track import Usage, catalog_of, features_used
 from billing.store import idempotency
 
 # SQS takes messages of up to 256 KiB.
 MOST_MESSAGE_BYTES = 256 * 1024
 
 
-def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
+def track_later(use: Usage, answer: str) -> str | None:
     """Queues `use`. Returns None, or the first answer when this is a retry of a key."""
-    features_used(use, catalog_cache.features_knowing(_asked(use)))  # unknown: 404, not queued
+    features_used(use, catalog_of(use))  # unknown: 404, not queued
     now = clock.now_ms()
     message = track_queue.QueuedUse(
         event_id=clock.new_internal_id("evt"),
@@ -50,29 +43,20 @@ def track_later(use: Usage, answer: dict[str, Any]) -> str | None:
     if use.idempotency_key is None:
         track_queue.send(message)
         return None
-    first = idempotency.record_queued(
+    held = idempotency.record_queued(
         use.idempotency_key,
-        idempotency.StoredRequest(
-            fingerprint=use.fingerprint,
-            status=idempotency.COMPLETED,
-            locked_until_ms=now,
-            response_status=202,
-            response_body=json.dumps(answer),
-            queued_message=message,
-        ),
+        use.fingerprint,
+        202,
+        answer,
+        message,
         now_ms=now,
         ttl_s=settings().idempotency_ttl_seconds,
     )
-    if first is None:
+    if held is None:
         track_queue.send(message)
         return None
-    if first.fingerprint != use.fingerprint:
-        raise IdempotencyKeyConflict
-    if not first.queued_message or first.response_body is None:
-        raise IdempotencyKeyInProgress
-    track_queue.send(first.queued_message)
-    return first.response_body
-
-
-def _asked(use: Usage) -> set[str] | None:
-    return {use.feature_id} if use.feature_id else None
+    first = replay_of(held, use.fingerprint)
+    if held.queued_message:
+        # Sent again: if the first send was lost, this one counts; else the worker skips it.
+        track_queue.send(held.queued_message)
+    return first.body

@@ -3,11 +3,12 @@ monthly partitions `store.usage` writes them to."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
+from billing import numbers
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
 from billing.store import cursors, keys, writes
@@ -29,8 +30,7 @@ def page(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[StoredEvent], str | None]:
-    """Up to `limit` events of the customer whose internal id is `owner` (shown under its
-    id now), newest first; the cursor resumes exactly after the last one.
+    """Up to `limit` events, newest first; the cursor resumes exactly after the last one.
 
     A cursor names the item the page stopped in and how many of its events were shown,
     since a batch item can hold more events than are left to fill a page."""
@@ -43,12 +43,13 @@ def page(
     for pk in _months(owner, start_ms, end_ms):
         if resume is not None and pk != resume["PK"]["S"]:
             continue  # before the cursor's month, in our newest-first walk
-        upper = resume["SK"]["S"] if resume is not None else f"{end_ms + BATCH_SPAN_MS:015d}#~"
+        lowest, highest = keys.event_sk_range(start_ms, end_ms + BATCH_SPAN_MS)
+        upper = resume["SK"]["S"] if resume is not None else highest
         shown = int(resume["N"]["S"]) if resume is not None else 0
         resume = None
         start_key = None
         while True:
-            response = _query(pk, start_ms, upper, feature_id, limit - len(found) + 1, start_key)
+            response = _query(pk, lowest, upper, feature_id, limit - len(found) + 1, start_key)
             for item in response.get("Items", []):
                 inside = [
                     e
@@ -106,7 +107,7 @@ def purge(
 
 def _query(
     pk: str,
-    start_ms: int,
+    lower_sk: str,
     upper_sk: str,
     feature_id: set[str] | None,
     limit: int,
@@ -117,7 +118,7 @@ def _query(
         "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
         "ExpressionAttributeValues": {
             ":pk": {"S": pk},
-            ":start": {"S": f"{start_ms:015d}"},
+            ":start": {"S": lower_sk},
             ":end": {"S": upper_sk},
         },
         "ScanIndexForward": False,
@@ -140,17 +141,18 @@ def _months(owner: str, start_ms: int, end_ms: int) -> list[str]:
     start = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
     year, month, months = end.year, end.month, []
     while (year, month) >= (start.year, start.month):
-        months.append(keys.events_pk(owner, f"{year:04d}{month:02d}"))
+        months.append(keys.event_month_pk(owner, year, month))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months
 
 
 def _is_resume_point(key: dict[str, str], owner: str) -> bool:
-    return key["PK"].startswith(keys.events_pk(owner, "")) and key["N"].isdigit()
+    return key["PK"].startswith(keys.events_prefix(owner)) and key["N"].isdigit()
 
 
 def _events(item: dict[str, Any], customer_id: str) -> list[StoredEvent]:
-    """The events an item holds, newest first: one, or a batch of queued uses."""
+    """The events an item holds, newest first: one, or a batch of queued uses (shown under
+    the customer's id now, which a rename may have changed since)."""
     if "events_json" not in item:
         return [_event(item, customer_id)]
     batch = [
@@ -163,7 +165,7 @@ def _events(item: dict[str, Any], customer_id: str) -> list[StoredEvent]:
             properties=e["properties"],
             deductions=e["deductions"],
         )
-        for e in json.loads(item["events_json"]["S"])
+        for e in numbers.loads(item["events_json"]["S"])
     ]
     return sorted(batch, key=lambda e: (e.timestamp, e.id), reverse=True)
 
@@ -174,7 +176,7 @@ def _event(item: dict[str, Any], customer_id: str) -> StoredEvent:
         timestamp=int(item["timestamp"]["N"]),
         customer_id=customer_id,
         feature_ids=tuple(v["S"] for v in item.get("feature_ids", {}).get("L", [])),
-        value=float(item["value"]["N"]),
-        properties=json.loads(item.get("properties_json", {}).get("S", "{}")),
-        deductions=json.loads(item.get("deductions_json", {}).get("S", "[]")),
+        value=Decimal(item["value"]["N"]),
+        properties=numbers.loads(item.get("properties_json", {}).get("S", "{}")),
+        deductions=numbers.loads(item.get("deductions_json", {}).get("S", "[]")),
     )

@@ -9,8 +9,10 @@ holdings requires, in its transaction, the profile it was meant for (`profiles.r
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from billing import numbers
 from billing.domain.customers import Customer
 from billing.domain.errors import BalanceExists, BillingInProgress
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
@@ -33,7 +35,7 @@ def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
         )
         # Usage and the next reset are attributes of their own: deductions and resets are
         # conditional updates of them alone.
-        item["usage"] = {"N": repr(grant.usage)}
+        item["usage"] = {"N": numbers.text(grant.usage)}
         if grant.next_reset_at is not None:
             item["next_reset_at"] = {"N": str(grant.next_reset_at)}
         items.append(_held_feature(item, grant.feature_id))
@@ -89,7 +91,7 @@ def grant_from_item(item: Item | dict[str, Any]) -> Grant:
     reset = item.get("next_reset_at")
     return grant.model_copy(
         update={
-            "usage": float(item["usage"]["N"]),
+            "usage": Decimal(item["usage"]["N"]),
             "next_reset_at": int(reset["N"]) if reset else None,
         }
     )
@@ -122,7 +124,7 @@ def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -
         "#next = :next" if before.next_reset_at is not None else "attribute_not_exists(#next)"
     )
     values: dict[str, Any] = {
-        ":usage": {"N": repr(before.usage)},
+        ":usage": {"N": numbers.text(before.usage)},
         ":owner": {"S": profile.internal_id},
     }
     if before.next_reset_at is not None:

@@ -13,6 +13,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from billing import numbers
 from billing.config import settings
 from billing.domain.errors import StoreUnavailable
 
@@ -87,7 +88,7 @@ def from_value(attribute: Mapping[str, Any]) -> Any:
         return raw
     if kind == "N":
         number = Decimal(raw)
-        return int(number) if number == number.to_integral_value() else float(number)
+        return int(number) if number == number.to_integral_value() else number
     if kind == "BOOL":
         return bool(raw)
     if kind == "NULL":
@@ -102,7 +103,7 @@ def from_value(attribute: Mapping[str, Any]) -> Any:
 def _number(value: int | float | Decimal) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("DynamoDB numbers are finite")
-    return str(value) if not isinstance(value, float) else repr(value)
+    return repr(value) if isinstance(value, float) else numbers.text(value)
 
 
 def error_code(error: ClientError) -> str:

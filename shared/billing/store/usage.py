@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from billing import clock
+from billing import clock, numbers
 from billing.domain.customers import Customer
 from billing.domain.holdings import Grant
 from billing.domain.usage import Deduction, GrantChange
-from billing.store import keys
+from billing.store import idempotency, keys
 from billing.store.holdings import OWNER, grant_from_item
+from billing.store.idempotency import StoredRequest
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, cancellation_codes, table_name
 from billing.store.writes import transact
@@ -33,24 +35,13 @@ class UsageEvent:
     customer_id: str
     feature_id: str | None
     event_name: str | None
-    value: float
+    value: Decimal
     timestamp: int
     properties: dict[str, Any]
     idempotency_key: str | None = None
     # The features it used (an event name can use several) and what each grant gave.
     feature_ids: tuple[str, ...] = ()
     deductions: tuple[dict[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class Marker:
-    """The Idempotency-Key record written with the usage: a retry replays `response`."""
-
-    key: str
-    fingerprint: str
-    response: str
-    now_ms: int
-    ttl_s: int
 
 
 class GrantsMoved(Exception):
@@ -61,30 +52,34 @@ class GrantsMoved(Exception):
         self.fresh = fresh
 
 
-class AlreadyRecorded(Exception):
-    """The Idempotency-Key was used before: `fingerprint` and `response` are the first call's."""
+class KeyHeld(Exception):
+    """The Idempotency-Key is held by another request: `holder` is its record."""
 
-    def __init__(self, fingerprint: str, response: str) -> None:
-        super().__init__("this Idempotency-Key was already used")
-        self.fingerprint = fingerprint
-        self.response = response
+    def __init__(self, holder: StoredRequest) -> None:
+        super().__init__("this Idempotency-Key is held")
+        self.holder = holder
 
 
 def record(
-    customer: Customer, deductions: list[Deduction], event: UsageEvent, marker: Marker | None
+    customer: Customer,
+    deductions: list[Deduction],
+    event: UsageEvent,
+    answer: dict[str, Any] | None = None,
 ) -> None:
-    """Raises GrantsMoved when a grant changed, or the customer is gone or moving."""
+    """Writes the use; with `answer` (the Idempotency-Key's record, built by
+    `services.idempotency`), only if the key is free, as the last item of the transaction.
+    Raises GrantsMoved when a grant changed, or the customer is gone or moving."""
     customer_pk = pk_of(customer)
     ops = _fences(customer, clock.now_ms(), [event.timestamp])
     ops += [_grant_update(customer_pk, change) for d in deductions for change in d.changes]
     ops.append(
         {"Put": {"TableName": table_name(), "Item": _event_item(customer.internal_id, event)}}
     )
-    if marker is not None:
-        ops.append(_marker_put(marker))
+    if answer is not None:
+        ops.append(answer)
     cancelled = transact(ops)
     if cancelled is not None:
-        raise _why_cancelled(cancelled, ops, marker) from cancelled
+        raise _why_cancelled(cancelled, keyed=answer is not None) from cancelled
 
 
 class AlreadyApplied(Exception):
@@ -150,7 +145,7 @@ def record_batch(
 
 
 def _fences(customer: Customer, now_ms: int, timestamps: list[int]) -> list[dict[str, Any]]:
-    """What a use's transaction starts with (so the marker's reason stays the last): the
+    """What a use's transaction starts with (so the key's record stays the last): the
     customer these grants belong to still exists and is not moving; and, for an event in
     a month before any of its others, that month noted, so a purge knows where to start."""
     check = required(customer, now_ms)
@@ -188,12 +183,6 @@ def _events_since_update(customer: Customer, month: str) -> dict[str, Any]:
     }
 
 
-def event_pk(owner: str, timestamp_ms: int) -> str:
-    """Events of one customer (by internal id), one month to a partition: never the
-    customer's own partition, which every check reads."""
-    return keys.events_pk(owner, keys.event_month(timestamp_ms))
-
-
 def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     grant = change.grant
     names = {"#usage": "usage"}
@@ -202,7 +191,7 @@ def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     if change.reset_from is not None:
         # The reset and the new usage at once, applied only by the first who sees it due.
         update = "SET #usage = :usage, #next = :next"
-        values[":usage"] = {"N": repr(change.usage_after)}
+        values[":usage"] = {"N": numbers.text(change.usage_after)}
         values[":next"] = (
             {"N": str(grant.next_reset_at)} if grant.next_reset_at is not None else {"NULL": True}
         )
@@ -212,12 +201,12 @@ def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     else:
         delta = change.usage_after - change.usage_before
         update = "SET #usage = #usage + :delta"
-        values[":delta"] = {"N": repr(delta)}
+        values[":delta"] = {"N": numbers.text(delta)}
         if delta > 0 and change.usage_after <= grant.granted and not grant.unlimited:
-            values[":most"] = {"N": repr(grant.granted - delta)}
+            values[":most"] = {"N": numbers.text(grant.granted - delta)}
             conditions.append("#usage <= :most")
         elif delta < 0:
-            values[":least"] = {"N": repr(-delta)}
+            values[":least"] = {"N": numbers.text(-delta)}
             conditions.append("#usage >= :least")
         if grant.next_reset_at is not None:
             values[":next_now"] = {"N": str(grant.next_reset_at)}
@@ -254,7 +243,10 @@ def _applied_update(owner: str, minute: int, event_ids: list[str], now_ms: int) 
     return {
         "Update": {
             "TableName": table_name(),
-            "Key": {"PK": {"S": keys.applied_pk(owner)}, "SK": {"S": f"{minute:012d}"}},
+            "Key": {
+                "PK": {"S": keys.applied_pk(owner)},
+                "SK": {"S": keys.applied_sk(minute)},
+            },
             "UpdateExpression": "ADD #ids :ids SET #ttl = :ttl",
             "ConditionExpression": " AND ".join(f"NOT contains(#ids, {n})" for n in names),
             "ExpressionAttributeNames": {"#ids": "applied_ids", "#ttl": "ttl"},
@@ -272,14 +264,14 @@ def _batch_item(owner: str, batch: list[UsageEvent]) -> Item:
     newest = max(batch, key=lambda e: (e.timestamp, e.id))
     first = min(e.id for e in batch)
     return {
-        "PK": {"S": event_pk(owner, newest.timestamp)},
+        "PK": {"S": keys.event_pk(owner, newest.timestamp)},
         # Sorted under its newest event; named by its first id, so one batch is one item.
-        "SK": {"S": f"{newest.timestamp:015d}#{first}"},
+        "SK": {"S": keys.event_sk(newest.timestamp, first)},
         "entity": {"S": "usage_batch"},
         "customer_id": {"S": newest.customer_id},
         "feature_ids": {"L": [{"S": f} for f in sorted({f for e in batch for f in e.feature_ids})]},
         "events_json": {
-            "S": json.dumps(
+            "S": numbers.dumps(
                 [
                     {
                         "id": e.id,
@@ -290,8 +282,7 @@ def _batch_item(owner: str, batch: list[UsageEvent]) -> Item:
                         "deductions": list(e.deductions),
                     }
                     for e in batch
-                ],
-                separators=(",", ":"),
+                ]
             )
         },
     }
@@ -299,15 +290,15 @@ def _batch_item(owner: str, batch: list[UsageEvent]) -> Item:
 
 def _event_item(owner: str, event: UsageEvent) -> Item:
     item: Item = {
-        "PK": {"S": event_pk(owner, event.timestamp)},
-        "SK": {"S": f"{event.timestamp:015d}#{event.id}"},
+        "PK": {"S": keys.event_pk(owner, event.timestamp)},
+        "SK": {"S": keys.event_sk(event.timestamp, event.id)},
         "entity": {"S": "usage_event"},
         "event_id": {"S": event.id},
         "customer_id": {"S": event.customer_id},
-        "value": {"N": repr(event.value)},
+        "value": {"N": numbers.text(event.value)},
         "timestamp": {"N": str(event.timestamp)},
         "properties_json": {"S": json.dumps(event.properties, separators=(",", ":"))},
-        "deductions_json": {"S": json.dumps(list(event.deductions), separators=(",", ":"))},
+        "deductions_json": {"S": numbers.dumps(list(event.deductions))},
         "feature_ids": {"L": [{"S": f} for f in event.feature_ids]},
     }
     if event.feature_id is not None:
@@ -319,37 +310,11 @@ def _event_item(owner: str, event: UsageEvent) -> Item:
     return item
 
 
-def _marker_put(marker: Marker) -> dict[str, Any]:
-    return {
-        "Put": {
-            "TableName": table_name(),
-            "Item": {
-                "PK": {"S": keys.idempotency_pk(marker.key)},
-                "SK": {"S": "IDEM"},
-                "entity": {"S": "idempotency"},
-                "fingerprint": {"S": marker.fingerprint},
-                "status": {"S": "COMPLETED"},
-                "response_status": {"N": "200"},
-                "response_body": {"S": marker.response},
-                "locked_until_ms": {"N": str(marker.now_ms)},
-                "ttl": {"N": str(marker.now_ms // 1000 + marker.ttl_s)},
-            },
-            "ConditionExpression": "attribute_not_exists(PK) OR #ttl < :now_s",
-            "ExpressionAttributeNames": {"#ttl": "ttl"},
-            "ExpressionAttributeValues": {":now_s": {"N": str(marker.now_ms // 1000)}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
-
-
-def _why_cancelled(
-    error: ClientError, ops: list[dict[str, Any]], marker: Marker | None
-) -> Exception:
+def _why_cancelled(error: ClientError, keyed: bool) -> Exception:
     reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
     codes = cancellation_codes(error)
-    if marker is not None and codes and codes[-1] == "ConditionalCheckFailed":
-        old = reasons[-1].get("Item", {})
-        return AlreadyRecorded(old["fingerprint"]["S"], old["response_body"]["S"])
+    if keyed and codes and codes[-1] == "ConditionalCheckFailed":
+        return KeyHeld(idempotency.held_by(reasons[-1].get("Item", {})))
     fresh = [
         grant_from_item(reason["Item"])
         for reason, code in zip(reasons, codes, strict=False)

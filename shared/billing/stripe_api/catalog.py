@@ -129,7 +129,7 @@ def _spec(
     )
 
 
-def _minor_units(amount: float) -> str:
+def _minor_units(amount: Decimal | int) -> str:
     """Major units (9.99) to Stripe's minor units as an exact decimal string ("999")."""
     cents = (Decimal(str(amount)) * 100).normalize()
     return format(cents, "f")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -9,7 +10,12 @@ from pydantic import Field, model_validator
 from billing.api.wire.common import (
     Count,
     EpochMs,
+    EventTime,
     Id,
+    IdempotencyKey,
+    JsonObject,
+    NonNegativeQuantity,
+    Quantity,
     WireRequest,
     WireResponse,
     omitted_when_none,
@@ -19,17 +25,14 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import FeatureBalance, Flag
 from billing.domain.usage import Deduction
 
-Quantity = Annotated[float, Field(ge=-1e12, le=1e12)]
-
-
-Properties = Annotated[dict[str, Any], Field(max_length=100)]
+Properties = Annotated[JsonObject, Field(max_length=100)]
 
 
 class CheckRequest(WireRequest):
     customer_id: Id
     feature_id: Id
     entity_id: Id | None = None
-    required_balance: Annotated[float, Field(ge=0, le=1e12)] = 1
+    required_balance: NonNegativeQuantity = Decimal(1)
     send_event: bool = False
     properties: Properties | None = None
     with_preview: bool = False
@@ -45,11 +48,12 @@ class TrackRequest(WireRequest):
     feature_id: Id | None = None
     event_name: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     entity_id: Id | None = None
-    value: Quantity = 1
+    value: Quantity = Decimal(1)
     properties: Properties | None = None
-    timestamp: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    timestamp: EventTime | None = None
     overage_behavior: Literal["cap", "overflow"] = "cap"
     async_: bool = Field(default=False, alias="async")
+    idempotency_key: IdempotencyKey | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> TrackRequest:
@@ -62,9 +66,11 @@ class TrackRequest(WireRequest):
 class CheckResponse(WireResponse):
     allowed: bool
     customer_id: str
-    required_balance: float
+    required_balance: Decimal
     balance: BalanceResponse | None
     flag: FlagResponse | None
+    # With send_event: every balance the deduction touched.
+    balances: dict[str, BalanceResponse] | None = omitted_when_none()
     # Built by `wire.preview` (imported only for a denied check that asks for it).
     preview: dict[str, Any] | None = omitted_when_none()
 
@@ -74,12 +80,12 @@ class DeductionResponse(WireResponse):
     feature_id: str
     plan_id: str | None
     reset: dict[str, Any] | None
-    value: float
+    value: Decimal
 
 
 class TrackResponse(WireResponse):
     customer_id: str
-    value: float
+    value: Decimal
     balance: BalanceResponse | None
     event_name: str | None = omitted_when_none()
     balances: dict[str, BalanceResponse] | None = omitted_when_none()
@@ -90,18 +96,19 @@ class QueuedTrackResponse(WireResponse):
     """The 202 answer to an `async: true` track: queued, applied shortly, so no balance yet."""
 
     customer_id: str
-    value: float
+    value: Decimal
     balance: None = None
     event_name: str | None = omitted_when_none()
 
 
 def check_response(
     customer_id: str,
-    required_balance: float,
+    required_balance: Decimal,
     allowed: bool,
     balance: FeatureBalance | None,
     flag: Flag | None,
     preview: dict[str, Any] | None = None,
+    touched: dict[str, FeatureBalance] | None = None,
 ) -> CheckResponse:
     return CheckResponse(
         allowed=allowed,
@@ -110,20 +117,24 @@ def check_response(
         balance=None if balance is None else balance_response(balance),
         flag=None if flag is None else flag_response(flag),
         preview=preview,
+        balances=None
+        if touched is None
+        else {feature_id: balance_response(b) for feature_id, b in touched.items()},
     )
 
 
 def track_response(
     request: TrackRequest, deductions: list[Deduction], balances: dict[str, FeatureBalance]
 ) -> TrackResponse:
+    """`balances` holds every balance the use touched; `balance` is that balance when it
+    touched one, else null (an event name using several features, or credits paying)."""
     shown = {feature_id: balance_response(b) for feature_id, b in balances.items()}
-    first = deductions[0].feature_id if deductions else None
     return TrackResponse(
         customer_id=request.customer_id,
         value=request.value,
-        balance=shown.get(first) if first else None,
+        balance=next(iter(shown.values())) if len(shown) == 1 else None,
         event_name=request.event_name,
-        balances=shown if request.event_name is not None else None,
+        balances=shown,
         deductions=[
             DeductionResponse(
                 balance_id=change.grant.id,
@@ -154,7 +165,6 @@ def _refuse_entities(entity_id: str | None) -> None:
 
 
 Interval = Literal["hour", "day", "week", "month", "quarter", "semi_annual", "year", "one_off"]
-Amount = Annotated[float, Field(ge=-1e12, le=1e12)]
 
 
 class ResetFields(WireRequest):
@@ -166,7 +176,7 @@ class CreateBalanceRequest(WireRequest):
     customer_id: Id
     feature_id: Id
     entity_id: Id | None = None
-    included_grant: Annotated[float, Field(ge=0, le=1e12)] = 0
+    included_grant: NonNegativeQuantity = Decimal(0)
     unlimited: bool = False
     reset: ResetFields | None = None
     rollover: dict[str, Any] | None = None
@@ -190,10 +200,10 @@ class UpdateBalanceRequest(WireRequest):
     feature_id: Id
     entity_id: Id | None = None
     balance_id: Id | None = None
-    remaining: Amount | None = None
-    add_to_balance: Amount | None = None
-    usage: Amount | None = None
-    included_grant: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    remaining: Quantity | None = None
+    add_to_balance: Quantity | None = None
+    usage: Quantity | None = None
+    included_grant: NonNegativeQuantity | None = None
     interval: Interval | None = None
     next_reset_at: EpochMs | None = None
     expires_at: EpochMs | None = None

@@ -11,6 +11,7 @@ from billing.api.wire.common import (
     Email,
     Id,
     Metadata,
+    Moment,
     Name,
     StripeId,
     Text,
@@ -72,8 +73,8 @@ class GetCustomerRequest(WireRequest):
 
 
 class CreatedAtRange(WireRequest):
-    start: float | None = Field(default=None, ge=0)
-    end: float | None = Field(default=None, ge=0)
+    start: Moment | None = None
+    end: Moment | None = None
 
 
 class ListCustomersRequest(WireRequest):

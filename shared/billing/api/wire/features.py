@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from billing.api.wire.common import Id, WireRequest, WireResponse
+from billing.api.wire.common import Id, Quantity, WireRequest, WireResponse
 from billing.domain.features import CreditCost, Feature, FeatureDisplay, FeatureSpec
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=256)]
@@ -20,7 +21,7 @@ class DisplayFields(WireRequest):
 
 class CreditCostFields(WireRequest):
     metered_feature_id: Id
-    credit_cost: float
+    credit_cost: Quantity
 
 
 class FeatureFields(WireRequest):
@@ -82,7 +83,7 @@ class DisplayResponse(WireResponse):
 
 class CreditCostResponse(WireResponse):
     metered_feature_id: str
-    credit_cost: float
+    credit_cost: Decimal
 
 
 class FeatureResponse(WireResponse):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from billing.api.wire.common import WireResponse
@@ -21,14 +22,14 @@ class SubscriptionResponse(WireResponse):
     started_at: int
     current_period_start: int | None
     current_period_end: int | None
-    quantity: float
+    quantity: Decimal
 
 
 class PurchaseResponse(WireResponse):
     plan_id: str
     expires_at: int | None
     started_at: int
-    quantity: float
+    quantity: Decimal
 
 
 class ResetResponse(WireResponse):
@@ -40,10 +41,10 @@ class ResetResponse(WireResponse):
 class GrantResponse(WireResponse):
     id: str
     plan_id: str | None
-    included_grant: float
-    prepaid_grant: float
-    remaining: float
-    usage: float
+    included_grant: Decimal
+    prepaid_grant: Decimal
+    remaining: Decimal
+    usage: Decimal
     unlimited: bool
     reset: ResetResponse | None
     price: dict[str, Any] | None
@@ -52,12 +53,12 @@ class GrantResponse(WireResponse):
 
 class BalanceResponse(WireResponse):
     feature_id: str
-    granted: float
-    remaining: float
-    usage: float
+    granted: Decimal
+    remaining: Decimal
+    usage: Decimal
     unlimited: bool
     overage_allowed: bool
-    max_purchase: float | None
+    max_purchase: Decimal | None
     next_reset_at: int | None
     breakdown: list[GrantResponse]
 
@@ -104,7 +105,8 @@ def _grant_response(grant: Grant) -> GrantResponse:
         id=grant.id,
         plan_id=grant.plan_id,
         included_grant=grant.included,
-        prepaid_grant=grant.prepaid,
+        # Units used past the grant (seats) count as bought.
+        prepaid_grant=grant.prepaid + grant.purchased,
         remaining=grant.remaining,
         usage=grant.usage,
         unlimited=grant.unlimited,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from billing.api.wire.common import Count, Id, Metadata, WireRequest, WireResponse
+from billing.api.wire.common import Count, Id, Metadata, Number, WireRequest, WireResponse
 from billing.domain.customers import Environment
 from billing.domain.plans import Plan
 from billing.domain.terms import (
@@ -23,8 +24,8 @@ from billing.domain.terms import (
     TrialUnit,
 )
 
-Amount = Annotated[float, Field(ge=0, le=1e9)]
-Units = Annotated[float, Field(ge=0, le=1e15)]
+Amount = Annotated[Number, Field(ge=0, le=Decimal("1e9"))]
+Units = Annotated[Number, Field(ge=0, le=Decimal("1e15"))]
 
 
 class BasePriceFields(WireRequest):
@@ -37,8 +38,8 @@ class BasePriceFields(WireRequest):
 
 
 class TierFields(WireRequest):
-    to: Annotated[float, Field(gt=0)] | Literal["inf"]
-    amount: Amount = 0
+    to: Literal["inf"] | Annotated[Number, Field(gt=0)]
+    amount: Amount = Decimal(0)
     flat_amount: Amount | None = None
 
 
@@ -48,9 +49,9 @@ class ItemPriceFields(WireRequest):
     tier_behavior: TierBehavior | None = None
     interval: PriceInterval | None = None
     interval_count: Count = 1
-    billing_units: Annotated[float, Field(gt=0, le=1e12)] = 1
+    billing_units: Annotated[Number, Field(gt=0, le=Decimal("1e12"))] = Decimal(1)
     billing_method: BillingMethod = "prepaid"
-    max_purchase: Annotated[float, Field(gt=0)] | None = None
+    max_purchase: Annotated[Number, Field(gt=0)] | None = None
 
     def domain(self) -> ItemPrice:
         values = self.model_dump(exclude={"tiers"})
@@ -65,7 +66,7 @@ class ResetFields(WireRequest):
 
 class ItemFields(WireRequest):
     feature_id: Id
-    included: Units = 0
+    included: Units = Decimal(0)
     unlimited: bool = False
     reset: ResetFields | None = None
     price: ItemPriceFields | None = None
@@ -153,7 +154,7 @@ class DeletePlanRequest(WireRequest):
 
 
 class PriceResponse(WireResponse):
-    amount: float
+    amount: Decimal
     interval: str
     interval_count: int
 
@@ -164,25 +165,25 @@ class ResetResponse(WireResponse):
 
 
 class TierResponse(WireResponse):
-    to: float | str
-    amount: float
-    flat_amount: float | None = None
+    to: Decimal | str
+    amount: Decimal
+    flat_amount: Decimal | None = None
 
 
 class ItemPriceResponse(WireResponse):
-    amount: float | None
+    amount: Decimal | None
     tiers: list[TierResponse] | None
     tier_behavior: str | None
     interval: str
     interval_count: int
-    billing_units: float
+    billing_units: Decimal
     billing_method: str
-    max_purchase: float | None
+    max_purchase: Decimal | None
 
 
 class ItemResponse(WireResponse):
     feature_id: str
-    included: float
+    included: Decimal
     unlimited: bool
     reset: ResetResponse | None
     price: ItemPriceResponse | None
