@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         dry_run = args.dry_run or args.command == "diff"
         found = push(args.file, args.url, args.key, dry_run=dry_run)
-    except CatalogError as error:
+    except (CatalogError, httpx.HTTPError) as error:
         print(f"catalog error: {error}", file=sys.stderr)
         return 2
     print(render(found))

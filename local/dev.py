@@ -12,6 +12,25 @@ from local.stack import LocalStack, StackConfig, describe, ensure_path
 from local.template import ROOT
 
 
+def push_catalog(catalog: Path, stack: LocalStack) -> None:
+    """A catalog that cannot be pushed is reported; the stack stays up to fix it against."""
+    # Imported here: it loads the billing package, which needs the stack's environment.
+    import httpx
+
+    from local.catalog import CatalogError, push, render
+
+    try:
+        found = push(catalog, stack.api_url, stack.config.secret_key)
+    except (CatalogError, httpx.HTTPError) as error:
+        print(
+            f"\nCatalog {catalog} was not pushed: {error}\n"
+            "The stack keeps running; push it again with `make catalog`.",
+            flush=True,
+        )
+        return
+    print(f"\nCatalog {catalog}:\n{render(found)}", flush=True)
+
+
 def main() -> int:
     ensure_path()
     stop = threading.Event()
@@ -21,11 +40,7 @@ def main() -> int:
     print(describe(stack), flush=True)
     catalog = os.environ.get("LOCAL_CATALOG", str(ROOT / "local" / "catalog.yaml"))
     if catalog.lower() not in ("", "none"):
-        # Imported here: it loads the billing package, which needs the stack's environment.
-        from local.catalog import push, render
-
-        found = push(Path(catalog), stack.api_url, stack.config.secret_key)
-        print(f"\nCatalog {catalog}:\n{render(found)}", flush=True)
+        push_catalog(Path(catalog), stack)
     print(
         f"\nTry:\n  curl -s {stack.api_url}/v1/customers.get_or_create \\\n"
         f"    -H 'Authorization: Bearer {stack.config.secret_key}' \\\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import boto3
 
@@ -47,10 +48,12 @@ def start_moto_server(port: int = 0) -> tuple[MotoServer, str]:
 def ensure_table(endpoint_url: str, table_name: str, region: str = "us-east-1") -> bool:
     """Creates the template's table at this endpoint unless it exists. True if it created it."""
     client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region)
-    if table_name in client.list_tables()["TableNames"]:
-        return False
     template = load_template()
-    client.create_table(**table_definition(template, table_name))
+    definition = table_definition(template, table_name)
+    if table_name in client.list_tables()["TableNames"]:
+        _add_missing_indexes(client, definition)
+        return False
+    client.create_table(**definition)
     client.get_waiter("table_exists").wait(TableName=table_name)
     ttl = ttl_attribute(template)
     if ttl:
@@ -59,3 +62,20 @@ def ensure_table(endpoint_url: str, table_name: str, region: str = "us-east-1") 
             TimeToLiveSpecification={"AttributeName": ttl, "Enabled": True},
         )
     return True
+
+
+def _add_missing_indexes(client: Any, definition: dict[str, Any]) -> None:
+    """A table made before the template gained an index gets it, as a deploy would add it
+    (one index per update, as DynamoDB allows)."""
+    table_name = definition["TableName"]
+    described = client.describe_table(TableName=table_name)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    for index in definition.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        client.update_table(
+            TableName=table_name,
+            AttributeDefinitions=definition["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        client.get_waiter("table_exists").wait(TableName=table_name)

@@ -2,7 +2,9 @@
 
 moto's own server handles requests on parallel threads without a lock, so two concurrent
 conditional writes can both pass their condition: DynamoDB never allows that. Serialising
-requests restores the guarantee that conditional writes and transactions rely on.
+requests restores the guarantee that conditional writes and transactions rely on. moto also
+ignores a transaction's ClientRequestToken, which DynamoDB honours (see
+`idempotent_transactions`).
 
     python -m local.dynamodb_server --port 0     # prints "ready <port>" once listening
 """
@@ -11,19 +13,25 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
+import json
 import logging
 import os
 import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
 import moto.sqs.models as sqs_models
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
@@ -69,6 +77,48 @@ def cheap_transaction_rollback() -> None:
             dynamodb_models.copy = copy  # type: ignore[attr-defined]
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+TOKEN_WINDOW_S = 600  # DynamoDB remembers a ClientRequestToken for 10 minutes
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self) -> None:
+        super().__init__(
+            ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+            message="The request uses the same client token as a previous, but non-identical "
+            "request.",
+        )
+
+
+def idempotent_transactions() -> None:
+    """A TransactWriteItems whose ClientRequestToken already succeeded within 10 minutes
+    succeeds again without applying anything; the same token with other parameters is an
+    IdempotentParameterMismatchException. This is what makes botocore's retry of a
+    transaction whose answer was lost (a read timeout) safe: it resends the token it filled
+    in. A transaction that failed leaves no trace, so its retry is evaluated afresh."""
+    original = DynamoHandler.transact_write_items
+    # token -> (digest of the request without its token, when it completed); oldest first.
+    completed: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    def transact_write_items(self: DynamoHandler) -> ActionResult:
+        token = self.body.get("ClientRequestToken")
+        if token is None:
+            return original(self)
+        parameters = {k: v for k, v in self.body.items() if k != "ClientRequestToken"}
+        request = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+        now = time.monotonic()
+        while completed and now - next(iter(completed.values()))[1] > TOKEN_WINDOW_S:
+            completed.popitem(last=False)
+        if token in completed:
+            if completed[token][0] != request:
+                raise IdempotentParameterMismatch()
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        answer = original(self)
+        completed[token] = (request, time.monotonic())
+        return answer
+
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def quick_sqs_visibility() -> None:
@@ -126,6 +176,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     cheap_transaction_rollback()
+    idempotent_transactions()
     quick_sqs_visibility()
     server = make_server(
         args.host, args.port, atomic(DomainDispatcherApplication(create_backend_app)), threaded=True

@@ -2,7 +2,9 @@
 send, routed by template.yaml's routes to the real handler.
 
 Like Lambda, one handler instance serves one request at a time; concurrent requests get
-further instances ("containers"), so module state behaves as it does in AWS.
+further instances ("containers"), each importing its handler module afresh, so module state
+behaves as it does in AWS. What the shared libraries keep per process is kept per instance
+(local/lambda_state.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.lambda_state import invocation, keep_request_state_per_instance
 from local.template import Route
+
+keep_request_state_per_instance()
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -60,13 +65,15 @@ class FunctionPool:
         self._idle: queue.SimpleQueue[Handler] = queue.SimpleQueue()
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        cold = False
         try:
             handler = self._idle.get_nowait()
         except queue.Empty:
-            handler = self._cold_start()
+            handler, cold = self._cold_start(), True
         try:
             context = LambdaContext(self.route.function, str(uuid.uuid4()))
-            return handler(event, context)
+            with invocation(cold=cold):
+                return handler(event, context)
         finally:
             self._idle.put(handler)
 
@@ -139,7 +146,8 @@ class LocalHttpApi:
     """The routes of template.yaml served on localhost."""
 
     def __init__(self, routes: list[Route]) -> None:
-        self._pools = {(r.method, r.path): FunctionPool(r) for r in routes}
+        self._pools = {(r.method, r.path): FunctionPool(r) for r in routes if not r.is_default}
+        self._default = next((FunctionPool(r) for r in routes if r.is_default), None)
         self._server: ThreadingHTTPServer | None = None
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -175,7 +183,7 @@ class LocalHttpApi:
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
-        pool = self._pools.get((request.command, path))
+        pool = self._pools.get((request.command, path), self._default)
         length = int(request.headers.get("content-length") or 0)
         if length > MAX_PAYLOAD_BYTES:
             _reply(
@@ -187,7 +195,7 @@ class LocalHttpApi:
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
-        if pool is None:
+        if pool is None:  # a template without a $default route: API Gateway answers itself
             _reply(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
             return
         headers: dict[str, str] = {}

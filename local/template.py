@@ -11,6 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
+DEFAULT_ROUTE_PATH = "/$default"  # how SAM spells API Gateway's $default route
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -39,8 +40,13 @@ class Route:
     handler: str
 
     @property
+    def is_default(self) -> bool:
+        """The route of every request no other route matches."""
+        return self.path == DEFAULT_ROUTE_PATH
+
+    @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        return "$default" if self.is_default else f"{self.method} {self.path}"
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:

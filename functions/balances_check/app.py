@@ -8,21 +8,24 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.api.app import make_app, ok
-from billing.api.body import parse
-from billing.api.wire.balances import CheckRequest, check_response
+from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
+from billing.api.body import canonical, parse
+from billing.api.wire.balances import CheckRequest, CheckResponse, check_response
 from billing.config import settings
-from billing.services.check import check
+from billing.services.check import CheckResult, SentEventKey, check
+from billing.services.idempotency import fingerprint
 
 logger = Logger()
-# A check with send_event deducts all or nothing atomically: a retry of a denied or
-# allowed check decides again, as a fresh check would.
+# A check with send_event keeps its Idempotency-Key in the transaction that deducts (as
+# track does); a check without it changes nothing, so it has nothing to make idempotent.
 app = make_app(idempotency=False)
 
 
 @app.post("/v1/balances.check")
 def check_access() -> Response[str]:
-    request = parse(CheckRequest, app.current_event)
+    event = app.current_event
+    request = parse(CheckRequest, event)
+    key = idempotency_key(app) if request.send_event else None
     result = check(
         request.customer_id,
         request.feature_id,
@@ -30,23 +33,34 @@ def check_access() -> Response[str]:
         send_event=request.send_event,
         properties=request.properties,
         with_preview=request.with_preview,
+        keyed=None
+        if key is None
+        else SentEventKey(
+            key,
+            fingerprint(event.raw_path, canonical(event)),
+            lambda allowed: json_text(answer(request, allowed)),
+        ),
     )
+    if result.replayed is not None:
+        return replayed(result.replayed)
+    return ok(answer(request, result))
+
+
+def answer(request: CheckRequest, result: CheckResult) -> CheckResponse:
     preview = None
     if result.preview is not None:
         # Imported here: the paywall shape is only for denied checks that ask for it.
         from billing.api.wire.preview import preview_response
 
         preview = preview_response(result.preview, settings().environment)
-    return ok(
-        check_response(
-            request.customer_id,
-            request.required_balance,
-            result.allowed,
-            result.balance,
-            result.flag,
-            preview,
-            touched=None if result.tracked is None else result.tracked.balances,
-        )
+    return check_response(
+        request.customer_id,
+        request.required_balance,
+        result.allowed,
+        result.balance,
+        result.flag,
+        preview,
+        touched=None if result.tracked is None else result.tracked.balances,
     )
 
 

@@ -1,7 +1,8 @@
 """POST /v1/balances.track: record usage and deduct it (the hot path).
 
-The Idempotency-Key is kept in the same transaction as the deduction, not by the shared
-middleware: one write call, and a retry replays the first answer. With `async: true` the
+The Idempotency-Key (header, or the body's `idempotency_key`) is kept in the same
+transaction as the deduction, not by the shared middleware: one write call, and a retry
+replays the first answer. With `async: true` the
 use is queued for the usage worker and the answer is a 202 without a balance.
 """
 
@@ -35,7 +36,7 @@ def track_usage() -> Response[str]:
         properties=request.properties or {},
         timestamp=request.timestamp,
         overage=request.overage_behavior,
-        idempotency_key=idempotency_key(app),
+        idempotency_key=idempotency_key(app, request.idempotency_key),
         fingerprint=fingerprint(event.raw_path, canonical(event)),
     )
 

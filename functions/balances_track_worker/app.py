@@ -28,7 +28,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         try:
             use = QueuedUse.model_validate_json(record["body"])
         except ValidationError:
-            # Not something we queued: retries will not mend it, the dead-letter queue keeps it.
+            # Not something we queued, or a use no retry can apply (a time past year 9999): it
+            # alone goes back, on to the dead-letter queue that keeps it; the others go on.
             unreadable.append(record["messageId"])
             continue
         # A message sent twice (a retried Idempotency-Key) is one use: apply it once.

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import botocore.session
 from botocore.config import Config
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from billing.api.wire.common import EARLIEST_EVENT_MS, LAST_MS
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
 from billing.store.table import translated_errors
@@ -32,7 +33,8 @@ class QueuedUse(BaseModel):
     event_name: str | None = None
     value: Decimal
     properties: dict[str, Any] = {}
-    timestamp: int
+    # Checked again here: a message queued before the bound existed may still be delivered.
+    timestamp: int = Field(ge=EARLIEST_EVENT_MS, le=LAST_MS)
     overage: Literal["cap", "overflow"] = "cap"
     idempotency_key: str | None = None
 

@@ -110,7 +110,7 @@ def test_auto_enable_plan_id_must_name_a_free_plan(catalog: httpx.Client) -> Non
     )
 
     assert unknown.status_code == 404
-    assert unknown.json()["code"] == "plan_not_found"
+    assert unknown.json()["code"] == "product_not_found"
     assert paid.status_code == 400
     assert catalog.post("/v1/customers.get", json={"customer_id": "u"}).status_code == 404
 

@@ -156,3 +156,26 @@ def test_a_feature_no_plan_of_theirs_includes_previews_as_a_feature_flag(
     assert [p["id"] for p in asked["preview"]["products"]] == ["team"]
     assert asked["preview"]["products"][0]["items"][0]["feature_type"] == "boolean"
     assert "preview" not in not_asked
+
+
+def test_ids_joined_differently_never_share_a_balance(customer: httpx.Client) -> None:
+    """Feature `fa` with balance `1#z` and feature `fa#1` with balance `z` once shared a key:
+    the second create was refused as a duplicate of the first."""
+    for feature_id in ("fa", "fa#1"):
+        customer.post(
+            "/v1/features.create",
+            json={"feature_id": feature_id, "name": feature_id, "type": "metered"},
+        )
+    first = customer.post(
+        "/v1/balances.create",
+        json={"customer_id": "u", "feature_id": "fa", "included_grant": 5, "balance_id": "1#z"},
+    )
+    second = customer.post(
+        "/v1/balances.create",
+        json={"customer_id": "u", "feature_id": "fa#1", "included_grant": 7, "balance_id": "z"},
+    )
+
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    balances = customer.post("/v1/customers.get", json={"customer_id": "u"}).json()["balances"]
+    assert balances["fa"]["remaining"] == 5
+    assert balances["fa#1"]["remaining"] == 7

@@ -86,7 +86,7 @@ class TestGetOrCreate:
         response = get_or_create(api, customer_id="user_2", stripe_id=existing.id)
 
         assert response.status_code == 409
-        assert response.json()["code"] == "customer_exists"
+        assert response.json()["code"] == "customer_already_exists"
         assert api.post("/v1/customers.get", json={"customer_id": "user_2"}).status_code == 404
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,3 +134,71 @@ def test_each_start_is_empty_unless_told_to_keep_data(tmp_path: Path) -> None:
 
     assert kept.status_code == 200
     assert fresh.status_code == 404
+
+
+def output_until(process: subprocess.Popen[str], marker: str) -> str:
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(marker):
+            break
+    return "".join(lines)
+
+
+def test_the_catalog_push_at_start_succeeds_while_a_client_hammers_the_api() -> None:
+    stop_hammering = threading.Event()
+    answers: list[tuple[str, httpx.Response]] = []
+
+    def hammer(api_url: str, worker: int) -> None:
+        n = 0
+        while not stop_hammering.is_set():
+            n += 1
+            customer_id = f"user_{worker}_{n}"
+            response = httpx.post(
+                f"{api_url}/v1/customers.get_or_create",
+                json={"customer_id": customer_id},
+                headers={
+                    "Authorization": f"Bearer {DEFAULT_SECRET_KEY}",
+                    "Idempotency-Key": f"hammer-{customer_id}",
+                },
+                timeout=30,
+            )
+            answers.append((customer_id, response))
+
+    with dev_stack() as (api_url, process):
+        hammers = [threading.Thread(target=hammer, args=(api_url, w)) for w in range(4)]
+        for thread in hammers:
+            thread.start()
+        try:
+            pushed = output_until(process, "Try:")
+        finally:
+            stop_hammering.set()
+            for thread in hammers:
+                thread.join()
+        alive = process.poll() is None
+        stop(process, signal.SIGTERM)
+
+    assert alive, "the stack keeps running"
+    assert "was not pushed" not in pushed, pushed
+    assert "to create" in pushed, "the catalog was pushed"
+    assert answers, "the client called the API during the push"
+    assert [r.status_code for _, r in answers] == [200] * len(answers)
+    assert all(r.json()["id"] == customer_id for customer_id, r in answers)
+
+
+def test_a_catalog_that_cannot_be_pushed_is_reported_and_the_stack_keeps_running(
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("features:\n  - id: seats\n    name: Seats\n    type: no_such_type\n")
+
+    with dev_stack(LOCAL_CATALOG=str(catalog)) as (api_url, process):
+        reported = output_until(process, "Try:")
+        served = create_customer(api_url, "user_1")
+        stop(process, signal.SIGTERM)
+
+    assert f"Catalog {catalog} was not pushed" in reported
+    assert "type" in reported, "the report names what is wrong"
+    assert served.status_code == 200
+    assert process.returncode == 0

@@ -129,6 +129,19 @@ def test_aggregate_counts_by_a_property(tracked: httpx.Client) -> None:
         ("/v1/events.list", {}, "customer_id"),
         ("/v1/events.list", {"customer_id": "u", "range": "1bc"}, "range"),
         ("/v1/events.list", {"customer_id": "u", "start_cursor": "garbage"}, "start_cursor"),
+        # Since 1970: one query per month would be 684 of them.
+        ("/v1/events.list", {"customer_id": "u", "custom_range": {"start": 0}}, "custom_range"),
+        (
+            "/v1/events.aggregate",
+            {"customer_id": "u", "feature_id": "messages", "custom_range": {"start": 0}},
+            "custom_range",
+        ),
+        # Past year 9999: not a date at all.
+        (
+            "/v1/events.list",
+            {"customer_id": "u", "custom_range": {"start": T0, "end": 253_402_300_800_000}},
+            "custom_range.end",
+        ),
         ("/v1/events.aggregate", {"customer_id": "u"}, "feature_id"),
         (
             "/v1/events.aggregate",
@@ -150,3 +163,12 @@ def test_an_unknown_customer_is_a_404(tracked: httpx.Client) -> None:
     response = tracked.post("/v1/events.list", json={"customer_id": "ghost"})
 
     assert response.status_code == 404
+
+
+def test_a_custom_range_of_a_whole_year_is_read(tracked: httpx.Client) -> None:
+    year = {"custom_range": {"start": T0 - 300 * DAY, "end": T0 + 66 * DAY}}
+
+    listed = tracked.post("/v1/events.list", json={"customer_id": "u", **year})
+
+    assert listed.status_code == 200
+    assert len(listed.json()["list"]) == 4

@@ -124,7 +124,7 @@ def test_a_value_past_what_dynamodb_stores_is_a_400_naming_the_field(
             headers={"content-type": "application/json"},
         )
         assert answer.status_code == 400, value
-        assert answer.json()["code"] == "invalid_request"
+        assert answer.json()["code"] == "invalid_inputs"
         assert [d["field"] for d in answer.json()["details"]] == [field]
     for body in ('{"plan_id": "p", "name": "P", "price": {"amount": 1e126, "interval": "month"}}',):
         created = customer.post(

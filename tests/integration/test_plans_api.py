@@ -78,7 +78,7 @@ def test_unknown_plans_and_versions_are_404(features: httpx.Client) -> None:
     for body in ({"plan_id": "ghost"}, {"plan_id": "free", "version": 7}):
         response = features.post("/v1/plans.get", json=body)
         assert response.status_code == 404
-        assert response.json()["code"] == "plan_not_found"
+        assert response.json()["code"] == "product_not_found"
 
 
 def test_an_existing_plan_id_is_a_409(features: httpx.Client) -> None:
@@ -87,7 +87,7 @@ def test_an_existing_plan_id_is_a_409(features: httpx.Client) -> None:
     response = features.post("/v1/plans.create", json=FREE)
 
     assert response.status_code == 409
-    assert response.json()["code"] == "plan_exists"
+    assert response.json()["code"] == "product_already_exists"
 
 
 MONTHLY = {"interval": "month", "billing_method": "usage_based"}

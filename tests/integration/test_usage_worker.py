@@ -160,3 +160,41 @@ def test_a_use_of_a_feature_gone_since_it_was_queued_does_not_hold_back_the_othe
 
     assert answer == {"batchItemFailures": []}
     assert remaining(api, "a") == 998
+
+
+def test_a_poison_use_fails_alone_and_the_other_customers_uses_are_applied(
+    worker: FunctionPool, api: httpx.Client
+) -> None:
+    event = batch([("a", 1), ("b", 2)] * 5)
+    poison = json.loads(event["Records"][4]["body"]) | {"timestamp": 253_402_300_800_000}
+    event["Records"][4]["body"] = json.dumps(poison)
+
+    answer = worker.invoke(event)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-4"}]}
+    assert remaining(api, "a") == 996
+    assert remaining(api, "b") == 990
+
+
+def test_a_use_that_breaks_its_write_fails_alone_not_its_customer(
+    worker: FunctionPool, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.store import usage
+
+    record_batch = usage.record_batch
+
+    def refusing_one_use(customer_pk: str, changes: Any, events: Any, *args: Any) -> None:
+        # What a store refusing one use's write looks like: not a busy store, an error.
+        if any(e.id == "evt_000002" for e in events):
+            raise ValueError("this use cannot be written")
+        record_batch(customer_pk, changes, events, *args)
+
+    monkeypatch.setattr(usage, "record_batch", refusing_one_use)
+
+    answer = worker.invoke(batch([("a", 1), ("b", 2)] * 3))
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-2"}]}
+    assert remaining(api, "a") == 998
+    assert remaining(api, "b") == 994
+    listed = api.post("/v1/events.list", json={"customer_id": "a"}).json()["list"]
+    assert sorted(e["id"] for e in listed) == ["evt_000000", "evt_000004"]

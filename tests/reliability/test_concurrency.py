@@ -116,3 +116,40 @@ def test_concurrent_retries_with_one_idempotency_key_run_the_request_once(
         assert refused.json()["code"] == "idempotency_key_in_progress"
     assert clean_stack.emulator.count("customer") == 1
     assert len(profiles(clean_stack)) == 1
+
+
+@pytest.fixture
+def metered_customer(clean_stack: LocalStack) -> LocalStack:
+    setup = [
+        ("/v1/features.create", {"feature_id": "messages", "name": "Messages", "type": "metered"}),
+        ("/v1/customers.get_or_create", {"customer_id": "u"}),
+        (
+            "/v1/balances.create",
+            {"customer_id": "u", "feature_id": "messages", "included_grant": 100},
+        ),
+    ]
+    for path, body in setup:
+        assert storm(clean_stack, path, [body])[0].status_code == 200
+    return clean_stack
+
+
+def remaining(stack: LocalStack) -> float:
+    (answer,) = storm(stack, "/v1/customers.get", [{"customer_id": "u"}])
+    return float(answer.json()["balances"]["messages"]["remaining"])
+
+
+@pytest.mark.parametrize("rounds", range(3))
+def test_concurrent_keyed_tracks_deduct_once_and_never_fail(
+    metered_customer: LocalStack, rounds: int
+) -> None:
+    body = {"customer_id": "u", "feature_id": "messages", "value": 3}
+
+    answers = storm(
+        metered_customer, "/v1/balances.track", [body] * 8, **{"Idempotency-Key": f"t-{rounds}"}
+    )
+
+    assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
+    for refused in (a for a in answers if a.status_code == 409):
+        assert refused.json()["code"] == "idempotency_key_in_progress"
+    assert len({a.json()["balance"]["remaining"] for a in answers if a.status_code == 200}) == 1
+    assert remaining(metered_customer) == 97

@@ -61,7 +61,7 @@ def test_a_key_reused_with_another_body_is_a_409_that_changes_nothing(
     )
 
     assert reused.status_code == 409
-    assert reused.json()["code"] == "idempotency_key_conflict"
+    assert reused.json()["code"] == "duplicate_idempotency_key"
     assert table_items(clean_stack) == before
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -77,7 +79,7 @@ def test_a_malformed_or_mistyped_body_is_a_400_that_writes_nothing(
 
     assert response.status_code == 400, response.text
     error = response.json()
-    assert error["code"] == "invalid_request"
+    assert error["code"] == "invalid_inputs"
     assert error["message"]
     assert error["details"]
     assert "Traceback" not in response.text
@@ -127,7 +129,7 @@ def test_without_a_valid_secret_key_the_answer_is_401(
     )
 
     assert response.status_code == 401
-    assert response.json()["code"] == "unauthorized"
+    assert response.json()["code"] == "invalid_secret_key"
     assert table_items(clean_stack) == []
 
 
@@ -206,3 +208,137 @@ def test_an_inverted_created_at_range_is_a_400(api: httpx.Client) -> None:
 
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "created_at_range"
+
+
+def nested(depth: int) -> dict[str, object]:
+    """A JSON object `depth` levels deep (a flat object is 1)."""
+    value: dict[str, object] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.fixture
+def metered(api: httpx.Client, clean_stack: LocalStack) -> list[dict[str, object]]:
+    """A customer holding 100 messages; returns the table as it then stands."""
+    api.post(
+        "/v1/features.create",
+        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+    )
+    api.post("/v1/customers.get_or_create", json={"customer_id": "x"})
+    api.post(
+        "/v1/balances.create",
+        json={"customer_id": "x", "feature_id": "messages", "included_grant": 100},
+    )
+    return table_items(clean_stack)
+
+
+OVERSIZE = {"blob": "x" * (16 * 1024)}
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/v1/customers.get_or_create", {"customer_id": "y", "metadata": nested(300)}, "body"),
+        ("/v1/customers.get_or_create", {"customer_id": "y", "metadata": nested(33)}, "metadata"),
+        ("/v1/customers.get_or_create", {"customer_id": "y", "metadata": OVERSIZE}, "metadata"),
+        ("/v1/customers.update", {"customer_id": "x", "metadata": nested(300)}, "body"),
+        ("/v1/customers.update", {"customer_id": "x", "metadata": OVERSIZE}, "metadata"),
+        (
+            "/v1/balances.track",
+            {"customer_id": "x", "feature_id": "messages", "properties": nested(300)},
+            "body",
+        ),
+        (
+            "/v1/balances.track",
+            {"customer_id": "x", "feature_id": "messages", "properties": OVERSIZE, "async": True},
+            "properties",
+        ),
+        (
+            "/v1/balances.check",
+            {
+                "customer_id": "x",
+                "feature_id": "messages",
+                "send_event": True,
+                "properties": nested(300),
+            },
+            "body",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_caller_json_too_deep_or_too_large_is_a_400_that_writes_nothing(
+    api: httpx.Client,
+    clean_stack: LocalStack,
+    metered: list[dict[str, object]],
+    route: str,
+    body: dict[str, object],
+    field: str,
+) -> None:
+    response = api.post(route, json=body)
+
+    # 300 levels is deeper than any body may be; 33 passes that bound but not the field's.
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_inputs"
+    assert response.json()["details"][0]["field"].startswith(field)
+    clean_stack.drain_queues()
+    assert table_items(clean_stack) == metered
+
+
+def test_caller_json_32_levels_deep_is_kept_and_read_back_everywhere(
+    api: httpx.Client, metered: list[dict[str, object]]
+) -> None:
+    deep = nested(32)
+
+    created = api.post("/v1/customers.get_or_create", json={"customer_id": "y", "metadata": deep})
+    tracked = api.post(
+        "/v1/balances.track",
+        json={"customer_id": "x", "feature_id": "messages", "properties": deep},
+    )
+
+    assert created.status_code == 200
+    assert tracked.status_code == 200
+    assert api.post("/v1/customers.get", json={"customer_id": "y"}).json()["metadata"] == deep
+    listed = api.post("/v1/customers.list", json={}).json()["list"]
+    assert {c["id"]: c["metadata"] for c in listed}["y"] == deep
+    (event,) = api.post("/v1/events.list", json={"customer_id": "x"}).json()["list"]
+    assert event["properties"] == deep
+
+
+DAY_MS = 86_400_000
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    "timestamp",
+    [253_402_300_800_000, 10**15, 946_684_799_999, 0, "two days ahead"],
+    ids=["year 10000", "1e15", "just before 2000", "1970", "two days ahead"],
+)
+def test_a_use_from_before_2000_or_over_a_day_ahead_is_a_400_and_nothing_is_queued(
+    api: httpx.Client,
+    clean_stack: LocalStack,
+    metered: list[dict[str, object]],
+    queued: bool,
+    timestamp: int | str,
+) -> None:
+    moment = int(time.time() * 1000) + 2 * DAY_MS if timestamp == "two days ahead" else timestamp
+    body = {"customer_id": "x", "feature_id": "messages", "timestamp": moment, "async": queued}
+
+    response = api.post("/v1/balances.track", json=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["details"][0]["field"] == "timestamp"
+    clean_stack.drain_queues()
+    assert table_items(clean_stack) == metered
+
+
+def test_a_use_from_an_hour_ahead_is_accepted(
+    api: httpx.Client, metered: list[dict[str, object]]
+) -> None:
+    body = {
+        "customer_id": "x",
+        "feature_id": "messages",
+        "timestamp": int(time.time() * 1000) + 3_600_000,
+    }
+
+    assert api.post("/v1/balances.track", json=body).status_code == 200

@@ -55,7 +55,7 @@ def test_the_same_route_on_the_api_app_needs_the_bearer_key():
     allowed = app.resolve(event("/webhooks/test", {"authorization": f"Bearer {KEY}"}), {})
 
     assert refused["statusCode"] == 401
-    assert json.loads(refused["body"])["code"] == "unauthorized"
+    assert json.loads(refused["body"])["code"] == "invalid_secret_key"
     assert allowed["statusCode"] == 200
 
 

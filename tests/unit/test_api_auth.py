@@ -61,5 +61,5 @@ def test_unauthorized_says_how_to_authenticate():
     with pytest.raises(Unauthorized) as raised:
         authenticate(None, ACCEPTED)
 
-    assert raised.value.code == "unauthorized"
+    assert raised.value.code == "invalid_secret_key"
     assert "Bearer" in raised.value.message

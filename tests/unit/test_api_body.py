@@ -193,3 +193,20 @@ class TestCanonical:
         body = "[" * 100_000 + "]" * 100_000
 
         assert canonical(api_event(body)) == body.encode()
+
+
+class TestDeepBodies:
+    @pytest.mark.parametrize("depth", [49, 300, 30_000])
+    def test_a_body_nested_deeper_than_any_route_takes_is_invalid(self, depth: int):
+        body = '{"a": ' * depth + "1" + "}" * depth
+
+        with pytest.raises(InvalidRequest) as raised:
+            json_body(api_event(body))
+
+        assert raised.value.details is not None
+        assert raised.value.details[0]["field"] == "body"
+
+    def test_a_body_as_deep_as_the_bound_is_parsed(self):
+        body = '{"a": ' * 48 + "1" + "}" * 48
+
+        assert "a" in json_body(api_event(body))

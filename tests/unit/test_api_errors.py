@@ -17,6 +17,7 @@ DOCUMENTED_STATUS = {
     errors.CustomerExists: 409,
     errors.FeatureNotFound: 404,
     errors.FeatureExists: 409,
+    errors.FeatureInUse: 409,
     errors.PlanNotFound: 404,
     errors.PlanExists: 409,
     errors.BalanceNotFound: 404,
@@ -32,20 +33,21 @@ DOCUMENTED_STATUS = {
 }
 
 DOCUMENTED_CODE = {
-    errors.InvalidRequest: "invalid_request",
-    errors.Unauthorized: "unauthorized",
+    errors.InvalidRequest: "invalid_inputs",
+    errors.Unauthorized: "invalid_secret_key",
     errors.RouteNotFound: "not_found",
     errors.CustomerNotFound: "customer_not_found",
-    errors.CustomerExists: "customer_exists",
+    errors.CustomerExists: "customer_already_exists",
     errors.FeatureNotFound: "feature_not_found",
-    errors.FeatureExists: "feature_exists",
-    errors.PlanNotFound: "plan_not_found",
-    errors.PlanExists: "plan_exists",
-    errors.BalanceNotFound: "balance_not_found",
+    errors.FeatureExists: "duplicate_feature_id",
+    errors.FeatureInUse: "invalid_feature",
+    errors.PlanNotFound: "product_not_found",
+    errors.PlanExists: "product_already_exists",
+    errors.BalanceNotFound: "customer_entitlement_not_found",
     errors.BalanceExists: "balance_exists",
-    errors.StripeCustomerTaken: "customer_exists",
-    errors.UnclaimedEmailTaken: "customer_exists",
-    errors.IdempotencyKeyConflict: "idempotency_key_conflict",
+    errors.StripeCustomerTaken: "customer_already_exists",
+    errors.UnclaimedEmailTaken: "duplicate_customer_email",
+    errors.IdempotencyKeyConflict: "duplicate_idempotency_key",
     errors.IdempotencyKeyInProgress: "idempotency_key_in_progress",
     errors.PayloadTooLarge: "payload_too_large",
     errors.BillingInProgress: "billing_in_progress",
@@ -105,7 +107,7 @@ def test_details_are_included_when_set():
     details = [{"field": "email", "message": "must be an email address"}]
 
     assert body_of(errors.InvalidRequest("Bad fields.", details=details)) == {
-        "code": "invalid_request",
+        "code": "invalid_inputs",
         "message": "Bad fields.",
         "details": details,
     }

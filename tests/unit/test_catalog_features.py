@@ -50,7 +50,7 @@ def rejected_field(spec_: FeatureSpec, others: dict[str, Feature] | None = None)
     with pytest.raises(InvalidRequest) as caught:
         shaped(spec_, CATALOG if others is None else others)
     error = caught.value
-    assert error.code == "invalid_request"
+    assert error.code == "invalid_inputs"
     assert error.details is not None
     assert len(error.details) == 1
     field = error.details[0]["field"]

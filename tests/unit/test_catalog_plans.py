@@ -76,7 +76,7 @@ def rejected_field(plan_: Plan) -> str:
     with pytest.raises(InvalidRequest) as caught:
         validated(plan_, FEATURES)
     error = caught.value
-    assert error.code == "invalid_request"
+    assert error.code == "invalid_inputs"
     assert error.details is not None
     assert len(error.details) == 1
     field = error.details[0]["field"]

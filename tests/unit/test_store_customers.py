@@ -5,6 +5,7 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from billing.api.wire.customers import ListCustomersRequest
 from billing.domain.errors import InvalidRequest
@@ -120,7 +121,7 @@ class TestPageBounds:
         """DynamoDB rejects `BETWEEN a AND b` with a > b (a 500 here); moto does not check it."""
         try:
             query = list_request(created_at_range=created_at_range).page_query()
-        except InvalidRequest:
+        except (InvalidRequest, ValidationError):
             return  # refused up front: fine
 
         assert store.page(query) == ([], None)

@@ -49,8 +49,17 @@ def test_every_function_has_an_http_api_post_route_or_a_queue(template: dict[str
     polled = {source.function.function for source in queue_sources(template)}
 
     assert functions
-    assert set(functions) == routed | polled
+    assert set(functions) == routed | polled | {"RouteNotFoundFunction"}
     assert polled == {"BalancesTrackWorkerFunction"}
+
+
+def test_what_no_route_matches_goes_to_the_route_not_found_function(template: dict[str, Any]):
+    (default,) = [route for route in routes(template) if route.is_default]
+
+    assert default.route_key == "$default"
+    assert default.method == "ANY"
+    assert default.function == "RouteNotFoundFunction"
+    assert default.code_dir == ROOT / "functions" / "route_not_found"
 
 
 def test_the_usage_queue_has_a_dead_letter_queue_and_reports_partial_failures(
@@ -71,7 +80,7 @@ def test_routes_are_unique_and_versioned(template: dict[str, Any]):
     keys = [route.route_key for route in routes(template)]
 
     assert len(keys) == len(set(keys))
-    assert all(route.path.startswith("/v1/") for route in routes(template))
+    assert all(r.path.startswith("/v1/") for r in routes(template) if not r.is_default)
 
 
 def test_every_function_handler_exists(template: dict[str, Any]):
@@ -125,14 +134,39 @@ def test_the_table_expires_items_by_their_ttl_attribute(template: dict[str, Any]
     }
 
 
-def test_the_table_has_the_gsi1_index_the_store_queries(template: dict[str, Any]):
+def test_the_table_has_the_indexes_the_store_queries(template: dict[str, Any]):
     definition = table_definition(template, "billing-unit")
 
-    (index,) = definition["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "GSI1"
-    assert [k["AttributeName"] for k in index["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+    gsi1, gsi2 = definition["GlobalSecondaryIndexes"]
+    assert gsi1["IndexName"] == "GSI1"
+    assert [k["AttributeName"] for k in gsi1["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+    assert gsi2["IndexName"] == "GSI2"
+    assert [k["AttributeName"] for k in gsi2["KeySchema"]] == ["GSI2PK", "GSI2SK"]
     assert definition["TableName"] == "billing-unit"
     assert [k["AttributeName"] for k in definition["KeySchema"]] == ["PK", "SK"]
+
+
+def test_who_holds_a_feature_is_a_keys_only_index(template: dict[str, Any]):
+    (gsi2,) = [
+        i for i in table_properties(template)["GlobalSecondaryIndexes"] if i["IndexName"] == "GSI2"
+    ]
+
+    assert gsi2["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_only_the_feature_functions_that_refuse_changes_may_query_the_holders_index(
+    template: dict[str, Any],
+):
+    allowed = {
+        name
+        for name, function in resources_of(template, "AWS::Serverless::Function").items()
+        for policy in function["Properties"].get("Policies", [])
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement", [])
+        if "GSI2" in str(statement.get("Resource"))
+    }
+
+    assert allowed == {"FeaturesUpdateFunction", "FeaturesDeleteFunction"}
 
 
 @pytest.mark.parametrize("parameter", ["StripeSecretKey", "ApiKeyHashes"])

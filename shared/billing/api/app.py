@@ -24,7 +24,7 @@ Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]
 def make_app(*, idempotency: bool = True) -> APIGatewayHttpResolver:
     """An app for the application's routes: Bearer key required. `idempotency=False` for
     read-only routes (nothing to make idempotent) and for routes that keep their
-    Idempotency-Key in their own transaction (track)."""
+    Idempotency-Key in their own transaction (track, check)."""
     return _app([_authenticated, _idempotent] if idempotency else [_authenticated])
 
 
@@ -55,14 +55,21 @@ def replayed(body: str, status: int = 200) -> Response[str]:
     )
 
 
-def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+def idempotency_key(app: APIGatewayHttpResolver, in_body: str | None = None) -> str | None:
+    """The request's Idempotency-Key: the header, or the body's `idempotency_key` (which the
+    SDKs send for track); both mean the same, so two different ones are refused."""
     key = app.current_event.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise InvalidRequest(
             "The Idempotency-Key header must be 1 to 255 printable characters.",
             details=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
         )
-    return key
+    if key is not None and in_body is not None and key != in_body:
+        raise InvalidRequest(
+            "The Idempotency-Key header and the body's idempotency_key differ.",
+            details=[{"field": "idempotency_key", "message": "differs from the header"}],
+        )
+    return key if key is not None else in_body
 
 
 def ok(model: BaseModel, status: int = 200) -> Response[str]:
@@ -91,12 +98,13 @@ def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
     replay = idempotency.begin(key, fingerprint)
     if replay is not None:
         return replayed(replay.body, replay.status)
+    code = None
     try:
         response = next_middleware(app)
     except BillingError as error:
-        response = error_response(error)
+        response, code = error_response(error), error.code
     except Exception:
-        idempotency.finish(key, fingerprint, 500, "")
+        idempotency.finish(key, fingerprint, 500, "", None)
         raise
-    idempotency.finish(key, fingerprint, response.status_code, str(response.body or ""))
+    idempotency.finish(key, fingerprint, response.status_code, str(response.body or ""), code)
     return response

@@ -12,9 +12,13 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ValidationError
 
+from billing.api.wire.common import json_depth
 from billing.domain.errors import InvalidRequest, PayloadTooLarge
 
 MAX_BODY_BYTES = 256 * 1024
+# No route takes JSON nested deeper than this (caller JSON inside a body nests at most 32):
+# refused before validation, so no deep structure reaches a model or the store.
+MOST_BODY_DEPTH = 48
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -47,6 +51,11 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
         raise InvalidRequest(
             "The request body must be a JSON object.",
             details=[{"field": "body", "message": "expected a JSON object"}],
+        )
+    if json_depth(parsed) > MOST_BODY_DEPTH:
+        raise InvalidRequest(
+            f"The request body nests more than {MOST_BODY_DEPTH} levels deep.",
+            details=[{"field": "body", "message": f"at most {MOST_BODY_DEPTH} levels deep"}],
         )
     return parsed
 

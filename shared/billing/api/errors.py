@@ -20,6 +20,7 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.PlanNotFound: 404,
     errors.CustomerExists: 409,
     errors.FeatureExists: 409,
+    errors.FeatureInUse: 409,
     errors.PlanExists: 409,
     errors.BalanceNotFound: 404,
     errors.BalanceExists: 409,

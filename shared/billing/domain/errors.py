@@ -1,5 +1,9 @@
 """Domain exceptions. Each carries a stable public code and a fixed, safe message.
 
+The codes are Autumn's (its `ErrCode`) wherever Autumn has one, so applications written for
+Autumn branch on the same strings; ours only where Autumn has none (a route that does not
+exist, a balance id taken, a key still running, a billing change running, a body too large).
+
 The HTTP status of each lives in `billing.api.errors`, the one place errors become responses.
 """
 
@@ -23,12 +27,12 @@ class BillingError(Exception):
 
 
 class InvalidRequest(BillingError):
-    code = "invalid_request"
+    code = "invalid_inputs"
     default_message = "The request is not valid."
 
 
 class Unauthorized(BillingError):
-    code = "unauthorized"
+    code = "invalid_secret_key"
     default_message = "A valid secret key is required: send 'Authorization: Bearer <secret key>'."
 
 
@@ -43,17 +47,17 @@ class CustomerNotFound(BillingError):
 
 
 class CustomerExists(BillingError):
-    code = "customer_exists"
+    code = "customer_already_exists"
     default_message = "A customer with this id already exists."
 
 
 class StripeCustomerTaken(BillingError):
-    code = "customer_exists"
+    code = "customer_already_exists"
     default_message = "This Stripe customer is already linked to another customer."
 
 
 class UnclaimedEmailTaken(BillingError):
-    code = "customer_exists"
+    code = "duplicate_customer_email"
     default_message = "An id-less customer with this email already exists."
 
 
@@ -63,22 +67,30 @@ class FeatureNotFound(BillingError):
 
 
 class FeatureExists(BillingError):
-    code = "feature_exists"
+    code = "duplicate_feature_id"
     default_message = "A feature with this id already exists."
 
 
+class FeatureInUse(BillingError):
+    """A rename, type change or the like that would strand what plans, credit systems or
+    customers hold of the feature."""
+
+    code = "invalid_feature"  # Autumn's code when a feature's users forbid a change
+    default_message = "The feature is in use and cannot change this way."
+
+
 class PlanNotFound(BillingError):
-    code = "plan_not_found"
+    code = "product_not_found"
     default_message = "No plan has this id (or this version)."
 
 
 class PlanExists(BillingError):
-    code = "plan_exists"
+    code = "product_already_exists"
     default_message = "A plan with this id already exists."
 
 
 class BalanceNotFound(BillingError):
-    code = "balance_not_found"
+    code = "customer_entitlement_not_found"
     default_message = "The customer has no such balance."
 
 
@@ -88,7 +100,7 @@ class BalanceExists(BillingError):
 
 
 class IdempotencyKeyConflict(BillingError):
-    code = "idempotency_key_conflict"
+    code = "duplicate_idempotency_key"
     default_message = "This Idempotency-Key was already used with a different request."
 
 

@@ -40,12 +40,28 @@ def apply_queued(queued: list[QueuedUse]) -> set[str]:
     for use in queued:
         by_customer.setdefault(use.customer_id, []).append(use)
     for customer_id, uses in by_customer.items():
-        try:
-            _apply_for_customer(customer_id, uses)
-        except BillingError as error:
-            logger.warning("queued uses not applied yet", extra={"reason": error.code})
-            failed.update(u.event_id for u in uses)
+        failed |= _apply_isolating(customer_id, uses)
     return failed
+
+
+def _apply_isolating(customer_id: str, uses: list[QueuedUse]) -> set[str]:
+    """Applies a customer's uses; returns those to deliver again. A use that breaks their
+    write in a way no retry mends is found by applying them one at a time (uses applied
+    already are recognised and skipped): it alone fails, never its customer or its batch."""
+    try:
+        _apply_for_customer(customer_id, uses)
+    except BillingError as error:
+        # Busy or contended: the customer's uses are retried together.
+        logger.warning("queued uses not applied yet", extra={"reason": error.code})
+        return {u.event_id for u in uses}
+    except Exception:
+        if len(uses) == 1:
+            logger.exception("queued use not applied", extra={"event": uses[0].event_id})
+            return {uses[0].event_id}
+        logger.exception("queued uses failed together: applying them one at a time")
+        ordered = sorted(uses, key=lambda u: (u.queued_at, u.event_id))
+        return set().union(*(_apply_isolating(customer_id, [use]) for use in ordered))
+    return set()
 
 
 def _apply_for_customer(customer_id: str, uses: list[QueuedUse]) -> None:

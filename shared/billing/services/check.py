@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Flag, balances
 from billing.domain.usage import draw, paying_features, usable
 from billing.numbers import ONE
-from billing.services import catalog_cache
+from billing.services import catalog_cache, idempotency
 from billing.services.track import TrackResult, Usage, track
 from billing.store import customers
 
@@ -31,6 +32,18 @@ class CheckResult:
     tracked: TrackResult | None = None
     # With with_preview, when denied: the plans that would grant the feature.
     preview: Preview | None = None
+    # A retry of a check that sent its event under an Idempotency-Key: the first answer.
+    replayed: str | None = None
+
+
+@dataclass(frozen=True)
+class SentEventKey:
+    """The Idempotency-Key of a check with send_event, and how its answer is written."""
+
+    key: str
+    fingerprint: str
+    # The JSON text of the answer, stored with the key.
+    answer_of: Callable[[CheckResult], str]
 
 
 def check(
@@ -40,6 +53,7 @@ def check(
     send_event: bool = False,
     properties: dict[str, object] | None = None,
     with_preview: bool = False,
+    keyed: SentEventKey | None = None,
 ) -> CheckResult:
     customer = customers.load(customer_id)  # the one read of the common case
     if customer is None:
@@ -48,7 +62,18 @@ def check(
     feature = features.get(feature_id)
     if feature is None:
         raise FeatureNotFound
-    result = _decided(customer, feature, features, required_balance, send_event, properties)
+    event_key = keyed if send_event else None
+    result = _decided(
+        customer, feature, features, required_balance, send_event, properties, event_key
+    )
+    if result.replayed is not None:
+        return result
+    if not result.allowed and event_key is not None:
+        # Denied now, but a first call with this key may have been allowed (and deducted):
+        # a retry answers as it did.
+        first = idempotency.first_answer(event_key.key, event_key.fingerprint)
+        if first is not None:
+            return replace(result, replayed=first.body)
     if result.allowed or not with_preview:
         return result
     # Imported here: only a denied check asking for a preview reads the plans.
@@ -64,6 +89,7 @@ def _decided(
     required_balance: Decimal,
     send_event: bool,
     properties: dict[str, object] | None,
+    keyed: SentEventKey | None,
 ) -> CheckResult:
     customer_id, feature_id = customer.id or "", feature.id
     held = customer.holdings
@@ -82,6 +108,18 @@ def _decided(
         return CheckResult(allowed=allowed, balance=balance, flag=None)
     # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
     # the balance allows, whatever each one read.
+
+    def result_of(tracked: TrackResult) -> CheckResult:
+        touched = list(tracked.balances.values())
+        return CheckResult(
+            allowed=tracked.applied,
+            # Null when the deduction touched several balances (own grant and credits).
+            balance=touched[0] if len(touched) == 1 else None,
+            flag=None,
+            tracked=tracked,
+            replayed=tracked.replayed,
+        )
+
     tracked = track(
         Usage(
             customer_id=customer_id,
@@ -90,13 +128,10 @@ def _decided(
             properties=properties or {},
             overage="overflow",
             all_or_nothing=True,
+            idempotency_key=keyed.key if keyed else None,
+            fingerprint=keyed.fingerprint if keyed else "",
         ),
         loaded=customer,
+        answer_of=(lambda t: keyed.answer_of(result_of(t))) if keyed else None,
     )
-    touched = list(tracked.balances.values())
-    return CheckResult(
-        allowed=tracked.applied,
-        balance=touched[0] if len(touched) == 1 else None,
-        flag=None,
-        tracked=tracked,
-    )
+    return result_of(tracked)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from billing import clock
-from billing.domain.errors import FeatureExists, FeatureNotFound, InvalidRequest
+from billing.domain.errors import FeatureExists, FeatureInUse, FeatureNotFound
 from billing.domain.features import Feature, FeatureSpec, credit_systems_using, shaped
 from billing.services.retry import on_conflict
-from billing.store import catalog
+from billing.store import catalog, features
 from billing.store.catalog import Catalog
 
 
@@ -27,20 +27,26 @@ def list_features() -> list[Feature]:
 
 
 def update_feature(feature_id: str, changes: dict[str, Any], new_id: str | None) -> Feature:
+    """A rename or a change of type is refused while plans, credit systems or customers use
+    the feature: what they hold would no longer match it (Autumn refuses these too)."""
+
     def attempt() -> Feature:
         current = catalog.load()
         before = _existing(current, feature_id)
         others = {k: v for k, v in current.features.items() if k != feature_id}
-        spec = FeatureSpec(
-            **{**before.model_dump(include=set(FeatureSpec.model_fields)), **changes}
-        )
+        kept = before.model_dump(include=set(FeatureSpec.model_fields))
+        if "type" in changes and "consumable" not in changes:
+            del kept["consumable"]  # a new type brings its own default
+        spec = FeatureSpec(**{**kept, **changes})
+        renamed = new_id is not None and new_id != feature_id
+        if renamed:
+            _refuse_if_used(current, feature_id, "new_feature_id")
+        elif spec.type != before.type:
+            _refuse_if_used(current, feature_id, "type")
+        elif spec.consumable not in (None, before.consumable):
+            _refuse_if_used(current, feature_id, "consumable")
         after = shaped(spec, others).model_copy(update={"created_at": before.created_at})
-        users = _users(current, feature_id)
-        if users and (after.type, after.consumable) != (before.type, before.consumable):
-            raise _in_use("type", feature_id, users)
-        if new_id and new_id != feature_id:
-            if users:
-                raise _in_use("new_feature_id", feature_id, users)
+        if renamed:
             return catalog.rename_feature(
                 before, after.model_copy(update={"id": new_id}), on_exists=FeatureExists
             )
@@ -50,13 +56,15 @@ def update_feature(feature_id: str, changes: dict[str, Any], new_id: str | None)
 
 
 def delete_feature(feature_id: str) -> None:
-    """Deletes an unused feature; one that plans or credit systems use is archived instead,
-    so that nothing that refers to it ever dangles."""
+    """Deletes an unused feature; one that plans, credit systems or customers use is archived
+    instead, so that nothing that refers to it ever dangles. (Autumn refuses to delete a
+    feature a product or credit system uses; archiving keeps what customers hold working
+    and takes the feature out of new use.)"""
 
     def attempt() -> None:
         current = catalog.load()
         feature = _existing(current, feature_id)
-        if _users(current, feature_id):
+        if _catalog_users(current, feature_id) or features.holders(feature_id, limit=1):
             if not feature.archived:
                 archived = feature.model_copy(update={"archived": True})
                 catalog.put_feature(archived, replacing=feature, on_exists=FeatureExists)
@@ -73,7 +81,7 @@ def _existing(current: Catalog, feature_id: str) -> Feature:
     return feature
 
 
-def _users(current: Catalog, feature_id: str) -> list[str]:
+def _catalog_users(current: Catalog, feature_id: str) -> list[str]:
     """Plans (any version) and credit systems that refer to this feature."""
     plans = {
         f"plan '{plan.id}'"
@@ -85,9 +93,21 @@ def _users(current: Catalog, feature_id: str) -> list[str]:
     return sorted(plans | systems)
 
 
-def _in_use(field: str, feature_id: str, users: list[str]) -> InvalidRequest:
+def _refuse_if_used(current: Catalog, feature_id: str, field: str) -> None:
+    """Raises FeatureInUse naming the plans and credit systems that use the feature and a
+    few of the customers that hold it. Holders come from an index that lags writes by a
+    moment: a grant created in the same instant as the change may be missed."""
+    users = _catalog_users(current, feature_id)
+    held_by = features.holders(feature_id)
+    customer_ids = [c for c in held_by if c is not None]
+    if customer_ids:
+        users.append("customers " + ", ".join(f"'{c}'" for c in customer_ids))
+    if len(customer_ids) < len(held_by):
+        users.append("customers without an id")
+    if not users:
+        return
     message = f"'{feature_id}' is used by {', '.join(users)}"
-    return InvalidRequest(
-        f"The feature cannot change this way: {message}.",
-        details=[{"field": field, "message": message}],
-    )
+    detail: dict[str, Any] = {"field": field, "message": message}
+    if customer_ids:
+        detail["customer_ids"] = customer_ids
+    raise FeatureInUse(f"The feature cannot change this way: {message}.", details=[detail])

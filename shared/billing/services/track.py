@@ -13,13 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from billing import clock
-from billing.config import settings
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     BillingInProgress,
     CustomerNotFound,
     FeatureNotFound,
-    IdempotencyKeyConflict,
 )
 from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Grant, balances
@@ -32,7 +30,7 @@ from billing.domain.usage import (
     paying_features,
     usable,
 )
-from billing.services import catalog_cache
+from billing.services import catalog_cache, idempotency
 from billing.store import customers, usage
 from billing.store.customers import pk_of
 
@@ -86,21 +84,15 @@ def track(
         result = decided(use, customer)
         if use.all_or_nothing and not result.applied:
             return result  # denied: nothing to deduct, nothing to record
-        marker = None
+        answer = None
         if use.idempotency_key is not None:
-            marker = usage.Marker(
-                key=use.idempotency_key,
-                fingerprint=use.fingerprint,
-                response=answer_of(result) if answer_of else "{}",
-                now_ms=clock.now_ms(),
-                ttl_s=settings().idempotency_ttl_seconds,
-            )
+            body = answer_of(result) if answer_of else "{}"
+            answer = idempotency.answer_in_transaction(use.idempotency_key, use.fingerprint, body)
         try:
-            usage.record(pk_of(customer), result.deductions, event_of(use, result), marker)
-        except usage.AlreadyRecorded as first:
-            if first.fingerprint != use.fingerprint:
-                raise IdempotencyKeyConflict from None
-            return TrackResult(draws=[], balances={}, replayed=first.response)
+            usage.record(pk_of(customer), result.deductions, event_of(use, result), answer)
+        except usage.KeyHeld as held:
+            first = idempotency.replay_of(held.holder, use.fingerprint)
+            return TrackResult(draws=[], balances={}, replayed=first.body)
         except usage.GrantsMoved:
             customer = None  # somebody else deducted or reset first: read and decide again
             continue

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from billing import clock, track_queue
 from billing.config import settings
-from billing.domain.errors import (
-    IdempotencyKeyConflict,
-    IdempotencyKeyInProgress,
-    InvalidRequest,
-)
+from billing.domain.errors import InvalidRequest
 from billing.services import catalog_cache
+from billing.services.idempotency import replay_of
 from billing.services.track import Usage, features_used
 from billing.store import idempotency
 
@@ -47,28 +44,23 @@ def track_later(use: Usage, answer: str) -> str | None:
     if use.idempotency_key is None:
         track_queue.send(message)
         return None
-    first = idempotency.record_queued(
+    held = idempotency.record_queued(
         use.idempotency_key,
-        idempotency.StoredRequest(
-            fingerprint=use.fingerprint,
-            status=idempotency.COMPLETED,
-            locked_until_ms=now,
-            response_status=202,
-            response_body=answer,
-            queued_message=message,
-        ),
+        use.fingerprint,
+        202,
+        answer,
+        message,
         now_ms=now,
         ttl_s=settings().idempotency_ttl_seconds,
     )
-    if first is None:
+    if held is None:
         track_queue.send(message)
         return None
-    if first.fingerprint != use.fingerprint:
-        raise IdempotencyKeyConflict
-    if not first.queued_message or first.response_body is None:
-        raise IdempotencyKeyInProgress
-    track_queue.send(first.queued_message)
-    return first.response_body
+    first = replay_of(held, use.fingerprint)
+    if held.queued_message:
+        # Sent again: if the first send was lost, this one counts; else the worker skips it.
+        track_queue.send(held.queued_message)
+    return first.body
 
 
 def _asked(use: Usage) -> set[str] | None:

@@ -14,7 +14,8 @@ from billing.domain.errors import BillingError, BillingInProgress
 from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.store import writes
-from billing.store.features import CATALOG, FEATURE_PREFIX, feature_from_item, feature_sk
+from billing.store.features import feature_from_item
+from billing.store.keys import CATALOG_PK, FEATURE, feature_sk, plan_sk
 from billing.store.table import client, table_name, translated_errors
 from billing.store.writes import Write
 
@@ -36,18 +37,13 @@ class Catalog:
         return next((p for p in self.plan_versions.get(plan_id, []) if p.version == version), None)
 
 
-def plan_sk(plan_id: str, version: int) -> str:
-    # Zero-padded so that a plan's versions sort in order under one prefix.
-    return f"PLAN#{plan_id}#V#{version:06d}"
-
-
 def load() -> Catalog:
     """Every feature and every plan version: one consistent Query (more pages only if huge)."""
     catalog = Catalog()
     params: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": CATALOG}},
+        "ExpressionAttributeValues": {":pk": {"S": CATALOG_PK}},
         "ConsistentRead": True,
     }
     while True:
@@ -58,7 +54,7 @@ def load() -> Catalog:
             # The attributes, not the body, say the revision and whether a customer holds
             # a version: marking a version in use changes only them.
             revision = int(item["revision"]["N"])
-            if item["SK"]["S"].startswith(FEATURE_PREFIX):
+            if item["SK"]["S"].startswith(FEATURE):
                 feature = feature_from_item(dict(item))
                 catalog.features[feature.id] = feature
             else:
@@ -119,7 +115,7 @@ def delete_plan_versions(versions: list[Plan]) -> None:
                 "Delete",
                 {
                     "TableName": table_name(),
-                    "Key": {"PK": {"S": CATALOG}, "SK": {"S": plan_sk(p.id, p.version)}},
+                    "Key": {"PK": {"S": CATALOG_PK}, "SK": {"S": plan_sk(p.id, p.version)}},
                     "ConditionExpression": "revision = :r AND attribute_not_exists(in_use)",
                     "ExpressionAttributeValues": {":r": {"N": str(p.revision)}},
                 },
@@ -137,7 +133,7 @@ def mark_in_use(plan: Plan) -> Write:
         "Update",
         {
             "TableName": table_name(),
-            "Key": {"PK": {"S": CATALOG}, "SK": {"S": plan_sk(plan.id, plan.version)}},
+            "Key": {"PK": {"S": CATALOG_PK}, "SK": {"S": plan_sk(plan.id, plan.version)}},
             "UpdateExpression": "SET in_use = :true, revision = revision + :one",
             "ConditionExpression": "revision = :r",
             "ExpressionAttributeValues": {
@@ -154,7 +150,7 @@ def _put(sk: str, body: str, revision: int, replacing: Any, on_exists: type[Bill
     params: dict[str, Any] = {
         "TableName": table_name(),
         "Item": {
-            "PK": {"S": CATALOG},
+            "PK": {"S": CATALOG_PK},
             "SK": {"S": sk},
             "body": {"S": body},
             "revision": {"N": str(revision)},
@@ -173,7 +169,7 @@ def _delete(sk: str, revision: int) -> Write:
         "Delete",
         {
             "TableName": table_name(),
-            "Key": {"PK": {"S": CATALOG}, "SK": {"S": sk}},
+            "Key": {"PK": {"S": CATALOG_PK}, "SK": {"S": sk}},
             "ConditionExpression": "revision = :r",
             "ExpressionAttributeValues": {":r": {"N": str(revision)}},
         },

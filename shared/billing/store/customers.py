@@ -257,10 +257,18 @@ def _holding_items(pk: str, holdings: Holdings) -> list[Item]:
         item["usage"] = {"N": numbers.text(grant.usage)}
         if grant.next_reset_at is not None:
             item["next_reset_at"] = {"N": str(grant.next_reset_at)}
-        items.append(item)
+        items.append(_indexed_as_holder(item, pk, grant.feature_id))
     for flag in holdings.flags:
-        items.append(_body_item(pk, keys.flag_sk(flag.feature_id, flag.id), flag.model_dump_json()))
+        item = _body_item(pk, keys.flag_sk(flag.feature_id, flag.id), flag.model_dump_json())
+        items.append(_indexed_as_holder(item, pk, flag.feature_id))
     return items
+
+
+def _indexed_as_holder(item: Item, pk: str, feature_id: str) -> Item:
+    """In the sparse GSI2: who holds a feature, found without a scan (store.features)."""
+    item["GSI2PK"] = {"S": keys.feature_holder_pk(feature_id)}
+    item["GSI2SK"] = {"S": pk}
+    return item
 
 
 def _holding_deletes(pk: str, holdings: Holdings) -> list[Write]:

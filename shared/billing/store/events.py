@@ -10,7 +10,7 @@ from typing import Any
 from billing import numbers
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
-from billing.store import cursors
+from billing.store import cursors, keys
 from billing.store.table import client, table_name, translated_errors
 from billing.store.usage import MINUTE_MS
 
@@ -41,12 +41,13 @@ def page(
     for pk in _months(customer_id, start_ms, end_ms):
         if resume is not None and pk != resume["PK"]["S"]:
             continue  # before the cursor's month, in our newest-first walk
-        upper = resume["SK"]["S"] if resume is not None else f"{end_ms + BATCH_SPAN_MS:015d}#~"
+        lowest, highest = keys.event_sk_range(start_ms, end_ms + BATCH_SPAN_MS)
+        upper = resume["SK"]["S"] if resume is not None else highest
         shown = int(resume["N"]["S"]) if resume is not None else 0
         resume = None
         start_key = None
         while True:
-            response = _query(pk, start_ms, upper, feature_id, limit - len(found) + 1, start_key)
+            response = _query(pk, lowest, upper, feature_id, limit - len(found) + 1, start_key)
             for item in response.get("Items", []):
                 inside = [
                     e
@@ -82,7 +83,7 @@ def all_in(
 
 def _query(
     pk: str,
-    start_ms: int,
+    lower_sk: str,
     upper_sk: str,
     feature_id: set[str] | None,
     limit: int,
@@ -93,7 +94,7 @@ def _query(
         "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
         "ExpressionAttributeValues": {
             ":pk": {"S": pk},
-            ":start": {"S": f"{start_ms:015d}"},
+            ":start": {"S": lower_sk},
             ":end": {"S": upper_sk},
         },
         "ScanIndexForward": False,
@@ -116,13 +117,13 @@ def _months(customer_id: str, start_ms: int, end_ms: int) -> list[str]:
     start = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
     year, month, months = end.year, end.month, []
     while (year, month) >= (start.year, start.month):
-        months.append(f"EVT#{customer_id}#{year:04d}{month:02d}")
+        months.append(keys.event_month_pk(customer_id, year, month))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months
 
 
 def _is_resume_point(key: dict[str, str], customer_id: str) -> bool:
-    return key["PK"].startswith(f"EVT#{customer_id}#") and key["N"].isdigit()
+    return key["PK"].startswith(keys.events_prefix(customer_id)) and key["N"].isdigit()
 
 
 def _events(item: dict[str, Any]) -> list[StoredEvent]:

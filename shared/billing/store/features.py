@@ -1,18 +1,13 @@
-"""The catalog's features alone: what the hot path (check, track) needs of the catalog."""
+"""The catalog's features alone (what the hot path, check and track, needs of the catalog),
+and who holds a feature."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from billing.domain.features import Feature
+from billing.store import keys
 from billing.store.table import client, table_name, translated_errors
-
-CATALOG = "CATALOG"
-FEATURE_PREFIX = "FEATURE#"
-
-
-def feature_sk(feature_id: str) -> str:
-    return f"{FEATURE_PREFIX}{feature_id}"
 
 
 def feature_from_item(item: dict[str, Any]) -> Feature:
@@ -27,7 +22,10 @@ def load() -> dict[str, Feature]:
     params: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :features)",
-        "ExpressionAttributeValues": {":pk": {"S": CATALOG}, ":features": {"S": FEATURE_PREFIX}},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": keys.CATALOG_PK},
+            ":features": {"S": keys.FEATURE},
+        },
         "ConsistentRead": True,
     }
     while True:
@@ -39,3 +37,25 @@ def load() -> dict[str, Feature]:
         if "LastEvaluatedKey" not in response:
             return features
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def holders(feature_id: str, limit: int = 5) -> list[str | None]:
+    """Up to `limit` customers holding a grant or flag of this feature: their ids, None for
+    an id-less customer.
+
+    One Query of the sparse GSI2, keys only. A global index is eventually consistent: a grant
+    written a moment ago (typically well under a second) may not be listed yet, and one
+    deleted a moment ago may still be.
+    """
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "IndexName": "GSI2",
+        "KeyConditionExpression": "GSI2PK = :holds",
+        "ExpressionAttributeValues": {":holds": {"S": keys.feature_holder_pk(feature_id)}},
+        # A customer may hold several grants of a feature: read a few more than named.
+        "Limit": limit * 4,
+    }
+    with translated_errors():
+        response = client().query(**params)
+    pks = list(dict.fromkeys(item["GSI2SK"]["S"] for item in response.get("Items", [])))
+    return [keys.customer_id_of_pk(pk) for pk in pks[:limit]]

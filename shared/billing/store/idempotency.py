@@ -1,4 +1,10 @@
-"""Idempotency records: `IDEM#<key>` items that hold a request's fingerprint and its answer."""
+"""Idempotency records: `IDEM#<key>` items that hold a request's fingerprint and its answer.
+
+The one place that knows their shape and when a key is free. Three ways write them: a lock
+taken before a request runs and completed (or released) after it (the middleware); an answer
+written in the very transaction that does the work (track, check with `send_event`); an
+answer written with the message a queued request sent (async track).
+"""
 
 from __future__ import annotations
 
@@ -25,48 +31,74 @@ class StoredRequest:
     queued_message: str | None = None
 
 
+# A record whose TTL passed (DynamoDB deletes expired items lazily) or whose unfinished
+# request's lock ran out counts as free, so a crashed request never locks a key out.
+_FREE = (
+    "attribute_not_exists(PK) OR #ttl < :now_s"
+    " OR (#status = :in_progress AND locked_until_ms < :now_ms)"
+)
+
+
+def _guarded_put(item: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """A put of `item` that succeeds only while its key is free."""
+    return {
+        "TableName": table_name(),
+        "Item": item,
+        "ConditionExpression": _FREE,
+        "ExpressionAttributeNames": {"#ttl": "ttl", "#status": "status"},
+        "ExpressionAttributeValues": {
+            ":now_s": {"N": str(now_ms // 1000)},
+            ":now_ms": {"N": str(now_ms)},
+            ":in_progress": {"S": IN_PROGRESS},
+        },
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+
+
+def _key(key: str) -> dict[str, Any]:
+    return {"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": keys.IDEMPOTENCY_SK}}
+
+
+def _record(key: str, fingerprint: str, status: str, until_ms: int, ttl: int) -> dict[str, Any]:
+    return {
+        **_key(key),
+        "entity": {"S": "idempotency"},
+        "fingerprint": {"S": fingerprint},
+        "status": {"S": status},
+        "locked_until_ms": {"N": str(until_ms)},
+        "ttl": {"N": str(ttl)},
+    }
+
+
 def try_lock(
     key: str, fingerprint: str, now_ms: int, lock_ms: int, ttl_s: int
 ) -> StoredRequest | None:
-    """Takes the key for this request. Returns None when taken, else the record holding it.
-
-    A record whose TTL passed (DynamoDB deletes expired items lazily) or whose unfinished
-    request's lock ran out counts as free, so a crashed request never locks a key out.
-    """
-    try:
-        with translated_errors():
-            client().put_item(
-                TableName=table_name(),
-                Item={
-                    "PK": {"S": keys.idempotency_pk(key)},
-                    "SK": {"S": "IDEM"},
-                    "entity": {"S": "idempotency"},
-                    "fingerprint": {"S": fingerprint},
-                    "status": {"S": IN_PROGRESS},
-                    "locked_until_ms": {"N": str(now_ms + lock_ms)},
-                    "ttl": {"N": str(now_ms // 1000 + ttl_s)},
-                },
-                ConditionExpression=(
-                    "attribute_not_exists(PK) OR #ttl < :now_s"
-                    " OR (#status = :in_progress AND locked_until_ms < :now_ms)"
-                ),
-                ExpressionAttributeNames={"#ttl": "ttl", "#status": "status"},
-                ExpressionAttributeValues={
-                    ":now_s": {"N": str(now_ms // 1000)},
-                    ":now_ms": {"N": str(now_ms)},
-                    ":in_progress": {"S": IN_PROGRESS},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
-        return _stored(error)
-    return None
+    """Takes the key for this request. Returns None when taken, else the record holding it."""
+    item = _record(key, fingerprint, IN_PROGRESS, now_ms + lock_ms, now_ms // 1000 + ttl_s)
+    return _put_unless_held(_guarded_put(item, now_ms))
 
 
-def _stored(error: ClientError) -> StoredRequest:
-    old = from_item(dict(error.response.get("Item", {})))  # type: ignore[call-overload]
+def answer_put(
+    key: str,
+    fingerprint: str,
+    status: int,
+    body: str,
+    now_ms: int,
+    ttl_s: int,
+    queued_message: str | None = None,
+) -> dict[str, Any]:
+    """A transaction's Put of a final answer under a free key (see `held_by` when refused)."""
+    item = _record(key, fingerprint, COMPLETED, now_ms, now_ms // 1000 + ttl_s)
+    item["response_status"] = {"N": str(status)}
+    item["response_body"] = {"S": body}
+    if queued_message is not None:
+        item["queued_message"] = {"S": queued_message}
+    return {"Put": _guarded_put(item, now_ms)}
+
+
+def held_by(old_item: dict[str, Any]) -> StoredRequest:
+    """The record that held the key, from a refused put's old item (any of the three kinds)."""
+    old = from_item(old_item)
     return StoredRequest(
         fingerprint=old["fingerprint"],
         status=old["status"],
@@ -77,37 +109,36 @@ def _stored(error: ClientError) -> StoredRequest:
     )
 
 
+def held(key: str, now_ms: int) -> StoredRequest | None:
+    """The record holding the key now, if any (one consistent read)."""
+    with translated_errors():
+        item = client().get_item(TableName=table_name(), Key=_key(key), ConsistentRead=True)
+    found = item.get("Item")
+    if found is None or int(found["ttl"]["N"]) < now_ms // 1000:
+        return None
+    record = held_by(dict(found))
+    if record.status == IN_PROGRESS and record.locked_until_ms < now_ms:
+        return None
+    return record
+
+
 def record_queued(
-    key: str, request: StoredRequest, now_ms: int, ttl_s: int
+    key: str, fingerprint: str, status: int, body: str, message: str, now_ms: int, ttl_s: int
 ) -> StoredRequest | None:
-    """Keeps a queued request's answer and message under its key, unless the key is taken:
+    """Keeps a queued request's answer and message under its key, unless the key is held:
     then returns the record holding it."""
-    item: dict[str, Any] = {
-        "PK": {"S": keys.idempotency_pk(key)},
-        "SK": {"S": "IDEM"},
-        "entity": {"S": "idempotency"},
-        "fingerprint": {"S": request.fingerprint},
-        "status": {"S": COMPLETED},
-        "locked_until_ms": {"N": str(now_ms)},
-        "response_status": {"N": str(request.response_status)},
-        "response_body": {"S": request.response_body or ""},
-        "queued_message": {"S": request.queued_message or ""},
-        "ttl": {"N": str(now_ms // 1000 + ttl_s)},
-    }
+    put = answer_put(key, fingerprint, status, body, now_ms, ttl_s, queued_message=message)
+    return _put_unless_held(put["Put"])
+
+
+def _put_unless_held(put: dict[str, Any]) -> StoredRequest | None:
     try:
         with translated_errors():
-            client().put_item(
-                TableName=table_name(),
-                Item=item,
-                ConditionExpression="attribute_not_exists(PK) OR #ttl < :now_s",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={":now_s": {"N": str(now_ms // 1000)}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            client().put_item(**put)
     except ClientError as error:
         if error_code(error) != "ConditionalCheckFailedException":
             raise
-        return _stored(error)
+        return held_by(dict(error.response.get("Item", {})))  # type: ignore[call-overload]
     return None
 
 
@@ -116,7 +147,7 @@ def complete(key: str, fingerprint: str, status: int, body: str) -> None:
     with translated_errors():
         client().update_item(
             TableName=table_name(),
-            Key={"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": "IDEM"}},
+            Key=_key(key),
             UpdateExpression="SET #status = :done, response_status = :code, response_body = :body",
             ConditionExpression="fingerprint = :fp",
             ExpressionAttributeNames={"#status": "status"},
@@ -130,12 +161,12 @@ def complete(key: str, fingerprint: str, status: int, body: str) -> None:
 
 
 def release(key: str, fingerprint: str) -> None:
-    """Frees the key after a failure on our side, so the caller's retry runs for real."""
+    """Frees the key after an answer that is not final, so the caller's retry runs for real."""
     try:
         with translated_errors():
             client().delete_item(
                 TableName=table_name(),
-                Key={"PK": {"S": keys.idempotency_pk(key)}, "SK": {"S": "IDEM"}},
+                Key=_key(key),
                 ConditionExpression="fingerprint = :fp AND #status = :in_progress",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={

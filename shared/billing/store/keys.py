@@ -1,47 +1,124 @@
-"""Key builders for the single table. Every item's PK starts with its entity prefix."""
+"""Every key of the single table is built here, and nowhere else.
+
+A key joins its parts with `#`. Each id inside a key is escaped as URLs escape (`%` as `%25`,
+`#` as `%23`), so `#` only ever separates parts and no two distinct ids make one key: feature
+`fa` with balance `1#z` and feature `fa#1` with balance `z` are two grants. Ids without
+either character read as they are, and a prefix ending in `#` (`GRANT#<feature>#`) still
+selects exactly that id's items.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 PROFILE = "PROFILE"
 SUBSCRIPTION = "SUB#"
 GRANT = "GRANT#"
 FLAG = "FLAG#"
 CUSTOMERS_INDEX_PK = "CUSTOMERS"
+CATALOG_PK = "CATALOG"
+FEATURE = "FEATURE#"
+IDEMPOTENCY_SK = "IDEM"
+
+
+def part(value: str) -> str:
+    """One id as a part of a key: `%` and `#` escaped, everything else as it is."""
+    return value.replace("%", "%25").replace("#", "%23")
+
+
+def unescaped(value: str) -> str:
+    """The id a key part was made from (the inverse of `part`)."""
+    return value.replace("%23", "#").replace("%25", "%")
 
 
 def customer_pk(customer_id: str | None, internal_id: str) -> str:
     """Customers live under the application's id; an id-less customer under its internal id."""
     if customer_id is None:
-        return f"ANON#{internal_id}"
-    return f"CUS#{customer_id}"
+        return f"ANON#{part(internal_id)}"
+    return f"CUS#{part(customer_id)}"
+
+
+def customer_id_of_pk(pk: str) -> str | None:
+    """The application's id of the customer under this pk; None for an id-less customer."""
+    return unescaped(pk.removeprefix("CUS#")) if pk.startswith("CUS#") else None
 
 
 def email_guard_pk(normalized_email: str) -> str:
     """One id-less customer per email: the guard that makes claims and creation exclusive."""
-    return f"EMAIL#{normalized_email}"
+    return f"EMAIL#{part(normalized_email)}"
 
 
 def stripe_customer_pk(stripe_id: str) -> str:
     """One customer per Stripe customer."""
-    return f"STRIPE_CUS#{stripe_id}"
+    return f"STRIPE_CUS#{part(stripe_id)}"
 
 
 def idempotency_pk(key: str) -> str:
-    return f"IDEM#{key}"
+    return f"IDEM#{part(key)}"
 
 
 def customers_index_sk(created_at: int, internal_id: str) -> str:
     # Zero-padded so the string order of the index is the creation order.
-    return f"{created_at:015d}#{internal_id}"
+    return f"{created_at:015d}#{part(internal_id)}"
 
 
 def subscription_sk(plan_id: str, subscription_id: str) -> str:
-    return f"{SUBSCRIPTION}{plan_id}#{subscription_id}"
+    return f"{SUBSCRIPTION}{part(plan_id)}#{part(subscription_id)}"
 
 
 def grant_sk(feature_id: str, grant_id: str) -> str:
-    return f"{GRANT}{feature_id}#{grant_id}"
+    return f"{GRANT}{part(feature_id)}#{part(grant_id)}"
 
 
 def flag_sk(feature_id: str, flag_id: str) -> str:
-    return f"{FLAG}{feature_id}#{flag_id}"
+    return f"{FLAG}{part(feature_id)}#{part(flag_id)}"
+
+
+def feature_holder_pk(feature_id: str) -> str:
+    """The sparse index (GSI2) of who holds a feature: every grant and flag item carries it."""
+    return f"HOLDS#{part(feature_id)}"
+
+
+def feature_sk(feature_id: str) -> str:
+    return f"{FEATURE}{part(feature_id)}"
+
+
+def plan_sk(plan_id: str, version: int) -> str:
+    # Zero-padded so that a plan's versions sort in order under one prefix.
+    return f"PLAN#{part(plan_id)}#V#{version:06d}"
+
+
+def event_pk(customer_id: str, timestamp_ms: int) -> str:
+    """Events of one customer, one month to a partition: never the customer's own partition,
+    which every check reads."""
+    moment = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    return event_month_pk(customer_id, moment.year, moment.month)
+
+
+def event_month_pk(customer_id: str, year: int, month: int) -> str:
+    return f"{events_prefix(customer_id)}{year:04d}{month:02d}"
+
+
+def events_prefix(customer_id: str) -> str:
+    """What every one of the customer's event partitions starts with."""
+    return f"EVT#{part(customer_id)}#"
+
+
+def event_sk(timestamp_ms: int, event_id: str) -> str:
+    # Zero-padded so that a partition's events sort by time.
+    return f"{timestamp_ms:015d}#{part(event_id)}"
+
+
+def event_sk_range(start_ms: int, end_ms: int) -> tuple[str, str]:
+    """The lowest and highest sort keys of events from `start_ms` to `end_ms`, both included
+    (event ids are ours, `evt_` and hex: `~` sorts after them)."""
+    return f"{start_ms:015d}", f"{end_ms:015d}#~"
+
+
+def applied_pk(customer_pk: str) -> str:
+    """Where the usage worker remembers which queued uses of a customer it applied."""
+    return f"APPLIED#{customer_pk}"
+
+
+def applied_sk(queue_minute: int) -> str:
+    return f"{queue_minute:012d}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -21,8 +20,9 @@ from botocore.exceptions import ClientError
 from billing import numbers
 from billing.domain.holdings import Grant
 from billing.domain.usage import Deduction, GrantChange
-from billing.store import keys
+from billing.store import idempotency, keys
 from billing.store.customers import grant_from_item
+from billing.store.idempotency import StoredRequest
 from billing.store.table import (
     Item,
     cancellation_codes,
@@ -48,17 +48,6 @@ class UsageEvent:
     deductions: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
-class Marker:
-    """The Idempotency-Key record written with the usage: a retry replays `response`."""
-
-    key: str
-    fingerprint: str
-    response: str
-    now_ms: int
-    ttl_s: int
-
-
 class GrantsMoved(Exception):
     """A grant changed since it was read; `fresh` is how it stands now."""
 
@@ -67,27 +56,31 @@ class GrantsMoved(Exception):
         self.fresh = fresh
 
 
-class AlreadyRecorded(Exception):
-    """The Idempotency-Key was used before: `fingerprint` and `response` are the first call's."""
+class KeyHeld(Exception):
+    """The Idempotency-Key is held by another request: `holder` is its record."""
 
-    def __init__(self, fingerprint: str, response: str) -> None:
-        super().__init__("this Idempotency-Key was already used")
-        self.fingerprint = fingerprint
-        self.response = response
+    def __init__(self, holder: StoredRequest) -> None:
+        super().__init__("this Idempotency-Key is held")
+        self.holder = holder
 
 
 def record(
-    customer_pk: str, deductions: list[Deduction], event: UsageEvent, marker: Marker | None
+    customer_pk: str,
+    deductions: list[Deduction],
+    event: UsageEvent,
+    answer: dict[str, Any] | None = None,
 ) -> None:
+    """Writes the use; with `answer` (the Idempotency-Key's record, built by
+    `services.idempotency`), only if the key is free, as the last item of the transaction."""
     ops: list[dict[str, Any]] = [
         _grant_update(customer_pk, change) for d in deductions for change in d.changes
     ]
     ops.append({"Put": {"TableName": table_name(), "Item": _event_item(event)}})
-    if marker is not None:
-        ops.append(_marker_put(marker))
+    if answer is not None:
+        ops.append(answer)
     cancelled = _transact(ops)
     if cancelled is not None:
-        raise _why_cancelled(cancelled, ops, marker) from cancelled
+        raise _why_cancelled(cancelled, keyed=answer is not None) from cancelled
 
 
 class AlreadyApplied(Exception):
@@ -162,13 +155,6 @@ def _transact(ops: list[dict[str, Any]]) -> ClientError | None:
     return None
 
 
-def event_pk(customer_id: str, timestamp_ms: int) -> str:
-    """Events of one customer, one month to a partition: never the customer's own partition,
-    which every check reads."""
-    month = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).strftime("%Y%m")
-    return f"EVT#{customer_id}#{month}"
-
-
 def _grant_update(customer_pk: str, change: GrantChange) -> dict[str, Any]:
     grant = change.grant
     names = {"#usage": "usage"}
@@ -231,7 +217,10 @@ def _applied_update(
     return {
         "Update": {
             "TableName": table_name(),
-            "Key": {"PK": {"S": f"APPLIED#{customer_pk}"}, "SK": {"S": f"{minute:012d}"}},
+            "Key": {
+                "PK": {"S": keys.applied_pk(customer_pk)},
+                "SK": {"S": keys.applied_sk(minute)},
+            },
             "UpdateExpression": "ADD #ids :ids SET #ttl = :ttl",
             "ConditionExpression": " AND ".join(f"NOT contains(#ids, {n})" for n in names),
             "ExpressionAttributeNames": {"#ids": "applied_ids", "#ttl": "ttl"},
@@ -249,9 +238,9 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
     newest = max(batch, key=lambda e: (e.timestamp, e.id))
     first = min(e.id for e in batch)
     return {
-        "PK": {"S": event_pk(newest.customer_id, newest.timestamp)},
+        "PK": {"S": keys.event_pk(newest.customer_id, newest.timestamp)},
         # Sorted under its newest event; named by its first id, so one batch is one item.
-        "SK": {"S": f"{newest.timestamp:015d}#{first}"},
+        "SK": {"S": keys.event_sk(newest.timestamp, first)},
         "entity": {"S": "usage_batch"},
         "customer_id": {"S": newest.customer_id},
         "feature_ids": {"L": [{"S": f} for f in sorted({f for e in batch for f in e.feature_ids})]},
@@ -275,8 +264,8 @@ def _batch_item(batch: list[UsageEvent]) -> Item:
 
 def _event_item(event: UsageEvent) -> Item:
     item: Item = {
-        "PK": {"S": event_pk(event.customer_id, event.timestamp)},
-        "SK": {"S": f"{event.timestamp:015d}#{event.id}"},
+        "PK": {"S": keys.event_pk(event.customer_id, event.timestamp)},
+        "SK": {"S": keys.event_sk(event.timestamp, event.id)},
         "entity": {"S": "usage_event"},
         "event_id": {"S": event.id},
         "customer_id": {"S": event.customer_id},
@@ -295,37 +284,11 @@ def _event_item(event: UsageEvent) -> Item:
     return item
 
 
-def _marker_put(marker: Marker) -> dict[str, Any]:
-    return {
-        "Put": {
-            "TableName": table_name(),
-            "Item": {
-                "PK": {"S": keys.idempotency_pk(marker.key)},
-                "SK": {"S": "IDEM"},
-                "entity": {"S": "idempotency"},
-                "fingerprint": {"S": marker.fingerprint},
-                "status": {"S": "COMPLETED"},
-                "response_status": {"N": "200"},
-                "response_body": {"S": marker.response},
-                "locked_until_ms": {"N": str(marker.now_ms)},
-                "ttl": {"N": str(marker.now_ms // 1000 + marker.ttl_s)},
-            },
-            "ConditionExpression": "attribute_not_exists(PK) OR #ttl < :now_s",
-            "ExpressionAttributeNames": {"#ttl": "ttl"},
-            "ExpressionAttributeValues": {":now_s": {"N": str(marker.now_ms // 1000)}},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
-
-
-def _why_cancelled(
-    error: ClientError, ops: list[dict[str, Any]], marker: Marker | None
-) -> Exception:
+def _why_cancelled(error: ClientError, keyed: bool) -> Exception:
     reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
     codes = cancellation_codes(error)
-    if marker is not None and codes and codes[-1] == "ConditionalCheckFailed":
-        old = reasons[-1].get("Item", {})
-        return AlreadyRecorded(old["fingerprint"]["S"], old["response_body"]["S"])
+    if keyed and codes and codes[-1] == "ConditionalCheckFailed":
+        return KeyHeld(idempotency.held_by(reasons[-1].get("Item", {})))
     fresh = [
         grant_from_item(reason["Item"])
         for reason, code in zip(reasons, codes, strict=False)

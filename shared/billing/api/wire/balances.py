@@ -10,8 +10,10 @@ from pydantic import Field, model_validator
 from billing.api.wire.common import (
     Count,
     EpochMs,
-    FreeForm,
+    EventTime,
     Id,
+    IdempotencyKey,
+    JsonObject,
     NonNegativeQuantity,
     Quantity,
     WireRequest,
@@ -23,7 +25,7 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import FeatureBalance, Flag
 from billing.domain.usage import Deduction
 
-Properties = Annotated[FreeForm, Field(max_length=100)]
+Properties = Annotated[JsonObject, Field(max_length=100)]
 
 
 class CheckRequest(WireRequest):
@@ -48,9 +50,10 @@ class TrackRequest(WireRequest):
     entity_id: Id | None = None
     value: Quantity = Decimal(1)
     properties: Properties | None = None
-    timestamp: Annotated[int, Field(ge=0, le=10**15)] | None = None
+    timestamp: EventTime | None = None
     overage_behavior: Literal["cap", "overflow"] = "cap"
     async_: bool = Field(default=False, alias="async")
+    idempotency_key: IdempotencyKey | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> TrackRequest:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from billing import numbers
+from billing import clock, numbers
 
 
 class WireRequest(BaseModel):
@@ -86,6 +87,12 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable characters")
+    return value
+
+
 def _blank_is_none(value: Any) -> Any:
     """SDKs send "" for an unset name or email; it means the same as leaving it out."""
     if isinstance(value, str) and not value.strip():
@@ -110,12 +117,36 @@ Number = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_storable)
 Quantity = Annotated[Number, Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=20)]
 NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
 
+# The last millisecond of year 9999: the calendar ends there, and so do our dates.
+LAST_MS = 253_402_300_799_999
+# When usage can have happened: not before 2000, and not more than a day ahead of our clock
+# (a caller's clock may run a little fast; a use from the far future is a mistake).
+EARLIEST_EVENT_MS = 946_684_800_000
+EVENT_LEAD_MS = 86_400_000
+
+
+def _not_far_ahead(value: int) -> int:
+    if value > clock.now_ms() + EVENT_LEAD_MS:
+        raise ValueError("must not be more than a day ahead of now")
+    return value
+
+
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
-EpochMs = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10**15)]
+EpochMs = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=LAST_MS)]
+EventTime = Annotated[
+    int,
+    BeforeValidator(_whole),
+    Field(ge=EARLIEST_EVENT_MS, le=LAST_MS),
+    AfterValidator(_not_far_ahead),
+]
+"""When a use happened, as a caller sends it (epoch milliseconds)."""
 Instant = Annotated[float, BeforeValidator(_float), Field(ge=0)]
-Moment = Annotated[Instant, Field(le=1e15)]
+Moment = Annotated[Instant, Field(le=LAST_MS)]
+"""A bound of a time range to read (epoch milliseconds; SDKs send fractions)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+"""The body's `idempotency_key` (track): the same as the Idempotency-Key header."""
 Name = Annotated[Annotated[str, Field(max_length=512)] | None, BeforeValidator(_blank_is_none)]
 Email = Annotated[
     Annotated[str, Field(max_length=254), AfterValidator(_looks_like_email)] | None,
@@ -126,5 +157,41 @@ StripeId = Annotated[
     Annotated[str, Field(max_length=255, pattern=r"^cus_\w+$")] | None,
     BeforeValidator(_blank_is_none),
 ]
-Metadata = Annotated[dict[str, Any], Field(max_length=50), AfterValidator(_plain_numbers)] | None
-FreeForm = Annotated[dict[str, Any], AfterValidator(_plain_numbers)]
+# Caller JSON (metadata, properties) is kept and answered back: bounded so that every read of
+# it can be stored and serialised (DynamoDB nests at most 32 levels, items at most 400 KB).
+MOST_JSON_DEPTH = 32
+MOST_JSON_BYTES = 16 * 1024
+
+
+def json_depth(value: object) -> int:
+    """How deeply objects and arrays nest in `value` (a scalar is 0), without recursion."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        current, level = pending.pop()
+        children = (
+            current.values()
+            if isinstance(current, dict)
+            else current
+            if isinstance(current, list)
+            else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _bounded(value: dict[str, Any]) -> dict[str, Any]:
+    if json_depth(value) > MOST_JSON_DEPTH:
+        raise ValueError(f"must not nest more than {MOST_JSON_DEPTH} levels deep")
+    if len(json.dumps(value, separators=(",", ":")).encode()) > MOST_JSON_BYTES:
+        raise ValueError(f"must be at most {MOST_JSON_BYTES} bytes as JSON")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_plain_numbers), AfterValidator(_bounded)]
+"""A JSON object a caller keeps with us (metadata, event properties): at most 32 levels deep
+and 16 KB as JSON."""
+Metadata = Annotated[JsonObject, Field(max_length=50)] | None

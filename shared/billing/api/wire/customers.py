@@ -10,8 +10,8 @@ from pydantic import Field
 from billing.api.wire.common import (
     Email,
     Id,
-    Instant,
     Metadata,
+    Moment,
     Name,
     StripeId,
     Text,
@@ -73,8 +73,8 @@ class GetCustomerRequest(WireRequest):
 
 
 class CreatedAtRange(WireRequest):
-    start: Instant | None = None
-    end: Instant | None = None
+    start: Moment | None = None
+    end: Moment | None = None
 
 
 class ListCustomersRequest(WireRequest):

@@ -7,11 +7,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from billing.api.wire.common import Id, Moment, WireRequest, WireResponse, omitted_when_none
+from billing.api.wire.common import (
+    Id,
+    Moment,
+    WireRequest,
+    WireResponse,
+    omitted_when_none,
+)
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import Bin, BinSize, Measure, StoredEvent, range_start
 
 RangeName = Literal["24h", "7d", "30d", "90d", "last_cycle", "1bc", "3bc"]
+# A read walks the range a month partition at a time: its work grows with the range, so the
+# range is bounded (Autumn's longest named range is 90 days; a year is ample for a custom one).
+MOST_RANGE_DAYS = 366
+_DAY_MS = 86_400_000
 
 
 class CustomRange(WireRequest):
@@ -41,6 +51,7 @@ class Window(WireRequest):
         return [self.feature_id] if isinstance(self.feature_id, str) else list(self.feature_id)
 
     def span(self, now_ms: int, default_range: str) -> tuple[int, int]:
+        """The range to read: at most `MOST_RANGE_DAYS` long."""
         custom = self.custom_range or CustomRange()
         end = int(custom.end) if custom.end is not None else now_ms
         if custom.start is not None:
@@ -49,6 +60,8 @@ class Window(WireRequest):
             start = range_start(self.range or default_range, now_ms)
         if start > end:
             raise _unsupported("custom_range", "start must not be after end")
+        if end - start > MOST_RANGE_DAYS * _DAY_MS:
+            raise _unsupported("custom_range", f"may span at most {MOST_RANGE_DAYS} days")
         return start, end
 
 
