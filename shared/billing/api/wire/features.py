@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from billing.api.wire.common import Id, WireRequest, WireResponse
+from billing.api.wire.common import Id, WireRequest, WireResponse, omitted_when_none
 from billing.domain.features import CreditCost, Feature, FeatureDisplay, FeatureSpec
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=256)]
@@ -93,7 +93,8 @@ class FeatureResponse(WireResponse):
     archived: bool
     event_names: list[str]
     credit_schema: list[CreditCostResponse]
-    display: DisplayResponse | None
+    # Optional but not nullable in Autumn's schema: left out when the feature has none.
+    display: DisplayResponse | None = omitted_when_none()
 
 
 class FeatureListResponse(WireResponse):
