@@ -10,7 +10,7 @@ import fcntl
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +35,12 @@ class CallFailed(AssertionError):
     """The SDK threw: an HTTP error, or an answer its zod schemas reject."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class AutumnJs:
     server_url: str
     secret_key: str
+    # Every x-api-version header the SDK has sent so far.
+    api_versions: set[str | None] = field(default_factory=set)
 
     def calls(self, *calls: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Each call's outcome: {"ok": True, "value": ...} or {"ok": False, "error": ...}."""
@@ -60,8 +62,18 @@ class AutumnJs:
         )
         if done.returncode != 0:
             raise RuntimeError(f"the autumn-js driver failed: {done.stderr}")
-        outcomes: list[dict[str, Any]] = json.loads(done.stdout)
+        answer = json.loads(done.stdout)
+        self.api_versions.update(answer["api_versions"])
+        outcomes: list[dict[str, Any]] = answer["results"]
         return outcomes
+
+    def values(self, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
+        """The values of several calls in one node process; every one must succeed."""
+        outcomes = self.calls(*calls)
+        for (method, _), outcome in zip(calls, outcomes, strict=True):
+            if not outcome["ok"]:
+                raise CallFailed(f"{method} failed: {json.dumps(outcome['error'], indent=1)}")
+        return [outcome["value"] for outcome in outcomes]
 
     def call(self, method: str, **args: Any) -> Any:
         """The value of one call, which must succeed."""

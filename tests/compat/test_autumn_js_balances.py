@@ -11,28 +11,37 @@ from tests.compat.js_sdk import AutumnJs
 
 @pytest.fixture
 def customer(autumn_js: AutumnJs) -> AutumnJs:
-    autumn_js.call(
-        "features.create",
-        featureId="messages",
-        name="Messages",
-        type="metered",
-        consumable=True,
-        eventNames=["chat"],
+    autumn_js.values(
+        (
+            "features.create",
+            {
+                "featureId": "messages",
+                "name": "Messages",
+                "type": "metered",
+                "consumable": True,
+                "eventNames": ["chat"],
+            },
+        ),
+        ("features.create", {"featureId": "sso", "name": "SSO", "type": "boolean"}),
+        (
+            "plans.create",
+            {
+                "planId": "free",
+                "name": "Free",
+                "autoEnable": True,
+                "items": [
+                    {"featureId": "messages", "included": 10, "reset": {"interval": "month"}},
+                    {"featureId": "sso"},
+                ],
+            },
+        ),
+        ("customers.getOrCreate", {"customerId": "u"}),
     )
-    autumn_js.call("features.create", featureId="sso", name="SSO", type="boolean")
-    autumn_js.call(
-        "plans.create",
-        planId="free",
-        name="Free",
-        autoEnable=True,
-        items=[{"featureId": "messages", "included": 10}, {"featureId": "sso"}],
-    )
-    autumn_js.call("customers.getOrCreate", customerId="u")
     return autumn_js
 
 
 def test_check_and_track_through_autumn_js(customer: AutumnJs) -> None:
-    outcomes = customer.calls(
+    checked, tracked, by_event, flag, denied, previewed = customer.values(
         ("check", {"customerId": "u", "featureId": "messages", "requiredBalance": 4}),
         ("track", {"customerId": "u", "featureId": "messages", "value": 4}),
         ("track", {"customerId": "u", "eventName": "chat", "value": 100}),
@@ -40,8 +49,6 @@ def test_check_and_track_through_autumn_js(customer: AutumnJs) -> None:
         ("check", {"customerId": "u", "featureId": "messages", "sendEvent": True}),
         ("check", {"customerId": "u", "featureId": "messages", "withPreview": True}),
     )
-    assert all(o["ok"] for o in outcomes), [o.get("error") for o in outcomes]
-    checked, tracked, by_event, flag, denied, previewed = (o["value"] for o in outcomes)
 
     assert checked["allowed"] is True
     assert checked["balance"]["remaining"] == 10
@@ -80,11 +87,11 @@ def test_unknown_customers_are_404s_autumn_js_reports(customer: AutumnJs) -> Non
 
 
 def test_balances_created_and_updated_through_autumn_js(customer: AutumnJs) -> None:
-    created = customer.call(
-        "balances.create", customerId="u", featureId="messages", includedGrant=25
+    created, updated, checked = customer.values(
+        ("balances.create", {"customerId": "u", "featureId": "messages", "includedGrant": 25}),
+        ("balances.update", {"customerId": "u", "featureId": "messages", "addToBalance": 5}),
+        ("check", {"customerId": "u", "featureId": "messages", "requiredBalance": 40}),
     )
-    updated = customer.call("balances.update", customerId="u", featureId="messages", addToBalance=5)
-    checked = customer.call("check", customerId="u", featureId="messages", requiredBalance=40)
 
     assert created["success"] is True
     assert updated["success"] is True
@@ -93,20 +100,35 @@ def test_balances_created_and_updated_through_autumn_js(customer: AutumnJs) -> N
 
 
 def test_events_listed_and_aggregated_through_autumn_js(customer: AutumnJs) -> None:
-    customer.call(
-        "track", customerId="u", featureId="messages", value=2, properties={"model": "small"}
-    )
-    customer.call(
-        "track", customerId="u", featureId="messages", value=3, properties={"model": "large"}
-    )
-
-    listed = customer.call("events.list", customerId="u", featureId="messages")
-    summed = customer.call(
-        "events.aggregate",
-        customerId="u",
-        featureId="messages",
-        range="7d",
-        groupBy="properties.model",
+    _, _, listed, summed = customer.values(
+        (
+            "track",
+            {
+                "customerId": "u",
+                "featureId": "messages",
+                "value": 2,
+                "properties": {"model": "small"},
+            },
+        ),
+        (
+            "track",
+            {
+                "customerId": "u",
+                "featureId": "messages",
+                "value": 3,
+                "properties": {"model": "large"},
+            },
+        ),
+        ("events.list", {"customerId": "u", "featureId": "messages"}),
+        (
+            "events.aggregate",
+            {
+                "customerId": "u",
+                "featureId": "messages",
+                "range": "7d",
+                "groupBy": "properties.model",
+            },
+        ),
     )
 
     assert [e["value"] for e in listed["list"]] == [3, 2]

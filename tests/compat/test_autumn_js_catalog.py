@@ -8,28 +8,34 @@ from tests.compat.js_sdk import AutumnJs
 
 
 def test_features_round_trip_through_autumn_js(autumn_js: AutumnJs) -> None:
-    messages = autumn_js.call(
-        "features.create",
-        featureId="messages",
-        name="Messages",
-        type="metered",
-        consumable=True,
-        eventNames=["chat"],
+    messages, sso, credits, renamed, fetched, listed, deleted = autumn_js.values(
+        (
+            "features.create",
+            {
+                "featureId": "messages",
+                "name": "Messages",
+                "type": "metered",
+                "consumable": True,
+                "eventNames": ["chat"],
+            },
+        ),
+        ("features.create", {"featureId": "sso", "name": "SSO", "type": "boolean"}),
+        (
+            "features.create",
+            {
+                "featureId": "credits",
+                "name": "Credits",
+                "type": "credit_system",
+                "consumable": True,
+                "creditSchema": [{"meteredFeatureId": "messages", "creditCost": 3}],
+                "display": {"singular": "credit", "plural": "credits"},
+            },
+        ),
+        ("features.update", {"featureId": "sso", "name": "Single sign-on"}),
+        ("features.get", {"featureId": "credits"}),
+        ("features.list", {}),
+        ("features.delete", {"featureId": "sso"}),
     )
-    sso = autumn_js.call("features.create", featureId="sso", name="SSO", type="boolean")
-    credits = autumn_js.call(
-        "features.create",
-        featureId="credits",
-        name="Credits",
-        type="credit_system",
-        consumable=True,
-        creditSchema=[{"meteredFeatureId": "messages", "creditCost": 3}],
-        display={"singular": "credit", "plural": "credits"},
-    )
-    renamed = autumn_js.call("features.update", featureId="sso", name="Single sign-on")
-    fetched = autumn_js.call("features.get", featureId="credits")
-    listed = autumn_js.call("features.list")
-    deleted = autumn_js.call("features.delete", featureId="sso")
 
     assert messages["eventNames"] == ["chat"]
     assert "display" not in messages, "no display: omitted, not null"
@@ -42,12 +48,21 @@ def test_features_round_trip_through_autumn_js(autumn_js: AutumnJs) -> None:
 
 
 def _catalog_features(autumn_js: AutumnJs) -> None:
-    for args in (
-        {"featureId": "messages", "name": "Messages", "type": "metered", "consumable": True},
-        {"featureId": "seats", "name": "Seats", "type": "metered", "consumable": False},
-        {"featureId": "sso", "name": "SSO", "type": "boolean"},
-    ):
-        autumn_js.call("features.create", **args)
+    autumn_js.values(
+        *(
+            ("features.create", args)
+            for args in (
+                {
+                    "featureId": "messages",
+                    "name": "Messages",
+                    "type": "metered",
+                    "consumable": True,
+                },
+                {"featureId": "seats", "name": "Seats", "type": "metered", "consumable": False},
+                {"featureId": "sso", "name": "SSO", "type": "boolean"},
+            )
+        )
+    )
 
 
 def test_plans_round_trip_through_autumn_js(autumn_js: AutumnJs, clean_stack: LocalStack) -> None:
@@ -85,11 +100,13 @@ def test_plans_round_trip_through_autumn_js(autumn_js: AutumnJs, clean_stack: Lo
         ],
         freeTrial={"durationLength": 7, "durationType": "day", "cardRequired": True},
     )
-    fetched = autumn_js.call("plans.get", planId="pro")
-    version_one = autumn_js.call("plans.get", planId="pro", version=1)
-    listed = autumn_js.call("plans.list")
-    updated = autumn_js.call("plans.update", planId="free", name="Starter")
-    deleted = autumn_js.call("plans.delete", planId="free")
+    fetched, version_one, listed, updated, deleted = autumn_js.values(
+        ("plans.get", {"planId": "pro"}),
+        ("plans.get", {"planId": "pro", "version": 1}),
+        ("plans.list", {}),
+        ("plans.update", {"planId": "free", "name": "Starter"}),
+        ("plans.delete", {"planId": "free"}),
+    )
 
     assert free["autoEnable"] is True
     assert "freeTrial" not in free or free["freeTrial"] is None
@@ -117,3 +134,34 @@ def test_a_bad_plan_is_a_400_autumn_js_reports(autumn_js: AutumnJs) -> None:
 
     assert error["status"] == 400
     assert "items.0.feature_id" in error["body"]
+
+
+def test_plan_config_trials_and_forced_versions_through_autumn_js(autumn_js: AutumnJs) -> None:
+    _catalog_features(autumn_js)
+
+    created, forced, customer = autumn_js.values(
+        (
+            "plans.create",
+            {
+                "planId": "free",
+                "name": "Free",
+                "autoEnable": True,
+                "config": {"ignorePastDue": True},
+                "freeTrial": {"durationLength": 7, "durationType": "day"},
+                "items": [
+                    {"featureId": "messages", "included": 5},
+                    {"featureId": "seats", "unlimited": True},
+                ],
+            },
+        ),
+        ("plans.update", {"planId": "free", "forceVersion": True}),
+        ("customers.getOrCreate", {"customerId": "u"}),
+    )
+
+    assert created["config"]["ignorePastDue"] is True
+    assert created["items"][0]["reset"]["interval"] == "one_off"
+    assert created["items"][1]["reset"] is None
+    assert forced["version"] == 2
+    assert forced["autoEnable"] is True
+    [subscription] = customer["subscriptions"]
+    assert subscription["trialEndsAt"] == customer["createdAt"] + 7 * 24 * 3600 * 1000

@@ -112,3 +112,10 @@ def test_a_customer_on_the_default_plan_with_expanded_features_parses(
     assert customer["balances"]["seats"]["granted"] == 3
     assert customer["flags"]["sso"]["feature"]["id"] == "sso"
     assert fetched["subscriptions"][0]["planId"] == "free"
+
+
+def test_autumn_js_speaks_api_version_2_4_and_is_answered(autumn_js: AutumnJs) -> None:
+    customer = autumn_js.call("customers.getOrCreate", customerId="u")
+
+    assert autumn_js.api_versions == {"2.4.0"}
+    assert customer["id"] == "u"

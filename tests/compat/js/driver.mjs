@@ -1,7 +1,8 @@
 // Runs autumn-js calls against a billing API and prints what each answered, as JSON.
 //
 // stdin: {"server_url": "...", "secret_key": "...", "calls": [{"method": "customers.get", "args": {...}}]}
-// stdout: [{"ok": true, "value": ...} | {"ok": false, "error": {"name", "message", "status", "body"}}]
+// stdout: {"results": [{"ok": true, "value": ...} | {"ok": false, "error": {...}}],
+//          "api_versions": [the x-api-version headers the SDK sent]}
 //
 // The SDK validates every answer with zod and throws ResponseValidationError when a shape
 // does not parse: such a throw is reported as a failed call, never hidden.
@@ -12,6 +13,15 @@ const input = JSON.parse(await new Promise((resolve) => {
   process.stdin.on("data", (chunk) => (text += chunk));
   process.stdin.on("end", () => resolve(text));
 }));
+
+// The SDK's requests pass through here so that the test sees the version it speaks.
+const apiVersions = new Set();
+const sdkFetch = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+  const headers = new Headers(input instanceof Request ? input.headers : init?.headers);
+  apiVersions.add(headers.get("x-api-version"));
+  return sdkFetch(input, init);
+};
 
 const autumn = new Autumn({ secretKey: input.secret_key, serverURL: input.server_url });
 
@@ -43,4 +53,4 @@ for (const call of input.calls) {
     results.push({ ok: false, error: described(error) });
   }
 }
-process.stdout.write(JSON.stringify(results));
+process.stdout.write(JSON.stringify({ results, api_versions: [...apiVersions] }));
