@@ -1,5 +1,5 @@
-"""Cold-start import time of the hot handlers, as a ratio to boto3 + the Powertools HTTP
-resolver alone, each measured in fresh interpreters (median of several runs)."""
+"""Cold-start import time of the hot handlers, as a ratio to the library floor: botocore + the
+Powertools HTTP resolver + pydantic building one model, each in fresh interpreters."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 15
+# ARCHITECTURE.md: the hot handlers import within this much of the library floor.
+TARGET = 1.10
 
-BASELINE = "import boto3\nfrom aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
+BASELINE = (
+    "import botocore.session\n"
+    "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
+)
 # The least any handler validating with pydantic can cost: the baseline, pydantic, one model.
 PYDANTIC_FLOOR = BASELINE + "\nfrom pydantic import BaseModel\nclass One(BaseModel):\n    x: int"
 
@@ -70,7 +75,7 @@ def report() -> list[str]:
     baseline = seconds_to_import(BASELINE, bytecode=True)
     floor = seconds_to_import(PYDANTIC_FLOOR, bytecode=True)
     lines = [
-        f"baseline: boto3 + Powertools HTTP resolver   {baseline * 1000:7.1f} ms",
+        f"baseline: botocore + Powertools resolver     {baseline * 1000:7.1f} ms",
         f"floor: baseline + pydantic and one model     {floor * 1000:7.1f} ms ="
         f" {floor / baseline:4.2f}x",
     ]
@@ -78,9 +83,9 @@ def report() -> list[str]:
         compiled = seconds_to_import(handler_import(function), bytecode=True)
         source = seconds_to_import(handler_import(function), bytecode=False)
         lines.append(
-            f"{function:16} with bytecode {compiled * 1000:7.1f} ms = {compiled / baseline:4.2f}x"
-            f"   from source {source * 1000:7.1f} ms = {source / baseline:4.2f}x"
-            "   (target <= 1.20x)"
+            f"{function:16} with bytecode {compiled * 1000:7.1f} ms = {compiled / floor:4.2f}x"
+            f" of the floor (target <= {TARGET:.2f}x)   from source {source * 1000:7.1f} ms"
+            f" = {source / floor:4.2f}x"
         )
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(ROOT / "shared"), str(ROOT / "functions")],

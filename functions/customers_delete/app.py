@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing import stripe
+from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.common import SuccessResponse
@@ -22,7 +22,7 @@ app = make_app()
 @app.post("/v1/customers.delete")
 def delete() -> Response[str]:
     request = parse(DeleteCustomerRequest, app.current_event)
-    delete_customer(request.customer_id, request.delete_in_stripe, stripe=stripe.get_gateway)
+    delete_customer(request.customer_id, request.delete_in_stripe, stripe=stripe_api.get_gateway)
     return ok(SuccessResponse(success=True))
 
 

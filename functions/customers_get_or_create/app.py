@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing import stripe
+from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import GetOrCreateCustomerRequest, customer_response
@@ -30,7 +30,7 @@ def get_or_create_customer() -> Response[str]:
         create_in_stripe=bool(request.create_in_stripe),
         auto_enable_plan_id=request.auto_enable_plan_id,
     )
-    customer = get_or_create(command, stripe=stripe.get_gateway)
+    customer = get_or_create(command, stripe=stripe_api.get_gateway)
     features = features_to_embed(customer, request.expand)
     return ok(customer_response(customer, settings().environment, request.expand, features))
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing import stripe
+from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import UpdateCustomerRequest, customer_response
@@ -28,7 +28,7 @@ def update() -> Response[str]:
         new_customer_id=request.new_customer_id,
         config=request.config_changes(),
     )
-    customer = update_customer(command, stripe=stripe.get_gateway)
+    customer = update_customer(command, stripe=stripe_api.get_gateway)
     return ok(customer_response(customer, settings().environment))
 
 

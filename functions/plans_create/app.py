@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing import stripe
+from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import CreatePlanRequest, plan_response
@@ -25,7 +25,9 @@ def create() -> Response[str]:
     request = parse(CreatePlanRequest, app.current_event)
     fields, terms = request.changes()
     plan = Plan(id=request.plan_id, **fields, terms=PlanTerms(**terms))
-    return ok(plan_response(create_plan(plan, stripe=stripe.get_gateway), settings().environment))
+    return ok(
+        plan_response(create_plan(plan, stripe=stripe_api.get_gateway), settings().environment)
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

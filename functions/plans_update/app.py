@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing import stripe
+from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import UpdatePlanRequest, plan_response
@@ -29,7 +29,7 @@ def update() -> Response[str]:
         request.plan_id,
         fields,
         terms,
-        stripe=stripe.get_gateway,
+        stripe=stripe_api.get_gateway,
         force_version=request.force_version,
     )
     return ok(plan_response(plan, settings().environment))

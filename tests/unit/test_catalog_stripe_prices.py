@@ -7,7 +7,7 @@ import re
 import pytest
 
 from billing.domain.plans import BasePrice, ItemPrice, Plan, PlanItem, PlanTerms, Tier
-from billing.stripe.catalog import PriceSpec, price_specs, product_id
+from billing.stripe_api.catalog import PriceSpec, price_specs, product_id
 
 USD = "usd"
 

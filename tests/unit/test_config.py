@@ -5,7 +5,7 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
-from billing.config import settings_from
+from billing.config import StripeNotConfigured, reset_caches, settings_from, stripe_secret_key
 
 HASH = hashlib.sha256(b"am_sk_test_key").hexdigest()
 OTHER_HASH = hashlib.sha256(b"am_sk_test_other").hexdigest()
@@ -73,8 +73,6 @@ class TestInvalidSettings:
             pytest.param(environ(API_KEY_HASHES=HASH[:-1]), id="too short hash"),
             pytest.param(environ(API_KEY_HASHES=HASH.upper()), id="uppercase hash"),
             pytest.param(environ(API_KEY_HASHES=f"{HASH},nope"), id="one bad hash among good"),
-            pytest.param(without("STRIPE_SECRET_KEY"), id="no stripe key nor arn"),
-            pytest.param(environ(STRIPE_SECRET_KEY=""), id="empty stripe key and no arn"),
             pytest.param(
                 environ(STRIPE_SECRET_KEY="", STRIPE_SECRET_ARN=ARN), id="arn without mode"
             ),
@@ -87,6 +85,29 @@ class TestInvalidSettings:
     def test_a_cold_start_with_bad_settings_fails_loudly(self, values: dict[str, str]):
         with pytest.raises(ValidationError):
             settings_from(values)
+
+
+class TestStripeIsOptional:
+    """Functions that never call Stripe (check, track) start without Stripe settings."""
+
+    def test_settings_without_any_stripe_key_are_valid_and_sandbox(self):
+        settings = settings_from(without("STRIPE_SECRET_KEY"))
+
+        assert settings.stripe_secret_key is None
+        assert settings.environment == "sandbox"
+
+    def test_calling_stripe_without_a_key_nor_a_secret_fails_loudly(self, monkeypatch):
+        for name, value in without("STRIPE_SECRET_KEY").items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+        monkeypatch.delenv("STRIPE_SECRET_ARN", raising=False)
+        reset_caches()
+        try:
+            with pytest.raises(StripeNotConfigured):
+                stripe_secret_key()
+        finally:
+            monkeypatch.undo()
+            reset_caches()
 
 
 class TestEnvironment:

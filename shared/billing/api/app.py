@@ -3,6 +3,8 @@ answers errors the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel
@@ -15,12 +17,27 @@ from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound
 
 _MAX_IDEMPOTENCY_KEY = 255
 
+Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]
+
 
 def make_app(*, idempotency: bool = True) -> APIGatewayHttpResolver:
-    """`idempotency=False` for read-only routes (nothing to make idempotent) and for routes
-    that keep their Idempotency-Key in their own transaction (track)."""
+    """An app for the application's routes: Bearer key required. `idempotency=False` for
+    read-only routes (nothing to make idempotent) and for routes that keep their
+    Idempotency-Key in their own transaction (track)."""
+    return _app([_authenticated, _idempotent] if idempotency else [_authenticated])
+
+
+def make_unauthenticated_app() -> APIGatewayHttpResolver:
+    """An app for routes whose callers prove themselves another way (Stripe signs each
+    webhook's body with the endpoint's secret): no Bearer key, no Idempotency-Key header
+    (such a route dedupes on its own ids), errors answered as on every other route."""
+    return _app([])
+
+
+def _app(middlewares: list[Middleware]) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
-    app.use(middlewares=[_authenticated, _idempotent] if idempotency else [_authenticated])
+    if middlewares:
+        app.use(middlewares=middlewares)
     app.exception_handler(BillingError)(error_response)
     app.exception_handler(Exception)(unexpected_error_response)
     app.not_found(lambda _: error_response(RouteNotFound()))

@@ -10,7 +10,7 @@ from billing.domain.plans import Plan, needs_new_version, validated
 from billing.services.retry import on_conflict
 from billing.store import catalog
 from billing.store.catalog import Catalog
-from billing.stripe import StripeFactory
+from billing.stripe_api import StripeFactory
 
 
 def create_plan(plan: Plan, stripe: StripeFactory) -> Plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import customers
-from billing.stripe import StripeFactory
+from billing.stripe_api import StripeFactory
 
 
 def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFactory) -> None:

@@ -26,7 +26,7 @@ from billing.services.customers.stripe_sync import (
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers
 from billing.store.catalog import Catalog
-from billing.stripe import StripeFactory
+from billing.stripe_api import StripeFactory
 
 
 class GetOrCreateCustomer(BaseModel):

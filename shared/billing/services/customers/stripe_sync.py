@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
-from billing.stripe import StripeFactory
+from billing.stripe_api import StripeFactory
 
 
 def require_stripe_customer(stripe: StripeFactory, stripe_id: str) -> None:

@@ -15,7 +15,7 @@ from billing.services.customers.stripe_sync import (
 )
 from billing.services.retry import on_conflict
 from billing.store import customers
-from billing.stripe import StripeFactory
+from billing.stripe_api import StripeFactory
 
 
 class UpdateCustomer(BaseModel):

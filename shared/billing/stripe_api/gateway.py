@@ -6,7 +6,6 @@ retried or concurrent operation can never create or charge anything twice in Str
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ import stripe
 from billing.config import settings, stripe_secret_key
 from billing.domain.errors import InvalidRequest, StripeUnavailable
 from billing.domain.plans import Plan, StripeMirror
-from billing.stripe import catalog
+from billing.stripe_api import StripeCustomer, StripeGateway, catalog
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
@@ -31,15 +30,9 @@ if TYPE_CHECKING:
 _KEY_PREFIX = "billing-v1"
 
 
-@dataclass(frozen=True)
-class StripeCustomer:
-    id: str
-    email: str | None
-    name: str | None
-    metadata: dict[str, str]
+class SdkStripeGateway:
+    """The `StripeGateway` of production and the local stack: the stripe SDK over HTTP."""
 
-
-class StripeGateway:
     def __init__(self, client: stripe.StripeClient) -> None:
         self._client = client
 
@@ -176,4 +169,4 @@ def gateway() -> StripeGateway:
     if configured.stripe_api_base:  # the local emulator instead of Stripe
         base["api"] = configured.stripe_api_base
     client = stripe.StripeClient(stripe_secret_key(), base_addresses=base, max_network_retries=2)
-    return StripeGateway(client)
+    return SdkStripeGateway(client)
