@@ -19,6 +19,7 @@ from billing.api.wire.common import (
     WireResponse,
     omitted_when_none,
 )
+from billing.api.wire.features import FeatureResponse, feature_response
 from billing.api.wire.holdings import (
     BalanceResponse,
     FlagResponse,
@@ -151,6 +152,18 @@ class DeleteCustomerRequest(WireRequest):
     delete_in_stripe: bool = False
 
 
+# The feature is embedded here, not in wire.holdings: check and track answer balances too, and
+# their cold start should not load the feature models.
+class CustomerBalanceResponse(BalanceResponse):
+    # Only when asked for with `expand: ["balances.feature"]`.
+    feature: FeatureResponse | None = omitted_when_none()
+
+
+class CustomerFlagResponse(FlagResponse):
+    # Only when asked for with `expand: ["flags.feature"]`.
+    feature: FeatureResponse | None = omitted_when_none()
+
+
 class CustomerConfigResponse(WireResponse):
     disable_pooled_balance: bool
     disable_overage_billing: bool
@@ -171,8 +184,8 @@ class CustomerResponse(WireResponse):
     subscriptions: list[SubscriptionResponse]
     purchases: list[PurchaseResponse]
     licenses: list[dict[str, Any]] = Field(default_factory=list)
-    balances: dict[str, BalanceResponse]
-    flags: dict[str, FlagResponse]
+    balances: dict[str, CustomerBalanceResponse]
+    flags: dict[str, CustomerFlagResponse]
     # Present only when asked for with `expand`.
     invoices: list[dict[str, Any]] | None = omitted_when_none()
     entities: list[dict[str, Any]] | None = omitted_when_none()
@@ -218,11 +231,15 @@ def customer_response(
         subscriptions=[subscription_response(s) for s in held.subscriptions if not s.one_off],
         purchases=[purchase_response(s) for s in held.subscriptions if s.one_off],
         balances={
-            f: balance_response(b, balance_features.get(f))
+            f: CustomerBalanceResponse(
+                **dict(balance_response(b)), feature=_embedded(balance_features.get(f))
+            )
             for f, b in balances(held.grants).items()
         },
         flags={
-            flag.feature_id: flag_response(flag, flag_features.get(flag.feature_id))
+            flag.feature_id: CustomerFlagResponse(
+                **dict(flag_response(flag)), feature=_embedded(flag_features.get(flag.feature_id))
+            )
             for flag in held.flags
         },
         **expanded,
@@ -235,6 +252,10 @@ def customer_page(
     return CustomerListResponse(
         list=[customer_response(customer, env) for customer in customers], next_cursor=next_cursor
     )
+
+
+def _embedded(feature: Feature | None) -> FeatureResponse | None:
+    return None if feature is None else feature_response(feature)
 
 
 def _config_response(config: CustomerConfig) -> CustomerConfigResponse:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from billing.api.wire.common import WireResponse, omitted_when_none
-from billing.api.wire.features import FeatureResponse, feature_response
-from billing.domain.features import Feature
+from billing.api.wire.common import WireResponse
 from billing.domain.holdings import FeatureBalance, Flag, Grant, Subscription
 
 
@@ -54,8 +52,6 @@ class GrantResponse(WireResponse):
 
 class BalanceResponse(WireResponse):
     feature_id: str
-    # Embedded only when asked for with `expand: ["balances.feature"]`.
-    feature: FeatureResponse | None = omitted_when_none()
     granted: float
     remaining: float
     usage: float
@@ -71,8 +67,6 @@ class FlagResponse(WireResponse):
     plan_id: str | None
     expires_at: int | None
     feature_id: str
-    # Embedded only when asked for with `expand: ["flags.feature"]`.
-    feature: FeatureResponse | None = omitted_when_none()
 
 
 def subscription_response(sub: Subscription) -> SubscriptionResponse:
@@ -90,10 +84,9 @@ def purchase_response(sub: Subscription) -> PurchaseResponse:
     )
 
 
-def balance_response(balance: FeatureBalance, feature: Feature | None = None) -> BalanceResponse:
+def balance_response(balance: FeatureBalance) -> BalanceResponse:
     return BalanceResponse(
         feature_id=balance.feature_id,
-        feature=None if feature is None else feature_response(feature),
         granted=balance.granted,
         remaining=balance.remaining,
         usage=balance.usage,
@@ -136,7 +129,5 @@ def _grant_response(grant: Grant) -> GrantResponse:
     )
 
 
-def flag_response(flag: Flag, feature: Feature | None = None) -> FlagResponse:
-    return FlagResponse(
-        **flag.model_dump(), feature=None if feature is None else feature_response(feature)
-    )
+def flag_response(flag: Flag) -> FlagResponse:
+    return FlagResponse(**flag.model_dump())
