@@ -39,6 +39,7 @@ _PROFILE_FIELDS = (
     "fingerprint",
     "stripe_id",
     "send_email_receipts",
+    "config",
     "created_at",
     "version",
 )
