@@ -149,7 +149,7 @@ def _validated_item(
     if item.price is not None:
         _check_item_price(where, item.price, feature, item.included)
     return item.model_copy(
-        update={"reset": reset, "included": 0 if item.unlimited else item.included}
+        update={"reset": reset, "included": Decimal(0) if item.unlimited else item.included}
     )
 
 
