@@ -12,6 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import GetCustomerRequest, customer_response
 from billing.config import settings
+from billing.services.customers.expand import features_to_embed
 from billing.services.customers.get import get_customer
 
 logger = Logger()
@@ -22,7 +23,8 @@ app = make_app(idempotency=False)
 def get() -> Response[str]:
     request = parse(GetCustomerRequest, app.current_event)
     customer = get_customer(request.customer_id)
-    return ok(customer_response(customer, settings().environment, request.expand))
+    features = features_to_embed(customer, request.expand)
+    return ok(customer_response(customer, settings().environment, request.expand, features))
 
 
 @logger.inject_lambda_context(clear_state=True)

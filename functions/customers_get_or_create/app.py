@@ -13,6 +13,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import GetOrCreateCustomerRequest, customer_response
 from billing.config import settings
+from billing.services.customers.expand import features_to_embed
 from billing.services.customers.get_or_create import GetOrCreateCustomer, get_or_create
 
 logger = Logger()
@@ -30,7 +31,8 @@ def get_or_create_customer() -> Response[str]:
         auto_enable_plan_id=request.auto_enable_plan_id,
     )
     customer = get_or_create(command, stripe=stripe_api.get_gateway)
-    return ok(customer_response(customer, settings().environment, request.expand))
+    features = features_to_embed(customer, request.expand)
+    return ok(customer_response(customer, settings().environment, request.expand, features))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -25,7 +25,13 @@ def update() -> Response[str]:
     fields, terms = request.changes()
     if request.archived is not None:
         fields["archived"] = request.archived
-    plan = update_plan(request.plan_id, fields, terms, stripe=stripe_api.get_gateway)
+    plan = update_plan(
+        request.plan_id,
+        fields,
+        terms,
+        stripe=stripe_api.get_gateway,
+        force_version=request.force_version,
+    )
     return ok(plan_response(plan, settings().environment))
 
 

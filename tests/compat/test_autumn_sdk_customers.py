@@ -135,3 +135,19 @@ def test_a_customer_on_the_default_plan_is_accepted_by_the_sdk(
     assert customer.balances["messages"].breakdown is not None
     assert customer.flags["sso"].feature_id == "sso"
     assert listed.list[0].balances["messages"].granted == 50
+
+
+def test_the_sdk_speaks_api_version_2_5_and_is_answered(clean_stack: LocalStack) -> None:
+    sent: set[str | None] = set()
+
+    def record(request: httpx.Request) -> None:
+        sent.add(request.headers.get("x-api-version"))
+
+    with (
+        httpx.Client(event_hooks={"request": [record]}) as http,
+        Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url, client=http) as autumn,
+    ):
+        customer = autumn.customers.get_or_create(customer_id="u")
+
+    assert sent == {"2.5.0"}
+    assert customer.id == "u"

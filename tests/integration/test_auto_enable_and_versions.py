@@ -16,7 +16,10 @@ FREE = {
     "plan_id": "free",
     "name": "Free",
     "auto_enable": True,
-    "items": [{"feature_id": "messages", "included": 100}, {"feature_id": "sso"}],
+    "items": [
+        {"feature_id": "messages", "included": 100, "reset": {"interval": "month"}},
+        {"feature_id": "sso"},
+    ],
 }
 
 

@@ -43,7 +43,8 @@ def test_a_free_plan_gets_defaults_filled_in(features: httpx.Client) -> None:
     plan = response.json()
     assert plan["version"] == 1
     assert plan["price"] is None
-    assert plan["items"][0]["reset"] == {"interval": "month", "interval_count": 1}
+    # Neither reset nor price: a lifetime allowance, as in Autumn.
+    assert plan["items"][0]["reset"] == {"interval": "one_off", "interval_count": 1}
     assert plan["items"][1] == {
         "feature_id": "sso",
         "included": 0,

@@ -135,10 +135,33 @@ class TestAmounts:
 
 
 class TestResets:
-    def test_a_consumable_item_resets_monthly_by_default(self):
+    def test_a_consumable_item_with_neither_reset_nor_price_is_a_lifetime_allowance(self):
         result = validated(plan(item("messages", included=100)), FEATURES)
 
-        assert result.terms.items[0].reset == Reset(interval="month", interval_count=1)
+        assert result.terms.items[0].reset == Reset(interval="one_off")
+
+    def test_a_priced_consumable_item_without_reset_resets_with_its_billing_period(self):
+        priced = item(
+            "messages",
+            included=100,
+            price=ItemPrice(amount=1, interval="quarter", billing_method="usage_based"),
+        )
+
+        result = validated(plan(priced), FEATURES)
+
+        assert result.terms.items[0].reset == Reset(interval="quarter")
+
+    def test_a_priced_item_without_interval_resets_with_the_plans_billing_period(self):
+        priced = item("messages", price=ItemPrice(amount=1, billing_method="usage_based"))
+
+        result = validated(plan(priced, price=BasePrice(amount=20, interval="year")), FEATURES)
+
+        assert result.terms.items[0].reset == Reset(interval="year")
+
+    def test_an_unlimited_item_has_no_reset(self):
+        unlimited = item("messages", unlimited=True, reset=Reset(interval="month"))
+
+        assert validated(plan(unlimited), FEATURES).terms.items[0].reset is None
 
     def test_a_consumable_item_keeps_its_explicit_reset(self):
         reset = Reset(interval="week", interval_count=2)
@@ -147,9 +170,9 @@ class TestResets:
             reset
         )
 
-    def test_a_credit_system_item_resets_monthly_by_default(self):
+    def test_a_credit_system_item_without_reset_or_price_is_a_lifetime_allowance(self):
         assert validated(plan(item("credits")), FEATURES).terms.items[0].reset == Reset(
-            interval="month"
+            interval="one_off"
         )
 
     @pytest.mark.parametrize(
@@ -282,8 +305,8 @@ class TestDuplicates:
 
         assert rejected_field(bad) == "items.2"
 
-    def test_a_default_monthly_reset_counts_as_the_same_reset_as_an_explicit_one(self):
-        bad = plan(item("messages"), item("messages", reset=Reset(interval="month")))
+    def test_a_default_lifetime_reset_counts_as_the_same_reset_as_an_explicit_one(self):
+        bad = plan(item("messages"), item("messages", reset=Reset(interval="one_off")))
 
         assert rejected_field(bad) == "items.1"
 
@@ -469,7 +492,7 @@ class TestValidatedResult:
         assert result.model_dump(exclude={"terms"}) == original.model_dump(exclude={"terms"})
         assert result.terms.price == original.terms.price
         assert result.terms.items == (
-            item("messages", included=100, reset=Reset(interval="month")),
+            item("messages", included=100, reset=Reset(interval="one_off")),
             item("seats", included=2),
             item("sso"),
         )

@@ -5,13 +5,19 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from billing.api.body import parse
 from billing.api.wire.customers import UpdateCustomerRequest
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest
+from billing.domain.errors import InvalidRequest, StoreUnavailable
 from billing.store import profiles
-from billing.store.table import from_item, to_item, to_value
+from billing.store.table import from_item, to_item, to_value, translated_errors
 from tests.unit.events import api_event
 
 
@@ -99,3 +105,18 @@ def test_metadata_the_api_accepts_can_be_stored(number: str):
     stored = profiles.customer_from(profiles.profile_item(customer))
 
     assert stored.metadata == json.loads(json.dumps(metadata))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ReadTimeoutError(endpoint_url="http://dynamodb.local"),
+        ConnectTimeoutError(endpoint_url="http://dynamodb.local"),
+        EndpointConnectionError(endpoint_url="http://dynamodb.local"),
+        ConnectionClosedError(endpoint_url="http://dynamodb.local"),
+    ],
+    ids=["read timeout", "connect timeout", "no connection", "connection closed"],
+)
+def test_a_store_that_does_not_answer_is_a_retryable_store_error_not_a_crash(failure):
+    with pytest.raises(StoreUnavailable), translated_errors():
+        raise failure

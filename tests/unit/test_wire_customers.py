@@ -343,6 +343,7 @@ class TestCustomerResponse:
             "metadata": {"plan": "pro"},
             "send_email_receipts": True,
             "billing_controls": {},
+            "config": {"disable_pooled_balance": False, "disable_overage_billing": False},
             "subscriptions": [],
             "purchases": [],
             "licenses": [],

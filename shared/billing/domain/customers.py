@@ -9,7 +9,37 @@ from pydantic import BaseModel, ConfigDict, Field
 from billing.domain.environment import Environment, environment_of
 from billing.domain.holdings import Holdings
 
-__all__ = ["Customer", "CustomerDraft", "Environment", "PageQuery", "environment_of"]
+__all__ = [
+    "Customer",
+    "CustomerConfig",
+    "CustomerConfigChanges",
+    "CustomerDraft",
+    "Environment",
+    "PageQuery",
+    "environment_of",
+]
+
+
+class CustomerConfig(BaseModel):
+    """Per-customer switches, kept and answered as Autumn does."""
+
+    model_config = ConfigDict(frozen=True)
+
+    disable_pooled_balance: bool = False
+    disable_overage_billing: bool = False
+
+    def updated(self, changes: CustomerConfigChanges) -> CustomerConfig:
+        """Only the switches the caller named change; the others keep their value."""
+        return self.model_copy(update=changes.model_dump(exclude_none=True))
+
+
+class CustomerConfigChanges(BaseModel):
+    """The switches a caller sent; None leaves a switch as it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    disable_pooled_balance: bool | None = None
+    disable_overage_billing: bool | None = None
 
 
 class Customer(BaseModel):
@@ -25,6 +55,7 @@ class Customer(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     stripe_id: str | None = None
     send_email_receipts: bool = False
+    config: CustomerConfig = CustomerConfig()
     created_at: int
     version: int = 1
     # What the customer holds: kept in its own items, never in the profile.
@@ -43,6 +74,7 @@ class CustomerDraft(BaseModel):
     fingerprint: str | None = None
     metadata: dict[str, Any] | None = None
     send_email_receipts: bool | None = None
+    config: CustomerConfigChanges | None = None
 
 
 def missing_fields_filled(customer: Customer, draft: CustomerDraft) -> dict[str, Any]:

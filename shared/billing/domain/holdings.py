@@ -121,6 +121,7 @@ def holdings_of(
         auto_enable=auto_enabled,
         add_on=plan.add_on,
         started_at=now_ms,
+        trial_ends_at=_trial_end(plan, now_ms),
     )
     grants: list[Grant] = []
     flags: list[Flag] = []
@@ -142,6 +143,15 @@ def holdings_of(
             )
         )
     return Holdings(subscriptions=(subscription,), grants=tuple(grants), flags=tuple(flags))
+
+
+def _trial_end(plan: Plan, now_ms: int) -> int | None:
+    """A free default plan with a trial starts its customers trialing."""
+    trial = plan.terms.free_trial
+    if trial is None:
+        return None
+    length = Reset(interval=trial.duration_type, interval_count=trial.duration_length)
+    return next_reset_at(now_ms, length, now_ms)
 
 
 def default_plans(plans: Iterable[Plan], chosen: str | None) -> list[Plan]:

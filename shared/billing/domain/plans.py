@@ -53,6 +53,8 @@ class Plan(_Frozen):
     terms: PlanTerms = PlanTerms()
     metadata: dict[str, Any] = {}
     archived: bool = False
+    # Autumn's plan config: customers past due keep their access.
+    ignore_past_due: bool = False
     version: int = 1
     created_at: int = 0
     # Set once a customer holds this version: from then on its terms never change.
@@ -84,7 +86,8 @@ class Plan(_Frozen):
 def validated(plan: Plan, features: Mapping[str, Feature]) -> Plan:
     """The plan with item defaults filled in, once every rule holds; else InvalidRequest."""
     terms = plan.terms
-    items = tuple(_validated_item(i, item, features) for i, item in enumerate(terms.items))
+    billed = plan.interval
+    items = tuple(_validated_item(i, item, features, billed) for i, item in enumerate(terms.items))
     _check_duplicates(items)
     _check_credit_systems(items, features)
     shaped = plan.model_copy(update={"terms": terms.model_copy(update={"items": items})})
@@ -96,14 +99,24 @@ def validated(plan: Plan, features: Mapping[str, Feature]) -> Plan:
     if terms.free_trial is not None:
         if terms.free_trial.duration_length < 1:
             raise _invalid("free_trial.duration_length", "must be 1 or more")
-        if shaped.free or shaped.one_off:
-            raise _invalid("free_trial", "only a paid recurring plan can have a free trial")
+        if shaped.one_off or (shaped.free and not plan.auto_enable):
+            raise _invalid(
+                "free_trial",
+                "only a recurring plan that is paid or given to every new customer can have "
+                "a free trial",
+            )
     if plan.auto_enable and not shaped.free:
         raise _invalid("auto_enable", "only a free plan can be given to every new customer")
     return shaped
 
 
-def _validated_item(index: int, item: PlanItem, features: Mapping[str, Feature]) -> PlanItem:
+# Autumn's bound: past this an allowance is better said as unlimited.
+MAX_INCLUDED = 10_000_000_000_000
+
+
+def _validated_item(
+    index: int, item: PlanItem, features: Mapping[str, Feature], billed: PriceInterval | None
+) -> PlanItem:
     where = f"items.{index}"
     feature = features.get(item.feature_id)
     if feature is None:
@@ -116,6 +129,8 @@ def _validated_item(index: int, item: PlanItem, features: Mapping[str, Feature])
         return item
     if item.included < 0:
         raise _invalid(f"{where}.included", "must be 0 or more")
+    if item.included > MAX_INCLUDED:
+        raise _invalid(f"{where}.included", "can be at most 10 trillion: use unlimited for more")
     if item.unlimited and item.price is not None:
         raise _invalid(f"{where}.price", "an unlimited item has nothing to sell")
     reset = item.reset
@@ -125,18 +140,30 @@ def _validated_item(index: int, item: PlanItem, features: Mapping[str, Feature])
                 f"{where}.reset", f"'{feature.id}' is held, not used up: it never resets"
             )
         reset = None
+    elif item.unlimited:
+        reset = None  # nothing to give back
     elif reset is None:
-        reset = Reset(interval="month")  # a consumable allowance resets monthly by default
+        reset = _default_reset(item, billed)
     if reset is not None and reset.interval_count < 1:
         raise _invalid(f"{where}.reset.interval_count", "must be 1 or more")
     if item.price is not None:
-        _check_item_price(where, item.price, feature)
+        _check_item_price(where, item.price, feature, item.included)
     return item.model_copy(
-        update={"reset": reset, "included": 0 if item.unlimited else item.included}
+        update={"reset": reset, "included": Decimal(0) if item.unlimited else item.included}
     )
 
 
-def _check_item_price(where: str, price: ItemPrice, feature: Feature) -> None:
+def _default_reset(item: PlanItem, billed: PriceInterval | None) -> Reset:
+    """A consumable item without a reset: a priced one follows its billing period; one with
+    neither reset nor price is a lifetime allowance, as in Autumn."""
+    if item.price is None:
+        return Reset(interval="one_off")
+    interval = item.price.interval or billed or "month"
+    # A count below 1 is reported on the price itself (see _check_intervals).
+    return Reset(interval=interval, interval_count=max(1, item.price.interval_count))
+
+
+def _check_item_price(where: str, price: ItemPrice, feature: Feature, included: Decimal) -> None:
     if (price.amount is None) == (price.tiers is None):
         raise _invalid(f"{where}.price", "give either amount or tiers")
     if price.amount is not None and not price.amount >= 0:
@@ -152,6 +179,7 @@ def _check_item_price(where: str, price: ItemPrice, feature: Feature) -> None:
         )
     if price.tiers is not None:
         _check_tiers(f"{where}.price.tiers", price.tiers)
+        _check_tier_kind(f"{where}.price", price, included)
         # Stripe counts tiers in packages of billing_units: bounds must fall on whole packages.
         for index, tier in enumerate(price.tiers):
             if not isinstance(tier.to, str) and (tier.to / price.billing_units) % 1:
@@ -177,6 +205,21 @@ def _check_tiers(where: str, tiers: tuple[Tier, ...]) -> None:
         if not tier.to > previous:
             raise _invalid(f"{where}.{index}.to", "tiers must go up")
         previous = tier.to
+
+
+def _check_tier_kind(where: str, price: ItemPrice, included: Decimal) -> None:
+    """Autumn's rules on what tiers may carry and where they start."""
+    tiers = price.tiers or ()
+    flat = any(tier.flat_amount for tier in tiers)
+    if flat and price.tier_behavior != "volume":
+        raise _invalid(f"{where}.tier_behavior", "flat_amount is only for volume tiers")
+    if flat and len(tiers) < 2:
+        raise _invalid(f"{where}.tiers", "flat_amount is not for a single tier")
+    if price.tier_behavior == "volume" and price.billing_method != "prepaid":
+        raise _invalid(f"{where}.tier_behavior", "volume tiers are only for prepaid prices")
+    first = tiers[0].to if tiers else INFINITE
+    if included and not isinstance(first, str) and not first > included:
+        raise _invalid(f"{where}.tiers.0.to", "must be above the included amount")
 
 
 def _check_duplicates(items: tuple[PlanItem, ...]) -> None:

@@ -148,10 +148,6 @@ def after_changes(grants: Iterable[Grant], deductions: Iterable[Deduction]) -> t
     )
 
 
-def overage_allowed(grants: Iterable[Grant]) -> bool:
-    return any(g.price is not None and g.price.billing_method == "usage_based" for g in grants)
-
-
 def paying_features(
     feature_id: str, features: Mapping[str, Feature], held: Iterable[Grant]
 ) -> list[Payer]:
@@ -264,10 +260,7 @@ def _give_back(ordered: list[Grant], usage: dict[str, Decimal], value: Decimal) 
 
 def _overage_grant(ordered: list[Grant]) -> Grant | None:
     """Where usage beyond the balance goes: the grant with a usage-based price."""
-    return next(
-        (g for g in ordered if g.price is not None and g.price.billing_method == "usage_based"),
-        None,
-    )
+    return next((g for g in ordered if g.overage_allowed), None)
 
 
 def _priority(grant: Grant) -> tuple[int, int, int]:

@@ -44,6 +44,8 @@ class BalanceChange:
 
 
 def create_balance(new: NewBalance) -> None:
+    _check_next_reset(new, clock.now_ms())
+
     def attempt() -> None:
         customer = get_customer(new.customer_id)
         # Written only while this very customer exists and is not moving: else look again.
@@ -76,6 +78,25 @@ def _new_holding(new: NewBalance) -> Holdings:
         expires_at=new.expires_at,
     )
     return Holdings(grants=(grant,))
+
+
+def _check_next_reset(new: NewBalance, now: int) -> None:
+    """A first reset given by hand must be one that can happen: of a balance that resets,
+    after now (a past one would reset the new balance at once) and before it expires."""
+    if new.next_reset_at is None:
+        return
+    if new.reset is None or new.reset.interval == "one_off":
+        raise _invalid_next_reset("needs a reset interval")
+    if new.next_reset_at <= now:
+        raise _invalid_next_reset("must be in the future")
+    if new.expires_at is not None and new.next_reset_at >= new.expires_at:
+        raise _invalid_next_reset("must be before expires_at")
+
+
+def _invalid_next_reset(message: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"next_reset_at {message}.", details=[{"field": "next_reset_at", "message": message}]
+    )
 
 
 def update_balance(change: BalanceChange) -> None:

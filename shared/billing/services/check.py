@@ -42,6 +42,7 @@ class SentEventKey:
 
     key: str
     fingerprint: str
+    # The JSON text of the answer, stored with the key.
     answer_of: Callable[[CheckResult], str]
 
 
@@ -110,6 +111,7 @@ def _decided(
         touched = list(tracked.balances.values())
         return CheckResult(
             allowed=tracked.applied,
+            # Null when the deduction touched several balances (own grant and credits).
             balance=touched[0] if len(touched) == 1 else None,
             flag=None,
             tracked=tracked,

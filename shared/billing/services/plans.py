@@ -43,17 +43,23 @@ def list_plans(include_archived: bool, all_versions: bool) -> list[Plan]:
 
 
 def update_plan(
-    plan_id: str, changes: dict[str, Any], term_changes: dict[str, Any], stripe: StripeFactory
+    plan_id: str,
+    changes: dict[str, Any],
+    term_changes: dict[str, Any],
+    stripe: StripeFactory,
+    force_version: bool = False,
 ) -> Plan:
     """Applies the changes to the latest version; new terms on a version customers hold
-    make a new version instead, so that they keep what they bought."""
+    make a new version instead, so that they keep what they bought. `force_version` makes
+    a new version whatever changed; being the latest, it is the one new customers get
+    (auto_enable goes with it)."""
 
     def attempt() -> Plan:
         current = catalog.load()
         before = _latest(current, plan_id)
         terms = before.terms.model_copy(update=term_changes)
         after = validated(before.model_copy(update={**changes, "terms": terms}), current.features)
-        if needs_new_version(before, after.terms):
+        if force_version or needs_new_version(before, after.terms):
             successor = after.model_copy(
                 update={
                     "version": before.version + 1,

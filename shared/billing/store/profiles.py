@@ -41,6 +41,7 @@ _PROFILE_FIELDS = (
     "fingerprint",
     "stripe_id",
     "send_email_receipts",
+    "config",
     "created_at",
     "version",
 )

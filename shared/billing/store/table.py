@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from billing import numbers
 from billing.config import settings
@@ -125,3 +131,9 @@ def translated_errors() -> Iterator[None]:
         if error_code(error) in _TRANSIENT:
             raise StoreUnavailable from error
         raise
+    except (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError) as error:
+        raise StoreUnavailable from error
+    except ReadTimeoutError as error:
+        # botocore gave up waiting for an answer (after its own retries): the write may or
+        # may not have landed, which the conditions of a retry sort out.
+        raise StoreUnavailable from error

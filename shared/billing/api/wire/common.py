@@ -110,6 +110,13 @@ def _looks_like_email(value: str) -> str:
     return email
 
 
+# Any number DynamoDB can store, exactly as written.
+Number = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_storable)]
+# A quantity of a feature (a use, a grant, a balance): at most 1e12 and 20 decimal places,
+# so that balances add up exactly within DynamoDB's 38 digits.
+Quantity = Annotated[Number, Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=20)]
+NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
+
 # The last millisecond of year 9999: the calendar ends there, and so do our dates.
 LAST_MS = 253_402_300_799_999
 # When usage can have happened: not before 2000, and not more than a day ahead of our clock
@@ -124,13 +131,6 @@ def _not_far_ahead(value: int) -> int:
     return value
 
 
-# Any number DynamoDB can store, exactly as written.
-Number = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_storable)]
-# A quantity of a feature (a use, a grant, a balance): at most 1e12 and 20 decimal places,
-# so that balances add up exactly within DynamoDB's 38 digits.
-Quantity = Annotated[Number, Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=20)]
-NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
-
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=1, le=10_000)]
 EpochMs = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=LAST_MS)]
 EventTime = Annotated[
@@ -140,7 +140,8 @@ EventTime = Annotated[
     AfterValidator(_not_far_ahead),
 ]
 """When a use happened, as a caller sends it (epoch milliseconds)."""
-Moment = Annotated[float, BeforeValidator(_float), Field(ge=0, le=LAST_MS)]
+Instant = Annotated[float, BeforeValidator(_float), Field(ge=0)]
+Moment = Annotated[Instant, Field(le=LAST_MS)]
 """A bound of a time range to read (epoch milliseconds; SDKs send fractions)."""
 
 Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_control_characters)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
@@ -19,6 +20,7 @@ from billing.api.wire.common import (
     WireResponse,
     omitted_when_none,
 )
+from billing.api.wire.features import FeatureResponse, feature_response
 from billing.api.wire.holdings import (
     BalanceResponse,
     FlagResponse,
@@ -32,12 +34,23 @@ from billing.api.wire.holdings import (
 from billing.domain.customers import (
     MAX_CREATED_AT,
     Customer,
+    CustomerConfig,
+    CustomerConfigChanges,
     CustomerDraft,
     Environment,
     PageQuery,
 )
 from billing.domain.errors import InvalidRequest
+from billing.domain.features import Feature
 from billing.domain.holdings import balances
+
+
+class CustomerConfigFields(WireRequest):
+    disable_pooled_balance: bool | None = None
+    disable_overage_billing: bool | None = None
+
+    def changes(self) -> CustomerConfigChanges:
+        return CustomerConfigChanges(**self.model_dump())
 
 
 class CustomerFields(WireRequest):
@@ -49,6 +62,7 @@ class CustomerFields(WireRequest):
     metadata: Metadata = None
     stripe_id: StripeId = None
     send_email_receipts: bool | None = None
+    config: CustomerConfigFields | None = None
 
 
 class GetOrCreateCustomerRequest(CustomerFields):
@@ -64,6 +78,7 @@ class GetOrCreateCustomerRequest(CustomerFields):
             fingerprint=self.fingerprint,
             metadata=self.metadata,
             send_email_receipts=self.send_email_receipts,
+            config=None if self.config is None else self.config.changes(),
         )
 
 
@@ -126,6 +141,9 @@ class UpdateCustomerRequest(CustomerFields):
             del changes["send_email_receipts"]
         return changes
 
+    def config_changes(self) -> CustomerConfigChanges | None:
+        return None if self.config is None else self.config.changes()
+
 
 _UPDATABLE = {"name", "email", "fingerprint", "metadata", "stripe_id", "send_email_receipts"}
 
@@ -133,6 +151,23 @@ _UPDATABLE = {"name", "email", "fingerprint", "metadata", "stripe_id", "send_ema
 class DeleteCustomerRequest(WireRequest):
     customer_id: Id
     delete_in_stripe: bool = False
+
+
+# The feature is embedded here, not in wire.holdings: check and track answer balances too, and
+# their cold start should not load the feature models.
+class CustomerBalanceResponse(BalanceResponse):
+    # Only when asked for with `expand: ["balances.feature"]`.
+    feature: FeatureResponse | None = omitted_when_none()
+
+
+class CustomerFlagResponse(FlagResponse):
+    # Only when asked for with `expand: ["flags.feature"]`.
+    feature: FeatureResponse | None = omitted_when_none()
+
+
+class CustomerConfigResponse(WireResponse):
+    disable_pooled_balance: bool
+    disable_overage_billing: bool
 
 
 class CustomerResponse(WireResponse):
@@ -146,11 +181,12 @@ class CustomerResponse(WireResponse):
     metadata: dict[str, Any]
     send_email_receipts: bool
     billing_controls: dict[str, Any] = Field(default_factory=dict)
+    config: CustomerConfigResponse
     subscriptions: list[SubscriptionResponse]
     purchases: list[PurchaseResponse]
     licenses: list[dict[str, Any]] = Field(default_factory=list)
-    balances: dict[str, BalanceResponse]
-    flags: dict[str, FlagResponse]
+    balances: dict[str, CustomerBalanceResponse]
+    flags: dict[str, CustomerFlagResponse]
     # Present only when asked for with `expand`.
     invoices: list[dict[str, Any]] | None = omitted_when_none()
     entities: list[dict[str, Any]] | None = omitted_when_none()
@@ -168,9 +204,17 @@ _EXPANDABLE_LISTS = ("invoices", "entities", "trials_used", "referrals")
 
 
 def customer_response(
-    customer: Customer, env: Environment, expand: list[str] | None = None
+    customer: Customer,
+    env: Environment,
+    expand: list[str] | None = None,
+    features: Mapping[str, Feature] | None = None,
 ) -> CustomerResponse:
+    """`features` are embedded in the balances and flags `expand` names (see
+    services.customers.expand)."""
     held = customer.holdings
+    wanted = set(expand or ())
+    balance_features = (features or {}) if "balances.feature" in wanted else {}
+    flag_features = (features or {}) if "flags.feature" in wanted else {}
     expanded: dict[str, list[Any]] = {
         name: [] for name in _EXPANDABLE_LISTS if expand and name in expand
     }
@@ -184,10 +228,21 @@ def customer_response(
         env=env,
         metadata=customer.metadata,
         send_email_receipts=customer.send_email_receipts,
+        config=_config_response(customer.config),
         subscriptions=[subscription_response(s) for s in held.subscriptions if not s.one_off],
         purchases=[purchase_response(s) for s in held.subscriptions if s.one_off],
-        balances={f: balance_response(b) for f, b in balances(held.grants).items()},
-        flags={flag.feature_id: flag_response(flag) for flag in held.flags},
+        balances={
+            f: CustomerBalanceResponse(
+                **dict(balance_response(b)), feature=_embedded(balance_features.get(f))
+            )
+            for f, b in balances(held.grants).items()
+        },
+        flags={
+            flag.feature_id: CustomerFlagResponse(
+                **dict(flag_response(flag)), feature=_embedded(flag_features.get(flag.feature_id))
+            )
+            for flag in held.flags
+        },
         **expanded,
     )
 
@@ -198,3 +253,11 @@ def customer_page(
     return CustomerListResponse(
         list=[customer_response(customer, env) for customer in customers], next_cursor=next_cursor
     )
+
+
+def _embedded(feature: Feature | None) -> FeatureResponse | None:
+    return None if feature is None else feature_response(feature)
+
+
+def _config_response(config: CustomerConfig) -> CustomerConfigResponse:
+    return CustomerConfigResponse(**config.model_dump())

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from billing.api.wire.common import Id, Quantity, WireRequest, WireResponse
+from billing.api.wire.common import Id, Quantity, WireRequest, WireResponse, omitted_when_none
 from billing.domain.features import CreditCost, Feature, FeatureDisplay, FeatureSpec
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=256)]
@@ -94,7 +94,8 @@ class FeatureResponse(WireResponse):
     archived: bool
     event_names: list[str]
     credit_schema: list[CreditCostResponse]
-    display: DisplayResponse | None
+    # Optional but not nullable in Autumn's schema: left out when the feature has none.
+    display: DisplayResponse | None = omitted_when_none()
 
 
 class FeatureListResponse(WireResponse):

@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from billing.api.wire.common import Count, Id, Metadata, Number, WireRequest, WireResponse
+from billing.api.wire.common import (
+    Count,
+    Id,
+    Metadata,
+    Number,
+    WireRequest,
+    WireResponse,
+    omitted_when_none,
+)
 from billing.domain.customers import Environment
 from billing.domain.plans import Plan
 from billing.domain.terms import (
@@ -90,6 +98,10 @@ class FreeTrialFields(WireRequest):
         return FreeTrial(**self.model_dump())
 
 
+class PlanConfigFields(WireRequest):
+    ignore_past_due: bool | None = None
+
+
 PlanName = Annotated[str, Field(min_length=1, max_length=256)]
 Group = Annotated[str, Field(max_length=256)]
 
@@ -105,6 +117,7 @@ class PlanFields(WireRequest):
     price: BasePriceFields | None = None
     items: list[ItemFields] | None = Field(default=None, max_length=100)
     free_trial: FreeTrialFields | None = None
+    config: PlanConfigFields | None = None
     metadata: Metadata = None
 
     def changes(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -118,6 +131,8 @@ class PlanFields(WireRequest):
             plan["group"] = self.group or None  # "" means no group, as in Autumn
         if "metadata" in sent:
             plan["metadata"] = self.metadata or {}
+        if self.config is not None and self.config.ignore_past_due is not None:
+            plan["ignore_past_due"] = self.config.ignore_past_due
         terms: dict[str, Any] = {}
         if "price" in sent:
             terms["price"] = None if self.price is None else self.price.domain()
@@ -146,6 +161,8 @@ class ListPlansRequest(WireRequest):
 class UpdatePlanRequest(PlanFields):
     plan_id: Id
     archived: bool | None = None
+    # A new version even when nobody holds this one or nothing of its terms changed.
+    force_version: bool = False
 
 
 class DeletePlanRequest(WireRequest):
@@ -164,16 +181,19 @@ class ResetResponse(WireResponse):
     interval_count: int
 
 
+# Optional fields Autumn's schema does not allow as null are left out when they have no value.
+
+
 class TierResponse(WireResponse):
     to: Decimal | str
     amount: Decimal
-    flat_amount: Decimal | None = None
+    flat_amount: Decimal | None = omitted_when_none()
 
 
 class ItemPriceResponse(WireResponse):
-    amount: Decimal | None
-    tiers: list[TierResponse] | None
-    tier_behavior: str | None
+    amount: Decimal | None = omitted_when_none()
+    tiers: list[TierResponse] | None = omitted_when_none()
+    tier_behavior: str | None = omitted_when_none()
     interval: str
     interval_count: int
     billing_units: Decimal
@@ -213,7 +233,7 @@ class PlanResponse(WireResponse):
     auto_enable: bool
     price: PriceResponse | None
     items: list[ItemResponse]
-    free_trial: FreeTrialResponse | None
+    free_trial: FreeTrialResponse | None = omitted_when_none()
     created_at: int
     env: Environment
     archived: bool
@@ -246,7 +266,7 @@ def plan_response(plan: Plan, env: Environment) -> PlanResponse:
         created_at=plan.created_at,
         env=env,
         archived=plan.archived,
-        config={"ignore_past_due": False, "anchor_to_month_start": False},
+        config={"ignore_past_due": plan.ignore_past_due, "anchor_to_month_start": False},
         metadata=plan.metadata,
         processors=ProcessorsResponse(
             stripe=StripeProductResponse(product_id=plan.stripe.product_id) if plan.stripe else None

@@ -49,7 +49,7 @@ def preview_response(preview: Preview, env: Environment) -> dict[str, Any]:
         feature_id=preview.feature.id,
         feature_name=name,
         products=[_product(plan, preview.features, env) for plan in preview.plans],
-    ).model_dump(mode="json")
+    ).model_dump()  # decimals kept: the answer writes them as exact numbers
 
 
 def _product(plan: Plan, features: dict[str, Feature], env: Environment) -> PreviewProduct:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from billing.domain.customers import Customer
+from billing.domain.customers import Customer, CustomerConfigChanges
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import (
     contact_details_changed,
@@ -25,6 +25,7 @@ class UpdateCustomer(BaseModel):
     # Only the fields the caller sent; a None value clears the field.
     changes: dict[str, Any]
     new_customer_id: str | None = None
+    config: CustomerConfigChanges | None = None
 
 
 def update_customer(command: UpdateCustomer, stripe: StripeFactory) -> Customer:
@@ -33,6 +34,8 @@ def update_customer(command: UpdateCustomer, stripe: StripeFactory) -> Customer:
     def attempt() -> Customer:
         current = get_customer(command.customer_id)
         wanted = current.model_copy(update=command.changes)
+        if command.config is not None:
+            wanted = wanted.model_copy(update={"config": current.config.updated(command.config)})
         if new_stripe_id and new_stripe_id != current.stripe_id:
             require_stripe_customer(stripe, new_stripe_id)
         if command.new_customer_id and command.new_customer_id != current.id:
