@@ -58,19 +58,26 @@ def move(before: Customer, after: Customer) -> Customer:
     """
     moved = after.model_copy(update={"version": before.version + 2})
     old_pk, new_pk = pk_of(before), pk_of(moved)
-    lease_until = profiles.start_move(before, new_pk, clock.now_ms())
+    lease = [profiles.start_move(before, new_pk, clock.now_ms())]
+
+    def renewed() -> None:
+        # Between chunks of copies: a large customer never outlasts the lease.
+        lease[0] = profiles.renew_move(before, new_pk, lease[0], clock.now_ms())
+
     try:
         fenced = _load_partition(old_pk)
         held = fenced.holdings if fenced is not None else before.holdings
         # Copies an earlier, abandoned move may have left there go first.
         holdings.remove_owned(new_pk, before.internal_id)
         since = fenced.events_since if fenced is not None else before.events_since
-        holdings.put_ahead(new_pk, before.internal_id, held, since)
-        profiles.finish_move(before, moved, lease_until, clock.now_ms())
+        holdings.put_ahead(new_pk, before.internal_id, held, since, renewed)
+        if clock.now_ms() > lease[0] - profiles.MOVE_LEASE_MS // 2:
+            renewed()  # the switch needs some lease left
+        profiles.finish_move(before, moved, lease[0], clock.now_ms())
     except Exception:
         # Conditional on the mark and placeholder still being ours: a no-op if the switch
         # did happen and only its answer was lost.
-        profiles.abandon_move(before, new_pk, lease_until)
+        profiles.abandon_move(before, new_pk, lease[0])
         raise
     holdings.remove_owned(old_pk, before.internal_id)
     return moved.model_copy(update={"holdings": held})

@@ -9,6 +9,7 @@ holdings requires, in its transaction, the profile it was meant for (`profiles.r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -147,15 +148,20 @@ def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -
     writes.run([required(profile, now_ms), put])
 
 
-def put_ahead(pk: str, owner: str, holdings: Holdings, events_since: str | None = None) -> None:
+def put_ahead(
+    pk: str,
+    owner: str,
+    holdings: Holdings,
+    events_since: str | None = None,
+    between_chunks: Callable[[], None] | None = None,
+) -> None:
     """Writes holdings before their profile exists (creation, a rename's copies): invisible
     until then, and written again as they are on a retry."""
     items = items_of(pk, owner, holdings)
     if events_since is not None:
         items.append(events_since_item(pk, owner, events_since))
-    writes.run_in_chunks(
-        [Write("Put", {"TableName": table_name(), "Item": item}) for item in items]
-    )
+    puts = [Write("Put", {"TableName": table_name(), "Item": item}) for item in items]
+    writes.run_in_chunks(puts, between_chunks)
 
 
 def remove_owned(pk: str, owner: str) -> None:

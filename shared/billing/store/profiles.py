@@ -213,6 +213,45 @@ def start_move(before: Customer, new_pk: str, now_ms: int) -> int:
     return until
 
 
+def renew_move(before: Customer, new_pk: str, lease_until: int, now_ms: int) -> int:
+    """Extends a running move's lease (and its placeholder's) while it copies a large
+    customer, so a live mover never runs out of it; returns the new end."""
+    until = now_ms + MOVE_LEASE_MS
+    ours = {":until": to_value(lease_until), ":next": to_value(until)}
+    writes.run(
+        [
+            Write(
+                "Update",
+                {
+                    "TableName": table_name(),
+                    "Key": _key(pk_of(before), keys.PROFILE),
+                    "UpdateExpression": "SET #until = :next",
+                    "ConditionExpression": "#v = :v AND #until = :until AND #until > :safe",
+                    "ExpressionAttributeNames": {"#v": "version", "#until": "moving_until"},
+                    "ExpressionAttributeValues": {
+                        **ours,
+                        ":v": to_value(before.version + 1),
+                        ":safe": to_value(now_ms + MOVE_MARGIN_MS),
+                    },
+                },
+                on_condition_failed=BillingInProgress,
+            ),
+            Write(
+                "Update",
+                {
+                    "TableName": table_name(),
+                    "Key": _key(new_pk, keys.PROFILE),
+                    "UpdateExpression": "SET reserved_until = :next",
+                    "ConditionExpression": "reserved_for = :iid AND reserved_until = :until",
+                    "ExpressionAttributeValues": {**ours, ":iid": {"S": before.internal_id}},
+                },
+                on_condition_failed=BillingInProgress,
+            ),
+        ]
+    )
+    return until
+
+
 def finish_move(before: Customer, moved: Customer, lease_until: int, now_ms: int) -> None:
     """The switch, one small transaction: the profile under its new id replaces the
     placeholder, the old one goes, the guards follow. Only while our lease runs."""

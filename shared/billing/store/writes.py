@@ -8,6 +8,7 @@ read from the transaction's cancellation reasons, so callers never guess which o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -65,11 +66,14 @@ def transact(ops: list[dict[str, Any]]) -> ClientError | None:
     return None
 
 
-def run_in_chunks(writes: list[Write]) -> None:
+def run_in_chunks(writes: list[Write], between: Callable[[], None] | None = None) -> None:
     """Applies many writes, a chunk per transaction: each chunk all or nothing, the whole not
     atomic (callers keep the parts invisible until one small write reveals them). A write
-    whose condition no longer holds is left out ("only if still so"); the rest go ahead."""
+    whose condition no longer holds is left out ("only if still so"); the rest go ahead.
+    `between` runs before every chunk but the first (a mover renews its lease there)."""
     for start in range(0, len(writes), CHUNK_ITEMS):
+        if start and between is not None:
+            between()
         pending = writes[start : start + CHUNK_ITEMS]
         while pending:
             cancelled = transact([{w.kind: w.params} for w in pending])
