@@ -26,7 +26,6 @@ def update() -> Response[str]:
         customer_id=request.customer_id,
         changes=request.changes(),
         new_customer_id=request.new_customer_id,
-        config=request.config_changes(),
     )
     customer = update_customer(command, stripe=stripe_api.get_gateway)
     return ok(customer_response(customer, settings().environment))

@@ -15,7 +15,7 @@ from billing.api.wire.customers import (
     customer_page,
     customer_response,
 )
-from billing.domain.customers import Customer, PageQuery
+from billing.domain.customers import Customer, CustomerChanges, PageQuery
 from billing.domain.errors import InvalidRequest
 
 
@@ -192,35 +192,46 @@ class TestUpdateChanges:
         return UpdateCustomerRequest.model_validate({"customer_id": "u1", **fields})
 
     def test_nothing_sent_means_no_changes(self):
-        assert self.update().changes() == {}
+        assert self.update().changes() == CustomerChanges()
 
     def test_only_the_fields_sent_are_changed(self):
-        assert self.update(name="Ada", metadata={"a": 1}).changes() == {
-            "name": "Ada",
-            "metadata": {"a": 1},
-        }
+        assert self.update(name="Ada", metadata={"a": 1}).changes() == CustomerChanges(
+            name="Ada", metadata={"a": 1}
+        )
 
     def test_a_field_sent_as_null_is_cleared(self):
-        assert self.update(name=None, email=None, stripe_id=None, fingerprint=None).changes() == {
-            "name": None,
-            "email": None,
-            "stripe_id": None,
-            "fingerprint": None,
-        }
+        changes = self.update(name=None, email=None, stripe_id=None, fingerprint=None).changes()
+
+        assert changes == CustomerChanges(name=None, email=None, stripe_id=None, fingerprint=None)
 
     def test_metadata_sent_as_null_becomes_empty(self):
-        assert self.update(metadata=None).changes() == {"metadata": {}}
+        assert self.update(metadata=None).changes() == CustomerChanges(metadata={})
 
     def test_send_email_receipts_sent_as_null_is_left_alone(self):
-        assert self.update(send_email_receipts=None).changes() == {}
+        assert self.update(send_email_receipts=None).changes() == CustomerChanges()
 
     def test_send_email_receipts_false_is_a_change(self):
-        assert self.update(send_email_receipts=False).changes() == {"send_email_receipts": False}
+        assert self.update(send_email_receipts=False).changes() == CustomerChanges(
+            send_email_receipts=False
+        )
 
     def test_ids_and_unknown_fields_are_never_changes(self):
         changes = self.update(new_customer_id="u2", internal_id="x", created_at=5).changes()
 
-        assert changes == {}
+        assert changes == CustomerChanges()
+
+    def test_changes_apply_only_what_was_sent_and_keep_the_rest(self):
+        before = Customer(
+            internal_id="cus_1", id="u1", name="Ada", email="a@example.com", created_at=1
+        )
+        sent = self.update(name=None, config={"disable_pooled_balance": True}).changes()
+
+        after = sent.applied_to(before)
+
+        assert after.name is None
+        assert after.email == "a@example.com"
+        assert after.config.disable_pooled_balance is True
+        assert after.config.disable_overage_billing is False
 
 
 class TestListPageQuery:

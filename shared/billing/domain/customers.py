@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from enum import Enum
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +13,7 @@ from billing.domain.holdings import Holdings
 
 __all__ = [
     "Customer",
+    "CustomerChanges",
     "CustomerConfig",
     "CustomerConfigChanges",
     "CustomerDraft",
@@ -62,6 +65,35 @@ class Customer(BaseModel):
     holdings: Holdings = Holdings()
     # The earliest month (yyyymm) any of its usage events is in; None before the first.
     events_since: str | None = None
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP
+"""A field of a change set that the caller did not send: it keeps its value."""
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    """What customers.update changes. A field left as KEEP keeps its value; None clears it."""
+
+    name: str | _Keep | None = KEEP
+    email: str | _Keep | None = KEEP
+    fingerprint: str | _Keep | None = KEEP
+    metadata: dict[str, Any] | _Keep = KEEP
+    stripe_id: str | _Keep | None = KEEP
+    send_email_receipts: bool | _Keep = KEEP
+    # Only the switches named change (see CustomerConfig.updated).
+    config: CustomerConfigChanges | None = None
+
+    def applied_to(self, customer: Customer) -> Customer:
+        named = (f.name for f in fields(self) if f.name != "config")
+        update = {name: getattr(self, name) for name in named if getattr(self, name) is not KEEP}
+        if self.config is not None:
+            update["config"] = customer.config.updated(self.config)
+        return customer.model_copy(update=update)
 
 
 class CustomerDraft(BaseModel):

@@ -32,8 +32,10 @@ from billing.api.wire.holdings import (
     subscription_response,
 )
 from billing.domain.customers import (
+    KEEP,
     MAX_CREATED_AT,
     Customer,
+    CustomerChanges,
     CustomerConfig,
     CustomerConfigChanges,
     CustomerDraft,
@@ -131,21 +133,25 @@ class UpdateCustomerRequest(CustomerFields):
     customer_id: Id
     new_customer_id: Id | None = None
 
-    def changes(self) -> dict[str, Any]:
+    def changes(self) -> CustomerChanges:
         """Only what the caller sent: a field sent as null clears it; one left out stays."""
-        sent = self.model_fields_set & _UPDATABLE
-        changes = {name: getattr(self, name) for name in sent}
-        if "metadata" in changes and changes["metadata"] is None:
-            changes["metadata"] = {}
-        if "send_email_receipts" in changes and changes["send_email_receipts"] is None:
-            del changes["send_email_receipts"]
-        return changes
+        sent = self.model_fields_set
 
-    def config_changes(self) -> CustomerConfigChanges | None:
-        return None if self.config is None else self.config.changes()
+        def given(name: str) -> Any:
+            return getattr(self, name) if name in sent else KEEP
 
-
-_UPDATABLE = {"name", "email", "fingerprint", "metadata", "stripe_id", "send_email_receipts"}
+        return CustomerChanges(
+            name=given("name"),
+            email=given("email"),
+            fingerprint=given("fingerprint"),
+            metadata=KEEP if "metadata" not in sent else (self.metadata or {}),
+            stripe_id=given("stripe_id"),
+            # Null is "not said" here: there is no unset state to go back to.
+            send_email_receipts=KEEP
+            if self.send_email_receipts is None
+            else self.send_email_receipts,
+            config=None if self.config is None else self.config.changes(),
+        )
 
 
 class DeleteCustomerRequest(WireRequest):

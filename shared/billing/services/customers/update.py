@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
-from billing.domain.customers import Customer, CustomerConfigChanges
+from billing.domain.customers import Customer, CustomerChanges
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import (
     contact_details_changed,
@@ -18,25 +16,20 @@ from billing.store import customers
 from billing.stripe_api import StripeFactory
 
 
-class UpdateCustomer(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True)
+class UpdateCustomer:
     customer_id: str
-    # Only the fields the caller sent; a None value clears the field.
-    changes: dict[str, Any]
+    changes: CustomerChanges
     new_customer_id: str | None = None
-    config: CustomerConfigChanges | None = None
 
 
 def update_customer(command: UpdateCustomer, stripe: StripeFactory) -> Customer:
-    new_stripe_id = command.changes.get("stripe_id")
+    new_stripe_id = command.changes.stripe_id
 
     def attempt() -> Customer:
         current = get_customer(command.customer_id)
-        wanted = current.model_copy(update=command.changes)
-        if command.config is not None:
-            wanted = wanted.model_copy(update={"config": current.config.updated(command.config)})
-        if new_stripe_id and new_stripe_id != current.stripe_id:
+        wanted = command.changes.applied_to(current)
+        if isinstance(new_stripe_id, str) and new_stripe_id != current.stripe_id:
             require_stripe_customer(stripe, new_stripe_id)
         if command.new_customer_id and command.new_customer_id != current.id:
             saved = customers.move(
