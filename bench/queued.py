@@ -16,7 +16,7 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWri
 def report(stack: LocalStack, api: httpx.Client, customer_id: str, feature_id: str) -> list[str]:
     body = {"customer_id": customer_id, "feature_id": feature_id, "value": 1, "async": True}
     before = _remaining(api, customer_id, feature_id)
-    (poller,) = stack.pollers
+    (poller,) = [p for p in stack.pollers if p.queue == "TrackQueue"]
     with poller.held(), counting_dynamodb_calls() as enqueue:
         for _ in range(USES):
             api.post("/v1/balances.track", json=body).raise_for_status()

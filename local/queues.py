@@ -66,6 +66,11 @@ class QueuePoller:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.invocations = 0
 
+    @property
+    def queue(self) -> str:
+        """The template's name of the queue this poller serves."""
+        return self._source.queue
+
     def start(self) -> QueuePoller:
         self._thread.start()
         return self
