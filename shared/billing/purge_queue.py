@@ -7,18 +7,10 @@ many there are, a function's time at a time.
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING
-
-import botocore.session
-from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
+from billing import sqs
 from billing.config import settings
-from billing.store.table import translated_errors
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
 
 
 class PurgeRequest(BaseModel):
@@ -39,15 +31,4 @@ def configured() -> bool:
 def send(request: PurgeRequest) -> None:
     queue_url = settings().purge_queue_url
     assert queue_url is not None
-    with translated_errors():
-        _client().send_message(QueueUrl=queue_url, MessageBody=request.model_dump_json())
-
-
-@cache
-def _client() -> SQSClient:
-    sqs: SQSClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
-        "sqs",
-        endpoint_url=settings().sqs_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2),
-    )
-    return sqs
+    sqs.send(queue_url, request.model_dump_json())

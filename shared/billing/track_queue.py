@@ -7,20 +7,14 @@ SQS delivers it, the worker recognises it and applies it once.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-import botocore.session
-from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing import sqs
 from billing.api.wire.common import EARLIEST_EVENT_MS, LAST_MS
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
-from billing.store.table import translated_errors
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
 
 
 class QueuedUse(BaseModel):
@@ -47,15 +41,4 @@ def send(body: str) -> None:
             "Async tracking is not configured for this deployment; track synchronously.",
             details=[{"field": "async", "message": "no usage queue is configured"}],
         )
-    with translated_errors():
-        _client().send_message(QueueUrl=queue_url, MessageBody=body)
-
-
-@cache
-def _client() -> SQSClient:
-    sqs: SQSClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
-        "sqs",
-        endpoint_url=settings().sqs_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2),
-    )
-    return sqs
+    sqs.send(queue_url, body)
