@@ -35,7 +35,7 @@ from billing.api.wire.features import CreateFeatureRequest  # noqa: E402
 from billing.api.wire.plans import CreatePlanRequest  # noqa: E402
 from billing.domain.errors import InvalidRequest  # noqa: E402
 from billing.domain.features import Feature, shaped  # noqa: E402
-from billing.domain.plans import Plan, PlanTerms, validated  # noqa: E402
+from billing.domain.plans import Plan, validated  # noqa: E402
 
 
 class CatalogError(Exception):
@@ -224,8 +224,7 @@ def _checked(build: Any, where: str) -> Any:
 
 
 def _plan_of(request: CreatePlanRequest) -> Plan:
-    fields, terms = request.changes()
-    return Plan(id=request.plan_id, **fields, terms=PlanTerms(**terms))
+    return request.plan()
 
 
 def _feature_of(body: dict[str, Any], others: dict[str, Feature]) -> Feature:

@@ -13,7 +13,6 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import CreatePlanRequest, plan_response
 from billing.config import settings
-from billing.domain.plans import Plan, PlanTerms
 from billing.services.plans import create_plan
 
 logger = Logger()
@@ -23,8 +22,7 @@ app = make_app()
 @app.post("/v1/plans.create")
 def create() -> Response[str]:
     request = parse(CreatePlanRequest, app.current_event)
-    fields, terms = request.changes()
-    plan = Plan(id=request.plan_id, **fields, terms=PlanTerms(**terms))
+    plan = request.plan()
     return ok(
         plan_response(create_plan(plan, stripe=stripe_api.get_gateway), settings().environment)
     )

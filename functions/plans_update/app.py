@@ -22,13 +22,9 @@ app = make_app()
 @app.post("/v1/plans.update")
 def update() -> Response[str]:
     request = parse(UpdatePlanRequest, app.current_event)
-    fields, terms = request.changes()
-    if request.archived is not None:
-        fields["archived"] = request.archived
     plan = update_plan(
         request.plan_id,
-        fields,
-        terms,
+        request.changes(),
         stripe=stripe_api.get_gateway,
         force_version=request.force_version,
     )

@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from billing.api.wire.features import UpdateFeatureRequest
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import (
     CreditCost,
     Feature,
+    FeatureChanges,
     FeatureDisplay,
     FeatureSpec,
     credit_systems_using,
@@ -217,3 +219,39 @@ class TestCreditSystemsUsing:
         assert credit_systems_using("seats", CATALOG) == []
         assert credit_systems_using("unknown", CATALOG) == []
         assert credit_systems_using("messages", {}) == []
+
+
+class TestFeatureChanges:
+    """features.update's change set: what is not sent keeps its value."""
+
+    seats = Feature(
+        id="seats",
+        name="Seats",
+        type="metered",
+        consumable=False,
+        event_names=("seat_added",),
+        display=FeatureDisplay(singular="seat", plural="seats"),
+    )
+
+    def update(self, **body: object) -> FeatureChanges:
+        return UpdateFeatureRequest.model_validate({"feature_id": "seats", **body}).changes()
+
+    def test_nothing_sent_keeps_the_feature_as_it_is(self):
+        spec = self.update().applied_to(self.seats)
+
+        assert spec == FeatureSpec(**self.seats.model_dump(include=set(FeatureSpec.model_fields)))
+
+    def test_a_null_name_is_left_alone_but_a_null_display_clears_it(self):
+        spec = self.update(name=None, display=None).applied_to(self.seats)
+
+        assert spec.name == "Seats"
+        assert spec.display is None
+
+    def test_a_new_type_brings_its_own_default_consumable(self):
+        spec = self.update(type="credit_system").applied_to(self.seats)
+
+        assert spec.type == "credit_system"
+        assert spec.consumable is None  # decided by `shaped` for the new type
+
+    def test_a_null_list_empties_it(self):
+        assert self.update(event_names=None).applied_to(self.seats).event_names == ()

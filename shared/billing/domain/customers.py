@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from enum import Enum
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing.domain.environment import Environment, environment_of
 from billing.domain.holdings import Holdings
+from billing.domain.keep import KEEP, Keep
 
 __all__ = [
     "Customer",
@@ -67,24 +67,16 @@ class Customer(BaseModel):
     events_since: str | None = None
 
 
-class _Keep(Enum):
-    KEEP = "keep"
-
-
-KEEP = _Keep.KEEP
-"""A field of a change set that the caller did not send: it keeps its value."""
-
-
 @dataclass(frozen=True)
 class CustomerChanges:
     """What customers.update changes. A field left as KEEP keeps its value; None clears it."""
 
-    name: str | _Keep | None = KEEP
-    email: str | _Keep | None = KEEP
-    fingerprint: str | _Keep | None = KEEP
-    metadata: dict[str, Any] | _Keep = KEEP
-    stripe_id: str | _Keep | None = KEEP
-    send_email_receipts: bool | _Keep = KEEP
+    name: str | Keep | None = KEEP
+    email: str | Keep | None = KEEP
+    fingerprint: str | Keep | None = KEEP
+    metadata: dict[str, Any] | Keep = KEEP
+    stripe_id: str | Keep | None = KEEP
+    send_email_receipts: bool | Keep = KEEP
     # Only the switches named change (see CustomerConfig.updated).
     config: CustomerConfigChanges | None = None
 

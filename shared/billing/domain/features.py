@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from billing.domain.errors import InvalidRequest
+from billing.domain.keep import KEEP, Keep
 
 FeatureType = Literal["boolean", "metered", "credit_system"]
 
@@ -61,6 +63,39 @@ class FeatureSpec(BaseModel):
     event_names: tuple[str, ...] = ()
     credit_schema: tuple[CreditCost, ...] = ()
     display: FeatureDisplay | None = None
+
+
+@dataclass(frozen=True)
+class FeatureChanges:
+    """What features.update changes. None keeps a field; `display`, which a null clears,
+    keeps its value only when left as KEEP."""
+
+    name: str | None = None
+    type: FeatureType | None = None
+    consumable: bool | None = None
+    archived: bool | None = None
+    event_names: tuple[str, ...] | None = None
+    credit_schema: tuple[CreditCost, ...] | None = None
+    display: FeatureDisplay | Keep | None = KEEP
+
+    def applied_to(self, before: Feature) -> FeatureSpec:
+        """What `before` is asked to become (the rules in `shaped` then decide)."""
+        if self.consumable is not None:
+            consumable: bool | None = self.consumable
+        else:  # a new type brings its own default
+            consumable = None if self.type is not None else before.consumable
+        return FeatureSpec(
+            id=before.id,
+            name=before.name if self.name is None else self.name,
+            type=before.type if self.type is None else self.type,
+            consumable=consumable,
+            archived=before.archived if self.archived is None else self.archived,
+            event_names=before.event_names if self.event_names is None else self.event_names,
+            credit_schema=before.credit_schema
+            if self.credit_schema is None
+            else self.credit_schema,
+            display=before.display if isinstance(self.display, Keep) else self.display,
+        )
 
 
 def shaped(spec: FeatureSpec, others: Mapping[str, Feature]) -> Feature:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import Feature
+from billing.domain.keep import KEEP, Keep
 from billing.domain.terms import (
     INFINITE,
     BasePrice,
@@ -41,6 +43,34 @@ class PlanTerms(_Frozen):
     price: BasePrice | None = None
     items: tuple[PlanItem, ...] = ()
     free_trial: FreeTrial | None = None
+
+
+@dataclass(frozen=True)
+class PlanChanges:
+    """What plans.create or plans.update says of a plan. A field left as KEEP keeps its
+    value (its default, on creation); None clears the fields that may be empty."""
+
+    name: str | Keep = KEEP
+    description: str | Keep | None = KEEP
+    group: str | Keep | None = KEEP
+    add_on: bool | Keep = KEEP
+    auto_enable: bool | Keep = KEEP
+    archived: bool | Keep = KEEP
+    ignore_past_due: bool | Keep = KEEP
+    metadata: dict[str, Any] | Keep = KEEP
+    # The terms: a change here makes a new version once customers hold the plan.
+    price: BasePrice | Keep | None = KEEP
+    items: tuple[PlanItem, ...] | Keep = KEEP
+    free_trial: FreeTrial | Keep | None = KEEP
+
+    def applied_to(self, plan: Plan) -> Plan:
+        sent = {f.name: getattr(self, f.name) for f in fields(self)}
+        sent = {name: value for name, value in sent.items() if value is not KEEP}
+        terms = {name: sent.pop(name) for name in _TERMS if name in sent}
+        return plan.model_copy(update={**sent, "terms": plan.terms.model_copy(update=terms)})
+
+
+_TERMS = ("price", "items", "free_trial")
 
 
 class Plan(_Frozen):

@@ -6,7 +6,13 @@ from typing import Any
 
 from billing import clock
 from billing.domain.errors import FeatureExists, FeatureInUse, FeatureNotFound
-from billing.domain.features import Feature, FeatureSpec, credit_systems_using, shaped
+from billing.domain.features import (
+    Feature,
+    FeatureChanges,
+    FeatureSpec,
+    credit_systems_using,
+    shaped,
+)
 from billing.services.retry import on_conflict
 from billing.store import catalog, features
 from billing.store.catalog import Catalog
@@ -26,7 +32,7 @@ def list_features() -> list[Feature]:
     return sorted(catalog.load().features.values(), key=lambda f: f.created_at)
 
 
-def update_feature(feature_id: str, changes: dict[str, Any], new_id: str | None) -> Feature:
+def update_feature(feature_id: str, changes: FeatureChanges, new_id: str | None) -> Feature:
     """A rename or a change of type is refused while plans, credit systems or customers use
     the feature: what they hold would no longer match it (Autumn refuses these too)."""
 
@@ -34,10 +40,7 @@ def update_feature(feature_id: str, changes: dict[str, Any], new_id: str | None)
         current = catalog.load()
         before = _existing(current, feature_id)
         others = {k: v for k, v in current.features.items() if k != feature_id}
-        kept = before.model_dump(include=set(FeatureSpec.model_fields))
-        if "type" in changes and "consumable" not in changes:
-            del kept["consumable"]  # a new type brings its own default
-        spec = FeatureSpec(**{**kept, **changes})
+        spec = changes.applied_to(before)
         renamed = new_id is not None and new_id != feature_id
         if renamed:
             _refuse_if_used(current, feature_id, "new_feature_id")

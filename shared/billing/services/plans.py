@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from billing import clock
 from billing.domain.errors import BillingInProgress, PlanExists, PlanNotFound
-from billing.domain.plans import Plan, needs_new_version, validated
+from billing.domain.plans import Plan, PlanChanges, needs_new_version, validated
 from billing.services.retry import on_conflict
 from billing.store import catalog
 from billing.store.catalog import Catalog
@@ -44,8 +42,7 @@ def list_plans(include_archived: bool, all_versions: bool) -> list[Plan]:
 
 def update_plan(
     plan_id: str,
-    changes: dict[str, Any],
-    term_changes: dict[str, Any],
+    changes: PlanChanges,
     stripe: StripeFactory,
     force_version: bool = False,
 ) -> Plan:
@@ -57,8 +54,7 @@ def update_plan(
     def attempt() -> Plan:
         current = catalog.load()
         before = _latest(current, plan_id)
-        terms = before.terms.model_copy(update=term_changes)
-        after = validated(before.model_copy(update={**changes, "terms": terms}), current.features)
+        after = validated(changes.applied_to(before), current.features)
         if force_version or needs_new_version(before, after.terms):
             successor = after.model_copy(
                 update={

@@ -32,7 +32,6 @@ from billing.api.wire.holdings import (
     subscription_response,
 )
 from billing.domain.customers import (
-    KEEP,
     MAX_CREATED_AT,
     Customer,
     CustomerChanges,
@@ -45,6 +44,7 @@ from billing.domain.customers import (
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import Feature
 from billing.domain.holdings import balances
+from billing.domain.keep import KEEP
 
 
 class CustomerConfigFields(WireRequest):

@@ -8,7 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from billing.api.wire.common import Id, Quantity, WireRequest, WireResponse, omitted_when_none
-from billing.domain.features import CreditCost, Feature, FeatureDisplay, FeatureSpec
+from billing.domain.features import (
+    CreditCost,
+    Feature,
+    FeatureChanges,
+    FeatureDisplay,
+    FeatureSpec,
+)
+from billing.domain.keep import KEEP
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=256)]
 EventName = Annotated[str, Field(min_length=1, max_length=256)]
@@ -67,13 +74,19 @@ class UpdateFeatureRequest(FeatureFields):
     new_feature_id: Id | None = None
     archived: bool | None = None
 
-    def changes(self) -> dict[str, Any]:
-        """Only what the caller sent; a null for a required field means "leave it"."""
-        sent = self.model_fields_set & (set(FeatureFields.model_fields) | {"archived"})
-        changes = self.domain_values(sent - {"archived"})
-        if self.archived is not None:
-            changes["archived"] = self.archived
-        return {k: v for k, v in changes.items() if v is not None or k == "display"}
+    def changes(self) -> FeatureChanges:
+        """Only what the caller sent; a null for a required field means "leave it", a null
+        display clears it, and a null list empties it."""
+        sent = self.domain_values(self.model_fields_set & set(FeatureFields.model_fields))
+        return FeatureChanges(
+            name=sent.get("name"),
+            type=sent.get("type"),
+            consumable=sent.get("consumable"),
+            archived=self.archived,
+            event_names=sent.get("event_names"),
+            credit_schema=sent.get("credit_schema"),
+            display=sent.get("display", KEEP),
+        )
 
 
 class DisplayResponse(WireResponse):

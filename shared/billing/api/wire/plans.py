@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -17,7 +18,8 @@ from billing.api.wire.common import (
     omitted_when_none,
 )
 from billing.domain.customers import Environment
-from billing.domain.plans import Plan
+from billing.domain.keep import KEEP
+from billing.domain.plans import Plan, PlanChanges
 from billing.domain.terms import (
     BasePrice,
     BillingMethod,
@@ -120,32 +122,41 @@ class PlanFields(WireRequest):
     config: PlanConfigFields | None = None
     metadata: Metadata = None
 
-    def changes(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(plan fields, terms fields) the caller sent; null clears price and free_trial."""
+    def changes(self) -> PlanChanges:
+        """What the caller sent: null clears description, group, price and free_trial, and
+        leaves the rest as they are."""
         sent = self.model_fields_set
-        plan: dict[str, Any] = {}
-        for name in ("name", "description", "add_on", "auto_enable"):
-            if name in sent and (getattr(self, name) is not None or name == "description"):
-                plan[name] = getattr(self, name)
-        if "group" in sent:
-            plan["group"] = self.group or None  # "" means no group, as in Autumn
-        if "metadata" in sent:
-            plan["metadata"] = self.metadata or {}
-        if self.config is not None and self.config.ignore_past_due is not None:
-            plan["ignore_past_due"] = self.config.ignore_past_due
-        terms: dict[str, Any] = {}
-        if "price" in sent:
-            terms["price"] = None if self.price is None else self.price.domain()
-        if "items" in sent:
-            terms["items"] = tuple(item.domain() for item in self.items or ())
-        if "free_trial" in sent:
-            terms["free_trial"] = None if self.free_trial is None else self.free_trial.domain()
-        return plan, terms
+
+        def given(name: str) -> Any:
+            value = getattr(self, name)
+            return value if name in sent and value is not None else KEEP
+
+        ignore_past_due = None if self.config is None else self.config.ignore_past_due
+        return PlanChanges(
+            name=given("name"),
+            description=self.description if "description" in sent else KEEP,
+            group=(self.group or None) if "group" in sent else KEEP,  # "": no group, as Autumn
+            add_on=given("add_on"),
+            auto_enable=given("auto_enable"),
+            ignore_past_due=KEEP if ignore_past_due is None else ignore_past_due,
+            metadata=(self.metadata or {}) if "metadata" in sent else KEEP,
+            price=(None if self.price is None else self.price.domain())
+            if "price" in sent
+            else KEEP,
+            items=tuple(item.domain() for item in self.items or ()) if "items" in sent else KEEP,
+            free_trial=(None if self.free_trial is None else self.free_trial.domain())
+            if "free_trial" in sent
+            else KEEP,
+        )
 
 
 class CreatePlanRequest(PlanFields):
     plan_id: Id
     name: PlanName
+
+    def plan(self) -> Plan:
+        """The plan asked for, before the catalog's rules validate it."""
+        return self.changes().applied_to(Plan(id=self.plan_id, name=self.name))
 
 
 class GetPlanRequest(WireRequest):
@@ -163,6 +174,10 @@ class UpdatePlanRequest(PlanFields):
     archived: bool | None = None
     # A new version even when nobody holds this one or nothing of its terms changed.
     force_version: bool = False
+
+    def changes(self) -> PlanChanges:
+        changes = super().changes()
+        return changes if self.archived is None else replace(changes, archived=self.archived)
 
 
 class DeletePlanRequest(WireRequest):
