@@ -19,7 +19,7 @@ dev: $(INSTALLED)
 
 test: $(INSTALLED) lint typecheck
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 4 -q
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
