@@ -76,3 +76,22 @@ def stripe_client(stack: LocalStack) -> Any:
 
     assert stack.stripe_url is not None
     return stripe.StripeClient("sk_test_suite", base_addresses={"api": stack.stripe_url})
+
+
+def with_metered_balance(api: httpx.Client, included: int) -> httpx.Client:
+    """Customer `u` holding `included` units of the metered feature `messages`."""
+    api.post(
+        "/v1/features.create",
+        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+    )
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u"})
+    api.post(
+        "/v1/balances.create",
+        json={"customer_id": "u", "feature_id": "messages", "included_grant": included},
+    )
+    return api
+
+
+def remaining_messages(api: httpx.Client) -> float:
+    answer = api.post("/v1/customers.get", json={"customer_id": "u"}).json()
+    return float(answer["balances"]["messages"]["remaining"])

@@ -14,26 +14,15 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import table_items
+from tests.conftest import remaining_messages, table_items, with_metered_balance
 
 
 @pytest.fixture
 def customer(api: httpx.Client) -> httpx.Client:
-    api.post(
-        "/v1/features.create",
-        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
-    )
-    api.post("/v1/customers.get_or_create", json={"customer_id": "u"})
-    api.post(
-        "/v1/balances.create",
-        json={"customer_id": "u", "feature_id": "messages", "included_grant": 1000},
-    )
-    return api
+    return with_metered_balance(api, included=1000)
 
 
-def remaining(api: httpx.Client) -> float:
-    answer = api.post("/v1/customers.get", json={"customer_id": "u"}).json()
-    return float(answer["balances"]["messages"]["remaining"])
+remaining = remaining_messages
 
 
 def track_later(api: httpx.Client, value: float = 1, **extra: Any) -> httpx.Response:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import SECRET_KEY, table_items
+from tests.conftest import SECRET_KEY, remaining_messages, table_items, with_metered_balance
 
 TRACK = {"customer_id": "u", "feature_id": "messages", "value": 3}
 CHECK = {"customer_id": "u", "feature_id": "messages", "required_balance": 4, "send_event": True}
@@ -19,21 +19,10 @@ CHECK = {"customer_id": "u", "feature_id": "messages", "required_balance": 4, "s
 
 @pytest.fixture
 def metered(api: httpx.Client) -> httpx.Client:
-    api.post(
-        "/v1/features.create",
-        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
-    )
-    api.post("/v1/customers.get_or_create", json={"customer_id": "u"})
-    api.post(
-        "/v1/balances.create",
-        json={"customer_id": "u", "feature_id": "messages", "included_grant": 10},
-    )
-    return api
+    return with_metered_balance(api, included=10)
 
 
-def remaining(api: httpx.Client) -> float:
-    answer = api.post("/v1/customers.get", json={"customer_id": "u"}).json()
-    return float(answer["balances"]["messages"]["remaining"])
+remaining = remaining_messages
 
 
 def post(stack: LocalStack, path: str, body: dict[str, object], key: str) -> httpx.Response:
