@@ -32,6 +32,8 @@ class ObjectStore:
         self._sequence: dict[str, int] = {}
         self._deleted: set[str] = set()
         self._counter = itertools.count()
+        # Ids of events emitted but not yet handed to webhook delivery (see events.emit).
+        self.undelivered: list[str] = []
 
     def new_id(self, prefix: str, length: int = 14) -> str:
         while True:
@@ -81,3 +83,4 @@ class ObjectStore:
         self._by_type.clear()
         self._sequence.clear()
         self._deleted.clear()
+        self.undelivered.clear()
