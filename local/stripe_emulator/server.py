@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.stripe_emulator import customers, forms, prices, products
+from local.stripe_emulator import customers, forms, payment_methods, prices, products
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
@@ -27,7 +27,12 @@ from local.stripe_emulator.routing import ApiRequest, PageHandler, PageRequest, 
 from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
-RESOURCES = (customers.register, products.register, prices.register)
+RESOURCES = (
+    customers.register,
+    products.register,
+    prices.register,
+    payment_methods.register,
+)
 
 API_VERSION = "2026-10-28.endive"
 CONTROL_PREFIX = "/_emulator/"
@@ -122,6 +127,12 @@ class StripeEmulator:
         with self._store.lock:
             types = self._router.object_types | self._store.object_types()
             return {object_type: self._store.count(object_type) for object_type in sorted(types)}
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Events recorded so far (oldest first), optionally only those of one type."""
+        with self._store.lock:
+            recorded = reversed(self._store.live("event"))
+            return [e for e in recorded if event_type is None or e["type"] == event_type]
 
     def requests_made(self, method: str, path_prefix: str) -> int:
         """API requests received (including failed and replayed ones); ``"*"`` is any method."""
