@@ -173,7 +173,7 @@ def test_control_endpoints(client, emulator):
 
     status, _, _ = _http(base, "POST", "/_emulator/reset")
     assert status == 200
-    assert _http(base, "GET", "/_emulator/counts")[2] == {"customer": 0, "price": 0, "product": 0}
+    assert set(_http(base, "GET", "/_emulator/counts")[2].values()) == {0}
     assert emulator.count("customer") == 0
 
 
