@@ -19,7 +19,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.stripe_emulator import customers, forms, payment_methods, prices, products
+from local.stripe_emulator import (
+    charges,
+    customers,
+    forms,
+    payment_intents,
+    payment_methods,
+    prices,
+    products,
+)
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
@@ -32,6 +40,8 @@ RESOURCES = (
     products.register,
     prices.register,
     payment_methods.register,
+    charges.register,
+    payment_intents.register,
 )
 
 API_VERSION = "2026-10-28.endive"
