@@ -23,6 +23,8 @@ from local.stripe_emulator import (
     charges,
     customers,
     forms,
+    invoiceitems,
+    invoices,
     payment_intents,
     payment_methods,
     prices,
@@ -42,6 +44,8 @@ RESOURCES = (
     payment_methods.register,
     charges.register,
     payment_intents.register,
+    invoices.register,
+    invoiceitems.register,
 )
 
 API_VERSION = "2026-10-28.endive"
