@@ -29,6 +29,7 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    subscriptions,
 )
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
@@ -46,6 +47,7 @@ RESOURCES = (
     payment_intents.register,
     invoices.register,
     invoiceitems.register,
+    subscriptions.register,
 )
 
 API_VERSION = "2026-10-28.endive"
