@@ -29,7 +29,9 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    subscription_schedules,
     subscriptions,
+    test_clocks,
 )
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
@@ -48,6 +50,8 @@ RESOURCES = (
     invoices.register,
     invoiceitems.register,
     subscriptions.register,
+    subscription_schedules.register,
+    test_clocks.register,
 )
 
 API_VERSION = "2026-10-28.endive"
