@@ -109,9 +109,9 @@ def apply(customer_id: str, step: str, value: Decimal) -> None:
     if step == "create":
         create_balance(NewBalance(customer_id=customer_id, feature_id=FEATURE, included=value))
     elif step == "track":
-        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=value))
+        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=value, properties={}))
     elif step == "give_back":
-        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=-value))
+        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=-value, properties={}))
     elif step == "track_async":
         queued = QueuedUse.model_validate_json(
             QueuedUse(
