@@ -28,7 +28,7 @@ from billing import clock
 from billing.config import reset_caches
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
-from billing.domain.features import FeatureSpec
+from billing.domain.feature_changes import FeatureSpec
 from billing.services import catalog_cache
 from billing.services.apply_queued import apply_queued
 from billing.services.balances import BalanceChange, NewBalance, create_balance, update_balance

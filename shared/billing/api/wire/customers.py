@@ -28,13 +28,11 @@ from billing.api.wire.subscriptions import (
     purchase_response,
     subscription_response,
 )
+from billing.domain.customer_changes import CustomerChanges, CustomerConfigChanges, CustomerDraft
 from billing.domain.customers import (
     MAX_CREATED_AT,
     Customer,
-    CustomerChanges,
     CustomerConfig,
-    CustomerConfigChanges,
-    CustomerDraft,
     Environment,
     PageQuery,
 )
