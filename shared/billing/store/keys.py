@@ -19,6 +19,7 @@ CUSTOMERS_INDEX_PK = "CUSTOMERS"
 CATALOG_PK = "CATALOG"
 FEATURE = "FEATURE#"
 IDEMPOTENCY_SK = "IDEM"
+STRIPE_EVENT_SK = "EVENT"
 # In a customer's partition: the earliest month its usage events are in.
 EVENTS_SINCE = "EVENTS"
 
@@ -53,6 +54,11 @@ def email_guard_pk(normalized_email: str) -> str:
 def stripe_customer_pk(stripe_id: str) -> str:
     """One customer per Stripe customer."""
     return f"STRIPE_CUS#{part(stripe_id)}"
+
+
+def stripe_event_pk(event_id: str) -> str:
+    """One item per Stripe event id: its claim, outcome and raw body."""
+    return f"STRIPE_EVT#{part(event_id)}"
 
 
 def idempotency_pk(key: str) -> str:
