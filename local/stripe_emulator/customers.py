@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from local.stripe_emulator import pagination, search
+from local.stripe_emulator import events, pagination, search
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import invalid_param, missing_param
 from local.stripe_emulator.forms import Params
@@ -79,7 +79,9 @@ def create(request: ApiRequest) -> JsonObject:
     }
     # Validate everything before storing so a 400 leaves no half-created customer.
     _apply(customer, request.params)
-    return request.store.insert(customer)
+    request.store.insert(customer)
+    events.emit(request.store, "customer.created", customer, request.now)
+    return customer
 
 
 def retrieve(request: ApiRequest) -> JsonObject:
@@ -99,13 +101,18 @@ def update(request: ApiRequest) -> JsonObject:
     # Work on a copy so a validation error half-way through changes nothing.
     updated = {**customer, "invoice_settings": dict(customer["invoice_settings"])}
     _apply(updated, request.params)
+    previous = {k: v for k, v in customer.items() if updated[k] != v}
     customer.update(updated)
+    if previous:
+        events.emit(request.store, "customer.updated", customer, request.now, previous)
     return customer
 
 
 def delete(request: ApiRequest) -> JsonObject:
     customer_id = request.path_params["id"]
+    customer = request.store.require(OBJECT, customer_id)
     request.store.delete(OBJECT, customer_id)
+    events.emit(request.store, "customer.deleted", customer, request.now)
     return _tombstone(customer_id)
 
 

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from local.stripe_emulator import StripeEmulator
+from tests.emulator.receiver import WebhookReceiver
 
 
 @pytest.fixture(scope="module")
@@ -16,3 +17,17 @@ def emulator() -> Iterator[StripeEmulator]:
 @pytest.fixture(autouse=True)
 def _fresh_state(emulator: StripeEmulator) -> None:
     emulator.reset()
+
+
+WEBHOOK_SECRET = "whsec_emulator_tests"
+
+
+@pytest.fixture
+def receiver(emulator: StripeEmulator) -> Iterator[WebhookReceiver]:
+    """A local webhook receiver the emulator forwards every event to, signed with
+    ``WEBHOOK_SECRET``."""
+    running = WebhookReceiver()
+    emulator.forward_webhooks(running.url, WEBHOOK_SECRET)
+    yield running
+    emulator.stop_forwarding_webhooks()
+    running.stop()
