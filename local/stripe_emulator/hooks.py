@@ -13,7 +13,8 @@ from local.stripe_emulator.store import JsonObject, ObjectStore
 
 Listener = Callable[[ObjectStore, JsonObject, int], None]
 
-PAYMENT_INTENT_SETTLED = "payment_intent.settled"
+# After each attempt to pay (or authenticate) a payment intent, whatever its outcome.
+PAYMENT_INTENT_ATTEMPTED = "payment_intent.attempted"
 INVOICE_PAID = "invoice.paid"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
 

@@ -21,9 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.stripe_emulator import (
+    charges,
     customers,
     events,
     forms,
+    payment_intents,
     payment_methods,
     prices,
     products,
@@ -42,6 +44,8 @@ RESOURCES = (
     products.register,
     prices.register,
     payment_methods.register,
+    charges.register,
+    payment_intents.register,
     events.register,
     webhook_endpoints.register,
 )
