@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.stripe_emulator import (
     charges,
+    checkout_sessions,
     customers,
     events,
     forms,
@@ -48,6 +49,7 @@ RESOURCES = (
     payment_intents.register,
     events.register,
     webhook_endpoints.register,
+    checkout_sessions.register,
 )
 
 API_VERSION = "2026-10-28.endive"
