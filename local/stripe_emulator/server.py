@@ -26,6 +26,8 @@ from local.stripe_emulator import (
     customers,
     events,
     forms,
+    invoiceitems,
+    invoices,
     payment_intents,
     payment_methods,
     prices,
@@ -41,15 +43,18 @@ from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
 RESOURCES = (
+    # Events, webhooks and the hosted flows first; the money resources follow.
+    events.register,
+    webhook_endpoints.register,
+    checkout_sessions.register,
     customers.register,
     products.register,
     prices.register,
     payment_methods.register,
     charges.register,
     payment_intents.register,
-    events.register,
-    webhook_endpoints.register,
-    checkout_sessions.register,
+    invoices.register,
+    invoiceitems.register,
 )
 
 API_VERSION = "2026-10-28.endive"
