@@ -32,6 +32,7 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    subscriptions,
     webhook_endpoints,
 )
 from local.stripe_emulator.delivery import Delivery, WebhookDelivery
@@ -55,6 +56,7 @@ RESOURCES = (
     payment_intents.register,
     invoices.register,
     invoiceitems.register,
+    subscriptions.register,
 )
 
 API_VERSION = "2026-10-28.endive"
