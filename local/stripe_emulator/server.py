@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.stripe_emulator import (
+    billing_portal,
     charges,
     checkout_sessions,
     customers,
@@ -48,6 +49,7 @@ RESOURCES = (
     events.register,
     webhook_endpoints.register,
     checkout_sessions.register,
+    billing_portal.register,
     customers.register,
     products.register,
     prices.register,
