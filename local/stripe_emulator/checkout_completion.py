@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from local.stripe_emulator import cards, customers, payment_intents
+from local.stripe_emulator import cards, customers, invoices, payment_intents, subscriptions
 from local.stripe_emulator import payment_methods as methods
+from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
@@ -43,7 +44,13 @@ def complete(completion: Completion) -> None:
     if session["mode"] == "payment":
         _pay(completion, customer, payment_method)
     else:
-        raise NotImplementedError(session["mode"])
+        assert customer is not None, "subscription and setup modes always have a customer"
+        if payment_method is not None:
+            methods.attach_to(completion.store, payment_method, customer["id"], completion.now)
+        if session["mode"] == "subscription":
+            _subscribe(completion, customer, payment_method)
+        else:
+            raise NotImplementedError(session["mode"])
     session["customer"] = customer["id"] if customer else None
     session["customer_details"] = {
         "address": None,
@@ -91,3 +98,42 @@ def _pay(
         payment_intents.authenticate(store, intent, now, succeed=True)
     assert intent["status"] == "succeeded", "the page declines cards that would fail"
     session["payment_intent"] = intent["id"]
+
+
+def _subscribe(
+    completion: Completion, customer: JsonObject, payment_method: JsonObject | None
+) -> None:
+    """The subscription, its first invoice paid with the card (the card becomes the
+    subscription's default payment method, not the customer's, as in Stripe)."""
+    store, now, session = completion.store, completion.now, completion.session
+    data = completion.subscription_data
+    params: Params = {
+        "customer": customer["id"],
+        "items": [
+            {"price": item["price"]}
+            if item["quantity"] is None
+            else {"price": item["price"], "quantity": str(item["quantity"])}
+            for item in completion.line_items
+        ],
+    }
+    if payment_method is not None:
+        params["default_payment_method"] = payment_method["id"]
+    if completion.trial is not None:
+        days = completion.trial["trial_period_days"]
+        if days is not None:
+            params["trial_period_days"] = str(days)
+        else:
+            params["trial_end"] = str(completion.trial["trial_end"])
+    for name in ("metadata", "description"):
+        if name in data:
+            params[name] = data[name]
+    request = ApiRequest("POST", subscriptions.URL, params, {}, store, now, completion.base_url)
+    created = subscriptions.create(request)
+    subscription = store.require(subscriptions.OBJECT, created["id"])
+    invoice = store.require(invoices.OBJECT, subscription["latest_invoice"])
+    intent = invoices.current_intent(store, invoice)
+    if intent is not None and intent["status"] == "requires_action" and completion.authenticated:
+        payment_intents.authenticate(store, intent, now, succeed=True)
+    assert invoice["status"] == "paid", "the page declines cards that would fail"
+    session["subscription"] = subscription["id"]
+    session["invoice"] = invoice["id"]

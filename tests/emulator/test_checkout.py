@@ -337,3 +337,121 @@ def test_expires_at_must_be_between_30_minutes_and_24_hours(client, customer, on
         assert excinfo.value.param == "expires_at"
     session = _payment_session(client, customer, one_time_price, expires_at=now + 3600)
     assert session.expires_at == now + 3600
+
+
+def _subscription_session(client, customer, price, **extra):
+    return client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "success_url": "https://app.example/done?session={CHECKOUT_SESSION_ID}",
+            **extra,
+        }
+    )
+
+
+def test_subscription_mode_creates_an_active_subscription_paid_by_the_card(
+    client, receiver, customer, monthly_price
+):
+    session = _subscription_session(
+        client, customer, monthly_price, subscription_data={"metadata": {"plan": "pro"}}
+    )
+    assert (session.amount_total, session.mode) == (2000, "subscription")
+    assert _pay(session, SUCCEEDS).status_code == 303
+
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "paid")
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert (subscription.status, subscription.customer) == ("active", customer.id)
+    assert subscription.metadata.to_dict() == {"plan": "pro"}
+    assert subscription["items"].data[0].price.id == monthly_price.id
+    invoice = client.v1.invoices.retrieve(done.invoice)
+    assert (invoice.status, invoice.amount_paid) == ("paid", 2000)
+    (card,) = client.v1.customers.payment_methods.list(customer.id).data
+    assert subscription.default_payment_method == card.id
+    # Checkout makes the card the subscription's default, not the customer's.
+    assert client.v1.customers.retrieve(customer.id).invoice_settings.default_payment_method is None
+    types = receiver.types()
+    assert types[-1] == "checkout.session.completed"
+    assert {"customer.subscription.created", "invoice.paid", "payment_method.attached"} <= set(
+        types
+    )
+
+
+def test_subscription_mode_with_a_trial_needs_no_payment_now(client, customer, monthly_price):
+    session = _subscription_session(
+        client, customer, monthly_price, subscription_data={"trial_period_days": 14}
+    )
+    assert session.amount_total == 0
+    assert "Free trial" in httpx.get(session.url).text
+    # A card whose charges fail still saves: the trial charges nothing yet.
+    assert _pay(session, ATTACHES_BUT_CHARGES_FAIL).status_code == 303
+
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "no_payment_required")
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert subscription.status == "trialing"
+    assert subscription.trial_end - subscription.trial_start == 14 * 86400
+
+
+def test_a_trial_without_payment_method_collection_needs_no_card(
+    client, emulator, customer, monthly_price
+):
+    session = _subscription_session(
+        client,
+        customer,
+        monthly_price,
+        subscription_data={"trial_period_days": 7},
+        payment_method_collection="if_required",
+    )
+    answer = httpx.post(session.url, data={"card_number": ""})
+    assert answer.status_code == 303
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert (subscription.status, subscription.default_payment_method) == ("trialing", None)
+    assert emulator.count("payment_method") == 0
+
+
+def test_subscription_mode_decline_leaves_no_subscription(
+    client, emulator, customer, monthly_price
+):
+    session = _subscription_session(client, customer, monthly_price)
+    answer = _pay(session, DECLINED)
+    assert answer.status_code == 402
+    assert emulator.count("subscription") == 0
+    assert emulator.count("invoice") == 0
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+
+
+def test_subscription_mode_with_authentication_activates_after_the_confirm_step(
+    client, customer, monthly_price
+):
+    session = _subscription_session(client, customer, monthly_price)
+    assert "Complete authentication" in _pay(session, AUTHENTICATION_REQUIRED).text
+    assert httpx.post(session.url, data={"action": "authenticate"}).status_code == 303
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.subscriptions.retrieve(done.subscription).status == "active"
+    assert client.v1.invoices.retrieve(done.invoice).status == "paid"
+
+
+def test_subscription_mode_without_a_customer_creates_one(client, monthly_price):
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer_email": "fresh@example.com",
+            "line_items": [{"price": monthly_price.id, "quantity": 3}],
+        }
+    )
+    assert session.amount_total == 6000
+    _pay(session, SUCCEEDS)
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.customers.retrieve(done.customer).email == "fresh@example.com"
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert subscription["items"].data[0].quantity == 3
+
+
+def test_subscription_mode_needs_a_recurring_price(client, customer, one_time_price):
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        _subscription_session(client, customer, one_time_price)
+    assert "at least one recurring price" in str(excinfo.value)
