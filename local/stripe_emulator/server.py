@@ -33,7 +33,9 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    subscription_schedules,
     subscriptions,
+    test_clocks,
     webhook_endpoints,
 )
 from local.stripe_emulator.delivery import Delivery, WebhookDelivery
@@ -59,6 +61,8 @@ RESOURCES = (
     invoices.register,
     invoiceitems.register,
     subscriptions.register,
+    subscription_schedules.register,
+    test_clocks.register,
 )
 
 API_VERSION = "2026-10-28.endive"
