@@ -19,6 +19,7 @@ from local.stripe_emulator import (
     checkout_completion,
     events,
     expand,
+    hooks,
     hosted,
     pagination,
     payment_methods,
@@ -407,6 +408,16 @@ def _expire_if_due(store: ObjectStore, session: JsonObject, now: int) -> None:
     clock_now = timeline.now_for(store, session["customer"], now)
     if session["status"] == "open" and clock_now >= session["expires_at"]:
         _expire(store, session, clock_now)
+
+
+def _expire_on_clock(store: ObjectStore, clock: JsonObject, now: int) -> None:
+    customers = {c["id"] for c in store.live("customer") if c["test_clock"] == clock["id"]}
+    for session in reversed(store.live(OBJECT)):
+        if session["customer"] in customers:
+            _expire_if_due(store, session, now)
+
+
+hooks.listen(hooks.TEST_CLOCK_ADVANCED, _expire_on_clock)
 
 
 def _expire(store: ObjectStore, session: JsonObject, now: int) -> None:

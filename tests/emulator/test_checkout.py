@@ -455,3 +455,24 @@ def test_subscription_mode_needs_a_recurring_price(client, customer, one_time_pr
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         _subscription_session(client, customer, one_time_price)
     assert "at least one recurring price" in str(excinfo.value)
+
+
+def test_a_session_under_a_test_clock_expires_when_the_clock_passes_expires_at(
+    client, emulator, receiver, one_time_price
+):
+    start = int(time.time()) - 86400 * 30
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    customer = client.v1.customers.create({"test_clock": clock.id})
+    session = _payment_session(client, customer, one_time_price)
+    assert session.created == start
+    assert session.expires_at == start + 24 * 3600
+
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": start + 25 * 3600})
+    # Expired by the advance itself, so its webhook went out before the advance answered.
+    assert [e["data"]["object"]["id"] for e in receiver.events("checkout.session.expired")] == [
+        session.id
+    ]
+    expired = client.v1.checkout.sessions.retrieve(session.id)
+    assert (expired.status, expired.url) == ("expired", None)
+    assert len(emulator.events("checkout.session.expired")) == 1
+    assert httpx.post(session.url, data={"card_number": SUCCEEDS}).status_code == 410
