@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from local.stripe_emulator import cards, customers, invoices, payment_intents, subscriptions
+from local.stripe_emulator import (
+    cards,
+    customers,
+    invoices,
+    payment_intents,
+    setup_intents,
+    subscriptions,
+)
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest
@@ -43,14 +50,13 @@ def complete(completion: Completion) -> None:
     )
     if session["mode"] == "payment":
         _pay(completion, customer, payment_method)
+    elif session["mode"] == "setup":
+        _set_up(completion, payment_method)
     else:
-        assert customer is not None, "subscription and setup modes always have a customer"
+        assert customer is not None, "subscription mode always has a customer"
         if payment_method is not None:
             methods.attach_to(completion.store, payment_method, customer["id"], completion.now)
-        if session["mode"] == "subscription":
-            _subscribe(completion, customer, payment_method)
-        else:
-            raise NotImplementedError(session["mode"])
+        _subscribe(completion, customer, payment_method)
     session["customer"] = customer["id"] if customer else None
     session["customer_details"] = {
         "address": None,
@@ -67,6 +73,8 @@ def _customer(completion: Completion) -> JsonObject | None:
     session, store = completion.session, completion.store
     if session["customer"]:
         return store.require(customers.OBJECT, session["customer"])
+    if session["mode"] == "setup":
+        return None
     if session["mode"] == "payment" and session["customer_creation"] != "always":
         return None
     params = {"email": session["customer_email"]} if session["customer_email"] else {}
@@ -137,3 +145,16 @@ def _subscribe(
     assert invoice["status"] == "paid", "the page declines cards that would fail"
     session["subscription"] = subscription["id"]
     session["invoice"] = invoice["id"]
+
+
+def _set_up(completion: Completion, payment_method: JsonObject | None) -> None:
+    """Confirms the session's SetupIntent with the card: it is attached to the customer
+    (not made their default: that is the application's call, as in Stripe)."""
+    assert payment_method is not None, "setup mode always collects a card"
+    store, now = completion.store, completion.now
+    intent = store.require(setup_intents.OBJECT, completion.session["setup_intent"])
+    intent.update(payment_method=payment_method["id"], status="requires_confirmation")
+    setup_intents.confirm(store, intent, now, completion.base_url)
+    if intent["status"] == "requires_action" and completion.authenticated:
+        setup_intents.authenticate(store, intent, now, succeed=True)
+    assert intent["status"] == "succeeded", "the page declines cards that would fail"

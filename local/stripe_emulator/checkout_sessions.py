@@ -25,6 +25,7 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    setup_intents,
     timeline,
 )
 from local.stripe_emulator import params as p
@@ -189,6 +190,18 @@ def create(request: ApiRequest) -> JsonObject:
     }
     session["url"] = f"{request.base_url}{PAGE}/{session['id']}"
     store.insert(session)
+    if mode == "setup":
+        # Stripe creates a setup session's SetupIntent at once; paying confirms it.
+        setup_data = session[_PRIVATE]["setup_intent_data"]
+        intent = setup_intents.new_setup_intent(
+            store,
+            now,
+            customer=customer_id,
+            payment_method=None,
+            metadata=setup_data.get("metadata"),
+        )
+        intent["description"] = setup_data.get("description")
+        session["setup_intent"] = intent["id"]
     return _render(store, session, request.params)
 
 

@@ -476,3 +476,75 @@ def test_a_session_under_a_test_clock_expires_when_the_clock_passes_expires_at(
     assert (expired.status, expired.url) == ("expired", None)
     assert len(emulator.events("checkout.session.expired")) == 1
     assert httpx.post(session.url, data={"card_number": SUCCEEDS}).status_code == 410
+
+
+def _setup_session(client, customer, **extra):
+    return client.v1.checkout.sessions.create(
+        {
+            "mode": "setup",
+            "currency": "usd",
+            "customer": customer.id,
+            "success_url": "https://app.example/saved?session={CHECKOUT_SESSION_ID}",
+            **extra,
+        }
+    )
+
+
+def test_setup_mode_has_a_setup_intent_from_the_start(client, customer):
+    session = _setup_session(client, customer, setup_intent_data={"metadata": {"why": "card"}})
+    assert (session.mode, session.payment_status, session.amount_total) == (
+        "setup",
+        "no_payment_required",
+        None,
+    )
+    intent = client.v1.setup_intents.retrieve(session.setup_intent)
+    assert (intent.status, intent.customer) == ("requires_payment_method", customer.id)
+    assert intent.metadata.to_dict() == {"why": "card"}
+    page = httpx.get(session.url).text
+    assert "Save card" in page
+    assert "Total due" not in page
+
+
+def test_setup_mode_saves_the_card_to_the_customer(client, receiver, customer):
+    session = _setup_session(client, customer)
+    answer = _pay(session, SUCCEEDS)
+    assert answer.headers["location"] == f"https://app.example/saved?session={session.id}"
+
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "no_payment_required")
+    intent = client.v1.setup_intents.retrieve(done.setup_intent)
+    assert intent.status == "succeeded"
+    (card,) = client.v1.customers.payment_methods.list(customer.id).data
+    assert intent.payment_method == card.id
+    # Saved, not made the default: the application decides that.
+    assert client.v1.customers.retrieve(customer.id).invoice_settings.default_payment_method is None
+    types = receiver.types()
+    assert types[-1] == "checkout.session.completed"
+    assert {"payment_method.attached", "setup_intent.succeeded"} <= set(types)
+
+
+def test_setup_mode_saves_a_card_whose_later_charges_fail(client, customer):
+    session = _setup_session(client, customer)
+    assert _pay(session, ATTACHES_BUT_CHARGES_FAIL).status_code == 303
+    (card,) = client.v1.customers.payment_methods.list(customer.id).data
+    assert card.card.last4 == "0341"
+
+
+def test_setup_mode_decline_leaves_the_intent_waiting(client, emulator, customer):
+    session = _setup_session(client, customer)
+    answer = _pay(session, DECLINED)
+    assert answer.status_code == 402
+    assert "Your card was declined." in answer.text
+    assert client.v1.setup_intents.retrieve(session.setup_intent).status == (
+        "requires_payment_method"
+    )
+    assert emulator.count("payment_method") == 0
+
+
+def test_setup_mode_with_authentication(client, customer):
+    session = _setup_session(client, customer)
+    assert "Complete authentication" in _pay(session, AUTHENTICATION_REQUIRED).text
+    assert httpx.post(session.url, data={"action": "authenticate"}).status_code == 303
+    intent = client.v1.setup_intents.retrieve(session.setup_intent)
+    assert intent.status == "succeeded"
+    assert client.v1.payment_methods.retrieve(intent.payment_method).customer == customer.id
