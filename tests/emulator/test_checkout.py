@@ -548,3 +548,77 @@ def test_setup_mode_with_authentication(client, customer):
     intent = client.v1.setup_intents.retrieve(session.setup_intent)
     assert intent.status == "succeeded"
     assert client.v1.payment_methods.retrieve(intent.payment_method).customer == customer.id
+
+
+def test_price_data_makes_an_ad_hoc_price_and_product(client, customer):
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "payment",
+            "customer": customer.id,
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 1250,
+                        "product_data": {"name": "Top-up", "description": "500 credits"},
+                    },
+                    "quantity": 2,
+                }
+            ],
+        }
+    )
+    assert (session.amount_total, session.currency) == (2500, "eur")
+    (item,) = client.v1.checkout.sessions.line_items.list(session.id).data
+    assert item.description == "Top-up"
+    product = client.v1.products.retrieve(item.price.product)
+    assert (product.name, product.description) == ("Top-up", "500 credits")
+    assert _pay(session, SUCCEEDS).status_code == 200
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.payment_intents.retrieve(done.payment_intent).amount == 2500
+
+
+def test_price_data_with_recurring_works_in_subscription_mode(client, customer):
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 900,
+                        "recurring": {"interval": "month"},
+                        "product_data": {"name": "Starter"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+        }
+    )
+    _pay(session, SUCCEEDS)
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.subscriptions.retrieve(done.subscription).status == "active"
+
+
+def test_a_refused_session_leaves_no_ad_hoc_price_behind(client, emulator, customer):
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        client.v1.checkout.sessions.create(
+            {
+                "mode": "payment",
+                "customer": customer.id,
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": 500,
+                            "product_data": {"name": "Fine"},
+                        },
+                        "quantity": 1,
+                    },
+                    {"price_data": {"currency": "usd", "product_data": {"name": "No amount"}}},
+                ],
+            }
+        )
+    assert excinfo.value.param.startswith("line_items[1]")
+    assert (emulator.count("price"), emulator.count("product")) == (0, 0)
+    assert emulator.count("checkout.session") == 0
