@@ -128,6 +128,10 @@ class LocalStack:
         api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
+        if self.emulator is not None:
+            # As `stripe listen --forward-to` would: every event reaches the webhook route,
+            # signed with the secret it checks, before the Stripe call that caused it returns.
+            self.emulator.forward_webhooks(self.webhook_url, config.stripe_webhook_secret)
         for source in sources:
             poller = QueuePoller(
                 self.sqs_url,
