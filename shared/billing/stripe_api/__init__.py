@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from billing.domain.plans import Plan, StripeMirror
@@ -37,6 +37,12 @@ class StripeGateway(Protocol):
     def delete_customer(self, stripe_id: str) -> None: ...
 
     def mirror_plan(self, plan: Plan) -> StripeMirror: ...
+
+    def retrieve_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
+        """The object a webhook event is about, as Stripe has it now (`object_type` as its
+        `object` field says: "checkout.session", "invoice", "subscription", ...); None when
+        Stripe has no such object."""
+        ...
 
 
 # What services that may call Stripe are given: get_gateway, or a test's stand-in.

@@ -6,6 +6,7 @@ retried or concurrent operation can never create or charge anything twice in Str
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +134,31 @@ class SdkStripeGateway:
             lambda: self._client.v1.prices.create(params, {"idempotency_key": key})
         )
         return str(created.id)
+
+    def retrieve_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
+        v1 = self._client.v1
+        retrievers: dict[str, Callable[[str], stripe.StripeObject]] = {
+            "checkout.session": v1.checkout.sessions.retrieve,
+            "customer": v1.customers.retrieve,
+            "invoice": v1.invoices.retrieve,
+            "payment_intent": v1.payment_intents.retrieve,
+            "setup_intent": v1.setup_intents.retrieve,
+            "subscription": v1.subscriptions.retrieve,
+            "subscription_schedule": v1.subscription_schedules.retrieve,
+        }
+        retrieve = retrievers.get(object_type)
+        if retrieve is None:
+            raise ValueError(f"cannot retrieve a Stripe {object_type}")
+        try:
+            found = retrieve(object_id)
+        except stripe.InvalidRequestError as error:
+            if error.code == "resource_missing":
+                return None
+            raise StripeUnavailable from error
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        fields: dict[str, Any] = found.to_dict()
+        return None if fields.get("deleted") else fields
 
     def delete_customer(self, stripe_id: str) -> None:
         try:

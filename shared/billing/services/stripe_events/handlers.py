@@ -1,0 +1,6 @@
+"""Every Stripe event type we act on: importing this module registers their handlers.
+
+One module per type, each imported below (see the package's docstring).
+"""
+
+from __future__ import annotations
