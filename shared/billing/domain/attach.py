@@ -41,8 +41,9 @@ _MONTHS = {"month": 1, "quarter": 3, "semi_annual": 6, "year": 12}
 class AttachOptions:
     redirect_mode: RedirectMode = "if_required"
     plan_schedule: PlanSchedule | None = None
-    # Replaces the plan's own trial when given.
+    # Replaces the plan's own trial when given; `no_trial` drops the plan's trial.
     free_trial: FreeTrial | None = None
+    no_trial: bool = False
     # feature id -> units wanted of a prepaid item, its included units counted in.
     feature_quantities: Mapping[str, Decimal] = field(default_factory=dict)
 
@@ -74,7 +75,7 @@ def decide(
         )
     _refuse_same_plan(plan, held)
     packages = prepaid_packages(plan, options.feature_quantities)
-    trial = _trial(plan, options.free_trial)
+    trial = None if options.no_trial else _trial(plan, options.free_trial)
     if plan.one_off:
         kind: AttachKind = "one_off"
         replaces = None

@@ -55,6 +55,17 @@ def stripe_customer_pk(stripe_id: str) -> str:
     return f"STRIPE_CUS#{part(stripe_id)}"
 
 
+def purchase_pk(purchase_id: str) -> str:
+    """A purchase waiting for Stripe's word (what a checkout or an invoice pays for)."""
+    return f"PURCHASE#{part(purchase_id)}"
+
+
+def billing_lock_pk(customer_id: str) -> str:
+    """One billing change (attach, update) at a time per customer: a lease, not a partition
+    that `check` reads."""
+    return f"BILLING_LOCK#{part(customer_id)}"
+
+
 def idempotency_pk(key: str) -> str:
     return f"IDEM#{part(key)}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import stripe
 
@@ -16,6 +16,14 @@ from billing.config import settings, stripe_secret_key
 from billing.domain.errors import InvalidRequest, StripeUnavailable
 from billing.domain.plans import Plan, StripeMirror
 from billing.stripe_api import StripeCustomer, StripeGateway, catalog
+from billing.stripe_api.payments import (
+    PURCHASE_KEY,
+    CheckoutSession,
+    InvoiceSummary,
+    PaidFor,
+    Payment,
+    Sale,
+)
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
@@ -169,6 +177,168 @@ class SdkStripeGateway:
         except stripe.StripeError as error:
             raise StripeUnavailable from error
 
+    def usable_payment_method(self, stripe_customer: str) -> str | None:
+        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
+        settings_ = found.to_dict().get("invoice_settings") or {}
+        default = settings_.get("default_payment_method")
+        if default:
+            return default if isinstance(default, str) else str(default["id"])
+        listed = self._call(
+            lambda: self._client.v1.payment_methods.list(
+                {"customer": stripe_customer, "type": "card", "limit": 1}
+            )
+        )
+        return str(listed.data[0].id) if listed.data else None
+
+    def create_checkout_session(self, sale: Sale) -> CheckoutSession:
+        """One session per purchase id, however often asked (within Stripe's 24 hours)."""
+        metadata = _metadata(sale)
+        params: Any = {
+            "mode": "subscription" if sale.recurring else "payment",
+            "customer": sale.stripe_customer,
+            "line_items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+            "metadata": metadata,
+        }
+        if sale.success_url is not None:
+            params["success_url"] = sale.success_url
+        if sale.recurring:
+            params["subscription_data"] = {"metadata": metadata}
+            if sale.trial_end_s is not None:
+                params["subscription_data"]["trial_end"] = sale.trial_end_s
+        else:
+            params["payment_intent_data"] = {"metadata": metadata}
+            params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata}}
+        key = f"{_KEY_PREFIX}:checkout.create:{sale.purchase_id}"
+        created = self._call(
+            lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
+        )
+        return CheckoutSession(id=str(created.id), url=str(created.url))
+
+    def charge(self, sale: Sale, payment_method: str | None) -> Payment:
+        if sale.recurring:
+            subscription = self._subscription(sale, payment_method)
+            fields = subscription.to_dict()
+            latest = fields.get("latest_invoice")
+            invoice_id = latest if isinstance(latest, str) or latest is None else latest["id"]
+            if fields["status"] in ("active", "trialing") or invoice_id is None:
+                summary = self._invoice_summary(invoice_id) if invoice_id else None
+                return Payment("paid", summary, subscription_id=str(fields["id"]))
+            if payment_method is None:
+                return Payment("failed", self._invoice_summary(invoice_id), str(fields["id"]))
+            return self._paid(invoice_id, payment_method, subscription_id=str(fields["id"]))
+        if payment_method is None:
+            raise ValueError("a one-off purchase is paid by a card")
+        return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
+
+    def checkout_paid_for(self, session_id: str) -> PaidFor | None:
+        fields = self.retrieve_object("checkout.session", session_id)
+        if fields is None:
+            return None
+        subscription = fields.get("subscription")
+        return PaidFor(
+            purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
+            paid=fields.get("status") == "complete"
+            and fields.get("payment_status") in ("paid", "no_payment_required"),
+            subscription_id=_id_of(subscription),
+        )
+
+    def invoice_paid_for(self, invoice_id: str) -> PaidFor | None:
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None:
+            return None
+        details = (fields.get("parent") or {}).get("subscription_details") or {}
+        subscription_id = _id_of(details.get("subscription"))
+        purchase_id = (fields.get("metadata") or {}).get(PURCHASE_KEY) or (
+            details.get("metadata") or {}
+        ).get(PURCHASE_KEY)
+        if purchase_id is None and subscription_id is not None:
+            subscription = self.retrieve_object("subscription", subscription_id) or {}
+            purchase_id = (subscription.get("metadata") or {}).get(PURCHASE_KEY)
+        return PaidFor(
+            purchase_id=purchase_id,
+            paid=fields.get("status") == "paid",
+            subscription_id=subscription_id,
+        )
+
+    def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
+        """Created incomplete, then paid on purpose: a card error is then an answer about
+        this invoice (decline, authentication) rather than a failed creation."""
+        params: Any = {
+            "customer": sale.stripe_customer,
+            "items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+            "payment_behavior": "default_incomplete",
+            "metadata": _metadata(sale),
+        }
+        if payment_method is not None:
+            params["default_payment_method"] = payment_method
+        if sale.trial_end_s is not None:
+            params["trial_end"] = sale.trial_end_s
+        key = f"{_KEY_PREFIX}:subscription.create:{sale.purchase_id}"
+        return self._call(
+            lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
+        )
+
+    def _one_off_invoice(self, sale: Sale, payment_method: str) -> str:
+        metadata = _metadata(sale)
+        params: Any = {
+            "customer": sale.stripe_customer,
+            "collection_method": "charge_automatically",
+            "auto_advance": False,
+            "default_payment_method": payment_method,
+            "pending_invoice_items_behavior": "exclude",
+            "metadata": metadata,
+        }
+        key = f"{_KEY_PREFIX}:invoice.create:{sale.purchase_id}"
+        invoice = self._call(
+            lambda: self._client.v1.invoices.create(params, {"idempotency_key": key})
+        )
+        for index, line in enumerate(sale.line_items):
+            item: Any = {
+                "customer": sale.stripe_customer,
+                "invoice": invoice.id,
+                "pricing": {"price": line.price_id},
+                "quantity": line.quantity,
+                "metadata": metadata,
+            }
+            item_key = f"{_KEY_PREFIX}:invoiceitem.create:{sale.purchase_id}:{index}"
+            self._call(
+                lambda item=item, item_key=item_key: self._client.v1.invoice_items.create(
+                    item, {"idempotency_key": item_key}
+                )
+            )
+        return str(invoice.id)
+
+    def _paid(
+        self, invoice_id: str, payment_method: str, subscription_id: str | None = None
+    ) -> Payment:
+        """Pays the invoice with the card; a decline or a card needing authentication is
+        the answer, any other Stripe failure is StripeUnavailable."""
+        key = f"{_KEY_PREFIX}:invoice.pay:{invoice_id}:{payment_method}"
+        try:
+            self._client.v1.invoices.pay(
+                invoice_id, {"payment_method": payment_method}, {"idempotency_key": key}
+            )
+            status: Literal["paid", "requires_action", "failed"] = "paid"
+        except stripe.CardError as error:
+            status = "requires_action" if error.code in _NEEDS_ACTION else "failed"
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        summary = self._invoice_summary(invoice_id)
+        if status == "paid" and summary.status != "paid":
+            status = "failed"
+        return Payment(status, summary, subscription_id=subscription_id)
+
+    def _invoice_summary(self, invoice_id: str) -> InvoiceSummary:
+        fields = self._call(lambda: self._client.v1.invoices.retrieve(invoice_id)).to_dict()
+        currency = str(fields.get("currency") or settings().currency)
+        return InvoiceSummary(
+            id=str(fields["id"]),
+            status=fields.get("status"),
+            total=catalog.major_units(int(fields.get("total") or 0)),
+            currency=currency,
+            hosted_invoice_url=fields.get("hosted_invoice_url"),
+        )
+
     @staticmethod
     def _call(request: Any) -> Any:
         try:
@@ -176,6 +346,22 @@ class SdkStripeGateway:
         except stripe.StripeError as error:
             # Stripe's message can echo request data: keep it out of our answer and logs.
             raise StripeUnavailable from error
+
+
+# Card errors that a customer can resolve by authenticating the payment (3D Secure).
+_NEEDS_ACTION = frozenset(
+    {"authentication_required", "invoice_payment_intent_requires_action", "requires_action"}
+)
+
+
+def _metadata(sale: Sale) -> dict[str, str]:
+    return {**sale.metadata, PURCHASE_KEY: sale.purchase_id}
+
+
+def _id_of(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value["id"])
 
 
 def _customer(obj: Any) -> StripeCustomer:

@@ -1,0 +1,53 @@
+"""Granting a paid purchase: exactly once, whoever learns first that it was paid (the
+attach call that charged the card on file, or a Stripe webhook)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from billing import clock
+from billing.domain.attach import left_behind, purchased_holdings
+from billing.domain.holdings import Holdings
+from billing.services.retry import on_conflict
+from billing.store import catalog, customers, purchases
+from billing.store.purchases import PurchaseAlreadyGranted
+
+logger = Logger(child=True)
+
+
+def grant_purchase(purchase_id: str) -> bool:
+    """Grants the purchase if it is still pending; True if this call granted it. A purchase
+    whose customer is gone (deleted, or re-created under its id) grants nothing."""
+    try:
+        return on_conflict(lambda: _grant(purchase_id))
+    except PurchaseAlreadyGranted:
+        return False
+
+
+def _grant(purchase_id: str) -> bool:
+    purchase = purchases.load(purchase_id)
+    if purchase is None or purchase.status != "pending":
+        return False
+    customer = customers.load(purchase.customer_id)
+    if customer is None or customer.internal_id != purchase.internal_id:
+        logger.warning("paid purchase of a customer that is gone", extra={"purchase": purchase_id})
+        return False
+    current = catalog.load()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    if plan is None:
+        # Versions customers may hold are archived, never deleted: this is a bug to see.
+        raise LookupError(f"plan {purchase.plan_id} v{purchase.plan_version} is gone")
+    now = clock.now_ms()
+    added = purchased_holdings(
+        plan,
+        current.features,
+        purchase.packages,
+        now,
+        clock.new_internal_id,
+        trial_ends_at=purchase.trial_ends_at,
+    )
+    leaving = next((s for s in customer.holdings.subscriptions if s.id == purchase.replaces), None)
+    removed = left_behind(customer.holdings, leaving) if leaving is not None else Holdings()
+    also = [] if plan.in_use else [catalog.mark_in_use(plan)]
+    purchases.grant(customer, purchase, added, removed, also, now)
+    return True
