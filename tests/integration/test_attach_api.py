@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import httpx
 import pytest
+
+from billing.store import keys
+from local.stack import LocalStack
+from tests.conftest import dynamodb_client, table_items
 
 SUCCESS_URL = "https://app.example.com/welcome"
 
@@ -95,3 +101,53 @@ def test_bad_attach_requests_are_refused_and_change_nothing(
     assert response.status_code == status
     assert response.json()["code"] == code
     assert customer(catalog)["subscriptions"] == []
+
+
+def test_an_attach_while_another_billing_change_runs_is_a_423_and_changes_nothing(
+    catalog: httpx.Client, clean_stack: LocalStack
+) -> None:
+    lock = {"PK": {"S": keys.billing_lock_pk("c1")}, "SK": {"S": "LOCK"}}
+    running_until = int(time.time() * 1000) + 60_000
+    dynamodb_client(clean_stack).put_item(
+        TableName=clean_stack.config.table_name,
+        Item={**lock, "holder": {"S": "another call"}, "until": {"N": str(running_until)}},
+    )
+
+    refused = attach(catalog, plan_id="free")
+
+    assert refused.status_code == 423
+    assert refused.json()["code"] == "billing_in_progress"
+    assert customer(catalog)["subscriptions"] == []
+    # A holder that crashed blocks the customer only until its lease ends.
+    dynamodb_client(clean_stack).put_item(
+        TableName=clean_stack.config.table_name,
+        Item={**lock, "holder": {"S": "a crashed call"}, "until": {"N": "1"}},
+    )
+    assert attach(catalog, plan_id="free").status_code == 200
+
+
+def test_concurrent_attaches_for_one_customer_grant_the_plan_once(
+    catalog: httpx.Client, clean_stack: LocalStack
+) -> None:
+    statuses: list[int] = []
+    start = threading.Barrier(8)
+
+    def one() -> None:
+        with httpx.Client(base_url=catalog.base_url, headers=catalog.headers) as client:
+            start.wait()
+            statuses.append(attach(client, plan_id="free").status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses.count(200) == 1, statuses
+    # The others ran into the lock (423) or, once the plan was granted, into it (409).
+    assert set(statuses) <= {200, 409, 423}
+    assert len(customer(catalog)["subscriptions"]) == 1
+    lock_items = [
+        item for item in table_items(clean_stack) if item["PK"]["S"].startswith("BILLING_LOCK#")
+    ]
+    assert lock_items == [], "every call gives the lock back"
