@@ -34,7 +34,8 @@ from billing import numbers  # noqa: E402
 from billing.api.wire.features import CreateFeatureRequest  # noqa: E402
 from billing.api.wire.plans import CreatePlanRequest  # noqa: E402
 from billing.domain.errors import InvalidRequest  # noqa: E402
-from billing.domain.features import Feature, shaped  # noqa: E402
+from billing.domain.feature_changes import shaped  # noqa: E402
+from billing.domain.features import Feature  # noqa: E402
 from billing.domain.plans import Plan, validated  # noqa: E402
 
 

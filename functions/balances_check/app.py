@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
-from billing.api.wire.balances import CheckRequest, CheckResponse, check_response
+from billing.api.wire.check import CheckRequest, CheckResponse, check_response
 from billing.config import settings
 from billing.services.check import CheckResult, SentEventKey, check
 from billing.services.idempotency import fingerprint

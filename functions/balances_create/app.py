@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.balances import CreateBalanceRequest
-from billing.api.wire.common import SuccessResponse
+from billing.api.wire.success import SuccessResponse
 from billing.domain.terms import Reset
 from billing.services.balances import NewBalance, create_balance
 

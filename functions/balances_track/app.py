@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
-from billing.api.wire.balances import QueuedTrackResponse, TrackRequest, track_response
+from billing.api.wire.track import QueuedTrackResponse, TrackRequest, track_response
 from billing.services.idempotency import fingerprint
 from billing.services.track import TrackResult, Usage, track
 

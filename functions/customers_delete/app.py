@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
-from billing.api.wire.common import SuccessResponse
 from billing.api.wire.customers import DeleteCustomerRequest
+from billing.api.wire.success import SuccessResponse
 from billing.services.customers.delete import delete_customer
 
 logger = Logger()

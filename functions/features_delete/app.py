@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import make_app, ok
 from billing.api.body import parse
-from billing.api.wire.common import SuccessResponse
 from billing.api.wire.features import FeatureIdRequest
+from billing.api.wire.success import SuccessResponse
 from billing.services.features import delete_feature
 
 logger = Logger()

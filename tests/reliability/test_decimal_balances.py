@@ -28,7 +28,7 @@ from billing import clock
 from billing.config import reset_caches
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
-from billing.domain.features import FeatureSpec
+from billing.domain.feature_changes import FeatureSpec
 from billing.services import catalog_cache
 from billing.services.apply_queued import apply_queued
 from billing.services.balances import BalanceChange, NewBalance, create_balance, update_balance
@@ -109,9 +109,9 @@ def apply(customer_id: str, step: str, value: Decimal) -> None:
     if step == "create":
         create_balance(NewBalance(customer_id=customer_id, feature_id=FEATURE, included=value))
     elif step == "track":
-        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=value))
+        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=value, properties={}))
     elif step == "give_back":
-        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=-value))
+        track(Usage(customer_id=customer_id, feature_id=FEATURE, value=-value, properties={}))
     elif step == "track_async":
         queued = QueuedUse.model_validate_json(
             QueuedUse(

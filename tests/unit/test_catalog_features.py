@@ -8,15 +8,8 @@ import pytest
 
 from billing.api.wire.features import UpdateFeatureRequest
 from billing.domain.errors import InvalidRequest
-from billing.domain.features import (
-    CreditCost,
-    Feature,
-    FeatureChanges,
-    FeatureDisplay,
-    FeatureSpec,
-    credit_systems_using,
-    shaped,
-)
+from billing.domain.feature_changes import FeatureChanges, FeatureSpec, shaped
+from billing.domain.features import CreditCost, Feature, FeatureDisplay, credit_systems_using
 
 
 def feature(id: str, type: str = "metered", consumable: bool = True, **fields: object) -> Feature:

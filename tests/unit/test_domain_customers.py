@@ -2,13 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from billing.domain.customers import (
-    Customer,
-    CustomerDraft,
-    environment_of,
-    missing_fields_filled,
-    normalized_email,
-)
+from billing.domain.customer_changes import CustomerDraft, missing_fields_filled
+from billing.domain.customers import Customer, environment_of, normalized_email
 
 
 def customer(**fields: object) -> Customer:

@@ -15,7 +15,8 @@ from billing.api.wire.customers import (
     customer_page,
     customer_response,
 )
-from billing.domain.customers import Customer, CustomerChanges, PageQuery
+from billing.domain.customer_changes import CustomerChanges
+from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import InvalidRequest
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Literal, NamedTuple
 
 from billing.domain.features import Feature
 from billing.domain.holdings import Grant
@@ -35,10 +33,8 @@ _NEVER = 8
 _FOREVER = 2**63
 
 
-class GrantChange(BaseModel):
+class GrantChange(NamedTuple):
     """One grant's part in a deduction: its usage before and after, and a reset applied."""
-
-    model_config = ConfigDict(frozen=True)
 
     grant: Grant
     usage_before: Decimal
@@ -51,10 +47,8 @@ class GrantChange(BaseModel):
         return self.usage_after - (ZERO if self.reset_from is not None else self.usage_before)
 
 
-class Deduction(BaseModel):
+class Deduction(NamedTuple):
     """What one balance (a feature's or a credit system's) gave towards a use."""
-
-    model_config = ConfigDict(frozen=True)
 
     feature_id: str
     requested: Decimal
@@ -62,10 +56,8 @@ class Deduction(BaseModel):
     changes: tuple[GrantChange, ...]
 
 
-class Payer(BaseModel):
+class Payer(NamedTuple):
     """A balance that pays for using a feature, with `cost` of its units per unit used."""
-
-    model_config = ConfigDict(frozen=True)
 
     feature_id: str
     cost: Decimal
@@ -73,10 +65,8 @@ class Payer(BaseModel):
     continuous: bool = False
 
 
-class Draw(BaseModel):
+class Draw(NamedTuple):
     """A use of one feature, drawn from its payers in order (its own grants, then credits)."""
-
-    model_config = ConfigDict(frozen=True)
 
     feature_id: str
     deductions: tuple[Deduction, ...]

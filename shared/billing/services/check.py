@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from billing import clock
 from billing.domain.customers import Customer
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
     from billing.services.check_preview import Preview
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     allowed: bool
     # The balance that decides; None when a deduction touched several (see `tracked`).
     balance: FeatureBalance | None
@@ -36,8 +34,7 @@ class CheckResult:
     replayed: str | None = None
 
 
-@dataclass(frozen=True)
-class SentEventKey:
+class SentEventKey(NamedTuple):
     """The Idempotency-Key of a check with send_event, and how its answer is written."""
 
     key: str
@@ -71,13 +68,13 @@ def check(
         # a retry answers as it did.
         first = idempotency.first_answer(event_key.key, event_key.fingerprint)
         if first is not None:
-            return replace(result, replayed=first.body)
+            return result._replace(replayed=first.body)
     if result.allowed or not with_preview:
         return result
     # Imported here: only a denied check asking for a preview reads the plans.
     from billing.services.check_preview import preview
 
-    return replace(result, preview=preview(feature, customer.holdings))
+    return result._replace(preview=preview(feature, customer.holdings))
 
 
 def _decided(

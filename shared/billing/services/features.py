@@ -6,13 +6,8 @@ from typing import Any
 
 from billing import clock
 from billing.domain.errors import FeatureExists, FeatureInUse, FeatureNotFound
-from billing.domain.features import (
-    Feature,
-    FeatureChanges,
-    FeatureSpec,
-    credit_systems_using,
-    shaped,
-)
+from billing.domain.feature_changes import FeatureChanges, FeatureSpec, shaped
+from billing.domain.features import Feature, credit_systems_using
 from billing.services.retry import on_conflict
 from billing.store import catalog, features
 from billing.store.catalog import Catalog

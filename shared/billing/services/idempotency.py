@@ -9,8 +9,7 @@ progress" (409), whichever route holds it. Only final answers are kept: an answe
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from billing import clock
 from billing.config import settings
@@ -22,8 +21,7 @@ from billing.store.idempotency import StoredRequest
 _RETRY_STATUSES = frozenset({423, 429})
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(NamedTuple):
     status: int
     body: str
 

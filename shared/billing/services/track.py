@@ -8,9 +8,8 @@ holding the answer). A lost race hands back the grants as they are now: decide a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from billing import clock
 from billing.domain.customers import Customer
@@ -34,13 +33,12 @@ from billing.store import usage
 ATTEMPTS = 8
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     customer_id: str
     value: Decimal
+    properties: dict[str, Any]
     feature_id: str | None = None
     event_name: str | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
     timestamp: int | None = None
     overage: OverageBehavior = "cap"
     all_or_nothing: bool = False
@@ -48,8 +46,7 @@ class Usage:
     fingerprint: str = ""
 
 
-@dataclass(frozen=True)
-class TrackResult:
+class TrackResult(NamedTuple):
     draws: list[Draw]
     # Every balance the use touched, as it leaves them.
     balances: dict[str, FeatureBalance]

@@ -8,8 +8,7 @@ answer written with the message a queued request sent (async track).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -20,8 +19,7 @@ IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
 
 
-@dataclass(frozen=True)
-class StoredRequest:
+class StoredRequest(NamedTuple):
     fingerprint: str
     status: str
     locked_until_ms: int

@@ -9,8 +9,7 @@ read from the transaction's cancellation reasons, so callers never guess which o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -31,8 +30,7 @@ CHUNK_ITEMS = 50
 _BATCH_ITEMS = 25
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(NamedTuple):
     kind: WriteKind
     params: dict[str, Any]
     # Raised when this write's ConditionExpression is false; None means it has no condition.

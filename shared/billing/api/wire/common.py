@@ -21,12 +21,6 @@ class WireResponse(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class SuccessResponse(WireResponse):
-    """The answer of routes that only confirm (deletes, balance changes)."""
-
-    success: bool
-
-
 def _absent(value: object) -> bool:
     return value is None
 

@@ -21,23 +21,18 @@ from billing.api.wire.common import (
     omitted_when_none,
 )
 from billing.api.wire.features import FeatureResponse, feature_response
-from billing.api.wire.holdings import (
-    BalanceResponse,
-    FlagResponse,
+from billing.api.wire.holdings import BalanceResponse, FlagResponse, balance_response, flag_response
+from billing.api.wire.subscriptions import (
     PurchaseResponse,
     SubscriptionResponse,
-    balance_response,
-    flag_response,
     purchase_response,
     subscription_response,
 )
+from billing.domain.customer_changes import CustomerChanges, CustomerConfigChanges, CustomerDraft
 from billing.domain.customers import (
     MAX_CREATED_AT,
     Customer,
-    CustomerChanges,
     CustomerConfig,
-    CustomerConfigChanges,
-    CustomerDraft,
     Environment,
     PageQuery,
 )

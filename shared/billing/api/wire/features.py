@@ -8,13 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from billing.api.wire.common import Id, Quantity, WireRequest, WireResponse, omitted_when_none
-from billing.domain.features import (
-    CreditCost,
-    Feature,
-    FeatureChanges,
-    FeatureDisplay,
-    FeatureSpec,
-)
+from billing.domain.feature_changes import FeatureChanges, FeatureSpec
+from billing.domain.features import CreditCost, Feature, FeatureDisplay
 from billing.domain.keep import KEEP
 
 FeatureName = Annotated[str, Field(min_length=1, max_length=256)]

@@ -1,4 +1,4 @@
-"""Subscriptions, purchases, balances and flags as the Customer response shows them."""
+"""Balances and flags as the Customer, check and track answers show them."""
 
 from __future__ import annotations
 
@@ -6,30 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.api.wire.common import WireResponse
-from billing.domain.holdings import FeatureBalance, Flag, Grant, Subscription
-
-
-class SubscriptionResponse(WireResponse):
-    id: str
-    plan_id: str
-    auto_enable: bool
-    add_on: bool
-    status: str
-    past_due: bool
-    canceled_at: int | None
-    expires_at: int | None
-    trial_ends_at: int | None
-    started_at: int
-    current_period_start: int | None
-    current_period_end: int | None
-    quantity: Decimal
-
-
-class PurchaseResponse(WireResponse):
-    plan_id: str
-    expires_at: int | None
-    started_at: int
-    quantity: Decimal
+from billing.domain.holdings import FeatureBalance, Flag, Grant
 
 
 class ResetResponse(WireResponse):
@@ -68,21 +45,6 @@ class FlagResponse(WireResponse):
     plan_id: str | None
     expires_at: int | None
     feature_id: str
-
-
-def subscription_response(sub: Subscription) -> SubscriptionResponse:
-    return SubscriptionResponse(
-        **sub.model_dump(exclude={"plan_version", "one_off"}),
-    )
-
-
-def purchase_response(sub: Subscription) -> PurchaseResponse:
-    return PurchaseResponse(
-        plan_id=sub.plan_id,
-        expires_at=sub.expires_at,
-        started_at=sub.started_at,
-        quantity=sub.quantity,
-    )
 
 
 def balance_response(balance: FeatureBalance) -> BalanceResponse:

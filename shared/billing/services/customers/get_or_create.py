@@ -5,12 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from billing import clock
-from billing.domain.customers import (
-    Customer,
-    CustomerConfig,
-    CustomerDraft,
-    missing_fields_filled,
-)
+from billing.domain.customer_changes import CustomerDraft, missing_fields_filled
+from billing.domain.customers import Customer, CustomerConfig
 from billing.domain.errors import (
     CustomerExists,
     InvalidRequest,
@@ -102,7 +98,7 @@ def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
         fingerprint=draft.fingerprint,
         metadata=draft.metadata or {},
         send_email_receipts=bool(draft.send_email_receipts),
-        config=CustomerConfig().updated(draft.config) if draft.config else CustomerConfig(),
+        config=draft.config.applied_to(CustomerConfig()) if draft.config else CustomerConfig(),
         stripe_id=command.stripe_id,
         created_at=now,
         holdings=holdings,

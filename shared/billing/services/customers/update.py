@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from billing.domain.customers import Customer, CustomerChanges
+from billing.domain.customer_changes import CustomerChanges
+from billing.domain.customers import Customer
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import (
     contact_details_changed,

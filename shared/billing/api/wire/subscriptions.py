@@ -1,0 +1,46 @@
+"""Subscriptions and one-off purchases as the Customer response shows them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from billing.api.wire.common import WireResponse
+from billing.domain.holdings import Subscription
+
+
+class SubscriptionResponse(WireResponse):
+    id: str
+    plan_id: str
+    auto_enable: bool
+    add_on: bool
+    status: str
+    past_due: bool
+    canceled_at: int | None
+    expires_at: int | None
+    trial_ends_at: int | None
+    started_at: int
+    current_period_start: int | None
+    current_period_end: int | None
+    quantity: Decimal
+
+
+class PurchaseResponse(WireResponse):
+    plan_id: str
+    expires_at: int | None
+    started_at: int
+    quantity: Decimal
+
+
+def subscription_response(sub: Subscription) -> SubscriptionResponse:
+    return SubscriptionResponse(
+        **sub.model_dump(exclude={"plan_version", "one_off"}),
+    )
+
+
+def purchase_response(sub: Subscription) -> PurchaseResponse:
+    return PurchaseResponse(
+        plan_id=sub.plan_id,
+        expires_at=sub.expires_at,
+        started_at=sub.started_at,
+        quantity=sub.quantity,
+    )
