@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit catalog bench api-key clean
+.PHONY: dev test lint typecheck unit catalog bench api-key webhook-samples clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(INSTALLED)
 # Prints a new random secret key and the SHA-256 digest to give `sam deploy` as ApiKeyHashes.
 api-key: $(INSTALLED)
 	@$(BIN)/python -c "import secrets,hashlib; k='am_sk_'+secrets.token_urlsafe(32); print('secret key:', k); print('hash:      ', hashlib.sha256(k.encode()).hexdigest())"
+
+# Signs events/stripe_webhook_*.json again (good for five minutes), for `sam local invoke`.
+webhook-samples: $(INSTALLED)
+	$(BIN)/python -m local.webhook_samples
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,6 +20,11 @@ from local.template import ROOT, load_template, queue_sources, queue_url_variabl
 
 DEFAULT_SECRET_KEY = "am_sk_local_dev_key"  # noqa: S105 (a documented local-only default)
 EMULATOR_STRIPE_KEY = "sk_test_emulator"
+# What the local stack's webhook route checks Stripe signatures with (and the emulator, or
+# the events/ samples, sign with). With real Stripe, set STRIPE_WEBHOOK_SECRET to the secret
+# `stripe listen` prints.
+DEFAULT_WEBHOOK_SECRET = "whsec_LocalStackSigningSecret"  # noqa: S105 (local-only default)
+WEBHOOK_PATH = "/webhooks/stripe"
 
 
 @dataclass
@@ -32,6 +37,7 @@ class StackConfig:
     dynamodb_endpoint_url: str | None = None
     # Set (sk_test_...) to use Stripe's test mode instead of the emulator.
     stripe_secret_key: str | None = None
+    stripe_webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     keep_data: bool = False
     # The usage worker's batching window and retry delay (None: the template's window).
     queue_window_s: float | None = None
@@ -52,6 +58,7 @@ class StackConfig:
             stripe_emulator_port=int(env.get("STRIPE_EMULATOR_PORT", "12111")),
             dynamodb_endpoint_url=env.get("DYNAMODB_ENDPOINT_URL") or None,
             stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
             keep_data=env.get("LOCAL_KEEP_DATA", "") in ("1", "true", "yes"),
             data_dir=Path(env.get("LOCAL_DATA_DIR") or ROOT / ".local-data"),
         )
@@ -101,6 +108,7 @@ class LocalStack:
                 "DYNAMODB_ENDPOINT_URL": self.dynamodb_url,
                 "API_KEY_HASHES": hashlib.sha256(config.secret_key.encode()).hexdigest(),
                 "STRIPE_SECRET_KEY": stripe_key,
+                "STRIPE_WEBHOOK_SECRET": config.stripe_webhook_secret,
             }
         )
         if self.stripe_url:
@@ -131,6 +139,11 @@ class LocalStack:
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
         return self
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Stripe's events go: the local stack's webhook route."""
+        return f"{self.api_url}{WEBHOOK_PATH}"
 
     def drain_queues(self, timeout_s: float = 30) -> None:
         """Waits until every queued message is handled (tests; trying things by hand)."""
@@ -171,6 +184,8 @@ def describe(stack: LocalStack) -> str:
         f"DynamoDB        {stack.dynamodb_url}   table {stack.config.table_name}",
         f"SQS             {stack.sqs_url}   (async track: the usage worker polls it)",
         f"Stripe          {stack.stripe_url or 'Stripe test mode (STRIPE_SECRET_KEY)'}",
+        f"Stripe webhook  {stack.webhook_url}   signing secret"
+        f" {stack.config.stripe_webhook_secret}   (STRIPE_WEBHOOK_SECRET)",
     ]
     return "\n".join(lines)
 

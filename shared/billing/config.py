@@ -29,6 +29,9 @@ class Settings(BaseModel):
     # Either the key itself (local stack, CI) or a Secrets Manager secret holding it (AWS).
     stripe_secret_key: SecretStr | None = None
     stripe_secret_arn: str | None = None
+    # The secret Stripe signs webhook events with (whsec_...): itself (local stack, CI), or
+    # the `stripe_webhook_secret` field of the secret at `stripe_secret_arn` (AWS).
+    stripe_webhook_secret: SecretStr | None = None
     # Points the stripe SDK at the local emulator instead of Stripe.
     stripe_api_base: str | None = None
     # "test" or "live": which Stripe mode the key is for, known without fetching the key.
@@ -40,6 +43,11 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # How long an unfinished request holds its Idempotency-Key before a retry may take over.
     idempotency_lock_seconds: int = Field(default=30, gt=0)
+    # How long a webhook delivery holds its Stripe event before another may take it over:
+    # longer than the function's timeout, so a live delivery is never overtaken.
+    stripe_event_lease_seconds: int = Field(default=60, gt=0)
+    # How long a Stripe event id is remembered: well past Stripe's 3 days of retries.
+    stripe_event_ttl_seconds: int = Field(default=30 * 24 * 3600, gt=0)
     # Where `track` with `async: true` queues usage (SQS), and the local stack's endpoint.
     track_queue_url: str | None = None
     # Where a deleted customer's usage events are queued for removal in the background.
@@ -83,6 +91,7 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
         api_key_hashes=frozenset(h.strip() for h in hashes.split(",") if h.strip()),
         stripe_secret_key=environ.get("STRIPE_SECRET_KEY") or None,
         stripe_secret_arn=environ.get("STRIPE_SECRET_ARN") or None,
+        stripe_webhook_secret=environ.get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=environ.get("STRIPE_API_BASE") or None,
         stripe_mode=environ.get("STRIPE_MODE") or None,
         currency=environ.get("BILLING_CURRENCY") or "usd",
@@ -108,16 +117,43 @@ def stripe_secret_key() -> str:
     configured = settings()
     if configured.stripe_secret_key is not None:
         return configured.stripe_secret_key.get_secret_value()
-    if configured.stripe_secret_arn is None:
-        raise StripeNotConfigured("set STRIPE_SECRET_KEY or STRIPE_SECRET_ARN")
+    return _held_secret("stripe_secret_key", "STRIPE_SECRET_KEY")
+
+
+@cache
+def stripe_webhook_secret() -> str:
+    """The secret Stripe signs our webhook events with, fetched at most once per container."""
+    configured = settings()
+    if configured.stripe_webhook_secret is not None:
+        return configured.stripe_webhook_secret.get_secret_value()
+    return _held_secret("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET")
+
+
+def _held_secret(field: str, variable: str) -> str:
+    """One field of the Stripe secret in Secrets Manager (read once: `_stripe_secret`)."""
+    if settings().stripe_secret_arn is None:
+        raise StripeNotConfigured(f"set {variable} or STRIPE_SECRET_ARN")
+    value = _stripe_secret().get(field)
+    if not value:
+        # Deployed before the webhook endpoint existed: every delivery fails (5xx) and
+        # Stripe retries until the secret is set, so no event is lost meanwhile.
+        raise StripeNotConfigured(f"the Stripe secret has no {field}")
+    return str(value)
+
+
+@cache
+def _stripe_secret() -> dict[str, object]:
     import boto3  # only functions that talk to Stripe pay for this client
 
     client = boto3.client("secretsmanager")
-    secret = client.get_secret_value(SecretId=configured.stripe_secret_arn)
-    return str(json.loads(secret["SecretString"])["stripe_secret_key"])
+    secret = client.get_secret_value(SecretId=settings().stripe_secret_arn)
+    document: dict[str, object] = json.loads(secret["SecretString"])
+    return document
 
 
 def reset_caches() -> None:
     """Forget cached settings (tests and the local stack change the environment)."""
     settings.cache_clear()
     stripe_secret_key.cache_clear()
+    stripe_webhook_secret.cache_clear()
+    _stripe_secret.cache_clear()

@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from local.dynamodb import start_moto_server
-from local.stack import DEFAULT_SECRET_KEY
+from local.stack import DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET
 from local.template import ROOT
+from tests.stripe_events import signed, stripe_event
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +29,7 @@ STACK_VARIABLES = {
     "API_KEY_HASHES",
     "STRIPE_SECRET_KEY",
     "STRIPE_API_BASE",
+    "STRIPE_WEBHOOK_SECRET",
 }
 
 
@@ -202,3 +204,17 @@ def test_a_catalog_that_cannot_be_pushed_is_reported_and_the_stack_keeps_running
     assert "type" in reported, "the report names what is wrong"
     assert served.status_code == 200
     assert process.returncode == 0
+
+
+def test_the_stack_prints_its_webhook_url_and_secret_and_accepts_events_signed_with_it() -> None:
+    with dev_stack() as (api_url, process):
+        printed = output_until(process, "Stripe webhook")
+        webhook_line = printed.splitlines()[-1].split()
+        webhook_url, secret = webhook_line[2], webhook_line[5]
+        payload = stripe_event(event_id="evt_dev_stack")
+        delivered = httpx.post(webhook_url, content=payload, headers=signed(payload, secret))
+        stop(process, signal.SIGTERM)
+
+    assert webhook_url == f"{api_url}/webhooks/stripe"
+    assert secret == DEFAULT_WEBHOOK_SECRET
+    assert (delivered.status_code, delivered.json()["outcome"]) == (200, "ignored")

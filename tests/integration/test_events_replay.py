@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from local.gateway import FunctionPool
-from local.stack import DEFAULT_SECRET_KEY, LocalStack
+from local.stack import DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET, LocalStack
 from local.template import ROOT, load_template, queue_sources, routes
+from local.webhook_samples import SAMPLES, is_signed_with, signed_now
 
 EVENTS = ROOT / "events"
 
@@ -46,6 +47,11 @@ EXPECTED_STATUS = {
     "customers_delete.json": 200,
     # Last: the plan samples grant the feature this sample deletes.
     "features_delete.json": 200,
+    # Stripe's deliveries (no Bearer key): signed with the local stack's documented secret,
+    # and signed again at replay (a signature is good for five minutes): see below.
+    "stripe_webhook_ignored.json": 200,
+    # Signed with another secret: refused, nothing recorded.
+    "stripe_webhook_forged.json": 400,
 }
 
 
@@ -62,6 +68,7 @@ def events_key(clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None
 
     digest = hashlib.sha256(DEFAULT_SECRET_KEY.encode()).hexdigest()
     monkeypatch.setenv("API_KEY_HASHES", digest)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
     reset_caches()
     yield
     monkeypatch.undo()
@@ -79,6 +86,9 @@ def test_replaying_the_samples_in_order_gives_their_expected_answers(events_key:
 
     for name, status in EXPECTED_STATUS.items():
         event = json.loads((EVENTS / name).read_text())
+        if Path(name).match(SAMPLES) and is_signed_with(event):
+            # What `python -m local.webhook_samples` does before a `sam local invoke`.
+            event = signed_now(event)
         if "Records" in event:
             assert worker.invoke(event) == {"batchItemFailures": []}, name
             continue
@@ -90,6 +100,22 @@ def test_replaying_the_samples_in_order_gives_their_expected_answers(events_key:
             assert body["id"] == "user_123"
         if status >= 400:
             assert {"code", "message"} <= body.keys()
+
+    from billing.store import stripe_events
+
+    ignored = stripe_events.get("evt_3SampleIgnored0001")
+    assert ignored is not None
+    assert (ignored.status, ignored.outcome) == ("COMPLETED", "ignored")
+    assert stripe_events.get("evt_3SampleForged00001") is None
+
+
+def test_the_webhook_samples_are_signed_with_the_local_secret_except_the_forged_one() -> None:
+    signed = {
+        path.name: is_signed_with(json.loads(path.read_text())) for path in EVENTS.glob(SAMPLES)
+    }
+
+    assert signed
+    assert signed == {name: "forged" not in name for name in signed}
 
 
 def test_a_sample_event_is_routed_exactly_as_template_yaml_says(events_key: None) -> None:

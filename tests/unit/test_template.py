@@ -84,7 +84,31 @@ def test_routes_are_unique_and_versioned(template: dict[str, Any]):
     keys = [route.route_key for route in routes(template)]
 
     assert len(keys) == len(set(keys))
-    assert all(r.path.startswith("/v1/") for r in routes(template) if not r.is_default)
+    assert all(
+        r.path.startswith("/v1/")
+        for r in routes(template)
+        if not r.is_default and r.function != "StripeWebhookFunction"
+    )
+
+
+def test_stripes_webhook_route_has_no_authorizer_and_reads_only_the_stripe_secret(
+    template: dict[str, Any],
+):
+    (webhook,) = [r for r in routes(template) if r.function == "StripeWebhookFunction"]
+    function = template["Resources"]["StripeWebhookFunction"]["Properties"]
+    (event,) = function["Events"].values()
+    secret_policies = [
+        policy["AWSSecretsManagerGetSecretValuePolicy"]
+        for policy in function["Policies"]
+        if "AWSSecretsManagerGetSecretValuePolicy" in policy
+    ]
+
+    assert webhook.route_key == "POST /webhooks/stripe"
+    assert "Auth" not in event["Properties"]
+    assert "Auth" not in template["Resources"]["BillingApi"]["Properties"]
+    assert secret_policies == [{"SecretArn": {"Ref": "StripeSecret"}}]
+    secret = template["Resources"]["StripeSecret"]["Properties"]["SecretString"]["Sub"]
+    assert '"stripe_webhook_secret": "${StripeWebhookSecret}"' in secret
 
 
 def test_every_function_handler_exists(template: dict[str, Any]):
@@ -173,7 +197,7 @@ def test_only_the_feature_functions_that_refuse_changes_may_query_the_holders_in
     assert allowed == {"FeaturesUpdateFunction", "FeaturesDeleteFunction"}
 
 
-@pytest.mark.parametrize("parameter", ["StripeSecretKey", "ApiKeyHashes"])
+@pytest.mark.parametrize("parameter", ["StripeSecretKey", "StripeWebhookSecret", "ApiKeyHashes"])
 def test_secret_parameters_are_never_echoed(template: dict[str, Any], parameter: str):
     assert template["Parameters"][parameter]["NoEcho"] is True
 

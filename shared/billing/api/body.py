@@ -23,7 +23,7 @@ MOST_BODY_DEPTH = 48
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+def raw_body(event: APIGatewayProxyEventV2, limit: int = MAX_BODY_BYTES) -> bytes:
     body = event.get("body") or ""
     try:
         data = (
@@ -31,8 +31,8 @@ def raw_body(event: APIGatewayProxyEventV2) -> bytes:
         )
     except (binascii.Error, ValueError) as error:
         raise InvalidRequest("The request body is not valid base64.") from error
-    if len(data) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     return data
 
 

@@ -29,6 +29,7 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.UnclaimedEmailTaken: 409,
     errors.IdempotencyKeyConflict: 409,
     errors.IdempotencyKeyInProgress: 409,
+    errors.StripeEventInProgress: 409,
     errors.PayloadTooLarge: 413,
     errors.BillingInProgress: 423,
     errors.StripeUnavailable: 502,

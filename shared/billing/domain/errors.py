@@ -2,7 +2,8 @@
 
 The codes are Autumn's (its `ErrCode`) wherever Autumn has one, so applications written for
 Autumn branch on the same strings; ours only where Autumn has none (a route that does not
-exist, a balance id taken, a key still running, a billing change running, a body too large).
+exist, a balance id taken, a key still running, a billing change running, a body too large,
+a Stripe event being processed).
 
 The HTTP status of each lives in `billing.api.errors`, the one place errors become responses.
 """
@@ -29,6 +30,13 @@ class BillingError(Exception):
 class InvalidRequest(BillingError):
     code = "invalid_inputs"
     default_message = "The request is not valid."
+
+
+class InvalidStripeEvent(InvalidRequest):
+    """A webhook delivery that is not a Stripe event signed with our endpoint's secret in the
+    last five minutes. Autumn has no code of its own for this: `invalid_inputs`."""
+
+    default_message = "The request is not a Stripe event signed with this endpoint's secret."
 
 
 class Unauthorized(BillingError):
@@ -114,6 +122,14 @@ class IdempotencyKeyInProgress(BillingError):
     default_message = (
         "A request with this Idempotency-Key is still being processed; retry in a moment."
     )
+
+
+class StripeEventInProgress(BillingError):
+    """Another delivery of the same Stripe event is being processed. Not a success: Stripe
+    delivers the event again later, and then learns how the first delivery ended."""
+
+    code = "stripe_event_in_progress"
+    default_message = "This Stripe event is being processed by another delivery; retry later."
 
 
 class PayloadTooLarge(BillingError):

@@ -19,6 +19,7 @@ CUSTOMERS_INDEX_PK = "CUSTOMERS"
 CATALOG_PK = "CATALOG"
 FEATURE = "FEATURE#"
 IDEMPOTENCY_SK = "IDEM"
+STRIPE_EVENT_SK = "EVENT"
 # In a customer's partition: the earliest month its usage events are in.
 EVENTS_SINCE = "EVENTS"
 
@@ -64,6 +65,11 @@ def billing_lock_pk(customer_id: str) -> str:
     """One billing change (attach, update) at a time per customer: a lease, not a partition
     that `check` reads."""
     return f"BILLING_LOCK#{part(customer_id)}"
+
+
+def stripe_event_pk(event_id: str) -> str:
+    """One item per Stripe event id: its claim, outcome and raw body."""
+    return f"STRIPE_EVT#{part(event_id)}"
 
 
 def idempotency_pk(key: str) -> str:
