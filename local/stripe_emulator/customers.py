@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from local.stripe_emulator import pagination, search
+from local.stripe_emulator import events, pagination, payment_methods, search, timeline
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import invalid_param, missing_param
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest, Router
-from local.stripe_emulator.store import JsonObject
+from local.stripe_emulator.store import JsonObject, ObjectStore
 
 OBJECT = "customer"
 URL = "/v1/customers"
@@ -50,14 +50,19 @@ def register(router: Router) -> None:
 
 
 def create(request: ApiRequest) -> JsonObject:
-    p.reject_unknown(request.params, _WRITABLE)
+    params, store = request.params, request.store
+    p.reject_unknown(params, _WRITABLE | {"payment_method", "test_clock"})
+    clock_id = _test_clock(store, params)
+    now = request.now
+    if clock_id is not None:
+        now = int(store.require(timeline.CLOCK_OBJECT, clock_id, "test_clock")["frozen_time"])
     customer: JsonObject = {
-        "id": request.store.new_id("cus"),
+        "id": store.new_id("cus"),
         "object": OBJECT,
         "address": None,
         "balance": 0,
         "business_name": None,
-        "created": request.now,
+        "created": now,
         "currency": None,
         "default_source": None,
         "delinquent": False,
@@ -75,11 +80,25 @@ def create(request: ApiRequest) -> JsonObject:
         "preferred_locales": [],
         "shipping": None,
         "tax_exempt": "none",
-        "test_clock": None,
+        "test_clock": clock_id,
     }
     # Validate everything before storing so a 400 leaves no half-created customer.
-    _apply(customer, request.params)
-    return request.store.insert(customer)
+    _apply(customer, params)
+    payment_method = None
+    if "payment_method" in params:
+        payment_method = payment_methods.resolve(
+            store, now, p.string(params, "payment_method"), "payment_method"
+        )
+        default = customer["invoice_settings"]["default_payment_method"]
+        if default == params["payment_method"]:
+            # ``pm_card_visa`` given twice names the one card this request creates.
+            customer["invoice_settings"]["default_payment_method"] = payment_method["id"]
+    _check_default(store, customer, payment_method)
+    store.insert(customer)
+    events.emit(store, "customer.created", customer, now)
+    if payment_method is not None:
+        payment_methods.attach_to(store, payment_method, customer["id"], now)
+    return customer
 
 
 def retrieve(request: ApiRequest) -> JsonObject:
@@ -99,13 +118,21 @@ def update(request: ApiRequest) -> JsonObject:
     # Work on a copy so a validation error half-way through changes nothing.
     updated = {**customer, "invoice_settings": dict(customer["invoice_settings"])}
     _apply(updated, request.params)
+    _check_default(request.store, updated, None)
+    previous = {k: v for k, v in customer.items() if updated[k] != v}
     customer.update(updated)
+    if previous:
+        now = timeline.now_for(request.store, customer["id"], request.now)
+        events.emit(request.store, "customer.updated", customer, now, previous)
     return customer
 
 
 def delete(request: ApiRequest) -> JsonObject:
     customer_id = request.path_params["id"]
+    customer = request.store.require(OBJECT, customer_id)
     request.store.delete(OBJECT, customer_id)
+    now = timeline.now_for(request.store, customer_id, request.now)
+    events.emit(request.store, "customer.deleted", customer, now)
     return _tombstone(customer_id)
 
 
@@ -132,6 +159,30 @@ def search_customers(request: ApiRequest) -> JsonObject:
         resource="customers",
         string_fields=("email", "name", "phone"),
     )
+
+
+def _test_clock(store: ObjectStore, params: Params) -> str | None:
+    if "test_clock" not in params:
+        return None
+    clock_id = p.string(params, "test_clock")
+    clock = store.find(timeline.CLOCK_OBJECT, clock_id)
+    if clock is None or store.is_deleted(clock_id):
+        raise invalid_param(
+            "test_clock", f"No such test_helpers.test_clock: '{clock_id}'", "resource_missing"
+        )
+    return clock_id
+
+
+def _check_default(store: ObjectStore, customer: JsonObject, attaching: JsonObject | None) -> None:
+    """A default payment method must belong to the customer (or be attached by this call)."""
+    default = customer["invoice_settings"]["default_payment_method"]
+    if default is None or (attaching is not None and attaching["id"] == default):
+        return
+    payment_method = store.find(payment_methods.OBJECT, default)
+    if payment_method is None or payment_method["customer"] != customer["id"]:
+        raise payment_methods.invalid_default(
+            "invoice_settings[default_payment_method]", default, customer["id"]
+        )
 
 
 def _tombstone(customer_id: str) -> JsonObject:

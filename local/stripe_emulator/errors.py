@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -17,6 +18,7 @@ class StripeError(Exception):
         code: str | None = None,
         param: str | None = None,
         replayable: bool = True,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -27,6 +29,8 @@ class StripeError(Exception):
         # Stripe does not save an idempotency result when a request fails parameter
         # validation, so fixing the parameters and retrying with the same key works.
         self.replayable = replayable
+        # More of Stripe's error fields: a card error's decline_code, payment_intent...
+        self.extra = dict(extra or {})
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"type": self.error_type, "message": self.message}
@@ -35,6 +39,7 @@ class StripeError(Exception):
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
         if self.param is not None:
             error["param"] = self.param
+        error.update(self.extra)
         return {"error": error}
 
 

@@ -1,9 +1,10 @@
-"""Route table mapping ``METHOD /v1/path/{param}`` patterns to resource handlers."""
+"""Route tables: ``METHOD /v1/path/{param}`` API routes and the emulator's HTML pages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.store import JsonObject, ObjectStore
@@ -18,18 +19,44 @@ class ApiRequest:
     params: Params
     path_params: dict[str, str]
     store: ObjectStore
-    # Seconds since the epoch; a seam for the test clock that later resources need.
+    # Seconds since the epoch (wall clock); objects under a test clock use the clock's
+    # time instead (see test_clocks.now_for).
     now: int
-
-
-Handler = Callable[[ApiRequest], JsonObject]
+    # Where this emulator is reached ("http://host:port"), for URLs of its hosted pages.
+    base_url: str = ""
 
 
 @dataclass(frozen=True)
-class _Route:
+class PageRequest:
+    """What a page handler sees: a browser's GET or form POST outside ``/v1``.
+
+    Page handlers run under ``store.lock`` like API handlers.
+    """
+
+    method: str
+    path: str
+    path_params: dict[str, str]
+    query: dict[str, str]
+    # The decoded ``application/x-www-form-urlencoded`` body of a POST (flat, last value wins).
+    form: dict[str, str]
+    store: ObjectStore
+    now: int
+    base_url: str = ""
+
+
+# (status, html, extra headers): a redirect is (303, "", {"Location": url}).
+PageResponse = tuple[int, str, dict[str, str]]
+Handler = Callable[[ApiRequest], JsonObject]
+PageHandler = Callable[[PageRequest], PageResponse]
+
+H = TypeVar("H")
+
+
+@dataclass(frozen=True)
+class _Route(Generic[H]):
     method: str
     segments: tuple[str, ...]
-    handler: Handler
+    handler: H
 
     @property
     def specificity(self) -> int:
@@ -49,22 +76,44 @@ class _Route:
         return captured
 
 
-class Router:
-    def __init__(self) -> None:
-        self._routes: list[_Route] = []
-        self.object_types: set[str] = set()
+@dataclass
+class _Table(Generic[H]):
+    routes: list[_Route[H]] = field(default_factory=list)
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
-        route = _Route(method.upper(), tuple(pattern.strip("/").split("/")), handler)
-        self._routes.append(route)
+    def add(self, method: str, pattern: str, handler: H) -> None:
+        self.routes.append(_Route(method.upper(), tuple(pattern.strip("/").split("/")), handler))
         # Literal segments win over placeholders regardless of registration order,
         # so ``/v1/customers/search`` is never read as a customer id.
-        self._routes.sort(key=lambda r: r.specificity, reverse=True)
+        self.routes.sort(key=lambda r: r.specificity, reverse=True)
 
-    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
+    def resolve(self, method: str, path: str) -> tuple[H, dict[str, str]] | None:
         segments = path.strip("/").split("/")
-        for route in self._routes:
+        for route in self.routes:
             captured = route.match(method, segments)
             if captured is not None:
                 return route.handler, captured
         return None
+
+
+class Router:
+    """API routes (JSON, under ``/v1``) and page routes (HTML, anywhere else)."""
+
+    def __init__(self) -> None:
+        self._api: _Table[Handler] = _Table()
+        self._pages: _Table[PageHandler] = _Table()
+        self.object_types: set[str] = set()
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        self._api.add(method, pattern, handler)
+
+    def resolve(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
+        return self._api.resolve(method, path)
+
+    def add_page(self, method: str, pattern: str, handler: PageHandler) -> None:
+        """A hosted page such as ``/invoices/{id}`` (never under ``/v1`` or ``/_emulator``)."""
+        if pattern.startswith(("/v1/", "/_emulator/")):
+            raise ValueError(f"page routes live outside the API: {pattern}")
+        self._pages.add(method, pattern, handler)
+
+    def resolve_page(self, method: str, path: str) -> tuple[PageHandler, dict[str, str]] | None:
+        return self._pages.resolve(method, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import html
 import json
 import socket
 import sys
@@ -18,15 +19,34 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local.stripe_emulator import customers, forms, prices, products
+from local.stripe_emulator import (
+    charges,
+    customers,
+    forms,
+    invoiceitems,
+    invoices,
+    payment_intents,
+    payment_methods,
+    prices,
+    products,
+)
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
-from local.stripe_emulator.routing import ApiRequest, Router
+from local.stripe_emulator.routing import ApiRequest, PageHandler, PageRequest, Router
 from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
-RESOURCES = (customers.register, products.register, prices.register)
+RESOURCES = (
+    customers.register,
+    products.register,
+    prices.register,
+    payment_methods.register,
+    charges.register,
+    payment_intents.register,
+    invoices.register,
+    invoiceitems.register,
+)
 
 API_VERSION = "2026-10-28.endive"
 CONTROL_PREFIX = "/_emulator/"
@@ -122,6 +142,12 @@ class StripeEmulator:
             types = self._router.object_types | self._store.object_types()
             return {object_type: self._store.count(object_type) for object_type in sorted(types)}
 
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """Events recorded so far (oldest first), optionally only those of one type."""
+        with self._store.lock:
+            recorded = reversed(self._store.live("event"))
+            return [e for e in recorded if event_type is None or e["type"] == event_type]
+
     def requests_made(self, method: str, path_prefix: str) -> int:
         """API requests received (including failed and replayed ones); ``"*"`` is any method."""
         return self._faults.requests_made(method, path_prefix)
@@ -153,9 +179,13 @@ class StripeEmulator:
         path = unquote(url.path)
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path, url.query, body)
+        base_url = f"http://{headers['host']}" if headers.get("host") else self.url
+        page = None if path.startswith("/v1/") else self._router.resolve_page(method, path)
+        if page is not None:
+            return self._page(page, method, path, url.query, body, base_url)
         request_id = f"req_{random_token()}"
         try:
-            response = self._api(request_id, method, path, url.query, headers, body)
+            response = self._api(request_id, method, path, url.query, headers, body, base_url)
         except StripeError as error:
             response = _json(error.status, error.body())
         except Exception:
@@ -173,6 +203,7 @@ class StripeEmulator:
         query: str,
         headers: Mapping[str, str],
         body: bytes,
+        base_url: str,
     ) -> HttpResponse:
         self._faults.record(method, path)
         failure = self._faults.take_failure(method, path)
@@ -191,7 +222,7 @@ class StripeEmulator:
                 time.sleep(pause)
             with self._store.lock:
                 request = ApiRequest(
-                    method, path, params, path_params, self._store, int(time.time())
+                    method, path, params, path_params, self._store, int(time.time()), base_url
                 )
                 return _json(200, handler(request))
 
@@ -236,6 +267,43 @@ class StripeEmulator:
                 )
             response.headers["Idempotency-Key"] = key
             return response
+
+    # -- hosted pages (HTML for a browser or a test posting forms) ------------------------
+
+    def _page(
+        self,
+        resolved: tuple[PageHandler, dict[str, str]],
+        method: str,
+        path: str,
+        query: str,
+        body: bytes,
+        base_url: str,
+    ) -> HttpResponse:
+        handler, path_params = resolved
+        try:
+            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            with self._store.lock:
+                request = PageRequest(
+                    method,
+                    path,
+                    path_params,
+                    dict(parse_qsl(query, keep_blank_values=True)),
+                    form,
+                    self._store,
+                    int(time.time()),
+                    base_url,
+                )
+                status, page, extra = handler(request)
+        except StripeError as error:
+            return _html(error.status, "Error", error.message)
+        except UnicodeDecodeError:
+            return _html(400, "Bad request", "The form body is not UTF-8.")
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return _html(500, "Error", "The emulator failed to render this page.")
+        return HttpResponse(
+            status, page.encode(), {"Content-Type": "text/html; charset=utf-8", **extra}
+        )
 
     # -- control API for stacks in other processes -------------------------------------
 
@@ -346,6 +414,14 @@ def _json(status: int, payload: Mapping[str, Any]) -> HttpResponse:
     return HttpResponse(status, json.dumps(payload, indent=2).encode() + b"\n")
 
 
+def _html(status: int, title: str, message: str) -> HttpResponse:
+    page = (
+        f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return HttpResponse(status, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+
 def _json_body(body: bytes) -> dict[str, Any]:
     payload = json.loads(body or b"{}")
     if not isinstance(payload, dict):
@@ -409,7 +485,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         response = self.server.emulator.handle(self.command, self.path, headers, body)
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
+        if "Content-Type" not in response.headers:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(response.body)))
         for name, value in response.headers.items():
             self.send_header(name, value)

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
+import stripe
 
 from local.stripe_emulator import StripeEmulator
 
@@ -16,3 +17,8 @@ def emulator() -> Iterator[StripeEmulator]:
 @pytest.fixture(autouse=True)
 def _fresh_state(emulator: StripeEmulator) -> None:
     emulator.reset()
+
+
+@pytest.fixture(scope="module")
+def client(emulator: StripeEmulator) -> stripe.StripeClient:
+    return stripe.StripeClient("sk_test_emulator", base_addresses={"api": emulator.url})

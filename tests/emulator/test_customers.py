@@ -22,7 +22,8 @@ def test_create_returns_stripe_shaped_customer(client, emulator):
             "phone": "+15555550100",
             "metadata": {"user_id": "u_1"},
             "address": {"line1": "1 Main St", "country": "US"},
-            "invoice_settings": {"default_payment_method": "pm_123"},
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
         }
     )
     assert customer.id.startswith("cus_")
@@ -37,7 +38,10 @@ def test_create_returns_stripe_shaped_customer(client, emulator):
     assert customer.metadata.to_dict() == {"user_id": "u_1"}
     assert customer.address.line1 == "1 Main St"
     assert customer.address.city is None
-    assert customer.invoice_settings.default_payment_method == "pm_123"
+    default = customer.invoice_settings.default_payment_method
+    assert default.startswith("pm_")
+    assert default != "pm_card_visa"
+    assert client.v1.payment_methods.retrieve(default).customer == customer.id
     assert customer.livemode is False
     assert customer.balance == 0
     assert customer.currency is None

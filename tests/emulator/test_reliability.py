@@ -148,7 +148,12 @@ def test_control_endpoints(client, emulator):
     base = emulator.url
     client.v1.customers.create({"email": "ctl@example.com"})
     status, _, counts = _http(base, "GET", "/_emulator/counts")
-    assert (status, counts) == (200, {"customer": 1, "price": 0, "product": 0})
+    assert status == 200
+    assert {name: counts[name] for name in ("customer", "price", "product")} == {
+        "customer": 1,
+        "price": 0,
+        "product": 0,
+    }
 
     _, _, made = _http(base, "GET", "/_emulator/requests?method=POST&path_prefix=/v1/customers")
     assert made == {"count": 1}
@@ -168,7 +173,7 @@ def test_control_endpoints(client, emulator):
 
     status, _, _ = _http(base, "POST", "/_emulator/reset")
     assert status == 200
-    assert _http(base, "GET", "/_emulator/counts")[2] == {"customer": 0, "price": 0, "product": 0}
+    assert set(_http(base, "GET", "/_emulator/counts")[2].values()) == {0}
     assert emulator.count("customer") == 0
 
 
@@ -201,7 +206,8 @@ def test_standalone_process_serves_and_stops_on_sigterm():
         assert url.startswith("http://127.0.0.1:")
         standalone = stripe.StripeClient("sk_test_x", base_addresses={"api": url})
         standalone.v1.customers.create({"email": "standalone@example.com"})
-        assert _http(url, "GET", "/_emulator/counts")[2] == {
+        counts = _http(url, "GET", "/_emulator/counts")[2]
+        assert {name: counts[name] for name in ("customer", "price", "product")} == {
             "customer": 1,
             "price": 0,
             "product": 0,

@@ -1,0 +1,830 @@
+"""The Invoice resource: ``/v1/invoices``, invoice lines and the hosted invoice page.
+
+Lifecycle: ``draft`` -> finalize -> ``open`` -> paid (``paid``) or payment failed (stays
+``open``, ``attempt_count`` grows) or ``void``/``uncollectible``. An open invoice's
+money moves through a PaymentIntent, linked by an ``invoice_payment`` (Stripe's current
+API has no ``invoice.payment_intent``); the intent's outcome settles the invoice through
+`hooks`, whether it came from the API, a test clock renewal or the hosted page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+from local.stripe_emulator import cards, events, expand, hooks, pagination
+from local.stripe_emulator import params as p
+from local.stripe_emulator import payment_intents as intents
+from local.stripe_emulator import payment_methods as methods
+from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
+from local.stripe_emulator.forms import Params
+from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
+from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.timeline import now_for
+
+OBJECT = "invoice"
+URL = "/v1/invoices"
+PAGE = "/invoices/{id}"
+ITEM_OBJECT = "invoiceitem"
+PAYMENT_OBJECT = "invoice_payment"
+SUBSCRIPTION_OBJECT = "subscription"
+
+_UPDATABLE = frozenset(
+    {"auto_advance", "collection_method", "default_payment_method", "description", "metadata"}
+)
+_CREATABLE = _UPDATABLE | {
+    "currency",
+    "customer",
+    "pending_invoice_items_behavior",
+    "subscription",
+}
+_LIST_FILTERS = frozenset({"customer", "status", "subscription", "collection_method"})
+_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+
+
+def register(router: Router) -> None:
+    router.object_types.add(OBJECT)
+    router.add("POST", URL, create)
+    router.add("GET", URL, list_invoices)
+    router.add("GET", f"{URL}/{{id}}", retrieve)
+    router.add("POST", f"{URL}/{{id}}", update)
+    router.add("DELETE", f"{URL}/{{id}}", delete)
+    router.add("GET", f"{URL}/{{id}}/lines", list_lines)
+    router.add("POST", f"{URL}/{{id}}/finalize", finalize_route)
+    router.add("POST", f"{URL}/{{id}}/pay", pay_route)
+    router.add("POST", f"{URL}/{{id}}/void", void_route)
+    router.add("POST", f"{URL}/{{id}}/mark_uncollectible", mark_uncollectible_route)
+    router.add_page("GET", PAGE, hosted_page)
+    router.add_page("POST", PAGE, hosted_page_submit)
+
+
+# -- building ----------------------------------------------------------------------------
+
+
+def draft(
+    store: ObjectStore,
+    now: int,
+    base_url: str,
+    customer: JsonObject,
+    *,
+    currency: str,
+    billing_reason: str,
+    subscription: JsonObject | None = None,
+    lines: Iterable[JsonObject] = (),
+    include_pending: bool = True,
+    period: tuple[int, int] | None = None,
+) -> JsonObject:
+    """A stored draft invoice with ``lines`` (see `subscription_line`) and pending items."""
+    invoice_id = store.new_id("in", 24)
+    invoice: JsonObject = {
+        "id": invoice_id,
+        "object": OBJECT,
+        "account_country": "US",
+        "account_name": "Stripe emulator",
+        "account_tax_ids": None,
+        "amount_due": 0,
+        "amount_overpaid": 0,
+        "amount_paid": 0,
+        "amount_remaining": 0,
+        "amount_shipping": 0,
+        "application": None,
+        "attempt_count": 0,
+        "attempted": False,
+        "auto_advance": True,
+        "automatic_tax": {
+            "disabled_reason": None,
+            "enabled": False,
+            "liability": None,
+            "provider": None,
+            "status": None,
+        },
+        "automatically_finalizes_at": None,
+        "billing_reason": billing_reason,
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": currency,
+        "custom_fields": None,
+        "customer": customer["id"],
+        "customer_account": None,
+        "customer_address": customer["address"],
+        "customer_email": customer["email"],
+        "customer_name": customer["name"],
+        "customer_phone": customer["phone"],
+        "customer_shipping": customer["shipping"],
+        "customer_tax_exempt": customer["tax_exempt"],
+        "customer_tax_ids": [],
+        "default_payment_method": None,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "due_date": None,
+        "effective_at": None,
+        "ending_balance": None,
+        "footer": None,
+        "from_invoice": None,
+        "hosted_invoice_url": f"{base_url}{PAGE.format(id=invoice_id)}",
+        "invoice_pdf": f"{base_url}{PAGE.format(id=invoice_id)}/pdf",
+        "issuer": {"type": "self"},
+        "last_finalization_error": None,
+        "latest_revision": None,
+        "lines": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"{URL}/{invoice_id}/lines",
+        },
+        "livemode": False,
+        "metadata": {},
+        "next_payment_attempt": None,
+        "number": None,
+        "on_behalf_of": None,
+        "parent": None,
+        "payment_settings": {
+            "default_mandate": None,
+            "payment_method_options": None,
+            "payment_method_types": None,
+        },
+        "period_end": period[1] if period else now,
+        "period_start": period[0] if period else now,
+        "post_payment_credit_notes_amount": 0,
+        "pre_payment_credit_notes_amount": 0,
+        "receipt_number": None,
+        "rendering": None,
+        "shipping_cost": None,
+        "shipping_details": None,
+        "starting_balance": 0,
+        "statement_descriptor": None,
+        "status": "draft",
+        "status_transitions": {
+            "finalized_at": None,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
+        "subtotal": 0,
+        "subtotal_excluding_tax": 0,
+        "test_clock": customer["test_clock"],
+        "threshold_reason": None,
+        "total": 0,
+        "total_discount_amounts": [],
+        "total_excluding_tax": 0,
+        "total_pretax_credit_amounts": [],
+        "total_taxes": [],
+        "webhooks_delivered_at": None,
+    }
+    if subscription is not None:
+        invoice["parent"] = {
+            "quote_details": None,
+            "subscription_details": {
+                "metadata": dict(subscription["metadata"]),
+                "subscription": subscription["id"],
+            },
+            "type": "subscription_details",
+        }
+    for line in lines:
+        add_line(invoice, line)
+    if include_pending:
+        sub_id = subscription["id"] if subscription else None
+        for item in store.live(ITEM_OBJECT)[::-1]:
+            if _pending_for(item, customer["id"], currency, sub_id):
+                attach_item(invoice, item)
+    store.insert(invoice)
+    events.emit(store, "invoice.created", invoice, now)
+    return invoice
+
+
+def _pending_for(item: JsonObject, customer_id: str, currency: str, sub_id: str | None) -> bool:
+    """A pending item goes on the customer's next invoice, or its own subscription's."""
+    if item["invoice"] is not None or item["customer"] != customer_id:
+        return False
+    parent = item["parent"]
+    item_sub = parent["subscription_details"]["subscription"] if parent else None
+    return item["currency"] == currency and item_sub in (None, sub_id)
+
+
+def subscription_line(
+    price: JsonObject,
+    quantity: int,
+    subscription_id: str,
+    item_id: str,
+    period: tuple[int, int],
+    description: str,
+) -> JsonObject:
+    """An invoice line charging a subscription item for one period."""
+    amount = int(price["unit_amount"] or 0) * quantity
+    return {
+        "object": "line_item",
+        "amount": amount,
+        "currency": price["currency"],
+        "description": description,
+        "discount_amounts": [],
+        "discountable": True,
+        "discounts": [],
+        "livemode": False,
+        "metadata": {},
+        "parent": {
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": None,
+                "proration": False,
+                "proration_details": {"credited_items": None},
+                "subscription": subscription_id,
+                "subscription_item": item_id,
+            },
+            "type": "subscription_item_details",
+        },
+        "period": {"end": period[1], "start": period[0]},
+        "pretax_credit_amounts": [],
+        "pricing": _pricing(price),
+        "quantity": quantity,
+        "subtotal": amount,
+        "taxes": [],
+    }
+
+
+def attach_item(invoice: JsonObject, item: JsonObject) -> None:
+    """Puts a pending invoice item on a draft invoice as one line."""
+    item["invoice"] = invoice["id"]
+    parent = item["parent"]
+    add_line(
+        invoice,
+        {
+            "object": "line_item",
+            "amount": item["amount"],
+            "currency": item["currency"],
+            "description": item["description"],
+            "discount_amounts": [],
+            "discountable": item["discountable"],
+            "discounts": [],
+            "livemode": False,
+            "metadata": dict(item["metadata"]),
+            "parent": {
+                "invoice_item_details": {
+                    "invoice_item": item["id"],
+                    "proration": item["proration"],
+                    "proration_details": {"credited_items": None},
+                    "subscription": (
+                        parent["subscription_details"]["subscription"] if parent else None
+                    ),
+                },
+                "subscription_item_details": None,
+                "type": "invoice_item_details",
+            },
+            "period": dict(item["period"]),
+            "pretax_credit_amounts": [],
+            "pricing": item["pricing"],
+            "quantity": item["quantity"],
+            "subtotal": item["amount"],
+            "taxes": [],
+        },
+    )
+
+
+def add_line(invoice: JsonObject, line: JsonObject) -> None:
+    line = {"id": f"il_{invoice['id'][3:]}{len(invoice['lines']['data'])}", **line}
+    line["invoice"] = invoice["id"]
+    invoice["lines"]["data"].append(line)
+    _retotal(invoice)
+
+
+def remove_item_line(invoice: JsonObject, item_id: str) -> None:
+    """Takes a deleted invoice item's line off a draft invoice."""
+    invoice["lines"]["data"] = [
+        line
+        for line in invoice["lines"]["data"]
+        if (line["parent"].get("invoice_item_details") or {}).get("invoice_item") != item_id
+    ]
+    _retotal(invoice)
+
+
+def _retotal(invoice: JsonObject) -> None:
+    lines = invoice["lines"]
+    lines["total_count"] = len(lines["data"])
+    total = sum(int(each["amount"]) for each in lines["data"])
+    invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total)
+    invoice.update(total_excluding_tax=total, amount_due=max(total, 0))
+    invoice["amount_remaining"] = invoice["amount_due"]
+
+
+def _pricing(price: JsonObject) -> JsonObject:
+    return {
+        "price_details": {"price": price["id"], "product": price["product"]},
+        "type": "price_details",
+        "unit_amount_decimal": price["unit_amount_decimal"],
+    }
+
+
+# -- lifecycle -----------------------------------------------------------------------------
+
+
+def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
+    """draft -> open: numbered, customer balance applied, a PaymentIntent for what is due."""
+    if invoice["status"] != "draft":
+        raise _unexpected_state(invoice, "finalize")
+    customer = store.require("customer", invoice["customer"], "customer")
+    balance = int(customer["balance"])
+    total = int(invoice["total"])
+    due = max(total + balance, 0)
+    ending = min(total + balance, 0)
+    if balance != ending:
+        customer["balance"] = ending
+        events.emit(store, "customer.updated", customer, now, {"balance": balance})
+    sequence = int(customer["next_invoice_sequence"])
+    customer["next_invoice_sequence"] = sequence + 1
+    invoice.update(
+        status="open",
+        number=f"{customer['invoice_prefix']}-{sequence:04d}",
+        starting_balance=balance,
+        ending_balance=ending,
+        amount_due=due,
+        amount_remaining=due,
+        effective_at=now,
+    )
+    invoice["status_transitions"]["finalized_at"] = now
+    for line in invoice["lines"]["data"]:
+        item_id = (line["parent"].get("invoice_item_details") or {}).get("invoice_item")
+        item = store.find(ITEM_OBJECT, item_id) if item_id else None
+        if item is not None:
+            item["invoice"] = invoice["id"]
+    if due > 0:
+        intent = intents.new_intent(
+            store,
+            now,
+            amount=due,
+            currency=invoice["currency"],
+            customer=invoice["customer"],
+            payment_method=None,
+            description=f"Invoice {invoice['number']}",
+        )
+        store.insert(
+            {
+                "id": store.new_id("inpay", 24),
+                "object": PAYMENT_OBJECT,
+                "amount_paid": None,
+                "amount_requested": due,
+                "created": now,
+                "currency": invoice["currency"],
+                "invoice": invoice["id"],
+                "is_default": True,
+                "livemode": False,
+                "payment": {"payment_intent": intent["id"], "type": "payment_intent"},
+                "status": "open",
+                "status_transitions": {"canceled_at": None, "paid_at": None},
+            }
+        )
+    events.emit(store, "invoice.finalized", invoice, now)
+    if due == 0:
+        _mark_paid(store, invoice, now)
+
+
+def pay(
+    store: ObjectStore,
+    invoice: JsonObject,
+    now: int,
+    base_url: str,
+    payment_method_id: str | None = None,
+) -> None:
+    """One payment attempt with the given card, else the invoice's, subscription's or customer's.
+
+    The outcome is the card's: paid, or still open after ``invoice.payment_failed``
+    (declined, or no card at all), or waiting for 3-D Secure on the hosted page.
+    """
+    if invoice["status"] == "draft":
+        finalize(store, invoice, now)
+    if invoice["status"] != "open":
+        raise StripeError(400, "Invoice is already paid.", code="invoice_not_open")
+    payment = current_payment(store, invoice)
+    if payment is None:
+        _mark_paid(store, invoice, now)
+        return
+    intent = store.require(intents.OBJECT, payment["payment"]["payment_intent"])
+    if intent["status"] == "requires_action" and payment_method_id is None:
+        # Still waiting for the customer to authenticate; trying again changes nothing.
+        return
+    chosen = payment_method_id or _default_payment_method(store, invoice)
+    invoice["attempt_count"] += 1
+    invoice["attempted"] = True
+    if chosen is None:
+        events.emit(store, "invoice.payment_failed", invoice, now)
+        hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
+        return
+    intent["payment_method"] = chosen
+    intent["status"] = "requires_confirmation"
+    intents.attempt(store, intent, now, base_url, off_session=True)
+
+
+def current_payment(store: ObjectStore, invoice: JsonObject) -> JsonObject | None:
+    return next(
+        (
+            payment
+            for payment in store.live(PAYMENT_OBJECT)
+            if payment["invoice"] == invoice["id"] and payment["is_default"]
+        ),
+        None,
+    )
+
+
+def current_intent(store: ObjectStore, invoice: JsonObject) -> JsonObject | None:
+    payment = current_payment(store, invoice)
+    return store.find(intents.OBJECT, payment["payment"]["payment_intent"]) if payment else None
+
+
+def void(store: ObjectStore, invoice: JsonObject, now: int) -> None:
+    if invoice["status"] not in ("open", "uncollectible"):
+        raise _unexpected_state(invoice, "void")
+    intent = current_intent(store, invoice)
+    if intent is not None and intent["status"] not in ("succeeded", "canceled"):
+        intents.cancel_intent(store, intent, now, None)
+    payment = current_payment(store, invoice)
+    if payment is not None:
+        payment["status"] = "canceled"
+        payment["status_transitions"]["canceled_at"] = now
+    invoice.update(status="void", amount_remaining=0)
+    invoice["status_transitions"]["voided_at"] = now
+    events.emit(store, "invoice.voided", invoice, now)
+
+
+def _mark_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
+    invoice.update(
+        status="paid",
+        amount_paid=invoice["amount_due"],
+        amount_remaining=0,
+        next_payment_attempt=None,
+    )
+    invoice["status_transitions"]["paid_at"] = now
+    payment = current_payment(store, invoice)
+    if payment is not None:
+        payment.update(status="paid", amount_paid=invoice["amount_due"])
+        payment["status_transitions"]["paid_at"] = now
+    events.emit(store, "invoice.paid", invoice, now)
+    events.emit(store, "invoice.payment_succeeded", invoice, now)
+    hooks.announce(store, hooks.INVOICE_PAID, invoice, now)
+
+
+def _on_intent_attempted(store: ObjectStore, intent: JsonObject, now: int) -> None:
+    payment = next(
+        (
+            each
+            for each in store.live(PAYMENT_OBJECT)
+            if each["payment"]["payment_intent"] == intent["id"]
+        ),
+        None,
+    )
+    invoice = store.find(OBJECT, payment["invoice"]) if payment else None
+    if invoice is None or invoice["status"] != "open":
+        return
+    if intent["status"] == "succeeded":
+        _mark_paid(store, invoice, now)
+    elif intent["status"] == "requires_action":
+        events.emit(store, "invoice.payment_action_required", invoice, now)
+        hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
+    else:
+        events.emit(store, "invoice.payment_failed", invoice, now)
+        hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
+
+
+hooks.listen(hooks.PAYMENT_INTENT_ATTEMPTED, _on_intent_attempted)
+
+
+def _default_payment_method(store: ObjectStore, invoice: JsonObject) -> str | None:
+    if invoice["default_payment_method"]:
+        return str(invoice["default_payment_method"])
+    parent = invoice["parent"]
+    if parent is not None:
+        subscription = store.find(
+            SUBSCRIPTION_OBJECT, parent["subscription_details"]["subscription"]
+        )
+        if subscription is not None and subscription["default_payment_method"]:
+            return str(subscription["default_payment_method"])
+    customer = store.require("customer", invoice["customer"], "customer")
+    default = methods.usable_default(store, customer)
+    return None if default is None else str(default["id"])
+
+
+def _unexpected_state(invoice: JsonObject, action: str) -> StripeError:
+    return StripeError(
+        400,
+        f"You can only {action} an invoice that is "
+        f"{'a draft' if action == 'finalize' else 'open'}; this one is {invoice['status']}.",
+        code="invoice_unexpected_state" if action != "pay" else "invoice_not_open",
+    )
+
+
+def _payments(store: ObjectStore, invoice: JsonObject) -> JsonObject:
+    found = [each for each in store.live(PAYMENT_OBJECT) if each["invoice"] == invoice["id"]]
+    return {
+        "object": "list",
+        "data": found,
+        "has_more": False,
+        "total_count": len(found),
+        "url": "/v1/invoice_payments",
+    }
+
+
+def _confirmation_secret(store: ObjectStore, invoice: JsonObject) -> JsonObject | None:
+    intent = current_intent(store, invoice)
+    if intent is None:
+        return None
+    return {"client_secret": intent["client_secret"], "type": "payment_intent"}
+
+
+expand.includable(OBJECT, "payments", _payments)
+expand.includable(OBJECT, "confirmation_secret", _confirmation_secret)
+
+
+# -- routes ------------------------------------------------------------------------------
+
+
+def create(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    p.reject_unknown(params, _CREATABLE)
+    if "customer" not in params:
+        raise missing_param("customer")
+    customer = methods.require_customer(store, p.string(params, "customer"))
+    now = now_for(store, customer["id"], request.now)
+    subscription = None
+    if "subscription" in params:
+        subscription = store.require(
+            SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription"
+        )
+    behavior = (
+        p.choice(params, "pending_invoice_items_behavior", ("exclude", "include"))
+        if "pending_invoice_items_behavior" in params
+        else "exclude"
+    )
+    changes = _changes(store, params, {"metadata": {}})
+    currency = p.string(params, "currency").lower() if "currency" in params else "usd"
+    invoice = draft(
+        store,
+        now,
+        request.base_url,
+        customer,
+        currency=currency,
+        billing_reason="manual",
+        subscription=subscription,
+        include_pending=behavior == "include",
+    )
+    invoice.update(changes)
+    return _render(request, invoice)
+
+
+def retrieve(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, ())
+    return _render(request, request.store.require(OBJECT, request.path_params["id"], "invoice"))
+
+
+def update(request: ApiRequest) -> JsonObject:
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    p.reject_unknown(request.params, _UPDATABLE)
+    if invoice["status"] != "draft" and set(request.params) - {"metadata", "expand"}:
+        raise StripeError(
+            400,
+            "Only metadata can be changed on a finalized invoice.",
+            code="invoice_not_editable",
+        )
+    changes = _changes(store, request.params, invoice)
+    previous = {name: invoice[name] for name in changes if invoice[name] != changes[name]}
+    invoice.update(changes)
+    if previous:
+        now = now_for(store, invoice["customer"], request.now)
+        events.emit(store, "invoice.updated", invoice, now, previous)
+    return _render(request, invoice)
+
+
+def delete(request: ApiRequest) -> JsonObject:
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    if invoice["status"] != "draft":
+        raise StripeError(
+            400, "You can only delete draft invoices.", code="invoice_unexpected_state"
+        )
+    for line in invoice["lines"]["data"]:
+        item_id = (line["parent"].get("invoice_item_details") or {}).get("invoice_item")
+        item = store.find(ITEM_OBJECT, item_id) if item_id else None
+        if item is not None:
+            item["invoice"] = None
+    store.delete(OBJECT, invoice["id"])
+    events.emit(store, "invoice.deleted", invoice, now_for(store, invoice["customer"], request.now))
+    return {"id": invoice["id"], "object": OBJECT, "deleted": True}
+
+
+def finalize_route(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, ("auto_advance",))
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    finalize(store, invoice, now_for(store, invoice["customer"], request.now))
+    return _render(request, invoice)
+
+
+def pay_route(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    p.reject_unknown(params, ("payment_method", "off_session", "paid_out_of_band"))
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    now = now_for(store, invoice["customer"], request.now)
+    if invoice["status"] != "open" and invoice["status"] != "draft":
+        raise StripeError(400, "Invoice is already paid.", code="invoice_not_open")
+    if "paid_out_of_band" in params and p.boolean(params, "paid_out_of_band"):
+        if invoice["status"] == "draft":
+            finalize(store, invoice, now)
+        if invoice["status"] == "open":
+            _mark_paid(store, invoice, now)
+        return _render(request, invoice)
+    chosen = None
+    if "payment_method" in params:
+        chosen = methods.resolve(store, now, p.string(params, "payment_method"), "payment_method")
+    pay(store, invoice, now, request.base_url, chosen["id"] if chosen else None)
+    if invoice["status"] == "open":
+        raise _payment_error(store, invoice)
+    return _render(request, invoice)
+
+
+def void_route(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, ())
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    void(store, invoice, now_for(store, invoice["customer"], request.now))
+    return _render(request, invoice)
+
+
+def mark_uncollectible_route(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, ())
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    if invoice["status"] != "open":
+        raise _unexpected_state(invoice, "mark uncollectible")
+    now = now_for(store, invoice["customer"], request.now)
+    invoice["status"] = "uncollectible"
+    invoice["status_transitions"]["marked_uncollectible_at"] = now
+    events.emit(store, "invoice.marked_uncollectible", invoice, now)
+    return _render(request, invoice)
+
+
+def list_invoices(request: ApiRequest) -> JsonObject:
+    params = request.params
+    p.reject_unknown(params, pagination.LIST_PARAMS | _LIST_FILTERS)
+    in_range = pagination.created_filter(params)
+    customer = p.string(params, "customer") if "customer" in params else None
+    status = p.choice(params, "status", _STATUSES) if "status" in params else None
+    subscription = p.string(params, "subscription") if "subscription" in params else None
+    found = [
+        invoice
+        for invoice in request.store.live(OBJECT)
+        if in_range(invoice)
+        and (customer is None or invoice["customer"] == customer)
+        and (status is None or invoice["status"] == status)
+        and (subscription is None or subscription_of(invoice) == subscription)
+    ]
+    page = pagination.list_page(request.store, OBJECT, found, params, URL)
+    return expand.render(request.store, page, expand.requested(params))
+
+
+def list_lines(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, pagination.LIST_PARAMS)
+    invoice = request.store.require(OBJECT, request.path_params["id"], "invoice")
+    lines = invoice["lines"]
+    return {**lines, "data": lines["data"][: pagination.limit(request.params)]}
+
+
+def subscription_of(invoice: JsonObject) -> str | None:
+    parent = invoice["parent"]
+    return str(parent["subscription_details"]["subscription"]) if parent else None
+
+
+def _changes(store: ObjectStore, params: Params, current: JsonObject) -> JsonObject:
+    changes: JsonObject = {}
+    if "auto_advance" in params:
+        changes["auto_advance"] = p.boolean(params, "auto_advance")
+    if "collection_method" in params:
+        changes["collection_method"] = p.choice(
+            params, "collection_method", ("charge_automatically", "send_invoice")
+        )
+    if "description" in params:
+        changes["description"] = p.nullable_string(params, "description")
+    if "metadata" in params:
+        changes["metadata"] = p.apply_metadata(current["metadata"], params["metadata"])
+    if "default_payment_method" in params:
+        value = p.nullable_string(params, "default_payment_method")
+        if value is not None and store.find(methods.OBJECT, value) is None:
+            raise invalid_param(
+                "default_payment_method",
+                f"No such PaymentMethod: '{value}'",
+                "resource_missing",
+            )
+        changes["default_payment_method"] = value
+    return changes
+
+
+def _payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
+    intent = current_intent(store, invoice)
+    error = intent["last_payment_error"] if intent else None
+    if intent is not None and intent["status"] == "requires_action":
+        return StripeError(
+            402,
+            "Payment for this invoice requires additional user action before it can be "
+            "completed successfully.",
+            error_type="card_error",
+            code="invoice_payment_intent_requires_action",
+            extra={"payment_intent": intent},
+        )
+    if error is None:
+        return StripeError(
+            402,
+            "This customer has no attached payment source or default payment method.",
+            error_type="card_error",
+            code="invoice_no_payment_method_types",
+        )
+    return StripeError(
+        402,
+        error["message"],
+        error_type="card_error",
+        code=error["code"],
+        extra={"decline_code": error.get("decline_code"), "payment_intent": intent},
+    )
+
+
+def _render(request: ApiRequest, invoice: JsonObject) -> JsonObject:
+    return expand.render(request.store, invoice, expand.requested(request.params))
+
+
+# -- the hosted invoice page -------------------------------------------------------------
+
+
+def hosted_page(request: PageRequest) -> PageResponse:
+    invoice = request.store.require(OBJECT, request.path_params["id"], "invoice")
+    return 200, _page(request.store, invoice, None), {}
+
+
+def hosted_page_submit(request: PageRequest) -> PageResponse:
+    """Pays the invoice with the card typed in (or the card on file), or authenticates."""
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    now = now_for(store, invoice["customer"], request.now)
+    if invoice["status"] != "open":
+        return 409, _page(store, invoice, f"This invoice is {invoice['status']}."), {}
+    intent = current_intent(store, invoice)
+    action = request.form.get("action", "pay")
+    if action in ("authenticate", "fail_authentication"):
+        if intent is None or intent["status"] != "requires_action":
+            return 409, _page(store, invoice, "There is nothing to authenticate."), {}
+        intents.authenticate(store, intent, now, succeed=action == "authenticate")
+    elif action == "pay":
+        number = request.form.get("card_number", "").strip()
+        chosen = None
+        if number:
+            card = cards.card_for_number(number)
+            if card is None:
+                return 402, _page(store, invoice, "Your card number is incorrect."), {}
+            chosen = methods.card_payment_method(store, now, card)["id"]
+        pay(store, invoice, now, request.base_url, chosen)
+    else:
+        return 400, _page(store, invoice, f"Unknown action: {action}"), {}
+    if invoice["status"] == "paid":
+        return 200, _page(store, invoice, "Thank you: the invoice is paid."), {}
+    intent = current_intent(store, invoice)
+    if intent is not None and intent["status"] == "requires_action":
+        return 200, _page(store, invoice, "Your bank asks you to authenticate this payment."), {}
+    error = intent["last_payment_error"] if intent else None
+    message = error["message"] if error else "No card to charge."
+    return 402, _page(store, invoice, message), {}
+
+
+def _page(store: ObjectStore, invoice: JsonObject, notice: str | None) -> str:
+    def money(amount: int) -> str:
+        return f"{amount / 100:.2f} {invoice['currency'].upper()}"
+
+    rows = "".join(
+        f"<tr><td>{html.escape(str(line['description'] or ''))}</td>"
+        f"<td>{money(int(line['amount']))}</td></tr>"
+        for line in invoice["lines"]["data"]
+    )
+    parts = [
+        f"<h1>Invoice {html.escape(invoice['number'] or invoice['id'])}</h1>",
+        f'<p>Status: <span id="status">{html.escape(invoice["status"])}</span></p>',
+        f'<p>Amount due: <span id="amount_due">{money(int(invoice["amount_due"]))}</span></p>',
+        f"<table>{rows}</table>",
+    ]
+    if notice:
+        parts.append(f'<p id="notice">{html.escape(notice)}</p>')
+    intent = current_intent(store, invoice)
+    if invoice["status"] == "open" and intent is not None:
+        if intent["status"] == "requires_action":
+            parts.append(
+                '<form method="post"><button name="action" value="authenticate">'
+                "Authenticate payment</button> "
+                '<button name="action" value="fail_authentication">Fail authentication'
+                "</button></form>"
+            )
+        else:
+            parts.append(
+                '<form method="post"><input type="hidden" name="action" value="pay">'
+                '<label>Card number <input name="card_number" autocomplete="cc-number">'
+                '</label> <button type="submit">Pay</button></form>'
+            )
+    title = html.escape(f"Invoice {invoice['number'] or invoice['id']}")
+    return (
+        f"<!doctype html><html><head><title>{title}</title></head>"
+        f"<body>{''.join(parts)}</body></html>"
+    )
