@@ -7,6 +7,7 @@ import binascii
 import contextlib
 import html
 import json
+import re
 import socket
 import sys
 import threading
@@ -21,7 +22,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.stripe_emulator import (
     charges,
+    checkout_sessions,
     customers,
+    events,
     forms,
     invoiceitems,
     invoices,
@@ -29,7 +32,9 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    webhook_endpoints,
 )
+from local.stripe_emulator.delivery import Delivery, WebhookDelivery
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
@@ -46,12 +51,16 @@ RESOURCES = (
     payment_intents.register,
     invoices.register,
     invoiceitems.register,
+    events.register,
+    webhook_endpoints.register,
+    checkout_sessions.register,
 )
 
 API_VERSION = "2026-10-28.endive"
 CONTROL_PREFIX = "/_emulator/"
 _KEY_PREFIXES = ("sk_test_", "rk_test_")
 _MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_REDELIVER = re.compile(r"events/evt_\w+/redeliver")
 
 
 @dataclass
@@ -68,6 +77,7 @@ class StripeEmulator:
         self._store = ObjectStore()
         self._idempotency = IdempotencyCache()
         self._faults = FaultInjector()
+        self._webhooks = WebhookDelivery()
         self._router = Router()
         for register in RESOURCES:
             register(self._router)
@@ -126,11 +136,34 @@ class StripeEmulator:
     # -- test controls -----------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget all objects, idempotency keys, faults, delays and the request log."""
+        """Forget all objects, idempotency keys, faults, delays, the request log and the
+        webhook delivery log. Forwarding targets (``forward_webhooks``) stay."""
         with self._store.lock:
             self._store.clear()
         self._idempotency.clear()
         self._faults.clear()
+        self._webhooks.clear_attempts()
+
+    def forward_webhooks(self, url: str, secret: str | None = None) -> str:
+        """Delivers every event to ``url`` too, signed with ``secret`` (generated when
+        None, and returned), like ``stripe listen --forward-to``; survives ``reset``."""
+        secret = secret or webhook_endpoints.new_secret()
+        self._webhooks.forward(url, secret, endpoint=f"forward:{url}")
+        return secret
+
+    def stop_forwarding_webhooks(self) -> None:
+        self._webhooks.stop_forwarding()
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt since the last reset, oldest first."""
+        return self._webhooks.attempts()
+
+    def redeliver(self, event_id: str) -> None:
+        """Sends a stored event again to every endpoint that wants it (a duplicate, as
+        Stripe's retries and "resend" produce); raises ``StripeError`` for an unknown id."""
+        with self._store.lock:
+            deliveries = self._webhooks.redeliveries(self._store, event_id)
+        self._webhooks.send(deliveries, self._store)
 
     def count(self, object_type: str) -> int:
         """Live (non-deleted) objects of a type, e.g. ``count("customer")``."""
@@ -215,6 +248,7 @@ class StripeEmulator:
         if resolved is None:
             raise unrecognized_url(method, path)
         handler, path_params = resolved
+        outbox: list[Delivery] = []
 
         def execute() -> HttpResponse:
             pause = self._faults.delay_for(method, path)
@@ -224,13 +258,19 @@ class StripeEmulator:
                 request = ApiRequest(
                     method, path, params, path_params, self._store, int(time.time()), base_url
                 )
-                return _json(200, handler(request))
+                response = _json(200, handler(request))
+                outbox.extend(self._webhooks.take(self._store))
+            return response
 
         key = headers.get("idempotency-key")
         if method not in ("POST", "DELETE") or not key:
-            return execute()
-        scope = f"{headers.get('stripe-account') or ''}\x00{key}"
-        return self._idempotent(request_id, scope, key, method, path, params, execute)
+            response = execute()
+        else:
+            scope = f"{headers.get('stripe-account') or ''}\x00{key}"
+            response = self._idempotent(request_id, scope, key, method, path, params, execute)
+        # Outside every lock (a receiver may call back), before the caller gets its answer.
+        self._webhooks.send(outbox, self._store)
+        return response
 
     def _idempotent(
         self,
@@ -294,6 +334,7 @@ class StripeEmulator:
                     base_url,
                 )
                 status, page, extra = handler(request)
+                outbox = self._webhooks.take(self._store)
         except StripeError as error:
             return _html(error.status, "Error", error.message)
         except UnicodeDecodeError:
@@ -301,6 +342,8 @@ class StripeEmulator:
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return _html(500, "Error", "The emulator failed to render this page.")
+        # As for API requests: outside the lock, before the browser sees the answer.
+        self._webhooks.send(outbox, self._store)
         return HttpResponse(
             status, page.encode(), {"Content-Type": "text/html; charset=utf-8", **extra}
         )
@@ -328,12 +371,26 @@ class StripeEmulator:
                     times=int(spec.get("times", 1)),
                 )
                 return _json(200, {"ok": True})
+            if action == ("POST", "webhook_endpoints"):
+                spec = _json_body(body)
+                secret = self.forward_webhooks(str(spec["url"]), spec.get("secret"))
+                return _json(200, {"url": spec["url"], "secret": secret})
+            if action == ("DELETE", "webhook_endpoints"):
+                self.stop_forwarding_webhooks()
+                return _json(200, {"ok": True})
+            if action == ("GET", "deliveries"):
+                return _json(200, {"data": self.deliveries()})
+            if method == "POST" and _REDELIVER.fullmatch(action[1]):
+                self.redeliver(action[1].split("/")[1])
+                return _json(200, {"ok": True})
             if action == ("POST", "delays"):
                 spec = _json_body(body)
                 self.delay(str(spec["method"]), str(spec["path_prefix"]), float(spec["seconds"]))
                 return _json(200, {"ok": True})
         except (KeyError, TypeError, ValueError) as error:
             return _json(400, invalid_param("body", f"Invalid control request: {error}").body())
+        except StripeError as error:
+            return _json(error.status, error.body())
         return _json(404, unrecognized_url(method, path).body())
 
 

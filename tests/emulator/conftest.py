@@ -6,6 +6,7 @@ import pytest
 import stripe
 
 from local.stripe_emulator import StripeEmulator
+from tests.emulator.receiver import WebhookReceiver
 
 
 @pytest.fixture(scope="module")
@@ -22,3 +23,17 @@ def _fresh_state(emulator: StripeEmulator) -> None:
 @pytest.fixture(scope="module")
 def client(emulator: StripeEmulator) -> stripe.StripeClient:
     return stripe.StripeClient("sk_test_emulator", base_addresses={"api": emulator.url})
+
+
+WEBHOOK_SECRET = "whsec_emulator_tests"
+
+
+@pytest.fixture
+def receiver(emulator: StripeEmulator) -> Iterator[WebhookReceiver]:
+    """A local webhook receiver the emulator forwards every event to, signed with
+    ``WEBHOOK_SECRET``."""
+    running = WebhookReceiver()
+    emulator.forward_webhooks(running.url, WEBHOOK_SECRET)
+    yield running
+    emulator.stop_forwarding_webhooks()
+    running.stop()

@@ -1,0 +1,93 @@
+"""What paying on the hosted checkout page creates, per mode, through the resources' own
+seams (so their events and states are the ones the API would produce).
+
+Called by ``checkout_sessions`` once the card is known to go through (a declining card
+never gets here: the page shows the decline and nothing is created).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from local.stripe_emulator import cards, customers, payment_intents
+from local.stripe_emulator import payment_methods as methods
+from local.stripe_emulator.routing import ApiRequest
+from local.stripe_emulator.store import JsonObject, ObjectStore
+
+
+@dataclass(frozen=True)
+class Completion:
+    store: ObjectStore
+    now: int
+    base_url: str
+    session: JsonObject
+    # None when the session collects no payment method (a free trial without a card).
+    card: cards.TestCard | None
+    # The customer went through 3-D Secure on the page for a card that requires it.
+    authenticated: bool
+    line_items: list[JsonObject]
+    trial: JsonObject | None
+    subscription_data: JsonObject
+    payment_intent_data: JsonObject
+    setup_intent_data: JsonObject
+
+
+def complete(completion: Completion) -> None:
+    session = completion.session
+    customer = _customer(completion)
+    payment_method = (
+        methods.card_payment_method(completion.store, completion.now, completion.card)
+        if completion.card is not None
+        else None
+    )
+    if session["mode"] == "payment":
+        _pay(completion, customer, payment_method)
+    else:
+        raise NotImplementedError(session["mode"])
+    session["customer"] = customer["id"] if customer else None
+    session["customer_details"] = {
+        "address": None,
+        "email": (customer or {}).get("email") or session["customer_email"],
+        "name": (customer or {}).get("name"),
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def _customer(completion: Completion) -> JsonObject | None:
+    """The session's customer, or a new one where Checkout creates it."""
+    session, store = completion.session, completion.store
+    if session["customer"]:
+        return store.require(customers.OBJECT, session["customer"])
+    if session["mode"] == "payment" and session["customer_creation"] != "always":
+        return None
+    params = {"email": session["customer_email"]} if session["customer_email"] else {}
+    request = ApiRequest(
+        "POST", customers.URL, params, {}, store, completion.now, completion.base_url
+    )
+    return customers.create(request)
+
+
+def _pay(
+    completion: Completion, customer: JsonObject | None, payment_method: JsonObject | None
+) -> None:
+    assert payment_method is not None, "payment mode always collects a card"
+    store, now, session = completion.store, completion.now, completion.session
+    data = completion.payment_intent_data
+    intent = payment_intents.new_intent(
+        store,
+        now,
+        amount=session["amount_total"],
+        currency=session["currency"],
+        customer=customer["id"] if customer else None,
+        payment_method=payment_method["id"],
+        description=data.get("description"),
+        metadata=data.get("metadata"),
+    )
+    intent["setup_future_usage"] = data.get("setup_future_usage")
+    payment_intents.attempt(store, intent, now, completion.base_url)
+    if intent["status"] == "requires_action" and completion.authenticated:
+        payment_intents.authenticate(store, intent, now, succeed=True)
+    assert intent["status"] == "succeeded", "the page declines cards that would fail"
+    session["payment_intent"] = intent["id"]
