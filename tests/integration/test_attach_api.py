@@ -11,7 +11,7 @@ import pytest
 
 from billing.store import keys
 from local.stack import LocalStack
-from tests.conftest import dynamodb_client, table_items
+from tests.conftest import dynamodb_client, stripe_client, table_items
 
 SUCCESS_URL = "https://app.example.com/welcome"
 
@@ -151,3 +151,71 @@ def test_concurrent_attaches_for_one_customer_grant_the_plan_once(
         item for item in table_items(clean_stack) if item["PK"]["S"].startswith("BILLING_LOCK#")
     ]
     assert lock_items == [], "every call gives the lock back"
+
+
+@pytest.fixture
+def webhooks(clean_stack: LocalStack) -> LocalStack:
+    """The emulator delivers its events to the local stack's webhook route, signed with the
+    secret the route verifies (delivery completes before the request that caused it)."""
+    assert clean_stack.emulator is not None
+    clean_stack.emulator.forward_webhooks(
+        clean_stack.webhook_url, clean_stack.config.stripe_webhook_secret
+    )
+    return clean_stack
+
+
+def pay_on_checkout_page(url: str, card_number: str) -> httpx.Response:
+    page = httpx.get(url)
+    assert page.status_code == 200
+    assert "name='card_number'" in page.text
+    return httpx.post(url, data={"card_number": card_number})
+
+
+def test_a_one_off_top_up_is_paid_on_the_checkout_page_then_granted(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    answer = attach(catalog, plan_id="top_up", success_url=SUCCESS_URL).json()
+    assert customer(catalog)["purchases"] == []
+
+    paid = pay_on_checkout_page(answer["payment_url"], "4242 4242 4242 4242")
+
+    assert paid.status_code == 303, "Stripe sends the customer back to success_url"
+    assert paid.headers["location"].startswith(SUCCESS_URL)
+    held = customer(catalog)
+    assert [p["plan_id"] for p in held["purchases"]] == ["top_up"]
+    assert held["balances"]["messages"]["granted"] == 500
+
+
+def test_a_declined_card_on_the_checkout_page_grants_nothing(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    answer = attach(catalog, plan_id="top_up", success_url=SUCCESS_URL).json()
+
+    declined = pay_on_checkout_page(answer["payment_url"], "4000 0000 0000 0002")
+
+    assert declined.status_code == 402
+    held = customer(catalog)
+    assert held["purchases"] == []
+    assert "messages" not in held["balances"]
+
+
+def test_a_second_top_up_is_charged_to_the_card_kept_from_checkout(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    first = attach(catalog, plan_id="top_up", success_url=SUCCESS_URL).json()
+    pay_on_checkout_page(first["payment_url"], "4242424242424242")
+
+    second = attach(catalog, plan_id="top_up")
+
+    assert second.status_code == 200
+    answer = second.json()
+    assert answer["payment_url"] is None
+    assert "required_action" not in answer
+    assert answer["invoice"]["status"] == "paid"
+    assert answer["invoice"]["total"] == 5
+    assert answer["invoice"]["currency"] == "usd"
+    held = customer(catalog)
+    assert [p["plan_id"] for p in held["purchases"]] == ["top_up", "top_up"]
+    assert held["balances"]["messages"]["granted"] == 1000
+    invoices = stripe_client(webhooks).v1.invoices.list({"customer": held["stripe_id"]}).data
+    assert [(i.status, i.total) for i in invoices] == [("paid", 500)]

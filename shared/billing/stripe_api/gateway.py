@@ -206,8 +206,11 @@ class SdkStripeGateway:
             if sale.trial_end_s is not None:
                 params["subscription_data"]["trial_end"] = sale.trial_end_s
         else:
-            params["payment_intent_data"] = {"metadata": metadata}
-            params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata}}
+            # The card is kept on the customer: the next purchase needs no checkout.
+            params["payment_intent_data"] = {
+                "metadata": metadata,
+                "setup_future_usage": "off_session",
+            }
         key = f"{_KEY_PREFIX}:checkout.create:{sale.purchase_id}"
         created = self._call(
             lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
