@@ -219,3 +219,95 @@ def test_a_second_top_up_is_charged_to_the_card_kept_from_checkout(
     assert held["balances"]["messages"]["granted"] == 1000
     invoices = stripe_client(webhooks).v1.invoices.list({"customer": held["stripe_id"]}).data
     assert [(i.status, i.total) for i in invoices] == [("paid", 500)]
+
+
+def with_card_on_file(api: httpx.Client, stack: LocalStack, payment_method: str) -> str:
+    """Customer c1 linked to a Stripe customer whose default card is `payment_method` (one
+    of Stripe's test ids); returns the Stripe customer's id."""
+    linked = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
+    ).json()
+    stripe = stripe_client(stack)
+    card = stripe.v1.payment_methods.attach(payment_method, {"customer": linked["stripe_id"]})
+    stripe.v1.customers.update(
+        linked["stripe_id"], {"invoice_settings": {"default_payment_method": card.id}}
+    )
+    return str(linked["stripe_id"])
+
+
+def test_a_declined_card_on_file_answers_payment_failed_and_grants_nothing(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_chargeCustomerFail")
+
+    response = attach(catalog, plan_id="top_up")
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["required_action"]["code"] == "payment_failed"
+    assert answer["payment_url"] is None
+    assert answer["invoice"]["status"] == "open"
+    held = customer(catalog)
+    assert held["purchases"] == []
+    assert "messages" not in held["balances"]
+
+
+def test_a_card_needing_authentication_is_granted_once_authenticated_on_the_invoice_page(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_authenticationRequired")
+
+    answer = attach(catalog, plan_id="top_up").json()
+
+    assert answer["required_action"]["code"] == "3ds_required"
+    assert answer["payment_url"] == answer["invoice"]["hosted_invoice_url"]
+    assert customer(catalog)["purchases"] == []
+
+    page = httpx.get(answer["payment_url"])
+    assert "authenticate" in page.text
+    httpx.post(answer["payment_url"], data={"action": "authenticate"})
+
+    held = customer(catalog)
+    assert [p["plan_id"] for p in held["purchases"]] == ["top_up"]
+    assert held["balances"]["messages"]["granted"] == 500
+
+
+@pytest.mark.parametrize(
+    ("method", "step", "status", "times"),
+    [
+        ("GET", "/v1/customers", 500, 3),  # the card on file
+        ("POST", "/v1/invoices", 503, 3),  # the invoice (and its payment)
+        ("POST", "/v1/invoiceitems", 429, 1),  # its line (the SDK does not retry a 429)
+        ("POST", "/v1/invoices/", 500, 3),  # paying it
+    ],
+)
+def test_a_stripe_failure_answers_502_grants_nothing_and_the_retry_completes_the_purchase(
+    catalog: httpx.Client,
+    webhooks: LocalStack,
+    method: str,
+    step: str,
+    status: int,
+    times: int,
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    emulator = webhooks.emulator
+    assert emulator is not None
+    # Past the SDK's own retries (1 attempt + 2 for a 5xx): the caller sees it.
+    emulator.fail_next(method, step, status=status, times=times)
+
+    failed = attach(catalog, plan_id="top_up", success_url=SUCCESS_URL)
+
+    assert failed.status_code == 502
+    assert failed.json()["code"] == "stripe_error"
+    assert customer(catalog)["purchases"] == []
+
+    retried = attach(catalog, plan_id="top_up", success_url=SUCCESS_URL)
+
+    assert retried.status_code == 200
+    assert retried.json()["invoice"]["status"] == "paid"
+    held = customer(catalog)
+    assert [p["plan_id"] for p in held["purchases"]] == ["top_up"]
+    invoices = stripe_client(webhooks).v1.invoices.list({"customer": held["stripe_id"]}).data
+    assert [i.status for i in invoices] == ["paid"], "one invoice, charged once"
+    intents = stripe_client(webhooks).v1.payment_intents.list({"customer": held["stripe_id"]})
+    assert [i.status for i in intents.data] == ["succeeded"]
