@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -162,7 +162,7 @@ def default_plans(plans: Iterable[Plan], chosen: str | None) -> list[Plan]:
     return [p for p in live if p.auto_enable]
 
 
-class FeatureBalance(_Frozen):
+class FeatureBalance(NamedTuple):
     """A feature's grants summed: what `balances` reports and `check` decides on. Granted
     counts what was purchased past the grants, so remaining + usage == granted."""
 

@@ -14,18 +14,36 @@ from billing.domain.features import Feature
 from billing.domain.keep import KEEP, Keep
 from billing.domain.terms import (
     INFINITE,
-    BasePrice,
-    FreeTrial,
     ItemPrice,
-    PlanItem,
     PriceInterval,
     Reset,
     Tier,
+    TrialUnit,
 )
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class BasePrice(_Frozen):
+    amount: Decimal
+    interval: PriceInterval
+    interval_count: int = 1
+
+
+class PlanItem(_Frozen):
+    feature_id: str
+    included: Decimal = Decimal(0)
+    unlimited: bool = False
+    reset: Reset | None = None
+    price: ItemPrice | None = None
+
+
+class FreeTrial(_Frozen):
+    duration_length: int
+    duration_type: TrialUnit = "month"
+    card_required: bool = False
 
 
 class StripeMirror(_Frozen):

@@ -1,6 +1,6 @@
-"""The small value types plan terms are made of, shared by plans and by what customers hold.
+"""The small value types a plan item and a customer's grant share: its reset and its price.
 
-Kept apart from plan validation so that the hot path (check, track) loads only these.
+Kept apart from plans so that the hot path (check, track) loads only these.
 """
 
 from __future__ import annotations
@@ -23,12 +23,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class BasePrice(_Frozen):
-    amount: Decimal
-    interval: PriceInterval
-    interval_count: int = 1
-
-
 class Tier(_Frozen):
     to: Literal["inf"] | Decimal
     amount: Decimal
@@ -49,17 +43,3 @@ class ItemPrice(_Frozen):
 class Reset(_Frozen):
     interval: ResetInterval
     interval_count: int = 1
-
-
-class PlanItem(_Frozen):
-    feature_id: str
-    included: Decimal = Decimal(0)
-    unlimited: bool = False
-    reset: Reset | None = None
-    price: ItemPrice | None = None
-
-
-class FreeTrial(_Frozen):
-    duration_length: int
-    duration_type: TrialUnit = "month"
-    card_required: bool = False

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from billing.domain.plans import Plan
-from billing.domain.terms import ItemPrice, PlanItem
+from billing.domain.plans import Plan, PlanItem
+from billing.domain.terms import ItemPrice
 
 # (Stripe interval, months in one of ours): quarter and semi-annual are multiples of months.
 _RECURRING = {

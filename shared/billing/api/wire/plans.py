@@ -19,13 +19,10 @@ from billing.api.wire.common import (
 )
 from billing.domain.customers import Environment
 from billing.domain.keep import KEEP
-from billing.domain.plans import Plan, PlanChanges
+from billing.domain.plans import BasePrice, FreeTrial, Plan, PlanChanges, PlanItem
 from billing.domain.terms import (
-    BasePrice,
     BillingMethod,
-    FreeTrial,
     ItemPrice,
-    PlanItem,
     PriceInterval,
     Reset,
     ResetInterval,

@@ -7,8 +7,7 @@ from typing import Any, Literal
 from billing.api.wire.common import WireResponse
 from billing.domain.environment import Environment
 from billing.domain.features import Feature
-from billing.domain.plans import Plan
-from billing.domain.terms import PlanItem
+from billing.domain.plans import Plan, PlanItem
 from billing.services.check_preview import Preview
 
 
