@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -14,6 +15,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Offline Stripe API emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111, help="0 picks a free port")
+    parser.add_argument(
+        "--forward-to", help="deliver every event to this URL too (like stripe listen)"
+    )
+    parser.add_argument(
+        "--forward-secret", help="whsec_... to sign forwarded events with (default: random)"
+    )
     args = parser.parse_args(argv)
 
     stopping = threading.Event()
@@ -27,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
     emulator = StripeEmulator()
     # Flushed so a parent process reading our stdout learns the URL (and port) at once.
     print(emulator.start(args.host, args.port), flush=True)
+    if args.forward_to:
+        secret = emulator.forward_webhooks(args.forward_to, args.forward_secret)
+        print(f"forwarding events to {args.forward_to}, signed with {secret}", file=sys.stderr)
     try:
         stopping.wait()
     finally:

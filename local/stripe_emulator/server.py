@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local.stripe_emulator import (
+    billing_portal,
     charges,
     checkout_sessions,
     customers,
@@ -32,6 +33,7 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    subscriptions,
     webhook_endpoints,
 )
 from local.stripe_emulator.delivery import Delivery, WebhookDelivery
@@ -43,6 +45,11 @@ from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
 RESOURCES = (
+    # Events, webhooks and the hosted flows first; the money resources follow.
+    events.register,
+    webhook_endpoints.register,
+    checkout_sessions.register,
+    billing_portal.register,
     customers.register,
     products.register,
     prices.register,
@@ -51,9 +58,7 @@ RESOURCES = (
     payment_intents.register,
     invoices.register,
     invoiceitems.register,
-    events.register,
-    webhook_endpoints.register,
-    checkout_sessions.register,
+    subscriptions.register,
 )
 
 API_VERSION = "2026-10-28.endive"

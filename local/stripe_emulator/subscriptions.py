@@ -1,0 +1,932 @@
+"""The Subscription resource: ``/v1/subscriptions``.
+
+Items with prices and quantities, trials, ``payment_behavior`` on create and update,
+prorations (invoice items for the unused and remaining time of the period, by the
+second), pending updates, cancellation now or at the period end. Periods live on the
+items (``current_period_start``/``end``), as in Stripe's current API.
+
+`renew` and `apply_items` are what test clocks and subscription schedules call.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from local.stripe_emulator import events, expand, hooks, invoiceitems, invoices, pagination
+from local.stripe_emulator import params as p
+from local.stripe_emulator import payment_methods as methods
+from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
+from local.stripe_emulator.forms import Params
+from local.stripe_emulator.routing import ApiRequest, Router
+from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.timeline import now_for, period_end
+
+OBJECT = "subscription"
+URL = "/v1/subscriptions"
+
+_PAYMENT_BEHAVIORS = (
+    "allow_incomplete",
+    "default_incomplete",
+    "error_if_incomplete",
+    "pending_if_incomplete",
+)
+_PRORATION_BEHAVIORS = ("always_invoice", "create_prorations", "none")
+_SHARED = frozenset(
+    {
+        "cancel_at_period_end",
+        "default_payment_method",
+        "description",
+        "items",
+        "metadata",
+        "off_session",
+        "payment_behavior",
+        "proration_behavior",
+        "trial_end",
+    }
+)
+_CREATABLE = _SHARED | {"customer", "trial_period_days", "collection_method", "currency"}
+_UPDATABLE = _SHARED | {"proration_date", "cancel_at", "cancellation_details"}
+_ITEM_FIELDS = ("id", "price", "quantity", "deleted", "metadata", "clear_usage")
+_MAX_TRIAL_SECONDS = 730 * 86400
+_PENDING_UPDATE_LIFETIME = 23 * 3600
+# Statuses a default list leaves out; ``status=all`` includes them.
+_ENDED = ("canceled", "incomplete_expired")
+_TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What an item should become: its id (None for a new one), price and quantity."""
+
+    item_id: str | None
+    price: JsonObject
+    quantity: int
+    metadata: Mapping[str, str]
+
+
+def register(router: Router) -> None:
+    router.object_types.add(OBJECT)
+    router.add("POST", URL, create)
+    router.add("GET", URL, list_subscriptions)
+    router.add("GET", f"{URL}/{{id}}", retrieve)
+    router.add("POST", f"{URL}/{{id}}", update)
+    router.add("DELETE", f"{URL}/{{id}}", cancel_route)
+
+
+# -- create ------------------------------------------------------------------------------
+
+
+def create(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    p.reject_unknown(params, _CREATABLE)
+    if "customer" not in params:
+        raise missing_param("customer")
+    customer = methods.require_customer(store, p.string(params, "customer"))
+    now = now_for(store, customer["id"], request.now)
+    if "items" not in params:
+        raise missing_param("items")
+    specs = _item_specs(store, params, current=None)
+    if not specs:
+        raise invalid_param("items", "A subscription needs at least one item.")
+    behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
+    if behavior == "pending_if_incomplete":
+        raise invalid_param(
+            "payment_behavior",
+            "payment_behavior=pending_if_incomplete is only supported when updating.",
+        )
+    if "collection_method" in params:
+        p.choice(params, "collection_method", ("charge_automatically",))
+    trial_end = _trial_end(params, now, specs)
+    default_pm = _default_payment_method(store, params, customer, now)
+    sub_id = store.new_id("sub", 24)
+    anchor = trial_end or now
+    recurring = specs[0].price["recurring"]
+    end = trial_end or period_end(anchor, now, recurring["interval"], recurring["interval_count"])
+    subscription: JsonObject = {
+        "id": sub_id,
+        "object": OBJECT,
+        "application": None,
+        "application_fee_percent": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+        "billing_cycle_anchor": anchor,
+        "billing_cycle_anchor_config": None,
+        "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
+        "billing_thresholds": None,
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": specs[0].price["currency"],
+        "customer": customer["id"],
+        "customer_account": None,
+        "days_until_due": None,
+        "default_payment_method": default_pm,
+        "default_source": None,
+        "default_tax_rates": [],
+        "description": None,
+        "discounts": [],
+        "ended_at": None,
+        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "items": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"/v1/subscription_items?subscription={sub_id}",
+        },
+        "latest_invoice": None,
+        "livemode": False,
+        "metadata": {},
+        "next_pending_invoice_item_invoice": None,
+        "on_behalf_of": None,
+        "pause_collection": None,
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        "pending_invoice_item_interval": None,
+        "pending_setup_intent": None,
+        "pending_update": None,
+        "schedule": None,
+        "start_date": now,
+        "status": "incomplete",
+        "test_clock": customer["test_clock"],
+        "transfer_data": None,
+        "trial_end": trial_end,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_start": now if trial_end else None,
+    }
+    if "metadata" in params:
+        subscription["metadata"] = p.apply_metadata({}, params["metadata"])
+    if "description" in params:
+        subscription["description"] = p.nullable_string(params, "description")
+    if "cancel_at_period_end" in params and p.boolean(params, "cancel_at_period_end"):
+        subscription.update(cancel_at_period_end=True, cancel_at=end, canceled_at=now)
+    subscription["items"]["data"] = [
+        _new_item(store, sub_id, spec, (now, end), now) for spec in specs
+    ]
+    _retally(subscription)
+    invoice = _first_invoice(store, subscription, customer, now, request.base_url, behavior)
+    if invoice["status"] == "paid":
+        subscription["status"] = "trialing" if trial_end else "active"
+    elif behavior == "error_if_incomplete":
+        error = _payment_error(store, invoice)
+        invoices.void(store, invoice, now)
+        raise error
+    store.insert(subscription)
+    events.emit(store, "customer.subscription.created", subscription, now)
+    return _render(request, subscription)
+
+
+def _first_invoice(
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    now: int,
+    base_url: str,
+    behavior: str,
+) -> JsonObject:
+    """The subscription's first invoice (zero during a trial), paid as ``behavior`` says."""
+    trial = subscription["trial_end"] is not None
+    lines = [
+        _period_line(store, subscription, item, free=trial)
+        for item in subscription["items"]["data"]
+    ]
+    item = subscription["items"]["data"][0]
+    invoice = invoices.draft(
+        store,
+        now,
+        base_url,
+        customer,
+        currency=subscription["currency"],
+        billing_reason="subscription_create",
+        subscription=subscription,
+        lines=lines,
+        include_pending=False,
+        period=(item["current_period_start"], item["current_period_start"]),
+    )
+    subscription["latest_invoice"] = invoice["id"]
+    invoices.finalize(store, invoice, now)
+    if invoice["status"] != "open":
+        return invoice
+    chosen = subscription["default_payment_method"]
+    if behavior == "default_incomplete":
+        intent = invoices.current_intent(store, invoice)
+        chosen = chosen or _customer_default(store, customer)
+        if intent is not None and chosen:
+            intent.update(payment_method=chosen, status="requires_confirmation")
+    else:
+        invoices.pay(store, invoice, now, base_url, chosen)
+    return invoice
+
+
+# -- update ------------------------------------------------------------------------------
+
+
+def update(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    subscription = store.require(OBJECT, request.path_params["id"], "subscription_exposed_id")
+    p.reject_unknown(params, _UPDATABLE)
+    if subscription["status"] in _ENDED:
+        raise StripeError(
+            400,
+            "A canceled subscription can only update its cancellation_details and metadata.",
+        )
+    now = now_for(store, subscription["customer"], request.now)
+    customer = store.require("customer", subscription["customer"], "customer")
+    proration = _choice(params, "proration_behavior", _PRORATION_BEHAVIORS, "create_prorations")
+    behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
+    at = p.integer(params, "proration_date") if "proration_date" in params else now
+    specs = _item_specs(store, params, current=subscription) if "items" in params else None
+    previous = _snapshot(subscription)
+    simple: JsonObject = {}
+    if "metadata" in params:
+        simple["metadata"] = p.apply_metadata(subscription["metadata"], params["metadata"])
+    if "description" in params:
+        simple["description"] = p.nullable_string(params, "description")
+    if "default_payment_method" in params:
+        simple["default_payment_method"] = _default_payment_method(store, params, customer, now)
+    if "cancellation_details" in params:
+        raw = p.hash_or_null(params, "cancellation_details") or {}
+        p.reject_unknown(raw, ("comment", "feedback"), prefix="cancellation_details")
+        simple["cancellation_details"] = {
+            "comment": p.nullable_string(raw, "comment") if "comment" in raw else None,
+            "feedback": p.nullable_string(raw, "feedback") if "feedback" in raw else None,
+            "reason": subscription["cancellation_details"]["reason"],
+        }
+    trial_end = "now" if params.get("trial_end") == "now" else None
+    end = current_period(subscription)[1]
+    if "cancel_at_period_end" in params:
+        if p.boolean(params, "cancel_at_period_end"):
+            simple.update(cancel_at_period_end=True, cancel_at=end, canceled_at=now)
+        else:
+            simple.update(cancel_at_period_end=False, cancel_at=None, canceled_at=None)
+            simple["cancellation_details"] = {"comment": None, "feedback": None, "reason": None}
+    if "cancel_at" in params:
+        cancel_at = p.nullable_string(params, "cancel_at")
+        simple["cancel_at"] = int(cancel_at) if cancel_at else None
+        simple["cancel_at_period_end"] = False
+    subscription.update(simple)
+    if trial_end == "now" and subscription["status"] == "trialing":
+        _end_trial_now(store, subscription, now, request.base_url)
+    if specs is not None and _changes_items(subscription, specs):
+        _change_items(
+            store,
+            subscription,
+            customer,
+            specs,
+            now,
+            at,
+            request.base_url,
+            proration,
+            behavior,
+        )
+    _emit_updated(store, subscription, previous, now)
+    return _render(request, subscription)
+
+
+def _change_items(
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    specs: list[ItemSpec],
+    now: int,
+    at: int,
+    base_url: str,
+    proration: str,
+    behavior: str,
+) -> None:
+    trialing = subscription["status"] == "trialing"
+    prorations = [] if trialing or proration == "none" else _prorate(store, subscription, specs, at)
+    invoice_now = not trialing and (
+        proration == "always_invoice" or behavior == "pending_if_incomplete"
+    )
+    if behavior == "pending_if_incomplete" and invoice_now:
+        # Pending before the invoice is paid: paying it (now or later) applies the update.
+        subscription["pending_update"] = {
+            "billing_cycle_anchor": None,
+            "expires_at": now + _PENDING_UPDATE_LIFETIME,
+            "subscription_items": [_pending_item(store, subscription, spec, now) for spec in specs],
+            "trial_end": None,
+            "trial_from_plan": None,
+        }
+        invoice = _update_invoice(store, subscription, customer, now, base_url, "allow_incomplete")
+        if invoice is None:
+            apply_items(store, subscription, specs, now)
+        return
+    if behavior == "error_if_incomplete" and invoice_now:
+        invoice = _update_invoice(store, subscription, customer, now, base_url, behavior)
+        if invoice is not None and invoice["status"] != "paid":
+            error = _payment_error(store, invoice)
+            invoices.void(store, invoice, now)
+            for item in prorations:
+                store.delete(invoices.ITEM_OBJECT, item["id"])
+            raise error
+        apply_items(store, subscription, specs, now)
+        return
+    apply_items(store, subscription, specs, now)
+    if invoice_now:
+        invoice = _update_invoice(store, subscription, customer, now, base_url, behavior)
+        if invoice is not None and invoice["status"] == "open":
+            subscription["status"] = "past_due"
+
+
+def _update_invoice(
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    now: int,
+    base_url: str,
+    behavior: str,
+) -> JsonObject | None:
+    """Invoices the subscription's pending prorations now; None when there are none.
+
+    With ``error_if_incomplete`` the invoice becomes the latest only once paid, so a
+    failed payment (which the caller then voids) leaves the subscription as it was.
+    """
+    pending = [
+        item
+        for item in store.live(invoices.ITEM_OBJECT)
+        if item["invoice"] is None
+        and item["parent"] is not None
+        and item["parent"]["subscription_details"]["subscription"] == subscription["id"]
+    ]
+    if not pending:
+        return None
+    invoice = invoices.draft(
+        store,
+        now,
+        base_url,
+        customer,
+        currency=subscription["currency"],
+        billing_reason="subscription_update",
+        subscription=subscription,
+    )
+    tentative = behavior == "error_if_incomplete"
+    if not tentative:
+        subscription["latest_invoice"] = invoice["id"]
+    invoices.finalize(store, invoice, now)
+    if invoice["status"] == "open" and behavior != "default_incomplete":
+        invoices.pay(store, invoice, now, base_url, subscription["default_payment_method"])
+    if tentative and invoice["status"] == "paid":
+        subscription["latest_invoice"] = invoice["id"]
+    return invoice
+
+
+def _prorate(
+    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], at: int
+) -> list[JsonObject]:
+    """Invoice items crediting unused time on what changes and charging the rest of the period."""
+    start, end = current_period(subscription)
+    if not start <= at < end:
+        return []
+    customer = store.require("customer", subscription["customer"], "customer")
+    when = datetime.fromtimestamp(at, UTC).strftime("%d %b %Y")
+    current = {item["id"]: item for item in subscription["items"]["data"]}
+    wanted = {spec.item_id: spec for spec in specs if spec.item_id is not None}
+    created: list[JsonObject] = []
+
+    def add(price: JsonObject, quantity: int, sign: int, item_id: str | None) -> None:
+        amount = sign * round(
+            int(price["unit_amount"] or 0) * quantity * (end - at) / (end - start)
+        )
+        if amount == 0:
+            return
+        name = _product_name(store, price)
+        words = "Unused time on" if sign < 0 else "Remaining time on"
+        created.append(
+            invoiceitems.create_item(
+                store,
+                at,
+                customer,
+                amount=amount,
+                currency=price["currency"],
+                description=f"{words} {quantity} {_TIMES} {name} after {when}",
+                period=(at, end),
+                quantity=quantity,
+                price=price,
+                proration=True,
+                subscription=(subscription["id"], item_id),
+            )
+        )
+
+    for item_id, item in current.items():
+        spec = wanted.get(item_id)
+        if (
+            spec is None
+            or spec.price["id"] != item["price"]["id"]
+            or spec.quantity != item["quantity"]
+        ):
+            add(item["price"], int(item["quantity"]), -1, item_id)
+            if spec is not None:
+                add(spec.price, spec.quantity, 1, item_id)
+    for spec in specs:
+        if spec.item_id is None:
+            add(spec.price, spec.quantity, 1, None)
+    return created
+
+
+def apply_items(
+    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], now: int
+) -> None:
+    """Makes the subscription's items what ``specs`` say, keeping the current period."""
+    period = current_period(subscription)
+    existing = {item["id"]: item for item in subscription["items"]["data"]}
+    items = []
+    for spec in specs:
+        item = existing.get(spec.item_id or "")
+        if item is None:
+            items.append(_new_item(store, subscription["id"], spec, period, now))
+            continue
+        item.update(
+            price=_price_copy(spec.price),
+            plan=_plan(spec.price),
+            quantity=spec.quantity,
+            metadata=dict(spec.metadata),
+        )
+        items.append(item)
+    for item_id in existing.keys() - {item["id"] for item in items}:
+        store.delete("subscription_item", item_id)
+    subscription["items"]["data"] = items
+    subscription["pending_update"] = None
+    _retally(subscription)
+
+
+# -- renewal, trials, cancellation -------------------------------------------------------
+
+
+def current_period(subscription: JsonObject) -> tuple[int, int]:
+    item = subscription["items"]["data"][0]
+    return int(item["current_period_start"]), int(item["current_period_end"])
+
+
+def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
+    """The period ends: cancel if asked to, else start the next period and charge for it."""
+    boundary = current_period(subscription)[1]
+    cancel_at = subscription["cancel_at"]
+    if cancel_at is not None and cancel_at <= boundary:
+        cancel(store, subscription, cancel_at, reason="cancellation_requested")
+        return
+    previous = _snapshot(subscription)
+    recurring = subscription["items"]["data"][0]["price"]["recurring"]
+    end = period_end(
+        subscription["billing_cycle_anchor"],
+        boundary,
+        recurring["interval"],
+        recurring["interval_count"],
+    )
+    for item in subscription["items"]["data"]:
+        item.update(current_period_start=boundary, current_period_end=end)
+    if subscription["status"] == "trialing":
+        subscription["status"] = "active"
+    customer = store.require("customer", subscription["customer"], "customer")
+    lines = [_period_line(store, subscription, item) for item in subscription["items"]["data"]]
+    invoice = invoices.draft(
+        store,
+        boundary,
+        base_url,
+        customer,
+        currency=subscription["currency"],
+        billing_reason="subscription_cycle",
+        subscription=subscription,
+        lines=lines,
+        period=(previous["period"][0], boundary),
+    )
+    subscription["latest_invoice"] = invoice["id"]
+    _emit_updated(store, subscription, previous, boundary)
+    invoices.finalize(store, invoice, boundary)
+    if invoice["status"] == "open":
+        invoices.pay(store, invoice, boundary, base_url, subscription["default_payment_method"])
+
+
+def cancel(store: ObjectStore, subscription: JsonObject, now: int, reason: str) -> None:
+    subscription.update(status="canceled", ended_at=now, pending_update=None)
+    subscription["canceled_at"] = subscription["canceled_at"] or now
+    subscription["cancellation_details"]["reason"] = reason
+    events.emit(store, "customer.subscription.deleted", subscription, now)
+
+
+def _end_trial_now(store: ObjectStore, subscription: JsonObject, now: int, base_url: str) -> None:
+    for item in subscription["items"]["data"]:
+        item["current_period_end"] = now
+    subscription.update(trial_end=now, billing_cycle_anchor=now)
+    renew(store, subscription, base_url)
+
+
+def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
+    subscription = _subscription_of(store, invoice)
+    if subscription is None or subscription["latest_invoice"] != invoice["id"]:
+        return
+    previous = _snapshot(subscription)
+    pending = subscription["pending_update"]
+    if pending is not None:
+        specs = [
+            ItemSpec(
+                item["id"] if store.find("subscription_item", item["id"]) else None,
+                store.require("price", item["price"]["id"]),
+                int(item["quantity"]),
+                item["metadata"],
+            )
+            for item in pending["subscription_items"]
+        ]
+        apply_items(store, subscription, specs, now)
+    if subscription["status"] in ("incomplete", "past_due"):
+        trialing = subscription["trial_end"] is not None and subscription["trial_end"] > now
+        subscription["status"] = "trialing" if trialing else "active"
+    _emit_updated(store, subscription, previous, now)
+
+
+def _on_invoice_payment_failed(store: ObjectStore, invoice: JsonObject, now: int) -> None:
+    subscription = _subscription_of(store, invoice)
+    if subscription is None or subscription["latest_invoice"] != invoice["id"]:
+        return
+    if invoice["billing_reason"] == "subscription_create" or subscription["pending_update"]:
+        return
+    if subscription["status"] in ("active", "trialing"):
+        previous = _snapshot(subscription)
+        subscription["status"] = "past_due"
+        _emit_updated(store, subscription, previous, now)
+
+
+def _subscription_of(store: ObjectStore, invoice: JsonObject) -> JsonObject | None:
+    sub_id = invoices.subscription_of(invoice)
+    return store.find(OBJECT, sub_id) if sub_id else None
+
+
+hooks.listen(hooks.INVOICE_PAID, _on_invoice_paid)
+hooks.listen(hooks.INVOICE_PAYMENT_FAILED, _on_invoice_payment_failed)
+
+
+# -- other routes ------------------------------------------------------------------------
+
+
+def retrieve(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, ())
+    subscription = request.store.require(
+        OBJECT, request.path_params["id"], "subscription_exposed_id"
+    )
+    return _render(request, subscription)
+
+
+def cancel_route(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    p.reject_unknown(params, ("invoice_now", "prorate", "cancellation_details"))
+    subscription = store.require(OBJECT, request.path_params["id"], "subscription_exposed_id")
+    if subscription["status"] in _ENDED:
+        raise StripeError(
+            404,
+            f"No such subscription: '{subscription['id']}'",
+            code="resource_missing",
+            param="id",
+        )
+    now = now_for(store, subscription["customer"], request.now)
+    cancel(store, subscription, now, reason="cancellation_requested")
+    return _render(request, subscription)
+
+
+def list_subscriptions(request: ApiRequest) -> JsonObject:
+    params = request.params
+    p.reject_unknown(params, pagination.LIST_PARAMS | {"customer", "price", "status"})
+    in_range = pagination.created_filter(params)
+    customer = p.string(params, "customer") if "customer" in params else None
+    price = p.string(params, "price") if "price" in params else None
+    statuses = (
+        "active",
+        "all",
+        "canceled",
+        "ended",
+        "incomplete",
+        "incomplete_expired",
+        "past_due",
+        "paused",
+        "trialing",
+        "unpaid",
+    )
+    status = p.choice(params, "status", statuses) if "status" in params else None
+
+    def status_matches(sub: JsonObject) -> bool:
+        if status is None:
+            return sub["status"] not in _ENDED
+        if status == "all":
+            return True
+        if status == "ended":
+            return sub["status"] in _ENDED
+        return bool(sub["status"] == status)
+
+    found = [
+        sub
+        for sub in request.store.live(OBJECT)
+        if in_range(sub)
+        and (customer is None or sub["customer"] == customer)
+        and status_matches(sub)
+        and (price is None or any(i["price"]["id"] == price for i in sub["items"]["data"]))
+    ]
+    page = pagination.list_page(request.store, OBJECT, found, params, URL)
+    return expand.render(request.store, page, expand.requested(params))
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -> list[ItemSpec]:
+    raw_items = params["items"]
+    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
+        raise invalid_param("items", "Invalid array: items", "parameter_invalid_array")
+    existing = {item["id"]: item for item in current["items"]["data"]} if current else {}
+    changed: dict[str, ItemSpec | None] = {}
+    added: list[ItemSpec] = []
+    for index, raw in enumerate(raw_items):
+        assert isinstance(raw, dict)
+        with p.nested(f"items[{index}]"):
+            p.reject_unknown(raw, _ITEM_FIELDS, prefix=f"items[{index}]")
+            item_id = p.string(raw, "id") if "id" in raw else None
+            if item_id is not None and item_id not in existing:
+                raise invalid_param("id", f"No such subscription item: '{item_id}'")
+            item = existing.get(item_id or "")
+            if "deleted" in raw and p.boolean(raw, "deleted"):
+                if item_id is None:
+                    raise missing_param("id")
+                changed[item_id] = None
+                continue
+            if "price" in raw:
+                price = _price(store, p.string(raw, "price"))
+            elif item is not None:
+                price = store.require("price", item["price"]["id"])
+            else:
+                raise missing_param("price")
+            quantity = (
+                p.integer(raw, "quantity", minimum=0)
+                if "quantity" in raw
+                else int(item["quantity"])
+                if item is not None
+                else 1
+            )
+            metadata = item["metadata"] if item is not None else {}
+            if "metadata" in raw:
+                metadata = p.apply_metadata(metadata, raw["metadata"])
+        spec = ItemSpec(item_id, price, quantity, metadata)
+        if item_id is None:
+            added.append(spec)
+        else:
+            changed[item_id] = spec
+    kept = [
+        changed[item_id] if item_id in changed else _spec_of(store, item)
+        for item_id, item in existing.items()
+    ]
+    specs = [spec for spec in kept if spec is not None] + added
+    _check_prices(specs)
+    return specs
+
+
+def _spec_of(store: ObjectStore, item: JsonObject) -> ItemSpec:
+    return ItemSpec(
+        item["id"],
+        store.require("price", item["price"]["id"]),
+        int(item["quantity"]),
+        item["metadata"],
+    )
+
+
+def _check_prices(specs: list[ItemSpec]) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.price["id"] in seen:
+            raise invalid_param(
+                "items", "Cannot add multiple subscription items with the same price."
+            )
+        seen.add(spec.price["id"])
+    intervals = {
+        (spec.price["recurring"]["interval"], spec.price["recurring"]["interval_count"])
+        for spec in specs
+    }
+    if len(intervals) > 1:
+        raise invalid_param(
+            "items", "All prices on a subscription must have the same recurring interval."
+        )
+    if len({spec.price["currency"] for spec in specs}) > 1:
+        raise invalid_param("items", "All prices on a subscription must have the same currency.")
+
+
+def _price(store: ObjectStore, price_id: str) -> JsonObject:
+    price = store.find("price", price_id)
+    if price is None:
+        raise invalid_param("price", f"No such price: '{price_id}'", "resource_missing")
+    if price["recurring"] is None:
+        raise invalid_param(
+            "price",
+            f"The price specified ({price_id}) is a one-time price; a subscription needs "
+            "recurring prices.",
+        )
+    if not price["active"]:
+        raise invalid_param("price", f"The price specified ({price_id}) is inactive.")
+    return price
+
+
+def _changes_items(subscription: JsonObject, specs: list[ItemSpec]) -> bool:
+    now_state = [
+        (item["id"], item["price"]["id"], item["quantity"], item["metadata"])
+        for item in subscription["items"]["data"]
+    ]
+    new_state = [(s.item_id, s.price["id"], s.quantity, dict(s.metadata)) for s in specs]
+    return now_state != new_state
+
+
+def _new_item(
+    store: ObjectStore, sub_id: str, spec: ItemSpec, period: tuple[int, int], now: int
+) -> JsonObject:
+    item: JsonObject = {
+        "id": store.new_id("si", 14),
+        "object": "subscription_item",
+        "billing_thresholds": None,
+        "created": now,
+        "current_period_end": period[1],
+        "current_period_start": period[0],
+        "discounts": [],
+        "metadata": dict(spec.metadata),
+        "plan": _plan(spec.price),
+        "price": _price_copy(spec.price),
+        "quantity": spec.quantity,
+        "subscription": sub_id,
+        "tax_rates": [],
+    }
+    store.insert(item)
+    return item
+
+
+def _pending_item(
+    store: ObjectStore, subscription: JsonObject, spec: ItemSpec, now: int
+) -> JsonObject:
+    start, end = current_period(subscription)
+    return {
+        "id": spec.item_id or store.new_id("si", 14),
+        "object": "subscription_item",
+        "billing_thresholds": None,
+        "created": now,
+        "current_period_end": end,
+        "current_period_start": start,
+        "discounts": [],
+        "metadata": dict(spec.metadata),
+        "plan": _plan(spec.price),
+        "price": _price_copy(spec.price),
+        "quantity": spec.quantity,
+        "subscription": subscription["id"],
+        "tax_rates": [],
+    }
+
+
+def _price_copy(price: JsonObject) -> JsonObject:
+    return {name: value for name, value in price.items() if name != "tiers"}
+
+
+def _plan(price: JsonObject) -> JsonObject:
+    recurring = price["recurring"]
+    return {
+        "id": price["id"],
+        "object": "plan",
+        "active": price["active"],
+        "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"],
+        "billing_scheme": price["billing_scheme"],
+        "created": price["created"],
+        "currency": price["currency"],
+        "interval": recurring["interval"],
+        "interval_count": recurring["interval_count"],
+        "livemode": False,
+        "metadata": dict(price["metadata"]),
+        "meter": recurring.get("meter"),
+        "nickname": price["nickname"],
+        "product": price["product"],
+        "tiers_mode": price["tiers_mode"],
+        "transform_usage": None,
+        "trial_period_days": recurring.get("trial_period_days"),
+        "usage_type": recurring.get("usage_type", "licensed"),
+    }
+
+
+def _period_line(
+    store: ObjectStore, subscription: JsonObject, item: JsonObject, *, free: bool = False
+) -> JsonObject:
+    price = item["price"]
+    quantity = int(item["quantity"])
+    name = _product_name(store, price)
+    period = (int(item["current_period_start"]), int(item["current_period_end"]))
+    if free:
+        description = f"Trial period for {name}"
+    else:
+        unit = int(price["unit_amount"] or 0) / 100
+        description = (
+            f"{quantity} {_TIMES} {name} (at ${unit:.2f} / {price['recurring']['interval']})"
+        )
+    line = invoices.subscription_line(
+        price, quantity, subscription["id"], item["id"], period, description
+    )
+    if free:
+        line.update(amount=0, subtotal=0)
+    return line
+
+
+def _product_name(store: ObjectStore, price: Mapping[str, Any]) -> str:
+    product = store.find("product", str(price["product"]))
+    return str(product["name"]) if product else str(price["product"])
+
+
+def _retally(subscription: JsonObject) -> None:
+    subscription["items"]["total_count"] = len(subscription["items"]["data"])
+
+
+def _snapshot(subscription: JsonObject) -> JsonObject:
+    return {
+        "state": copy.deepcopy(
+            {k: v for k, v in subscription.items() if k != "items"}
+            | {"items": subscription["items"]}
+        ),
+        "period": current_period(subscription),
+    }
+
+
+def _emit_updated(
+    store: ObjectStore, subscription: JsonObject, previous: JsonObject, now: int
+) -> None:
+    before = previous["state"]
+    changed = {k: v for k, v in before.items() if subscription.get(k) != v}
+    if changed:
+        events.emit(store, "customer.subscription.updated", subscription, now, changed)
+
+
+def _trial_end(params: Params, now: int, specs: list[ItemSpec]) -> int | None:
+    if "trial_end" in params:
+        if params["trial_end"] == "now":
+            return None
+        trial_end = p.integer(params, "trial_end")
+        if not now < trial_end <= now + _MAX_TRIAL_SECONDS:
+            raise invalid_param(
+                "trial_end",
+                "Invalid timestamp: must be in the future and no more than 730 days away.",
+            )
+        return trial_end
+    if "trial_period_days" in params:
+        days = p.integer(params, "trial_period_days", minimum=0, maximum=730)
+        return now + days * 86400 if days else None
+    return None
+
+
+def _default_payment_method(
+    store: ObjectStore, params: Params, customer: JsonObject, now: int
+) -> str | None:
+    if "default_payment_method" not in params or params["default_payment_method"] == "":
+        return None
+    payment_method = methods.resolve(
+        store, now, p.string(params, "default_payment_method"), "default_payment_method"
+    )
+    if payment_method["customer"] != customer["id"]:
+        raise methods.invalid_default(
+            "default_payment_method", payment_method["id"], customer["id"]
+        )
+    return str(payment_method["id"])
+
+
+def _customer_default(store: ObjectStore, customer: JsonObject) -> str | None:
+    default = methods.usable_default(store, customer)
+    return None if default is None else str(default["id"])
+
+
+def _choice(params: Params, name: str, choices: tuple[str, ...], default: str) -> str:
+    return p.choice(params, name, choices) if name in params else default
+
+
+def _payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
+    intent = invoices.current_intent(store, invoice)
+    if intent is not None and intent["status"] == "requires_action":
+        return StripeError(
+            402,
+            "Payment for this subscription requires additional user action before it can be "
+            "completed successfully.",
+            error_type="card_error",
+            code="subscription_payment_intent_requires_action",
+        )
+    error = intent["last_payment_error"] if intent else None
+    if error is None:
+        return StripeError(
+            402,
+            "This customer has no attached payment source or default payment method.",
+            error_type="invalid_request_error",
+            code="resource_missing",
+        )
+    return StripeError(
+        402,
+        error["message"],
+        error_type="card_error",
+        code=error["code"],
+        extra={"decline_code": error.get("decline_code")},
+    )
+
+
+def _render(request: ApiRequest, subscription: JsonObject) -> JsonObject:
+    return expand.render(request.store, subscription, expand.requested(request.params))

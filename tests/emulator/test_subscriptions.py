@@ -1,0 +1,325 @@
+"""Subscriptions: payment behaviours, trials, prorations, pending updates, cancellation."""
+
+import calendar
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import stripe
+
+
+@pytest.fixture
+def prices(client):
+    product = client.v1.products.create({"name": "Pro"})
+
+    def price(amount, interval="month"):
+        return client.v1.prices.create(
+            {
+                "product": product.id,
+                "currency": "usd",
+                "unit_amount": amount,
+                "recurring": {"interval": interval},
+            }
+        ).id
+
+    return {"basic": price(1000), "pro": price(3000), "yearly": price(10000, "year")}
+
+
+def _customer(client, card="pm_card_visa"):
+    return client.v1.customers.create(
+        {"payment_method": card, "invoice_settings": {"default_payment_method": card}}
+    )
+
+
+def _subscribe(client, customer_id, price, **extra):
+    return client.v1.subscriptions.create(
+        {
+            "customer": customer_id,
+            "items": [{"price": price, "quantity": 1}],
+            "expand": ["latest_invoice.payments"],
+            **extra,
+        }
+    )
+
+
+def _intent_of(client, invoice):
+    return client.v1.payment_intents.retrieve(invoice.payments.data[0].payment.payment_intent)
+
+
+def test_card_on_file_makes_it_active_with_a_paid_first_invoice(client, emulator, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"], metadata={"plan": "basic"})
+    assert sub.status == "active"
+    assert sub.metadata.to_dict() == {"plan": "basic"}
+    invoice = sub.latest_invoice
+    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == (
+        "paid",
+        1000,
+        "subscription_create",
+    )
+    assert invoice.parent.subscription_details.subscription == sub.id
+    item = sub["items"].data[0]
+    start = datetime.fromtimestamp(item.current_period_start, UTC)
+    days = calendar.monthrange(start.year, start.month)[1]
+    assert item.current_period_end - item.current_period_start in {
+        d * 86400 for d in (28, 29, 30, 31)
+    }
+    assert days >= 28
+    assert item.price.id == prices["basic"]
+    assert _intent_of(client, invoice).status == "succeeded"
+    [created] = emulator.events("customer.subscription.created")
+    assert created["data"]["object"]["status"] == "active"
+    assert len(emulator.events("invoice.paid")) == 1
+    listed = client.v1.subscriptions.list({"customer": customer.id})
+    assert [s.id for s in listed.data] == [sub.id]
+
+
+def test_allow_incomplete_with_a_failing_card_is_incomplete_until_paid(client, emulator, prices):
+    customer = _customer(client, "pm_card_chargeCustomerFail")
+    sub = _subscribe(client, customer.id, prices["basic"])
+    assert sub.status == "incomplete"
+    assert sub.latest_invoice.status == "open"
+    assert sub.latest_invoice.attempt_count == 1
+    assert len(emulator.events("invoice.payment_failed")) == 1
+    paid = httpx.post(
+        sub.latest_invoice.hosted_invoice_url,
+        data={"action": "pay", "card_number": "4242424242424242"},
+    )
+    assert paid.status_code == 200
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    [updated] = emulator.events("customer.subscription.updated")
+    assert updated["data"]["previous_attributes"]["status"] == "incomplete"
+
+
+def test_authentication_required_card_waits_for_the_hosted_page(client, prices):
+    customer = _customer(client, "pm_card_authenticationRequired")
+    sub = _subscribe(client, customer.id, prices["basic"])
+    assert sub.status == "incomplete"
+    assert _intent_of(client, sub.latest_invoice).status == "requires_action"
+    httpx.post(sub.latest_invoice.hosted_invoice_url, data={"action": "authenticate"})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_default_incomplete_leaves_payment_to_the_caller(client, emulator, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"], payment_behavior="default_incomplete")
+    assert sub.status == "incomplete"
+    intent = _intent_of(client, sub.latest_invoice)
+    assert intent.status == "requires_confirmation"
+    assert emulator.events("charge.succeeded") == []
+    client.v1.payment_intents.confirm(intent.id)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert client.v1.invoices.retrieve(sub.latest_invoice.id).status == "paid"
+
+
+def test_error_if_incomplete_refuses_and_keeps_nothing(client, emulator, prices):
+    customer = _customer(client, "pm_card_chargeCustomerFail")
+    with pytest.raises(stripe.CardError) as excinfo:
+        _subscribe(client, customer.id, prices["basic"], payment_behavior="error_if_incomplete")
+    assert excinfo.value.code == "card_declined"
+    assert client.v1.subscriptions.list({"customer": customer.id, "status": "all"}).data == []
+    assert emulator.events("customer.subscription.created") == []
+    [invoice] = client.v1.invoices.list({"customer": customer.id}).data
+    assert invoice.status == "void"
+
+
+def test_error_if_incomplete_refuses_a_card_needing_authentication(client, prices):
+    customer = _customer(client, "pm_card_authenticationRequired")
+    with pytest.raises(stripe.CardError) as excinfo:
+        _subscribe(client, customer.id, prices["basic"], payment_behavior="error_if_incomplete")
+    assert excinfo.value.code == "subscription_payment_intent_requires_action"
+
+
+def test_pending_if_incomplete_is_refused_on_create(client, prices):
+    customer = _customer(client)
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        _subscribe(client, customer.id, prices["basic"], payment_behavior="pending_if_incomplete")
+    assert excinfo.value.param == "payment_behavior"
+
+
+def test_trial_starts_trialing_with_a_zero_invoice(client, emulator, prices):
+    customer = client.v1.customers.create()
+    sub = _subscribe(client, customer.id, prices["basic"], trial_period_days=14)
+    assert sub.status == "trialing"
+    assert sub.trial_end - sub.trial_start == 14 * 86400
+    assert sub.latest_invoice.amount_due == 0
+    assert sub.latest_invoice.status == "paid"
+    assert sub["items"].data[0].current_period_end == sub.trial_end
+    assert emulator.count("payment_intent") == 0
+
+
+def _half_way(sub):
+    item = sub["items"].data[0]
+    start, end = item.current_period_start, item.current_period_end
+    return start, end, start + (end - start) // 2
+
+
+def _change(client, sub, price, **extra):
+    return client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": price}],
+            "expand": ["latest_invoice"],
+            **extra,
+        },
+    )
+
+
+def test_create_prorations_leaves_proration_items_for_the_next_invoice(client, emulator, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    start, end, at = _half_way(sub)
+    updated = _change(client, sub, prices["pro"], proration_date=at)
+    assert updated["items"].data[0].price.id == prices["pro"]
+    assert updated["items"].data[0].id == sub["items"].data[0].id
+    assert updated.latest_invoice.id == sub.latest_invoice.id
+    fraction = (end - at) / (end - start)
+    pending = client.v1.invoice_items.list({"customer": customer.id, "pending": True}).data
+    assert sorted(item.amount for item in pending) == [
+        -round(1000 * fraction),
+        round(3000 * fraction),
+    ]
+    assert all(item.proration for item in pending)
+    [event] = emulator.events("customer.subscription.updated")
+    assert "items" in event["data"]["previous_attributes"]
+
+
+def test_always_invoice_charges_the_proration_now(client, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    start, end, at = _half_way(sub)
+    updated = _change(
+        client, sub, prices["pro"], proration_date=at, proration_behavior="always_invoice"
+    )
+    invoice = updated.latest_invoice
+    assert invoice.id != sub.latest_invoice.id
+    assert (invoice.status, invoice.billing_reason) == ("paid", "subscription_update")
+    lines = invoice.lines.data
+    assert all(line.parent.invoice_item_details.proration for line in lines)
+    assert sorted(line.amount for line in lines)[0] < 0
+    fraction = (end - at) / (end - start)
+    assert invoice.total == round(3000 * fraction) - round(1000 * fraction)
+    assert updated.status == "active"
+
+
+def test_proration_none_changes_the_price_without_money(client, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    updated = _change(client, sub, prices["pro"], proration_behavior="none")
+    assert updated["items"].data[0].price.id == prices["pro"]
+    assert client.v1.invoice_items.list({"customer": customer.id}).data == []
+
+
+def test_pending_if_incomplete_applies_the_upgrade_only_once_paid(client, emulator, prices):
+    customer = _customer(client, "pm_card_authenticationRequired")
+    sub = _subscribe(client, customer.id, prices["basic"], payment_behavior="default_incomplete")
+    intent = _intent_of(client, sub.latest_invoice)
+    client.v1.payment_intents.confirm(intent.id)
+    httpx.post(sub.latest_invoice.hosted_invoice_url, data={"action": "authenticate"})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+    updated = _change(
+        client,
+        sub,
+        prices["pro"],
+        payment_behavior="pending_if_incomplete",
+        proration_behavior="always_invoice",
+    )
+    assert updated["items"].data[0].price.id == prices["basic"]
+    assert updated.pending_update.subscription_items[0].price.id == prices["pro"]
+    assert updated.status == "active"
+    assert updated.latest_invoice.status == "open"
+
+    httpx.post(updated.latest_invoice.hosted_invoice_url, data={"action": "authenticate"})
+    applied = client.v1.subscriptions.retrieve(sub.id)
+    assert applied.pending_update is None
+    assert applied["items"].data[0].price.id == prices["pro"]
+
+
+def test_allow_incomplete_upgrade_that_fails_makes_it_past_due(client, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": customer.id}
+    )
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": failing.id})
+    updated = _change(client, sub, prices["pro"], proration_behavior="always_invoice")
+    assert updated["items"].data[0].price.id == prices["pro"]
+    assert updated.status == "past_due"
+    assert updated.latest_invoice.status == "open"
+
+
+def test_error_if_incomplete_upgrade_that_fails_changes_nothing(client, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": customer.id}
+    )
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": failing.id})
+    with pytest.raises(stripe.CardError):
+        _change(
+            client,
+            sub,
+            prices["pro"],
+            proration_behavior="always_invoice",
+            payment_behavior="error_if_incomplete",
+        )
+    kept = client.v1.subscriptions.retrieve(sub.id)
+    assert kept["items"].data[0].price.id == prices["basic"]
+    assert kept.status == "active"
+    assert client.v1.invoice_items.list({"customer": customer.id, "pending": True}).data == []
+
+
+def test_quantity_change_and_added_item(client, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    item_id = sub["items"].data[0].id
+    updated = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": item_id, "quantity": 3}, {"price": prices["pro"], "quantity": 2}],
+            "proration_behavior": "none",
+        },
+    )
+    assert [(i.price.id, i.quantity) for i in updated["items"].data] == [
+        (prices["basic"], 3),
+        (prices["pro"], 2),
+    ]
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.update(sub.id, {"items": [{"price": prices["yearly"]}]})
+
+
+def test_cancel_at_period_end_and_back(client, emulator, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    end = sub["items"].data[0].current_period_end
+    canceling = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True})
+    assert (canceling.cancel_at_period_end, canceling.cancel_at) == (True, end)
+    assert canceling.status == "active"
+    resumed = client.v1.subscriptions.update(sub.id, {"cancel_at_period_end": False})
+    assert (resumed.cancel_at_period_end, resumed.cancel_at) == (False, None)
+    assert len(emulator.events("customer.subscription.updated")) == 2
+
+
+def test_cancel_now_ends_it(client, emulator, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    canceled = client.v1.subscriptions.cancel(sub.id)
+    assert canceled.status == "canceled"
+    assert canceled.ended_at is not None
+    assert len(emulator.events("customer.subscription.deleted")) == 1
+    assert client.v1.subscriptions.list({"customer": customer.id}).data == []
+    every = client.v1.subscriptions.list({"customer": customer.id, "status": "all"}).data
+    assert [s.id for s in every] == [sub.id]
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.cancel(sub.id)
+
+
+def test_one_time_price_is_refused(client):
+    customer = _customer(client)
+    one_off = client.v1.prices.create(
+        {"currency": "usd", "unit_amount": 500, "product_data": {"name": "Top-up"}}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        _subscribe(client, customer.id, one_off.id)
+    assert "recurring" in excinfo.value.user_message
