@@ -5,7 +5,13 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
-from billing.config import StripeNotConfigured, reset_caches, settings_from, stripe_secret_key
+from billing.config import (
+    StripeNotConfigured,
+    reset_caches,
+    settings_from,
+    stripe_secret_key,
+    stripe_webhook_secret,
+)
 
 HASH = hashlib.sha256(b"am_sk_test_key").hexdigest()
 OTHER_HASH = hashlib.sha256(b"am_sk_test_other").hexdigest()
@@ -123,3 +129,63 @@ class TestEnvironment:
         values = environ(STRIPE_SECRET_KEY="", STRIPE_SECRET_ARN=ARN, STRIPE_MODE=mode)
 
         assert settings_from(values).environment == environment
+
+
+class TestStripeSecretInSecretsManager:
+    """In AWS the Stripe key and the webhook secret are two fields of one secret, read once
+    per container (moto's Secrets Manager, in process)."""
+
+    @pytest.fixture
+    def secret(self, monkeypatch: pytest.MonkeyPatch):
+        import boto3
+        from moto import mock_aws
+
+        with mock_aws():
+            monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+            for name, value in environ(STRIPE_SECRET_KEY="", STRIPE_MODE="test").items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+            monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+            client = boto3.client("secretsmanager", region_name="us-east-1")
+
+            def create(document: str) -> None:
+                arn = client.create_secret(Name="stripe", SecretString=document)["ARN"]
+                monkeypatch.setenv("STRIPE_SECRET_ARN", arn)
+                reset_caches()
+
+            yield create, client
+        monkeypatch.undo()
+        reset_caches()
+
+    def test_both_come_from_one_secret_fetched_once(self, secret):
+        create, client = secret
+        create('{"stripe_secret_key": "sk_test_held", "stripe_webhook_secret": "whsec_held"}')
+
+        assert stripe_webhook_secret() == "whsec_held"
+        client.delete_secret(SecretId="stripe", ForceDeleteWithoutRecovery=True)
+        assert stripe_secret_key() == "sk_test_held"  # from the same fetch
+        assert stripe_webhook_secret() == "whsec_held"
+
+    @pytest.mark.parametrize(
+        "document",
+        [
+            '{"stripe_secret_key": "sk_test_held"}',
+            '{"stripe_secret_key": "sk_test_held", "stripe_webhook_secret": ""}',
+        ],
+    )
+    def test_a_secret_without_the_webhook_secret_fails_loudly(self, secret, document: str):
+        create, _ = secret
+        create(document)
+
+        with pytest.raises(StripeNotConfigured, match="stripe_webhook_secret"):
+            stripe_webhook_secret()
+
+    def test_the_environment_variable_wins_locally(self, monkeypatch: pytest.MonkeyPatch):
+        for name, value in environ(STRIPE_WEBHOOK_SECRET="whsec_local").items():
+            monkeypatch.setenv(name, value)
+        reset_caches()
+        try:
+            assert stripe_webhook_secret() == "whsec_local"
+        finally:
+            monkeypatch.undo()
+            reset_caches()
