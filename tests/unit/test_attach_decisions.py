@@ -20,8 +20,8 @@ from billing.domain.attach import (
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
 from billing.domain.features import Feature
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
-from billing.domain.plans import BasePrice, ItemPrice, Plan, PlanItem, PlanTerms
-from billing.domain.terms import FreeTrial, Reset
+from billing.domain.plans import BasePrice, FreeTrial, ItemPrice, Plan, PlanItem, PlanTerms
+from billing.domain.terms import Reset
 
 NOW = 1_706_702_400_000  # 2024-01-31 12:00 UTC
 

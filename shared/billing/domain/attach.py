@@ -23,9 +23,9 @@ from typing import Literal
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
 from billing.domain.features import Feature
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
-from billing.domain.plans import Plan
+from billing.domain.plans import FreeTrial, Plan
 from billing.domain.schedule import next_reset_at
-from billing.domain.terms import FreeTrial, Reset
+from billing.domain.terms import Reset
 
 AttachKind = Literal["new", "upgrade", "downgrade", "add_on", "one_off"]
 Flow = Literal["grant", "checkout", "charge", "schedule", "card_required"]

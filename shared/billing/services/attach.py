@@ -28,9 +28,8 @@ from billing.domain.attach import (
 )
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest, PlanNotFound
-from billing.domain.plans import Plan
+from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase
-from billing.domain.terms import FreeTrial
 from billing.services.customers.get import get_customer
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
