@@ -311,3 +311,66 @@ def test_a_stripe_failure_answers_502_grants_nothing_and_the_retry_completes_the
     assert [i.status for i in invoices] == ["paid"], "one invoice, charged once"
     intents = stripe_client(webhooks).v1.payment_intents.list({"customer": held["stripe_id"]})
     assert [i.status for i in intents.data] == ["succeeded"]
+
+
+def test_a_paid_plan_with_a_card_on_file_is_one_paid_invoice_and_granted(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    attach(catalog, plan_id="free")
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+
+    response = attach(catalog, plan_id="pro")
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["payment_url"] is None
+    assert "required_action" not in answer
+    assert (answer["invoice"]["status"], answer["invoice"]["total"]) == ("paid", 20)
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"], "free was left"
+    assert held["balances"]["messages"]["granted"] == 1000
+    stripe = stripe_client(webhooks)
+    subscriptions = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert [s.status for s in subscriptions] == ["active"]
+    invoices = stripe.v1.invoices.list({"customer": stripe_customer}).data
+    assert [(i.status, i.total) for i in invoices] == [("paid", 2000)]
+
+
+def test_a_paid_plan_declined_on_file_grants_nothing(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_chargeCustomerFail")
+
+    answer = attach(catalog, plan_id="pro").json()
+
+    assert answer["required_action"]["code"] == "payment_failed"
+    assert customer(catalog)["subscriptions"] == []
+
+
+def test_a_paid_plan_needing_authentication_is_granted_once_authenticated(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_authenticationRequired")
+
+    answer = attach(catalog, plan_id="pro").json()
+    assert answer["required_action"]["code"] == "3ds_required"
+    assert customer(catalog)["subscriptions"] == []
+
+    httpx.post(answer["payment_url"], data={"action": "authenticate"})
+
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+
+def test_a_trial_without_card_is_granted_at_once_with_nothing_charged(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    trial = {"duration_length": 14, "duration_type": "day"}
+
+    answer = attach(catalog, plan_id="pro", free_trial=trial).json()
+
+    assert answer["payment_url"] is None
+    (held,) = customer(catalog)["subscriptions"]
+    assert held["plan_id"] == "pro"
+    assert held["trial_ends_at"] is not None
+    subscriptions = stripe_client(webhooks).v1.subscriptions.list().data
+    assert [s.status for s in subscriptions] == ["trialing"]
