@@ -374,3 +374,61 @@ def test_a_trial_without_card_is_granted_at_once_with_nothing_charged(
     assert held["trial_ends_at"] is not None
     subscriptions = stripe_client(webhooks).v1.subscriptions.list().data
     assert [s.status for s in subscriptions] == ["trialing"]
+
+
+def test_a_paid_plan_without_a_card_answers_a_checkout_url_and_grants_nothing(
+    catalog: httpx.Client, clean_stack: LocalStack
+) -> None:
+    response = attach(catalog, plan_id="pro", success_url=SUCCESS_URL)
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["customer_id"] == "c1"
+    assert answer["payment_url"].startswith("http")
+    held = customer(catalog)
+    assert held["subscriptions"] == []
+    assert "messages" not in held["balances"]
+    sessions = stripe_client(clean_stack).v1.checkout.sessions.list().data
+    assert [s.url for s in sessions] == [answer["payment_url"]]
+    assert sessions[0].customer == held["stripe_id"]
+
+
+def test_the_same_attach_retried_makes_one_checkout_session(
+    catalog: httpx.Client, clean_stack: LocalStack
+) -> None:
+    keyed = [
+        catalog.post(
+            "/v1/billing.attach",
+            json={"customer_id": "c1", "plan_id": "pro", "success_url": SUCCESS_URL},
+            headers={"Idempotency-Key": "attach-pro-1"},
+        )
+        for _ in range(10)
+    ]
+    unkeyed = attach(catalog, plan_id="pro", success_url=SUCCESS_URL)
+
+    urls = {r.json()["payment_url"] for r in [*keyed, unkeyed]}
+    assert len(urls) == 1
+    assert len(stripe_client(clean_stack).v1.checkout.sessions.list().data) == 1
+
+
+def test_concurrent_attaches_for_one_customer_let_one_proceed(
+    catalog: httpx.Client, clean_stack: LocalStack
+) -> None:
+    statuses: list[int] = []
+    start = threading.Barrier(10)
+
+    def one() -> None:
+        with httpx.Client(base_url=str(catalog.base_url), headers=catalog.headers) as client:
+            start.wait()
+            statuses.append(attach(client, plan_id="pro", success_url=SUCCESS_URL).status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert 200 in statuses
+    assert set(statuses) <= {200, 423}
+    assert statuses.count(423) >= 1
+    assert len(stripe_client(clean_stack).v1.checkout.sessions.list().data) == 1
