@@ -26,6 +26,12 @@ PRO = {
     "price": {"amount": 20, "interval": "month"},
     "items": [{"feature_id": "messages", "included": 1000}, {"feature_id": "sso"}],
 }
+PREMIUM = {
+    "plan_id": "premium",
+    "name": "Premium",
+    "price": {"amount": 50, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 5000}, {"feature_id": "sso"}],
+}
 TOP_UP = {
     "plan_id": "top_up",
     "name": "Top-up",
@@ -42,7 +48,7 @@ def catalog(api: httpx.Client) -> httpx.Client:
         {"feature_id": "sso", "name": "SSO", "type": "boolean"},
     ):
         assert api.post("/v1/features.create", json=body).status_code == 200
-    for plan in (FREE, PRO, TOP_UP):
+    for plan in (FREE, PRO, PREMIUM, TOP_UP):
         assert api.post("/v1/plans.create", json=plan).status_code == 200, plan
     assert api.post("/v1/customers.get_or_create", json={"customer_id": "c1"}).status_code == 200
     return api
@@ -432,3 +438,87 @@ def test_concurrent_attaches_for_one_customer_let_one_proceed(
     assert set(statuses) <= {200, 423}
     assert statuses.count(423) >= 1
     assert len(stripe_client(clean_stack).v1.checkout.sessions.list().data) == 1
+
+
+def test_an_upgrade_mid_period_is_prorated_on_one_invoice_and_applies_at_once(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+    catalog.post("/v1/balances.track", json={"customer_id": "c1", "feature_id": "messages"})
+
+    answer = attach(catalog, plan_id="premium").json()
+
+    assert "required_action" not in answer
+    assert answer["invoice"]["status"] == "paid"
+    # 50 - 20 for (almost all of) the month: a prorated difference, not a full price.
+    assert 0 < answer["invoice"]["total"] <= 30
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["premium"]
+    assert held["balances"]["messages"]["granted"] == 5000
+    stripe = stripe_client(webhooks)
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert subscription.status == "active"
+    assert [i.price.unit_amount for i in subscription["items"].data] == [5000]
+    (upgrade, first) = stripe.v1.invoices.list({"customer": stripe_customer}).data
+    assert first.total == 2000
+    assert any(line.amount < 0 for line in upgrade.lines.data), "credit for the unused part"
+
+
+def test_an_upgrade_whose_payment_fails_changes_nothing(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+    stripe = stripe_client(webhooks)
+    failing = stripe.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": stripe_customer}
+    )
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": failing.id})
+
+    answer = attach(catalog, plan_id="premium").json()
+
+    assert answer["required_action"]["code"] == "payment_failed"
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert [i.price.unit_amount for i in subscription["items"].data] == [2000]
+    assert subscription.pending_update is not None
+
+
+def test_a_downgrade_at_the_period_end_is_refused_for_now_and_changes_nothing(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="premium")
+
+    response = attach(catalog, plan_id="pro")
+
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "plan_schedule"
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["premium"]
+
+
+def test_an_upgrade_needing_authentication_applies_once_authenticated(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+    stripe = stripe_client(webhooks)
+    strict = stripe.v1.payment_methods.attach(
+        "pm_card_authenticationRequired", {"customer": stripe_customer}
+    )
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": strict.id})
+
+    answer = attach(catalog, plan_id="premium").json()
+    assert answer["required_action"]["code"] == "3ds_required"
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+    httpx.post(answer["payment_url"], data={"action": "authenticate"})
+
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["premium"]
+    assert held["balances"]["messages"]["granted"] == 5000
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert [i.price.unit_amount for i in subscription["items"].data] == [5000]

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Literal
 
 from billing import clock
 from billing.config import settings
@@ -36,7 +37,15 @@ from billing.services.retry import on_conflict
 from billing.store import billing_lock, catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import InvoiceSummary, LineItem, Sale
+from billing.stripe_api.payments import (
+    InvoiceSummary,
+    LineItem,
+    PlanChange,
+    Proration,
+    Sale,
+)
+
+ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000
@@ -51,6 +60,7 @@ class AttachPlan:
     version: int | None = None
     redirect_mode: RedirectMode = "if_required"
     plan_schedule: PlanSchedule | None = None
+    proration_behavior: ProrationBehavior = "prorate_immediately"
     free_trial: FreeTrial | None = None
     no_trial: bool = False
     feature_quantities: Mapping[str, Decimal] = field(default_factory=dict)
@@ -101,17 +111,11 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None))
         return AttachResult(customer_id=command.customer_id)
-    if decision.flow == "schedule" or (
-        decision.replaces is not None and decision.kind != "upgrade"
-    ):
+    if decision.flow == "schedule":
         raise InvalidRequest(
-            "Changes at the period end (downgrades) are not supported yet.",
-            details=[{"field": "plan_id", "message": "a downgrade within the plan's group"}],
-        )
-    if decision.replaces is not None and not held_plans[decision.replaces.id].free:
-        raise InvalidRequest(
-            "Upgrading a paid subscription is not supported yet.",
-            details=[{"field": "plan_id", "message": "an upgrade of a paid plan"}],
+            "Changes at the period end (downgrades) are not supported yet: send "
+            "plan_schedule 'immediate' to change now.",
+            details=[{"field": "plan_schedule", "message": "end_of_cycle is not supported yet"}],
         )
     customer = _with_stripe_customer(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
@@ -132,7 +136,18 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if decision.flow == "checkout":
         session = stripe().create_checkout_session(_with_success_url(sale))
         return AttachResult(customer_id=command.customer_id, payment_url=session.url)
-    payment = stripe().charge(sale, card)
+    leaving = held_plans[decision.replaces.id] if decision.replaces is not None else None
+    if leaving is not None and not leaving.free:
+        change = PlanChange(
+            purchase_id=purchase.id,
+            stripe_customer=customer.stripe_id,
+            leaving_price_ids=_price_ids(leaving),
+            line_items=sale.line_items,
+            proration=_PRORATIONS[command.proration_behavior],
+        )
+        payment = stripe().change_plan(change)
+    else:
+        payment = stripe().charge(sale, card)
     if payment.status == "paid":
         grant_purchase(purchase.id)
         return AttachResult(customer_id=command.customer_id, invoice=payment.invoice)
@@ -142,6 +157,23 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return AttachResult(command.customer_id, hosted, payment.invoice, action)
     action = RequiredAction("payment_failed", "The card on file was declined.")
     return AttachResult(command.customer_id, None, payment.invoice, action)
+
+
+# Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
+# what Stripe's always_invoice does for an upgrade.
+_PRORATIONS: dict[ProrationBehavior, Proration] = {
+    "prorate_immediately": "always_invoice",
+    "bill_difference": "always_invoice",
+    "none": "none",
+}
+
+
+def _price_ids(plan: Plan) -> frozenset[str]:
+    mirror = plan.stripe
+    if mirror is None:
+        return frozenset()
+    base = {mirror.base_price_id} if mirror.base_price_id else set()
+    return frozenset(base | set(mirror.item_price_ids.values()))
 
 
 def _plan(current: Catalog, command: AttachPlan) -> Plan:
@@ -175,6 +207,7 @@ def _pending(
         "packages": {k: str(v) for k, v in sorted(decision.packages.items())},
         "trial": decision.trial.model_dump() if decision.trial else None,
         "flow": decision.flow,
+        "proration": command.proration_behavior,
         "card": card,
         "held": sorted(sub.id for sub in customer.holdings.subscriptions),
         "success_url": command.success_url,

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from billing.domain.plans import Plan, StripeMirror
-    from billing.stripe_api.payments import CheckoutSession, PaidFor, Payment, Sale
+    from billing.stripe_api.payments import (
+        CheckoutSession,
+        PaidFor,
+        Payment,
+        PlanChange,
+        Sale,
+    )
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,10 @@ class StripeGateway(Protocol):
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is
         a `Payment`, not an exception."""
+        ...
+
+    def change_plan(self, change: PlanChange) -> Payment:
+        """Replaces a paid subscription's plan at once; a card error is a `Payment`."""
         ...
 
     def checkout_paid_for(self, session_id: str) -> PaidFor | None: ...

@@ -22,6 +22,7 @@ from billing.stripe_api.payments import (
     InvoiceSummary,
     PaidFor,
     Payment,
+    PlanChange,
     Sale,
 )
 
@@ -233,6 +234,56 @@ class SdkStripeGateway:
             raise ValueError("a one-off purchase is paid by a card")
         return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
 
+    def change_plan(self, change: PlanChange) -> Payment:
+        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        before = _id_of(subscription.get("latest_invoice"))
+        items: list[dict[str, Any]] = [
+            {"id": item["id"], "deleted": True} for item in subscription["items"]["data"]
+        ]
+        items += [{"price": i.price_id, "quantity": i.quantity} for i in change.line_items]
+        # Metadata cannot change with pending_if_incomplete: the new invoice carries ours.
+        params: Any = {
+            "items": items,
+            "proration_behavior": change.proration,
+            "payment_behavior": "pending_if_incomplete",
+        }
+        key = f"{_KEY_PREFIX}:subscription.update:{change.purchase_id}"
+        updated = self._call(
+            lambda: self._client.v1.subscriptions.update(
+                subscription["id"], params, {"idempotency_key": key}
+            )
+        ).to_dict()
+        invoice_id = _id_of(updated.get("latest_invoice"))
+        if invoice_id is None or invoice_id == before:
+            return Payment("paid", None, subscription_id=str(updated["id"]))  # nothing due
+        summary = self._invoice_summary(invoice_id)
+        if summary.status == "paid":
+            return Payment("paid", summary, subscription_id=str(updated["id"]))
+        tagged: Any = {"metadata": {PURCHASE_KEY: change.purchase_id}}
+        tag_key = f"{_KEY_PREFIX}:invoice.update:{invoice_id}:{change.purchase_id}"
+        self._call(
+            lambda: self._client.v1.invoices.update(
+                invoice_id, tagged, {"idempotency_key": tag_key}
+            )
+        )
+        return self._paid(invoice_id, None, str(updated["id"]))
+
+    def _subscription_selling(self, stripe_customer: str, price_ids: frozenset[str]) -> Any:
+        """The customer's live subscription with an item of one of these prices."""
+        listed = self._call(
+            lambda: self._client.v1.subscriptions.list({"customer": stripe_customer, "limit": 100})
+        )
+        for found in listed.data:
+            fields = found.to_dict()
+            if fields["status"] not in ("active", "trialing", "past_due"):
+                continue
+            if any(item["price"]["id"] in price_ids for item in fields["items"]["data"]):
+                return fields
+        raise InvalidRequest(
+            "The customer's current plan has no live subscription in Stripe to change.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription to upgrade"}],
+        )
+
     def checkout_paid_for(self, session_id: str) -> PaidFor | None:
         fields = self.retrieve_object("checkout.session", session_id)
         if fields is None:
@@ -312,15 +363,15 @@ class SdkStripeGateway:
         return str(invoice.id)
 
     def _paid(
-        self, invoice_id: str, payment_method: str, subscription_id: str | None = None
+        self, invoice_id: str, payment_method: str | None, subscription_id: str | None = None
     ) -> Payment:
         """Pays the invoice with the card; a decline or a card needing authentication is
         the answer, any other Stripe failure is StripeUnavailable."""
         key = f"{_KEY_PREFIX}:invoice.pay:{invoice_id}:{payment_method}"
+        # Without a card of our choosing, Stripe charges the subscription's or customer's.
+        params: Any = {} if payment_method is None else {"payment_method": payment_method}
         try:
-            self._client.v1.invoices.pay(
-                invoice_id, {"payment_method": payment_method}, {"idempotency_key": key}
-            )
+            self._client.v1.invoices.pay(invoice_id, params, {"idempotency_key": key})
             status: Literal["paid", "requires_action", "failed"] = "paid"
         except stripe.CardError as error:
             status = "requires_action" if error.code in _NEEDS_ACTION else "failed"

@@ -36,6 +36,23 @@ class Sale:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+Proration = Literal["create_prorations", "always_invoice", "none"]
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """Moving a paid subscription to another plan at once (an upgrade): the items of the
+    plan left (found by its prices) are replaced by `line_items`, prorated as asked, and the
+    change applies only once its invoice is paid (Stripe's pending updates). The
+    subscription's own card pays, as it pays its renewals."""
+
+    purchase_id: str
+    stripe_customer: str
+    leaving_price_ids: frozenset[str]
+    line_items: tuple[LineItem, ...]
+    proration: Proration
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str

@@ -74,6 +74,7 @@ class AttachRequest(WireRequest):
             version=self.version,
             redirect_mode=self.redirect_mode,
             plan_schedule=self.plan_schedule,
+            proration_behavior=self.proration_behavior or "prorate_immediately",
             free_trial=None if self.free_trial is None else self.free_trial.domain(),
             # `free_trial: null` sent on purpose drops the plan's own trial.
             no_trial="free_trial" in self.model_fields_set and self.free_trial is None,
