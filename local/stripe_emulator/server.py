@@ -33,7 +33,10 @@ from local.stripe_emulator import (
     payment_methods,
     prices,
     products,
+    setup_intents,
+    subscription_schedules,
     subscriptions,
+    test_clocks,
     webhook_endpoints,
 )
 from local.stripe_emulator.delivery import Delivery, WebhookDelivery
@@ -56,9 +59,12 @@ RESOURCES = (
     payment_methods.register,
     charges.register,
     payment_intents.register,
+    setup_intents.register,
     invoices.register,
     invoiceitems.register,
     subscriptions.register,
+    subscription_schedules.register,
+    test_clocks.register,
 )
 
 API_VERSION = "2026-10-28.endive"

@@ -102,6 +102,48 @@ def create(request: ApiRequest) -> JsonObject:
         p.choice(params, "collection_method", ("charge_automatically",))
     trial_end = _trial_end(params, now, specs)
     default_pm = _default_payment_method(store, params, customer, now)
+    metadata = p.apply_metadata({}, params["metadata"]) if "metadata" in params else {}
+    description = p.nullable_string(params, "description") if "description" in params else None
+    cancel_at_end = "cancel_at_period_end" in params and p.boolean(params, "cancel_at_period_end")
+    subscription = start(
+        store,
+        now,
+        request.base_url,
+        customer,
+        specs,
+        behavior=behavior,
+        trial_end=trial_end,
+        default_payment_method=default_pm,
+        metadata=metadata,
+    )
+    subscription["description"] = description
+    if cancel_at_end:
+        end = current_period(subscription)[1]
+        subscription.update(cancel_at_period_end=True, cancel_at=end, canceled_at=now)
+    store.insert(subscription)
+    events.emit(store, "customer.subscription.created", subscription, now)
+    return _render(request, subscription)
+
+
+def start(
+    store: ObjectStore,
+    now: int,
+    base_url: str,
+    customer: JsonObject,
+    specs: list[ItemSpec],
+    *,
+    behavior: str = "allow_incomplete",
+    trial_end: int | None = None,
+    default_payment_method: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> JsonObject:
+    """A new subscription with its first invoice attempted; not stored yet.
+
+    The caller stores it (and emits ``customer.subscription.created``) once it has set
+    what else it wants, so the event shows the subscription as created. With
+    ``error_if_incomplete`` a failed first payment voids the invoice and raises 402.
+    """
+    default_pm = default_payment_method
     sub_id = store.new_id("sub", 24)
     anchor = trial_end or now
     recurring = specs[0].price["recurring"]
@@ -163,26 +205,19 @@ def create(request: ApiRequest) -> JsonObject:
         "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
         "trial_start": now if trial_end else None,
     }
-    if "metadata" in params:
-        subscription["metadata"] = p.apply_metadata({}, params["metadata"])
-    if "description" in params:
-        subscription["description"] = p.nullable_string(params, "description")
-    if "cancel_at_period_end" in params and p.boolean(params, "cancel_at_period_end"):
-        subscription.update(cancel_at_period_end=True, cancel_at=end, canceled_at=now)
+    subscription["metadata"] = dict(metadata or {})
     subscription["items"]["data"] = [
         _new_item(store, sub_id, spec, (now, end), now) for spec in specs
     ]
     _retally(subscription)
-    invoice = _first_invoice(store, subscription, customer, now, request.base_url, behavior)
+    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior)
     if invoice["status"] == "paid":
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
         error = _payment_error(store, invoice)
         invoices.void(store, invoice, now)
         raise error
-    store.insert(subscription)
-    events.emit(store, "customer.subscription.created", subscription, now)
-    return _render(request, subscription)
+    return subscription
 
 
 def _first_invoice(
@@ -245,7 +280,7 @@ def update(request: ApiRequest) -> JsonObject:
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     at = p.integer(params, "proration_date") if "proration_date" in params else now
     specs = _item_specs(store, params, current=subscription) if "items" in params else None
-    previous = _snapshot(subscription)
+    previous = snapshot(subscription)
     simple: JsonObject = {}
     if "metadata" in params:
         simple["metadata"] = p.apply_metadata(subscription["metadata"], params["metadata"])
@@ -276,7 +311,7 @@ def update(request: ApiRequest) -> JsonObject:
     subscription.update(simple)
     if trial_end == "now" and subscription["status"] == "trialing":
         _end_trial_now(store, subscription, now, request.base_url)
-    if specs is not None and _changes_items(subscription, specs):
+    if specs is not None and changes_items(subscription, specs):
         _change_items(
             store,
             subscription,
@@ -288,7 +323,7 @@ def update(request: ApiRequest) -> JsonObject:
             proration,
             behavior,
         )
-    _emit_updated(store, subscription, previous, now)
+    emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
 
 
@@ -474,7 +509,7 @@ def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
     if cancel_at is not None and cancel_at <= boundary:
         cancel(store, subscription, cancel_at, reason="cancellation_requested")
         return
-    previous = _snapshot(subscription)
+    previous = snapshot(subscription)
     recurring = subscription["items"]["data"][0]["price"]["recurring"]
     end = period_end(
         subscription["billing_cycle_anchor"],
@@ -500,7 +535,7 @@ def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
         period=(previous["period"][0], boundary),
     )
     subscription["latest_invoice"] = invoice["id"]
-    _emit_updated(store, subscription, previous, boundary)
+    emit_updated(store, subscription, previous, boundary)
     invoices.finalize(store, invoice, boundary)
     if invoice["status"] == "open":
         invoices.pay(store, invoice, boundary, base_url, subscription["default_payment_method"])
@@ -524,7 +559,7 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     subscription = _subscription_of(store, invoice)
     if subscription is None or subscription["latest_invoice"] != invoice["id"]:
         return
-    previous = _snapshot(subscription)
+    previous = snapshot(subscription)
     pending = subscription["pending_update"]
     if pending is not None:
         specs = [
@@ -540,7 +575,7 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     if subscription["status"] in ("incomplete", "past_due"):
         trialing = subscription["trial_end"] is not None and subscription["trial_end"] > now
         subscription["status"] = "trialing" if trialing else "active"
-    _emit_updated(store, subscription, previous, now)
+    emit_updated(store, subscription, previous, now)
 
 
 def _on_invoice_payment_failed(store: ObjectStore, invoice: JsonObject, now: int) -> None:
@@ -550,9 +585,9 @@ def _on_invoice_payment_failed(store: ObjectStore, invoice: JsonObject, now: int
     if invoice["billing_reason"] == "subscription_create" or subscription["pending_update"]:
         return
     if subscription["status"] in ("active", "trialing"):
-        previous = _snapshot(subscription)
+        previous = snapshot(subscription)
         subscription["status"] = "past_due"
-        _emit_updated(store, subscription, previous, now)
+        emit_updated(store, subscription, previous, now)
 
 
 def _subscription_of(store: ObjectStore, invoice: JsonObject) -> JsonObject | None:
@@ -729,7 +764,7 @@ def _price(store: ObjectStore, price_id: str) -> JsonObject:
     return price
 
 
-def _changes_items(subscription: JsonObject, specs: list[ItemSpec]) -> bool:
+def changes_items(subscription: JsonObject, specs: list[ItemSpec]) -> bool:
     now_state = [
         (item["id"], item["price"]["id"], item["quantity"], item["metadata"])
         for item in subscription["items"]["data"]
@@ -841,7 +876,7 @@ def _retally(subscription: JsonObject) -> None:
     subscription["items"]["total_count"] = len(subscription["items"]["data"])
 
 
-def _snapshot(subscription: JsonObject) -> JsonObject:
+def snapshot(subscription: JsonObject) -> JsonObject:
     return {
         "state": copy.deepcopy(
             {k: v for k, v in subscription.items() if k != "items"}
@@ -851,7 +886,7 @@ def _snapshot(subscription: JsonObject) -> JsonObject:
     }
 
 
-def _emit_updated(
+def emit_updated(
     store: ObjectStore, subscription: JsonObject, previous: JsonObject, now: int
 ) -> None:
     before = previous["state"]

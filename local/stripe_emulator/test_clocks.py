@@ -1,0 +1,166 @@
+"""Test clocks: ``/v1/test_helpers/test_clocks``.
+
+Customers created with ``test_clock=`` live on the clock's time. Advancing the clock
+replays what would have happened in between, boundary by boundary in time order:
+schedule phases start (before a renewal on the same second, so the renewal charges the
+new phase), subscriptions cancel or renew (a renewal invoice paid with the card on file,
+or failed and the subscription ``past_due``), trials end.
+"""
+
+from __future__ import annotations
+
+from local.stripe_emulator import events, pagination, subscription_schedules, subscriptions
+from local.stripe_emulator import params as p
+from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
+from local.stripe_emulator.routing import ApiRequest, Router
+from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.timeline import CLOCK_OBJECT
+
+OBJECT = CLOCK_OBJECT
+URL = "/v1/test_helpers/test_clocks"
+
+_LIFETIME = 30 * 86400
+# Far more boundaries than any test needs; a guard against a runaway loop.
+_MAX_STEPS = 10_000
+_RUNNING = ("active", "trialing", "past_due")
+
+
+def register(router: Router) -> None:
+    router.object_types.add(OBJECT)
+    router.add("POST", URL, create)
+    router.add("GET", URL, list_clocks)
+    router.add("GET", f"{URL}/{{id}}", retrieve)
+    router.add("DELETE", f"{URL}/{{id}}", delete)
+    router.add("POST", f"{URL}/{{id}}/advance", advance_route)
+
+
+def create(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    p.reject_unknown(params, ("frozen_time", "name"))
+    if "frozen_time" not in params:
+        raise missing_param("frozen_time")
+    frozen_time = p.integer(params, "frozen_time", minimum=0)
+    clock: JsonObject = {
+        "id": store.new_id("clock", 24),
+        "object": OBJECT,
+        "created": request.now,
+        "deletes_after": request.now + _LIFETIME,
+        "frozen_time": frozen_time,
+        "livemode": False,
+        "name": p.nullable_string(params, "name", max_length=300) if "name" in params else None,
+        "status": "ready",
+        "status_details": {},
+    }
+    store.insert(clock)
+    events.emit(store, "test_helpers.test_clock.created", clock, frozen_time)
+    return clock
+
+
+def retrieve(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, ())
+    return request.store.require(OBJECT, request.path_params["id"], "test_clock")
+
+
+def delete(request: ApiRequest) -> JsonObject:
+    store = request.store
+    clock = store.require(OBJECT, request.path_params["id"], "test_clock")
+    store.delete(OBJECT, clock["id"])
+    # Stripe deletes what lives on the clock along with it.
+    for customer in store.live("customer"):
+        if customer["test_clock"] == clock["id"]:
+            store.delete("customer", customer["id"])
+    events.emit(store, "test_helpers.test_clock.deleted", clock, clock["frozen_time"])
+    return {"id": clock["id"], "object": OBJECT, "deleted": True}
+
+
+def list_clocks(request: ApiRequest) -> JsonObject:
+    p.reject_unknown(request.params, pagination.LIST_PARAMS)
+    return pagination.list_page(
+        request.store, OBJECT, request.store.live(OBJECT), request.params, URL
+    )
+
+
+def advance_route(request: ApiRequest) -> JsonObject:
+    params, store = request.params, request.store
+    clock = store.require(OBJECT, request.path_params["id"], "test_clock")
+    p.reject_unknown(params, ("frozen_time",))
+    if "frozen_time" not in params:
+        raise missing_param("frozen_time")
+    target = p.integer(params, "frozen_time")
+    if target <= clock["frozen_time"]:
+        raise invalid_param(
+            "frozen_time",
+            "The frozen_time must be after the test clock's current frozen_time "
+            f"({clock['frozen_time']}).",
+        )
+    advance(store, clock, target, request.base_url)
+    return clock
+
+
+def advance(store: ObjectStore, clock: JsonObject, target: int, base_url: str) -> None:
+    """Moves the clock to ``target``, running every boundary on the way in time order."""
+    clock["status"] = "advancing"
+    clock["status_details"] = {"advancing": {"target_frozen_time": target}}
+    events.emit(store, "test_helpers.test_clock.advancing", clock, clock["frozen_time"])
+    for _ in range(_MAX_STEPS):
+        moment = _next_boundary(store, clock["id"])
+        if moment is None or moment > target:
+            break
+        clock["frozen_time"] = max(moment, clock["frozen_time"])
+        _run_boundary(store, clock["id"], moment, base_url)
+    else:
+        raise StripeError(500, "The test clock found too many billing events to replay.")
+    clock.update(frozen_time=target, status="ready", status_details={})
+    events.emit(store, "test_helpers.test_clock.ready", clock, target)
+
+
+def _customers(store: ObjectStore, clock_id: str) -> set[str]:
+    return {c["id"] for c in store.live("customer") if c["test_clock"] == clock_id}
+
+
+def _subscriptions(store: ObjectStore, clock_id: str) -> list[JsonObject]:
+    customers = _customers(store, clock_id)
+    return [
+        sub
+        for sub in store.live(subscriptions.OBJECT)[::-1]
+        if sub["customer"] in customers and sub["status"] in _RUNNING
+    ]
+
+
+def _schedules(store: ObjectStore, clock_id: str) -> list[JsonObject]:
+    customers = _customers(store, clock_id)
+    return [
+        schedule
+        for schedule in store.live(subscription_schedules.OBJECT)[::-1]
+        if schedule["customer"] in customers and subscription_schedules.due(schedule) is not None
+    ]
+
+
+def _sub_due(subscription: JsonObject) -> int:
+    end = subscriptions.current_period(subscription)[1]
+    cancel_at = subscription["cancel_at"]
+    return min(end, cancel_at) if cancel_at is not None else end
+
+
+def _next_boundary(store: ObjectStore, clock_id: str) -> int | None:
+    moments = [_sub_due(sub) for sub in _subscriptions(store, clock_id)]
+    moments += [
+        moment
+        for schedule in _schedules(store, clock_id)
+        if (moment := subscription_schedules.due(schedule)) is not None
+    ]
+    return min(moments, default=None)
+
+
+def _run_boundary(store: ObjectStore, clock_id: str, moment: int, base_url: str) -> None:
+    for schedule in _schedules(store, clock_id):
+        if subscription_schedules.due(schedule) == moment:
+            subscription_schedules.transition(store, schedule, moment, base_url)
+    for subscription in _subscriptions(store, clock_id):
+        if _sub_due(subscription) != moment:
+            continue
+        cancel_at = subscription["cancel_at"]
+        if cancel_at is not None and cancel_at <= moment:
+            subscriptions.cancel(store, subscription, cancel_at, reason="cancellation_requested")
+        else:
+            subscriptions.renew(store, subscription, base_url)
