@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from local.stripe_emulator import cards, customers, payment_intents
+from local.stripe_emulator import (
+    cards,
+    customers,
+    invoices,
+    payment_intents,
+    setup_intents,
+    subscriptions,
+)
 from local.stripe_emulator import payment_methods as methods
+from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
@@ -42,8 +50,13 @@ def complete(completion: Completion) -> None:
     )
     if session["mode"] == "payment":
         _pay(completion, customer, payment_method)
+    elif session["mode"] == "setup":
+        _set_up(completion, payment_method)
     else:
-        raise NotImplementedError(session["mode"])
+        assert customer is not None, "subscription mode always has a customer"
+        if payment_method is not None:
+            methods.attach_to(completion.store, payment_method, customer["id"], completion.now)
+        _subscribe(completion, customer, payment_method)
     session["customer"] = customer["id"] if customer else None
     session["customer_details"] = {
         "address": None,
@@ -60,6 +73,8 @@ def _customer(completion: Completion) -> JsonObject | None:
     session, store = completion.session, completion.store
     if session["customer"]:
         return store.require(customers.OBJECT, session["customer"])
+    if session["mode"] == "setup":
+        return None
     if session["mode"] == "payment" and session["customer_creation"] != "always":
         return None
     params = {"email": session["customer_email"]} if session["customer_email"] else {}
@@ -91,3 +106,55 @@ def _pay(
         payment_intents.authenticate(store, intent, now, succeed=True)
     assert intent["status"] == "succeeded", "the page declines cards that would fail"
     session["payment_intent"] = intent["id"]
+
+
+def _subscribe(
+    completion: Completion, customer: JsonObject, payment_method: JsonObject | None
+) -> None:
+    """The subscription, its first invoice paid with the card (the card becomes the
+    subscription's default payment method, not the customer's, as in Stripe)."""
+    store, now, session = completion.store, completion.now, completion.session
+    data = completion.subscription_data
+    params: Params = {
+        "customer": customer["id"],
+        "items": [
+            {"price": item["price"]}
+            if item["quantity"] is None
+            else {"price": item["price"], "quantity": str(item["quantity"])}
+            for item in completion.line_items
+        ],
+    }
+    if payment_method is not None:
+        params["default_payment_method"] = payment_method["id"]
+    if completion.trial is not None:
+        days = completion.trial["trial_period_days"]
+        if days is not None:
+            params["trial_period_days"] = str(days)
+        else:
+            params["trial_end"] = str(completion.trial["trial_end"])
+    for name in ("metadata", "description"):
+        if name in data:
+            params[name] = data[name]
+    request = ApiRequest("POST", subscriptions.URL, params, {}, store, now, completion.base_url)
+    created = subscriptions.create(request)
+    subscription = store.require(subscriptions.OBJECT, created["id"])
+    invoice = store.require(invoices.OBJECT, subscription["latest_invoice"])
+    intent = invoices.current_intent(store, invoice)
+    if intent is not None and intent["status"] == "requires_action" and completion.authenticated:
+        payment_intents.authenticate(store, intent, now, succeed=True)
+    assert invoice["status"] == "paid", "the page declines cards that would fail"
+    session["subscription"] = subscription["id"]
+    session["invoice"] = invoice["id"]
+
+
+def _set_up(completion: Completion, payment_method: JsonObject | None) -> None:
+    """Confirms the session's SetupIntent with the card: it is attached to the customer
+    (not made their default: that is the application's call, as in Stripe)."""
+    assert payment_method is not None, "setup mode always collects a card"
+    store, now = completion.store, completion.now
+    intent = store.require(setup_intents.OBJECT, completion.session["setup_intent"])
+    intent.update(payment_method=payment_method["id"], status="requires_confirmation")
+    setup_intents.confirm(store, intent, now, completion.base_url)
+    if intent["status"] == "requires_action" and completion.authenticated:
+        setup_intents.authenticate(store, intent, now, succeed=True)
+    assert intent["status"] == "succeeded", "the page declines cards that would fail"

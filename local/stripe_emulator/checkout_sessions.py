@@ -19,11 +19,13 @@ from local.stripe_emulator import (
     checkout_completion,
     events,
     expand,
+    hooks,
     hosted,
     pagination,
     payment_methods,
     prices,
     products,
+    setup_intents,
     timeline,
 )
 from local.stripe_emulator import params as p
@@ -64,7 +66,17 @@ _CREATABLE = frozenset(
         "ui_mode",
     }
 )
-_LINE_ITEM_FIELDS = ("price", "quantity")
+_LINE_ITEM_FIELDS = ("price", "price_data", "quantity")
+_PRICE_DATA_FIELDS = (
+    "currency",
+    "product",
+    "product_data",
+    "recurring",
+    "tax_behavior",
+    "unit_amount",
+    "unit_amount_decimal",
+)
+_PRODUCT_DATA_FIELDS = ("description", "images", "metadata", "name", "tax_code", "unit_label")
 _SUBSCRIPTION_DATA = ("description", "metadata", "trial_end", "trial_period_days")
 _PAYMENT_INTENT_DATA = ("description", "metadata", "setup_future_usage")
 _SETUP_INTENT_DATA = ("description", "metadata")
@@ -93,6 +105,17 @@ def public(session: JsonObject) -> JsonObject:
 
 
 def create(request: ApiRequest) -> JsonObject:
+    made: list[JsonObject] = []
+    try:
+        return _create(request, made)
+    except StripeError:
+        # Prices (and products) that ``price_data`` made go again: a 400 changes nothing.
+        for obj in made:
+            request.store.delete(obj["object"], obj["id"])
+        raise
+
+
+def _create(request: ApiRequest, made: list[JsonObject]) -> JsonObject:
     params, store = request.params, request.store
     p.reject_unknown(params, _CREATABLE)
     if "mode" not in params:
@@ -101,7 +124,7 @@ def create(request: ApiRequest) -> JsonObject:
     customer_id = _customer(store, params)
     now = timeline.now_for(store, customer_id, request.now)
     collection = _payment_method_collection(params, mode)
-    items = _line_items(store, params, mode)
+    items = _line_items(request, mode, made)
     currency = _currency(params, items, mode)
     trial = _subscription_data(params, mode, now)
     _only_in_mode(params, "payment_intent_data", "payment", mode)
@@ -188,6 +211,18 @@ def create(request: ApiRequest) -> JsonObject:
     }
     session["url"] = f"{request.base_url}{PAGE}/{session['id']}"
     store.insert(session)
+    if mode == "setup":
+        # Stripe creates a setup session's SetupIntent at once; paying confirms it.
+        setup_data = session[_PRIVATE]["setup_intent_data"]
+        intent = setup_intents.new_setup_intent(
+            store,
+            now,
+            customer=customer_id,
+            payment_method=None,
+            metadata=setup_data.get("metadata"),
+        )
+        intent["description"] = setup_data.get("description")
+        session["setup_intent"] = intent["id"]
     return _render(store, session, request.params)
 
 
@@ -409,6 +444,16 @@ def _expire_if_due(store: ObjectStore, session: JsonObject, now: int) -> None:
         _expire(store, session, clock_now)
 
 
+def _expire_on_clock(store: ObjectStore, clock: JsonObject, now: int) -> None:
+    customers = {c["id"] for c in store.live("customer") if c["test_clock"] == clock["id"]}
+    for session in reversed(store.live(OBJECT)):
+        if session["customer"] in customers:
+            _expire_if_due(store, session, now)
+
+
+hooks.listen(hooks.TEST_CLOCK_ADVANCED, _expire_on_clock)
+
+
 def _expire(store: ObjectStore, session: JsonObject, now: int) -> None:
     session["status"] = "expired"
     session["url"] = None
@@ -489,7 +534,8 @@ def _customer_creation(params: Params, mode: str, customer_id: str | None) -> st
     return p.choice(params, "customer_creation", ("always", "if_required"))
 
 
-def _line_items(store: ObjectStore, params: Params, mode: str) -> list[JsonObject]:
+def _line_items(request: ApiRequest, mode: str, made: list[JsonObject]) -> list[JsonObject]:
+    params = request.params
     if mode == "setup":
         if "line_items" in params:
             raise invalid_param("line_items", "You cannot pass `line_items` in `setup` mode.")
@@ -502,7 +548,7 @@ def _line_items(store: ObjectStore, params: Params, mode: str) -> list[JsonObjec
     items = []
     for index, item in enumerate(raw):
         assert isinstance(item, dict)
-        items.append(_line_item(store, item, index, mode))
+        items.append(_line_item(request, item, index, mode, made))
     if len({item["currency"] for item in items}) > 1:
         raise invalid_param(
             "line_items", "All line items must have the same currency in a Checkout Session."
@@ -521,6 +567,13 @@ def _line_items(store: ObjectStore, params: Params, mode: str) -> list[JsonObjec
                 "You must provide at least one recurring price in `subscription` mode when "
                 "using prices.",
             )
+        if len(recurring) < len(items):
+            # Stripe puts one-time prices on the first invoice (add_invoice_items); the
+            # emulator's subscriptions do not take those yet, so say so rather than drop them.
+            raise invalid_param(
+                "line_items",
+                "The emulator does not support one-time prices in `subscription` mode.",
+            )
         if len({(r["interval"], r["interval_count"]) for r in recurring}) > 1:
             raise invalid_param(
                 "line_items",
@@ -529,16 +582,28 @@ def _line_items(store: ObjectStore, params: Params, mode: str) -> list[JsonObjec
     return items
 
 
-def _line_item(store: ObjectStore, item: Params, index: int, mode: str) -> JsonObject:
+def _line_item(
+    request: ApiRequest, item: Params, index: int, mode: str, made: list[JsonObject]
+) -> JsonObject:
+    store = request.store
     prefix = f"line_items[{index}]"
     p.reject_unknown(item, _LINE_ITEM_FIELDS, prefix=prefix)
-    if "price" not in item:
+    if "price" in item and "price_data" in item:
+        raise invalid_param(
+            f"{prefix}[price]", "You may only specify one of these parameters: price, price_data."
+        )
+    if "price" not in item and "price_data" not in item:
         raise missing_param(f"{prefix}[price]")
     with p.nested(prefix):
-        price_id = p.non_empty_string(item, "price")
-        price = store.find(prices.OBJECT, price_id)
-        if price is None:
-            raise invalid_param("price", f"No such price: '{price_id}'", "resource_missing")
+        if "price_data" in item:
+            price = _adhoc_price(request, item, made)
+        else:
+            price_id = p.non_empty_string(item, "price")
+            found = store.find(prices.OBJECT, price_id)
+            if found is None:
+                raise invalid_param("price", f"No such price: '{price_id}'", "resource_missing")
+            price = found
+        price_id = price["id"]
         if not price["active"]:
             raise invalid_param(
                 "price",
@@ -565,6 +630,40 @@ def _line_item(store: ObjectStore, item: Params, index: int, mode: str) -> JsonO
         "currency": price["currency"],
         "recurring": price["recurring"],
     }
+
+
+def _adhoc_price(request: ApiRequest, item: Params, made: list[JsonObject]) -> JsonObject:
+    """The Price (and Product) a line item's ``price_data`` describes, stored at once.
+
+    Stripe archives such prices; here they stay active, because the subscription that
+    Checkout creates from them refuses inactive prices.
+    """
+    raw = p.hash_or_null(item, "price_data") or {}
+    p.reject_unknown(raw, _PRICE_DATA_FIELDS, prefix="price_data")
+    product_raw = p.hash_or_null(raw, "product_data") if "product_data" in raw else None
+    price_params: Params = {k: v for k, v in raw.items() if k != "product_data"}
+    extra: JsonObject = {}
+    if product_raw is not None:
+        with p.nested("price_data[product_data]"):
+            p.reject_unknown(product_raw, _PRODUCT_DATA_FIELDS, prefix="")
+            if "description" in product_raw:
+                extra["description"] = p.nullable_string(product_raw, "description")
+            if "images" in product_raw:
+                extra["images"] = p.string_list(product_raw, "images")
+        price_params["product_data"] = {
+            k: v for k, v in product_raw.items() if k not in ("description", "images")
+        }
+    with p.nested("price_data"):
+        shown = prices.create(
+            ApiRequest("POST", prices.URL, price_params, {}, request.store, request.now)
+        )
+    price = request.store.require(prices.OBJECT, shown["id"])
+    made.append(price)
+    product = request.store.require(products.OBJECT, price["product"])
+    if product_raw is not None:
+        product.update(extra)
+        made.append(product)
+    return price
 
 
 def _currency(params: Params, items: list[JsonObject], mode: str) -> str | None:

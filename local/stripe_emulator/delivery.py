@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
@@ -32,6 +33,7 @@ from local.stripe_emulator.store import JsonObject, ObjectStore
 # Stripe retries for days with exponential backoff; locally a few quick tries suffice.
 RETRY_DELAYS = (0.05, 0.2, 0.5)
 TIMEOUT_SECONDS = 10.0
+_MAX_ATTEMPTS_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class WebhookDelivery:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._forwards: dict[str, Target] = {}
-        self._attempts: list[Attempt] = []
+        # Bounded: a long `make dev` session must not grow without end.
+        self._attempts: deque[Attempt] = deque(maxlen=_MAX_ATTEMPTS_KEPT)
 
     # -- forwarding targets (control API) ------------------------------------------
 
@@ -90,8 +93,12 @@ class WebhookDelivery:
 
     # -- delivery ------------------------------------------------------------------
 
-    def take(self, store: ObjectStore) -> list[Delivery]:
-        """Claims the queued events (call under ``store.lock``) and what to send for them."""
+    def take(self, store: ObjectStore, cause: JsonObject | None = None) -> list[Delivery]:
+        """Claims the queued events (call under ``store.lock``) and what to send for them.
+
+        ``cause`` is the API request that emitted them (Stripe's ``event.request``); page
+        posts and clock-driven changes have none.
+        """
         event_ids = list(store.undelivered)
         store.undelivered.clear()
         deliveries: list[Delivery] = []
@@ -99,6 +106,8 @@ class WebhookDelivery:
             event = store.find("event", event_id)
             if event is None:
                 continue
+            if cause is not None:
+                event["request"] = dict(cause)
             targets = self.targets(store, event["type"])
             event["pending_webhooks"] = len(targets)
             deliveries.extend(_deliveries(event, targets))

@@ -17,6 +17,8 @@ Listener = Callable[[ObjectStore, JsonObject, int], None]
 PAYMENT_INTENT_ATTEMPTED = "payment_intent.attempted"
 INVOICE_PAID = "invoice.paid"
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
+# A test clock reached its new time (checkout sessions of its customers may expire).
+TEST_CLOCK_ADVANCED = "test_clock.advanced"
 
 _listeners: dict[str, list[Listener]] = {}
 

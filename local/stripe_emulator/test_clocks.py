@@ -9,7 +9,7 @@ or failed and the subscription ``past_due``), trials end.
 
 from __future__ import annotations
 
-from local.stripe_emulator import events, pagination, subscription_schedules, subscriptions
+from local.stripe_emulator import events, hooks, pagination, subscription_schedules, subscriptions
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.routing import ApiRequest, Router
@@ -111,6 +111,7 @@ def advance(store: ObjectStore, clock: JsonObject, target: int, base_url: str) -
     else:
         raise StripeError(500, "The test clock found too many billing events to replay.")
     clock.update(frozen_time=target, status="ready", status_details={})
+    hooks.announce(store, hooks.TEST_CLOCK_ADVANCED, clock, target)
     events.emit(store, "test_helpers.test_clock.ready", clock, target)
 
 

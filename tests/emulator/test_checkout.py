@@ -337,3 +337,288 @@ def test_expires_at_must_be_between_30_minutes_and_24_hours(client, customer, on
         assert excinfo.value.param == "expires_at"
     session = _payment_session(client, customer, one_time_price, expires_at=now + 3600)
     assert session.expires_at == now + 3600
+
+
+def _subscription_session(client, customer, price, **extra):
+    return client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "success_url": "https://app.example/done?session={CHECKOUT_SESSION_ID}",
+            **extra,
+        }
+    )
+
+
+def test_subscription_mode_creates_an_active_subscription_paid_by_the_card(
+    client, receiver, customer, monthly_price
+):
+    session = _subscription_session(
+        client, customer, monthly_price, subscription_data={"metadata": {"plan": "pro"}}
+    )
+    assert (session.amount_total, session.mode) == (2000, "subscription")
+    assert _pay(session, SUCCEEDS).status_code == 303
+
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "paid")
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert (subscription.status, subscription.customer) == ("active", customer.id)
+    assert subscription.metadata.to_dict() == {"plan": "pro"}
+    assert subscription["items"].data[0].price.id == monthly_price.id
+    invoice = client.v1.invoices.retrieve(done.invoice)
+    assert (invoice.status, invoice.amount_paid) == ("paid", 2000)
+    (card,) = client.v1.customers.payment_methods.list(customer.id).data
+    assert subscription.default_payment_method == card.id
+    # Checkout makes the card the subscription's default, not the customer's.
+    assert client.v1.customers.retrieve(customer.id).invoice_settings.default_payment_method is None
+    types = receiver.types()
+    assert types[-1] == "checkout.session.completed"
+    assert {"customer.subscription.created", "invoice.paid", "payment_method.attached"} <= set(
+        types
+    )
+
+
+def test_subscription_mode_with_a_trial_needs_no_payment_now(client, customer, monthly_price):
+    session = _subscription_session(
+        client, customer, monthly_price, subscription_data={"trial_period_days": 14}
+    )
+    assert session.amount_total == 0
+    assert "Free trial" in httpx.get(session.url).text
+    # A card whose charges fail still saves: the trial charges nothing yet.
+    assert _pay(session, ATTACHES_BUT_CHARGES_FAIL).status_code == 303
+
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "no_payment_required")
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert subscription.status == "trialing"
+    assert subscription.trial_end - subscription.trial_start == 14 * 86400
+
+
+def test_a_trial_without_payment_method_collection_needs_no_card(
+    client, emulator, customer, monthly_price
+):
+    session = _subscription_session(
+        client,
+        customer,
+        monthly_price,
+        subscription_data={"trial_period_days": 7},
+        payment_method_collection="if_required",
+    )
+    answer = httpx.post(session.url, data={"card_number": ""})
+    assert answer.status_code == 303
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert (subscription.status, subscription.default_payment_method) == ("trialing", None)
+    assert emulator.count("payment_method") == 0
+
+
+def test_subscription_mode_decline_leaves_no_subscription(
+    client, emulator, customer, monthly_price
+):
+    session = _subscription_session(client, customer, monthly_price)
+    answer = _pay(session, DECLINED)
+    assert answer.status_code == 402
+    assert emulator.count("subscription") == 0
+    assert emulator.count("invoice") == 0
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+
+
+def test_subscription_mode_with_authentication_activates_after_the_confirm_step(
+    client, customer, monthly_price
+):
+    session = _subscription_session(client, customer, monthly_price)
+    assert "Complete authentication" in _pay(session, AUTHENTICATION_REQUIRED).text
+    assert httpx.post(session.url, data={"action": "authenticate"}).status_code == 303
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.subscriptions.retrieve(done.subscription).status == "active"
+    assert client.v1.invoices.retrieve(done.invoice).status == "paid"
+
+
+def test_subscription_mode_without_a_customer_creates_one(client, monthly_price):
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer_email": "fresh@example.com",
+            "line_items": [{"price": monthly_price.id, "quantity": 3}],
+        }
+    )
+    assert session.amount_total == 6000
+    _pay(session, SUCCEEDS)
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.customers.retrieve(done.customer).email == "fresh@example.com"
+    subscription = client.v1.subscriptions.retrieve(done.subscription)
+    assert subscription["items"].data[0].quantity == 3
+
+
+def test_subscription_mode_needs_a_recurring_price(client, customer, one_time_price):
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        _subscription_session(client, customer, one_time_price)
+    assert "at least one recurring price" in str(excinfo.value)
+
+
+def test_a_session_under_a_test_clock_expires_when_the_clock_passes_expires_at(
+    client, emulator, receiver, one_time_price
+):
+    start = int(time.time()) - 86400 * 30
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    customer = client.v1.customers.create({"test_clock": clock.id})
+    session = _payment_session(client, customer, one_time_price)
+    assert session.created == start
+    assert session.expires_at == start + 24 * 3600
+
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": start + 25 * 3600})
+    # Expired by the advance itself, so its webhook went out before the advance answered.
+    assert [e["data"]["object"]["id"] for e in receiver.events("checkout.session.expired")] == [
+        session.id
+    ]
+    expired = client.v1.checkout.sessions.retrieve(session.id)
+    assert (expired.status, expired.url) == ("expired", None)
+    assert len(emulator.events("checkout.session.expired")) == 1
+    assert httpx.post(session.url, data={"card_number": SUCCEEDS}).status_code == 410
+
+
+def _setup_session(client, customer, **extra):
+    return client.v1.checkout.sessions.create(
+        {
+            "mode": "setup",
+            "currency": "usd",
+            "customer": customer.id,
+            "success_url": "https://app.example/saved?session={CHECKOUT_SESSION_ID}",
+            **extra,
+        }
+    )
+
+
+def test_setup_mode_has_a_setup_intent_from_the_start(client, customer):
+    session = _setup_session(client, customer, setup_intent_data={"metadata": {"why": "card"}})
+    assert (session.mode, session.payment_status, session.amount_total) == (
+        "setup",
+        "no_payment_required",
+        None,
+    )
+    intent = client.v1.setup_intents.retrieve(session.setup_intent)
+    assert (intent.status, intent.customer) == ("requires_payment_method", customer.id)
+    assert intent.metadata.to_dict() == {"why": "card"}
+    page = httpx.get(session.url).text
+    assert "Save card" in page
+    assert "Total due" not in page
+
+
+def test_setup_mode_saves_the_card_to_the_customer(client, receiver, customer):
+    session = _setup_session(client, customer)
+    answer = _pay(session, SUCCEEDS)
+    assert answer.headers["location"] == f"https://app.example/saved?session={session.id}"
+
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "no_payment_required")
+    intent = client.v1.setup_intents.retrieve(done.setup_intent)
+    assert intent.status == "succeeded"
+    (card,) = client.v1.customers.payment_methods.list(customer.id).data
+    assert intent.payment_method == card.id
+    # Saved, not made the default: the application decides that.
+    assert client.v1.customers.retrieve(customer.id).invoice_settings.default_payment_method is None
+    types = receiver.types()
+    assert types[-1] == "checkout.session.completed"
+    assert {"payment_method.attached", "setup_intent.succeeded"} <= set(types)
+
+
+def test_setup_mode_saves_a_card_whose_later_charges_fail(client, customer):
+    session = _setup_session(client, customer)
+    assert _pay(session, ATTACHES_BUT_CHARGES_FAIL).status_code == 303
+    (card,) = client.v1.customers.payment_methods.list(customer.id).data
+    assert card.card.last4 == "0341"
+
+
+def test_setup_mode_decline_leaves_the_intent_waiting(client, emulator, customer):
+    session = _setup_session(client, customer)
+    answer = _pay(session, DECLINED)
+    assert answer.status_code == 402
+    assert "Your card was declined." in answer.text
+    assert client.v1.setup_intents.retrieve(session.setup_intent).status == (
+        "requires_payment_method"
+    )
+    assert emulator.count("payment_method") == 0
+
+
+def test_setup_mode_with_authentication(client, customer):
+    session = _setup_session(client, customer)
+    assert "Complete authentication" in _pay(session, AUTHENTICATION_REQUIRED).text
+    assert httpx.post(session.url, data={"action": "authenticate"}).status_code == 303
+    intent = client.v1.setup_intents.retrieve(session.setup_intent)
+    assert intent.status == "succeeded"
+    assert client.v1.payment_methods.retrieve(intent.payment_method).customer == customer.id
+
+
+def test_price_data_makes_an_ad_hoc_price_and_product(client, customer):
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "payment",
+            "customer": customer.id,
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 1250,
+                        "product_data": {"name": "Top-up", "description": "500 credits"},
+                    },
+                    "quantity": 2,
+                }
+            ],
+        }
+    )
+    assert (session.amount_total, session.currency) == (2500, "eur")
+    (item,) = client.v1.checkout.sessions.line_items.list(session.id).data
+    assert item.description == "Top-up"
+    product = client.v1.products.retrieve(item.price.product)
+    assert (product.name, product.description) == ("Top-up", "500 credits")
+    assert _pay(session, SUCCEEDS).status_code == 200
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.payment_intents.retrieve(done.payment_intent).amount == 2500
+
+
+def test_price_data_with_recurring_works_in_subscription_mode(client, customer):
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 900,
+                        "recurring": {"interval": "month"},
+                        "product_data": {"name": "Starter"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+        }
+    )
+    _pay(session, SUCCEEDS)
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert client.v1.subscriptions.retrieve(done.subscription).status == "active"
+
+
+def test_a_refused_session_leaves_no_ad_hoc_price_behind(client, emulator, customer):
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        client.v1.checkout.sessions.create(
+            {
+                "mode": "payment",
+                "customer": customer.id,
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": 500,
+                            "product_data": {"name": "Fine"},
+                        },
+                        "quantity": 1,
+                    },
+                    {"price_data": {"currency": "usd", "product_data": {"name": "No amount"}}},
+                ],
+            }
+        )
+    assert excinfo.value.param.startswith("line_items[1]")
+    assert (emulator.count("price"), emulator.count("product")) == (0, 0)
+    assert emulator.count("checkout.session") == 0

@@ -91,3 +91,10 @@ def test_unknown_list_parameter_is_refused(client):
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         client.v1.events.list({"object": "customer"})  # type: ignore[typeddict-unknown-key]
     assert excinfo.value.code == "parameter_unknown"
+
+
+def test_an_event_names_the_api_request_and_idempotency_key_that_caused_it(client):
+    raw = client.v1.customers.create({}, {"idempotency_key": "signup-42"})
+    (event,) = client.v1.events.list().data
+    assert event.request.idempotency_key == "signup-42"
+    assert event.request.id == raw.last_response.request_id
