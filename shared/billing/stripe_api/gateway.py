@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 # Stripe keeps an idempotency key for 24 hours; the prefix names the operation so that one
 # id can never collide across operations.
 _KEY_PREFIX = "billing-v1"
+_TIMEOUT_S = 8
 
 
 class SdkStripeGateway:
@@ -434,5 +435,10 @@ def gateway() -> StripeGateway:
     base: BaseAddresses = {}
     if configured.stripe_api_base:  # the local emulator instead of Stripe
         base["api"] = configured.stripe_api_base
-    client = stripe.StripeClient(stripe_secret_key(), base_addresses=base, max_network_retries=2)
+    # A Stripe that does not answer is a 502 well within the function's timeout: each try
+    # waits at most this long (three tries: the SDK retries timeouts with the same key).
+    http = stripe.new_default_http_client(timeout=_TIMEOUT_S)
+    client = stripe.StripeClient(
+        stripe_secret_key(), base_addresses=base, max_network_retries=2, http_client=http
+    )
     return SdkStripeGateway(client)
