@@ -486,17 +486,57 @@ def test_an_upgrade_whose_payment_fails_changes_nothing(
     assert subscription.pending_update is not None
 
 
-def test_a_downgrade_at_the_period_end_is_refused_for_now_and_changes_nothing(
+def test_a_downgrade_is_scheduled_and_in_force_after_the_period_end(
     catalog: httpx.Client, webhooks: LocalStack
 ) -> None:
+    stripe = stripe_client(webhooks)
+    start = int(time.time())
+    test_clock = stripe.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    on_clock = stripe.v1.customers.create({"test_clock": test_clock.id})
+    linked = catalog.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "stripe_id": on_clock.id}
+    )
+    assert linked.status_code == 200
     with_card_on_file(catalog, webhooks, "pm_card_visa")
     attach(catalog, plan_id="premium")
 
     response = attach(catalog, plan_id="pro")
 
+    assert response.status_code == 200
+    assert response.json()["payment_url"] is None
+    held = customer(catalog)
+    assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [
+        ("premium", "active"),
+        ("pro", "scheduled"),
+    ]
+    assert held["balances"]["messages"]["granted"] == 5000, "premium until the period end"
+    (invoice,) = stripe.v1.invoices.list({"customer": on_clock.id}).data
+    assert invoice.total == 5000, "nothing charged for the downgrade"
+
+    stripe.v1.test_helpers.test_clocks.advance(
+        test_clock.id, {"frozen_time": start + 32 * 24 * 3600}
+    )
+
+    held = customer(catalog)
+    assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [("pro", "active")]
+    assert held["balances"]["messages"]["granted"] == 1000
+    (subscription,) = stripe.v1.subscriptions.list({"customer": on_clock.id}).data
+    assert [i.price.unit_amount for i in subscription["items"].data] == [2000]
+    renewal = stripe.v1.invoices.list({"customer": on_clock.id}).data[0]
+    assert (renewal.status, renewal.total) == ("paid", 2000)
+
+
+def test_a_downgrade_to_a_free_plan_at_the_period_end_is_refused_for_now(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+
+    response = attach(catalog, plan_id="free")
+
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "plan_schedule"
-    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["premium"]
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
 
 
 def test_an_upgrade_needing_authentication_applies_once_authenticated(

@@ -15,6 +15,7 @@ from billing.domain.attach import (
     left_behind,
     prepaid_packages,
     purchased_holdings,
+    scheduled,
     trial_end,
 )
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
@@ -224,3 +225,10 @@ def test_leaving_a_plan_takes_its_grants_and_flags_only() -> None:
     flag = Flag(id="f1", feature_id="sso", plan_id="pro")
     held = Holdings(subscriptions=(sub,), grants=(mine, other), flags=(flag,))
     assert left_behind(held, sub) == Holdings(subscriptions=(sub,), grants=(mine,), flags=(flag,))
+
+
+def test_a_scheduled_plan_is_shown_from_its_start_and_grants_nothing_yet() -> None:
+    shown = scheduled(PRO, "sub_next", NOW)
+    (sub,) = shown.subscriptions
+    assert (sub.plan_id, sub.status, sub.started_at) == ("pro", "scheduled", NOW)
+    assert (shown.grants, shown.flags) == ((), ())

@@ -282,6 +282,23 @@ def _billing_period(plan: Plan) -> Reset | None:
     return Reset(interval=interval, interval_count=count)
 
 
+def scheduled(plan: Plan, subscription_id: str, starts_at: int) -> Holdings:
+    """A plan the customer moves to at the period end, shown as scheduled until then: it
+    grants nothing before it starts."""
+    return Holdings(
+        subscriptions=(
+            Subscription(
+                id=subscription_id,
+                plan_id=plan.id,
+                plan_version=plan.version,
+                status="scheduled",
+                add_on=plan.add_on,
+                started_at=starts_at,
+            ),
+        )
+    )
+
+
 def left_behind(held: Holdings, leaving: Subscription) -> Holdings:
     """The subscription a customer leaves, with the grants and flags its plan gave."""
     return Holdings(

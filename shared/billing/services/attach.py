@@ -25,6 +25,7 @@ from billing.domain.attach import (
     PlanSchedule,
     RedirectMode,
     decide,
+    scheduled,
     trial_end,
 )
 from billing.domain.customers import Customer
@@ -43,6 +44,7 @@ from billing.stripe_api.payments import (
     PlanChange,
     Proration,
     Sale,
+    ScheduledSwitch,
 )
 
 ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
@@ -111,11 +113,11 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None))
         return AttachResult(customer_id=command.customer_id)
-    if decision.flow == "schedule":
+    if decision.flow == "schedule" and plan.free:
         raise InvalidRequest(
-            "Changes at the period end (downgrades) are not supported yet: send "
-            "plan_schedule 'immediate' to change now.",
-            details=[{"field": "plan_schedule", "message": "end_of_cycle is not supported yet"}],
+            "Moving from a paid plan to a free one at the period end is not supported yet: "
+            "send plan_schedule 'immediate' to change now.",
+            details=[{"field": "plan_schedule", "message": "end_of_cycle to a free plan"}],
         )
     customer = _with_stripe_customer(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
@@ -145,6 +147,9 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
             line_items=sale.line_items,
             proration=_PRORATIONS[command.proration_behavior],
         )
+        if decision.flow == "schedule":
+            _schedule(customer, plan, purchase, stripe().schedule_change(change))
+            return AttachResult(customer_id=command.customer_id)
         payment = stripe().change_plan(change)
     else:
         payment = stripe().charge(sale, card)
@@ -174,6 +179,18 @@ def _price_ids(plan: Plan) -> frozenset[str]:
         return frozenset()
     base = {mirror.base_price_id} if mirror.base_price_id else set()
     return frozenset(base | set(mirror.item_price_ids.values()))
+
+
+def _schedule(
+    customer: Customer, plan: Plan, purchase: PendingPurchase, switch: ScheduledSwitch
+) -> None:
+    """The plan shown as scheduled until the switch; the subscription's first invoice
+    after it (paid) grants the purchase."""
+    at_ms = switch.at_s * 1000
+    shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_ms)
+    purchases.save_scheduled(
+        customer, shown, purchase.id, switch.subscription_id, at_ms, clock.now_ms()
+    )
 
 
 def _plan(current: Catalog, command: AttachPlan) -> Plan:

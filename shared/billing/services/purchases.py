@@ -24,6 +24,15 @@ def grant_purchase(purchase_id: str) -> bool:
         return False
 
 
+def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> bool:
+    """A change at the period end (a downgrade) is granted by the first paid invoice of
+    the subscription's new period; True if this call granted it."""
+    switch = purchases.scheduled_switch(stripe_subscription_id)
+    if switch is None or invoiced_at_ms < switch[1]:
+        return False
+    return grant_purchase(switch[0])
+
+
 def _grant(purchase_id: str) -> bool:
     purchase = purchases.load(purchase_id)
     if purchase is None or purchase.status != "pending":
@@ -46,8 +55,12 @@ def _grant(purchase_id: str) -> bool:
         clock.new_internal_id,
         trial_ends_at=purchase.trial_ends_at,
     )
-    leaving = next((s for s in customer.holdings.subscriptions if s.id == purchase.replaces), None)
-    removed = left_behind(customer.holdings, leaving) if leaving is not None else Holdings()
+    held = customer.holdings
+    leaving = next((s for s in held.subscriptions if s.id == purchase.replaces), None)
+    removed = left_behind(held, leaving) if leaving is not None else Holdings()
+    # A change at the period end was shown as a scheduled subscription until now.
+    shown = tuple(s for s in held.subscriptions if s.status == "scheduled" and s.plan_id == plan.id)
+    removed = removed + Holdings(subscriptions=shown)
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     purchases.grant(customer, purchase, added, removed, also, now)
     return True

@@ -61,6 +61,11 @@ def purchase_pk(purchase_id: str) -> str:
     return f"PURCHASE#{part(purchase_id)}"
 
 
+def scheduled_switch_pk(stripe_subscription_id: str) -> str:
+    """The purchase a Stripe subscription switches to at its period end (a downgrade)."""
+    return f"SWITCH#{part(stripe_subscription_id)}"
+
+
 def billing_lock_pk(customer_id: str) -> str:
     """One billing change (attach, update) at a time per customer: a lease, not a partition
     that `check` reads."""

@@ -18,6 +18,7 @@ from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
 
 _SK = "PURCHASE"
+_SWITCH_SK = "SWITCH"
 
 
 class PurchaseAlreadyGranted(BillingError):
@@ -132,3 +133,50 @@ def _item(purchase: PendingPurchase, ttl: int) -> Item:
 
 def _key(purchase_id: str) -> Item:
     return {"PK": {"S": keys.purchase_pk(purchase_id)}, "SK": {"S": _SK}}
+
+
+def save_scheduled(
+    profile: Customer,
+    shown: Holdings,
+    purchase_id: str,
+    stripe_subscription_id: str,
+    at_ms: int,
+    now_ms: int,
+) -> None:
+    """A change at the period end: the plan shown as scheduled until then, and which purchase
+    the Stripe subscription's first invoice after `at_ms` pays for. Written again as it is
+    on a retry (the shown subscription's id derives from the purchase)."""
+    pk, owner = pk_of(profile), profile.internal_id
+    puts = [
+        Write("Put", {"TableName": table_name(), "Item": item})
+        for item in items_of(pk, owner, shown)
+    ]
+    switch = Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": {
+                "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
+                "SK": {"S": _SWITCH_SK},
+                "purchase_id": {"S": purchase_id},
+                "at_ms": {"N": str(at_ms)},
+                # Long after the switch: a renewal paid late still finds it.
+                "ttl": {"N": str(at_ms // 1000 + 90 * 24 * 3600)},
+            },
+        },
+    )
+    writes.run([required(profile, now_ms), *puts, switch])
+
+
+def scheduled_switch(stripe_subscription_id: str) -> tuple[str, int] | None:
+    """The purchase a subscription switches to at its period end, and when (ms)."""
+    key = {
+        "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
+        "SK": {"S": _SWITCH_SK},
+    }
+    with translated_errors():
+        found = client().get_item(TableName=table_name(), Key=key, ConsistentRead=True)
+    item = found.get("Item")
+    if item is None:
+        return None
+    return item["purchase_id"]["S"], int(item["at_ms"]["N"])

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         Payment,
         PlanChange,
         Sale,
+        ScheduledSwitch,
     )
 
 
@@ -65,6 +66,11 @@ class StripeGateway(Protocol):
 
     def change_plan(self, change: PlanChange) -> Payment:
         """Replaces a paid subscription's plan at once; a card error is a `Payment`."""
+        ...
+
+    def schedule_change(self, change: PlanChange) -> ScheduledSwitch:
+        """Moves a paid subscription to the change's items when its period ends (a
+        subscription schedule); nothing is charged now."""
         ...
 
     def checkout_paid_for(self, session_id: str) -> PaidFor | None: ...

@@ -24,6 +24,7 @@ from billing.stripe_api.payments import (
     Payment,
     PlanChange,
     Sale,
+    ScheduledSwitch,
 )
 
 if TYPE_CHECKING:
@@ -269,6 +270,43 @@ class SdkStripeGateway:
         )
         return self._paid(invoice_id, None, str(updated["id"]))
 
+    def schedule_change(self, change: PlanChange) -> ScheduledSwitch:
+        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        schedule_id = _id_of(subscription.get("schedule"))
+        if schedule_id is None:
+            key = f"{_KEY_PREFIX}:schedule.create:{change.purchase_id}"
+            created = self._call(
+                lambda: self._client.v1.subscription_schedules.create(
+                    {"from_subscription": subscription["id"]}, {"idempotency_key": key}
+                )
+            )
+            schedule = created.to_dict()
+        else:
+            schedule = self._call(
+                lambda: self._client.v1.subscription_schedules.retrieve(schedule_id)
+            ).to_dict()
+        current = schedule["current_phase"]
+        kept = [
+            {"price": item["price"]["id"], "quantity": item["quantity"]}
+            for item in subscription["items"]["data"]
+        ]
+        phases: Any = [
+            {"items": kept, "start_date": current["start_date"], "end_date": current["end_date"]},
+            {
+                "items": [{"price": i.price_id, "quantity": i.quantity} for i in change.line_items],
+                "iterations": 1,
+                "metadata": {PURCHASE_KEY: change.purchase_id},
+            },
+        ]
+        params: Any = {"phases": phases, "end_behavior": "release"}
+        key = f"{_KEY_PREFIX}:schedule.update:{change.purchase_id}"
+        self._call(
+            lambda: self._client.v1.subscription_schedules.update(
+                schedule["id"], params, {"idempotency_key": key}
+            )
+        )
+        return ScheduledSwitch(str(subscription["id"]), int(current["end_date"]))
+
     def _subscription_selling(self, stripe_customer: str, price_ids: frozenset[str]) -> Any:
         """The customer's live subscription with an item of one of these prices."""
         listed = self._call(
@@ -313,6 +351,7 @@ class SdkStripeGateway:
             purchase_id=purchase_id,
             paid=fields.get("status") == "paid",
             subscription_id=subscription_id,
+            created_s=fields.get("created"),
         )
 
     def _subscription(self, sale: Sale, payment_method: str | None) -> Any:

@@ -54,6 +54,14 @@ class PlanChange:
 
 
 @dataclass(frozen=True)
+class ScheduledSwitch:
+    """A change at the period end: the Stripe subscription that switches, and when."""
+
+    subscription_id: str
+    at_s: int
+
+
+@dataclass(frozen=True)
 class CheckoutSession:
     id: str
     url: str
@@ -88,3 +96,5 @@ class PaidFor:
     purchase_id: str | None
     paid: bool
     subscription_id: str | None = None
+    # When Stripe made the object (Unix seconds, on the customer's test clock if any).
+    created_s: int | None = None
