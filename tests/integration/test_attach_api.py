@@ -562,3 +562,65 @@ def test_an_upgrade_needing_authentication_applies_once_authenticated(
     assert held["balances"]["messages"]["granted"] == 5000
     (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
     assert [i.price.unit_amount for i in subscription["items"].data] == [5000]
+
+
+def test_prepaid_quantities_are_bought_in_packages_and_granted_in_units(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    catalog.post(
+        "/v1/features.create",
+        json={"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False},
+    )
+    team = {
+        "plan_id": "team",
+        "name": "Team",
+        "group": "team",
+        "price": {"amount": 30, "interval": "month"},
+        "items": [
+            {
+                "feature_id": "seats",
+                "included": 2,
+                "price": {
+                    "amount": 8,
+                    "billing_units": 5,
+                    "billing_method": "prepaid",
+                    "interval": "month",
+                },
+            }
+        ],
+    }
+    assert catalog.post("/v1/plans.create", json=team).status_code == 200
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+
+    answer = attach(
+        catalog, plan_id="team", feature_quantities=[{"feature_id": "seats", "quantity": 13}]
+    ).json()
+
+    # 13 seats, 2 included: 11 bought, in 3 packages of 5 (8 each) on top of the base 30.
+    assert (answer["invoice"]["status"], answer["invoice"]["total"]) == ("paid", 54)
+    assert customer(catalog)["balances"]["seats"]["granted"] == 17
+    (subscription,) = (
+        stripe_client(webhooks).v1.subscriptions.list({"customer": stripe_customer}).data
+    )
+    quantities = sorted((i.price.unit_amount, i.quantity) for i in subscription["items"].data)
+    assert quantities == [(800, 3), (3000, 1)]
+
+
+def test_an_add_on_stacks_on_the_main_plan(catalog: httpx.Client, webhooks: LocalStack) -> None:
+    support = {
+        "plan_id": "support",
+        "name": "Support",
+        "add_on": True,
+        "price": {"amount": 10, "interval": "month"},
+        "items": [{"feature_id": "messages", "included": 50}],
+    }
+    assert catalog.post("/v1/plans.create", json=support).status_code == 200
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+
+    answer = attach(catalog, plan_id="support").json()
+
+    assert answer["invoice"]["status"] == "paid"
+    held = customer(catalog)
+    assert sorted(s["plan_id"] for s in held["subscriptions"]) == ["pro", "support"]
+    assert held["balances"]["messages"]["granted"] == 1050

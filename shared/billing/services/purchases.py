@@ -41,6 +41,11 @@ def _grant(purchase_id: str) -> bool:
     if customer is None or customer.internal_id != purchase.internal_id:
         logger.warning("paid purchase of a customer that is gone", extra={"purchase": purchase_id})
         return False
+    if not purchase.replaces and _holds(customer.holdings, purchase.plan_id):
+        # Paid twice for one recurring plan (an abandoned checkout completed after the plan
+        # was bought another way): granted once; the second payment is for an operator.
+        logger.warning("purchase of a plan already held", extra={"purchase": purchase_id})
+        return False
     current = catalog.load()
     plan = current.version(purchase.plan_id, purchase.plan_version)
     if plan is None:
@@ -64,3 +69,9 @@ def _grant(purchase_id: str) -> bool:
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     purchases.grant(customer, purchase, added, removed, also, now)
     return True
+
+
+def _holds(held: Holdings, plan_id: str) -> bool:
+    return any(
+        s.plan_id == plan_id and not s.one_off and s.status == "active" for s in held.subscriptions
+    )
