@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import secrets
 
-from local.stripe_emulator import events, pagination, payment_methods, search, timeline
+from local.stripe_emulator import (
+    events,
+    pagination,
+    payment_methods,
+    search,
+    subscriptions,
+    timeline,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import invalid_param, missing_param
 from local.stripe_emulator.forms import Params
@@ -130,8 +137,15 @@ def update(request: ApiRequest) -> JsonObject:
 def delete(request: ApiRequest) -> JsonObject:
     customer_id = request.path_params["id"]
     customer = request.store.require(OBJECT, customer_id)
-    request.store.delete(OBJECT, customer_id)
     now = timeline.now_for(request.store, customer_id, request.now)
+    # Stripe cancels a deleted customer's subscriptions at once.
+    for subscription in request.store.live(subscriptions.OBJECT):
+        if subscription["customer"] == customer_id and subscription["status"] not in (
+            "canceled",
+            "incomplete_expired",
+        ):
+            subscriptions.cancel(request.store, subscription, now, reason="cancellation_requested")
+    request.store.delete(OBJECT, customer_id)
     events.emit(request.store, "customer.deleted", customer, now)
     return _tombstone(customer_id)
 

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from local.stripe_emulator import (
     billing_portal,
     charges,
+    checkout_page,
     checkout_sessions,
     customers,
     events,
@@ -52,6 +53,7 @@ RESOURCES = (
     events.register,
     webhook_endpoints.register,
     checkout_sessions.register,
+    checkout_page.register,
     billing_portal.register,
     customers.register,
     products.register,

@@ -90,8 +90,6 @@ def create(request: ApiRequest) -> JsonObject:
     if "items" not in params:
         raise missing_param("items")
     specs = _item_specs(store, params, current=None)
-    if not specs:
-        raise invalid_param("items", "A subscription needs at least one item.")
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     if behavior == "pending_if_incomplete":
         raise invalid_param(
@@ -296,7 +294,7 @@ def update(request: ApiRequest) -> JsonObject:
             "feedback": p.nullable_string(raw, "feedback") if "feedback" in raw else None,
             "reason": subscription["cancellation_details"]["reason"],
         }
-    trial_end = "now" if params.get("trial_end") == "now" else None
+    new_trial_end = _new_trial_end(params, subscription, now)
     end = current_period(subscription)[1]
     if "cancel_at_period_end" in params:
         if p.boolean(params, "cancel_at_period_end"):
@@ -305,12 +303,16 @@ def update(request: ApiRequest) -> JsonObject:
             simple.update(cancel_at_period_end=False, cancel_at=None, canceled_at=None)
             simple["cancellation_details"] = {"comment": None, "feedback": None, "reason": None}
     if "cancel_at" in params:
-        cancel_at = p.nullable_string(params, "cancel_at")
-        simple["cancel_at"] = int(cancel_at) if cancel_at else None
+        simple["cancel_at"] = None if params["cancel_at"] == "" else p.integer(params, "cancel_at")
         simple["cancel_at_period_end"] = False
     subscription.update(simple)
-    if trial_end == "now" and subscription["status"] == "trialing":
+    if new_trial_end == now:
         _end_trial_now(store, subscription, now, request.base_url)
+    elif new_trial_end is not None:
+        # A longer (or shorter) trial: the trial period is the current period.
+        subscription.update(trial_end=new_trial_end, billing_cycle_anchor=new_trial_end)
+        for item in subscription["items"]["data"]:
+            item["current_period_end"] = new_trial_end
     if specs is not None and changes_items(subscription, specs):
         _change_items(
             store,
@@ -716,6 +718,8 @@ def _item_specs(store: ObjectStore, params: Params, current: JsonObject | None) 
         for item_id, item in existing.items()
     ]
     specs = [spec for spec in kept if spec is not None] + added
+    if not specs:
+        raise invalid_param("items", "A subscription must keep at least one item.")
     _check_prices(specs)
     return specs
 
@@ -910,6 +914,22 @@ def _trial_end(params: Params, now: int, specs: list[ItemSpec]) -> int | None:
         days = p.integer(params, "trial_period_days", minimum=0, maximum=730)
         return now + days * 86400 if days else None
     return None
+
+
+def _new_trial_end(params: Params, subscription: JsonObject, now: int) -> int | None:
+    """``trial_end`` on update: ``now`` ends the trial, a timestamp moves its end."""
+    if "trial_end" not in params:
+        return None
+    if subscription["status"] != "trialing":
+        raise invalid_param("trial_end", "Only a trialing subscription's trial_end can change.")
+    if params["trial_end"] == "now":
+        return now
+    trial_end = p.integer(params, "trial_end")
+    if not now < trial_end <= now + _MAX_TRIAL_SECONDS:
+        raise invalid_param(
+            "trial_end", "Invalid timestamp: must be in the future and no more than 730 days away."
+        )
+    return trial_end
 
 
 def _default_payment_method(

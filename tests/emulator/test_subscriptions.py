@@ -323,3 +323,65 @@ def test_one_time_price_is_refused(client):
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         _subscribe(client, customer.id, one_off.id)
     assert "recurring" in excinfo.value.user_message
+
+
+def test_trial_end_now_bills_at_once_and_a_later_trial_end_extends_it(client, prices):
+    customer = _customer(client)
+    ending = _subscribe(client, customer.id, prices["basic"], trial_period_days=14)
+    ended = client.v1.subscriptions.update(
+        ending.id, {"trial_end": "now", "expand": ["latest_invoice"]}
+    )
+    assert ended.status == "active"
+    assert ended.latest_invoice.amount_paid == 1000
+    other = client.v1.customers.create(
+        {
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
+    )
+    extended = _subscribe(client, other.id, prices["basic"], trial_period_days=14)
+    later = extended.trial_end + 7 * 86400
+    moved = client.v1.subscriptions.update(extended.id, {"trial_end": later})
+    assert moved.trial_end == later
+    assert moved["items"].data[0].current_period_end == later
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.subscriptions.update(ended.id, {"trial_end": later})
+
+
+def test_the_payment_intent_is_reached_through_expansions(client, prices):
+    customer = _customer(client, "pm_card_authenticationRequired")
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+            "expand": ["latest_invoice.payments", "latest_invoice.confirmation_secret"],
+        }
+    )
+    intent = _intent_of(client, sub.latest_invoice)
+    assert intent.status == "requires_action"
+    invoice = client.v1.invoices.retrieve(
+        sub.latest_invoice.id, {"expand": ["payments.data.payment.payment_intent"]}
+    )
+    assert invoice.payments.data[0].payment.payment_intent.id == intent.id
+    assert sub.latest_invoice.confirmation_secret.client_secret == intent.client_secret
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice.payment_intent"]})
+    assert excinfo.value.param == "expand"
+
+
+def test_removing_every_item_is_refused(client, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        client.v1.subscriptions.update(
+            sub.id, {"items": [{"id": sub["items"].data[0].id, "deleted": True}]}
+        )
+    assert excinfo.value.param == "items"
+
+
+def test_deleting_the_customer_cancels_its_subscriptions(client, emulator, prices):
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    client.v1.customers.delete(customer.id)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "canceled"
+    assert len(emulator.events("customer.subscription.deleted")) == 1
