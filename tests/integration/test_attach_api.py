@@ -624,3 +624,63 @@ def test_an_add_on_stacks_on_the_main_plan(catalog: httpx.Client, webhooks: Loca
     held = customer(catalog)
     assert sorted(s["plan_id"] for s in held["subscriptions"]) == ["pro", "support"]
     assert held["balances"]["messages"]["granted"] == 1050
+
+
+def test_a_paid_plan_paid_on_the_checkout_page_is_active_and_granted(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    answer = attach(catalog, plan_id="pro", success_url=SUCCESS_URL).json()
+
+    paid = pay_on_checkout_page(answer["payment_url"], "4242424242424242")
+
+    assert paid.status_code == 303
+    held = customer(catalog)
+    assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [("pro", "active")]
+    assert held["balances"]["messages"]["granted"] == 1000
+    stripe = stripe_client(webhooks)
+    subscriptions = stripe.v1.subscriptions.list({"customer": held["stripe_id"]}).data
+    assert [s.status for s in subscriptions] == ["active"]
+    invoices = stripe.v1.invoices.list({"customer": held["stripe_id"]}).data
+    assert [(i.status, i.total) for i in invoices] == [("paid", 2000)]
+
+
+def test_a_declined_card_on_the_checkout_page_leaves_the_plan_unpaid_and_ungranted(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    answer = attach(catalog, plan_id="pro", success_url=SUCCESS_URL).json()
+
+    assert pay_on_checkout_page(answer["payment_url"], "4000000000000002").status_code == 402
+
+    held = customer(catalog)
+    assert held["subscriptions"] == []
+    assert stripe_client(webhooks).v1.subscriptions.list().data == []
+    # The same session can still be paid with another card.
+    pay_on_checkout_page(answer["payment_url"], "4242424242424242")
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+
+def test_after_checkout_the_next_plan_change_needs_no_redirect(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    first = attach(catalog, plan_id="pro", success_url=SUCCESS_URL).json()
+    pay_on_checkout_page(first["payment_url"], "4242424242424242")
+
+    upgrade = attach(catalog, plan_id="premium").json()
+
+    assert upgrade["payment_url"] is None
+    assert upgrade["invoice"]["status"] == "paid"
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["premium"]
+
+
+def test_an_abandoned_checkout_paid_after_the_plan_was_bought_grants_it_once(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    abandoned = attach(catalog, plan_id="pro", success_url=SUCCESS_URL).json()
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    assert attach(catalog, plan_id="pro").json()["invoice"]["status"] == "paid"
+
+    pay_on_checkout_page(abandoned["payment_url"], "4242424242424242")
+
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
+    assert held["balances"]["messages"]["granted"] == 1000
