@@ -684,3 +684,68 @@ def test_an_abandoned_checkout_paid_after_the_plan_was_bought_grants_it_once(
     held = customer(catalog)
     assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
     assert held["balances"]["messages"]["granted"] == 1000
+
+
+def test_ten_concurrent_attaches_with_a_card_make_one_subscription_and_one_charge(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    statuses: list[int] = []
+    start = threading.Barrier(10)
+
+    def one() -> None:
+        with httpx.Client(base_url=catalog.base_url, headers=catalog.headers) as client:
+            start.wait()
+            statuses.append(attach(client, plan_id="pro").status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 409, 423}
+    assert 423 in statuses
+    stripe = stripe_client(webhooks)
+    assert len(stripe.v1.subscriptions.list({"customer": stripe_customer}).data) == 1
+    assert len(stripe.v1.invoices.list({"customer": stripe_customer}).data) == 1
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+
+def test_an_attach_retried_with_one_key_and_then_paid_makes_one_subscription(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    answers = [
+        catalog.post(
+            "/v1/billing.attach",
+            json={"customer_id": "c1", "plan_id": "pro", "success_url": SUCCESS_URL},
+            headers={"Idempotency-Key": "attach-pro"},
+        ).json()
+        for _ in range(10)
+    ]
+    (url,) = {a["payment_url"] for a in answers}
+
+    pay_on_checkout_page(url, "4242424242424242")
+
+    stripe = stripe_client(webhooks)
+    assert len(stripe.v1.checkout.sessions.list().data) == 1
+    assert [s.status for s in stripe.v1.subscriptions.list().data] == ["active"]
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+
+def test_a_trial_requiring_a_card_collects_it_at_checkout_and_charges_nothing_yet(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    trial = {"duration_length": 14, "duration_type": "day", "card_required": True}
+    answer = attach(catalog, plan_id="pro", free_trial=trial, success_url=SUCCESS_URL).json()
+    assert customer(catalog)["subscriptions"] == []
+
+    pay_on_checkout_page(answer["payment_url"], "4242424242424242")
+
+    (held,) = customer(catalog)["subscriptions"]
+    assert held["plan_id"] == "pro"
+    assert held["trial_ends_at"] is not None
+    stripe = stripe_client(webhooks)
+    assert [s.status for s in stripe.v1.subscriptions.list().data] == ["trialing"]
+    assert all(i.total == 0 for i in stripe.v1.invoices.list().data)
