@@ -41,6 +41,7 @@ from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import (
     InvoiceSummary,
     LineItem,
+    Payment,
     PlanChange,
     Proration,
     Sale,
@@ -139,29 +140,32 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         session = stripe().create_checkout_session(_with_success_url(sale))
         return AttachResult(customer_id=command.customer_id, payment_url=session.url)
     leaving = held_plans[decision.replaces.id] if decision.replaces is not None else None
-    if leaving is not None and not leaving.free:
-        change = PlanChange(
-            purchase_id=purchase.id,
-            stripe_customer=customer.stripe_id,
-            leaving_price_ids=_price_ids(leaving),
-            line_items=sale.line_items,
-            proration=_PRORATIONS[command.proration_behavior],
-        )
-        if decision.flow == "schedule":
-            _schedule(customer, plan, purchase, stripe().schedule_change(change))
-            return AttachResult(customer_id=command.customer_id)
-        payment = stripe().change_plan(change)
-    else:
-        payment = stripe().charge(sale, card)
+    if leaving is None or leaving.free:
+        return _answer(command.customer_id, purchase, stripe().charge(sale, card))
+    change = PlanChange(
+        purchase_id=purchase.id,
+        stripe_customer=customer.stripe_id,
+        leaving_price_ids=_price_ids(leaving),
+        line_items=sale.line_items,
+        proration=_PRORATIONS[command.proration_behavior],
+    )
+    if decision.flow == "schedule":
+        _schedule(customer, plan, purchase, stripe().schedule_change(change))
+        return AttachResult(customer_id=command.customer_id)
+    return _answer(command.customer_id, purchase, stripe().change_plan(change))
+
+
+def _answer(customer_id: str, purchase: PendingPurchase, payment: Payment) -> AttachResult:
+    """Granted if paid; else what the customer must do, and nothing granted."""
     if payment.status == "paid":
         grant_purchase(purchase.id)
-        return AttachResult(customer_id=command.customer_id, invoice=payment.invoice)
-    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
+        return AttachResult(customer_id=customer_id, invoice=payment.invoice)
     if payment.status == "requires_action":
+        hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
         action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
-        return AttachResult(command.customer_id, hosted, payment.invoice, action)
+        return AttachResult(customer_id, hosted, payment.invoice, action)
     action = RequiredAction("payment_failed", "The card on file was declined.")
-    return AttachResult(command.customer_id, None, payment.invoice, action)
+    return AttachResult(customer_id, None, payment.invoice, action)
 
 
 # Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
