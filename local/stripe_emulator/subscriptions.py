@@ -314,17 +314,22 @@ def update(request: ApiRequest) -> JsonObject:
         for item in subscription["items"]["data"]:
             item["current_period_end"] = new_trial_end
     if specs is not None and changes_items(subscription, specs):
-        _change_items(
-            store,
-            subscription,
-            customer,
-            specs,
-            now,
-            at,
-            request.base_url,
-            proration,
-            behavior,
-        )
+        try:
+            _change_items(
+                store,
+                subscription,
+                customer,
+                specs,
+                now,
+                at,
+                request.base_url,
+                proration,
+                behavior,
+            )
+        except StripeError:
+            # error_if_incomplete refused the change: the rest of the update is undone too.
+            subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
+            raise
     emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
 

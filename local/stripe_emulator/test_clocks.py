@@ -14,7 +14,7 @@ from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.routing import ApiRequest, Router
 from local.stripe_emulator.store import JsonObject, ObjectStore
-from local.stripe_emulator.timeline import CLOCK_OBJECT
+from local.stripe_emulator.timeline import CLOCK_OBJECT, add_interval
 
 OBJECT = CLOCK_OBJECT
 URL = "/v1/test_helpers/test_clocks"
@@ -93,8 +93,32 @@ def advance_route(request: ApiRequest) -> JsonObject:
             "The frozen_time must be after the test clock's current frozen_time "
             f"({clock['frozen_time']}).",
         )
+    limit = _advance_limit(store, clock)
+    if limit is not None and target > limit:
+        raise invalid_param(
+            "frozen_time",
+            "A test clock can advance at most two intervals of its shortest subscription at a "
+            f"time: advance to {limit} or earlier, then again.",
+        )
     advance(store, clock, target, request.base_url)
     return clock
+
+
+def _advance_limit(store: ObjectStore, clock: JsonObject) -> int | None:
+    """Stripe's rule: one advance covers at most two periods of the shortest subscription."""
+    intervals = [
+        sub["items"]["data"][0]["price"]["recurring"] for sub in _subscriptions(store, clock["id"])
+    ]
+    for schedule in _schedules(store, clock["id"]):
+        for phase in schedule["phases"]:
+            price = store.find("price", phase["items"][0]["price"])
+            if price is not None and price["recurring"] is not None:
+                intervals.append(price["recurring"])
+    limits = [
+        add_interval(clock["frozen_time"], r["interval"], 2 * r["interval_count"])
+        for r in intervals
+    ]
+    return min(limits, default=None)
 
 
 def advance(store: ObjectStore, clock: JsonObject, target: int, base_url: str) -> None:

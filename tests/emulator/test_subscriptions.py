@@ -263,8 +263,10 @@ def test_error_if_incomplete_upgrade_that_fails_changes_nothing(client, prices):
             prices["pro"],
             proration_behavior="always_invoice",
             payment_behavior="error_if_incomplete",
+            metadata={"changed": "yes"},
         )
     kept = client.v1.subscriptions.retrieve(sub.id)
+    assert kept.metadata.to_dict() == {}
     assert kept["items"].data[0].price.id == prices["basic"]
     assert kept.status == "active"
     assert client.v1.invoice_items.list({"customer": customer.id, "pending": True}).data == []

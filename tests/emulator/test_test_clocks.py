@@ -83,6 +83,7 @@ def test_advancing_past_the_period_end_renews_and_charges_the_card(client, emula
 def test_advancing_several_periods_renews_once_per_period(client, clock, prices):
     customer = _customer(client, clock)
     sub = _subscribe(client, customer, prices["basic"])
+    _advance(client, clock, START + 50 * DAY)
     _advance(client, clock, START + 95 * DAY)
     invoices = client.v1.invoices.list({"subscription": sub.id}).data
     assert len(invoices) == 4
@@ -230,3 +231,14 @@ def test_clock_cannot_go_back(client, clock):
         _advance(client, clock, START - 1)
     assert excinfo.value.param == "frozen_time"
     assert client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == START
+
+
+def test_one_advance_covers_at_most_two_periods(client, clock, prices):
+    customer = _customer(client, clock)
+    _subscribe(client, customer, prices["basic"])
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        _advance(client, clock, START + 70 * DAY)
+    assert excinfo.value.param == "frozen_time"
+    assert client.v1.invoices.list({"customer": customer.id}).data[0].billing_reason == (
+        "subscription_create"
+    )
