@@ -69,7 +69,9 @@ class Attempt:
 
 
 class WebhookDelivery:
-    def __init__(self) -> None:
+    def __init__(self, api_version: str) -> None:
+        # The account's API version, which Stripe renders (and stamps) events with.
+        self._api_version = api_version
         self._lock = threading.Lock()
         self._forwards: dict[str, Target] = {}
         # Bounded: a long `make dev` session must not grow without end.
@@ -108,6 +110,7 @@ class WebhookDelivery:
                 continue
             if cause is not None:
                 event["request"] = dict(cause)
+            event["api_version"] = event["api_version"] or self._api_version
             targets = self.targets(store, event["type"])
             event["pending_webhooks"] = len(targets)
             deliveries.extend(_deliveries(event, targets))

@@ -90,7 +90,7 @@ class StripeEmulator:
         self._store = ObjectStore()
         self._idempotency = IdempotencyCache()
         self._faults = FaultInjector()
-        self._webhooks = WebhookDelivery()
+        self._webhooks = WebhookDelivery(API_VERSION)
         self._router = Router()
         for register in RESOURCES:
             register(self._router)

@@ -3,6 +3,8 @@
 import pytest
 import stripe
 
+from local.stripe_emulator.server import API_VERSION
+
 
 @pytest.fixture(scope="module")
 def client(emulator):
@@ -98,3 +100,9 @@ def test_an_event_names_the_api_request_and_idempotency_key_that_caused_it(clien
     (event,) = client.v1.events.list().data
     assert event.request.idempotency_key == "signup-42"
     assert event.request.id == raw.last_response.request_id
+
+
+def test_events_carry_the_accounts_api_version(client):
+    client.v1.customers.create({})
+    (event,) = client.v1.events.list().data
+    assert event.api_version == API_VERSION
