@@ -11,6 +11,7 @@ from billing.domain import errors
 DOCUMENTED_STATUS = {
     errors.BillingError: 500,
     errors.InvalidRequest: 400,
+    errors.InvalidStripeEvent: 400,
     errors.Unauthorized: 401,
     errors.RouteNotFound: 404,
     errors.CustomerNotFound: 404,
@@ -26,6 +27,7 @@ DOCUMENTED_STATUS = {
     errors.UnclaimedEmailTaken: 409,
     errors.IdempotencyKeyConflict: 409,
     errors.IdempotencyKeyInProgress: 409,
+    errors.StripeEventInProgress: 409,
     errors.PayloadTooLarge: 413,
     errors.BillingInProgress: 423,
     errors.StripeUnavailable: 502,
@@ -34,6 +36,7 @@ DOCUMENTED_STATUS = {
 
 DOCUMENTED_CODE = {
     errors.InvalidRequest: "invalid_inputs",
+    errors.InvalidStripeEvent: "invalid_inputs",
     errors.Unauthorized: "invalid_secret_key",
     errors.RouteNotFound: "not_found",
     errors.CustomerNotFound: "customer_not_found",
@@ -49,6 +52,7 @@ DOCUMENTED_CODE = {
     errors.UnclaimedEmailTaken: "duplicate_customer_email",
     errors.IdempotencyKeyConflict: "duplicate_idempotency_key",
     errors.IdempotencyKeyInProgress: "idempotency_key_in_progress",
+    errors.StripeEventInProgress: "stripe_event_in_progress",
     errors.PayloadTooLarge: "payload_too_large",
     errors.BillingInProgress: "billing_in_progress",
     errors.StripeUnavailable: "stripe_error",
