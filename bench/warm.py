@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -44,13 +45,13 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         id="cus_ent_1",
         feature_id="messages",
         plan_id="free",
-        included=1e9,
+        included=Decimal(10) ** 9,
         reset=Reset(interval="month"),
         anchor_at=1,
         next_reset_at=4_000_000_000_000,
     )
     customer = Customer(
-        internal_id="cus_1", id="u", created_at=1, holdings=Holdings(grants=(grant,))
+        internal_id="cus_1", id="u", created_at=1, metadata={}, holdings=Holdings(grants=(grant,))
     )
     partition = [
         profiles.profile_item(customer),

@@ -122,7 +122,7 @@ def test_a_rename_that_cannot_finish_leaves_the_customer_as_it_was_and_the_id_fr
     monkeypatch.setattr(profiles, "MOVE_LEASE_MS", profiles.MOVE_MARGIN_MS - 1)
 
     with pytest.raises(BillingInProgress):
-        customers.move(before, before.model_copy(update={"id": "taken"}))
+        customers.move(before, before._replace(id="taken"))
     tracked = api.post(
         "/v1/balances.track", json={"customer_id": "stays", "feature_id": "messages", "value": 1}
     )

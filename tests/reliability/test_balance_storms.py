@@ -86,6 +86,7 @@ def give_paid_plan(customer_id: str, plan_id: str) -> None:
             internal_id=clock.new_internal_id("cus"),
             id=customer_id,
             created_at=now,
+            metadata={},
             holdings=holdings_of(plan, current.features, now, clock.new_internal_id),
         )
     )

@@ -157,7 +157,12 @@ def test_decimal_balances_stay_exact_and_never_overdraw(
 ) -> None:
     customer_id = f"prop_{time.time_ns()}_{next(_ids)}"
     customers.create(
-        Customer(internal_id=f"cus_{customer_id}", id=customer_id, created_at=clock.now_ms())
+        Customer(
+            internal_id=f"cus_{customer_id}",
+            id=customer_id,
+            created_at=clock.now_ms(),
+            metadata={},
+        )
     )
     try:
         _run(customer_id, sequence)

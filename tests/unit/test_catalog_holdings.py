@@ -15,6 +15,7 @@ from billing.domain.holdings import (
     Holdings,
     Subscription,
     balances,
+    combined,
     default_plans,
     holdings_of,
 )
@@ -201,7 +202,7 @@ class TestHoldingsOf:
         first = holdings_of(PRO, FEATURES, NOW, sequential_ids())
         second = holdings_of(plan(PlanItem(feature_id="sso")), FEATURES, NOW, sequential_ids())
 
-        total = first + second
+        total = combined([first, second])
 
         assert total == Holdings(
             subscriptions=first.subscriptions + second.subscriptions,

@@ -7,7 +7,9 @@ from billing.domain.customers import Customer, environment_of, normalized_email
 
 
 def customer(**fields: object) -> Customer:
-    return Customer(internal_id="cus_internal", id="user_1", created_at=1, **fields)
+    return Customer(
+        **{"internal_id": "cus_internal", "id": "user_1", "created_at": 1, "metadata": {}, **fields}
+    )
 
 
 class TestMissingFieldsFilled:

@@ -223,7 +223,12 @@ class TestUpdateChanges:
 
     def test_changes_apply_only_what_was_sent_and_keep_the_rest(self):
         before = Customer(
-            internal_id="cus_1", id="u1", name="Ada", email="a@example.com", created_at=1
+            internal_id="cus_1",
+            id="u1",
+            name="Ada",
+            email="a@example.com",
+            created_at=1,
+            metadata={},
         )
         sent = self.update(name=None, config={"disable_pooled_balance": True}).changes()
 

@@ -24,7 +24,7 @@ class CustomerConfigChanges(BaseModel):
 
     def applied_to(self, config: CustomerConfig) -> CustomerConfig:
         """Only the switches the caller named change; the others keep their value."""
-        return config.model_copy(update=self.model_dump(exclude_none=True))
+        return config._replace(**self.model_dump(exclude_none=True))
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class CustomerChanges:
         update = {name: getattr(self, name) for name in named if getattr(self, name) is not KEEP}
         if self.config is not None:
             update["config"] = self.config.applied_to(customer.config)
-        return customer.model_copy(update=update)
+        return customer._replace(**update)
 
 
 class CustomerDraft(BaseModel):

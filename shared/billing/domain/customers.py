@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from billing.domain.environment import Environment, environment_of
 from billing.domain.holdings import Holdings
 
@@ -19,30 +17,30 @@ __all__ = [
 ]
 
 
-class CustomerConfig(BaseModel):
+class CustomerConfig(NamedTuple):
     """Per-customer switches, kept and answered as Autumn does."""
-
-    model_config = ConfigDict(frozen=True)
 
     disable_pooled_balance: bool = False
     disable_overage_billing: bool = False
 
 
-class Customer(BaseModel):
-    """A customer record. `id` is the application's id; None for a customer not yet claimed."""
+class Customer(NamedTuple):
+    """A customer record. `id` is the application's id; None for a customer not yet claimed.
 
-    model_config = ConfigDict(frozen=True)
+    A NamedTuple, like what it holds (see `billing.domain.holdings`): check and track read
+    one on every call, and define the type on every cold start."""
 
     internal_id: str
     id: str | None
+    created_at: int
+    # The caller's own JSON, kept as sent.
+    metadata: dict[str, Any]
     name: str | None = None
     email: str | None = None
     fingerprint: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
     stripe_id: str | None = None
     send_email_receipts: bool = False
     config: CustomerConfig = CustomerConfig()
-    created_at: int
     version: int = 1
     # What the customer holds: kept in its own items, never in the profile.
     holdings: Holdings = Holdings()

@@ -77,8 +77,8 @@ def current(grant: Grant, now_ms: int) -> Grant:
     """The grant as it stands at `now_ms`: a reset that fell due since is applied."""
     if grant.next_reset_at is None or grant.next_reset_at > now_ms:
         return grant
-    return grant.model_copy(
-        update={"usage": ZERO, "next_reset_at": next_reset_at(grant.anchor_at, grant.reset, now_ms)}
+    return grant._replace(
+        usage=ZERO, next_reset_at=next_reset_at(grant.anchor_at, grant.reset, now_ms)
     )
 
 
@@ -131,9 +131,7 @@ def after_changes(grants: Iterable[Grant], deductions: Iterable[Deduction]) -> t
     """The grants as the deductions leave them (a grant they reset is shown reset)."""
     changed = {c.grant.id: c for d in deductions for c in d.changes}
     return tuple(
-        changed[g.id].grant.model_copy(update={"usage": changed[g.id].usage_after})
-        if g.id in changed
-        else g
+        changed[g.id].grant._replace(usage=changed[g.id].usage_after) if g.id in changed else g
         for g in grants
     )
 

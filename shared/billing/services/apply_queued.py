@@ -106,7 +106,7 @@ def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
             continue
         # As the write left it, so the next chunk does not note the first month again.
         since = usage.events_since_after(customer, [event.timestamp for event in events])
-        return _holding(customer, grants).model_copy(update={"events_since": since})
+        return _holding(customer, grants)._replace(events_since=since)
     raise BillingInProgress
 
 
@@ -153,8 +153,8 @@ def _usage(queued: QueuedUse) -> Usage:
 
 
 def _holding(customer: Customer, grants: tuple[Grant, ...]) -> Customer:
-    holdings = customer.holdings.model_copy(update={"grants": grants})
-    return customer.model_copy(update={"holdings": holdings})
+    holdings = customer.holdings._replace(grants=grants)
+    return customer._replace(holdings=holdings)
 
 
 def _chunks(uses: Iterable[QueuedUse], grants: int) -> Iterator[list[QueuedUse]]:

@@ -120,22 +120,18 @@ def update_balance(change: BalanceChange) -> None:
 def _changed(grant: Grant, change: BalanceChange, now: int) -> Grant:
     updated = grant
     if change.included is not None:
-        updated = updated.model_copy(update={"included": change.included})
+        updated = updated._replace(included=change.included)
     if change.interval is not None:
         reset = Reset(interval=change.interval)
-        updated = updated.model_copy(
-            update={
-                "reset": reset,
-                "anchor_at": now,
-                "next_reset_at": next_reset_at(now, reset, now),
-            }
+        updated = updated._replace(
+            reset=reset, anchor_at=now, next_reset_at=next_reset_at(now, reset, now)
         )
     if change.next_reset_at is not None:
-        updated = updated.model_copy(
-            update={"next_reset_at": change.next_reset_at, "anchor_at": change.next_reset_at}
+        updated = updated._replace(
+            next_reset_at=change.next_reset_at, anchor_at=change.next_reset_at
         )
     if change.expires_at is not None:
-        updated = updated.model_copy(update={"expires_at": change.expires_at})
+        updated = updated._replace(expires_at=change.expires_at)
     said = [v is not None for v in (change.remaining, change.add_to_balance, change.usage)]
     if sum(said) > 1:
         raise InvalidRequest(
@@ -145,9 +141,9 @@ def _changed(grant: Grant, change: BalanceChange, now: int) -> Grant:
             ],
         )
     if change.remaining is not None:
-        updated = updated.model_copy(update={"usage": updated.granted - change.remaining})
+        updated = updated._replace(usage=updated.granted - change.remaining)
     elif change.add_to_balance is not None:
-        updated = updated.model_copy(update={"usage": updated.usage - change.add_to_balance})
+        updated = updated._replace(usage=updated.usage - change.add_to_balance)
     elif change.usage is not None:
-        updated = updated.model_copy(update={"usage": change.usage})
+        updated = updated._replace(usage=change.usage)
     return updated

@@ -56,7 +56,7 @@ def move(before: Customer, after: Customer) -> Customer:
     of the holdings; the holdings as they now stand are copied under the new id (invisible);
     one small transaction switches the profiles and guards; the old items are removed.
     """
-    moved = after.model_copy(update={"version": before.version + 2})
+    moved = after._replace(version=before.version + 2)
     old_pk, new_pk = pk_of(before), pk_of(moved)
     lease = [profiles.start_move(before, new_pk, clock.now_ms())]
 
@@ -80,7 +80,7 @@ def move(before: Customer, after: Customer) -> Customer:
         profiles.abandon_move(before, new_pk, lease[0])
         raise
     holdings.remove_owned(old_pk, before.internal_id)
-    return moved.model_copy(update={"holdings": held})
+    return moved._replace(holdings=held)
 
 
 def delete(customer: Customer) -> None:
@@ -114,9 +114,6 @@ def _load_partition(pk: str) -> Customer | None:
         return None
     customer = profiles.customer_from(profile)
     owner = customer.internal_id
-    return customer.model_copy(
-        update={
-            "holdings": holdings.owned(items, owner),
-            "events_since": holdings.events_since(items, owner),
-        }
+    return customer._replace(
+        holdings=holdings.owned(items, owner), events_since=holdings.events_since(items, owner)
     )

@@ -9,14 +9,18 @@ holdings requires, in its transaction, the profile it was meant for (`profiles.r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
 
 from billing import numbers
 from billing.domain.customers import Customer
 from billing.domain.errors import BalanceExists, BillingInProgress
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
+from billing.domain.terms import ItemPrice, Reset
 from billing.store import keys, writes
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
@@ -29,11 +33,9 @@ def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
     items: list[Item] = []
     for sub in holdings.subscriptions:
         sk = keys.subscription_sk(sub.plan_id, sub.id)
-        items.append(_body_item(pk, sk, owner, sub.model_dump_json()))
+        items.append(_body_item(pk, sk, owner, _json(sub)))
     for grant in holdings.grants:
-        item = _body_item(
-            pk, keys.grant_sk(grant.feature_id, grant.id), owner, grant.model_dump_json()
-        )
+        item = _body_item(pk, keys.grant_sk(grant.feature_id, grant.id), owner, _json(grant))
         # Usage and the next reset are attributes of their own: deductions and resets are
         # conditional updates of them alone.
         item["usage"] = {"N": numbers.text(grant.usage)}
@@ -41,7 +43,7 @@ def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
             item["next_reset_at"] = {"N": str(grant.next_reset_at)}
         items.append(_held_feature(item, grant.feature_id))
     for flag in holdings.flags:
-        item = _body_item(pk, keys.flag_sk(flag.feature_id, flag.id), owner, flag.model_dump_json())
+        item = _body_item(pk, keys.flag_sk(flag.feature_id, flag.id), owner, _json(flag))
         items.append(_held_feature(item, flag.feature_id))
     return items
 
@@ -56,11 +58,11 @@ def owned(items: list[Item], owner: str) -> Holdings:
         if body is None or item.get(OWNER, {}).get("S") != owner:
             continue
         if sk.startswith(keys.SUBSCRIPTION):
-            subscriptions.append(Subscription.model_validate_json(body))
+            subscriptions.append(_subscription(json.loads(body)))
         elif sk.startswith(keys.GRANT):
             grants.append(grant_from_item(item))
         elif sk.startswith(keys.FLAG):
-            flags.append(Flag.model_validate_json(body))
+            flags.append(Flag(**_known(Flag, json.loads(body))))
     subscriptions.sort(key=lambda sub: sub.started_at)
     grants.sort(key=lambda grant: grant.anchor_at)
     return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
@@ -88,14 +90,50 @@ def events_since_item(pk: str, owner: str, month: str) -> Item:
 
 
 def grant_from_item(item: Item | dict[str, Any]) -> Grant:
-    grant = Grant.model_validate_json(item["body"]["S"])
+    body = _known(Grant, json.loads(item["body"]["S"]))
     reset = item.get("next_reset_at")
-    return grant.model_copy(
-        update={
+    return Grant(
+        **{
+            **body,
+            "included": Decimal(body["included"]),
+            "prepaid": Decimal(body.get("prepaid", 0)),
+            "reset": None if body.get("reset") is None else Reset.model_validate(body["reset"]),
+            "price": None if body.get("price") is None else ItemPrice.model_validate(body["price"]),
+            # Usage and the next reset live in attributes of their own (see `items_of`).
             "usage": Decimal(item["usage"]["N"]),
             "next_reset_at": int(reset["N"]) if reset else None,
         }
     )
+
+
+def _subscription(body: dict[str, Any]) -> Subscription:
+    known = _known(Subscription, body)
+    return Subscription(**{**known, "quantity": Decimal(known.get("quantity", 1))})
+
+
+def _known(record: type[NamedTuple], body: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `record` in a stored body (a body written by a newer version may hold
+    more)."""
+    return {name: body[name] for name in record._fields if name in body}
+
+
+def _json(record: NamedTuple) -> str:
+    """A holding as the JSON text of its item's body: numbers as exact decimal strings."""
+    return json.dumps(_plain(record), separators=(",", ":"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {name: _plain(field) for name, field in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def add(profile: Customer, held: Holdings, now_ms: int) -> None:

@@ -14,7 +14,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from billing.domain.customers import MAX_CREATED_AT, Customer, PageQuery, normalized_email
+from billing.domain.customers import (
+    MAX_CREATED_AT,
+    Customer,
+    CustomerConfig,
+    PageQuery,
+    normalized_email,
+)
 from billing.domain.errors import (
     BillingInProgress,
     CustomerExists,
@@ -46,6 +52,8 @@ _PROFILE_FIELDS = (
     "version",
 )
 
+_CONFIG_FIELDS = frozenset(CustomerConfig._fields)
+
 # Longer than any function runs (15 s; the worker 60 s, but it never moves customers).
 MOVE_LEASE_MS = 20_000
 # The switch needs this much lease left, so clocks a little apart never let a write of the
@@ -70,10 +78,19 @@ def is_profile(item: Item) -> bool:
 
 def customer_from(item: Item) -> Customer:
     values = from_item(item)
+    config = values.get("config") or {}
     return Customer(
+        internal_id=values["internal_id"],
         id=values.get("customer_id"),
+        created_at=int(values["created_at"]),
         metadata=json.loads(values.get("metadata_json", "{}")),
-        **{name: values[name] for name in _PROFILE_FIELDS if name in values},
+        name=values.get("name"),
+        email=values.get("email"),
+        fingerprint=values.get("fingerprint"),
+        stripe_id=values.get("stripe_id"),
+        send_email_receipts=bool(values.get("send_email_receipts", False)),
+        config=CustomerConfig(**{k: bool(v) for k, v in config.items() if k in _CONFIG_FIELDS}),
+        version=int(values.get("version", 1)),
     )
 
 
@@ -141,7 +158,7 @@ def save(before: Customer, after: Customer, now_ms: int) -> Customer:
     Also keeps the Stripe guard in step when the linked Stripe customer changes.
     Raises BillingInProgress when the record moved on: reload and decide again.
     """
-    saved = after.model_copy(update={"version": before.version + 1})
+    saved = after._replace(version=before.version + 1)
     ops = [
         Write(
             "Put",
@@ -435,7 +452,8 @@ def _query_page(params: dict[str, Any], limit: int | None) -> Any:
 
 def profile_item(customer: Customer) -> Item:
     pk = pk_of(customer)
-    values = customer.model_dump(include=set(_PROFILE_FIELDS))
+    values = {name: getattr(customer, name) for name in _PROFILE_FIELDS}
+    values["config"] = customer.config._asdict()
     return to_item(
         {
             "PK": pk,

@@ -261,4 +261,4 @@ def _embedded(feature: Feature | None) -> FeatureResponse | None:
 
 
 def _config_response(config: CustomerConfig) -> CustomerConfigResponse:
-    return CustomerConfigResponse(**config.model_dump())
+    return CustomerConfigResponse(**config._asdict())

@@ -94,4 +94,4 @@ def _grant_response(grant: Grant) -> GrantResponse:
 
 
 def flag_response(flag: Flag) -> FlagResponse:
-    return FlagResponse(**flag.model_dump())
+    return FlagResponse(**flag._asdict())

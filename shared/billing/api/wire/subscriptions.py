@@ -33,7 +33,7 @@ class PurchaseResponse(WireResponse):
 
 def subscription_response(sub: Subscription) -> SubscriptionResponse:
     return SubscriptionResponse(
-        **sub.model_dump(exclude={"plan_version", "one_off"}),
+        **{k: v for k, v in sub._asdict().items() if k not in ("plan_version", "one_off")},
     )
 
 

@@ -13,7 +13,7 @@ from billing.domain.errors import (
     PlanNotFound,
     UnclaimedEmailTaken,
 )
-from billing.domain.holdings import Holdings, default_plans, holdings_of
+from billing.domain.holdings import combined, default_plans, holdings_of
 from billing.domain.plans import Plan
 from billing.services.customers.stripe_sync import (
     push_contact_details,
@@ -70,13 +70,13 @@ def _filled_in(customer: Customer, draft: CustomerDraft) -> Customer:
     filled = missing_fields_filled(customer, draft)
     if not filled:
         return customer
-    return customers.save(customer, customer.model_copy(update=filled))
+    return customers.save(customer, customer._replace(**filled))
 
 
 def _claimed(unclaimed: Customer, command: GetOrCreateCustomer) -> Customer:
     """The pre-created customer becomes this id, keeping what it had (and getting no defaults)."""
     update = {"id": command.customer_id, **missing_fields_filled(unclaimed, command.draft)}
-    return customers.move(unclaimed, unclaimed.model_copy(update=update))
+    return customers.move(unclaimed, unclaimed._replace(**update))
 
 
 def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
@@ -86,9 +86,8 @@ def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
     now = clock.now_ms()
     current = catalog.load()
     starting = _starting_plans(current, command.auto_enable_plan_id)
-    holdings = sum(
-        (holdings_of(p, current.features, now, clock.new_internal_id, True) for p in starting),
-        Holdings(),
+    holdings = combined(
+        holdings_of(p, current.features, now, clock.new_internal_id, True) for p in starting
     )
     customer = Customer(
         internal_id=clock.new_internal_id("cus"),
@@ -128,14 +127,12 @@ def _linked_to_stripe(
         return customer
     if command.stripe_id:
         require_stripe_customer(stripe, command.stripe_id)
-        return customers.save(
-            customer, customer.model_copy(update={"stripe_id": command.stripe_id})
-        )
+        return customers.save(customer, customer._replace(stripe_id=command.stripe_id))
     if not command.create_in_stripe:
         return customer
     # Concurrent callers all derive the same idempotency key from the internal id, so Stripe
     # creates one customer and hands every caller its id; one of them links it.
     created = stripe().create_customer(customer.internal_id, customer.id)
-    linked = customer.model_copy(update={"stripe_id": created.id})
+    linked = customer._replace(stripe_id=created.id)
     push_contact_details(stripe, linked)
     return customers.save(customer, linked)

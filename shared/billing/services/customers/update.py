@@ -33,9 +33,7 @@ def update_customer(command: UpdateCustomer, stripe: StripeFactory) -> Customer:
         if isinstance(new_stripe_id, str) and new_stripe_id != current.stripe_id:
             require_stripe_customer(stripe, new_stripe_id)
         if command.new_customer_id and command.new_customer_id != current.id:
-            saved = customers.move(
-                current, wanted.model_copy(update={"id": command.new_customer_id})
-            )
+            saved = customers.move(current, wanted._replace(id=command.new_customer_id))
         elif wanted != current:
             saved = customers.save(current, wanted)
         else:
