@@ -301,6 +301,6 @@ def _with_stripe_customer(customer: Customer, customer_id: str, stripe: StripeFa
         fresh = get_customer(customer_id)
         if fresh.stripe_id:
             return fresh
-        return customers.save(fresh, fresh.model_copy(update={"stripe_id": created.id}))
+        return customers.save(fresh, fresh._replace(stripe_id=created.id))
 
     return on_conflict(link)

@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger
 
 from billing import clock
 from billing.domain.attach import left_behind, purchased_holdings
-from billing.domain.holdings import Holdings
+from billing.domain.holdings import Holdings, combined
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases
 from billing.store.purchases import PurchaseAlreadyGranted
@@ -65,7 +65,7 @@ def _grant(purchase_id: str) -> bool:
     removed = left_behind(held, leaving) if leaving is not None else Holdings()
     # A change at the period end was shown as a scheduled subscription until now.
     shown = tuple(s for s in held.subscriptions if s.status == "scheduled" and s.plan_id == plan.id)
-    removed = removed + Holdings(subscriptions=shown)
+    removed = combined([removed, Holdings(subscriptions=shown)])
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     purchases.grant(customer, purchase, added, removed, also, now)
     return True
