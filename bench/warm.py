@@ -39,7 +39,7 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from billing.domain.features import Feature
     from billing.domain.holdings import Grant, Holdings
     from billing.domain.terms import Reset
-    from billing.store import holdings, profiles
+    from billing.store import holdings, profiles, records
 
     grant = Grant(
         id="cus_ent_1",
@@ -62,7 +62,7 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         {
             "PK": {"S": "CATALOG"},
             "SK": {"S": "FEATURE#messages"},
-            "body": {"S": feature.model_dump_json()},
+            "body": {"S": records.to_json(feature)},
             "revision": {"N": "1"},
         }
     ]

@@ -37,6 +37,7 @@ from billing.domain.errors import InvalidRequest  # noqa: E402
 from billing.domain.feature_changes import shaped  # noqa: E402
 from billing.domain.features import Feature  # noqa: E402
 from billing.domain.plans import Plan, validated  # noqa: E402
+from billing.store import records  # noqa: E402
 
 
 class CatalogError(Exception):
@@ -245,18 +246,20 @@ def _plan_differences(
     return _differences(_comparable_plan(now), _comparable_plan(wanted))
 
 
+_COMPARED_FEATURE_FIELDS = (
+    "name",
+    "type",
+    "consumable",
+    "event_names",
+    "credit_schema",
+    "display",
+    "archived",
+)
+
+
 def _comparable_feature(feature: Feature) -> dict[str, Any]:
-    return feature.model_dump(
-        include={
-            "name",
-            "type",
-            "consumable",
-            "event_names",
-            "credit_schema",
-            "display",
-            "archived",
-        }
-    )
+    values = records.as_dict(feature)
+    return {name: values[name] for name in _COMPARED_FEATURE_FIELDS}
 
 
 def _comparable_plan(plan: Plan) -> dict[str, Any]:
@@ -276,9 +279,11 @@ def _differences(current: dict[str, Any], wanted: dict[str, Any]) -> tuple[str, 
 
 
 def _feature_body(feature: Feature) -> dict[str, Any]:
-    body = feature.model_dump(
-        include={"name", "type", "consumable", "event_names", "credit_schema", "display"},
-    )
+    values = records.as_dict(feature)
+    body = {
+        name: values[name]
+        for name in ("name", "type", "consumable", "event_names", "credit_schema", "display")
+    }
     if body["display"] is None:
         del body["display"]
     return {"feature_id": feature.id, **body}

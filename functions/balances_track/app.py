@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
-from billing.api.wire.track import QueuedTrackResponse, TrackRequest, track_response
+from billing.api.wire.track import TrackRequest, track_response
 from billing.services.idempotency import fingerprint
 from billing.services.track import TrackResult, Usage, track
 
@@ -41,7 +41,8 @@ def track_usage() -> Response[str]:
     )
 
     if request.async_:
-        # Imported here: the queue's client and message model are only for async tracks.
+        # Imported here: the queue's client, message and answer are only for async tracks.
+        from billing.api.wire.queued_track import QueuedTrackResponse
         from billing.services.track_later import track_later
 
         queued = QueuedTrackResponse(

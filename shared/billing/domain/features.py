@@ -1,34 +1,29 @@
 """Features: what plans grant, as check and track read them. What a caller may ask a feature
-to be, and the rules that decide it, are in `feature_changes`."""
+to be, and the rules that decide it, are in `feature_changes`.
+
+NamedTuples, as what customers hold (see `billing.domain.holdings`): check and track read the
+catalog's features on every cold start."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Literal, NamedTuple
 
 FeatureType = Literal["boolean", "metered", "credit_system"]
 
 
-class CreditCost(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class CreditCost(NamedTuple):
     metered_feature_id: str
     credit_cost: Decimal
 
 
-class FeatureDisplay(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class FeatureDisplay(NamedTuple):
     singular: str | None = None
     plural: str | None = None
 
 
-class Feature(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Feature(NamedTuple):
     id: str
     name: str
     type: FeatureType

@@ -15,7 +15,7 @@ from billing.store.catalog import Catalog
 
 def create_feature(spec: FeatureSpec) -> Feature:
     current = catalog.load()
-    feature = shaped(spec, current.features).model_copy(update={"created_at": clock.now_ms()})
+    feature = shaped(spec, current.features)._replace(created_at=clock.now_ms())
     return catalog.put_feature(feature, replacing=None, on_exists=FeatureExists)
 
 
@@ -43,10 +43,10 @@ def update_feature(feature_id: str, changes: FeatureChanges, new_id: str | None)
             _refuse_if_used(current, feature_id, "type")
         elif spec.consumable not in (None, before.consumable):
             _refuse_if_used(current, feature_id, "consumable")
-        after = shaped(spec, others).model_copy(update={"created_at": before.created_at})
-        if renamed:
+        after = shaped(spec, others)._replace(created_at=before.created_at)
+        if renamed and new_id is not None:
             return catalog.rename_feature(
-                before, after.model_copy(update={"id": new_id}), on_exists=FeatureExists
+                before, after._replace(id=new_id), on_exists=FeatureExists
             )
         return catalog.put_feature(after, replacing=before, on_exists=FeatureExists)
 
@@ -64,7 +64,7 @@ def delete_feature(feature_id: str) -> None:
         feature = _existing(current, feature_id)
         if _catalog_users(current, feature_id) or features.holders(feature_id, limit=1):
             if not feature.archived:
-                archived = feature.model_copy(update={"archived": True})
+                archived = feature._replace(archived=True)
                 catalog.put_feature(archived, replacing=feature, on_exists=FeatureExists)
             return
         catalog.delete_feature(feature)

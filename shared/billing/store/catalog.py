@@ -13,7 +13,7 @@ from typing import Any
 from billing.domain.errors import BillingError, BillingInProgress
 from billing.domain.features import Feature
 from billing.domain.plans import Plan
-from billing.store import writes
+from billing.store import records, writes
 from billing.store.features import feature_from_item
 from billing.store.keys import CATALOG_PK, FEATURE, feature_sk, plan_sk
 from billing.store.table import client, table_name, translated_errors
@@ -71,9 +71,9 @@ def put_feature(
     feature: Feature, *, replacing: Feature | None, on_exists: type[BillingError]
 ) -> Feature:
     """Creates `feature` (replacing None) or replaces `replacing` if unchanged since read."""
-    saved = feature.model_copy(update={"revision": replacing.revision + 1 if replacing else 1})
+    saved = feature._replace(revision=replacing.revision + 1 if replacing else 1)
     writes.run(
-        [_put(feature_sk(saved.id), saved.model_dump_json(), saved.revision, replacing, on_exists)]
+        [_put(feature_sk(saved.id), records.to_json(saved), saved.revision, replacing, on_exists)]
     )
     return saved
 
@@ -83,10 +83,10 @@ def delete_feature(feature: Feature) -> None:
 
 
 def rename_feature(before: Feature, after: Feature, on_exists: type[BillingError]) -> Feature:
-    saved = after.model_copy(update={"revision": 1})
+    saved = after._replace(revision=1)
     writes.run(
         [
-            _put(feature_sk(saved.id), saved.model_dump_json(), 1, None, on_exists),
+            _put(feature_sk(saved.id), records.to_json(saved), 1, None, on_exists),
             _delete(feature_sk(before.id), before.revision),
         ]
     )

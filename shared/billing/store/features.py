@@ -3,17 +3,31 @@ and who holds a feature."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
-from billing.domain.features import Feature
-from billing.store import keys
+from billing.domain.features import CreditCost, Feature, FeatureDisplay
+from billing.store import keys, records
 from billing.store.table import client, table_name, translated_errors
 
 
 def feature_from_item(item: dict[str, Any]) -> Feature:
-    # The revision attribute, not the body, is the record's current revision.
-    feature = Feature.model_validate_json(item["body"]["S"])
-    return feature.model_copy(update={"revision": int(item["revision"]["N"])})
+    body = records.known(Feature, json.loads(item["body"]["S"]))
+    display = body.get("display")
+    return Feature(
+        **{
+            **body,
+            "event_names": tuple(body.get("event_names", ())),
+            "credit_schema": tuple(
+                CreditCost(entry["metered_feature_id"], Decimal(entry["credit_cost"]))
+                for entry in body.get("credit_schema", ())
+            ),
+            "display": None if display is None else FeatureDisplay(**display),
+            # The revision attribute, not the body, is the record's current revision.
+            "revision": int(item["revision"]["N"]),
+        }
+    )
 
 
 def load() -> dict[str, Feature]:

@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NamedTuple
-
-from pydantic import BaseModel
+from typing import Any
 
 from billing import numbers
 from billing.domain.customers import Customer
 from billing.domain.errors import BalanceExists, BillingInProgress
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
 from billing.domain.terms import ItemPrice, Reset
-from billing.store import keys, writes
+from billing.store import keys, records, writes
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
@@ -33,9 +31,11 @@ def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
     items: list[Item] = []
     for sub in holdings.subscriptions:
         sk = keys.subscription_sk(sub.plan_id, sub.id)
-        items.append(_body_item(pk, sk, owner, _json(sub)))
+        items.append(_body_item(pk, sk, owner, records.to_json(sub)))
     for grant in holdings.grants:
-        item = _body_item(pk, keys.grant_sk(grant.feature_id, grant.id), owner, _json(grant))
+        item = _body_item(
+            pk, keys.grant_sk(grant.feature_id, grant.id), owner, records.to_json(grant)
+        )
         # Usage and the next reset are attributes of their own: deductions and resets are
         # conditional updates of them alone.
         item["usage"] = {"N": numbers.text(grant.usage)}
@@ -43,7 +43,7 @@ def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
             item["next_reset_at"] = {"N": str(grant.next_reset_at)}
         items.append(_held_feature(item, grant.feature_id))
     for flag in holdings.flags:
-        item = _body_item(pk, keys.flag_sk(flag.feature_id, flag.id), owner, _json(flag))
+        item = _body_item(pk, keys.flag_sk(flag.feature_id, flag.id), owner, records.to_json(flag))
         items.append(_held_feature(item, flag.feature_id))
     return items
 
@@ -62,7 +62,7 @@ def owned(items: list[Item], owner: str) -> Holdings:
         elif sk.startswith(keys.GRANT):
             grants.append(grant_from_item(item))
         elif sk.startswith(keys.FLAG):
-            flags.append(Flag(**_known(Flag, json.loads(body))))
+            flags.append(Flag(**records.known(Flag, json.loads(body))))
     subscriptions.sort(key=lambda sub: sub.started_at)
     grants.sort(key=lambda grant: grant.anchor_at)
     return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
@@ -90,7 +90,7 @@ def events_since_item(pk: str, owner: str, month: str) -> Item:
 
 
 def grant_from_item(item: Item | dict[str, Any]) -> Grant:
-    body = _known(Grant, json.loads(item["body"]["S"]))
+    body = records.known(Grant, json.loads(item["body"]["S"]))
     reset = item.get("next_reset_at")
     return Grant(
         **{
@@ -107,33 +107,8 @@ def grant_from_item(item: Item | dict[str, Any]) -> Grant:
 
 
 def _subscription(body: dict[str, Any]) -> Subscription:
-    known = _known(Subscription, body)
+    known = records.known(Subscription, body)
     return Subscription(**{**known, "quantity": Decimal(known.get("quantity", 1))})
-
-
-def _known(record: type[NamedTuple], body: dict[str, Any]) -> dict[str, Any]:
-    """The fields of `record` in a stored body (a body written by a newer version may hold
-    more)."""
-    return {name: body[name] for name in record._fields if name in body}
-
-
-def _json(record: NamedTuple) -> str:
-    """A holding as the JSON text of its item's body: numbers as exact decimal strings."""
-    return json.dumps(_plain(record), separators=(",", ":"))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return {name: _plain(field) for name, field in value._asdict().items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def add(profile: Customer, held: Holdings, now_ms: int) -> None:

@@ -15,7 +15,8 @@ from billing.api.wire.common import (
     WireResponse,
     omitted_when_none,
 )
-from billing.api.wire.holdings import BalanceResponse, FlagResponse, balance_response, flag_response
+from billing.api.wire.flags import FlagResponse, flag_response
+from billing.api.wire.holdings import BalanceResponse, balance_response
 from billing.domain.holdings import FeatureBalance, Flag
 
 

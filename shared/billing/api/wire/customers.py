@@ -21,7 +21,8 @@ from billing.api.wire.common import (
     omitted_when_none,
 )
 from billing.api.wire.features import FeatureResponse, feature_response
-from billing.api.wire.holdings import BalanceResponse, FlagResponse, balance_response, flag_response
+from billing.api.wire.flags import FlagResponse, flag_response
+from billing.api.wire.holdings import BalanceResponse, balance_response
 from billing.api.wire.subscriptions import (
     PurchaseResponse,
     SubscriptionResponse,

@@ -118,6 +118,6 @@ def feature_response(feature: Feature) -> FeatureResponse:
         consumable=feature.consumable,
         archived=feature.archived,
         event_names=list(feature.event_names),
-        credit_schema=[CreditCostResponse(**c.model_dump()) for c in feature.credit_schema],
-        display=DisplayResponse(**feature.display.model_dump()) if feature.display else None,
+        credit_schema=[CreditCostResponse(**c._asdict()) for c in feature.credit_schema],
+        display=DisplayResponse(**feature.display._asdict()) if feature.display else None,
     )

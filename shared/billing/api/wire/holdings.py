@@ -1,4 +1,4 @@
-"""Balances and flags as the Customer, check and track answers show them."""
+"""Balances as the Customer, check and track answers show them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.api.wire.common import WireResponse
-from billing.domain.holdings import FeatureBalance, Flag, Grant
+from billing.domain.holdings import FeatureBalance, Grant
 
 
 class ResetResponse(WireResponse):
@@ -38,13 +38,6 @@ class BalanceResponse(WireResponse):
     max_purchase: Decimal | None
     next_reset_at: int | None
     breakdown: list[GrantResponse]
-
-
-class FlagResponse(WireResponse):
-    id: str
-    plan_id: str | None
-    expires_at: int | None
-    feature_id: str
 
 
 def balance_response(balance: FeatureBalance) -> BalanceResponse:
@@ -91,7 +84,3 @@ def _grant_response(grant: Grant) -> GrantResponse:
         },
         expires_at=grant.expires_at,
     )
-
-
-def flag_response(flag: Flag) -> FlagResponse:
-    return FlagResponse(**flag._asdict())

@@ -59,15 +59,6 @@ class TrackResponse(WireResponse):
     deductions: list[DeductionResponse]
 
 
-class QueuedTrackResponse(WireResponse):
-    """The 202 answer to an `async: true` track: queued, applied shortly, so no balance yet."""
-
-    customer_id: str
-    value: Decimal
-    balance: None = None
-    event_name: str | None = omitted_when_none()
-
-
 def track_response(
     request: TrackRequest, deductions: list[Deduction], balances: dict[str, FeatureBalance]
 ) -> TrackResponse:
