@@ -38,6 +38,8 @@ class Settings(BaseModel):
     stripe_mode: Literal["test", "live"] | None = None
     # The currency plan prices are charged in (ISO code, lowercase, as Stripe wants it).
     currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
+    # Where Checkout sends a customer back when the attach call names no success_url.
+    checkout_success_url: str | None = None
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # How long an unfinished request holds its Idempotency-Key before a retry may take over.
     idempotency_lock_seconds: int = Field(default=30, gt=0)
@@ -93,6 +95,7 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
         stripe_api_base=environ.get("STRIPE_API_BASE") or None,
         stripe_mode=environ.get("STRIPE_MODE") or None,
         currency=environ.get("BILLING_CURRENCY") or "usd",
+        checkout_success_url=environ.get("CHECKOUT_SUCCESS_URL") or None,
         track_queue_url=environ.get("TRACK_QUEUE_URL") or None,
         purge_queue_url=environ.get("PURGE_QUEUE_URL") or None,
         sqs_endpoint_url=environ.get("SQS_ENDPOINT_URL") or None,

@@ -41,6 +41,8 @@ EXPECTED_STATUS = {
     "plans_get.json": 200,
     "plans_list.json": 200,
     "plans_update.json": 200,
+    # A free plan: granted at once, no Stripe call.
+    "billing_attach.json": 200,
     "plans_delete.json": 200,
     "customers_delete.json": 200,
     # Last: the plan samples grant the feature this sample deletes.

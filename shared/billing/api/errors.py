@@ -22,6 +22,7 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.FeatureExists: 409,
     errors.FeatureInUse: 409,
     errors.PlanExists: 409,
+    errors.PlanAlreadyAttached: 409,
     errors.BalanceNotFound: 404,
     errors.BalanceExists: 409,
     errors.StripeCustomerTaken: 409,

@@ -97,6 +97,11 @@ class PlanExists(BillingError):
     default_message = "A plan with this id already exists."
 
 
+class PlanAlreadyAttached(BillingError):
+    code = "plan_already_attached"
+    default_message = "The customer already has this plan."
+
+
 class BalanceNotFound(BillingError):
     code = "customer_entitlement_not_found"
     default_message = "The customer has no such balance."

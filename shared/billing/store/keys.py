@@ -56,6 +56,22 @@ def stripe_customer_pk(stripe_id: str) -> str:
     return f"STRIPE_CUS#{part(stripe_id)}"
 
 
+def purchase_pk(purchase_id: str) -> str:
+    """A purchase waiting for Stripe's word (what a checkout or an invoice pays for)."""
+    return f"PURCHASE#{part(purchase_id)}"
+
+
+def scheduled_switch_pk(stripe_subscription_id: str) -> str:
+    """The purchase a Stripe subscription switches to at its period end (a downgrade)."""
+    return f"SWITCH#{part(stripe_subscription_id)}"
+
+
+def billing_lock_pk(customer_id: str) -> str:
+    """One billing change (attach, update) at a time per customer: a lease, not a partition
+    that `check` reads."""
+    return f"BILLING_LOCK#{part(customer_id)}"
+
+
 def stripe_event_pk(event_id: str) -> str:
     """One item per Stripe event id: its claim, outcome and raw body."""
     return f"STRIPE_EVT#{part(event_id)}"

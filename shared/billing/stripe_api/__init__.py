@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from billing.domain.plans import Plan, StripeMirror
+    from billing.stripe_api.payments import (
+        CheckoutSession,
+        PaidFor,
+        Payment,
+        PlanChange,
+        Sale,
+        ScheduledSwitch,
+    )
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,31 @@ class StripeGateway(Protocol):
         `object` field says: "checkout.session", "invoice", "subscription", ...); None when
         Stripe has no such object."""
         ...
+
+    def usable_payment_method(self, stripe_customer: str) -> str | None:
+        """The card Stripe would charge: the customer's default, else a card attached."""
+        ...
+
+    def create_checkout_session(self, sale: Sale) -> CheckoutSession: ...
+
+    def charge(self, sale: Sale, payment_method: str | None) -> Payment:
+        """Creates the subscription (or the one-off invoice) of `sale` and pays its first
+        invoice with `payment_method` (None: a trial with nothing due yet); a card error is
+        a `Payment`, not an exception."""
+        ...
+
+    def change_plan(self, change: PlanChange) -> Payment:
+        """Replaces a paid subscription's plan at once; a card error is a `Payment`."""
+        ...
+
+    def schedule_change(self, change: PlanChange) -> ScheduledSwitch:
+        """Moves a paid subscription to the change's items when its period ends (a
+        subscription schedule); nothing is charged now."""
+        ...
+
+    def checkout_paid_for(self, session_id: str) -> PaidFor | None: ...
+
+    def invoice_paid_for(self, invoice_id: str) -> PaidFor | None: ...
 
 
 # What services that may call Stripe are given: get_gateway, or a test's stand-in.

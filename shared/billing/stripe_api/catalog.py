@@ -135,5 +135,10 @@ def _minor_units(amount: Decimal | int) -> str:
     return format(cents, "f")
 
 
+def major_units(minor: int) -> Decimal:
+    """Stripe's minor units (999) back to our major units (9.99)."""
+    return Decimal(minor).scaleb(-2)
+
+
 def digest(text: str, length: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import stripe
 
@@ -16,6 +16,16 @@ from billing.config import settings, stripe_secret_key
 from billing.domain.errors import InvalidRequest, StripeUnavailable
 from billing.domain.plans import Plan, StripeMirror
 from billing.stripe_api import StripeCustomer, StripeGateway, catalog
+from billing.stripe_api.payments import (
+    PURCHASE_KEY,
+    CheckoutSession,
+    InvoiceSummary,
+    PaidFor,
+    Payment,
+    PlanChange,
+    Sale,
+    ScheduledSwitch,
+)
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
@@ -29,6 +39,7 @@ if TYPE_CHECKING:
 # Stripe keeps an idempotency key for 24 hours; the prefix names the operation so that one
 # id can never collide across operations.
 _KEY_PREFIX = "billing-v1"
+_TIMEOUT_S = 8
 
 
 class SdkStripeGateway:
@@ -169,6 +180,259 @@ class SdkStripeGateway:
         except stripe.StripeError as error:
             raise StripeUnavailable from error
 
+    def usable_payment_method(self, stripe_customer: str) -> str | None:
+        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
+        settings_ = found.to_dict().get("invoice_settings") or {}
+        default = settings_.get("default_payment_method")
+        if default:
+            return default if isinstance(default, str) else str(default["id"])
+        listed = self._call(
+            lambda: self._client.v1.payment_methods.list(
+                {"customer": stripe_customer, "type": "card", "limit": 1}
+            )
+        )
+        return str(listed.data[0].id) if listed.data else None
+
+    def create_checkout_session(self, sale: Sale) -> CheckoutSession:
+        """One session per purchase id, however often asked (within Stripe's 24 hours)."""
+        metadata = _metadata(sale)
+        params: Any = {
+            "mode": "subscription" if sale.recurring else "payment",
+            "customer": sale.stripe_customer,
+            "line_items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+            "metadata": metadata,
+        }
+        if sale.success_url is not None:
+            params["success_url"] = sale.success_url
+        if sale.recurring:
+            params["subscription_data"] = {"metadata": metadata}
+            if sale.trial_end_s is not None:
+                params["subscription_data"]["trial_end"] = sale.trial_end_s
+        else:
+            # The card is kept on the customer: the next purchase needs no checkout.
+            params["payment_intent_data"] = {
+                "metadata": metadata,
+                "setup_future_usage": "off_session",
+            }
+        key = f"{_KEY_PREFIX}:checkout.create:{sale.purchase_id}"
+        created = self._call(
+            lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
+        )
+        return CheckoutSession(id=str(created.id), url=str(created.url))
+
+    def charge(self, sale: Sale, payment_method: str | None) -> Payment:
+        if sale.recurring:
+            subscription = self._subscription(sale, payment_method)
+            fields = subscription.to_dict()
+            latest = fields.get("latest_invoice")
+            invoice_id = latest if isinstance(latest, str) or latest is None else latest["id"]
+            if fields["status"] in ("active", "trialing") or invoice_id is None:
+                summary = self._invoice_summary(invoice_id) if invoice_id else None
+                return Payment("paid", summary, subscription_id=str(fields["id"]))
+            if payment_method is None:
+                return Payment("failed", self._invoice_summary(invoice_id), str(fields["id"]))
+            return self._paid(invoice_id, payment_method, subscription_id=str(fields["id"]))
+        if payment_method is None:
+            raise ValueError("a one-off purchase is paid by a card")
+        return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
+
+    def change_plan(self, change: PlanChange) -> Payment:
+        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        before = _id_of(subscription.get("latest_invoice"))
+        items: list[dict[str, Any]] = [
+            {"id": item["id"], "deleted": True} for item in subscription["items"]["data"]
+        ]
+        items += [{"price": i.price_id, "quantity": i.quantity} for i in change.line_items]
+        # Metadata cannot change with pending_if_incomplete: the new invoice carries ours.
+        params: Any = {
+            "items": items,
+            "proration_behavior": change.proration,
+            "payment_behavior": "pending_if_incomplete",
+        }
+        key = f"{_KEY_PREFIX}:subscription.update:{change.purchase_id}"
+        updated = self._call(
+            lambda: self._client.v1.subscriptions.update(
+                subscription["id"], params, {"idempotency_key": key}
+            )
+        ).to_dict()
+        invoice_id = _id_of(updated.get("latest_invoice"))
+        if invoice_id is None or invoice_id == before:
+            return Payment("paid", None, subscription_id=str(updated["id"]))  # nothing due
+        summary = self._invoice_summary(invoice_id)
+        if summary.status == "paid":
+            return Payment("paid", summary, subscription_id=str(updated["id"]))
+        tagged: Any = {"metadata": {PURCHASE_KEY: change.purchase_id}}
+        tag_key = f"{_KEY_PREFIX}:invoice.update:{invoice_id}:{change.purchase_id}"
+        self._call(
+            lambda: self._client.v1.invoices.update(
+                invoice_id, tagged, {"idempotency_key": tag_key}
+            )
+        )
+        return self._paid(invoice_id, None, str(updated["id"]))
+
+    def schedule_change(self, change: PlanChange) -> ScheduledSwitch:
+        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        schedule_id = _id_of(subscription.get("schedule"))
+        if schedule_id is None:
+            key = f"{_KEY_PREFIX}:schedule.create:{change.purchase_id}"
+            created = self._call(
+                lambda: self._client.v1.subscription_schedules.create(
+                    {"from_subscription": subscription["id"]}, {"idempotency_key": key}
+                )
+            )
+            schedule = created.to_dict()
+        else:
+            schedule = self._call(
+                lambda: self._client.v1.subscription_schedules.retrieve(schedule_id)
+            ).to_dict()
+        current = schedule["current_phase"]
+        kept = [
+            {"price": item["price"]["id"], "quantity": item["quantity"]}
+            for item in subscription["items"]["data"]
+        ]
+        phases: Any = [
+            {"items": kept, "start_date": current["start_date"], "end_date": current["end_date"]},
+            {
+                "items": [{"price": i.price_id, "quantity": i.quantity} for i in change.line_items],
+                "iterations": 1,
+                "metadata": {PURCHASE_KEY: change.purchase_id},
+            },
+        ]
+        params: Any = {"phases": phases, "end_behavior": "release"}
+        key = f"{_KEY_PREFIX}:schedule.update:{change.purchase_id}"
+        self._call(
+            lambda: self._client.v1.subscription_schedules.update(
+                schedule["id"], params, {"idempotency_key": key}
+            )
+        )
+        return ScheduledSwitch(str(subscription["id"]), int(current["end_date"]))
+
+    def _subscription_selling(self, stripe_customer: str, price_ids: frozenset[str]) -> Any:
+        """The customer's live subscription with an item of one of these prices."""
+        listed = self._call(
+            lambda: self._client.v1.subscriptions.list({"customer": stripe_customer, "limit": 100})
+        )
+        for found in listed.data:
+            fields = found.to_dict()
+            if fields["status"] not in ("active", "trialing", "past_due"):
+                continue
+            if any(item["price"]["id"] in price_ids for item in fields["items"]["data"]):
+                return fields
+        raise InvalidRequest(
+            "The customer's current plan has no live subscription in Stripe to change.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription to upgrade"}],
+        )
+
+    def checkout_paid_for(self, session_id: str) -> PaidFor | None:
+        fields = self.retrieve_object("checkout.session", session_id)
+        if fields is None:
+            return None
+        subscription = fields.get("subscription")
+        return PaidFor(
+            purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
+            paid=fields.get("status") == "complete"
+            and fields.get("payment_status") in ("paid", "no_payment_required"),
+            subscription_id=_id_of(subscription),
+        )
+
+    def invoice_paid_for(self, invoice_id: str) -> PaidFor | None:
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None:
+            return None
+        details = (fields.get("parent") or {}).get("subscription_details") or {}
+        subscription_id = _id_of(details.get("subscription"))
+        purchase_id = (fields.get("metadata") or {}).get(PURCHASE_KEY) or (
+            details.get("metadata") or {}
+        ).get(PURCHASE_KEY)
+        if purchase_id is None and subscription_id is not None:
+            subscription = self.retrieve_object("subscription", subscription_id) or {}
+            purchase_id = (subscription.get("metadata") or {}).get(PURCHASE_KEY)
+        return PaidFor(
+            purchase_id=purchase_id,
+            paid=fields.get("status") == "paid",
+            subscription_id=subscription_id,
+            created_s=fields.get("created"),
+        )
+
+    def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
+        """Created incomplete, then paid on purpose: a card error is then an answer about
+        this invoice (decline, authentication) rather than a failed creation."""
+        params: Any = {
+            "customer": sale.stripe_customer,
+            "items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+            "payment_behavior": "default_incomplete",
+            "metadata": _metadata(sale),
+        }
+        if payment_method is not None:
+            params["default_payment_method"] = payment_method
+        if sale.trial_end_s is not None:
+            params["trial_end"] = sale.trial_end_s
+        key = f"{_KEY_PREFIX}:subscription.create:{sale.purchase_id}"
+        return self._call(
+            lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
+        )
+
+    def _one_off_invoice(self, sale: Sale, payment_method: str) -> str:
+        metadata = _metadata(sale)
+        params: Any = {
+            "customer": sale.stripe_customer,
+            "collection_method": "charge_automatically",
+            "auto_advance": False,
+            "default_payment_method": payment_method,
+            "pending_invoice_items_behavior": "exclude",
+            "metadata": metadata,
+        }
+        key = f"{_KEY_PREFIX}:invoice.create:{sale.purchase_id}"
+        invoice = self._call(
+            lambda: self._client.v1.invoices.create(params, {"idempotency_key": key})
+        )
+        for index, line in enumerate(sale.line_items):
+            item: Any = {
+                "customer": sale.stripe_customer,
+                "invoice": invoice.id,
+                "pricing": {"price": line.price_id},
+                "quantity": line.quantity,
+                "metadata": metadata,
+            }
+            item_key = f"{_KEY_PREFIX}:invoiceitem.create:{sale.purchase_id}:{index}"
+            self._call(
+                lambda item=item, item_key=item_key: self._client.v1.invoice_items.create(
+                    item, {"idempotency_key": item_key}
+                )
+            )
+        return str(invoice.id)
+
+    def _paid(
+        self, invoice_id: str, payment_method: str | None, subscription_id: str | None = None
+    ) -> Payment:
+        """Pays the invoice with the card; a decline or a card needing authentication is
+        the answer, any other Stripe failure is StripeUnavailable."""
+        key = f"{_KEY_PREFIX}:invoice.pay:{invoice_id}:{payment_method}"
+        # Without a card of our choosing, Stripe charges the subscription's or customer's.
+        params: Any = {} if payment_method is None else {"payment_method": payment_method}
+        try:
+            self._client.v1.invoices.pay(invoice_id, params, {"idempotency_key": key})
+            status: Literal["paid", "requires_action", "failed"] = "paid"
+        except stripe.CardError as error:
+            status = "requires_action" if error.code in _NEEDS_ACTION else "failed"
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        summary = self._invoice_summary(invoice_id)
+        if status == "paid" and summary.status != "paid":
+            status = "failed"
+        return Payment(status, summary, subscription_id=subscription_id)
+
+    def _invoice_summary(self, invoice_id: str) -> InvoiceSummary:
+        fields = self._call(lambda: self._client.v1.invoices.retrieve(invoice_id)).to_dict()
+        currency = str(fields.get("currency") or settings().currency)
+        return InvoiceSummary(
+            id=str(fields["id"]),
+            status=fields.get("status"),
+            total=catalog.major_units(int(fields.get("total") or 0)),
+            currency=currency,
+            hosted_invoice_url=fields.get("hosted_invoice_url"),
+        )
+
     @staticmethod
     def _call(request: Any) -> Any:
         try:
@@ -176,6 +440,22 @@ class SdkStripeGateway:
         except stripe.StripeError as error:
             # Stripe's message can echo request data: keep it out of our answer and logs.
             raise StripeUnavailable from error
+
+
+# Card errors that a customer can resolve by authenticating the payment (3D Secure).
+_NEEDS_ACTION = frozenset(
+    {"authentication_required", "invoice_payment_intent_requires_action", "requires_action"}
+)
+
+
+def _metadata(sale: Sale) -> dict[str, str]:
+    return {**sale.metadata, PURCHASE_KEY: sale.purchase_id}
+
+
+def _id_of(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value["id"])
 
 
 def _customer(obj: Any) -> StripeCustomer:
@@ -194,5 +474,10 @@ def gateway() -> StripeGateway:
     base: BaseAddresses = {}
     if configured.stripe_api_base:  # the local emulator instead of Stripe
         base["api"] = configured.stripe_api_base
-    client = stripe.StripeClient(stripe_secret_key(), base_addresses=base, max_network_retries=2)
+    # A Stripe that does not answer is a 502 well within the function's timeout: each try
+    # waits at most this long (three tries: the SDK retries timeouts with the same key).
+    http = stripe.new_default_http_client(timeout=_TIMEOUT_S)
+    client = stripe.StripeClient(
+        stripe_secret_key(), base_addresses=base, max_network_retries=2, http_client=http
+    )
     return SdkStripeGateway(client)

@@ -4,3 +4,8 @@ One module per type, each imported below (see the package's docstring).
 """
 
 from __future__ import annotations
+
+from billing.services.stripe_events import (  # noqa: F401 (importing registers them)
+    checkout_session_completed,
+    invoice_paid,
+)

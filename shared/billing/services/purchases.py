@@ -1,0 +1,77 @@
+"""Granting a paid purchase: exactly once, whoever learns first that it was paid (the
+attach call that charged the card on file, or a Stripe webhook)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from billing import clock
+from billing.domain.attach import left_behind, purchased_holdings
+from billing.domain.holdings import Holdings, combined
+from billing.services.retry import on_conflict
+from billing.store import catalog, customers, purchases
+from billing.store.purchases import PurchaseAlreadyGranted
+
+logger = Logger(child=True)
+
+
+def grant_purchase(purchase_id: str) -> bool:
+    """Grants the purchase if it is still pending; True if this call granted it. A purchase
+    whose customer is gone (deleted, or re-created under its id) grants nothing."""
+    try:
+        return on_conflict(lambda: _grant(purchase_id))
+    except PurchaseAlreadyGranted:
+        return False
+
+
+def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> bool:
+    """A change at the period end (a downgrade) is granted by the first paid invoice of
+    the subscription's new period; True if this call granted it."""
+    switch = purchases.scheduled_switch(stripe_subscription_id)
+    if switch is None or invoiced_at_ms < switch[1]:
+        return False
+    return grant_purchase(switch[0])
+
+
+def _grant(purchase_id: str) -> bool:
+    purchase = purchases.load(purchase_id)
+    if purchase is None or purchase.status != "pending":
+        return False
+    customer = customers.load(purchase.customer_id)
+    if customer is None or customer.internal_id != purchase.internal_id:
+        logger.warning("paid purchase of a customer that is gone", extra={"purchase": purchase_id})
+        return False
+    if not purchase.replaces and _holds(customer.holdings, purchase.plan_id):
+        # Paid twice for one recurring plan (an abandoned checkout completed after the plan
+        # was bought another way): granted once; the second payment is for an operator.
+        logger.warning("purchase of a plan already held", extra={"purchase": purchase_id})
+        return False
+    current = catalog.load()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    if plan is None:
+        # Versions customers may hold are archived, never deleted: this is a bug to see.
+        raise LookupError(f"plan {purchase.plan_id} v{purchase.plan_version} is gone")
+    now = clock.now_ms()
+    added = purchased_holdings(
+        plan,
+        current.features,
+        purchase.packages,
+        now,
+        clock.new_internal_id,
+        trial_ends_at=purchase.trial_ends_at,
+    )
+    held = customer.holdings
+    leaving = next((s for s in held.subscriptions if s.id == purchase.replaces), None)
+    removed = left_behind(held, leaving) if leaving is not None else Holdings()
+    # A change at the period end was shown as a scheduled subscription until now.
+    shown = tuple(s for s in held.subscriptions if s.status == "scheduled" and s.plan_id == plan.id)
+    removed = combined([removed, Holdings(subscriptions=shown)])
+    also = [] if plan.in_use else [catalog.mark_in_use(plan)]
+    purchases.grant(customer, purchase, added, removed, also, now)
+    return True
+
+
+def _holds(held: Holdings, plan_id: str) -> bool:
+    return any(
+        s.plan_id == plan_id and not s.one_off and s.status == "active" for s in held.subscriptions
+    )

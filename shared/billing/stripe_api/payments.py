@@ -1,0 +1,100 @@
+"""The values billing calls exchange with the Stripe gateway: what to sell, and how paying
+for it went. Plain data, no `stripe` import: services build and read these.
+
+Amounts here are in our major units (Decimal); only the gateway speaks Stripe's minor units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+# Where a purchase's id travels in the metadata of the Stripe objects that pay for it.
+PURCHASE_KEY = "billing_purchase_id"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    price_id: str
+    # Packages of the price's billing units (1 for a base price).
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Sale:
+    """One purchase to be paid in Stripe, keyed by our purchase id: the same id always
+    leads to the same Stripe objects (idempotency keys derive from it)."""
+
+    purchase_id: str
+    stripe_customer: str
+    line_items: tuple[LineItem, ...]
+    recurring: bool
+    # Unix seconds; a trial defers the first charge to then.
+    trial_end_s: int | None = None
+    success_url: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+Proration = Literal["create_prorations", "always_invoice", "none"]
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """Moving a paid subscription to another plan at once (an upgrade): the items of the
+    plan left (found by its prices) are replaced by `line_items`, prorated as asked, and the
+    change applies only once its invoice is paid (Stripe's pending updates). The
+    subscription's own card pays, as it pays its renewals."""
+
+    purchase_id: str
+    stripe_customer: str
+    leaving_price_ids: frozenset[str]
+    line_items: tuple[LineItem, ...]
+    proration: Proration
+
+
+@dataclass(frozen=True)
+class ScheduledSwitch:
+    """A change at the period end: the Stripe subscription that switches, and when."""
+
+    subscription_id: str
+    at_s: int
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    id: str
+    status: str | None
+    total: Decimal
+    currency: str
+    hosted_invoice_url: str | None
+
+
+PaymentStatus = Literal["paid", "requires_action", "failed"]
+
+
+@dataclass(frozen=True)
+class Payment:
+    """How charging the card on file went. `paid` includes nothing due (a trial)."""
+
+    status: PaymentStatus
+    invoice: InvoiceSummary | None
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PaidFor:
+    """What a Stripe object (a checkout session, an invoice) says was paid, re-read from
+    Stripe: the purchase it pays for, and whether it is settled."""
+
+    purchase_id: str | None
+    paid: bool
+    subscription_id: str | None = None
+    # When Stripe made the object (Unix seconds, on the customer's test clock if any).
+    created_s: int | None = None
