@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -161,15 +160,11 @@ def test_concurrent_attaches_for_one_customer_grant_the_plan_once(
 
 
 @pytest.fixture
-def webhooks(clean_stack: LocalStack) -> Iterator[LocalStack]:
-    """The emulator delivers its events to the local stack's webhook route, signed with the
-    secret the route verifies (delivery completes before the request that caused it), for
-    this test only: a reset keeps forwarding, and other tests count the table's items."""
-    emulator = clean_stack.emulator
-    assert emulator is not None
-    emulator.forward_webhooks(clean_stack.webhook_url, clean_stack.config.stripe_webhook_secret)
-    yield clean_stack
-    emulator.stop_forwarding_webhooks()
+def webhooks(clean_stack: LocalStack) -> LocalStack:
+    """The stack whose emulator delivers its events to the stack's webhook route, signed with
+    the secret the route verifies (delivery completes before the request that caused it)."""
+    assert clean_stack.emulator is not None
+    return clean_stack
 
 
 def pay_on_checkout_page(url: str, card_number: str) -> httpx.Response:
