@@ -167,7 +167,8 @@ def main() -> int:
             print(f"{'operation':26} {'case':34} {'calls':>5} {'budget':>6}  by API call")
             over_budget = 0
             for operation, case, budget, call in scenarios():
-                with counting_dynamodb_calls() as calls:
+                # The webhook a Stripe call sets off is the webhook function's work.
+                with stack.stripe_webhooks_paused(), counting_dynamodb_calls() as calls:
                     response = call(api)
                 response.raise_for_status()
                 mark = "" if budget is None else str(budget)

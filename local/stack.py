@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,19 @@ class LocalStack:
     def webhook_url(self) -> str:
         """Where Stripe's events go: the local stack's webhook route."""
         return f"{self.api_url}{WEBHOOK_PATH}"
+
+    @contextmanager
+    def stripe_webhooks_paused(self) -> Iterator[None]:
+        """Stripe's events made during the block never reach the webhook route: for counting
+        what one function does itself (a Stripe call otherwise runs the webhook within it)."""
+        if self.emulator is None:
+            yield
+            return
+        self.emulator.stop_forwarding_webhooks()
+        try:
+            yield
+        finally:
+            self.emulator.forward_webhooks(self.webhook_url, self.config.stripe_webhook_secret)
 
     def drain_queues(self, timeout_s: float = 30) -> None:
         """Waits until every queued message is handled (tests; trying things by hand)."""
