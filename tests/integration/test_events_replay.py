@@ -43,6 +43,8 @@ EXPECTED_STATUS = {
     "plans_update.json": 200,
     # A free plan: granted at once, no Stripe call.
     "billing_attach.json": 200,
+    # Creates the customer's Stripe customer (the emulator's), then a portal session.
+    "billing_open_customer_portal.json": 200,
     "plans_delete.json": 200,
     "customers_delete.json": 200,
     # Last: the plan samples grant the feature this sample deletes.

@@ -33,9 +33,9 @@ from billing.domain.errors import InvalidRequest, PlanNotFound
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase
 from billing.services.customers.get import get_customer
+from billing.services.customers.stripe_sync import linked_to_stripe
 from billing.services.purchases import grant_purchase
-from billing.services.retry import on_conflict
-from billing.store import billing_lock, catalog, customers, purchases
+from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import (
@@ -120,7 +120,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
             "send plan_schedule 'immediate' to change now.",
             details=[{"field": "plan_schedule", "message": "end_of_cycle to a free plan"}],
         )
-    customer = _with_stripe_customer(customer, command.customer_id, stripe)
+    customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
     card = stripe().usable_payment_method(customer.stripe_id)
     decision = decide(plan, customer.holdings, held_plans, card is not None, options)
@@ -288,19 +288,3 @@ def _with_success_url(sale: Sale) -> Sale:
             details=[{"field": "success_url", "message": "required when checkout is needed"}],
         )
     return replace(sale, success_url=url)
-
-
-def _with_stripe_customer(customer: Customer, customer_id: str, stripe: StripeFactory) -> Customer:
-    """The customer linked to its Stripe customer, created on its first billing call (one
-    Stripe customer however many calls race: its idempotency key is our internal id)."""
-    if customer.stripe_id:
-        return customer
-    created = stripe().create_customer(customer.internal_id, customer.id)
-
-    def link() -> Customer:
-        fresh = get_customer(customer_id)
-        if fresh.stripe_id:
-            return fresh
-        return customers.save(fresh, fresh._replace(stripe_id=created.id))
-
-    return on_conflict(link)

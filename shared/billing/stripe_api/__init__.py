@@ -77,6 +77,12 @@ class StripeGateway(Protocol):
 
     def invoice_paid_for(self, invoice_id: str) -> PaidFor | None: ...
 
+    def open_portal(
+        self, stripe_customer: str, *, return_url: str | None, configuration: str | None
+    ) -> str:
+        """The URL of a new customer portal session (Stripe's hosted billing page)."""
+        ...
+
 
 # What services that may call Stripe are given: get_gateway, or a test's stand-in.
 StripeFactory = Callable[[], StripeGateway]

@@ -354,6 +354,29 @@ class SdkStripeGateway:
             created_s=fields.get("created"),
         )
 
+    def open_portal(
+        self, stripe_customer: str, *, return_url: str | None, configuration: str | None
+    ) -> str:
+        # No idempotency key: a session changes nothing and expires within minutes, so a
+        # retry is better served by a fresh one than by a replay of a stale one.
+        params: Any = {"customer": stripe_customer}
+        if return_url is not None:
+            params["return_url"] = return_url
+        if configuration is not None:
+            params["configuration"] = configuration
+        try:
+            session = self._client.v1.billing_portal.sessions.create(params)
+        except stripe.InvalidRequestError as error:
+            if error.param == "configuration":
+                raise InvalidRequest(
+                    "Stripe has no such portal configuration.",
+                    details=[{"field": "configuration_id", "message": "no such configuration"}],
+                ) from error
+            raise StripeUnavailable from error
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        return str(session.url)
+
     def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
         """Created incomplete, then paid on purpose: a card error is then an answer about
         this invoice (decline, authentication) rather than a failed creation."""

@@ -12,6 +12,7 @@ from billing.api.wire.common import (
     Count,
     Id,
     NonNegativeQuantity,
+    Url,
     WireRequest,
     WireResponse,
     omitted_when_none,
@@ -20,7 +21,6 @@ from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
 from billing.services.attach import AttachPlan, AttachResult
 
-Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
 MetadataValue = Annotated[str, Field(max_length=500)]
 
 

@@ -147,6 +147,8 @@ Email = Annotated[
     BeforeValidator(_blank_is_none),
 ]
 Text = Annotated[str, Field(max_length=1024)] | None
+Url = Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$")]
+"""Where a Stripe page sends the customer back to (an http or https URL)."""
 StripeId = Annotated[
     Annotated[str, Field(max_length=255, pattern=r"^cus_\w+$")] | None,
     BeforeValidator(_blank_is_none),

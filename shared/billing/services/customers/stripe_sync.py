@@ -4,7 +4,26 @@ from __future__ import annotations
 
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
+from billing.services.customers.get import get_customer
+from billing.services.retry import on_conflict
+from billing.store import customers
 from billing.stripe_api import StripeFactory
+
+
+def linked_to_stripe(customer: Customer, customer_id: str, stripe: StripeFactory) -> Customer:
+    """The customer linked to its Stripe customer, created on its first billing call (one
+    Stripe customer however many calls race: its idempotency key is our internal id)."""
+    if customer.stripe_id:
+        return customer
+    created = stripe().create_customer(customer.internal_id, customer.id)
+
+    def link() -> Customer:
+        fresh = get_customer(customer_id)
+        if fresh.stripe_id:
+            return fresh
+        return customers.save(fresh, fresh._replace(stripe_id=created.id))
+
+    return on_conflict(link)
 
 
 def require_stripe_customer(stripe: StripeFactory, stripe_id: str) -> None:
