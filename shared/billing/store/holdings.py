@@ -16,7 +16,7 @@ from typing import Any
 
 from billing import numbers
 from billing.domain.customers import Customer
-from billing.domain.errors import BalanceExists, BillingInProgress
+from billing.domain.errors import BalanceExists, BillingError, BillingInProgress
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
 from billing.domain.terms import ItemPrice, Reset
 from billing.store import keys, records, writes
@@ -115,20 +115,41 @@ def add(profile: Customer, held: Holdings, now_ms: int) -> None:
     """New grants or flags for a customer, if it still exists and is not moving; an id it
     holds already is refused (an item another owner left behind is simply replaced)."""
     puts = [
-        Write(
-            "Put",
-            {
-                "TableName": table_name(),
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(PK) OR #owner <> :owner",
-                "ExpressionAttributeNames": {"#owner": OWNER},
-                "ExpressionAttributeValues": {":owner": {"S": profile.internal_id}},
-            },
-            on_condition_failed=BalanceExists,
-        )
+        put_new(item, profile.internal_id, on_condition_failed=BalanceExists)
         for item in items_of(pk_of(profile), profile.internal_id, held)
     ]
     writes.run([required(profile, now_ms), *puts])
+
+
+def put_new(item: Item, owner: str, on_condition_failed: type[BillingError] | None = None) -> Write:
+    """Writes a holding `owner` does not hold yet (an item another owner left behind is
+    simply replaced)."""
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(PK) OR #owner <> :owner",
+            "ExpressionAttributeNames": {"#owner": OWNER},
+            "ExpressionAttributeValues": {":owner": {"S": owner}},
+        },
+        on_condition_failed=on_condition_failed,
+    )
+
+
+def delete_owned(item: Item, owner: str) -> Write:
+    """Deletes a holding only while `owner` still holds it (a newer customer of the id may
+    have written over it)."""
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": {"PK": item["PK"], "SK": item["SK"]},
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": OWNER},
+            "ExpressionAttributeValues": {":owner": {"S": owner}},
+        },
+    )
 
 
 def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -> None:
@@ -182,16 +203,7 @@ def remove_owned(pk: str, owner: str) -> None:
     landed after it was read). Each delete requires the owner still, so an item a newer
     customer of this id wrote over stays."""
     deletes = [
-        Write(
-            "Delete",
-            {
-                "TableName": table_name(),
-                "Key": {"PK": item["PK"], "SK": item["SK"]},
-                "ConditionExpression": "#owner = :owner",
-                "ExpressionAttributeNames": {"#owner": OWNER},
-                "ExpressionAttributeValues": {":owner": {"S": owner}},
-            },
-        )
+        delete_owned(item, owner)
         for item in partition_items(pk)
         if item.get(OWNER, {}).get("S") == owner and item["SK"]["S"] != keys.PROFILE
     ]

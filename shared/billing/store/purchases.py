@@ -12,7 +12,7 @@ from billing.domain.errors import BillingError
 from billing.domain.holdings import Holdings
 from billing.domain.purchases import PendingPurchase
 from billing.store import keys, writes
-from billing.store.holdings import OWNER, items_of
+from billing.store.holdings import delete_owned, items_of, put_new
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
@@ -91,32 +91,8 @@ def grant(
         },
         on_condition_failed=PurchaseAlreadyGranted,
     )
-    puts = [
-        Write(
-            "Put",
-            {
-                "TableName": table_name(),
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(PK) OR #owner <> :owner",
-                "ExpressionAttributeNames": {"#owner": OWNER},
-                "ExpressionAttributeValues": {":owner": {"S": owner}},
-            },
-        )
-        for item in items_of(pk, owner, added)
-    ]
-    deletes = [
-        Write(
-            "Delete",
-            {
-                "TableName": table_name(),
-                "Key": {"PK": item["PK"], "SK": item["SK"]},
-                "ConditionExpression": "#owner = :owner",
-                "ExpressionAttributeNames": {"#owner": OWNER},
-                "ExpressionAttributeValues": {":owner": {"S": owner}},
-            },
-        )
-        for item in items_of(pk, owner, removed)
-    ]
+    puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
+    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
     writes.run([required(profile, now_ms), marked, *puts, *deletes, *also])
 
 
