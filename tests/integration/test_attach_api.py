@@ -523,17 +523,47 @@ def test_a_downgrade_is_scheduled_and_in_force_after_the_period_end(
     assert (renewal.status, renewal.total) == ("paid", 2000)
 
 
-def test_a_downgrade_to_a_free_plan_at_the_period_end_is_refused_for_now(
+def test_a_downgrade_to_a_free_plan_cancels_at_the_period_end_then_grants_the_free_plan(
     catalog: httpx.Client, webhooks: LocalStack
 ) -> None:
+    stripe = stripe_client(webhooks)
+    start = int(time.time())
+    test_clock = stripe.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    on_clock = stripe.v1.customers.create({"test_clock": test_clock.id})
+    catalog.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "stripe_id": on_clock.id}
+    )
     with_card_on_file(catalog, webhooks, "pm_card_visa")
     attach(catalog, plan_id="pro")
 
     response = attach(catalog, plan_id="free")
 
-    assert response.status_code == 400
-    assert response.json()["details"][0]["field"] == "plan_schedule"
-    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+    assert response.status_code == 200
+    assert response.json()["payment_url"] is None
+    held = customer(catalog)
+    assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [
+        ("pro", "active"),
+        ("free", "scheduled"),
+    ]
+    pro = held["subscriptions"][0]
+    assert pro["canceled_at"] is not None
+    assert pro["expires_at"] == pro["current_period_end"]
+    assert held["balances"]["messages"]["granted"] == 1000, "pro until the period end"
+    (subscription,) = stripe.v1.subscriptions.list({"customer": on_clock.id}).data
+    assert subscription.cancel_at_period_end is True
+    assert attach(catalog, plan_id="free").status_code == 409, "already scheduled"
+    assert len(customer(catalog)["subscriptions"]) == 2
+
+    stripe.v1.test_helpers.test_clocks.advance(
+        test_clock.id, {"frozen_time": start + 32 * 24 * 3600}
+    )
+
+    held = customer(catalog)
+    assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [("free", "active")]
+    assert held["balances"]["messages"]["granted"] == 100
+    (ended,) = stripe.v1.subscriptions.list({"customer": on_clock.id, "status": "all"}).data
+    assert ended.status == "canceled"
+    assert [i.total for i in stripe.v1.invoices.list({"customer": on_clock.id}).data] == [2000]
 
 
 def test_an_upgrade_needing_authentication_applies_once_authenticated(

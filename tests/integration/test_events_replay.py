@@ -43,6 +43,8 @@ EXPECTED_STATUS = {
     "plans_update.json": 200,
     # A free plan: granted at once, no Stripe call.
     "billing_attach.json": 200,
+    # The free plan just attached, cancelled at once (no Stripe subscription to end).
+    "billing_update.json": 200,
     # Creates the customer's Stripe customer (the emulator's), then a portal session.
     "billing_open_customer_portal.json": 200,
     "plans_delete.json": 200,
@@ -52,6 +54,10 @@ EXPECTED_STATUS = {
     # Stripe's deliveries (no Bearer key): signed with the local stack's documented secret,
     # and signed again at replay (a signature is good for five minutes): see below.
     "stripe_webhook_ignored.json": 200,
+    # A subscription Stripe does not have (re-read first): acknowledged, nothing written.
+    "stripe_webhook_customer_subscription_created.json": 200,
+    "stripe_webhook_customer_subscription_updated.json": 200,
+    "stripe_webhook_customer_subscription_deleted.json": 200,
     # Signed with another secret: refused, nothing recorded.
     "stripe_webhook_forged.json": 400,
 }

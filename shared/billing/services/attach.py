@@ -34,6 +34,7 @@ from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe
+from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
@@ -114,12 +115,11 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None))
         return AttachResult(customer_id=command.customer_id)
-    if decision.flow == "schedule" and plan.free:
-        raise InvalidRequest(
-            "Moving from a paid plan to a free one at the period end is not supported yet: "
-            "send plan_schedule 'immediate' to change now.",
-            details=[{"field": "plan_schedule", "message": "end_of_cycle to a free plan"}],
-        )
+    if decision.flow == "schedule" and plan.free and decision.replaces is not None:
+        purchase = _pending(customer, plan, decision, command, None)
+        if purchase.status == "pending":
+            schedule_free_plan(customer, plan, purchase, held_plans[decision.replaces.id], stripe)
+        return AttachResult(customer_id=command.customer_id)
     customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
     card = stripe().usable_payment_method(customer.stripe_id)

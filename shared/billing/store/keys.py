@@ -66,6 +66,12 @@ def scheduled_switch_pk(stripe_subscription_id: str) -> str:
     return f"SWITCH#{part(stripe_subscription_id)}"
 
 
+def stripe_subscription_pk(stripe_subscription_id: str) -> str:
+    """Where our copy of a Stripe subscription stands on its timeline: a revision and the
+    newest Stripe event applied."""
+    return f"STRIPE_SUB#{part(stripe_subscription_id)}"
+
+
 def billing_lock_pk(customer_id: str) -> str:
     """One billing change (attach, update) at a time per customer: a lease, not a partition
     that `check` reads."""

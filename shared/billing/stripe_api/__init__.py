@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Sale,
         ScheduledSwitch,
     )
+    from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,29 @@ class StripeGateway(Protocol):
     def schedule_change(self, change: PlanChange) -> ScheduledSwitch:
         """Moves a paid subscription to the change's items when its period ends (a
         subscription schedule); nothing is charged now."""
+        ...
+
+    def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
+        """The subscription as Stripe has it now; None when Stripe has no such one."""
+        ...
+
+    def subscription_selling(
+        self, stripe_customer: str, price_ids: frozenset[str]
+    ) -> StripeSubscription | None:
+        """The customer's live subscription with an item of one of these prices."""
+        ...
+
+    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
+        """Ends the subscription at once (nothing refunded)."""
+        ...
+
+    def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool, change_id: str
+    ) -> StripeSubscription: ...
+
+    def change_quantities(self, change: QuantityChange) -> Payment:
+        """New item quantities, applied once their invoice is paid; a card error is a
+        `Payment`."""
         ...
 
     def checkout_paid_for(self, session_id: str) -> PaidFor | None: ...

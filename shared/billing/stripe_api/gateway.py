@@ -26,6 +26,7 @@ from billing.stripe_api.payments import (
     Sale,
     ScheduledSwitch,
 )
+from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription, subscription_from
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
@@ -306,6 +307,75 @@ class SdkStripeGateway:
             )
         )
         return ScheduledSwitch(str(subscription["id"]), int(current["end_date"]))
+
+    def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
+        fields = self.retrieve_object("subscription", subscription_id)
+        return None if fields is None else subscription_from(fields)
+
+    def subscription_selling(
+        self, stripe_customer: str, price_ids: frozenset[str]
+    ) -> StripeSubscription | None:
+        """The customer's live subscription with an item of one of these prices, if any."""
+        try:
+            return subscription_from(self._subscription_selling(stripe_customer, price_ids))
+        except InvalidRequest:
+            return None
+
+    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
+        """Ends the subscription at once (a subscription ends once: one key per id). One
+        that had already ended is left as it is."""
+        key = f"{_KEY_PREFIX}:subscription.cancel:{subscription_id}"
+        try:
+            self._client.v1.subscriptions.cancel(subscription_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError as error:
+            if error.code != "resource_missing":  # already ended: what we wanted
+                raise StripeUnavailable from error
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        return self.retrieve_subscription(subscription_id)
+
+    def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool, change_id: str
+    ) -> StripeSubscription:
+        """Cancels at the period end, or takes that back. `change_id` names this change
+        (a retry of it reaches the same Stripe request; the next change has another)."""
+        params: Any = {"cancel_at_period_end": cancel}
+        key = f"{_KEY_PREFIX}:subscription.cancel_at_period_end:{change_id}"
+        updated = self._call(
+            lambda: self._client.v1.subscriptions.update(
+                subscription_id, params, {"idempotency_key": key}
+            )
+        )
+        return subscription_from(updated.to_dict())
+
+    def change_quantities(self, change: QuantityChange) -> Payment:
+        found = self._call(
+            lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
+        ).to_dict()
+        before = _id_of(found.get("latest_invoice"))
+        items: Any = [
+            {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
+            for item in found["items"]["data"]
+            if item["price"]["id"] in change.quantities
+        ]
+        params: Any = {
+            "items": items,
+            "proration_behavior": change.proration,
+            "payment_behavior": "pending_if_incomplete",
+        }
+        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}"
+        updated = self._call(
+            lambda: self._client.v1.subscriptions.update(
+                change.subscription_id, params, {"idempotency_key": key}
+            )
+        ).to_dict()
+        invoice_id = _id_of(updated.get("latest_invoice"))
+        if invoice_id is None or invoice_id == before:
+            return Payment("paid", None, subscription_id=str(updated["id"]))  # nothing due
+        summary = self._invoice_summary(invoice_id)
+        if summary.status == "paid":
+            return Payment("paid", summary, subscription_id=str(updated["id"]))
+        return self._paid(invoice_id, None, str(updated["id"]))
 
     def _subscription_selling(self, stripe_customer: str, price_ids: frozenset[str]) -> Any:
         """The customer's live subscription with an item of one of these prices."""

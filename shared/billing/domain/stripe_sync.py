@@ -1,0 +1,106 @@
+"""What a customer holds, brought in line with its Stripe subscription: pure rules, no I/O.
+
+Stripe is the truth about a paid subscription once it exists (the portal, renewals, trial
+ends and cancellations happen there); these functions say what our copy of it becomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from billing.domain.holdings import Grant, Holdings, Subscription
+from billing.domain.plans import Plan
+from billing.stripe_api.subscriptions import StripeSubscription
+
+# Stripe statuses in which the customer owes a payment that failed.
+_OWING = frozenset({"past_due", "unpaid", "paused"})
+
+
+def plan_price_ids(plan: Plan) -> frozenset[str]:
+    """Every Stripe price of a plan version: how a Stripe subscription is matched to it."""
+    mirror = plan.stripe
+    if mirror is None:
+        return frozenset()
+    base = {mirror.base_price_id} if mirror.base_price_id else set()
+    return frozenset(base | set(mirror.item_price_ids.values()))
+
+
+def held_for(
+    held: Holdings, held_plans: Mapping[str, Plan], stripe_sub: StripeSubscription
+) -> Subscription | None:
+    """The customer's subscription that this Stripe subscription bills: a recurring plan in
+    force whose prices the Stripe subscription sells."""
+    for sub in held.subscriptions:
+        plan = held_plans.get(sub.id)
+        if plan is None or sub.one_off or sub.status != "active":
+            continue
+        if plan_price_ids(plan) & stripe_sub.price_ids:
+            return sub
+    return None
+
+
+def sells(plan: Plan, stripe_sub: StripeSubscription) -> bool:
+    """Whether the Stripe subscription bills this plan now (every item is one of its
+    prices): a scheduled change has switched in."""
+    prices = plan_price_ids(plan)
+    return bool(prices) and stripe_sub.price_ids <= prices
+
+
+def synced(sub: Subscription, stripe_sub: StripeSubscription) -> Subscription:
+    """Our subscription as Stripe has it: its period, trial, cancellation and whether a
+    payment is owed. Times are Stripe's seconds, ours are milliseconds."""
+    canceling = stripe_sub.canceling
+    ends = stripe_sub.cancel_at or stripe_sub.current_period_end
+    return sub._replace(
+        current_period_start=_ms(stripe_sub.current_period_start) or sub.current_period_start,
+        current_period_end=_ms(stripe_sub.current_period_end) or sub.current_period_end,
+        trial_ends_at=_ms(stripe_sub.trial_end) or sub.trial_ends_at,
+        canceled_at=_ms(stripe_sub.canceled_at) if canceling else None,
+        expires_at=_ms(ends) if canceling else None,
+        past_due=stripe_sub.status in _OWING,
+    )
+
+
+def prepaid_synced(
+    grants: Iterable[Grant], plan: Plan, stripe_sub: StripeSubscription
+) -> list[tuple[Grant, Grant]]:
+    """The plan's grants whose prepaid units differ from the packages Stripe bills (a
+    quantity change, applied in Stripe once paid): (as held, as it should be)."""
+    mirror = plan.stripe
+    if mirror is None:
+        return []
+    billed = {item.price_id: item.quantity for item in stripe_sub.items}
+    units = {
+        item.feature_id: item.price.billing_units
+        for item in plan.terms.items
+        if item.price is not None and item.price.billing_method == "prepaid"
+    }
+    changed: list[tuple[Grant, Grant]] = []
+    for grant in grants:
+        if grant.plan_id != plan.id or grant.feature_id not in units:
+            continue
+        packages = billed.get(mirror.item_price_ids.get(grant.feature_id, ""))
+        if packages is None:
+            continue
+        prepaid = Decimal(packages) * units[grant.feature_id]
+        if prepaid != grant.prepaid:
+            changed.append((grant, grant._replace(prepaid=prepaid)))
+    return changed
+
+
+def default_plan(plans: Iterable[Plan], leaving: Plan) -> Plan | None:
+    """The plan a customer falls back to when a main plan of its group ends: the group's
+    free plan that is enabled by default, if it has one."""
+    if leaving.add_on or leaving.one_off:
+        return None
+    for plan in plans:
+        if plan.archived or plan.add_on or not plan.auto_enable or not plan.free:
+            continue
+        if (plan.group or "") == (leaving.group or "") and plan.id != leaving.id:
+            return plan
+    return None
+
+
+def _ms(seconds: int | None) -> int | None:
+    return None if seconds is None else seconds * 1000

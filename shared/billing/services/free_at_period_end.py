@@ -1,0 +1,42 @@
+"""Leaving a paid plan for a free one at the period end (a downgrade to free).
+
+Nothing is billed for a free plan, so there is no schedule phase to switch to: the paid
+Stripe subscription is set to cancel at its period end, and the free plan is shown as
+scheduled until then. When Stripe ends the subscription (customer.subscription.deleted),
+the free plan's purchase is granted in place of the paid plan. Taking the cancellation back
+(billing.update `uncancel`, or the portal) drops the scheduled free plan.
+"""
+
+from __future__ import annotations
+
+from billing import clock
+from billing.domain.attach import scheduled
+from billing.domain.customers import Customer
+from billing.domain.errors import InvalidRequest
+from billing.domain.plans import Plan
+from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_sync import plan_price_ids
+from billing.services.subscription_sync import sync_subscription
+from billing.store import purchases
+from billing.stripe_api import StripeFactory
+
+
+def schedule_free_plan(
+    customer: Customer, plan: Plan, purchase: PendingPurchase, leaving: Plan, stripe: StripeFactory
+) -> None:
+    live = None
+    if customer.stripe_id is not None:
+        live = stripe().subscription_selling(customer.stripe_id, plan_price_ids(leaving))
+    if live is None:
+        raise InvalidRequest(
+            "The customer's current plan has no live subscription in Stripe to end.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription to cancel"}],
+        )
+    # Keyed by the purchase: a retry of this attach reaches the same Stripe request.
+    ending = stripe().set_cancel_at_period_end(live.id, True, purchase.id)
+    at_s = ending.cancel_at or ending.current_period_end
+    if at_s is None:
+        raise LookupError(f"Stripe subscription {live.id} has no period end")
+    shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
+    purchases.save_scheduled(customer, shown, purchase.id, live.id, at_s * 1000, clock.now_ms())
+    sync_subscription(live.id, stripe)

@@ -1,0 +1,150 @@
+"""Bringing a customer's holdings in line with one of its Stripe subscriptions.
+
+Called by the `customer.subscription.*` webhooks and by billing.update after it changed the
+subscription in Stripe. It always re-reads the subscription from Stripe (an event's payload
+is a snapshot that may be stale or out of order) and writes with a condition on the
+subscription's mark (`store.stripe_subscriptions`): an event older than one already applied
+changes nothing, and of two writers racing, the loser reads again. Running it twice, or for
+events delivered in any order, ends in the state Stripe has now.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from billing import clock
+from billing.domain.customers import Customer
+from billing.domain.holdings import Holdings, Subscription, holdings_of
+from billing.domain.plans import Plan
+from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
+from billing.services.purchases import grant_purchase
+from billing.services.retry import on_conflict
+from billing.store import catalog, customers, purchases, stripe_subscriptions
+from billing.store.catalog import Catalog
+from billing.store.writes import Write
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.subscriptions import StripeSubscription
+
+logger = Logger(child=True)
+
+
+def sync_subscription(
+    subscription_id: str, stripe: StripeFactory, event_created: int | None = None
+) -> None:
+    """`event_created`: the Unix time of the Stripe event that asked for it (None when
+    billing.update asks, right after its own change)."""
+    on_conflict(lambda: _sync(subscription_id, stripe, event_created))
+
+
+def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None) -> None:
+    mark = stripe_subscriptions.mark(subscription_id)
+    if event_created is not None and event_created < mark.event_created:
+        return  # a newer event of this subscription was applied: its state is newer
+    state = stripe().retrieve_subscription(subscription_id)
+    if state is None:
+        return
+    customer = customers.load_by_stripe_customer(state.customer)
+    if customer is None:
+        return  # not one of ours (or no longer linked): acknowledged, nothing written
+    current = catalog.load()
+    held_plans = {
+        sub.id: plan
+        for sub in customer.holdings.subscriptions
+        if (plan := current.version(sub.plan_id, sub.plan_version)) is not None
+    }
+    if _switched(state, current, customer):
+        return
+    held = held_for(customer.holdings, held_plans, state)
+    if held is None:
+        return
+    advanced = stripe_subscriptions.advanced(subscription_id, mark, event_created)
+    now = clock.now_ms()
+    if state.ended:
+        shown = _scheduled_on(state, customer.holdings, current)
+        _expire(customer, held, held_plans[held.id], current, shown, [advanced], now)
+        return
+    after = synced(held, state)
+    regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
+    # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
+    dropped = () if state.canceling else _scheduled_on(state, customer.holdings, current, True)
+    if after == held and not regranted and not dropped:
+        return
+    stripe_subscriptions.save(
+        customer,
+        changed=[after],
+        regranted=regranted,
+        removed=Holdings(subscriptions=dropped),
+        also=[advanced],
+        now_ms=now,
+    )
+
+
+def expire_now(customer: Customer, held: Subscription, plan: Plan, current: Catalog) -> None:
+    """Ends a plan that Stripe does not bill (a free one) at once, as a Stripe subscription
+    ending would."""
+    _expire(customer, held, plan, current, (), [], clock.now_ms())
+
+
+def _switched(state: StripeSubscription, current: Catalog, customer: Customer) -> bool:
+    """A change waiting for this subscription's period end (a downgrade) is granted once
+    Stripe bills the new plan, or, for a free plan, once the paid subscription has ended.
+    True if it was (or had been) granted: there is nothing else to sync then."""
+    switch = purchases.scheduled_switch(state.id)
+    if switch is None:
+        return False
+    purchase_id, at_ms = switch
+    purchase = purchases.load(purchase_id)
+    if purchase is None or purchase.internal_id != customer.internal_id:
+        return False
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    if plan is None:
+        return False
+    due = (state.current_period_start or 0) * 1000 >= at_ms and sells(plan, state)
+    if not (due or (state.ended and plan.free)):
+        return False
+    if purchase.status == "pending":
+        grant_purchase(purchase_id)
+    return True
+
+
+def _expire(
+    customer: Customer,
+    held: Subscription,
+    plan: Plan,
+    current: Catalog,
+    shown: tuple[Subscription, ...],
+    also: list[Write],
+    now: int,
+) -> None:
+    """The plan ends with its Stripe subscription: its subscription, grants and flags go,
+    a change scheduled on it is dropped, and the group's default plan is given back."""
+    holdings = customer.holdings
+    leaving = Holdings(
+        subscriptions=(held, *shown),
+        grants=tuple(g for g in holdings.grants if g.plan_id == held.plan_id),
+        flags=tuple(f for f in holdings.flags if f.plan_id == held.plan_id),
+    )
+    fallback = default_plan(current.plans(), plan)
+    added = Holdings()
+    if fallback is not None and not any(s.plan_id == fallback.id for s in holdings.subscriptions):
+        added = holdings_of(fallback, current.features, now, clock.new_internal_id, True)
+        if not fallback.in_use:
+            also = [*also, catalog.mark_in_use(fallback)]
+    logger.info("plan expired", extra={"plan": held.plan_id, "subscription": held.id})
+    stripe_subscriptions.save(customer, removed=leaving, added=added, also=also, now_ms=now)
+
+
+def _scheduled_on(
+    state: StripeSubscription, holdings: Holdings, current: Catalog, only_free: bool = False
+) -> tuple[Subscription, ...]:
+    """The plan shown as scheduled for this subscription's period end, if any (only if it
+    is a free plan, with `only_free`)."""
+    switch = purchases.scheduled_switch(state.id)
+    purchase = purchases.load(switch[0]) if switch is not None else None
+    if purchase is None or purchase.status != "pending":
+        return ()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    if only_free and (plan is None or not plan.free):
+        return ()
+    shown = [s for s in holdings.subscriptions if s.status == "scheduled"]
+    return tuple(s for s in shown if s.plan_id == purchase.plan_id)

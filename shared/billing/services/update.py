@@ -1,0 +1,252 @@
+"""billing.update: change a plan the customer holds: cancel it (now, or at its period
+end), take a cancellation back, or buy other quantities of its prepaid items. Asking for
+a plan the customer does not hold is a plan change, which is what billing.attach does.
+
+One billing change per customer at a time (the billing lock, as attach). Stripe is changed
+first, with an idempotency key derived from the change and the subscription's revision (so
+a retry reaches the same Stripe request, and the next change gets a new one); then our copy
+is brought in line with Stripe by the same code the subscription webhooks run. A quantity
+bought is granted only once its invoice is paid (Stripe applies it then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from billing import clock
+from billing.domain.attach import RedirectMode, prepaid_packages
+from billing.domain.customers import Customer
+from billing.domain.errors import InvalidRequest, PlanNotFound
+from billing.domain.holdings import Subscription
+from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_sync import plan_price_ids
+from billing.services.attach import (
+    LOCK_LEASE_MS,
+    AttachPlan,
+    AttachResult,
+    ProrationBehavior,
+    RequiredAction,
+    attach,
+)
+from billing.services.customers.get import get_customer
+from billing.services.subscription_sync import expire_now, sync_subscription
+from billing.store import billing_lock, catalog, stripe_subscriptions
+from billing.store.catalog import Catalog
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.payments import Payment, Proration
+from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
+
+CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
+
+_PRORATIONS: dict[ProrationBehavior, Proration] = {
+    "prorate_immediately": "always_invoice",
+    "bill_difference": "always_invoice",
+    "none": "none",
+}
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    customer_id: str
+    # The plan held (or, not held, the plan to move to); else the held `subscription_id`,
+    # else the customer's only recurring plan.
+    plan_id: str | None = None
+    subscription_id: str | None = None
+    cancel_action: CancelAction | None = None
+    # feature id -> units wanted of a prepaid item, its included units counted in.
+    feature_quantities: Mapping[str, Decimal] = field(default_factory=dict)
+    proration_behavior: ProrationBehavior = "prorate_immediately"
+    # Only for a plan change (passed on to attach).
+    version: int | None = None
+    redirect_mode: RedirectMode = "if_required"
+    free_trial: FreeTrial | None = None
+    no_trial: bool = False
+
+
+def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
+    customer = get_customer(command.customer_id)
+    current = catalog.load()
+    held = _held(customer, current, command)
+    if held is None:
+        return attach(_as_attach(command), stripe=stripe)
+    holder = clock.new_internal_id("update")
+    billing_lock.take(command.customer_id, holder, clock.now_ms(), LOCK_LEASE_MS)
+    try:
+        return _update(get_customer(command.customer_id), held, current, command, stripe)
+    finally:
+        billing_lock.release(command.customer_id, holder)
+
+
+def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscription | None:
+    """The subscription to change; None when `plan_id` names a plan not held (a plan
+    change)."""
+    recurring = [
+        s for s in customer.holdings.subscriptions if not s.one_off and s.status == "active"
+    ]
+    if command.subscription_id is not None:
+        found = next((s for s in recurring if s.id == command.subscription_id), None)
+        if found is None or command.plan_id not in (None, found.plan_id):
+            raise PlanNotFound(f"The customer has no subscription '{command.subscription_id}'.")
+        return found
+    if command.plan_id is not None:
+        found = next((s for s in recurring if s.plan_id == command.plan_id), None)
+        if found is None and command.cancel_action is not None:
+            raise PlanNotFound(f"The customer has no plan '{command.plan_id}' to cancel.")
+        if found is None and current.latest(command.plan_id) is None:
+            raise PlanNotFound(f"No plan '{command.plan_id}'.")
+        return found
+    main = [s for s in recurring if not s.add_on]
+    if len(main) != 1:
+        raise InvalidRequest(
+            "Say which plan to update: the customer holds "
+            + ("none." if not main else "more than one."),
+            details=[{"field": "plan_id", "message": "required here"}],
+        )
+    return main[0]
+
+
+def _update(
+    customer: Customer,
+    held: Subscription,
+    current: Catalog,
+    command: UpdatePlan,
+    stripe: StripeFactory,
+) -> AttachResult:
+    done = AttachResult(customer_id=command.customer_id)
+    plan = current.version(held.plan_id, held.plan_version)
+    if plan is None:
+        raise LookupError(f"plan {held.plan_id} v{held.plan_version} is gone")
+    if command.version is not None and command.version != held.plan_version:
+        raise InvalidRequest(
+            "Moving to another version of a held plan is not supported yet.",
+            details=[{"field": "version", "message": "differs from the version held"}],
+        )
+    if command.cancel_action is None and not command.feature_quantities:
+        raise InvalidRequest(
+            "Nothing to update: send cancel_action or feature_quantities.",
+            details=[{"field": "cancel_action", "message": "or feature_quantities"}],
+        )
+    if plan.free or plan.stripe is None or customer.stripe_id is None:
+        return _update_free(customer, held, plan, current, command, done)
+    live = stripe().subscription_selling(customer.stripe_id, plan_price_ids(plan))
+    if live is None:
+        raise InvalidRequest(
+            "The plan has no live subscription in Stripe to change.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription"}],
+        )
+    revision = stripe_subscriptions.mark(live.id).revision
+    if command.cancel_action is not None:
+        _cancel(live, command.cancel_action, revision, stripe)
+        sync_subscription(live.id, stripe)
+        return done
+    payment = _change_quantities(customer, held, plan, live, revision, command, stripe)
+    if payment is None:
+        return done
+    return _answer(command.customer_id, live.id, payment, stripe)
+
+
+def _update_free(
+    customer: Customer,
+    held: Subscription,
+    plan: Plan,
+    current: Catalog,
+    command: UpdatePlan,
+    done: AttachResult,
+) -> AttachResult:
+    """A plan with nothing billed in Stripe: only cancelling it now means anything."""
+    if command.feature_quantities:
+        raise InvalidRequest(
+            "This plan sells no prepaid quantities.",
+            details=[{"field": "feature_quantities", "message": "the plan is free"}],
+        )
+    if command.cancel_action == "cancel_immediately":
+        expire_now(customer, held, plan, current)
+        return done
+    raise InvalidRequest(
+        "A free plan has no billing period to end: cancel it with 'cancel_immediately'.",
+        details=[{"field": "cancel_action", "message": "the plan is free"}],
+    )
+
+
+def _cancel(
+    live: StripeSubscription, action: CancelAction, revision: int, stripe: StripeFactory
+) -> None:
+    if action == "cancel_immediately":
+        stripe().cancel_now(live.id)
+        return
+    wanted = action == "cancel_end_of_cycle"
+    if live.canceling == wanted:
+        return  # already so: nothing to ask of Stripe
+    stripe().set_cancel_at_period_end(live.id, wanted, f"{live.id}:{revision}:{action}")
+
+
+def _change_quantities(
+    customer: Customer,
+    held: Subscription,
+    plan: Plan,
+    live: StripeSubscription,
+    revision: int,
+    command: UpdatePlan,
+    stripe: StripeFactory,
+) -> Payment | None:
+    """Buys the quantities asked for (the others kept as held); None if nothing changes."""
+    assert plan.stripe is not None
+    kept = {
+        g.feature_id: g.included + g.prepaid
+        for g in customer.holdings.grants
+        if g.plan_id == held.plan_id
+    }
+    prepaid = set(prepaid_packages(plan, {}))
+    wanted = {f: q for f, q in kept.items() if f in prepaid} | dict(command.feature_quantities)
+    packages = prepaid_packages(plan, wanted)
+    quantities = {
+        plan.stripe.item_price_ids[f]: int(n)
+        for f, n in packages.items()
+        if f in plan.stripe.item_price_ids
+    }
+    billed = {item.price_id: item.quantity for item in live.items}
+    if all(billed.get(price) == n for price, n in quantities.items()):
+        return None
+    digest = hashlib.sha256(json.dumps(quantities, sort_keys=True).encode()).hexdigest()[:16]
+    change = QuantityChange(
+        subscription_id=live.id,
+        quantities=quantities,
+        proration=_PRORATIONS[command.proration_behavior],
+        change_id=f"{live.id}:{revision}:{digest}",
+    )
+    return stripe().change_quantities(change)
+
+
+def _answer(
+    customer_id: str, subscription_id: str, payment: Payment, stripe: StripeFactory
+) -> AttachResult:
+    """Paid: Stripe applied the new quantities, and our copy takes them. Else what the
+    customer must do; the quantities apply (by webhook) once paid."""
+    if payment.status == "paid":
+        sync_subscription(subscription_id, stripe)
+        return AttachResult(customer_id=customer_id, invoice=payment.invoice)
+    if payment.status == "requires_action":
+        hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
+        action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
+        return AttachResult(customer_id, hosted, payment.invoice, action)
+    action = RequiredAction("payment_failed", "The card on file was declined.")
+    return AttachResult(customer_id, None, payment.invoice, action)
+
+
+def _as_attach(command: UpdatePlan) -> AttachPlan:
+    assert command.plan_id is not None
+    return AttachPlan(
+        customer_id=command.customer_id,
+        plan_id=command.plan_id,
+        version=command.version,
+        redirect_mode=command.redirect_mode,
+        proration_behavior=command.proration_behavior,
+        free_trial=command.free_trial,
+        no_trial=command.no_trial,
+        feature_quantities=command.feature_quantities,
+    )

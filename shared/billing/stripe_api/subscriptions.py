@@ -1,0 +1,91 @@
+"""A Stripe subscription as our services read it (re-read from Stripe, never trusted from
+an event's payload), and the changes billing.update asks of one. Plain data, no `stripe`
+import: the gateway builds these from Stripe's objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from billing.stripe_api.payments import Proration
+
+# Statuses after which a Stripe subscription never bills again.
+ENDED = frozenset({"canceled", "incomplete_expired"})
+
+
+@dataclass(frozen=True)
+class SubscriptionItem:
+    price_id: str
+    # Packages of the price's billing units (1 for a base price).
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StripeSubscription:
+    """The parts of a Stripe subscription billing acts on. Times are Unix seconds."""
+
+    id: str
+    customer: str
+    status: str
+    items: tuple[SubscriptionItem, ...]
+    cancel_at_period_end: bool = False
+    cancel_at: int | None = None
+    canceled_at: int | None = None
+    current_period_start: int | None = None
+    current_period_end: int | None = None
+    trial_end: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
+
+    @property
+    def canceling(self) -> bool:
+        """Set to end at a moment still to come (at the period end, or at `cancel_at`)."""
+        return not self.ended and (self.cancel_at_period_end or self.cancel_at is not None)
+
+    @property
+    def price_ids(self) -> frozenset[str]:
+        return frozenset(item.price_id for item in self.items)
+
+
+@dataclass(frozen=True)
+class QuantityChange:
+    """New quantities for some items of a subscription (prepaid packages), prorated as
+    asked and applied only once their invoice is paid (Stripe's pending updates)."""
+
+    subscription_id: str
+    # price id -> packages wanted
+    quantities: dict[str, int]
+    proration: Proration
+    # Our own id for this change: the Stripe calls made for it are keyed by it.
+    change_id: str
+
+
+def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
+    """Our reading of Stripe's subscription object (API version 2026-10-28: billing
+    periods live on the items)."""
+    data = (fields.get("items") or {}).get("data") or []
+    items = tuple(
+        SubscriptionItem(price_id=str(_id(item["price"])), quantity=int(item.get("quantity") or 0))
+        for item in data
+    )
+    first = data[0] if data else {}
+    customer = fields.get("customer")
+    return StripeSubscription(
+        id=str(fields["id"]),
+        customer=str(_id(customer)),
+        status=str(fields.get("status")),
+        items=items,
+        cancel_at_period_end=bool(fields.get("cancel_at_period_end")),
+        cancel_at=fields.get("cancel_at"),
+        canceled_at=fields.get("canceled_at"),
+        current_period_start=first.get("current_period_start"),
+        current_period_end=first.get("current_period_end"),
+        trial_end=fields.get("trial_end"),
+    )
+
+
+def _id(value: Any) -> Any:
+    return value["id"] if isinstance(value, dict) else value
