@@ -48,7 +48,15 @@ _SHARED = frozenset(
         "trial_end",
     }
 )
-_CREATABLE = _SHARED | {"customer", "trial_period_days", "collection_method", "currency"}
+_CREATABLE = _SHARED | {
+    "customer",
+    "trial_period_days",
+    "collection_method",
+    "currency",
+    "trial_settings",
+}
+# What a trial's end does when neither the subscription nor its customer has a card.
+_MISSING_PAYMENT_METHOD = ("cancel", "create_invoice")
 _UPDATABLE = _SHARED | {"proration_date", "cancel_at", "cancellation_details"}
 _ITEM_FIELDS = ("id", "price", "quantity", "deleted", "metadata", "clear_usage")
 _MAX_TRIAL_SECONDS = 730 * 86400
@@ -115,6 +123,7 @@ def create(request: ApiRequest) -> JsonObject:
         metadata=metadata,
     )
     subscription["description"] = description
+    subscription["trial_settings"] = _trial_settings(params)
     if cancel_at_end:
         end = current_period(subscription)[1]
         subscription.update(cancel_at_period_end=True, cancel_at=end, canceled_at=now)
@@ -526,9 +535,13 @@ def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
     )
     for item in subscription["items"]["data"]:
         item.update(current_period_start=boundary, current_period_end=end)
-    if subscription["status"] == "trialing":
-        subscription["status"] = "active"
     customer = store.require("customer", subscription["customer"], "customer")
+    if subscription["status"] == "trialing":
+        ending = subscription["trial_settings"]["end_behavior"]["missing_payment_method"]
+        if ending == "cancel" and not _has_payment_method(subscription, customer):
+            cancel(store, subscription, boundary, reason="cancellation_requested")
+            return
+        subscription["status"] = "active"
     lines = [_period_line(store, subscription, item) for item in subscription["items"]["data"]]
     invoice = invoices.draft(
         store,
@@ -546,6 +559,28 @@ def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
     invoices.finalize(store, invoice, boundary)
     if invoice["status"] == "open":
         invoices.pay(store, invoice, boundary, base_url, subscription["default_payment_method"])
+
+
+def _has_payment_method(subscription: JsonObject, customer: JsonObject) -> bool:
+    settings = customer.get("invoice_settings") or {}
+    return bool(subscription["default_payment_method"] or settings.get("default_payment_method"))
+
+
+def _trial_settings(params: Params) -> JsonObject:
+    """``trial_settings[end_behavior][missing_payment_method]`` (Stripe's default:
+    ``create_invoice``, whose payment then fails)."""
+    ending = "create_invoice"
+    if "trial_settings" in params:
+        settings = p.hash_or_null(params, "trial_settings") or {}
+        p.reject_unknown(settings, ("end_behavior",), prefix="trial_settings")
+        behavior = (
+            p.hash_or_null(settings, "end_behavior") if "end_behavior" in settings else None
+        ) or {}
+        with p.nested("trial_settings[end_behavior]"):
+            p.reject_unknown(behavior, ("missing_payment_method",))
+            if "missing_payment_method" in behavior:
+                ending = p.choice(behavior, "missing_payment_method", _MISSING_PAYMENT_METHOD)
+    return {"end_behavior": {"missing_payment_method": ending}}
 
 
 def cancel(store: ObjectStore, subscription: JsonObject, now: int, reason: str) -> None:

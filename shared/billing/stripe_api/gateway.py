@@ -460,6 +460,10 @@ class SdkStripeGateway:
             params["default_payment_method"] = payment_method
         if sale.trial_end_s is not None:
             params["trial_end"] = sale.trial_end_s
+            if payment_method is None:
+                # A trial without a card ends the subscription (and the plan) when no card
+                # was added by then, instead of billing a customer who cannot pay.
+                params["trial_settings"] = {"end_behavior": {"missing_payment_method": "cancel"}}
         key = f"{_KEY_PREFIX}:subscription.create:{sale.purchase_id}"
         return self._call(
             lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})

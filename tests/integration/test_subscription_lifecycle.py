@@ -1,0 +1,247 @@
+"""Scenarios through Stripe's customer.subscription.* webhooks, on the local stack with the
+emulator's test clock: a cancellation made on the Stripe portal, a trial ending without a
+card, and every event of each delivered again, twice and shuffled, changing nothing."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from local.stack import LocalStack
+from tests.conftest import dynamodb_client, stripe_client, table_items
+
+DAY = 24 * 3600
+FREE = {
+    "plan_id": "free",
+    "name": "Free",
+    "auto_enable": True,
+    "items": [{"feature_id": "messages", "included": 100}],
+}
+PRO = {
+    "plan_id": "pro",
+    "name": "Pro",
+    "price": {"amount": 20, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 1000}],
+}
+
+
+@dataclass
+class OnClock:
+    """Customer c1, linked to a Stripe customer on a test clock started at `start`."""
+
+    api: httpx.Client
+    stack: LocalStack
+    clock_id: str
+    stripe_customer: str
+    start: int
+
+    def advance(self, days: int) -> None:
+        stripe_client(self.stack).v1.test_helpers.test_clocks.advance(
+            self.clock_id, {"frozen_time": self.start + days * DAY}
+        )
+
+    def add_card(self) -> None:
+        stripe = stripe_client(self.stack)
+        card = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": self.stripe_customer})
+        stripe.v1.customers.update(
+            self.stripe_customer, {"invoice_settings": {"default_payment_method": card.id}}
+        )
+
+    def stripe_subscription(self) -> Any:
+        stripe = stripe_client(self.stack)
+        listed = stripe.v1.subscriptions.list({"customer": self.stripe_customer, "status": "all"})
+        (subscription,) = listed.data
+        return subscription
+
+    def held(self) -> list[tuple[str, str]]:
+        return [(s["plan_id"], s["status"]) for s in self.customer()["subscriptions"]]
+
+    def customer(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self.api.post(
+            "/v1/customers.get", json={"customer_id": "c1"}
+        ).json()
+        return answer
+
+
+@pytest.fixture
+def on_clock(api: httpx.Client, clean_stack: LocalStack) -> OnClock:
+    api.post("/v1/features.create", json={"feature_id": "messages", "name": "M", "type": "metered"})
+    for plan in (FREE, PRO):
+        assert api.post("/v1/plans.create", json=plan).status_code == 200
+    stripe = stripe_client(clean_stack)
+    start = int(time.time())
+    clock = stripe.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    linked = stripe.v1.customers.create({"test_clock": clock.id})
+    created = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "stripe_id": linked.id}
+    )
+    assert created.status_code == 200
+    return OnClock(api, clean_stack, clock.id, linked.id, start)
+
+
+def on_the_portal(on_clock: OnClock, action: str) -> None:
+    opened = on_clock.api.post("/v1/billing.open_customer_portal", json={"customer_id": "c1"})
+    url = opened.json()["url"]
+    subscription = on_clock.stripe_subscription().id
+    done = httpx.post(url, data={"action": action, "subscription": subscription})
+    assert done.status_code == 200, done.text
+
+
+def state(on_clock: OnClock) -> dict[str, Any]:
+    """What the customer holds, without the ids and times a replay could not change."""
+    held = on_clock.customer()
+    return {
+        "subscriptions": [
+            {k: s[k] for k in ("plan_id", "status", "canceled_at", "expires_at", "past_due")}
+            for s in held["subscriptions"]
+        ],
+        "balances": {
+            f: (b["granted"], b["usage"], b["remaining"]) for f, b in held["balances"].items()
+        },
+    }
+
+
+def replayed_twice_shuffled(on_clock: OnClock) -> None:
+    """Every Stripe event of the scenario delivered again, twice each, in a shuffled order,
+    as if none had been seen (their claims forgotten), so every handler runs again."""
+    table = dynamodb_client(on_clock.stack)
+    for item in table_items(on_clock.stack):
+        if item["PK"]["S"].startswith("STRIPE_EVT#"):
+            table.delete_item(
+                TableName=on_clock.stack.config.table_name,
+                Key={"PK": item["PK"], "SK": item["SK"]},
+            )
+    emulator = on_clock.stack.emulator
+    assert emulator is not None
+    events = [e["id"] for e in emulator.events()] * 2
+    random.Random(7).shuffle(events)
+    for event_id in events:
+        emulator.redeliver(event_id)
+
+
+def test_cancel_at_period_end_on_the_portal_expires_the_plan_then_and_gives_back_the_default(
+    on_clock: OnClock,
+) -> None:
+    on_clock.add_card()
+    assert (
+        on_clock.api.post(
+            "/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"}
+        ).json()["invoice"]["status"]
+        == "paid"
+    )
+    assert on_clock.held() == [("pro", "active")]
+
+    on_the_portal(on_clock, "cancel")
+
+    (pro,) = on_clock.customer()["subscriptions"]
+    assert pro["canceled_at"] is not None
+    assert pro["expires_at"] == pro["current_period_end"]
+    assert on_clock.customer()["balances"]["messages"]["granted"] == 1000
+
+    on_clock.advance(days=32)
+
+    assert on_clock.held() == [("free", "active")]
+    assert on_clock.customer()["balances"]["messages"]["granted"] == 100
+    assert on_clock.stripe_subscription().status == "canceled"
+    after = state(on_clock)
+
+    replayed_twice_shuffled(on_clock)
+
+    assert state(on_clock) == after
+
+
+def test_a_cancellation_taken_back_on_the_portal_keeps_the_plan_past_the_period(
+    on_clock: OnClock,
+) -> None:
+    on_clock.add_card()
+    on_clock.api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
+    on_the_portal(on_clock, "cancel")
+
+    on_the_portal(on_clock, "renew")
+
+    (pro,) = on_clock.customer()["subscriptions"]
+    assert (pro["canceled_at"], pro["expires_at"]) == (None, None)
+    on_clock.advance(days=32)
+    assert on_clock.held() == [("pro", "active")]
+    after = state(on_clock)
+
+    replayed_twice_shuffled(on_clock)
+
+    assert state(on_clock) == after
+
+
+def test_a_trial_without_a_card_ends_into_the_default_plan(on_clock: OnClock) -> None:
+    trial = {"duration_length": 7, "duration_type": "day"}
+    answer = on_clock.api.post(
+        "/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro", "free_trial": trial}
+    ).json()
+    assert answer["payment_url"] is None
+    assert on_clock.held() == [("pro", "active")]
+    assert on_clock.stripe_subscription().status == "trialing"
+
+    on_clock.advance(days=8)
+
+    assert on_clock.held() == [("free", "active")]
+    assert on_clock.customer()["balances"]["messages"]["granted"] == 100
+    assert on_clock.stripe_subscription().status == "canceled"
+    invoices = stripe_client(on_clock.stack).v1.invoices.list(
+        {"customer": on_clock.stripe_customer}
+    )
+    assert all(i.total == 0 for i in invoices.data), "nothing billed"
+    after = state(on_clock)
+
+    replayed_twice_shuffled(on_clock)
+
+    assert state(on_clock) == after
+
+
+def test_a_trial_with_a_card_added_meanwhile_becomes_the_paid_plan(on_clock: OnClock) -> None:
+    trial = {"duration_length": 7, "duration_type": "day"}
+    on_clock.api.post(
+        "/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro", "free_trial": trial}
+    )
+    on_clock.add_card()
+
+    on_clock.advance(days=8)
+
+    assert on_clock.held() == [("pro", "active")]
+    assert on_clock.stripe_subscription().status == "active"
+    (pro,) = on_clock.customer()["subscriptions"]
+    assert pro["trial_ends_at"] == on_clock.stripe_subscription().trial_end * 1000
+    assert pro["past_due"] is False
+
+
+def test_a_subscription_event_of_an_unknown_customer_is_acknowledged_without_a_write(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe = stripe_client(clean_stack)
+    product = stripe.v1.products.create({"name": "Elsewhere"})
+    price = stripe.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": 700,
+            "recurring": {"interval": "month"},
+        }
+    )
+    stranger = stripe.v1.customers.create({"payment_method": "pm_card_visa"})
+    before = table_items(clean_stack)
+
+    subscription = stripe.v1.subscriptions.create(
+        {
+            "customer": stranger.id,
+            "items": [{"price": price.id}],
+            "default_payment_method": stranger.invoice_settings.default_payment_method
+            or stripe.v1.payment_methods.list({"customer": stranger.id}).data[0].id,
+        }
+    )
+    stripe.v1.subscriptions.cancel(subscription.id)
+
+    written = [i for i in table_items(clean_stack) if i not in before]
+    assert written, "the events were received"
+    assert {i["PK"]["S"].split("#")[0] for i in written} == {"STRIPE_EVT"}
