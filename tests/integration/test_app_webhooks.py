@@ -20,6 +20,7 @@ from billing.config import reset_caches
 from billing.services import app_events
 from billing.services.app_events import LimitReached, ProductsUpdated
 from local.stack import LocalStack
+from tests.conftest import with_metered_balance
 from tests.emulator.receiver import Received, WebhookReceiver
 from tests.integration.test_attach_api import FREE, PREMIUM, PRO, with_card_on_file
 
@@ -339,3 +340,32 @@ def _dead_letters(stack: LocalStack, wait_s: float) -> list[dict[str, Any]]:
             return [json.loads(m["Body"]) for m in got]
         time.sleep(0.1)
     return []
+
+
+def test_a_track_that_uses_the_last_of_a_balance_tells_limit_reached_once(
+    api: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    secret = endpoint(api, receiver.url, events=["balances.limit_reached"])["secret"]
+    with_metered_balance(api, included=3)
+
+    def track(value: int) -> None:
+        answer = api.post(
+            "/v1/balances.track",
+            json={"customer_id": "u", "feature_id": "messages", "value": value},
+        )
+        assert answer.status_code == 200, answer.text
+
+    track(2)
+    track(1)
+    track(1)  # already at the limit: nothing more to tell
+
+    wait_for(lambda: len(receiver.received) >= 1)
+    time.sleep(0.5)
+    (post,) = receiver.received
+    payload = verified(secret, post)
+    assert (payload["type"], payload["id"]) == ("balances.limit_reached", message_id(post))
+    assert payload["data"] == {
+        "customer_id": "u",
+        "feature_id": "messages",
+        "limit_type": "included",
+    }
