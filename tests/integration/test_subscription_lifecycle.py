@@ -14,6 +14,8 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
+from tests.emulator.receiver import WebhookReceiver
+from tests.integration.test_app_webhooks import verified, wait_for
 
 DAY = 24 * 3600
 FREE = {
@@ -245,3 +247,38 @@ def test_a_subscription_event_of_an_unknown_customer_is_acknowledged_without_a_w
     written = [i for i in table_items(clean_stack) if i not in before]
     assert written, "the events were received"
     assert {i["PK"]["S"].split("#")[0] for i in written} == {"STRIPE_EVT"}
+
+
+def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
+    on_clock: OnClock,
+) -> None:
+    receiver = WebhookReceiver()
+    try:
+        created = on_clock.api.post(
+            "/v1/webhooks.create",
+            json={"id": "app", "url": receiver.url, "events": ["customer.products.updated"]},
+        )
+        secret = created.json()["secret"]
+        on_clock.add_card()
+        on_clock.api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
+        on_the_portal(on_clock, "cancel")
+        on_the_portal(on_clock, "renew")
+        update = {"customer_id": "c1", "plan_id": "pro", "cancel_action": "cancel_end_of_cycle"}
+        assert on_clock.api.post("/v1/billing.update", json=update).status_code == 200
+
+        on_clock.advance(days=32)
+
+        wanted = [
+            ("new", "free"),  # the customer's default plan, from its creation
+            ("upgrade", "pro"),
+            ("cancel", "pro"),
+            ("renew", "pro"),
+            ("cancel", "pro"),
+            ("expired", "pro"),
+            ("new", "free"),
+        ]
+        wait_for(lambda: len(receiver.received) >= len(wanted))
+        told = [verified(secret, post)["data"] for post in receiver.received]
+        assert [(d["scenario"], d["updated_product"]["id"]) for d in told] == wanted
+    finally:
+        receiver.stop()

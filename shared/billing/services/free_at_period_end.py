@@ -16,6 +16,8 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_sync import plan_price_ids
+from billing.services import app_events
+from billing.services.app_events import ProductsUpdated
 from billing.services.subscription_sync import sync_subscription
 from billing.store import purchases
 from billing.stripe_api import StripeFactory
@@ -40,3 +42,13 @@ def schedule_free_plan(
     shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
     purchases.save_scheduled(customer, shown, purchase.id, live.id, at_s * 1000, clock.now_ms())
     sync_subscription(live.id, stripe)
+    # As a downgrade between paid plans is told when it is scheduled.
+    app_events.publish(
+        ProductsUpdated(
+            cause=f"scheduled:{purchase.id}",
+            customer_id=purchase.customer_id,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            scenario="downgrade",
+        )
+    )

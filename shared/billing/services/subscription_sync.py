@@ -17,6 +17,8 @@ from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
+from billing.services import app_events
+from billing.services.app_events import ProductsUpdated, Scenario
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases, stripe_subscriptions
@@ -77,6 +79,9 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         also=[advanced],
         now_ms=now,
     )
+    if (held.canceled_at is None) != (after.canceled_at is None):
+        scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
+        _tell(customer, after, scenario, f"{subscription_id}:{mark.revision + 1}")
 
 
 def expire_now(customer: Customer, held: Subscription, plan: Plan, current: Catalog) -> None:
@@ -132,6 +137,24 @@ def _expire(
             also = [*also, catalog.mark_in_use(fallback)]
     logger.info("plan expired", extra={"plan": held.plan_id, "subscription": held.id})
     stripe_subscriptions.save(customer, removed=leaving, added=added, also=also, now_ms=now)
+    _tell(customer, held, "expired", f"expired:{held.id}")
+    for given in added.subscriptions:
+        _tell(customer, given, "new", f"default:{held.id}")
+
+
+def _tell(customer: Customer, sub: Subscription, scenario: Scenario, cause: str) -> None:
+    """The application's webhooks hear of the change (never fails the change)."""
+    if customer.id is None:
+        return  # a customer without an id cannot be read back by the application
+    app_events.publish(
+        ProductsUpdated(
+            cause=cause,
+            customer_id=customer.id,
+            plan_id=sub.plan_id,
+            plan_version=sub.plan_version,
+            scenario=scenario,
+        )
+    )
 
 
 def _scheduled_on(
