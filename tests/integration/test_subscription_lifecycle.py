@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
+from billing.services.subscription_sync import sync_subscription
+from billing.stripe_api import StripeGateway, get_gateway
+from billing.stripe_api.subscriptions import StripeSubscription
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver
@@ -282,3 +286,42 @@ def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
         assert [(d["scenario"], d["updated_product"]["id"]) for d in told] == wanted
     finally:
         receiver.stop()
+
+
+class RacedReads:
+    """Stripe as a handler sees it when a newer change lands between its read of Stripe
+    and its write: the first read returns the subscription as it was, and meanwhile
+    `change` happens (and its own webhook is handled in full)."""
+
+    def __init__(self, gateway: StripeGateway, change: Callable[[], None]) -> None:
+        self._gateway = gateway
+        self._change: Callable[[], None] | None = change
+
+    def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
+        read = self._gateway.retrieve_subscription(subscription_id)
+        if self._change is not None:
+            change, self._change = self._change, None
+            change()
+        return read
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gateway, name)
+
+
+def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
+    on_clock: OnClock,
+) -> None:
+    on_clock.add_card()
+    on_clock.api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
+    subscription_id = on_clock.stripe_subscription().id
+    emulator = on_clock.stack.emulator
+    assert emulator is not None
+    created = emulator.events("customer.subscription.created")[-1]["created"]
+    raced = RacedReads(get_gateway(), lambda: on_the_portal(on_clock, "cancel"))
+
+    # customer.subscription.created handled (again) while the customer cancels on the portal.
+    sync_subscription(subscription_id, stripe=lambda: raced, event_created=created)
+
+    (pro,) = on_clock.customer()["subscriptions"]
+    assert pro["canceled_at"] is not None, "the cancellation stays"
+    assert pro["expires_at"] == pro["current_period_end"]

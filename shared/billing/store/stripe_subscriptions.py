@@ -2,10 +2,11 @@
 timeline, and the writes that bring a customer's holdings in line with it.
 
 The mark (`STRIPE_SUB#<id>`) holds a revision, raised by every write of the subscription's
-state, and the creation time of the newest Stripe event applied. Each write requires the
-revision it read, so of two writers racing (two events, or an event and billing.update)
-one wins and the other reads again; and an event older than one already applied is not
-applied (the handler re-reads Stripe anyway: the newer event already wrote that state).
+state, and the creation time of the newest Stripe event applied. A writer reads the mark,
+then Stripe, and writes only if the revision is still the one it read: any write that landed
+first was based on an earlier read of Stripe, so what wins is never older than what it
+replaces (a loser reads again). An event older than one already applied is not applied at
+all (the newer one's re-read saw at least as much).
 """
 
 from __future__ import annotations
