@@ -1,0 +1,135 @@
+"""How our copy of a subscription follows Stripe's (billing.domain.stripe_sync, pure):
+which held plan a Stripe subscription bills, its cancellation, status and trial, prepaid
+units, and the default plan a customer falls back to."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from billing.domain.holdings import Grant, Holdings, Subscription
+from billing.domain.plans import BasePrice, ItemPrice, Plan, PlanItem, PlanTerms, StripeMirror
+from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
+from billing.stripe_api.subscriptions import StripeSubscription, SubscriptionItem, subscription_from
+
+START, END = 1_790_000_000, 1_792_592_000
+
+SEATS = PlanItem(
+    feature_id="seats",
+    included=Decimal(2),
+    price=ItemPrice(amount=Decimal(8), billing_units=Decimal(5), billing_method="prepaid"),
+)
+TEAM = Plan(
+    id="team",
+    name="Team",
+    terms=PlanTerms(price=BasePrice(amount=Decimal(30), interval="month"), items=(SEATS,)),
+    stripe=StripeMirror(
+        product_id="prod_team", base_price_id="price_team", item_price_ids={"seats": "price_seat"}
+    ),
+)
+FREE = Plan(id="free", name="Free", auto_enable=True)
+HELD = Subscription(id="sub_1", plan_id="team", plan_version=1, started_at=START * 1000)
+
+
+def stripe_sub(status: str = "active", quantity: int = 1, **fields: object) -> StripeSubscription:
+    return StripeSubscription(
+        id="sub_stripe",
+        customer="cus_1",
+        status=status,
+        items=(SubscriptionItem("price_team", 1), SubscriptionItem("price_seat", quantity)),
+        current_period_start=START,
+        current_period_end=END,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_a_stripe_subscription_bills_the_held_plan_whose_prices_it_sells() -> None:
+    held = Holdings(subscriptions=(HELD,))
+
+    assert held_for(held, {"sub_1": TEAM}, stripe_sub()) == HELD
+    other = StripeSubscription("sub_x", "cus_1", "active", (SubscriptionItem("price_other", 1),))
+    assert held_for(held, {"sub_1": TEAM}, other) is None
+    assert sells(TEAM, stripe_sub())
+    assert not sells(FREE, stripe_sub()), "a free plan has no prices: Stripe never bills it"
+
+
+def test_cancel_at_the_period_end_shows_when_it_ends_and_uncancel_clears_it() -> None:
+    canceling = stripe_sub(cancel_at_period_end=True, cancel_at=END, canceled_at=START + 60)
+
+    after = synced(HELD, canceling)
+
+    assert (after.canceled_at, after.expires_at) == ((START + 60) * 1000, END * 1000)
+    assert (after.current_period_start, after.current_period_end) == (START * 1000, END * 1000)
+    back = synced(after, stripe_sub())
+    assert (back.canceled_at, back.expires_at) == (None, None)
+
+
+def test_an_owed_payment_is_past_due_and_a_paid_one_clears_it() -> None:
+    assert synced(HELD, stripe_sub("past_due")).past_due
+    assert synced(HELD, stripe_sub("unpaid")).past_due
+    assert not synced(HELD._replace(past_due=True), stripe_sub("active")).past_due
+
+
+def test_a_trial_end_is_taken_from_stripe() -> None:
+    trialing = synced(HELD, stripe_sub("trialing", trial_end=END))
+
+    assert trialing.trial_ends_at == END * 1000
+    assert synced(trialing, stripe_sub("active")).trial_ends_at == END * 1000, "kept after"
+
+
+def test_prepaid_units_follow_the_packages_stripe_bills() -> None:
+    grant = Grant(
+        id="g1",
+        feature_id="seats",
+        plan_id="team",
+        included=Decimal(2),
+        anchor_at=0,
+        prepaid=Decimal(5),
+        usage=Decimal(3),
+    )
+
+    ((before, after),) = prepaid_synced([grant], TEAM, stripe_sub(quantity=3))
+
+    assert before == grant
+    assert (after.prepaid, after.usage) == (Decimal(15), Decimal(3))
+    assert prepaid_synced([grant], TEAM, stripe_sub(quantity=1)) == []
+
+
+def test_the_default_plan_is_the_groups_free_auto_enabled_plan() -> None:
+    grouped = Plan(id="team_free", name="Team free", group="team", auto_enable=True)
+    archived = Plan(id="old_free", name="Old", auto_enable=True, archived=True)
+
+    assert default_plan([archived, grouped, FREE], TEAM) == FREE
+    assert default_plan([FREE], FREE) is None, "the default itself has none to fall back to"
+    add_on = TEAM.model_copy(update={"add_on": True})
+    assert default_plan([FREE], add_on) is None, "an add-on ending leaves the main plan"
+
+
+def test_stripes_object_is_read_with_periods_on_its_items() -> None:
+    read = subscription_from(
+        {
+            "id": "sub_1",
+            "customer": {"id": "cus_1"},
+            "status": "trialing",
+            "cancel_at_period_end": True,
+            "cancel_at": END,
+            "canceled_at": START,
+            "trial_end": END,
+            "items": {
+                "data": [
+                    {
+                        "price": {"id": "price_team"},
+                        "quantity": 1,
+                        "current_period_start": START,
+                        "current_period_end": END,
+                    }
+                ]
+            },
+        }
+    )
+
+    assert read.customer == "cus_1"
+    assert read.canceling
+    assert (read.current_period_start, read.current_period_end) == (START, END)
+    assert read.price_ids == frozenset({"price_team"})
+    assert not read.ended
+    assert subscription_from({"id": "s", "customer": "c", "status": "canceled"}).ended
