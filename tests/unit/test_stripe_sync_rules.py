@@ -7,8 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
-from billing.domain.plans import BasePrice, ItemPrice, Plan, PlanItem, PlanTerms, StripeMirror
+from billing.domain.plans import BasePrice, Plan, PlanItem, PlanTerms, StripeMirror
 from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
+from billing.domain.terms import ItemPrice
 from billing.stripe_api.subscriptions import StripeSubscription, SubscriptionItem, subscription_from
 
 START, END = 1_790_000_000, 1_792_592_000
