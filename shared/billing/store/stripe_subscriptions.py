@@ -63,6 +63,7 @@ def advanced(stripe_subscription_id: str, before: Mark, event_created: int | Non
             "TableName": table_name(),
             "Item": {
                 **_key(stripe_subscription_id),
+                "entity": {"S": "stripe_subscription_mark"},
                 "revision": {"N": str(before.revision + 1)},
                 "event_created": {"N": str(newest)},
             },
