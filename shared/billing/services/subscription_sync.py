@@ -10,12 +10,15 @@ events delivered in any order, ends in the state Stripe has now.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aws_lambda_powertools import Logger
 
 from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
+from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated, Scenario
@@ -54,7 +57,8 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         for sub in customer.holdings.subscriptions
         if (plan := current.version(sub.plan_id, sub.plan_version)) is not None
     }
-    if _switched(state, current, customer):
+    switch = _switch_of(state, current, customer)
+    if switch is not None and _switched(state, switch):
         return
     held = held_for(customer.holdings, held_plans, state)
     if held is None:
@@ -62,13 +66,14 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
     advanced = stripe_subscriptions.advanced(subscription_id, mark, event_created)
     now = clock.now_ms()
     if state.ended:
-        shown = _scheduled_on(state, customer.holdings, current)
+        shown = _shown(switch, customer.holdings)
         _expire(customer, held, held_plans[held.id], current, shown, [advanced], now)
         return
     after = synced(held, state)
     regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
-    dropped = () if state.canceling else _scheduled_on(state, customer.holdings, current, True)
+    taken_back = switch is not None and switch.plan.free and not state.canceling
+    dropped = _shown(switch, customer.holdings) if taken_back else ()
     if after == held and not regranted and not dropped:
         return
     stripe_subscriptions.save(
@@ -90,26 +95,43 @@ def expire_now(customer: Customer, held: Subscription, plan: Plan, current: Cata
     _expire(customer, held, plan, current, (), [], clock.now_ms())
 
 
-def _switched(state: StripeSubscription, current: Catalog, customer: Customer) -> bool:
-    """A change waiting for this subscription's period end (a downgrade) is granted once
-    Stripe bills the new plan, or, for a free plan, once the paid subscription has ended.
-    True if it was (or had been) granted: there is nothing else to sync then."""
-    switch = purchases.scheduled_switch(state.id)
-    if switch is None:
-        return False
-    purchase_id, at_ms = switch
-    purchase = purchases.load(purchase_id)
-    if purchase is None or purchase.internal_id != customer.internal_id:
-        return False
+class _Switch(NamedTuple):
+    """A change scheduled for a subscription's period end: the purchase it grants then."""
+
+    purchase: PendingPurchase
+    plan: Plan
+    at_ms: int
+
+
+def _switch_of(state: StripeSubscription, current: Catalog, customer: Customer) -> _Switch | None:
+    found = purchases.scheduled_switch(state.id)
+    purchase = purchases.load(found[0]) if found is not None else None
+    if found is None or purchase is None or purchase.internal_id != customer.internal_id:
+        return None
     plan = current.version(purchase.plan_id, purchase.plan_version)
-    if plan is None:
+    return None if plan is None else _Switch(purchase, plan, found[1])
+
+
+def _switched(state: StripeSubscription, switch: _Switch) -> bool:
+    """The change is granted once Stripe bills the new plan, or, for a free plan, once the
+    paid subscription has ended. True if it is (or had been) granted: there is nothing else
+    to sync then."""
+    started = (state.current_period_start or 0) * 1000 >= switch.at_ms
+    due = started and sells(switch.plan, state)
+    if not (due or (state.ended and switch.plan.free)):
         return False
-    due = (state.current_period_start or 0) * 1000 >= at_ms and sells(plan, state)
-    if not (due or (state.ended and plan.free)):
-        return False
-    if purchase.status == "pending":
-        grant_purchase(purchase_id)
+    if switch.purchase.status == "pending":
+        grant_purchase(switch.purchase.id)
     return True
+
+
+def _shown(switch: _Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:
+    """The plan shown as scheduled until the switch, while it is still to come."""
+    if switch is None or switch.purchase.status != "pending":
+        return ()
+    return tuple(
+        s for s in holdings.subscriptions if s.status == "scheduled" and s.plan_id == switch.plan.id
+    )
 
 
 def _expire(
@@ -155,19 +177,3 @@ def _tell(customer: Customer, sub: Subscription, scenario: Scenario, cause: str)
             scenario=scenario,
         )
     )
-
-
-def _scheduled_on(
-    state: StripeSubscription, holdings: Holdings, current: Catalog, only_free: bool = False
-) -> tuple[Subscription, ...]:
-    """The plan shown as scheduled for this subscription's period end, if any (only if it
-    is a free plan, with `only_free`)."""
-    switch = purchases.scheduled_switch(state.id)
-    purchase = purchases.load(switch[0]) if switch is not None else None
-    if purchase is None or purchase.status != "pending":
-        return ()
-    plan = current.version(purchase.plan_id, purchase.plan_version)
-    if only_free and (plan is None or not plan.free):
-        return ()
-    shown = [s for s in holdings.subscriptions if s.status == "scheduled"]
-    return tuple(s for s in shown if s.plan_id == purchase.plan_id)
