@@ -325,3 +325,40 @@ def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
     (pro,) = on_clock.customer()["subscriptions"]
     assert pro["canceled_at"] is not None, "the cancellation stays"
     assert pro["expires_at"] == pro["current_period_end"]
+
+
+def test_an_event_arriving_before_the_payment_is_granted_is_retried_not_lost(
+    on_clock: OnClock,
+) -> None:
+    """Stripe's order is not guaranteed: here the subscription's events reach us before the
+    checkout's, and the customer had cancelled meanwhile."""
+    emulator = on_clock.stack.emulator
+    assert emulator is not None
+    with on_clock.stack.stripe_webhooks_paused():
+        answer = on_clock.api.post(
+            "/v1/billing.attach",
+            json={"customer_id": "c1", "plan_id": "pro", "success_url": "https://app.test/ok"},
+        ).json()
+        paid = httpx.post(answer["payment_url"], data={"card_number": "4242424242424242"})
+        assert paid.status_code == 303
+        subscription = on_clock.stripe_subscription()
+        stripe_client(on_clock.stack).v1.subscriptions.update(
+            subscription.id, {"cancel_at_period_end": True}
+        )
+    assert on_clock.held() == [("free", "active")], "nothing heard from Stripe yet"
+    (updated,) = emulator.events("customer.subscription.updated")
+
+    emulator.redeliver(updated["id"])
+
+    (attempt,) = [a for a in emulator.deliveries() if a["event_id"] == updated["id"]][-1:]
+    assert attempt["status"] == 409, "answered so that Stripe delivers it again"
+    assert on_clock.held() == [("free", "active")]
+
+    for event in emulator.events():
+        if event["type"] != "customer.subscription.updated":
+            emulator.redeliver(event["id"])
+    emulator.redeliver(updated["id"])  # Stripe's next attempt
+
+    (pro,) = on_clock.customer()["subscriptions"]
+    assert pro["plan_id"] == "pro"
+    assert pro["canceled_at"] is not None, "the cancellation was not lost"

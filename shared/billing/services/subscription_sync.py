@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 
 from billing import clock
 from billing.domain.customers import Customer
+from billing.domain.errors import StripeEventInProgress
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
@@ -62,6 +63,7 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         return
     held = held_for(customer.holdings, held_plans, state)
     if held is None:
+        _refuse_before_the_grant(state, customer)
         return
     advanced = stripe_subscriptions.advanced(subscription_id, mark, event_created)
     now = clock.now_ms()
@@ -93,6 +95,23 @@ def expire_now(customer: Customer, held: Subscription, plan: Plan, current: Cata
     """Ends a plan that Stripe does not bill (a free one) at once, as a Stripe subscription
     ending would."""
     _expire(customer, held, plan, current, (), [], clock.now_ms())
+
+
+class PurchaseNotGrantedYet(StripeEventInProgress):
+    """The event is about a subscription whose purchase is paid but not granted yet (its
+    invoice or checkout event is still to come): answered non-2xx, so Stripe delivers it
+    again, by when the purchase is granted and the event applies to it."""
+
+    code = "stripe_event_too_early"
+
+
+def _refuse_before_the_grant(state: StripeSubscription, customer: Customer) -> None:
+    if state.ended or not state.paid_for or state.purchase_id is None:
+        return
+    purchase = purchases.load(state.purchase_id)
+    ours = purchase is not None and purchase.internal_id == customer.internal_id
+    if ours and purchase is not None and purchase.status == "pending":
+        raise PurchaseNotGrantedYet
 
 
 class _Switch(NamedTuple):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from billing.stripe_api.payments import Proration
+from billing.stripe_api.payments import PURCHASE_KEY, Proration
 
 # Statuses after which a Stripe subscription never bills again.
 ENDED = frozenset({"canceled", "incomplete_expired"})
@@ -35,6 +35,13 @@ class StripeSubscription:
     current_period_start: int | None = None
     current_period_end: int | None = None
     trial_end: int | None = None
+    # Our purchase the subscription was created for (its metadata), if any.
+    purchase_id: str | None = None
+
+    @property
+    def paid_for(self) -> bool:
+        """In force in Stripe: paid, or in a trial that needed no payment."""
+        return self.status in ("active", "trialing", "past_due")
 
     @property
     def ended(self) -> bool:
@@ -84,6 +91,7 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         current_period_start=first.get("current_period_start"),
         current_period_end=first.get("current_period_end"),
         trial_end=fields.get("trial_end"),
+        purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
     )
 
 
