@@ -77,7 +77,12 @@ def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
     holder = clock.new_internal_id("update")
     billing_lock.take(command.customer_id, holder, clock.now_ms(), LOCK_LEASE_MS)
     try:
-        return _update(get_customer(command.customer_id), held, current, command, stripe)
+        # Read again under the lock: a change that ended just before may have moved things.
+        customer = get_customer(command.customer_id)
+        held = _held(customer, current, command)
+        if held is None:
+            raise PlanNotFound(f"The customer no longer has the plan '{command.plan_id}'.")
+        return _update(customer, held, current, command, stripe)
     finally:
         billing_lock.release(command.customer_id, holder)
 
