@@ -392,3 +392,19 @@ def test_a_track_that_uses_the_last_of_a_balance_tells_limit_reached_once(
         "feature_id": "messages",
         "limit_type": "included",
     }
+
+
+def test_a_check_with_send_event_that_uses_the_last_tells_limit_reached(
+    api: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    endpoint(api, receiver.url, events=["balances.limit_reached"])
+    with_metered_balance(api, included=1)
+
+    answer = api.post(
+        "/v1/balances.check",
+        json={"customer_id": "u", "feature_id": "messages", "send_event": True},
+    )
+
+    assert answer.json()["allowed"] is True
+    wait_for(lambda: len(receiver.received) == 1)
+    assert receiver.received[0].event["data"]["feature_id"] == "messages"
