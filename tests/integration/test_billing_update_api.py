@@ -318,3 +318,25 @@ def test_an_update_retried_with_one_key_changes_stripe_once(
     assert clean_stack.emulator is not None
     updates = clean_stack.emulator.events("customer.subscription.updated")
     assert sum(1 for e in updates if e["data"]["object"]["cancel_at_period_end"]) == 1
+
+
+def test_a_plan_of_many_items_cancelled_at_once_is_gone_whole_and_the_default_given_back(
+    catalog: httpx.Client,
+) -> None:
+    items = []
+    for n in range(100):
+        feature = {"feature_id": f"f{n}", "name": f"F{n}", "type": "metered"}
+        assert catalog.post("/v1/features.create", json=feature).status_code == 200
+        items.append({"feature_id": f"f{n}", "included": 1})
+    big = {"plan_id": "big", "name": "Big", "items": items}
+    assert catalog.post("/v1/plans.create", json=big).status_code == 200
+    catalog.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+    assert attach(catalog, plan_id="big").status_code == 200
+    assert len(customer(catalog)["balances"]) == 100, "big replaced the default plan"
+
+    response = update(catalog, plan_id="big", cancel_action="cancel_immediately")
+
+    assert response.status_code == 200, response.text
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["free"]
+    assert list(held["balances"]) == ["messages"]

@@ -177,7 +177,9 @@ def _expire(
         if not fallback.in_use:
             also = [*also, catalog.mark_in_use(fallback)]
     logger.info("plan expired", extra={"plan": held.plan_id, "subscription": held.id})
-    stripe_subscriptions.save(customer, removed=leaving, added=added, also=also, now_ms=now)
+    stripe_subscriptions.save(
+        customer, removed=leaving, added=added, also=also, staged_as=f"expire:{held.id}", now_ms=now
+    )
     _tell(customer, held, "expired", f"expired:{held.id}")
     for given in added.subscriptions:
         _tell(customer, given, "new", f"default:{held.id}")

@@ -19,7 +19,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.store import keys, writes
-from billing.store.holdings import OWNER, delete_owned, items_of, put_new
+from billing.store.holdings import OWNER, change_in_stages, delete_owned, items_of, put_new
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
@@ -81,18 +81,26 @@ def save(
     removed: Holdings = _NOTHING,
     added: Holdings = _NOTHING,
     also: Sequence[Write] = (),
+    staged_as: str | None = None,
     now_ms: int,
 ) -> None:
-    """In one transaction, fenced on the live profile: subscriptions rewritten (while still
-    held), grants rewritten (if their usage is as read), holdings removed and added, and
-    `also` (the mark, a plan version marked in use)."""
+    """In one transaction, fenced on the live profile as read: subscriptions rewritten
+    (while still held), grants rewritten (if their usage is as read), holdings removed and
+    added, and `also` (the mark, a plan version marked in use). Holdings removed and added
+    that do not fit in one transaction are written in stages under the change id
+    `staged_as` (shown at once, as a large grant is)."""
     pk, owner = pk_of(profile), profile.internal_id
     subscriptions = Holdings(subscriptions=tuple(changed))
     rewrites = [_rewrite(item, owner) for item in items_of(pk, owner, subscriptions)]
     regrants = [_regrant(pk, owner, before, after) for before, after in regranted]
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
     puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
-    writes.run([required(profile, now_ms), *rewrites, *regrants, *deletes, *puts, *also])
+    whole = [required(profile, now_ms), *rewrites, *regrants, *deletes, *puts, *also]
+    if len(whole) <= writes.TRANSACTION_ITEMS or staged_as is None:
+        writes.run(whole)
+    else:
+        # A plan of many items expiring into another: written in stages, shown at once.
+        change_in_stages(profile, staged_as, added, removed, list(also), now_ms)
 
 
 def _rewrite(item: Item, owner: str) -> Write:
