@@ -237,3 +237,14 @@ def _held_feature(item: Item, feature_id: str) -> Item:
     item["GSI2PK"] = {"S": keys.feature_holder_pk(feature_id)}
     item["GSI2SK"] = item["PK"]
     return item
+
+
+def exchange(
+    profile: Customer, added: Holdings, removed: Holdings, also: list[Write], now_ms: int
+) -> None:
+    """In one transaction, fenced on the live profile: `added` written, `removed` (still
+    owned) deleted, and `also` (a plan version marked in use)."""
+    pk, owner = pk_of(profile), profile.internal_id
+    puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
+    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
+    writes.run([required(profile, now_ms), *puts, *deletes, *also])
