@@ -1,0 +1,156 @@
+"""The dashboard over HTTP on the local stack: sign-in, sessions, CSRF and the headers."""
+
+from __future__ import annotations
+
+import httpx
+
+from local.stack import LocalStack
+from tests.conftest import table_items
+from tests.dashboard.conftest import Dashboard
+
+
+def customer_profiles(stack: LocalStack) -> list[dict]:
+    return [i for i in table_items(stack) if i["SK"]["S"] == "PROFILE"]
+
+
+def test_the_right_key_signs_in_with_a_strict_http_only_cookie_for_12_hours(visitor: Dashboard):
+    answer = visitor.sign_in()
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard/customers"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    assert "Max-Age=43200" in cookie
+    assert "Path=/dashboard" in cookie
+    assert "Secure" not in cookie  # on localhost only
+    assert visitor.get("/customers").status_code == 200
+
+
+def test_the_cookie_is_secure_anywhere_but_localhost(visitor: Dashboard):
+    answer = visitor.http.get("/dashboard/sign-in", headers={"host": "abc.example.com"})
+
+    assert "Secure" in answer.headers["set-cookie"]
+
+
+def test_a_wrong_key_shows_the_sign_in_page_again_with_a_message(visitor: Dashboard):
+    answer = visitor.sign_in("am_sk_wrong")
+
+    assert answer.status_code == 401
+    assert "not one this deployment accepts" in answer.text
+    assert 'name="secret_key"' in answer.text
+    assert visitor.get("/customers").headers["location"] == "/dashboard/sign-in"
+
+
+def test_pages_need_a_session_and_send_a_visitor_to_sign_in(visitor: Dashboard):
+    for path in ("", "/customers", "/customer", "/plans"):
+        answer = visitor.get(path)
+
+        assert answer.status_code == 303, path
+        assert answer.headers["location"] == "/dashboard/sign-in"
+
+
+def test_a_tampered_session_cookie_is_refused(operator: Dashboard):
+    cookie = operator.http.cookies["dashboard_session"]
+    version, payload, tag = cookie.split(".")
+    operator.http.cookies.clear()
+    operator.http.cookies.set("dashboard_session", f"{version}.{payload}x.{tag}")
+
+    assert operator.get("/customers").status_code == 303
+
+
+def test_a_post_without_a_valid_csrf_token_is_403_and_changes_nothing(
+    operator: Dashboard, catalog_stack: LocalStack
+):
+    form = {"customer_id": "u9", "email": "u9@example.com"}
+    before = customer_profiles(catalog_stack)
+
+    missing = operator.http.post("/dashboard/customers", data=form)
+    wrong = operator.post("/customers", form, csrf="not-the-token")
+
+    assert missing.status_code == 403
+    assert wrong.status_code == 403
+    assert "nothing was changed" in missing.text
+    assert customer_profiles(catalog_stack) == before
+
+
+def test_a_csrf_token_of_another_session_is_refused(operator: Dashboard, catalog_stack: LocalStack):
+    other = Dashboard(catalog_stack)
+    other.sign_in()
+    their_token = other.csrf("/customers")
+
+    answer = operator.post("/customers", {"customer_id": "u9"}, csrf=their_token)
+
+    assert answer.status_code == 403
+    assert customer_profiles(catalog_stack) == []
+
+
+def test_signing_out_clears_the_session(operator: Dashboard):
+    answer = operator.post("/sign-out", {})
+
+    assert answer.status_code == 303
+    assert "Max-Age=0" in answer.headers["set-cookie"]
+    assert operator.get("/customers").headers["location"] == "/dashboard/sign-in"
+
+
+def test_every_page_forbids_inline_script_other_origins_and_framing(operator: Dashboard):
+    for path in ("/sign-in", "/customers", "/plans"):
+        headers = operator.get(path).headers
+
+        policy = headers["content-security-policy"]
+        assert "script-src 'self'" in policy
+        assert "default-src 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["cache-control"] == "no-store"
+
+
+def test_static_files_have_content_hashed_names_cached_for_a_year(operator: Dashboard):
+    page = operator.get("/customers").text
+    script = page.split('<script src="')[1].split('"')[0]
+
+    answer = operator.http.get(script)
+    renamed = operator.http.get(script.replace(script.rsplit("/", 1)[1][:4], "0000"))
+
+    assert answer.status_code == 200
+    assert "htmx" in answer.text[:200]
+    assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert renamed.status_code == 404
+
+
+def test_a_blank_id_pre_creates_a_customer_that_get_or_create_with_its_email_claims(
+    operator: Dashboard, api: httpx.Client
+):
+    created = operator.post(
+        "/customers", {"name": "Ada", "customer_id": "", "email": "ada@example.com"}
+    )
+
+    claimed = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "u1", "email": "Ada@Example.com"}
+    ).json()
+
+    assert created.headers["location"].startswith("/dashboard/customer?email=ada%40example.com")
+    assert claimed["name"] == "Ada"
+    assert "u1" in operator.get("/customers").text
+
+
+def test_an_invalid_form_shows_its_page_again_with_the_field_and_changes_nothing(
+    operator: Dashboard, catalog_stack: LocalStack
+):
+    answer = operator.post("/customers", {"customer_id": "", "email": "not-an-email"})
+
+    assert answer.status_code == 400
+    assert "email" in answer.text
+    assert customer_profiles(catalog_stack) == []
+
+
+def test_the_plans_page_shows_items_prices_versions_and_stripe_ids(operator: Dashboard):
+    page = operator.get("/plans").text
+
+    assert "Pro" in page
+    assert "version 1" in page
+    assert "20 per month" in page
+    assert "0.5 per 100, usage based" in page
+    assert "product <code>prod_" in page or "product <code>bl_plan_" in page
+    assert "AI credits" in page
