@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from local.stack import LocalStack
@@ -154,3 +156,70 @@ def test_the_plans_page_shows_items_prices_versions_and_stripe_ids(operator: Das
     assert "0.5 per 100, usage based" in page
     assert "product <code>prod_" in page or "product <code>bl_plan_" in page
     assert "AI credits" in page
+
+
+def test_customers_come_newest_first_in_pages_and_can_be_searched(
+    operator: Dashboard, api: httpx.Client
+):
+    for number in range(27):
+        api.post(
+            "/v1/customers.get_or_create",
+            json={"customer_id": f"c{number:02d}", "email": f"c{number:02d}@example.com"},
+        )
+
+    first = operator.get("/customers").text
+    older = re.search(r'href="([^"]+)" rel="next"', first)
+    assert older is not None
+    second = operator.http.get(older.group(1).replace("&amp;", "&")).text
+    found = operator.get("/customers", q="C07@EXAMPLE").text
+
+    assert rows(first)[:2] == ["c26", "c25"]
+    assert len(rows(first)) == 25
+    assert rows(second) == ["c01", "c00"]
+    assert 'rel="next"' not in second
+    assert rows(found) == ["c07"]
+
+
+def rows(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/dashboard/customer\?id=[^"]+">([^<]+)</a></td>', page)
+
+
+def test_a_linked_customer_links_to_its_stripe_customer_in_test_mode(
+    operator: Dashboard, api: httpx.Client
+):
+    created = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "u2", "create_in_stripe": True}
+    ).json()
+
+    page = operator.get("/customer", id="u2").text
+
+    assert f'href="https://dashboard.stripe.com/test/customers/{created["stripe_id"]}"' in page
+
+
+def test_the_profile_form_changes_name_email_and_metadata(operator: Dashboard, api: httpx.Client):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u3"})
+
+    answer = operator.post(
+        "/customer/profile?id=u3",
+        {"name": "Grace", "email": "grace@example.com", "metadata": '{"tier": "gold"}'},
+    )
+    customer = api.post("/v1/customers.get", json={"customer_id": "u3"}).json()
+
+    assert answer.status_code == 303
+    assert (customer["name"], customer["email"], customer["metadata"]) == (
+        "Grace",
+        "grace@example.com",
+        {"tier": "gold"},
+    )
+
+
+def test_enabling_a_paid_plan_grants_it_without_billing(operator: Dashboard, api: httpx.Client):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u4"})
+
+    answer = operator.post("/customer/plans?id=u4", {"plan_id": "pro"})
+    customer = api.post("/v1/customers.get", json={"customer_id": "u4"}).json()
+
+    assert answer.status_code == 303
+    assert {s["plan_id"] for s in customer["subscriptions"]} == {"free", "pro"}
+    assert customer["balances"]["messages"]["granted"] == 1100
+    assert customer["stripe_id"] is None  # nothing was charged, nothing made in Stripe
