@@ -49,8 +49,10 @@ def catalog_stack(clean_stack: LocalStack) -> LocalStack:
 
 
 @pytest.fixture
-def visitor(catalog_stack: LocalStack) -> Iterator[Dashboard]:
-    dashboard = Dashboard(catalog_stack)
+def visitor(clean_stack: LocalStack) -> Iterator[Dashboard]:
+    """A browser on the dashboard of an empty deployment (ask for `catalog_stack` too for
+    the sample catalog)."""
+    dashboard = Dashboard(clean_stack)
     yield dashboard
     dashboard.http.close()
 

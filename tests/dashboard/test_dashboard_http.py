@@ -62,10 +62,10 @@ def test_a_tampered_session_cookie_is_refused(operator: Dashboard):
 
 
 def test_a_post_without_a_valid_csrf_token_is_403_and_changes_nothing(
-    operator: Dashboard, catalog_stack: LocalStack
+    operator: Dashboard, clean_stack: LocalStack
 ):
     form = {"customer_id": "u9", "email": "u9@example.com"}
-    before = customer_profiles(catalog_stack)
+    before = customer_profiles(clean_stack)
 
     missing = operator.http.post("/dashboard/customers", data=form)
     wrong = operator.post("/customers", form, csrf="not-the-token")
@@ -73,18 +73,18 @@ def test_a_post_without_a_valid_csrf_token_is_403_and_changes_nothing(
     assert missing.status_code == 403
     assert wrong.status_code == 403
     assert "nothing was changed" in missing.text
-    assert customer_profiles(catalog_stack) == before
+    assert customer_profiles(clean_stack) == before
 
 
-def test_a_csrf_token_of_another_session_is_refused(operator: Dashboard, catalog_stack: LocalStack):
-    other = Dashboard(catalog_stack)
+def test_a_csrf_token_of_another_session_is_refused(operator: Dashboard, clean_stack: LocalStack):
+    other = Dashboard(clean_stack)
     other.sign_in()
     their_token = other.csrf("/customers")
 
     answer = operator.post("/customers", {"customer_id": "u9"}, csrf=their_token)
 
     assert answer.status_code == 403
-    assert customer_profiles(catalog_stack) == []
+    assert customer_profiles(clean_stack) == []
 
 
 def test_signing_out_clears_the_session(operator: Dashboard):
@@ -138,16 +138,18 @@ def test_a_blank_id_pre_creates_a_customer_that_get_or_create_with_its_email_cla
 
 
 def test_an_invalid_form_shows_its_page_again_with_the_field_and_changes_nothing(
-    operator: Dashboard, catalog_stack: LocalStack
+    operator: Dashboard, clean_stack: LocalStack
 ):
     answer = operator.post("/customers", {"customer_id": "", "email": "not-an-email"})
 
     assert answer.status_code == 400
     assert "email" in answer.text
-    assert customer_profiles(catalog_stack) == []
+    assert customer_profiles(clean_stack) == []
 
 
-def test_the_plans_page_shows_items_prices_versions_and_stripe_ids(operator: Dashboard):
+def test_the_plans_page_shows_items_prices_versions_and_stripe_ids(
+    operator: Dashboard, catalog_stack: LocalStack
+):
     page = operator.get("/plans").text
 
     assert "Pro" in page
@@ -213,7 +215,9 @@ def test_the_profile_form_changes_name_email_and_metadata(operator: Dashboard, a
     )
 
 
-def test_enabling_a_paid_plan_grants_it_without_billing(operator: Dashboard, api: httpx.Client):
+def test_enabling_a_paid_plan_grants_it_without_billing(
+    operator: Dashboard, api: httpx.Client, catalog_stack: LocalStack
+):
     api.post("/v1/customers.get_or_create", json={"customer_id": "u4"})
 
     answer = operator.post("/customer/plans?id=u4", {"plan_id": "pro"})

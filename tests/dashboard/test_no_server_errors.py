@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from local.stack import LocalStack
 from tests.dashboard.conftest import Dashboard
 
 PATHS = [
@@ -73,7 +74,7 @@ FORMS = st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=6)
 
 
 @pytest.fixture
-def with_customer(operator: Dashboard) -> Dashboard:
+def with_customer(operator: Dashboard, catalog_stack: LocalStack) -> Dashboard:
     """A customer the generated forms can reach (its id, u1, is among the values tried)."""
     operator.post("/customers", {"customer_id": "u1", "plan_id": "pro"})
     assert operator.get("/customer", id="u1").status_code == 200
