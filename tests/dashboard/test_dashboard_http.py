@@ -227,3 +227,13 @@ def test_enabling_a_paid_plan_grants_it_without_billing(
     assert {s["plan_id"] for s in customer["subscriptions"]} == {"free", "pro"}
     assert customer["balances"]["messages"]["granted"] == 1100
     assert customer["stripe_id"] is None  # nothing was charged, nothing made in Stripe
+
+
+def test_creating_a_customer_with_an_unknown_plan_creates_nothing(
+    operator: Dashboard, clean_stack: LocalStack
+):
+    answer = operator.post("/customers", {"customer_id": "u5", "plan_id": "no_such_plan"})
+
+    assert answer.status_code == 404
+    assert 'role="alert"' in answer.text
+    assert customer_profiles(clean_stack) == []

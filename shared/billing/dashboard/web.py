@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -62,7 +62,6 @@ class Request:
     session: sessions.Session | None = None
     # A session the answer must set (a new anonymous one, or one just signed in or out).
     new_cookie: str | None = None
-    notices: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, event: APIGatewayProxyEventV2) -> Request:
@@ -77,8 +76,11 @@ class Request:
 
     @property
     def on_localhost(self) -> bool:
-        name = self.host.rsplit(":", 1)[0] if not self.host.startswith("[") else self.host
-        return name in ("localhost", "127.0.0.1", "[::1]")
+        try:
+            name = urlsplit(f"//{self.host}").hostname
+        except ValueError:
+            return False
+        return name in ("localhost", "127.0.0.1", "::1")
 
     def csrf(self) -> str:
         assert self.session is not None

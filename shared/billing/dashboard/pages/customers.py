@@ -15,7 +15,7 @@ from billing.domain.errors import BillingError, InvalidRequest
 from billing.services.customers.get_or_create import GetOrCreateCustomer, get_or_create
 from billing.services.customers.list import list_customers
 from billing.services.enable_plan import EnablePlan, enable_plan
-from billing.services.plans import list_plans
+from billing.services.plans import get_plan, list_plans
 
 PAGE_SIZE = 25
 MOST_SEARCH = 256
@@ -46,6 +46,8 @@ def index(request: Request, error: str | None = None, status: int = 200) -> Resp
 def create(request: Request) -> Response[str]:
     try:
         form = parsed(NewCustomerForm, request.form)
+        if form.plan_id is not None:
+            get_plan(form.plan_id)  # an unknown plan creates nothing
         command = GetOrCreateCustomer(
             customer_id=form.customer_id, draft=CustomerDraft(name=form.name, email=form.email)
         )
