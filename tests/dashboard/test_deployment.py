@@ -58,3 +58,18 @@ def test_make_dev_serves_the_dashboard_and_prints_its_url():
     assert sign_in_page.url.path == "/dashboard/sign-in"
     assert signed_in.status_code == 303
     assert signed_in.headers["location"] == "/dashboard/customers"
+
+
+def test_the_local_gateway_routes_every_path_below_dashboard_to_it_and_no_other(
+    clean_stack,
+):
+    with httpx.Client(base_url=clean_stack.api_url, timeout=30) as client:
+        below = client.get("/dashboard/customers/a/b")
+        beside = client.get("/dashboardx")
+        root = client.get("/dashboard")
+
+    assert below.status_code == 303  # to sign in: the dashboard function answered
+    assert below.headers["location"] == "/dashboard/sign-in"
+    assert root.status_code == 303
+    assert beside.status_code == 404
+    assert beside.json()["code"] == "not_found"  # the $default route's function
