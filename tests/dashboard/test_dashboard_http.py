@@ -7,7 +7,7 @@ import re
 import httpx
 
 from local.stack import LocalStack
-from tests.conftest import table_items
+from tests.conftest import table_items, with_metered_balance
 from tests.dashboard.conftest import Dashboard
 
 
@@ -237,3 +237,20 @@ def test_creating_a_customer_with_an_unknown_plan_creates_nothing(
     assert answer.status_code == 404
     assert 'role="alert"' in answer.text
     assert customer_profiles(clean_stack) == []
+
+
+def test_a_customer_with_more_events_than_one_aggregate_reads_still_has_its_page(
+    operator: Dashboard, api: httpx.Client, monkeypatch
+):
+    from billing.services import events
+
+    with_metered_balance(api, included=100)
+    for _ in range(3):
+        api.post("/v1/balances.track", json={"customer_id": "u", "feature_id": "messages"})
+    monkeypatch.setattr(events, "MOST_EVENTS_PER_AGGREGATE", 2)
+
+    answer = operator.get("/customer", id="u")
+
+    assert answer.status_code == 200
+    assert "Too many events in 30 days to chart here" in answer.text
+    assert answer.text.count("<td>messages</td>") == 3  # the latest events are still listed

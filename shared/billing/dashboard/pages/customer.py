@@ -11,13 +11,14 @@ from aws_lambda_powertools.event_handler import Response
 from billing import clock, stripe_api
 from billing.api.errors import status_of
 from billing.config import settings
-from billing.dashboard.chart import DAY_MS, DAYS, charts, first_day
+from billing.dashboard.chart import DAY_MS, DAYS, Chart, charts, first_day
 from billing.dashboard.forms import BalanceForm, EnablePlanForm, ProfileForm, parsed
 from billing.dashboard.web import Request, link, page, redirect
 from billing.domain.customer_changes import CustomerChanges
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, CustomerNotFound, InvalidRequest
 from billing.domain.holdings import Subscription, balances
+from billing.domain.reports import StoredEvent
 from billing.domain.usage import usable
 from billing.services.balances import BalanceChange, update_balance
 from billing.services.customers.update import UpdateCustomer, update_customer
@@ -58,14 +59,7 @@ def show(request: Request, error: str | None = None, status: int = 200) -> Respo
     ]
     held_balances = balances(usable(customer.holdings.grants, now))
     metered = [held_balances[f] for f in sorted(held_balances)]
-    usage, events = ([], [])
-    if customer.id is not None:
-        start = first_day(now)
-        ids = [b.feature_id for b in metered]
-        if ids:
-            bins, _ = aggregate_events(customer.id, ids, start, now, "day", "sum", None, None)
-            usage = charts(bins, ids, now)
-        events = list_events(customer.id, now - DAYS * DAY_MS, now, None, None, LATEST_EVENTS)[0]
+    charted, events = _usage(customer.id, [b.feature_id for b in metered], now)
     return page(
         request,
         "customer.html",
@@ -77,12 +71,30 @@ def show(request: Request, error: str | None = None, status: int = 200) -> Respo
         balances=metered,
         flags=customer.holdings.flags,
         features=features,
-        charts=usage,
+        charts=charted,
         events=events,
         stripe_url=_stripe_url(customer.stripe_id),
         done=DONE.get(request.query.get("done", "")),
         error=error,
     )
+
+
+def _usage(
+    customer_id: str | None, feature_ids: list[str], now: int
+) -> tuple[list[Chart] | None, list[StoredEvent]]:
+    """The 30-day charts (None when there are too many events to sum here) and the latest
+    events. A pre-created customer has none: usage is tracked under an id."""
+    if customer_id is None:
+        return [], []
+    start = first_day(now)
+    try:
+        bins, _ = aggregate_events(customer_id, feature_ids, start, now, "day", "sum", None, None)
+    except InvalidRequest:  # more events than one aggregate reads
+        charted = None
+    else:
+        charted = charts(bins, feature_ids, now)
+    latest = list_events(customer_id, now - DAYS * DAY_MS, now, None, None, LATEST_EVENTS)[0]
+    return charted, latest
 
 
 def update_profile(request: Request) -> Response[str]:
