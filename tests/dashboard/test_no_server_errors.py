@@ -147,3 +147,22 @@ def test_a_wrong_form_on_a_customer_is_a_4xx_with_its_page_again(
     assert 400 <= answer.status_code < 500, answer.text[:300]
     assert 'role="alert"' in answer.text
     assert answer.text.split("<h2")[1:] == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"id": "u" * 3000},
+        {"email": "a" * 3000 + "@example.com"},
+        {"id": "\x00"},
+        {"q": "x" * 5000},
+        {"cursor": "e30" * 1000},
+    ],
+)
+def test_an_oversized_or_odd_query_is_never_a_server_error(
+    with_customer: Dashboard, query: dict[str, str]
+):
+    for path in ("/customer", "/customers"):
+        answer = with_customer.get(path, **query)
+
+        assert answer.status_code < 500, (path, answer.status_code, answer.text[:300])
