@@ -254,3 +254,26 @@ def test_a_customer_with_more_events_than_one_aggregate_reads_still_has_its_page
     assert answer.status_code == 200
     assert "Too many events in 30 days to chart here" in answer.text
     assert answer.text.count("<td>messages</td>") == 3  # the latest events are still listed
+
+
+def test_enabling_a_plan_replaces_the_plan_of_its_group_with_what_that_one_granted(
+    operator: Dashboard, api: httpx.Client, catalog_stack: LocalStack
+):
+    api.post(
+        "/v1/plans.create",
+        json={
+            "plan_id": "starter",
+            "name": "Starter",
+            "group": "main",
+            "items": [{"feature_id": "seats", "included": 3}],
+        },
+    )
+    api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "u6", "auto_enable_plan_id": "starter"}
+    )
+
+    operator.post("/customer/plans?id=u6", {"plan_id": "pro"})
+    customer = api.post("/v1/customers.get", json={"customer_id": "u6"}).json()
+
+    assert [s["plan_id"] for s in customer["subscriptions"]] == ["pro"]
+    assert customer["balances"]["seats"]["granted"] == 1  # pro's, not starter's 3
