@@ -50,7 +50,8 @@ def _enable(command: EnablePlan) -> None:
     held = customer.holdings
     removed = left_behind(held, decision.replaces) if decision.replaces else Holdings()
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
-    holdings.exchange(customer, added, removed, also, now)
+    change_id = clock.new_internal_id("enable")
+    holdings.exchange(customer, change_id, added, removed, also, now)
 
 
 def _customer(command: EnablePlan) -> Customer:
