@@ -81,6 +81,12 @@ def sign_in(page, key: str) -> None:
 
 
 def test_a_wrong_key_cannot_sign_in(page):
+    page.goto("/dashboard")
+    # The keyboard alone: the key field has the focus, Tab reaches the button.
+    assert page.evaluate("document.activeElement.id") == "secret_key"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Sign in"
+    snap(page, "sign-in")
     sign_in(page, "am_sk_not_this_one")
 
     page.get_by_role("alert").wait_for()
@@ -156,4 +162,5 @@ def test_the_operator_pre_creates_a_customer_the_application_then_claims(
     page.get_by_label("Search by id, name or email").fill("lovelace")
     page.wait_for_url(re.compile(r"q=lovelace"))  # htmx swapped the list in place
     assert page.get_by_role("row", name=re.compile("u1")).count() == 1
+    snap(page, "customers")
     assert page.problems == []
