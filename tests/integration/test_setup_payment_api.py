@@ -202,3 +202,21 @@ def test_a_plan_already_held_is_refused_before_any_card_is_asked_for(
     assert response.status_code == 409
     assert response.json()["code"] == "plan_already_attached"
     assert stripe_client(clean_stack).v1.checkout.sessions.list().data == []
+
+
+def test_a_card_saved_after_the_customer_was_deleted_attaches_nothing_and_is_not_retried(
+    catalog: httpx.Client,  # noqa: F811
+    webhooks: LocalStack,  # noqa: F811
+) -> None:
+    url = setup_payment(catalog, plan_id="pro").json()["url"]
+    stripe_customer = customer(catalog)["stripe_id"]
+    assert catalog.post("/v1/customers.delete", json={"customer_id": "c1"}).status_code == 200
+
+    pay_on_checkout_page(url, "4242 4242 4242 4242")
+
+    assert webhooks.emulator is not None
+    (completed,) = webhooks.emulator.events("checkout.session.completed")
+    assert completed["pending_webhooks"] == 0, "answered 2xx: no retry can make it right"
+    stripe = stripe_client(webhooks)
+    assert stripe.v1.subscriptions.list({"customer": stripe_customer}).data == []
+    assert stripe.v1.invoices.list({"customer": stripe_customer}).data == []

@@ -22,8 +22,13 @@ from pydantic import TypeAdapter
 
 from billing import clock
 from billing.config import settings
-from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
-from billing.services.attach import AttachPlan, attach, situation
+from billing.domain.errors import (
+    CustomerNotFound,
+    InvalidRequest,
+    PlanAlreadyAttached,
+    PlanNotFound,
+)
+from billing.services.attach import AttachPlan, attach, sale_lines, situation
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe
 from billing.store import card_setups
@@ -56,7 +61,10 @@ def setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession:
     customer = get_customer(command.customer_id)
     if command.then_attach is not None:
         # Refused now rather than after the customer saved a card: attach's own checks.
-        situation(command.then_attach).decide(has_card=True)
+        seen = situation(command.then_attach)
+        decision = seen.decide(has_card=True)
+        if decision.flow != "grant":
+            sale_lines(seen.plan, decision)  # a paid plan needs its Stripe prices
     success_url = command.success_url or settings().checkout_success_url
     if success_url is None:
         raise InvalidRequest(
@@ -109,6 +117,14 @@ def card_saved(session_id: str, stripe: StripeFactory) -> None:
         result = attach(wanted, stripe)
     except PlanAlreadyAttached:
         return  # attached by an earlier run of this event, or meanwhile another way
+    except (CustomerNotFound, PlanNotFound, InvalidRequest) as refused:
+        # Changed since the setup was asked for (customer deleted, plan archived): no retry
+        # makes it right, so the card stays saved and nothing is attached.
+        logger.warning(
+            "plan not attached after card setup",
+            extra={"setup": saved.setup_id, "refused": refused.code},
+        )
+        return
     if result.required_action is not None:
         # Nothing granted (a decline, an authentication): the customer attaches again.
         logger.warning(
