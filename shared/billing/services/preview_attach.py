@@ -78,6 +78,8 @@ def _purchase(
     plan, now = seen.plan, clock.now_ms()
     lines: tuple[PreviewLine, ...] = ()
     cycle = None
+    if decision.flow in ("checkout", "charge"):
+        sale_lines(plan, decision)  # refused as attach refuses a plan without Stripe prices
     if decision.flow != "grant":
         trial_ends = trial_end(decision.trial, now)
         if trial_ends is not None:
