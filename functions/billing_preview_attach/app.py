@@ -13,6 +13,7 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.preview_attach import PreviewAttachRequest, preview_attach_response
+from billing.config import settings
 from billing.services.preview_attach import preview_attach
 
 logger = Logger()
@@ -23,7 +24,7 @@ app = make_app(idempotency=False)  # a preview changes nothing: nothing to repla
 def preview_attach_plan() -> Response[str]:
     request = parse(PreviewAttachRequest, app.current_event)
     preview = preview_attach(request.command(), stripe=stripe_api.get_gateway)
-    return ok(preview_attach_response(preview))
+    return ok(preview_attach_response(preview, settings().environment))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -100,7 +100,7 @@ def test_autumn_sdk_parses_an_upgrade_and_a_downgrade_preview(
 
     assert 0 < upgrade.total <= 30
     assert any(line.total < 0 and line.plan_id == "pro" for line in upgrade.line_items)
-    assert [o.plan_id for o in upgrade.outgoing] == ["pro"]
+    assert [(o.plan_id, o.plan.name) for o in upgrade.outgoing] == [("pro", "Pro")]
     assert [(i.plan_id, i.effective_at) for i in upgrade.incoming] == [("premium", None)]
     assert (downgrade.total, downgrade.line_items) == (0, [])
     (switch,) = downgrade.incoming
@@ -140,4 +140,4 @@ def test_autumn_js_parses_preview_answers(
     assert new_plan["nextCycle"]["total"] == 28
     assert (free_plan["total"], free_plan["lineItems"]) == (0, [])
     assert 0 < upgrade["total"] <= 30
-    assert [o["planId"] for o in upgrade["outgoing"]] == ["pro"]
+    assert [(o["planId"], o["plan"]["name"]) for o in upgrade["outgoing"]] == [("pro", "Pro")]

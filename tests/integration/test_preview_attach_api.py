@@ -87,6 +87,10 @@ def test_a_paid_plan_shows_its_price_now_and_next_cycle_and_changes_nothing(
     assert body["redirect_to_checkout"] is True, "no card on file: attach would send to Checkout"
     assert body["checkout_type"] == "stripe_checkout"
     assert [(i["plan_id"], i["effective_at"]) for i in body["incoming"]] == [("pro", None)]
+    assert (body["incoming"][0]["plan"]["id"], body["incoming"][0]["plan"]["name"]) == (
+        "pro",
+        "Pro",
+    )
     assert body["outgoing"] == []
     cycle = body["next_cycle"]
     assert cycle["total"] == 20

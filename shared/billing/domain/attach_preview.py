@@ -54,7 +54,7 @@ class PlanMove(NamedTuple):
     """A plan the change brings in or ends, with its prepaid quantities in units (included
     counted in). `effective_at` None: at once."""
 
-    plan_id: str
+    plan: Plan
     feature_quantities: tuple[tuple[str, Decimal], ...]
     effective_at: int | None
 

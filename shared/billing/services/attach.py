@@ -30,6 +30,7 @@ from billing.domain.attach import (
 )
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest, PlanNotFound
+from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase
 from billing.services.customers.get import get_customer
@@ -108,6 +109,7 @@ class AttachSituation:
     plan: Plan
     held_plans: Mapping[str, Plan]
     options: AttachOptions
+    features: Mapping[str, Feature]
 
     def decide(self, has_card: bool) -> AttachDecision:
         decision = decide(
@@ -142,7 +144,8 @@ def situation(command: AttachPlan) -> AttachSituation:
         no_trial=command.no_trial,
         feature_quantities=command.feature_quantities,
     )
-    return AttachSituation(customer, _plan(current, command), held_plans, options)
+    plan = _plan(current, command)
+    return AttachSituation(customer, plan, held_plans, options, current.features)
 
 
 def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:

@@ -94,7 +94,7 @@ def _purchase(
         customer_id=command.customer_id,
         currency=settings().currency,
         lines=lines,
-        incoming=(PlanMove(plan.id, bought_quantities(plan, decision.packages), None),),
+        incoming=(PlanMove(plan, bought_quantities(plan, decision.packages), None),),
         outgoing=outgoing,
         redirect_to_checkout=decision.flow == "checkout",
         next_cycle=cycle,
@@ -134,7 +134,7 @@ def _plan_change(
         lines=lines,
         incoming=(
             PlanMove(
-                plan.id,
+                plan,
                 bought_quantities(plan, decision.packages),
                 None if at_once else switch_at,
             ),
@@ -146,7 +146,7 @@ def _plan_change(
 
 
 def _outgoing(seen: AttachSituation, leaving: Plan, effective_at: int) -> PlanMove:
-    return PlanMove(leaving.id, held_quantities(seen.customer.holdings, leaving.id), effective_at)
+    return PlanMove(leaving, held_quantities(seen.customer.holdings, leaving.id), effective_at)
 
 
 def _line(line: InvoiceLine, plans: tuple[Plan, Plan], seen: AttachSituation) -> PreviewLine:

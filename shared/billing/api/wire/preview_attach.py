@@ -8,7 +8,9 @@ from typing import Literal
 
 from billing.api.wire.attach import AttachRequest
 from billing.api.wire.common import WireResponse, omitted_when_none
+from billing.api.wire.plans import PlanResponse, plan_response
 from billing.domain.attach_preview import Cycle, Period, PlanMove, PreviewLine, total
+from billing.domain.environment import Environment
 from billing.services.preview_attach import AttachPreview
 
 
@@ -58,6 +60,7 @@ class PlanChangeResponse(WireResponse):
     effective_at: int | None
     canceled_at: int | None = None
     expires_at: int | None = None
+    plan: PlanResponse
 
 
 class PreviewAttachResponse(WireResponse):
@@ -73,7 +76,7 @@ class PreviewAttachResponse(WireResponse):
     next_cycle: NextCycleResponse | None = omitted_when_none()
 
 
-def preview_attach_response(preview: AttachPreview) -> PreviewAttachResponse:
+def preview_attach_response(preview: AttachPreview, env: Environment) -> PreviewAttachResponse:
     cycle = preview.next_cycle
     return PreviewAttachResponse(
         customer_id=preview.customer_id,
@@ -81,8 +84,8 @@ def preview_attach_response(preview: AttachPreview) -> PreviewAttachResponse:
         subtotal=preview.total,
         total=preview.total,
         currency=preview.currency,
-        incoming=[_move(move) for move in preview.incoming],
-        outgoing=[_move(move) for move in preview.outgoing],
+        incoming=[_move(move, env) for move in preview.incoming],
+        outgoing=[_move(move, env) for move in preview.outgoing],
         redirect_to_checkout=preview.redirect_to_checkout,
         checkout_type="stripe_checkout" if preview.redirect_to_checkout else None,
         next_cycle=None if cycle is None else _cycle(cycle),
@@ -122,14 +125,15 @@ def _cycle(cycle: Cycle) -> NextCycleResponse:
     )
 
 
-def _move(move: PlanMove) -> PlanChangeResponse:
+def _move(move: PlanMove, env: Environment) -> PlanChangeResponse:
     return PlanChangeResponse(
-        plan_id=move.plan_id,
+        plan_id=move.plan.id,
         feature_quantities=[
             FeatureQuantityResponse(feature_id=feature_id, quantity=quantity)
             for feature_id, quantity in move.feature_quantities
         ],
         effective_at=move.effective_at,
+        plan=plan_response(move.plan, env),
     )
 
 
