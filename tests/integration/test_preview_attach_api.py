@@ -302,3 +302,23 @@ def test_an_idempotency_key_records_nothing_for_a_preview(
 
     assert response.status_code == 200
     assert table_items(clean_stack) == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[1, 2]", b'{"customer_id": NaN}', b"\xff\xfe", b'{"customer_id": 1e999}'],
+)
+def test_an_unreadable_body_is_a_400_and_changes_nothing(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    raw: bytes,
+) -> None:
+    before = table_items(clean_stack)
+
+    response = catalog.post(
+        "/v1/billing.preview_attach", content=raw, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_inputs"
+    assert table_items(clean_stack) == before

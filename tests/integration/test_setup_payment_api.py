@@ -220,3 +220,23 @@ def test_a_card_saved_after_the_customer_was_deleted_attaches_nothing_and_is_not
     stripe = stripe_client(webhooks)
     assert stripe.v1.subscriptions.list({"customer": stripe_customer}).data == []
     assert stripe.v1.invoices.list({"customer": stripe_customer}).data == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[1, 2]", b'{"customer_id": NaN}', b"\xff\xfe", b'{"customer_id": 1e999}'],
+)
+def test_an_unreadable_body_is_a_400_and_changes_nothing(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    raw: bytes,
+) -> None:
+    before = table_items(clean_stack)
+
+    response = catalog.post(
+        "/v1/billing.setup_payment", content=raw, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_inputs"
+    assert table_items(clean_stack) == before
