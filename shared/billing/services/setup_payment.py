@@ -79,6 +79,7 @@ def setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession:
         b"\0".join(
             [
                 customer.internal_id.encode(),
+                command.customer_id.encode(),  # in the session's metadata
                 success_url.encode(),
                 (card or "").encode(),
                 request or b"",
