@@ -128,3 +128,26 @@ def test_a_preview_of_an_unknown_subscription_or_price_is_refused(client, subscr
     assert missing.value.code == "resource_missing"
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.invoices.create_preview(_upgrade(subscribed, "price_nope"))
+
+
+def test_a_customers_preview_carries_its_pending_items(client, subscribed):
+    client.v1.invoice_items.create(
+        {"customer": subscribed.customer, "amount": 700, "currency": "usd", "description": "x"}
+    )
+
+    preview = client.v1.invoices.create_preview({"customer": subscribed.customer})
+
+    assert [(line.amount, line.description) for line in preview.lines.data] == [(700, "x")]
+    (pending,) = client.v1.invoice_items.list({"customer": subscribed.customer}).data
+    assert pending.invoice is None, "still pending: a preview takes nothing"
+
+
+def test_a_new_subscriptions_preview_is_not_emulated_and_says_so(client, prices, subscribed):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.invoices.create_preview(
+            {
+                "customer": subscribed.customer,
+                "subscription_details": {"items": [{"price": prices["pro"]}]},
+            }
+        )
+    assert refused.value.param == "subscription_details"
