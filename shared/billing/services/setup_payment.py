@@ -75,18 +75,13 @@ def setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession:
     assert customer.stripe_id is not None  # linked_to_stripe's promise
     request = None if command.then_attach is None else _REQUEST.dump_json(command.then_attach)
     card = stripe().usable_payment_method(customer.stripe_id)
-    digest = hashlib.sha256(
-        b"\0".join(
-            [
-                customer.internal_id.encode(),
-                command.customer_id.encode(),  # in the session's metadata
-                success_url.encode(),
-                (card or "").encode(),
-                request or b"",
-            ]
-        )
-    ).hexdigest()[:32]
-    setup_id = f"setup_{digest}"
+    setup_id = _setup_id(
+        customer.internal_id.encode(),
+        command.customer_id.encode(),  # in the session's metadata
+        success_url.encode(),
+        (card or "").encode(),
+        request or b"",
+    )
     if request is not None:
         card_setups.save(setup_id, request.decode(), clock.now_ms(), SETUP_TTL_S)
     session = stripe().create_setup_session(
@@ -98,6 +93,12 @@ def setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession:
         )
     )
     return SetupSession(command.customer_id, session.url)
+
+
+def _setup_id(*parts: bytes) -> str:
+    """The same request, for the same customer with the same card on file, is one setup."""
+    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()[:32]
+    return f"setup_{digest}"
 
 
 def card_saved(session_id: str, stripe: StripeFactory) -> None:
