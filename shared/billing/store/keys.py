@@ -22,6 +22,8 @@ IDEMPOTENCY_SK = "IDEM"
 STRIPE_EVENT_SK = "EVENT"
 # In a customer's partition: the earliest month its usage events are in.
 EVENTS_SINCE = "EVENTS"
+# In a customer's partition: a change written in stages that readers now see (holdings).
+REVEALED = "REVEALED#"
 
 
 def part(value: str) -> str:
@@ -101,6 +103,10 @@ def grant_sk(feature_id: str, grant_id: str) -> str:
 
 def flag_sk(feature_id: str, flag_id: str) -> str:
     return f"{FLAG}{part(feature_id)}#{part(flag_id)}"
+
+
+def revealed_sk(change_id: str) -> str:
+    return f"{REVEALED}{part(change_id)}"
 
 
 def feature_holder_pk(feature_id: str) -> str:

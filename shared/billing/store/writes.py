@@ -25,6 +25,7 @@ from billing.store.table import (
 WriteKind = Literal["Put", "Delete", "Update", "ConditionCheck"]
 
 # DynamoDB takes at most 100 items in a transaction (and 4 MB): a chunk stays well below.
+TRANSACTION_ITEMS = 100
 CHUNK_ITEMS = 50
 # A batch write takes at most 25 items.
 _BATCH_ITEMS = 25

@@ -80,7 +80,7 @@ def _grant_response(grant: Grant) -> GrantResponse:
             "max_purchase": price.max_purchase,
             "amount": price.amount,
             "tier_behavior": price.tier_behavior,
-            "tiers": None if price.tiers is None else [tier.model_dump() for tier in price.tiers],
+            "tiers": None if price.tiers is None else [tier._asdict() for tier in price.tiers],
         },
         expires_at=grant.expires_at,
     )
