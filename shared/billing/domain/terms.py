@@ -3,8 +3,6 @@
 Kept apart from plans so that the hot path (check, track) loads only these.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
@@ -50,11 +48,11 @@ def as_fields(value: Reset | ItemPrice | Tier) -> dict[str, Any]:
     return fields
 
 
-def reset_from(fields: Mapping[str, Any]) -> Reset:
+def reset_from(fields: Mapping[str, Any]) -> "Reset":
     return Reset(interval=fields["interval"], interval_count=int(fields.get("interval_count", 1)))
 
 
-def price_from(fields: Mapping[str, Any]) -> ItemPrice:
+def price_from(fields: Mapping[str, Any]) -> "ItemPrice":
     """An item price from its stored fields, numbers read back as exact decimals."""
     tiers = fields.get("tiers")
     return ItemPrice(
@@ -69,7 +67,7 @@ def price_from(fields: Mapping[str, Any]) -> ItemPrice:
     )
 
 
-def _tier_from(fields: Mapping[str, Any]) -> Tier:
+def _tier_from(fields: Mapping[str, Any]) -> "Tier":
     to = fields["to"]
     return Tier(
         to="inf" if to == INFINITE else Decimal(to),

@@ -6,8 +6,6 @@ out as one transaction. Either way, a failed condition raises the exception its 
 read from the transaction's cancellation reasons, so callers never guess which one failed.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
