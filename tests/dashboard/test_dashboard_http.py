@@ -277,3 +277,37 @@ def test_enabling_a_plan_replaces_the_plan_of_its_group_with_what_that_one_grant
 
     assert [s["plan_id"] for s in customer["subscriptions"]] == ["pro"]
     assert customer["balances"]["seats"]["granted"] == 1  # pro's, not starter's 3
+
+
+def test_attach_shows_the_preview_first_then_gives_the_payment_link_granting_nothing_yet(
+    operator: Dashboard, api: httpx.Client, catalog_stack: LocalStack
+):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u7"})
+
+    preview = operator.get("/customer/attach", id="u7", plan_id="pro")
+    unchanged = api.post("/v1/customers.get", json={"customer_id": "u7"}).json()
+    attached = operator.post("/customer/attach?id=u7", {"plan_id": "pro"})
+    after = api.post("/v1/customers.get", json={"customer_id": "u7"}).json()
+
+    assert preview.status_code == 200
+    assert "Due now:" in preview.text
+    assert "Pro (pro) at once" in preview.text
+    assert "Stripe Checkout page" in preview.text
+    assert unchanged["stripe_id"] is None  # the preview wrote nothing, not even in Stripe
+    assert attached.status_code == 200
+    link = re.search(r'Send the customer this link:\s*<a href="([^"]+)"', attached.text)
+    assert link is not None
+    assert link.group(1).startswith(catalog_stack.stripe_url)
+    assert [s["plan_id"] for s in after["subscriptions"]] == ["free"]  # not paid yet
+
+
+def test_attaching_a_plan_already_held_shows_the_customer_again_with_why(
+    operator: Dashboard, api: httpx.Client, catalog_stack: LocalStack
+):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u8"})
+
+    answer = operator.get("/customer/attach", id="u8", plan_id="free")
+
+    assert answer.status_code == 409
+    assert 'role="alert"' in answer.text
+    assert "Customer u8" in answer.text

@@ -22,6 +22,7 @@ PATHS = [
     "/customer/profile",
     "/customer/plans",
     "/customer/balances",
+    "/customer/attach",
     "/plans",
     "/static/x.css",
     "/nowhere/at/all",
