@@ -49,12 +49,16 @@ EXPECTED_STATUS = {
     "plans_get.json": 200,
     "plans_list.json": 200,
     "plans_update.json": 200,
+    # What attaching the free plan below would do: nothing changes, no Stripe call.
+    "billing_preview_attach.json": 200,
     # A free plan: granted at once, no Stripe call.
     "billing_attach.json": 200,
     # The free plan just attached, cancelled at once (no Stripe subscription to end).
     "billing_update.json": 200,
     # Creates the customer's Stripe customer (the emulator's), then a portal session.
     "billing_open_customer_portal.json": 200,
+    # A Checkout Session in setup mode for the customer's Stripe customer.
+    "billing_setup_payment.json": 200,
     "plans_delete.json": 200,
     "customers_delete.json": 200,
     # Last: the plan samples grant the feature this sample deletes.

@@ -77,6 +77,11 @@ def stripe_subscription_pk(stripe_subscription_id: str) -> str:
     return f"STRIPE_SUB#{part(stripe_subscription_id)}"
 
 
+def card_setup_pk(setup_id: str) -> str:
+    """The plan to attach once a card setup (billing.setup_payment) saved the card."""
+    return f"SETUP#{part(setup_id)}"
+
+
 def billing_lock_pk(customer_id: str) -> str:
     """One billing change (attach, update) at a time per customer: a lease, not a partition
     that `check` reads."""
