@@ -132,6 +132,21 @@ class StripeEventInProgress(BillingError):
     default_message = "This Stripe event is being processed by another delivery; retry later."
 
 
+class StripeEventTooEarly(BillingError):
+    """A Stripe event arrived before the state it depends on (the purchase its invoice pays
+    for is not granted yet): refused so that Stripe delivers it again, rather than lost."""
+
+    code = "stripe_event_too_early"
+    default_message = "This Stripe event depends on one not processed yet; retry later."
+
+
+class StaleStripeState(BillingError):
+    """A newer state of the Stripe object was applied already: the write is dropped."""
+
+    code = "stale_stripe_state"
+    default_message = "A newer state of this Stripe object was applied already."
+
+
 class PayloadTooLarge(BillingError):
     code = "payload_too_large"
     default_message = "The request body is too large."
