@@ -140,6 +140,13 @@ class StripeEventTooEarly(BillingError):
     default_message = "This Stripe event depends on one not processed yet; retry later."
 
 
+class StripeEventFailed(BillingError):
+    """A handler failed on a Stripe event: the event is left for Stripe's next delivery."""
+
+    code = "stripe_event_failed"
+    default_message = "This Stripe event could not be processed yet; it will be retried."
+
+
 class StaleStripeState(BillingError):
     """A newer state of the Stripe object was applied already: the write is dropped."""
 

@@ -17,7 +17,17 @@ from billing.store import holdings, profiles, writes
 from billing.store.profiles import pk_of
 from billing.store.writes import Write
 
-__all__ = ["create", "delete", "load", "load_unclaimed", "move", "page", "pk_of", "save"]
+__all__ = [
+    "create",
+    "delete",
+    "load",
+    "load_by_stripe_id",
+    "load_unclaimed",
+    "move",
+    "page",
+    "pk_of",
+    "save",
+]
 
 
 def load(customer_id: str) -> Customer | None:
@@ -29,6 +39,14 @@ def load_unclaimed(email: str) -> Customer | None:
     """The id-less customer holding this email, if any (guard, then its partition)."""
     pk = profiles.load_unclaimed_pk(email)
     return None if pk is None else _load_partition(pk)
+
+
+def load_by_stripe_id(stripe_id: str) -> Customer | None:
+    """The customer linked to this Stripe customer (its link guard, then its partition);
+    None when none is, or the link no longer matches the customer's own Stripe id."""
+    pk = profiles.linked_pk(stripe_id)
+    found = None if pk is None else _load_partition(pk)
+    return found if found is not None and found.stripe_id == stripe_id else None
 
 
 def create(customer: Customer, also: list[Write] | None = None) -> None:

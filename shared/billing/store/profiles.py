@@ -508,6 +508,18 @@ def _release_email(customer: Customer) -> Write:
     )
 
 
+def linked_pk(stripe_id: str) -> str | None:
+    """The partition of the customer linked to this Stripe customer, if any."""
+    with translated_errors():
+        found = client().get_item(
+            TableName=table_name(),
+            Key=_key(keys.stripe_customer_pk(stripe_id), "LINK"),
+            ConsistentRead=True,
+        )
+    item = found.get("Item")
+    return None if item is None else str(item["customer_pk"]["S"])
+
+
 def _claim_stripe_customer(stripe_id: str, customer_pk: str) -> Write:
     return Write(
         "Put",
