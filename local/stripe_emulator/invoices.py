@@ -379,6 +379,21 @@ def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
         _mark_paid(store, invoice, now)
 
 
+def collect(
+    store: ObjectStore,
+    invoice: JsonObject,
+    now: int,
+    base_url: str,
+    payment_method_id: str | None = None,
+) -> None:
+    """A renewal's draft is finalized and charged to the card on file (what Stripe does
+    when its ``automatically_finalizes_at`` comes)."""
+    invoice["automatically_finalizes_at"] = None
+    finalize(store, invoice, now)
+    if invoice["status"] == "open":
+        pay(store, invoice, now, base_url, payment_method_id)
+
+
 def pay(
     store: ObjectStore,
     invoice: JsonObject,
