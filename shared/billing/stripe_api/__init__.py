@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from billing.domain.plans import Plan, StripeMirror
     from billing.stripe_api.payments import (
         CheckoutSession,
+        InvoiceState,
+        OverageCharge,
         PaidFor,
         Payment,
         PlanChange,
@@ -34,7 +36,9 @@ class StripeCustomer:
 class StripeGateway(Protocol):
     """What our services ask of Stripe. Every mutating call is idempotent in Stripe."""
 
-    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer: ...
+    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
+        """Once per internal id; in test mode it lives on a new test clock of its own."""
+        ...
 
     def retrieve_customer(self, stripe_id: str) -> StripeCustomer | None: ...
 
@@ -76,6 +80,21 @@ class StripeGateway(Protocol):
     def checkout_paid_for(self, session_id: str) -> PaidFor | None: ...
 
     def invoice_paid_for(self, invoice_id: str) -> PaidFor | None: ...
+
+    def invoice_state(self, invoice_id: str) -> InvoiceState | None:
+        """The invoice as Stripe has it now; None when Stripe has no such invoice."""
+        ...
+
+    def add_invoice_items(
+        self, invoice_id: str, stripe_customer: str, charges: tuple[OverageCharge, ...]
+    ) -> None:
+        """Adds the charges to a draft invoice, each once (by its idempotency key)."""
+        ...
+
+    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> None:
+        """Moves the test clock of the customer to `frozen_time_s`, replaying what happens
+        on the way (renewals, trial ends, failed payments); InvalidRequest without one."""
+        ...
 
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
