@@ -83,6 +83,11 @@ def stripe_timeline_pk(object_id: str) -> str:
     return f"STRIPE_OBJ#{part(object_id)}"
 
 
+def period_close_pk(stripe_subscription_id: str, period_end_s: int) -> str:
+    """One billing period of a Stripe subscription, closed once: what it billed in arrears."""
+    return f"PERIOD_CLOSE#{part(stripe_subscription_id)}#{period_end_s}"
+
+
 def invoices_pk(owner: str) -> str:
     """A customer's Stripe invoices, out of the partition that `check` reads."""
     return f"INVOICES#{part(owner)}"

@@ -86,9 +86,10 @@ class StripeGateway(Protocol):
         ...
 
     def add_invoice_items(
-        self, invoice_id: str, stripe_customer: str, charges: tuple[OverageCharge, ...]
+        self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
     ) -> None:
-        """Adds the charges to a draft invoice, each once (by its idempotency key)."""
+        """Adds the charges to a draft invoice (None: to the customer's next invoice), each
+        once (by its idempotency key)."""
         ...
 
     def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> None:

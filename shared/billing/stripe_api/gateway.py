@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import stripe
@@ -414,15 +414,16 @@ class SdkStripeGateway:
         )
 
     def add_invoice_items(
-        self, invoice_id: str, stripe_customer: str, charges: tuple[OverageCharge, ...]
+        self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
     ) -> None:
         for charge in charges:
             params: Any = {
                 "customer": stripe_customer,
-                "invoice": invoice_id,
                 "description": charge.description[:500],
                 "metadata": {"billing_feature_id": charge.feature_id[:500]},
             }
+            if invoice_id is not None:
+                params["invoice"] = invoice_id
             if charge.price_id is not None:
                 params |= {"pricing": {"price": charge.price_id}, "quantity": charge.quantity}
             else:

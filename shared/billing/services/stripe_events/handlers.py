@@ -7,5 +7,12 @@ from __future__ import annotations
 
 from billing.services.stripe_events import (  # noqa: F401 (importing registers them)
     checkout_session_completed,
+    checkout_session_expired,
+    customer_updated,
+    invoice_created,
+    invoice_finalized,
     invoice_paid,
+    invoice_payment_failed,
+    invoice_updated,
+    invoice_voided,
 )

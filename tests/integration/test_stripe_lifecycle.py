@@ -1,0 +1,229 @@
+"""The Stripe webhook lifecycle on the local stack, moved through time with the emulator's
+test clocks: renewals bill usage in arrears once and reset balances, failed payments mark
+plans past due until a payment succeeds, and every event delivered twice or shuffled ends in
+the same state as delivered once in order."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from local.stack import LocalStack
+from tests.conftest import stripe_client, table_items
+from tests.stripe_events import signed
+
+pytestmark = pytest.mark.slow
+
+DAY = 86400
+PRO = {
+    "plan_id": "pro",
+    "name": "Pro",
+    "price": {"amount": 20, "interval": "month"},
+    "items": [
+        {
+            "feature_id": "messages",
+            "included": 100,
+            "price": {"amount": 0.5, "interval": "month", "billing_method": "usage_based"},
+        }
+    ],
+}
+
+
+@pytest.fixture
+def subscribed(api: httpx.Client, clean_stack: LocalStack) -> dict[str, Any]:
+    """Customer c1 on Pro, paid with the card on file; its Stripe customer on a test clock."""
+    assert (
+        api.post(
+            "/v1/features.create",
+            json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+        ).status_code
+        == 200
+    )
+    assert api.post("/v1/plans.create", json=PRO).status_code == 200
+    return subscribe(api, clean_stack, "pm_card_visa")
+
+
+def subscribe(api: httpx.Client, stack: LocalStack, card: str) -> dict[str, Any]:
+    linked = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
+    ).json()
+    stripe = stripe_client(stack)
+    method = stripe.v1.payment_methods.attach(card, {"customer": linked["stripe_id"]})
+    stripe.v1.customers.update(
+        linked["stripe_id"], {"invoice_settings": {"default_payment_method": method.id}}
+    )
+    attached = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
+    assert attached.status_code == 200, attached.text
+    assert attached.json().get("required_action") is None
+    stripe_customer = stripe.v1.customers.retrieve(linked["stripe_id"])
+    (subscription,) = stripe.v1.subscriptions.list({"customer": linked["stripe_id"]}).data
+    return {
+        "stripe_id": linked["stripe_id"],
+        "clock": stripe_customer.test_clock,
+        "subscription": subscription.id,
+        "period_end": subscription["items"].data[0].current_period_end,
+    }
+
+
+def use(api: httpx.Client, value: int) -> None:
+    tracked = api.post(
+        "/v1/balances.track",
+        json={
+            "customer_id": "c1",
+            "feature_id": "messages",
+            "value": value,
+            "overage_behavior": "overflow",
+        },
+    )
+    assert tracked.status_code == 200, tracked.text
+
+
+def advance(stack: LocalStack, clock: str, to: int) -> None:
+    stripe_client(stack).v1.test_helpers.test_clocks.advance(clock, {"frozen_time": to})
+
+
+def customer(api: httpx.Client) -> dict[str, Any]:
+    answer: dict[str, Any] = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    return answer
+
+
+def renewal(stack: LocalStack, subscribed: dict[str, Any]) -> Any:
+    stripe = stripe_client(stack)
+    latest = stripe.v1.subscriptions.retrieve(subscribed["subscription"]).latest_invoice
+    return stripe.v1.invoices.retrieve(latest)
+
+
+def overage_lines(invoice: Any) -> list[Any]:
+    return [line for line in invoice.lines.data if line.parent.type == "invoice_item_details"]
+
+
+def test_a_renewal_bills_the_overage_once_and_resets_the_balance(
+    api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
+) -> None:
+    use(api, 130)
+    assert customer(api)["balances"]["messages"]["remaining"] == -30
+
+    advance(clean_stack, subscribed["clock"], subscribed["period_end"] + 60)
+    draft = renewal(clean_stack, subscribed)
+    assert (draft.billing_reason, draft.status) == ("subscription_cycle", "draft")
+    events = clean_stack.emulator.events("invoice.created")
+    (created,) = [e for e in events if e["data"]["object"]["id"] == draft.id]
+    clean_stack.emulator.redeliver(created["id"])
+    clean_stack.emulator.redeliver(created["id"])
+
+    draft = renewal(clean_stack, subscribed)
+    (overage,) = overage_lines(draft)
+    assert (overage.quantity, overage.amount) == (30, 1500)
+    balance = customer(api)["balances"]["messages"]
+    assert (balance["usage"], balance["remaining"]) == (0, 100)
+
+    use(api, 10)  # the new period's usage is not the closed period's
+    advance(clean_stack, subscribed["clock"], subscribed["period_end"] + DAY)
+
+    paid = renewal(clean_stack, subscribed)
+    assert (paid.status, paid.amount_paid) == ("paid", 2000 + 1500)
+    assert len(overage_lines(paid)) == 1
+    assert customer(api)["balances"]["messages"]["usage"] == 10
+
+
+def test_a_failed_renewal_is_past_due_at_once_and_a_later_payment_restores_it(
+    api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
+) -> None:
+    stripe = stripe_client(clean_stack)
+    failing = stripe.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": subscribed["stripe_id"]}
+    )
+    stripe.v1.subscriptions.update(
+        subscribed["subscription"], {"default_payment_method": failing.id}
+    )
+
+    advance(clean_stack, subscribed["clock"], subscribed["period_end"] + DAY)
+
+    failed = renewal(clean_stack, subscribed)
+    assert failed.status == "open"
+    (held,) = customer(api)["subscriptions"]
+    assert (held["plan_id"], held["past_due"]) == ("pro", True)
+    assert customer(api)["balances"]["messages"]["granted"] == 100, "access is kept"
+
+    good = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": subscribed["stripe_id"]})
+    stripe.v1.invoices.pay(failed.id, {"payment_method": good.id})
+
+    (held,) = customer(api)["subscriptions"]
+    assert held["past_due"] is False
+
+
+def replay_everything(stack: LocalStack, shuffled: bool) -> None:
+    """Every event the emulator recorded, delivered again (shuffled, or in order)."""
+    events = stack.emulator.events()
+    if shuffled:
+        random.Random(7).shuffle(events)
+    for event in events:
+        stack.emulator.redeliver(event["id"])
+
+
+def state(stack: LocalStack, api: httpx.Client) -> tuple[Any, ...]:
+    held = customer(api)
+    invoices = api.post("/v1/invoices.list", json={"customer_id": "c1"}).json()["list"]
+    return (
+        [(s["plan_id"], s["status"], s["past_due"]) for s in held["subscriptions"]],
+        held["balances"]["messages"]["usage"],
+        held["balances"]["messages"]["granted"],
+        sorted((i["stripe_id"], i["status"], i["total"]) for i in invoices),
+        sorted(
+            len(overage_lines(i))
+            for i in stripe_client(stack)
+            .v1.invoices.list({"customer": customer(api)["stripe_id"]})
+            .data
+        ),
+    )
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["twice-in-order", "twice-shuffled"])
+def test_every_event_delivered_again_or_shuffled_ends_in_the_same_state(
+    api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any], shuffled: bool
+) -> None:
+    use(api, 130)
+    advance(clean_stack, subscribed["clock"], subscribed["period_end"] + DAY)
+    use(api, 7)
+    settled = state(clean_stack, api)
+
+    replay_everything(clean_stack, shuffled)
+
+    assert state(clean_stack, api) == settled
+    assert settled[1] == 7
+    assert settled[4] == [0, 1]
+
+
+def test_a_forged_or_stale_signature_is_400_and_changes_nothing(
+    api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
+) -> None:
+    advance(clean_stack, subscribed["clock"], subscribed["period_end"] + 60)
+    (created,) = clean_stack.emulator.events("invoice.created")[-1:]
+    before = table_items(clean_stack)
+    body = json.dumps(created).encode()
+    with httpx.Client(base_url=clean_stack.api_url) as stripe:
+        forged = stripe.post(
+            "/webhooks/stripe", content=body, headers=signed(body, secret="whsec_forged")
+        )
+        stale = stripe.post("/webhooks/stripe", content=body, headers=signed(body, at=1))
+
+    assert (forged.status_code, stale.status_code) == (400, 400)
+    assert table_items(clean_stack) == before
+
+
+def test_an_event_for_a_stripe_customer_that_is_none_of_ours_is_acknowledged_without_a_write(
+    clean_stack: LocalStack,
+) -> None:
+    stripe = stripe_client(clean_stack)
+    stranger = stripe.v1.customers.create({"name": "Not ours"})
+    before = table_items(clean_stack)
+
+    stripe.v1.customers.update(stranger.id, {"name": "Still not ours"})
+
+    assert all(a["succeeded"] for a in clean_stack.emulator.deliveries())
+    written = [i for i in table_items(clean_stack) if not i["PK"]["S"].startswith("STRIPE_EVT#")]
+    assert written == [i for i in before if not i["PK"]["S"].startswith("STRIPE_EVT#")]
