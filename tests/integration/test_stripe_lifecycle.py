@@ -14,59 +14,18 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
+from tests.lifecycle import paid_pro_customer
 from tests.stripe_events import signed
 
 pytestmark = pytest.mark.slow
 
 DAY = 86400
-PRO = {
-    "plan_id": "pro",
-    "name": "Pro",
-    "price": {"amount": 20, "interval": "month"},
-    "items": [
-        {
-            "feature_id": "messages",
-            "included": 100,
-            "price": {"amount": 0.5, "interval": "month", "billing_method": "usage_based"},
-        }
-    ],
-}
 
 
 @pytest.fixture
 def subscribed(api: httpx.Client, clean_stack: LocalStack) -> dict[str, Any]:
     """Customer c1 on Pro, paid with the card on file; its Stripe customer on a test clock."""
-    assert (
-        api.post(
-            "/v1/features.create",
-            json={"feature_id": "messages", "name": "Messages", "type": "metered"},
-        ).status_code
-        == 200
-    )
-    assert api.post("/v1/plans.create", json=PRO).status_code == 200
-    return subscribe(api, clean_stack, "pm_card_visa")
-
-
-def subscribe(api: httpx.Client, stack: LocalStack, card: str) -> dict[str, Any]:
-    linked = api.post(
-        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
-    ).json()
-    stripe = stripe_client(stack)
-    method = stripe.v1.payment_methods.attach(card, {"customer": linked["stripe_id"]})
-    stripe.v1.customers.update(
-        linked["stripe_id"], {"invoice_settings": {"default_payment_method": method.id}}
-    )
-    attached = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
-    assert attached.status_code == 200, attached.text
-    assert attached.json().get("required_action") is None
-    stripe_customer = stripe.v1.customers.retrieve(linked["stripe_id"])
-    (subscription,) = stripe.v1.subscriptions.list({"customer": linked["stripe_id"]}).data
-    return {
-        "stripe_id": linked["stripe_id"],
-        "clock": stripe_customer.test_clock,
-        "subscription": subscription.id,
-        "period_end": subscription["items"].data[0].current_period_end,
-    }
+    return paid_pro_customer(api, clean_stack, "pm_card_visa")
 
 
 def use(api: httpx.Client, value: int) -> None:

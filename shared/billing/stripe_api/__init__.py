@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from billing.domain.plans import Plan, StripeMirror
     from billing.stripe_api.payments import (
         CheckoutSession,
+        ClockState,
         InvoiceState,
         OverageCharge,
         PaidFor,
@@ -92,7 +93,7 @@ class StripeGateway(Protocol):
         once (by its idempotency key)."""
         ...
 
-    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> None:
+    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> ClockState:
         """Moves the test clock of the customer to `frozen_time_s`, replaying what happens
         on the way (renewals, trial ends, failed payments); InvalidRequest without one."""
         ...

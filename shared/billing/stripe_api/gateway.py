@@ -21,6 +21,7 @@ from billing.stripe_api import StripeCustomer, StripeGateway, catalog
 from billing.stripe_api.payments import (
     PURCHASE_KEY,
     CheckoutSession,
+    ClockState,
     InvoiceState,
     InvoiceSummary,
     OverageCharge,
@@ -438,7 +439,7 @@ class SdkStripeGateway:
                 )
             )
 
-    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> None:
+    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> ClockState:
         found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
         clock_id = _id_of(found.to_dict().get("test_clock"))
         if clock_id is None:
@@ -448,7 +449,7 @@ class SdkStripeGateway:
             )
         params: Any = {"frozen_time": frozen_time_s}
         try:
-            self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
+            clock = self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
         except stripe.InvalidRequestError as error:
             if error.param == "frozen_time":
                 raise InvalidRequest(
@@ -459,6 +460,7 @@ class SdkStripeGateway:
             raise StripeUnavailable from error
         except stripe.StripeError as error:
             raise StripeUnavailable from error
+        return ClockState(int(clock.frozen_time), str(clock.status))
 
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None

@@ -134,3 +134,12 @@ class OverageCharge:
     price_id: str | None = None
     quantity: int = 1
     amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """A customer's Stripe test clock after an advance was asked of it."""
+
+    frozen_time_s: int
+    # "advancing" while Stripe replays what happens on the way, then "ready".
+    status: str
