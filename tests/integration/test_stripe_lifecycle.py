@@ -89,6 +89,24 @@ def test_a_renewal_bills_the_overage_once_and_resets_the_balance(
     assert customer(api)["balances"]["messages"]["usage"] == 10
 
 
+def test_a_crash_after_the_period_closed_still_bills_its_overage_once(
+    api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
+) -> None:
+    """The first delivery of invoice.created closes the period (balances reset) and then
+    fails to add the invoice item (Stripe down): the retry bills what the closed period
+    used, not the reset balance, and only once."""
+    use(api, 130)
+    clean_stack.emulator.fail_next("POST", "/v1/invoiceitems", times=3)
+
+    advance(clean_stack, subscribed["clock"], subscribed["period_end"] + 60)
+
+    created = [d for d in clean_stack.emulator.deliveries() if d["event_type"] == "invoice.created"]
+    assert [d["succeeded"] for d in created][-2:] == [False, True]
+    (overage,) = overage_lines(renewal(clean_stack, subscribed))
+    assert (overage.quantity, overage.amount) == (30, 1500)
+    assert customer(api)["balances"]["messages"]["usage"] == 0
+
+
 def test_a_failed_renewal_is_past_due_at_once_and_a_later_payment_restores_it(
     api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
 ) -> None:
