@@ -86,6 +86,9 @@ class LocalStack:
             ("POWERTOOLS_SERVICE_NAME", "billing"),
             ("POWERTOOLS_LOG_LEVEL", "WARNING"),
             ("PYDANTIC_DISABLE_PLUGINS", "__all__"),  # as template.yaml sets it
+            # A failed post to an application's webhook is tried again within a minute or
+            # so, not over a day as deployed.
+            ("APP_WEBHOOK_RETRY_DELAYS", "1,2,5,10,30"),
         ):
             os.environ.setdefault(name, value)
 

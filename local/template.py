@@ -152,7 +152,8 @@ def queue_url_variables(template: dict[str, Any]) -> dict[str, str]:
     """Environment variables the functions get a queue's URL in: variable -> queue name."""
     queues = {n for n, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
     found = {}
-    for resource in template["Resources"].values():
+    every_function = template.get("Globals", {}).get("Function", {})
+    for resource in [{"Properties": every_function}, *template["Resources"].values()]:
         variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
         for variable, value in variables.items():
             if isinstance(value, dict) and value.get("Ref") in queues:

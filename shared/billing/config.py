@@ -53,6 +53,13 @@ class Settings(BaseModel):
     # Where a deleted customer's usage events are queued for removal in the background.
     purge_queue_url: str | None = None
     sqs_endpoint_url: str | None = None
+    # Where events for the application's webhooks are queued, and where deliveries that
+    # failed every retry are kept (the delivery worker sends them there itself).
+    app_events_queue_url: str | None = None
+    app_events_dead_letter_queue_url: str | None = None
+    # Seconds to wait before each retry of a failed delivery: Svix's schedule by default,
+    # over a day in all; the local stack and tests shorten it.
+    app_webhook_retry_delays: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -99,7 +106,17 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
         track_queue_url=environ.get("TRACK_QUEUE_URL") or None,
         purge_queue_url=environ.get("PURGE_QUEUE_URL") or None,
         sqs_endpoint_url=environ.get("SQS_ENDPOINT_URL") or None,
+        app_events_queue_url=environ.get("APP_EVENTS_QUEUE_URL") or None,
+        app_events_dead_letter_queue_url=environ.get("APP_EVENTS_DEAD_LETTER_QUEUE_URL") or None,
+        **_retry_delays(environ.get("APP_WEBHOOK_RETRY_DELAYS")),
     )
+
+
+def _retry_delays(value: str | None) -> dict[str, tuple[int, ...]]:
+    """`APP_WEBHOOK_RETRY_DELAYS`: comma-separated seconds; unset keeps the default."""
+    if not value:
+        return {}
+    return {"app_webhook_retry_delays": tuple(int(part) for part in value.split(","))}
 
 
 class StripeNotConfigured(RuntimeError):

@@ -1,7 +1,7 @@
 """The only code that talks to SQS: one client per container, and sending a message.
 
-The queues themselves (what a message holds, which queue) live in `track_queue` and
-`purge_queue`.
+The queues themselves (what a message holds, which queue) live in `track_queue`,
+`purge_queue` and, for the application's webhooks, `services.app_events`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-def send(queue_url: str, body: str) -> None:
-    """Sends one message; a throttled or unreachable SQS is a retryable 503."""
+def send(queue_url: str, body: str, delay_s: int = 0) -> None:
+    """Sends one message (handed out after `delay_s`, at most 900); a throttled or
+    unreachable SQS is a retryable 503."""
     with translated_errors():
-        _client().send_message(QueueUrl=queue_url, MessageBody=body)
+        _client().send_message(QueueUrl=queue_url, MessageBody=body, DelaySeconds=delay_s)
 
 
 @cache

@@ -50,7 +50,11 @@ def test_every_function_has_an_http_api_post_route_or_a_queue(template: dict[str
 
     assert functions
     assert set(functions) == routed | polled | {"RouteNotFoundFunction"}
-    assert polled == {"BalancesTrackWorkerFunction", "CustomersPurgeWorkerFunction"}
+    assert polled == {
+        "BalancesTrackWorkerFunction",
+        "CustomersPurgeWorkerFunction",
+        "AppEventsWorkerFunction",
+    }
 
 
 def test_what_no_route_matches_goes_to_the_route_not_found_function(template: dict[str, Any]):

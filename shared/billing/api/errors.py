@@ -24,6 +24,8 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.PlanExists: 409,
     errors.PlanAlreadyAttached: 409,
     errors.BalanceNotFound: 404,
+    errors.WebhookNotFound: 404,
+    errors.WebhookExists: 409,
     errors.BalanceExists: 409,
     errors.StripeCustomerTaken: 409,
     errors.UnclaimedEmailTaken: 409,

@@ -102,6 +102,16 @@ class PlanAlreadyAttached(BillingError):
     default_message = "The customer already has this plan."
 
 
+class WebhookNotFound(BillingError):
+    code = "webhook_not_found"
+    default_message = "No webhook has this id."
+
+
+class WebhookExists(BillingError):
+    code = "duplicate_webhook_id"
+    default_message = "A webhook with this id already exists."
+
+
 class BalanceNotFound(BillingError):
     code = "customer_entitlement_not_found"
     default_message = "The customer has no such balance."

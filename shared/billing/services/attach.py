@@ -32,6 +32,8 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest, PlanNotFound
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase
+from billing.services import app_events
+from billing.services.app_events import ProductsUpdated
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe
 from billing.services.purchases import grant_purchase
@@ -194,6 +196,16 @@ def _schedule(
     shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_ms)
     purchases.save_scheduled(
         customer, shown, purchase.id, switch.subscription_id, at_ms, clock.now_ms()
+    )
+    # As Autumn tells it: the plan the customer moves down to, when the move is scheduled.
+    app_events.publish(
+        ProductsUpdated(
+            cause=f"scheduled:{purchase.id}",
+            customer_id=purchase.customer_id,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            scenario="downgrade",
+        )
     )
 
 

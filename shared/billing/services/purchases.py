@@ -6,10 +6,14 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 
 from billing import clock
-from billing.domain.attach import left_behind, purchased_holdings
-from billing.domain.holdings import Holdings, combined
+from billing.domain.attach import is_upgrade, left_behind, purchased_holdings
+from billing.domain.holdings import Holdings, Subscription, combined
+from billing.domain.plans import Plan
+from billing.services import app_events
+from billing.services.app_events import ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases
+from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
 
 logger = Logger(child=True)
@@ -74,7 +78,24 @@ def _grant(purchase_id: str) -> bool:
     removed = combined([removed, Holdings(subscriptions=shown)])
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     purchases.grant(customer, purchase, added, removed, also, now)
+    app_events.publish(
+        ProductsUpdated(
+            cause=purchase.id,
+            customer_id=purchase.customer_id,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            scenario=_scenario(current, plan, leaving),
+        )
+    )
     return True
+
+
+def _scenario(current: Catalog, plan: Plan, leaving: Subscription | None) -> Scenario:
+    """What the application is told: a plan of a group the customer had none of is new."""
+    left = current.version(leaving.plan_id, leaving.plan_version) if leaving else None
+    if left is None:
+        return "new"
+    return "upgrade" if is_upgrade(left, plan) else "downgrade"
 
 
 def _holds(held: Holdings, plan_id: str) -> bool:

@@ -89,14 +89,40 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> Tra
     if use.idempotency_key is not None:
         body = answer_of(result) if answer_of else "{}"
         answer = idempotency.answer_in_transaction(use.idempotency_key, use.fingerprint, body)
+    event = event_of(use, result)
     try:
-        usage.record(customer, result.deductions, event_of(use, result), answer)
+        usage.record(customer, result.deductions, event, answer)
     except usage.KeyHeld as held:
         first = idempotency.replay_of(held.holder, use.fingerprint)
         return TrackResult(draws=[], balances={}, replayed=first.body)
     except usage.GrantsMoved as moved:
         raise BillingInProgress from moved
+    _tell_limits_reached(use.customer_id, customer, result, event.id)
     return result
+
+
+def _tell_limits_reached(
+    customer_id: str, customer: Customer, result: TrackResult, cause: str
+) -> None:
+    """`balances.limit_reached` for each feature this use took the last of. Nothing is read
+    for it, and a use that leaves its features usable (nearly all) loads nothing more."""
+    exhausted = [f for f, b in result.balances.items() if not _usable(b)]
+    if not exhausted:
+        return
+    before = balances(usable(customer.holdings.grants, clock.now_ms()))
+    reached = [f for f in exhausted if f in before and _usable(before[f])]
+    if not reached:
+        return
+    from billing.services import app_events  # only when a limit is reached: off the hot path
+
+    for feature_id in reached:
+        app_events.publish(
+            app_events.LimitReached(cause=cause, customer_id=customer_id, feature_id=feature_id)
+        )
+
+
+def _usable(balance: FeatureBalance) -> bool:
+    return balance.unlimited or balance.overage_allowed or balance.remaining > 0
 
 
 def decided(use: Usage, customer: Customer) -> TrackResult:

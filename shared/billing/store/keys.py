@@ -23,6 +23,9 @@ STRIPE_EVENT_SK = "EVENT"
 STRIPE_TIMELINE_SK = "TIMELINE"
 # In a customer's partition: the earliest month its usage events are in.
 EVENTS_SINCE = "EVENTS"
+# The application's webhook endpoints: one partition (a deployment is one environment).
+APP_WEBHOOKS_PK = "APP_WEBHOOKS"
+APP_WEBHOOK = "WEBHOOK#"
 
 
 def part(value: str) -> str:
@@ -172,3 +175,16 @@ def applied_pk(owner: str) -> str:
 
 def applied_sk(queue_minute: int) -> str:
     return f"{queue_minute:012d}"
+
+
+def app_webhook_sk(webhook_id: str) -> str:
+    return f"{APP_WEBHOOK}{part(webhook_id)}"
+
+
+def app_delivery_pk(message_id: str) -> str:
+    """What became of one application event: an item per endpoint it reached."""
+    return f"APP_EVENT#{part(message_id)}"
+
+
+def app_delivery_sk(webhook_id: str) -> str:
+    return f"DELIVERED#{part(webhook_id)}"

@@ -15,6 +15,8 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import combined, default_plans, holdings_of
 from billing.domain.plans import Plan
+from billing.services import app_events
+from billing.services.app_events import ProductsUpdated
 from billing.services.customers.stripe_sync import (
     push_contact_details,
     require_stripe_customer,
@@ -104,7 +106,25 @@ def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
     )
     # Held from now on: the versions' terms are frozen in the same transaction.
     customers.create(customer, also=[catalog.mark_in_use(p) for p in starting if not p.in_use])
+    _tell_the_application(customer, starting)
     return customer
+
+
+def _tell_the_application(customer: Customer, starting: list[Plan]) -> None:
+    """Each default plan the new customer starts with, as Autumn tells it (a customer
+    without an id cannot be read back, so it is not told)."""
+    if customer.id is None:
+        return
+    for plan in starting:
+        app_events.publish(
+            ProductsUpdated(
+                cause=customer.internal_id,
+                customer_id=customer.id,
+                plan_id=plan.id,
+                plan_version=plan.version,
+                scenario="new",
+            )
+        )
 
 
 def _starting_plans(current: Catalog, chosen: str | None) -> list[Plan]:

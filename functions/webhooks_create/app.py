@@ -1,0 +1,29 @@
+"""POST /v1/webhooks.create: a new endpoint for our events, with its signing secret (shown
+only in this answer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.app_webhooks import CreateWebhookRequest, created_webhook_response
+from billing.services.app_webhooks import create_webhook
+
+logger = Logger()
+app = make_app()
+
+
+@app.post("/v1/webhooks.create")
+def create() -> Response[str]:
+    request = parse(CreateWebhookRequest, app.current_event)
+    return ok(created_webhook_response(create_webhook(request.command())))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

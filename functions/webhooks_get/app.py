@@ -1,0 +1,28 @@
+"""POST /v1/webhooks.get: one endpoint (never its secret)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from billing.api.app import make_app, ok
+from billing.api.body import parse
+from billing.api.wire.app_webhooks import WebhookIdRequest, webhook_response
+from billing.services.app_webhooks import get_webhook
+
+logger = Logger()
+app = make_app(idempotency=False)
+
+
+@app.post("/v1/webhooks.get")
+def get() -> Response[str]:
+    request = parse(WebhookIdRequest, app.current_event)
+    return ok(webhook_response(get_webhook(request.id)))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
