@@ -14,6 +14,8 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
+from tests.emulator.receiver import WebhookReceiver
+from tests.integration.test_app_webhooks import PRODUCTS_UPDATED, endpoint, verified, wait_for
 from tests.lifecycle import paid_pro_customer
 from tests.stripe_events import signed
 
@@ -204,3 +206,53 @@ def test_an_event_for_a_stripe_customer_that_is_none_of_ours_is_acknowledged_wit
     assert all(a["succeeded"] for a in clean_stack.emulator.deliveries())
     written = [i for i in table_items(clean_stack) if not i["PK"]["S"].startswith("STRIPE_EVT#")]
     assert written == [i for i in before if not i["PK"]["S"].startswith("STRIPE_EVT#")]
+
+
+def test_the_application_is_told_of_renewals_past_due_plans_and_finalized_invoices(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    receiver = WebhookReceiver()
+    try:
+        secret = endpoint(api, receiver.url)["secret"]
+        subscribed = paid_pro_customer(api, clean_stack, "pm_card_visa")
+        stripe = stripe_client(clean_stack)
+        renewal_end = subscribed["period_end"]
+        advance(clean_stack, subscribed["clock"], renewal_end + DAY)
+        failing = stripe.v1.payment_methods.attach(
+            "pm_card_chargeCustomerFail", {"customer": subscribed["stripe_id"]}
+        )
+        stripe.v1.subscriptions.update(
+            subscribed["subscription"], {"default_payment_method": failing.id}
+        )
+        second_end = (
+            stripe.v1.subscriptions.retrieve(subscribed["subscription"])["items"]
+            .data[0]
+            .current_period_end
+        )
+        advance(clean_stack, subscribed["clock"], second_end + DAY)
+
+        def told() -> list[dict[str, Any]]:
+            return [verified(secret, post) for post in receiver.received]
+
+        wait_for(
+            lambda: (
+                {"past_due", "renew"}
+                <= {p["data"].get("scenario") for p in told() if p["type"] == PRODUCTS_UPDATED}
+                and any(p["type"] == "billing.updated" for p in told())
+            ),
+            timeout_s=20,
+        )
+        payloads = told()
+    finally:
+        receiver.stop()
+    scenarios = [
+        (p["data"]["scenario"], p["data"]["updated_product"]["id"])
+        for p in payloads
+        if p["type"] == PRODUCTS_UPDATED
+    ]
+    assert scenarios.count(("renew", "pro")) == 2
+    assert ("past_due", "pro") in scenarios
+    finalized = [p["data"] for p in payloads if p["type"] == "invoice.finalized"]
+    assert len(finalized) >= 2
+    assert all(f["plan_ids"] == ["pro"] and f["stripe_id"].startswith("in_") for f in finalized)
+    assert any(p["type"] == "billing.updated" for p in payloads)

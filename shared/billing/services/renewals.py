@@ -16,6 +16,13 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Subscription
 from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
 from billing.domain.plans import Plan
+from billing.services import app_events
+from billing.services.app_events import (
+    BillingUpdated,
+    InvoiceFinalized,
+    PlanChanged,
+    ProductsUpdated,
+)
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, invoices, period_closes, purchases, stripe_timeline
 from billing.store.catalog import Catalog
@@ -36,9 +43,10 @@ def customer_of(invoice: InvoiceState) -> Customer | None:
     return customers.load_by_stripe_id(invoice.stripe_customer)
 
 
-def record_invoice(invoice: InvoiceState) -> Customer | None:
-    """Keeps the invoice (as it is now) for the customer's invoice list; the customer, or
-    None when the invoice is no customer's of ours."""
+def record_invoice(invoice: InvoiceState, *, announce: bool = False) -> Customer | None:
+    """Keeps the invoice (as it is now) for the customer's invoice list, and with `announce`
+    tells the application it was finalized; the customer, or None when the invoice is no
+    customer's of ours."""
     customer = customer_of(invoice)
     if customer is None:
         return None
@@ -51,20 +59,44 @@ def record_invoice(invoice: InvoiceState) -> Customer | None:
             if plan.stripe is not None and plan.stripe.price_ids & invoice.price_ids
         }
     )
-    invoices.put(
-        customer.internal_id,
-        InvoiceRecord(
-            stripe_id=invoice.id,
-            customer_id=customer.id,
-            status=invoice.status,
-            total=invoice.total,
-            currency=invoice.currency,
-            hosted_invoice_url=invoice.hosted_invoice_url,
-            created_at=invoice.created_s * 1000,
-            plan_ids=tuple(plan_ids),
-        ),
+    record = InvoiceRecord(
+        stripe_id=invoice.id,
+        customer_id=customer.id,
+        status=invoice.status,
+        total=invoice.total,
+        currency=invoice.currency,
+        hosted_invoice_url=invoice.hosted_invoice_url,
+        created_at=invoice.created_s * 1000,
+        plan_ids=tuple(plan_ids),
     )
+    kept = invoices.put(customer.internal_id, record)
+    if kept and announce:
+        _announce_finalized(customer, record)
     return customer
+
+
+def _announce_finalized(customer: Customer, record: InvoiceRecord) -> None:
+    """Tells the application (`invoice.finalized`), the invoice as invoices.list shows it."""
+    shown = {
+        "id": record.stripe_id,
+        "stripe_id": record.stripe_id,
+        "customer_id": customer.id,
+        "entity_id": None,
+        "plan_ids": list(record.plan_ids),
+        "status": record.status,
+        "total": record.total,
+        "amount_paid": record.total if record.status == "paid" else 0,
+        "refunded_amount": 0,
+        "currency": record.currency,
+        "created_at": record.created_at,
+        "hosted_invoice_url": record.hosted_invoice_url,
+        "processor_type": "stripe",
+    }
+    app_events.publish(
+        InvoiceFinalized(
+            cause=f"{record.stripe_id}:finalized", customer_id=customer.id or "", invoice=shown
+        )
+    )
 
 
 def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactory) -> None:
@@ -119,6 +151,17 @@ def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]
         )
     except period_closes.PeriodAlreadyClosed:
         return period_closes.load(invoice.subscription_id, invoice.period_end_s) or ()
+    for sub, plan in held:
+        if plan.id in closing:
+            app_events.publish(
+                ProductsUpdated(
+                    cause=f"{invoice.subscription_id}:{invoice.period_end_s}",
+                    customer_id=customer_id,
+                    plan_id=plan.id,
+                    plan_version=sub.plan_version,
+                    scenario="renew",
+                )
+            )
     return charges
 
 
@@ -137,13 +180,32 @@ def mark_paid(customer: Customer, invoice: InvoiceState, stripe: StripeFactory) 
 
 
 def _set_past_due(customer: Customer, invoice: InvoiceState, past_due: bool, position: int) -> None:
+    """Marks (or clears) `past_due` on the paid plans, in the subscription's own order; the
+    application is told (`customer.products.updated` past_due, `billing.updated`)."""
     assert invoice.subscription_id is not None
     current = catalog.load()
     held = _paid_plans(customer, current, invoice)
     changed = [sub._replace(past_due=past_due) for sub, _plan in held if sub.past_due != past_due]
     now = clock.now_ms()
     effects = [required(customer, now), *(replaced_subscription(customer, s) for s in changed)]
-    stripe_timeline.apply_in_order(invoice.subscription_id, position, effects, now)
+    applied = stripe_timeline.apply_in_order(invoice.subscription_id, position, effects, now)
+    if not applied or not changed:
+        return
+    cause = f"{invoice.id}:{'past_due' if past_due else 'paid'}"
+    customer_id = customer.id or ""
+    if past_due:
+        for sub in changed:
+            app_events.publish(
+                ProductsUpdated(
+                    cause=cause,
+                    customer_id=customer_id,
+                    plan_id=sub.plan_id,
+                    plan_version=sub.plan_version,
+                    scenario="past_due",
+                )
+            )
+    changes = tuple(PlanChanged("updated", sub.plan_id) for sub in changed)
+    app_events.publish(BillingUpdated(cause=cause, customer_id=customer_id, plan_changes=changes))
 
 
 def _paid_plans(

@@ -1,5 +1,6 @@
 """invoice.finalized: the invoice's status (and total) as Stripe has it now, kept for the
-customer's invoice list; a write never moves an invoice back in its life."""
+customer's invoice list (a write never moves an invoice back in its life), and the
+application told (`invoice.finalized`)."""
 
 from __future__ import annotations
 
@@ -12,4 +13,4 @@ from billing.stripe_api import StripeFactory
 def on_invoice_finalized(event: StripeEventCommand, stripe: StripeFactory) -> None:
     invoice = stripe().invoice_state(event.object_id)
     if invoice is not None:
-        record_invoice(invoice)
+        record_invoice(invoice, announce=True)
