@@ -157,13 +157,6 @@ class StripeEventFailed(BillingError):
     default_message = "This Stripe event could not be processed yet; it will be retried."
 
 
-class StaleStripeState(BillingError):
-    """A newer state of the Stripe object was applied already: the write is dropped."""
-
-    code = "stale_stripe_state"
-    default_message = "A newer state of this Stripe object was applied already."
-
-
 class PayloadTooLarge(BillingError):
     code = "payload_too_large"
     default_message = "The request body is too large."

@@ -212,15 +212,17 @@ def _paid_plans(
     customer: Customer, current: Catalog, invoice: InvoiceState
 ) -> list[tuple[Subscription, Plan]]:
     """The customer's paid recurring plans (one Stripe subscription bills them all: add-ons
-    stack on it). None yet while the purchase the invoice pays for waits to be granted:
-    the event came too early, and Stripe delivers it again."""
+    stack on it). A renewal of a subscription whose purchase still waits to be granted came
+    too early: refused, and Stripe delivers it again. (A first invoice's failure leaves the
+    purchase pending for good: nothing to mark.)"""
     held = []
     for sub in customer.holdings.subscriptions:
         plan = current.version(sub.plan_id, sub.plan_version)
         if sub.one_off or sub.status != "active" or plan is None or plan.stripe is None:
             continue
         held.append((sub, plan))
-    if not held and invoice.purchase_id is not None:
+    renewal = invoice.billing_reason == "subscription_cycle"
+    if not held and renewal and invoice.purchase_id is not None:
         purchase = purchases.load(invoice.purchase_id)
         if purchase is not None and purchase.status == "pending":
             raise StripeEventTooEarly

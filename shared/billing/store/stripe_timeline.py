@@ -12,10 +12,17 @@ through once (an effect that must happen once per period, such as closing it).
 
 from __future__ import annotations
 
-from billing.domain.errors import StaleStripeState
+from billing.domain.errors import BillingError
 from billing.store import keys, writes
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
+
+
+class StaleStripeState(BillingError):
+    """A newer state of the Stripe object was applied already: the write is dropped."""
+
+    code = "stale_stripe_state"
+
 
 # Well past any Stripe retry, and past a yearly period: an old event still finds its guard.
 _TTL_S = 400 * 24 * 3600
