@@ -16,7 +16,8 @@ from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver
 from tests.integration.test_app_webhooks import PRODUCTS_UPDATED, endpoint, verified, wait_for
-from tests.lifecycle import paid_pro_customer
+from tests.integration.test_attach_api import pay_on_checkout_page
+from tests.lifecycle import PRO, paid_pro_customer
 from tests.stripe_events import signed
 
 pytestmark = pytest.mark.slow
@@ -256,3 +257,48 @@ def test_the_application_is_told_of_renewals_past_due_plans_and_finalized_invoic
     assert len(finalized) >= 2
     assert all(f["plan_ids"] == ["pro"] and f["stripe_id"].startswith("in_") for f in finalized)
     assert any(p["type"] == "billing.updated" for p in payloads)
+
+
+def test_a_renewal_failing_before_its_purchase_was_granted_is_retried_not_lost(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """Stripe's events arrive late and in any order: here the renewal's failure comes before
+    the checkout that bought the plan was processed. It is refused (503, Stripe delivers it
+    again) and, once the plan is granted, its redelivery marks the plan past due."""
+    api.post(
+        "/v1/features.create",
+        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+    )
+    api.post("/v1/plans.create", json=PRO)
+    linked = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
+    ).json()
+    stripe = stripe_client(clean_stack)
+    with clean_stack.stripe_webhooks_paused():
+        answer = api.post(
+            "/v1/billing.attach",
+            json={"customer_id": "c1", "plan_id": "pro", "success_url": "https://app.example.com"},
+        ).json()
+        assert pay_on_checkout_page(answer["payment_url"], "4242 4242 4242 4242").status_code == 303
+        (subscription,) = stripe.v1.subscriptions.list({"customer": linked["stripe_id"]}).data
+        failing = stripe.v1.payment_methods.attach(
+            "pm_card_chargeCustomerFail", {"customer": linked["stripe_id"]}
+        )
+        stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": failing.id})
+        clock = stripe.v1.customers.retrieve(linked["stripe_id"]).test_clock
+        period_end = subscription["items"].data[0].current_period_end
+        advance(clean_stack, clock, period_end + DAY)
+    (failed,) = clean_stack.emulator.events("invoice.payment_failed")
+    (completed,) = clean_stack.emulator.events("checkout.session.completed")
+
+    clean_stack.emulator.redeliver(failed["id"])
+    refused = [d for d in clean_stack.emulator.deliveries() if d["event_id"] == failed["id"]]
+    assert len(refused) == 4, "refused, and retried by Stripe"
+    assert {d["status"] for d in refused} == {503}
+    assert customer(api)["subscriptions"] == []
+
+    clean_stack.emulator.redeliver(completed["id"])
+    clean_stack.emulator.redeliver(failed["id"])
+
+    (held,) = customer(api)["subscriptions"]
+    assert (held["plan_id"], held["past_due"]) == ("pro", True)
