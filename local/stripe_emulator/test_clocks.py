@@ -7,7 +7,8 @@ new phase), subscriptions cancel or renew, trials end. A renewal's invoice stays
 an hour, as Stripe's does, and the webhooks emitted so far are delivered before the clock
 moves on, so an ``invoice.created`` handler can add invoice items to it (usage billed in
 arrears); then it is finalized and charged to the card on file (paid, or failed and the
-subscription ``past_due``).
+subscription ``past_due``, and tried again 3, 5 and 7 days after each failure with the card
+on file then, as Stripe's retries do).
 """
 
 from __future__ import annotations
@@ -201,9 +202,21 @@ def _drafts(store: ObjectStore, clock_id: str) -> list[JsonObject]:
     ]
 
 
+def _retries(store: ObjectStore, clock_id: str) -> list[JsonObject]:
+    """Failed renewals waiting for their next automatic payment attempt, oldest first."""
+    return [
+        invoice
+        for invoice in store.live(invoices.OBJECT)[::-1]
+        if invoice["test_clock"] == clock_id
+        and invoice["status"] == "open"
+        and invoice["next_payment_attempt"] is not None
+    ]
+
+
 def _next_boundary(store: ObjectStore, clock_id: str) -> int | None:
     moments = [_sub_due(sub) for sub in _subscriptions(store, clock_id)]
     moments += [d["automatically_finalizes_at"] for d in _drafts(store, clock_id)]
+    moments += [r["next_payment_attempt"] for r in _retries(store, clock_id)]
     moments += [
         moment
         for schedule in _schedules(store, clock_id)
@@ -213,6 +226,11 @@ def _next_boundary(store: ObjectStore, clock_id: str) -> int | None:
 
 
 def _run_boundary(store: ObjectStore, clock_id: str, moment: int, base_url: str) -> None:
+    for invoice in _retries(store, clock_id):
+        if invoice["next_payment_attempt"] == moment:
+            # With the card the subscription or customer has now (it may have been changed).
+            invoice["next_payment_attempt"] = None
+            invoices.pay(store, invoice, moment, base_url)
     for invoice in _drafts(store, clock_id):
         if invoice["automatically_finalizes_at"] == moment:
             subscription = store.find(subscriptions.OBJECT, invoices.subscription_of(invoice) or "")

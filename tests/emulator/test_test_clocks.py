@@ -137,6 +137,36 @@ def test_failed_renewal_is_past_due_until_the_invoice_is_paid(client, emulator, 
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
 
 
+def test_a_failed_renewal_is_retried_on_schedule_with_the_card_on_file_then(
+    client, emulator, clock, prices
+):
+    customer = _customer(client, clock)
+    sub = _subscribe(client, customer, prices["basic"])
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": customer.id}
+    )
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": failing.id})
+    end = _period(sub)[1]
+    _advance(client, clock, end + DAY)
+    invoice = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    first_failure = end + 3600
+    assert (invoice.status, invoice.attempt_count) == ("open", 1)
+    assert invoice.next_payment_attempt == first_failure + 3 * DAY
+
+    _advance(client, clock, first_failure + 3 * DAY)  # retried, fails again
+    again = client.v1.invoices.retrieve(invoice.id)
+    assert (again.attempt_count, again.next_payment_attempt) == (2, first_failure + 8 * DAY)
+    good = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": good.id})
+
+    _advance(client, clock, first_failure + 8 * DAY)
+
+    paid = client.v1.invoices.retrieve(invoice.id)
+    assert (paid.status, paid.attempt_count, paid.next_payment_attempt) == ("paid", 3, None)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert len(emulator.events("invoice.payment_failed")) == 2
+
+
 def test_cancel_at_period_end_is_honoured(client, emulator, clock, prices):
     customer = _customer(client, clock)
     sub = _subscribe(client, customer, prices["basic"])

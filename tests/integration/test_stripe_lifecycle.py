@@ -110,7 +110,7 @@ def test_a_crash_after_the_period_closed_still_bills_its_overage_once(
     assert customer(api)["balances"]["messages"]["usage"] == 0
 
 
-def test_a_failed_renewal_is_past_due_at_once_and_a_later_payment_restores_it(
+def test_a_failed_renewal_is_past_due_at_once_and_a_later_successful_retry_restores_it(
     api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
 ) -> None:
     stripe = stripe_client(clean_stack)
@@ -130,8 +130,12 @@ def test_a_failed_renewal_is_past_due_at_once_and_a_later_payment_restores_it(
     assert customer(api)["balances"]["messages"]["granted"] == 100, "access is kept"
 
     good = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": subscribed["stripe_id"]})
-    stripe.v1.invoices.pay(failed.id, {"payment_method": good.id})
+    stripe.v1.subscriptions.update(subscribed["subscription"], {"default_payment_method": good.id})
+    assert failed.next_payment_attempt is not None, "Stripe retries a failed renewal"
 
+    advance(clean_stack, subscribed["clock"], failed.next_payment_attempt + 60)
+
+    assert stripe.v1.invoices.retrieve(failed.id).status == "paid"
     (held,) = customer(api)["subscriptions"]
     assert held["past_due"] is False
 
