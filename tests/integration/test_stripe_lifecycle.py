@@ -90,6 +90,10 @@ def test_a_renewal_bills_the_overage_once_and_resets_the_balance(
     assert (paid.status, paid.amount_paid) == ("paid", 2000 + 1500)
     assert len(overage_lines(paid)) == 1
     assert customer(api)["balances"]["messages"]["usage"] == 10
+    (held,) = customer(api)["subscriptions"]
+    assert held["current_period_start"] == subscribed["period_end"] * 1000
+    next_end = stripe_client(clean_stack).v1.subscriptions.retrieve(subscribed["subscription"])
+    assert held["current_period_end"] == next_end["items"].data[0].current_period_end * 1000
 
 
 def test_a_crash_after_the_period_closed_still_bills_its_overage_once(

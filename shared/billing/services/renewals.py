@@ -145,9 +145,12 @@ def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]
     )
     now = clock.now_ms()
     resets = [(g, reset_for_new_period(g, now)) for g in grants]
+    started = [
+        replaced_subscription(customer, sub, _in_next_period(sub, invoice)) for sub, _plan in held
+    ]
     try:
         period_closes.close(
-            customer, invoice.subscription_id, invoice.period_end_s, charges, resets, now
+            customer, invoice.subscription_id, invoice.period_end_s, charges, resets, now, started
         )
     except period_closes.PeriodAlreadyClosed:
         return period_closes.load(invoice.subscription_id, invoice.period_end_s) or ()
@@ -182,17 +185,29 @@ def mark_paid(customer: Customer, invoice: InvoiceState, stripe: StripeFactory) 
 def _set_past_due(customer: Customer, invoice: InvoiceState, past_due: bool, position: int) -> None:
     """Marks (or clears) `past_due` on the paid plans, in the subscription's own order; the
     application is told (`customer.products.updated` past_due, `billing.updated`)."""
+    customer_id = customer.id or ""
+    on_conflict(lambda: _set_past_due_once(customer_id, invoice, past_due, position))
+
+
+def _set_past_due_once(
+    customer_id: str, invoice: InvoiceState, past_due: bool, position: int
+) -> None:
     assert invoice.subscription_id is not None
-    current = catalog.load()
-    held = _paid_plans(customer, current, invoice)
-    changed = [sub._replace(past_due=past_due) for sub, _plan in held if sub.past_due != past_due]
+    # Read again: a period closed just before (invoice.paid) changed the subscriptions.
+    customer = customers.load_by_stripe_id(invoice.stripe_customer or "")
+    if customer is None or customer.id != customer_id:
+        return
+    held = _paid_plans(customer, catalog.load(), invoice)
+    changed = [sub for sub, _plan in held if sub.past_due != past_due]
     now = clock.now_ms()
-    effects = [required(customer, now), *(replaced_subscription(customer, s) for s in changed)]
+    effects = [
+        required(customer, now),
+        *(replaced_subscription(customer, s, s._replace(past_due=past_due)) for s in changed),
+    ]
     applied = stripe_timeline.apply_in_order(invoice.subscription_id, position, effects, now)
     if not applied or not changed:
         return
     cause = f"{invoice.id}:{'past_due' if past_due else 'paid'}"
-    customer_id = customer.id or ""
     if past_due:
         for sub in changed:
             app_events.publish(
@@ -227,6 +242,14 @@ def _paid_plans(
         if purchase is not None and purchase.status == "pending":
             raise StripeEventTooEarly
     return held
+
+
+def _in_next_period(sub: Subscription, invoice: InvoiceState) -> Subscription:
+    """The subscription in the period the renewal starts (as Stripe's lines say)."""
+    start_ms = invoice.period_end_s * 1000
+    end_s = invoice.lines_period_end_s
+    end_ms = end_s * 1000 if end_s and end_s * 1000 > start_ms else None
+    return sub._replace(current_period_start=start_ms, current_period_end=end_ms)
 
 
 def _item_price(

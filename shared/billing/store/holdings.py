@@ -186,17 +186,21 @@ def replaced_grant(profile: Customer, before: Grant, after: Grant) -> Write:
     )
 
 
-def replaced_subscription(profile: Customer, after: Subscription) -> Write:
-    """The write of a subscription's new state, while the customer still holds it."""
+def replaced_subscription(profile: Customer, before: Subscription, after: Subscription) -> Write:
+    """The write of a subscription's new state, if it is still as read (else
+    BillingInProgress: read it again)."""
     item = items_of(pk_of(profile), profile.internal_id, Holdings(subscriptions=(after,)))[0]
     return Write(
         "Put",
         {
             "TableName": table_name(),
             "Item": item,
-            "ConditionExpression": "#owner = :owner",
+            "ConditionExpression": "#owner = :owner AND body = :before",
             "ExpressionAttributeNames": {"#owner": OWNER},
-            "ExpressionAttributeValues": {":owner": {"S": profile.internal_id}},
+            "ExpressionAttributeValues": {
+                ":owner": {"S": profile.internal_id},
+                ":before": {"S": records.to_json(before)},
+            },
         },
         on_condition_failed=BillingInProgress,
     )

@@ -63,9 +63,11 @@ def close(
     charges: tuple[OverageCharge, ...],
     resets: list[tuple[Grant, Grant]],
     now_ms: int,
+    also: list[Write] | None = None,
 ) -> None:
-    """Closes the period: the record and the grants' resets (each as read) in one
-    transaction. Raises PeriodAlreadyClosed when another delivery closed it first."""
+    """Closes the period: the record, the grants' resets (each as read) and `also` (the
+    subscriptions' new period) in one transaction. Raises PeriodAlreadyClosed when another
+    delivery closed it first."""
     body = [
         {
             "feature_id": c.feature_id,
@@ -93,7 +95,7 @@ def close(
         on_condition_failed=PeriodAlreadyClosed,
     )
     grant_writes = [replaced_grant(profile, before, after) for before, after in resets]
-    writes.run([required(profile, now_ms), record, *grant_writes])
+    writes.run([required(profile, now_ms), record, *grant_writes, *(also or [])])
 
 
 def _key(stripe_subscription_id: str, period_end_s: int) -> Item:

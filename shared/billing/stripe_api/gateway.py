@@ -412,6 +412,10 @@ class SdkStripeGateway:
             price_ids=price_ids,
             purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY)
             or (details.get("metadata") or {}).get(PURCHASE_KEY),
+            lines_period_end_s=max(
+                (int(line["period"]["end"]) for line in lines if line.get("period")),
+                default=None,
+            ),
         )
 
     def add_invoice_items(

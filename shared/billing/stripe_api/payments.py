@@ -119,6 +119,8 @@ class InvoiceState:
     # The prices its lines charge: which of our plans it bills.
     price_ids: frozenset[str]
     purchase_id: str | None = None
+    # Where the subscription periods its lines charge end (a renewal: the new period's end).
+    lines_period_end_s: int | None = None
 
 
 @dataclass(frozen=True)
