@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from billing.domain.holdings import Grant
 from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
-from billing.domain.terms import ItemPrice, Reset
+from billing.domain.terms import ItemPrice, Reset, Tier
 
 MONTH = Reset(interval="month")
 
@@ -42,6 +42,26 @@ def test_usage_past_the_allowance_is_billed_in_whole_packages_at_the_exact_amoun
         Decimal("0.4"),
     )
     assert (overage.feature_id, overage.plan_id) == ("messages", "pro")
+
+
+def test_tiered_overage_is_priced_through_graduated_tiers_past_the_allowance():
+    tiered = ItemPrice(
+        tiers=(
+            Tier(to=Decimal(150), amount=Decimal("0.10")),
+            Tier(to="inf", amount=Decimal("0.05")),
+        ),
+        billing_method="usage_based",
+    )
+
+    overage = overage_of(grant("200", tiered))
+
+    assert overage is not None
+    # 50 units of the first tier past the 100 included, then 50 of the second.
+    assert (overage.units, overage.packages, overage.amount) == (
+        Decimal(100),
+        100,
+        Decimal("7.50"),
+    )
 
 
 def test_nothing_is_billed_within_the_allowance_or_for_prepaid_items():

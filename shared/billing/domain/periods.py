@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from billing.domain.holdings import Grant
 from billing.domain.schedule import next_reset_at
+from billing.domain.terms import Tier
 from billing.numbers import ZERO
 
 
@@ -23,16 +24,45 @@ class Overage(NamedTuple):
 
 
 def overage_of(grant: Grant) -> Overage | None:
-    """What the grant's period used past its allowance, if it is billed in arrears. Tiered
-    overage is not billed here yet (it needs our own tier pricing)."""
+    """What the grant's period used past its allowance, if it is billed in arrears: whole
+    packages of billing units at the flat amount, or through graduated tiers whose bounds
+    count the period's whole usage (the allowance is the free start of the first tier)."""
     price = grant.price
-    if not grant.overage_allowed or grant.unlimited or price is None or price.amount is None:
+    if not grant.overage_allowed or grant.unlimited or price is None:
         return None
     units = grant.usage - grant.granted
     if units <= ZERO:
         return None
-    packages = int((units / price.billing_units).to_integral_value(rounding=ROUND_CEILING))
-    return Overage(grant.feature_id, grant.plan_id, units, packages, price.amount * packages)
+    if price.tiers is None:
+        packages = _packages(units, price.billing_units)
+        amount = (price.amount or ZERO) * packages
+    else:
+        packages, amount = _through_tiers(
+            grant.granted, grant.usage, price.tiers, price.billing_units
+        )
+    return Overage(grant.feature_id, grant.plan_id, units, packages, amount)
+
+
+def _through_tiers(
+    free: Decimal, used: Decimal, tiers: tuple[Tier, ...], billing_units: Decimal
+) -> tuple[int, Decimal]:
+    """Packages and cost of the usage between `free` and `used`, tier by tier."""
+    packages, amount, lower = 0, ZERO, ZERO
+    for tier in tiers:
+        upper = used if tier.to == "inf" else min(used, tier.to)
+        billed = upper - max(lower, free)
+        if billed > ZERO:
+            in_tier = _packages(billed, billing_units)
+            packages += in_tier
+            amount += tier.amount * in_tier
+        if tier.to == "inf" or tier.to >= used:
+            break
+        lower = tier.to
+    return packages, amount
+
+
+def _packages(units: Decimal, billing_units: Decimal) -> int:
+    return int((units / billing_units).to_integral_value(rounding=ROUND_CEILING))
 
 
 def resets_with_period(grant: Grant) -> bool:
