@@ -421,11 +421,25 @@ class SdkStripeGateway:
     def add_invoice_items(
         self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
     ) -> None:
+        # Stripe forgets an idempotency key after 24 hours, and a failed invoice.created is
+        # retried for up to 3 days: the charges already on the invoice are skipped by name.
+        where: Any = (
+            {"invoice": invoice_id, "limit": 100}
+            if invoice_id
+            else {"customer": stripe_customer, "pending": True, "limit": 100}
+        )
+        listed = self._call(lambda: self._client.v1.invoice_items.list(where))
+        present = {(item.metadata or {}).get("billing_charge") for item in listed.data}
         for charge in charges:
+            if charge.idempotency_key[:500] in present:
+                continue
             params: Any = {
                 "customer": stripe_customer,
                 "description": charge.description[:500],
-                "metadata": {"billing_feature_id": charge.feature_id[:500]},
+                "metadata": {
+                    "billing_feature_id": charge.feature_id[:500],
+                    "billing_charge": charge.idempotency_key[:500],
+                },
             }
             if invoice_id is not None:
                 params["invoice"] = invoice_id
