@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit catalog bench api-key webhook-samples clean
+.PHONY: dev test test-live lint typecheck unit catalog bench api-key webhook-samples clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ dev: $(INSTALLED)
 test: $(INSTALLED) lint typecheck
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m pytest -n 4 -q
+
+# The card-on-file billing scenarios against Stripe's test mode (needs STRIPE_SECRET_KEY=sk_test_...).
+test-live: $(INSTALLED)
+	LIVE_STRIPE_TESTS=1 $(BIN)/python -m pytest -q -rs tests/live
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

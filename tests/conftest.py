@@ -12,8 +12,14 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from hypothesis import settings
 
 from local.stack import LocalStack, StackConfig, ensure_path
+
+# Property tests assert outcomes, not speed: on a loaded two-core machine one example may take
+# longer than hypothesis' default 200 ms deadline, which would fail a correct run.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 SECRET_KEY = "am_sk_test_suite_key"
 

@@ -4,8 +4,6 @@ Nothing that matters in production has a silent default: a missing table name or
 hash fails the cold start loudly instead of serving requests wrongly.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import re
@@ -72,7 +70,7 @@ class Settings(BaseModel):
         return hashes
 
     @model_validator(mode="after")
-    def _stripe_mode_is_known(self) -> Settings:
+    def _stripe_mode_is_known(self) -> "Settings":
         # Stripe itself is optional here (check and track never call it: see
         # `stripe_secret_key`), but a secret held elsewhere needs its mode for `environment`.
         held_elsewhere = self.stripe_secret_arn is not None and self.stripe_secret_key is None
@@ -90,7 +88,7 @@ class Settings(BaseModel):
         return "sandbox" if self.stripe_mode == "test" else "live"
 
 
-def settings_from(environ: dict[str, str] | os._Environ[str]) -> Settings:
+def settings_from(environ: dict[str, str] | os._Environ[str]) -> "Settings":
     hashes = environ.get("API_KEY_HASHES", "")
     return Settings(
         table_name=environ.get("TABLE_NAME", ""),
@@ -124,7 +122,7 @@ class StripeNotConfigured(RuntimeError):
 
 
 @cache
-def settings() -> Settings:
+def settings() -> "Settings":
     return settings_from(os.environ)
 
 

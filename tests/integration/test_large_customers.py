@@ -4,12 +4,13 @@ renamed and deleted whole, over the local stack."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import table_items
+from tests.conftest import stripe_client, table_items
 
 # As many items as a plan may have (api/wire/plans.py).
 PLAN_ITEMS = 100
@@ -132,3 +133,138 @@ def test_a_rename_that_cannot_finish_leaves_the_customer_as_it_was_and_the_id_fr
     assert tracked.json()["balance"]["remaining"] == 9
     assert newcomer.status_code == 200, "the placeholder is gone"
     assert newcomer.json()["balances"] == {}, "copies of the abandoned move are not its"
+
+
+def big_paid_plan(api: httpx.Client, plan_id: str, amount: int, included: int) -> None:
+    plan = api.post(
+        "/v1/plans.create",
+        json={
+            "plan_id": plan_id,
+            "name": plan_id,
+            "group": "main",
+            "price": {"amount": amount, "interval": "month"},
+            "items": [
+                {"feature_id": f"feature_{n:03d}", "included": included} for n in range(PLAN_ITEMS)
+            ],
+        },
+    )
+    assert plan.status_code == 200, plan.text
+
+
+def included_seen(customer_id: str) -> set[object]:
+    """What a reader sees of the plan's grants: one included amount, or several mid-change."""
+    from billing.store import customers
+
+    found = customers.load(customer_id)
+    assert found is not None
+    return {grant.included for grant in found.holdings.grants}
+
+
+def test_paid_plans_of_as_many_items_as_allowed_are_granted_and_upgraded_with_no_half_step_seen(
+    api: httpx.Client, clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.store import writes
+
+    send_all(
+        api,
+        "/v1/features.create",
+        [
+            {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
+            for n in range(PLAN_ITEMS)
+        ],
+    )
+    big_paid_plan(api, "big", amount=20, included=10)
+    big_paid_plan(api, "bigger", amount=50, included=50)
+    linked = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
+    ).json()
+    stripe = stripe_client(clean_stack)
+    card = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": linked["stripe_id"]})
+    stripe.v1.customers.update(
+        linked["stripe_id"], {"invoice_settings": {"default_payment_method": card.id}}
+    )
+    seen_between_chunks: list[set[object]] = []
+    chunked = writes.run_in_chunks
+
+    def watched(batch: list[writes.Write], between: Any = None) -> None:
+        seen_between_chunks.append(included_seen("c1"))
+        chunked(batch, between)
+        seen_between_chunks.append(included_seen("c1"))
+
+    monkeypatch.setattr(writes, "run_in_chunks", watched)
+
+    bought = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "big"})
+    seen_before_upgrade = list(seen_between_chunks)
+    seen_between_chunks.clear()
+    upgraded = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "bigger"})
+
+    assert bought.status_code == 200, bought.text
+    assert set(map(frozenset, seen_before_upgrade)) <= {frozenset(), frozenset({10})}
+    assert upgraded.status_code == 200, upgraded.text
+    assert seen_between_chunks, "the upgrade was written in stages"
+    assert set(map(frozenset, seen_between_chunks)) <= {frozenset({10}), frozenset({50})}
+    after = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    assert [s["plan_id"] for s in after["subscriptions"]] == ["bigger"]
+    assert len(after["balances"]) == PLAN_ITEMS
+    assert {b["granted"] for b in after["balances"].values()} == {50}
+    tracked = api.post(
+        "/v1/balances.track", json={"customer_id": "c1", "feature_id": "feature_007", "value": 3}
+    )
+    assert tracked.json()["balance"]["remaining"] == 47
+    leftovers = [
+        item
+        for item in items_under(clean_stack, "CUS#c1")
+        if "added_by" in item or "removed_by" in item or str(item["SK"]["S"]).startswith("REVEALED")
+    ]
+    assert leftovers == [], "tags and markers are tidied once the change shows"
+
+
+def test_a_large_grant_cut_short_before_it_shows_leaves_the_customer_as_it_was_and_is_redone(
+    api: httpx.Client, clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.store import holdings, writes
+
+    send_all(
+        api,
+        "/v1/features.create",
+        [
+            {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
+            for n in range(PLAN_ITEMS)
+        ],
+    )
+    big_paid_plan(api, "big", amount=20, included=10)
+    linked = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
+    ).json()
+    stripe = stripe_client(clean_stack)
+    card = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": linked["stripe_id"]})
+    stripe.v1.customers.update(
+        linked["stripe_id"], {"invoice_settings": {"default_payment_method": card.id}}
+    )
+    run = writes.run
+
+    def crash_at_the_reveal(batch: list[writes.Write]) -> Any:
+        if any(w.params.get("Item", {}).get(holdings.ADDED_BY) for w in batch) or any(
+            str(w.params.get("Item", {}).get("SK", {}).get("S", "")).startswith("REVEALED")
+            for w in batch
+        ):
+            raise ConnectionError("the function died here")
+        return run(batch)
+
+    monkeypatch.setattr(writes, "run", crash_at_the_reveal)
+    cut_short = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "big"})
+    seen_after_crash = included_seen("c1")
+    monkeypatch.setattr(writes, "run", run)
+    retried = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "big"})
+
+    assert cut_short.status_code >= 500
+    assert seen_after_crash == set(), "nothing of the plan shows before the reveal"
+    assert retried.status_code == 200, retried.text
+    after = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    assert [s["plan_id"] for s in after["subscriptions"]] == ["big"]
+    assert {b["granted"] for b in after["balances"].values()} == {10}
+    assert len(after["balances"]) == PLAN_ITEMS
+    grant_items = [i for i in items_under(clean_stack, "CUS#c1") if "GRANT#" in str(i["SK"]["S"])]
+    assert len(grant_items) == PLAN_ITEMS, "the abandoned attempt's hidden grants were removed"
+    invoices = stripe.v1.invoices.list({"customer": linked["stripe_id"]}).data
+    assert [i.status for i in invoices] == ["paid"], "charged once"

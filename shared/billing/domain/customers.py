@@ -1,8 +1,6 @@
 """The customer as the domain sees it (what check and track read), and the few rules that
 govern it. What a caller asks to change is in `customer_changes`."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from billing.domain.environment import Environment, environment_of

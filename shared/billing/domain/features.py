@@ -4,8 +4,6 @@ to be, and the rules that decide it, are in `feature_changes`.
 NamedTuples, as what customers hold (see `billing.domain.holdings`): check and track read the
 catalog's features on every cold start."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Literal, NamedTuple

@@ -5,8 +5,6 @@ These are NamedTuples, not pydantic models: check and track build them on every 
 where a model costs about 1 ms to define and a NamedTuple about 0.1 ms. They are only ever
 made by our own code (the store checks what it reads back: `billing.store.holdings`)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -96,7 +94,7 @@ class Holdings(NamedTuple):
     flags: tuple[Flag, ...] = ()
 
 
-def combined(parts: Iterable[Holdings]) -> Holdings:
+def combined(parts: Iterable[Holdings]) -> "Holdings":
     """Everything the parts hold, in their order."""
     subscriptions: list[Subscription] = []
     grants: list[Grant] = []
@@ -109,12 +107,12 @@ def combined(parts: Iterable[Holdings]) -> Holdings:
 
 
 def holdings_of(
-    plan: Plan,
+    plan: "Plan",
     features: Mapping[str, Feature],
     now_ms: int,
     new_id: Callable[[str], str],
     auto_enabled: bool = False,
-) -> Holdings:
+) -> "Holdings":
     """What a customer holds once given `plan` at `now_ms` (a free plan, granted at once)."""
     subscription = Subscription(
         id=new_id("sub"),
@@ -148,7 +146,7 @@ def holdings_of(
     return Holdings(subscriptions=(subscription,), grants=tuple(grants), flags=tuple(flags))
 
 
-def _trial_end(plan: Plan, now_ms: int) -> int | None:
+def _trial_end(plan: "Plan", now_ms: int) -> int | None:
     """A free default plan with a trial starts its customers trialing."""
     trial = plan.terms.free_trial
     if trial is None:
@@ -157,7 +155,7 @@ def _trial_end(plan: Plan, now_ms: int) -> int | None:
     return next_reset_at(now_ms, length, now_ms)
 
 
-def default_plans(plans: Iterable[Plan], chosen: str | None) -> list[Plan]:
+def default_plans(plans: "Iterable[Plan]", chosen: str | None) -> "list[Plan]":
     """The plans a new customer starts with: the one asked for, else every auto-enable plan."""
     live = [p for p in plans if not p.archived]
     if chosen is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
 
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import Feature
@@ -19,6 +19,7 @@ from billing.domain.terms import (
     Reset,
     Tier,
     TrialUnit,
+    as_fields,
 )
 
 
@@ -38,6 +39,11 @@ class PlanItem(_Frozen):
     unlimited: bool = False
     reset: Reset | None = None
     price: ItemPrice | None = None
+
+    @field_serializer("reset", "price")
+    def _as_object(self, term: Reset | ItemPrice | None) -> dict[str, Any] | None:
+        # Objects by field name, as before terms were NamedTuples (pydantic writes lists).
+        return None if term is None else as_fields(term)
 
 
 class FreeTrial(_Frozen):

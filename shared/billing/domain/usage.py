@@ -5,8 +5,6 @@ fell due since (resets are lazy: nothing runs at the reset time, the next read o
 applies it). The store then writes it with conditions that make it exact under concurrency.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Literal, NamedTuple
@@ -97,7 +95,7 @@ def deduct(
     overage: OverageBehavior = "cap",
     all_or_nothing: bool = False,
     continuous: bool = False,
-) -> Deduction:
+) -> "Deduction":
     """Takes `value` from the feature's grants in deduction order.
 
     `cap` takes what fits and stops at zero; `overflow` lets the balance go negative where
@@ -172,7 +170,7 @@ def draw(
     now_ms: int,
     overage: OverageBehavior = "cap",
     all_or_nothing: bool = False,
-) -> Draw:
+) -> "Draw":
     """Takes `value` of `feature_id` from its payers in order: each gives what it has, the
     last one also what may go past it (overage, or a continuous use). All or nothing takes
     the whole value from them together, or nothing from any."""

@@ -9,7 +9,7 @@ from billing import clock
 from billing.domain.errors import BalanceNotFound, FeatureNotFound, InvalidRequest
 from billing.domain.holdings import Flag, Grant, Holdings
 from billing.domain.schedule import next_reset_at
-from billing.domain.terms import Reset
+from billing.domain.terms import Reset, ResetInterval
 from billing.domain.usage import usable
 from billing.services import catalog_cache
 from billing.services.customers.get import get_customer
@@ -38,7 +38,7 @@ class BalanceChange:
     add_to_balance: Decimal | None = None
     usage: Decimal | None = None
     included: Decimal | None = None
-    interval: str | None = None
+    interval: ResetInterval | None = None
     next_reset_at: int | None = None
     expires_at: int | None = None
 

@@ -1,7 +1,5 @@
 """balances.check: may this customer use this feature now?"""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
@@ -29,7 +27,7 @@ class CheckResult(NamedTuple):
     # With send_event: what was deducted (None when not allowed).
     tracked: TrackResult | None = None
     # With with_preview, when denied: the plans that would grant the feature.
-    preview: Preview | None = None
+    preview: "Preview | None" = None
     # A retry of a check that sent its event under an Idempotency-Key: the first answer.
     replayed: str | None = None
 
@@ -51,7 +49,7 @@ def check(
     properties: dict[str, object] | None = None,
     with_preview: bool = False,
     keyed: SentEventKey | None = None,
-) -> CheckResult:
+) -> "CheckResult":
     customer = get_customer(customer_id)  # the one read of the common case
     features = catalog_cache.features_knowing({feature_id})
     feature = features.get(feature_id)
@@ -85,7 +83,7 @@ def _decided(
     send_event: bool,
     properties: dict[str, object] | None,
     keyed: SentEventKey | None,
-) -> CheckResult:
+) -> "CheckResult":
     customer_id, feature_id = customer.id or "", feature.id
     held = customer.holdings
     if feature.type == "boolean":
@@ -104,7 +102,7 @@ def _decided(
     # Deduct all of it or nothing, atomically: of concurrent checks, only as many pass as
     # the balance allows, whatever each one read.
 
-    def result_of(tracked: TrackResult) -> CheckResult:
+    def result_of(tracked: TrackResult) -> "CheckResult":
         touched = list(tracked.balances.values())
         return CheckResult(
             allowed=tracked.applied,

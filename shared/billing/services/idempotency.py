@@ -6,8 +6,6 @@ progress" (409), whichever route holds it. Only final answers are kept: an answe
 "try again" (a 5xx, 423, 429 or a key in progress) frees the key so the retry runs for real.
 """
 
-from __future__ import annotations
-
 import hashlib
 from typing import Any, NamedTuple
 
@@ -30,7 +28,7 @@ def fingerprint(route: str, canonical_body: bytes) -> str:
     return hashlib.sha256(route.encode() + b"\n" + canonical_body).hexdigest()
 
 
-def replay_of(held: StoredRequest, request_fingerprint: str) -> Replay:
+def replay_of(held: StoredRequest, request_fingerprint: str) -> "Replay":
     """What a request gets when its key is held by `held`: the first answer, or an error."""
     if held.status != idempotency.COMPLETED or held.response_status is None:
         raise IdempotencyKeyInProgress  # whatever it was sent with: it has no answer yet

@@ -5,8 +5,6 @@ writes it (grant updates with conditions, the usage event, and the Idempotency-K
 holding the answer). A lost race hands back the grants as they are now: decide again.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -68,10 +66,10 @@ AnswerOf = Callable[[TrackResult], str]
 
 def track(
     use: Usage, loaded: Customer | None = None, answer_of: AnswerOf | None = None
-) -> TrackResult:
+) -> "TrackResult":
     preloaded = loaded
 
-    def attempt() -> TrackResult:
+    def attempt() -> "TrackResult":
         nonlocal preloaded
         customer, preloaded = preloaded or get_customer(use.customer_id), None
         return _recorded(use, customer, answer_of)
@@ -81,7 +79,7 @@ def track(
     return on_conflict(attempt, attempts=ATTEMPTS)
 
 
-def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> TrackResult:
+def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> "TrackResult":
     result = decided(use, customer)
     if use.all_or_nothing and not result.applied:
         return result  # denied: nothing to deduct, nothing to record
@@ -102,7 +100,7 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> Tra
 
 
 def _tell_limits_reached(
-    customer_id: str, customer: Customer, result: TrackResult, cause: str
+    customer_id: str, customer: Customer, result: "TrackResult", cause: str
 ) -> None:
     """`balances.limit_reached` for each feature this use took the last of. Nothing is read
     for it, and a use that leaves its features usable (nearly all) loads nothing more."""
@@ -125,7 +123,7 @@ def _usable(balance: FeatureBalance) -> bool:
     return balance.unlimited or balance.overage_allowed or balance.remaining > 0
 
 
-def decided(use: Usage, customer: Customer) -> TrackResult:
+def decided(use: Usage, customer: Customer) -> "TrackResult":
     """What tracking `use` takes from the customer's grants as read (nothing written)."""
     now = clock.now_ms()
     features = catalog_of(use)

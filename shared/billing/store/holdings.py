@@ -5,6 +5,10 @@ of the profile's owner, so holdings written ahead of their profile (a creation, 
 copies) stay invisible until the profile appears, and items left behind by a delete or a
 rename are invisible at once, whoever takes the id next. Every write of a customer's
 holdings requires, in its transaction, the profile it was meant for (`profiles.required`).
+
+A change too large for one transaction (`change_in_stages`) tags what it adds and what it
+removes with its id; readers see the tagged items as they were until the change's reveal
+marker appears in the partition, and as they are to be from then on.
 """
 
 from __future__ import annotations
@@ -14,17 +18,24 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from billing import numbers
 from billing.domain.customers import Customer
 from billing.domain.errors import BalanceExists, BillingError, BillingInProgress
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
-from billing.domain.terms import ItemPrice, Reset
-from billing.store import keys, records, writes
+from billing.domain.terms import price_from, reset_from
+from billing.store import keys, profiles, records, writes
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
 
 OWNER = "owner"
+# Tags of a change written in stages: the item arrives, or leaves, when the change is revealed.
+ADDED_BY = "added_by"
+REMOVED_BY = "removed_by"
+
+logger = Logger(child=True)
 
 
 def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:
@@ -53,9 +64,12 @@ def owned(items: list[Item], owner: str) -> Holdings:
     subscriptions: list[Subscription] = []
     grants: list[Grant] = []
     flags: list[Flag] = []
+    revealed = _revealed_changes(items, owner)
     for item in items:
         sk, body = item["SK"]["S"], item.get("body", {}).get("S")
         if body is None or item.get(OWNER, {}).get("S") != owner:
+            continue
+        if not _visible(item, revealed):
             continue
         if sk.startswith(keys.SUBSCRIPTION):
             subscriptions.append(_subscription(json.loads(body)))
@@ -66,6 +80,22 @@ def owned(items: list[Item], owner: str) -> Holdings:
     subscriptions.sort(key=lambda sub: sub.started_at)
     grants.sort(key=lambda grant: grant.anchor_at)
     return Holdings(subscriptions=tuple(subscriptions), grants=tuple(grants), flags=tuple(flags))
+
+
+def _revealed_changes(items: list[Item], owner: str) -> set[str]:
+    return {
+        item["change_id"]["S"]
+        for item in items
+        if item["SK"]["S"].startswith(keys.REVEALED) and item.get(OWNER, {}).get("S") == owner
+    }
+
+
+def _visible(item: Item, revealed: set[str]) -> bool:
+    added_by = item.get(ADDED_BY, {}).get("S")
+    removed_by = item.get(REMOVED_BY, {}).get("S")
+    return (added_by is None or added_by in revealed) and (
+        removed_by is None or removed_by not in revealed
+    )
 
 
 def events_since(items: list[Item], owner: str) -> str | None:
@@ -97,8 +127,8 @@ def grant_from_item(item: Item | dict[str, Any]) -> Grant:
             **body,
             "included": Decimal(body["included"]),
             "prepaid": Decimal(body.get("prepaid", 0)),
-            "reset": None if body.get("reset") is None else Reset.model_validate(body["reset"]),
-            "price": None if body.get("price") is None else ItemPrice.model_validate(body["price"]),
+            "reset": None if body.get("reset") is None else reset_from(body["reset"]),
+            "price": None if body.get("price") is None else price_from(body["price"]),
             # Usage and the next reset live in attributes of their own (see `items_of`).
             "usage": Decimal(item["usage"]["N"]),
             "next_reset_at": int(reset["N"]) if reset else None,
@@ -261,3 +291,93 @@ def _held_feature(item: Item, feature_id: str) -> Item:
     item["GSI2PK"] = {"S": keys.feature_holder_pk(feature_id)}
     item["GSI2SK"] = item["PK"]
     return item
+
+
+def change_in_stages(
+    profile: Customer,
+    change_id: str,
+    added: Holdings,
+    removed: Holdings,
+    reveal_with: list[Write],
+    now_ms: int,
+) -> None:
+    """Changes holdings too many for one transaction, with no step half-visible: what is
+    added is written hidden and what is removed is tagged, in chunks; then one small
+    transaction bumps the profile's version (so a use that read the old holdings cannot
+    land on a removed grant), writes the change's reveal marker, and joins `reveal_with`
+    (the caller's own fence, e.g. a purchase marked granted). Safe to retry from the start
+    until revealed: what an abandoned attempt left hidden is removed first."""
+    pk, owner = pk_of(profile), profile.internal_id
+    writes.run_in_chunks(
+        [
+            delete_owned(item, owner)
+            for item in partition_items(pk)
+            if item.get(ADDED_BY, {}).get("S") == change_id
+        ]
+    )
+    hidden = [
+        put_new({**item, ADDED_BY: {"S": change_id}}, owner) for item in items_of(pk, owner, added)
+    ]
+    leaving = [_tagged(item, REMOVED_BY, change_id, owner) for item in items_of(pk, owner, removed)]
+    writes.run_in_chunks(hidden + leaving)
+    marker = {
+        "PK": {"S": pk},
+        "SK": {"S": keys.revealed_sk(change_id)},
+        OWNER: {"S": owner},
+        "change_id": {"S": change_id},
+    }
+    writes.run(
+        [
+            profiles.version_bumped(profile, now_ms),
+            Write("Put", {"TableName": table_name(), "Item": marker}),
+            *reveal_with,
+        ]
+    )
+    _tidy(pk, owner, change_id)
+
+
+def _tidy(pk: str, owner: str, change_id: str) -> None:
+    """After the reveal: the removed items deleted and the tags dropped, then the marker.
+    Readers see the same holdings at every step, so a tidy cut short is harmless; the
+    leftovers go with the customer's next rename or deletion."""
+    ops: list[Write] = []
+    for item in partition_items(pk):
+        if item.get(REMOVED_BY, {}).get("S") == change_id:
+            ops.append(delete_owned(item, owner))
+        elif item.get(ADDED_BY, {}).get("S") == change_id:
+            ops.append(_untagged(item, ADDED_BY, owner))
+    try:
+        writes.run_in_chunks(ops)
+        writes.run(
+            [delete_owned({"PK": {"S": pk}, "SK": {"S": keys.revealed_sk(change_id)}}, owner)]
+        )
+    except BillingError:
+        logger.warning("staged change left untidy", extra={"change": change_id})
+
+
+def _tagged(item: Item, tag: str, change_id: str, owner: str) -> Write:
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": {"PK": item["PK"], "SK": item["SK"]},
+            "UpdateExpression": "SET #tag = :change",
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#tag": tag, "#owner": OWNER},
+            "ExpressionAttributeValues": {":change": {"S": change_id}, ":owner": {"S": owner}},
+        },
+    )
+
+
+def _untagged(item: Item, tag: str, owner: str) -> Write:
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": {"PK": item["PK"], "SK": item["SK"]},
+            "UpdateExpression": "REMOVE #tag",
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#tag": tag, "#owner": OWNER},
+            "ExpressionAttributeValues": {":owner": {"S": owner}},
+        },
+    )

@@ -6,8 +6,6 @@ written in the very transaction that does the work (track, check with `send_even
 answer written with the message a queued request sent (async track).
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -94,7 +92,7 @@ def answer_put(
     return {"Put": _guarded_put(item, now_ms)}
 
 
-def held_by(old_item: dict[str, Any]) -> StoredRequest:
+def held_by(old_item: dict[str, Any]) -> "StoredRequest":
     """The record that held the key, from a refused put's old item (any of the three kinds)."""
     old = from_item(old_item)
     return StoredRequest(

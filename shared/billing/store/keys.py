@@ -26,6 +26,8 @@ EVENTS_SINCE = "EVENTS"
 # The application's webhook endpoints: one partition (a deployment is one environment).
 APP_WEBHOOKS_PK = "APP_WEBHOOKS"
 APP_WEBHOOK = "WEBHOOK#"
+# In a customer's partition: a change written in stages that readers now see (holdings).
+REVEALED = "REVEALED#"
 
 
 def part(value: str) -> str:
@@ -119,6 +121,10 @@ def grant_sk(feature_id: str, grant_id: str) -> str:
 
 def flag_sk(feature_id: str, flag_id: str) -> str:
     return f"{FLAG}{part(feature_id)}#{part(flag_id)}"
+
+
+def revealed_sk(change_id: str) -> str:
+    return f"{REVEALED}{part(change_id)}"
 
 
 def feature_holder_pk(feature_id: str) -> str:

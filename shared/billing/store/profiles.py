@@ -96,21 +96,34 @@ def customer_from(item: Item) -> Customer:
 
 def required(customer: Customer, now_ms: int) -> Write:
     """The condition every write of the customer's holdings carries: this very customer (a
-    customer re-created under the id has a new internal id) exists and is not moving."""
+    customer re-created under the id has a new internal id), as read (a change of its
+    holdings in stages bumps the version when it shows), exists and is not moving."""
     return Write(
-        "ConditionCheck",
-        {
-            "TableName": table_name(),
-            "Key": _key(pk_of(customer), keys.PROFILE),
-            "ConditionExpression": f"internal_id = :iid AND {_NOT_MOVING}",
-            "ExpressionAttributeNames": {"#until": "moving_until"},
-            "ExpressionAttributeValues": {
-                ":iid": {"S": customer.internal_id},
-                ":now": to_value(now_ms),
-            },
-        },
-        on_condition_failed=BillingInProgress,
+        "ConditionCheck", _as_read(customer, now_ms), on_condition_failed=BillingInProgress
     )
+
+
+def version_bumped(customer: Customer, now_ms: int) -> Write:
+    """The profile's version moved on, if it is still as read: whoever read the customer
+    before must read it again before writing its holdings."""
+    params = _as_read(customer, now_ms)
+    params["UpdateExpression"] = "SET #v = :next"
+    params["ExpressionAttributeValues"][":next"] = to_value(customer.version + 1)
+    return Write("Update", params, on_condition_failed=BillingInProgress)
+
+
+def _as_read(customer: Customer, now_ms: int) -> dict[str, Any]:
+    return {
+        "TableName": table_name(),
+        "Key": _key(pk_of(customer), keys.PROFILE),
+        "ConditionExpression": f"internal_id = :iid AND #v = :v AND {_NOT_MOVING}",
+        "ExpressionAttributeNames": {"#until": "moving_until", "#v": "version"},
+        "ExpressionAttributeValues": {
+            ":iid": {"S": customer.internal_id},
+            ":v": to_value(customer.version),
+            ":now": to_value(now_ms),
+        },
+    }
 
 
 def load_unclaimed_pk(email: str) -> str | None:

@@ -12,7 +12,7 @@ from billing.domain.errors import BillingError
 from billing.domain.holdings import Holdings
 from billing.domain.purchases import PendingPurchase
 from billing.store import keys, writes
-from billing.store.holdings import delete_owned, items_of, put_new
+from billing.store.holdings import change_in_stages, delete_owned, items_of, put_new
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
@@ -94,9 +94,9 @@ def grant(
     also: list[Write],
     now_ms: int,
 ) -> None:
-    """In one transaction: the purchase marked granted (if still pending), what it grants
-    written, what it replaces removed, and `also` (the plan version marked in use).
-    Raises PurchaseAlreadyGranted when another call granted it first."""
+    """At once: the purchase marked granted (if still pending), what it grants written, what
+    it replaces removed, and `also` (the plan version marked in use); one transaction when
+    it fits in one. Raises PurchaseAlreadyGranted when another call granted it first."""
     pk, owner = pk_of(profile), profile.internal_id
     marked = Write(
         "Update",
@@ -116,7 +116,12 @@ def grant(
     )
     puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
-    writes.run([required(profile, now_ms), marked, *puts, *deletes, *also])
+    whole = [required(profile, now_ms), marked, *puts, *deletes, *also]
+    if len(whole) <= writes.TRANSACTION_ITEMS:
+        writes.run(whole)
+    else:
+        # A plan of many items (or an upgrade between two): written in stages, shown at once.
+        change_in_stages(profile, purchase.id, added, removed, [marked, *also], now_ms)
 
 
 def _item(purchase: PendingPurchase, ttl: int) -> Item:

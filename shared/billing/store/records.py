@@ -4,8 +4,6 @@ The text is what pydantic wrote before these were NamedTuples: objects by field 
 numbers as exact decimal strings, so items written by either read back alike.
 """
 
-from __future__ import annotations
-
 import json
 from decimal import Decimal
 from typing import Any, NamedTuple

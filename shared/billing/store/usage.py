@@ -7,8 +7,6 @@ takes usage below zero, and a reset applies only if nobody applied it first. Whe
 condition fails, DynamoDB hands back the item as it is now, and the caller decides again.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal

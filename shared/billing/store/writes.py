@@ -6,8 +6,6 @@ out as one transaction. Either way, a failed condition raises the exception its 
 read from the transaction's cancellation reasons, so callers never guess which one failed.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
@@ -25,6 +23,7 @@ from billing.store.table import (
 WriteKind = Literal["Put", "Delete", "Update", "ConditionCheck"]
 
 # DynamoDB takes at most 100 items in a transaction (and 4 MB): a chunk stays well below.
+TRANSACTION_ITEMS = 100
 CHUNK_ITEMS = 50
 # A batch write takes at most 25 items.
 _BATCH_ITEMS = 25

@@ -1,7 +1,5 @@
 """balances.check: the request and its answer (the hot path: only what check needs)."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +28,7 @@ class CheckRequest(WireRequest):
     with_preview: bool = False
 
     @model_validator(mode="after")
-    def _no_entities_yet(self) -> CheckRequest:
+    def _no_entities_yet(self) -> "CheckRequest":
         refuse_entities(self.entity_id)
         return self
 
@@ -55,7 +53,7 @@ def check_response(
     flag: Flag | None,
     preview: dict[str, Any] | None = None,
     touched: dict[str, FeatureBalance] | None = None,
-) -> CheckResponse:
+) -> "CheckResponse":
     return CheckResponse(
         allowed=allowed,
         customer_id=customer_id,

@@ -1,7 +1,5 @@
 """Field types and base classes shared by every wire model."""
 
-from __future__ import annotations
-
 import json
 from decimal import Decimal
 from typing import Annotated, Any

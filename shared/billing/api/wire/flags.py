@@ -1,7 +1,5 @@
 """Flags (boolean features held) as the Customer and check answers show them."""
 
-from __future__ import annotations
-
 from billing.api.wire.common import WireResponse
 from billing.domain.holdings import Flag
 
@@ -13,5 +11,5 @@ class FlagResponse(WireResponse):
     feature_id: str
 
 
-def flag_response(flag: Flag) -> FlagResponse:
+def flag_response(flag: Flag) -> "FlagResponse":
     return FlagResponse(**flag._asdict())

@@ -1,7 +1,5 @@
 """Balances as the Customer, check and track answers show them."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Any
 
@@ -40,7 +38,7 @@ class BalanceResponse(WireResponse):
     breakdown: list[GrantResponse]
 
 
-def balance_response(balance: FeatureBalance) -> BalanceResponse:
+def balance_response(balance: FeatureBalance) -> "BalanceResponse":
     return BalanceResponse(
         feature_id=balance.feature_id,
         granted=balance.granted,
@@ -54,7 +52,7 @@ def balance_response(balance: FeatureBalance) -> BalanceResponse:
     )
 
 
-def _grant_response(grant: Grant) -> GrantResponse:
+def _grant_response(grant: Grant) -> "GrantResponse":
     price = grant.price
     return GrantResponse(
         id=grant.id,
@@ -80,7 +78,7 @@ def _grant_response(grant: Grant) -> GrantResponse:
             "max_purchase": price.max_purchase,
             "amount": price.amount,
             "tier_behavior": price.tier_behavior,
-            "tiers": None if price.tiers is None else [tier.model_dump() for tier in price.tiers],
+            "tiers": None if price.tiers is None else [tier._asdict() for tier in price.tiers],
         },
         expires_at=grant.expires_at,
     )

@@ -292,14 +292,14 @@ def _item_response(item: PlanItem, plan_interval: str) -> ItemResponse:
         feature_id=item.feature_id,
         included=item.included,
         unlimited=item.unlimited,
-        reset=None if item.reset is None else ResetResponse(**item.reset.model_dump()),
+        reset=None if item.reset is None else ResetResponse(**item.reset._asdict()),
         price=None
         if price is None
         else ItemPriceResponse(
             amount=price.amount,
             tiers=None
             if price.tiers is None
-            else [TierResponse(**tier.model_dump()) for tier in price.tiers],
+            else [TierResponse(**tier._asdict()) for tier in price.tiers],
             tier_behavior=price.tier_behavior,
             interval=price.interval or plan_interval,
             interval_count=price.interval_count,

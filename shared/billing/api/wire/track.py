@@ -1,7 +1,5 @@
 """balances.track: the request and its answers (the hot path: only what track needs)."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -35,7 +33,7 @@ class TrackRequest(WireRequest):
     idempotency_key: IdempotencyKey | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> TrackRequest:
+    def _one_target(self) -> "TrackRequest":
         if (self.feature_id is None) == (self.event_name is None):
             raise ValueError("give exactly one of feature_id and event_name")
         refuse_entities(self.entity_id)
@@ -61,7 +59,7 @@ class TrackResponse(WireResponse):
 
 def track_response(
     request: TrackRequest, deductions: list[Deduction], balances: dict[str, FeatureBalance]
-) -> TrackResponse:
+) -> "TrackResponse":
     """`balances` holds every balance the use touched; `balance` is that balance when it
     touched one, else null (an event name using several features, or credits paying)."""
     shown = {feature_id: balance_response(b) for feature_id, b in balances.items()}
