@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from local.stripe_emulator import cards, events, expand, hooks, pagination
 from local.stripe_emulator import params as p
@@ -20,7 +21,10 @@ from local.stripe_emulator.errors import StripeError, invalid_param, missing_par
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
 from local.stripe_emulator.store import JsonObject, ObjectStore
-from local.stripe_emulator.timeline import now_for
+from local.stripe_emulator.timeline import now_for, period_end
+
+if TYPE_CHECKING:
+    from local.stripe_emulator.subscriptions import ItemSpec, Proration
 
 OBJECT = "invoice"
 URL = "/v1/invoices"
@@ -45,6 +49,7 @@ _STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 def register(router: Router) -> None:
     router.object_types.add(OBJECT)
     router.add("POST", URL, create)
+    router.add("POST", f"{URL}/create_preview", create_preview)
     router.add("GET", URL, list_invoices)
     router.add("GET", f"{URL}/{{id}}", retrieve)
     router.add("POST", f"{URL}/{{id}}", update)
@@ -73,8 +78,10 @@ def draft(
     lines: Iterable[JsonObject] = (),
     include_pending: bool = True,
     period: tuple[int, int] | None = None,
+    stored: bool = True,
 ) -> JsonObject:
-    """A stored draft invoice with ``lines`` (see `subscription_line`) and pending items."""
+    """A stored draft invoice with ``lines`` (see `subscription_line`) and pending items;
+    with ``stored=False`` only built (a preview: no object, no event)."""
     invoice_id = store.new_id("in", 24)
     invoice: JsonObject = {
         "id": invoice_id,
@@ -190,8 +197,9 @@ def draft(
         for item in store.live(ITEM_OBJECT)[::-1]:
             if _pending_for(item, customer["id"], currency, sub_id):
                 attach_item(invoice, item)
-    store.insert(invoice)
-    events.emit(store, "invoice.created", invoice, now)
+    if stored:
+        store.insert(invoice)
+        events.emit(store, "invoice.created", invoice, now)
     return invoice
 
 
@@ -247,39 +255,40 @@ def subscription_line(
 def attach_item(invoice: JsonObject, item: JsonObject) -> None:
     """Puts a pending invoice item on a draft invoice as one line."""
     item["invoice"] = invoice["id"]
+    add_line(invoice, _item_line(item))
+
+
+def _item_line(item: JsonObject) -> JsonObject:
     parent = item["parent"]
-    add_line(
-        invoice,
-        {
-            "object": "line_item",
-            "amount": item["amount"],
-            "currency": item["currency"],
-            "description": item["description"],
-            "discount_amounts": [],
-            "discountable": item["discountable"],
-            "discounts": [],
-            "livemode": False,
-            "metadata": dict(item["metadata"]),
-            "parent": {
-                "invoice_item_details": {
-                    "invoice_item": item["id"],
-                    "proration": item["proration"],
-                    "proration_details": {"credited_items": None},
-                    "subscription": (
-                        parent["subscription_details"]["subscription"] if parent else None
-                    ),
-                },
-                "subscription_item_details": None,
-                "type": "invoice_item_details",
+    return {
+        "object": "line_item",
+        "amount": item["amount"],
+        "currency": item["currency"],
+        "description": item["description"],
+        "discount_amounts": [],
+        "discountable": item["discountable"],
+        "discounts": [],
+        "livemode": False,
+        "metadata": dict(item["metadata"]),
+        "parent": {
+            "invoice_item_details": {
+                "invoice_item": item["id"],
+                "proration": item["proration"],
+                "proration_details": {"credited_items": None},
+                "subscription": (
+                    parent["subscription_details"]["subscription"] if parent else None
+                ),
             },
-            "period": dict(item["period"]),
-            "pretax_credit_amounts": [],
-            "pricing": item["pricing"],
-            "quantity": item["quantity"],
-            "subtotal": item["amount"],
-            "taxes": [],
+            "subscription_item_details": None,
+            "type": "invoice_item_details",
         },
-    )
+        "period": dict(item["period"]),
+        "pretax_credit_amounts": [],
+        "pricing": item["pricing"],
+        "quantity": item["quantity"],
+        "subtotal": item["amount"],
+        "taxes": [],
+    }
 
 
 def add_line(invoice: JsonObject, line: JsonObject) -> None:
@@ -600,6 +609,142 @@ def create(request: ApiRequest) -> JsonObject:
     )
     invoice.update(changes)
     return _render(request, invoice)
+
+
+_PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
+_PREVIEW_DETAILS = ("items", "proration_behavior", "proration_date")
+_PRORATIONS = ("always_invoice", "create_prorations", "none")
+
+
+def create_preview(request: ApiRequest) -> JsonObject:
+    """``POST /v1/invoices/create_preview``: the invoice a subscription change would make,
+    built and answered but never stored (no object, no event, nothing charged).
+
+    ``always_invoice`` previews the invoice made at once (the prorations alone); otherwise
+    the subscription's next invoice: its items as changed for the next period, with the
+    prorations (``create_prorations``, the default) and pending items it would carry.
+    """
+    # Imported here: the subscription module builds its invoices with this one.
+    from local.stripe_emulator import subscriptions
+
+    params, store = request.params, request.store
+    p.reject_unknown(params, _PREVIEW_PARAMS)
+    if "subscription" not in params:
+        if "customer" not in params:
+            raise missing_param("customer")
+        if "subscription_details" in params:
+            raise invalid_param(
+                "subscription_details",
+                "The emulator previews changes of an existing subscription only: pass "
+                "`subscription`.",
+            )
+    subscription = (
+        store.require(SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription")
+        if "subscription" in params
+        else None
+    )
+    customer_id = p.string(params, "customer") if "customer" in params else None
+    if subscription is not None:
+        if customer_id not in (None, subscription["customer"]):
+            raise invalid_param("customer", "The subscription belongs to another customer.")
+        customer_id = subscription["customer"]
+    assert customer_id is not None
+    customer = methods.require_customer(store, customer_id)
+    now = now_for(store, customer["id"], request.now)
+    details = (p.hash_or_null(params, "subscription_details") or {}) if subscription else {}
+    p.reject_unknown(details, _PREVIEW_DETAILS, prefix="subscription_details")
+    with p.nested("subscription_details"):
+        proration = (
+            p.choice(details, "proration_behavior", _PRORATIONS)
+            if "proration_behavior" in details
+            else "create_prorations"
+        )
+        at = p.integer(details, "proration_date") if "proration_date" in details else now
+        specs = (
+            subscriptions.item_specs(store, details, current=subscription)
+            if subscription is not None and "items" in details
+            else None
+        )
+    lines: list[JsonObject] = []
+    period: tuple[int, int] | None = None
+    if subscription is not None:
+        changes = specs or []
+        prorated = (
+            []
+            if proration == "none" or subscription["status"] == "trialing"
+            else subscriptions.prorations(store, subscription, changes, at)
+        )
+        lines += [_proration_line(subscription["id"], each) for each in prorated]
+        if proration != "always_invoice":
+            period = _next_period(subscription, subscriptions.current_period(subscription)[1])
+            kept = specs or [
+                subscriptions.ItemSpec(item["id"], item["price"], int(item["quantity"]), {})
+                for item in subscription["items"]["data"]
+            ]
+            lines += [_next_period_line(store, subscription["id"], spec, period) for spec in kept]
+        else:
+            period = (at, at)
+    if proration != "always_invoice":
+        sub_id = subscription["id"] if subscription else None
+        currency = subscription["currency"] if subscription else None
+        lines += [
+            _item_line(item)
+            for item in store.live(ITEM_OBJECT)[::-1]
+            if _pending_for(item, customer["id"], currency or item["currency"], sub_id)
+        ]
+    preview = draft(
+        store,
+        now,
+        request.base_url,
+        customer,
+        currency=subscription["currency"] if subscription else "usd",
+        billing_reason="upcoming" if proration != "always_invoice" else "subscription_update",
+        subscription=subscription,
+        lines=lines,
+        include_pending=False,
+        period=period,
+        stored=False,
+    )
+    # A preview is no invoice: it has no page and an id of its own kind.
+    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
+    return _render(request, preview)
+
+
+def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
+    """As the invoice the change makes shows it: an invoice item's line, not created yet."""
+    return _item_line(
+        {
+            "id": None,
+            "amount": each.amount,
+            "currency": each.price["currency"],
+            "description": each.description,
+            "discountable": False,
+            "metadata": {},
+            "parent": {"subscription_details": {"subscription": subscription_id}},
+            "period": {"end": each.period[1], "start": each.period[0]},
+            "pricing": _pricing(each.price),
+            "proration": True,
+            "quantity": each.quantity,
+        }
+    )
+
+
+def _next_period(subscription: JsonObject, end: int) -> tuple[int, int]:
+    """The billing period after the one ending at ``end``."""
+    recurring = subscription["items"]["data"][0]["price"]["recurring"]
+    anchor = int(subscription["billing_cycle_anchor"])
+    return end, period_end(anchor, end, recurring["interval"], int(recurring["interval_count"]))
+
+
+def _next_period_line(
+    store: ObjectStore, subscription_id: str, spec: ItemSpec, period: tuple[int, int]
+) -> JsonObject:
+    product = store.find("product", str(spec.price["product"]))
+    name = product["name"] if product else spec.price["product"]
+    description = f"{spec.quantity} \N{MULTIPLICATION SIGN} {name}"
+    return subscription_line(
+        spec.price, spec.quantity, subscription_id, spec.item_id or "", period, description
+    )
 
 
 def retrieve(request: ApiRequest) -> JsonObject:

@@ -89,7 +89,7 @@ def create(request: ApiRequest) -> JsonObject:
     now = now_for(store, customer["id"], request.now)
     if "items" not in params:
         raise missing_param("items")
-    specs = _item_specs(store, params, current=None)
+    specs = item_specs(store, params, current=None)
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     if behavior == "pending_if_incomplete":
         raise invalid_param(
@@ -277,7 +277,7 @@ def update(request: ApiRequest) -> JsonObject:
     proration = _choice(params, "proration_behavior", _PRORATION_BEHAVIORS, "create_prorations")
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     at = p.integer(params, "proration_date") if "proration_date" in params else now
-    specs = _item_specs(store, params, current=subscription) if "items" in params else None
+    specs = item_specs(store, params, current=subscription) if "items" in params else None
     previous = snapshot(subscription)
     simple: JsonObject = {}
     if "metadata" in params:
@@ -422,18 +422,30 @@ def _update_invoice(
     return invoice
 
 
-def _prorate(
+@dataclass(frozen=True)
+class Proration:
+    """One proration of a change: credit for the unused time of what goes, or the charge
+    for the rest of the period of what comes (by the second, as Stripe)."""
+
+    price: JsonObject
+    quantity: int
+    amount: int
+    description: str
+    period: tuple[int, int]
+    item_id: str | None
+
+
+def prorations(
     store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], at: int
-) -> list[JsonObject]:
-    """Invoice items crediting unused time on what changes and charging the rest of the period."""
+) -> list[Proration]:
+    """What changing the items to ``specs`` at ``at`` prorates; nothing is stored."""
     start, end = current_period(subscription)
     if not start <= at < end:
         return []
-    customer = store.require("customer", subscription["customer"], "customer")
     when = datetime.fromtimestamp(at, UTC).strftime("%d %b %Y")
     current = {item["id"]: item for item in subscription["items"]["data"]}
     wanted = {spec.item_id: spec for spec in specs if spec.item_id is not None}
-    created: list[JsonObject] = []
+    found: list[Proration] = []
 
     def add(price: JsonObject, quantity: int, sign: int, item_id: str | None) -> None:
         amount = sign * round(
@@ -443,21 +455,8 @@ def _prorate(
             return
         name = _product_name(store, price)
         words = "Unused time on" if sign < 0 else "Remaining time on"
-        created.append(
-            invoiceitems.create_item(
-                store,
-                at,
-                customer,
-                amount=amount,
-                currency=price["currency"],
-                description=f"{words} {quantity} {_TIMES} {name} after {when}",
-                period=(at, end),
-                quantity=quantity,
-                price=price,
-                proration=True,
-                subscription=(subscription["id"], item_id),
-            )
-        )
+        description = f"{words} {quantity} {_TIMES} {name} after {when}"
+        found.append(Proration(price, quantity, amount, description, (at, end), item_id))
 
     for item_id, item in current.items():
         spec = wanted.get(item_id)
@@ -472,7 +471,30 @@ def _prorate(
     for spec in specs:
         if spec.item_id is None:
             add(spec.price, spec.quantity, 1, None)
-    return created
+    return found
+
+
+def _prorate(
+    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], at: int
+) -> list[JsonObject]:
+    """Invoice items crediting unused time on what changes and charging the rest of the period."""
+    customer = store.require("customer", subscription["customer"], "customer")
+    return [
+        invoiceitems.create_item(
+            store,
+            at,
+            customer,
+            amount=each.amount,
+            currency=each.price["currency"],
+            description=each.description,
+            period=each.period,
+            quantity=each.quantity,
+            price=each.price,
+            proration=True,
+            subscription=(subscription["id"], each.item_id),
+        )
+        for each in prorations(store, subscription, specs, at)
+    ]
 
 
 def apply_items(
@@ -684,7 +706,7 @@ def list_subscriptions(request: ApiRequest) -> JsonObject:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -> list[ItemSpec]:
+def item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -> list[ItemSpec]:
     raw_items = params["items"]
     if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
         raise invalid_param("items", "Invalid array: items", "parameter_invalid_array")

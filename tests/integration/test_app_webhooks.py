@@ -210,7 +210,9 @@ def test_each_plan_change_is_told_with_its_scenario(
         assert answer.status_code == 200, answer.text
 
     wait_for(lambda: len(receiver.received) == 4)
-    told = [verified(secret, post)["data"] for post in receiver.received]
+    # In the order they happened (a delivery may overtake another).
+    payloads = sorted((verified(secret, post) for post in receiver.received), key=_occurred_at)
+    told = [payload["data"] for payload in payloads]
     assert [(d["scenario"], d["updated_product"]["id"]) for d in told] == [
         ("new", "free"),
         ("upgrade", "pro"),
@@ -310,6 +312,23 @@ def test_a_delivery_that_fails_every_try_ends_in_the_dead_letter_queue(
     assert json.loads(kept[0]["payload"])["data"]["updated_product"]["id"] == "free"
 
 
+@pytest.mark.parametrize("retries", ["1,1,1,1"], indirect=True)
+def test_a_webhook_deleted_while_its_retries_wait_gets_nothing_more(
+    catalog: httpx.Client, receiver: WebhookReceiver, clean_stack: LocalStack, retries: None
+) -> None:
+    endpoint(catalog, receiver.url)
+    receiver.fail_next(100)
+    catalog.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+    catalog.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "free"})
+    wait_for(lambda: len(receiver.received) == 1)
+
+    assert catalog.post("/v1/webhooks.delete", json={"id": "app"}).status_code == 200
+
+    time.sleep(3)  # every retry would have come by now
+    assert len(receiver.received) <= 2, "at most the retry already under way when deleted"
+    assert _dead_letters(clean_stack, wait_s=0.5) == []
+
+
 def test_an_event_queued_twice_is_posted_once_with_one_id(
     catalog: httpx.Client, receiver: WebhookReceiver, clean_stack: LocalStack
 ) -> None:
@@ -326,6 +345,10 @@ def test_an_event_queued_twice_is_posted_once_with_one_id(
     time.sleep(1)
     assert len(receiver.received) == 2
     assert message_id(receiver.received[1]) == app_events.event_id(event)
+
+
+def _occurred_at(payload: dict[str, Any]) -> int:
+    return int(payload["occurred_at"])
 
 
 def _dead_letters(stack: LocalStack, wait_s: float) -> list[dict[str, Any]]:
@@ -369,3 +392,19 @@ def test_a_track_that_uses_the_last_of_a_balance_tells_limit_reached_once(
         "feature_id": "messages",
         "limit_type": "included",
     }
+
+
+def test_a_check_with_send_event_that_uses_the_last_tells_limit_reached(
+    api: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    endpoint(api, receiver.url, events=["balances.limit_reached"])
+    with_metered_balance(api, included=1)
+
+    answer = api.post(
+        "/v1/balances.check",
+        json={"customer_id": "u", "feature_id": "messages", "send_event": True},
+    )
+
+    assert answer.json()["allowed"] is True
+    wait_for(lambda: len(receiver.received) == 1)
+    assert receiver.received[0].event["data"]["feature_id"] == "messages"

@@ -49,6 +49,8 @@ EXPECTED_STATUS = {
     "plans_get.json": 200,
     "plans_list.json": 200,
     "plans_update.json": 200,
+    # What attaching the free plan below would do: nothing changes, no Stripe call.
+    "billing_preview_attach.json": 200,
     # A free plan: granted at once, no Stripe call.
     "billing_attach.json": 200,
     # Creates the customer's Stripe customer (the emulator's), then a portal session.
@@ -57,6 +59,8 @@ EXPECTED_STATUS = {
     "invoices_list.json": 200,
     # Moves the test clock of the Stripe customer the portal sample made.
     "customers_advance_test_clock.json": 200,
+    # A Checkout Session in setup mode for the customer's Stripe customer.
+    "billing_setup_payment.json": 200,
     "plans_delete.json": 200,
     "customers_delete.json": 200,
     # Last: the plan samples grant the feature this sample deletes.

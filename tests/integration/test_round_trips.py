@@ -13,8 +13,10 @@ from local.stack import LocalStack
 
 @pytest.fixture(autouse=True)
 def _own_calls_only(clean_stack: LocalStack) -> Iterator[None]:
-    """A Stripe call would run the webhook function within the request: not its budget."""
-    with clean_stack.stripe_webhooks_paused():
+    """A Stripe call would run the webhook function within the request, and an event the
+    operation publishes would run the events worker alongside it: not its budget."""
+    (app_events,) = [p for p in clean_stack.pollers if p.queue == "AppEventsQueue"]
+    with clean_stack.stripe_webhooks_paused(), app_events.held():
         yield
 
 

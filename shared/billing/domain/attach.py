@@ -238,7 +238,7 @@ def purchased_holdings(
     """What a customer holds once a purchase of `plan` is paid: its subscription (or, for a
     one-off plan, its purchase), a grant per metered item with the prepaid units bought,
     and a flag per boolean item."""
-    period_end = next_reset_at(now_ms, _billing_period(plan), now_ms)
+    period_end = next_reset_at(now_ms, billing_period(plan), now_ms)
     subscription = Subscription(
         id=new_id("sub"),
         plan_id=plan.id,
@@ -281,7 +281,7 @@ def purchased_holdings(
     return Holdings(subscriptions=(subscription,), grants=tuple(grants), flags=tuple(flags))
 
 
-def _billing_period(plan: Plan) -> Reset | None:
+def billing_period(plan: Plan) -> Reset | None:
     interval = plan.interval
     if interval is None or interval == "one_off":
         return None

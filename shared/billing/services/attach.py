@@ -30,6 +30,7 @@ from billing.domain.attach import (
 )
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest, PlanNotFound
+from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase
 from billing.services import app_events
@@ -71,6 +72,10 @@ class AttachPlan:
     feature_quantities: Mapping[str, Decimal] = field(default_factory=dict)
     success_url: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # Names the purchase for good when the request is made once on the caller's behalf (a
+    # plan attached once a card is saved): a rerun then finds the same purchase, even after
+    # it changed what the customer holds.
+    purchase_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,39 @@ def attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         billing_lock.release(command.customer_id, holder)
 
 
-def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
+@dataclass(frozen=True)
+class AttachSituation:
+    """What an attach decides on: the customer as it is now, the plan asked for, the plan
+    version behind each subscription it holds, and the caller's options. `billing.attach`
+    acts on its decision; `billing.preview_attach` shows it."""
+
+    customer: Customer
+    plan: Plan
+    held_plans: Mapping[str, Plan]
+    options: AttachOptions
+    features: Mapping[str, Feature]
+
+    def decide(self, has_card: bool) -> AttachDecision:
+        decision = decide(
+            self.plan, self.customer.holdings, self.held_plans, has_card, self.options
+        )
+        if decision.flow == "schedule" and self.plan.free:
+            raise InvalidRequest(
+                "Moving from a paid plan to a free one at the period end is not supported "
+                "yet: send plan_schedule 'immediate' to change now.",
+                details=[{"field": "plan_schedule", "message": "end_of_cycle to a free plan"}],
+            )
+        return decision
+
+    def leaving(self, decision: AttachDecision) -> Plan | None:
+        """The plan version the decision moves the customer away from, if any."""
+        return self.held_plans[decision.replaces.id] if decision.replaces is not None else None
+
+
+def situation(command: AttachPlan) -> AttachSituation:
+    """Reads what an attach of `command` decides on (the customer, the catalog)."""
     customer = get_customer(command.customer_id)
     current = catalog.load()
-    plan = _plan(current, command)
     held_plans = {
         sub.id: held
         for sub in customer.holdings.subscriptions
@@ -112,20 +146,21 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         no_trial=command.no_trial,
         feature_quantities=command.feature_quantities,
     )
-    decision = decide(plan, customer.holdings, held_plans, False, options)
+    plan = _plan(current, command)
+    return AttachSituation(customer, plan, held_plans, options, current.features)
+
+
+def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
+    seen = situation(command)
+    customer, plan = seen.customer, seen.plan
+    decision = seen.decide(has_card=False)
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None))
         return AttachResult(customer_id=command.customer_id)
-    if decision.flow == "schedule" and plan.free:
-        raise InvalidRequest(
-            "Moving from a paid plan to a free one at the period end is not supported yet: "
-            "send plan_schedule 'immediate' to change now.",
-            details=[{"field": "plan_schedule", "message": "end_of_cycle to a free plan"}],
-        )
     customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
     card = stripe().usable_payment_method(customer.stripe_id)
-    decision = decide(plan, customer.holdings, held_plans, card is not None, options)
+    decision = seen.decide(has_card=card is not None)
     if decision.flow == "card_required":
         return AttachResult(
             customer_id=command.customer_id,
@@ -141,15 +176,15 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if decision.flow == "checkout":
         session = stripe().create_checkout_session(_with_success_url(sale))
         return AttachResult(customer_id=command.customer_id, payment_url=session.url)
-    leaving = held_plans[decision.replaces.id] if decision.replaces is not None else None
+    leaving = seen.leaving(decision)
     if leaving is None or leaving.free:
         return _answer(command.customer_id, purchase, stripe().charge(sale, card))
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
-        leaving_price_ids=_price_ids(leaving),
+        leaving_price_ids=price_ids(leaving),
         line_items=sale.line_items,
-        proration=_PRORATIONS[command.proration_behavior],
+        proration=PRORATIONS[command.proration_behavior],
     )
     if decision.flow == "schedule":
         _schedule(customer, plan, purchase, stripe().schedule_change(change))
@@ -172,14 +207,14 @@ def _answer(customer_id: str, purchase: PendingPurchase, payment: Payment) -> At
 
 # Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
 # what Stripe's always_invoice does for an upgrade.
-_PRORATIONS: dict[ProrationBehavior, Proration] = {
+PRORATIONS: dict[ProrationBehavior, Proration] = {
     "prorate_immediately": "always_invoice",
     "bill_difference": "always_invoice",
     "none": "none",
 }
 
 
-def _price_ids(plan: Plan) -> frozenset[str]:
+def price_ids(plan: Plan) -> frozenset[str]:
     mirror = plan.stripe
     if mirror is None:
         return frozenset()
@@ -242,7 +277,7 @@ def _pending(
         "flow": decision.flow,
         "proration": command.proration_behavior,
         "card": card,
-        "held": sorted(sub.id for sub in customer.holdings.subscriptions),
+        "held": command.purchase_key or sorted(sub.id for sub in customer.holdings.subscriptions),
         "success_url": command.success_url,
         "metadata": dict(sorted(command.metadata.items())),
     }
@@ -268,6 +303,19 @@ def _sale(
     purchase: PendingPurchase,
     command: AttachPlan,
 ) -> Sale:
+    return Sale(
+        purchase_id=purchase.id,
+        stripe_customer=stripe_customer,
+        line_items=sale_lines(plan, decision),
+        recurring=not plan.one_off,
+        trial_end_s=purchase.trial_ends_at // 1000 if purchase.trial_ends_at else None,
+        success_url=command.success_url,
+        metadata={"billing_customer_id": command.customer_id[:500], **command.metadata},
+    )
+
+
+def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
+    """The Stripe prices and quantities a purchase of `plan` is billed with."""
     mirror = plan.stripe
     if mirror is None:
         raise InvalidRequest(
@@ -281,15 +329,7 @@ def _sale(
         price_id = mirror.item_price_ids.get(feature_id)
         if price_id is not None and packages > 0:
             lines.append(LineItem(price_id, int(packages)))
-    return Sale(
-        purchase_id=purchase.id,
-        stripe_customer=stripe_customer,
-        line_items=tuple(lines),
-        recurring=not plan.one_off,
-        trial_end_s=purchase.trial_ends_at // 1000 if purchase.trial_ends_at else None,
-        success_url=command.success_url,
-        metadata={"billing_customer_id": command.customer_id[:500], **command.metadata},
-    )
+    return tuple(lines)
 
 
 def _with_success_url(sale: Sale) -> Sale:

@@ -23,11 +23,11 @@ STRIPE_EVENT_SK = "EVENT"
 STRIPE_TIMELINE_SK = "TIMELINE"
 # In a customer's partition: the earliest month its usage events are in.
 EVENTS_SINCE = "EVENTS"
+# In a customer's partition: a change written in stages that readers now see (holdings).
+REVEALED = "REVEALED#"
 # The application's webhook endpoints: one partition (a deployment is one environment).
 APP_WEBHOOKS_PK = "APP_WEBHOOKS"
 APP_WEBHOOK = "WEBHOOK#"
-# In a customer's partition: a change written in stages that readers now see (holdings).
-REVEALED = "REVEALED#"
 
 
 def part(value: str) -> str:
@@ -70,6 +70,11 @@ def purchase_pk(purchase_id: str) -> str:
 def scheduled_switch_pk(stripe_subscription_id: str) -> str:
     """The purchase a Stripe subscription switches to at its period end (a downgrade)."""
     return f"SWITCH#{part(stripe_subscription_id)}"
+
+
+def card_setup_pk(setup_id: str) -> str:
+    """The plan to attach once a card setup (billing.setup_payment) saved the card."""
+    return f"SETUP#{part(setup_id)}"
 
 
 def billing_lock_pk(customer_id: str) -> str:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from billing.domain.plans import Plan, StripeMirror
     from billing.stripe_api.payments import (
+        CardSetup,
+        ChangePreview,
         CheckoutSession,
         ClockState,
         InvoiceState,
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
         Payment,
         PlanChange,
         Sale,
+        SavedCard,
         ScheduledSwitch,
     )
 
@@ -102,6 +105,23 @@ class StripeGateway(Protocol):
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:
         """The URL of a new customer portal session (Stripe's hosted billing page)."""
+        ...
+
+    def preview_change(self, change: PlanChange) -> ChangePreview:
+        """What `change_plan(change)` would invoice now, read from Stripe's invoice preview
+        (nothing is written), and when the subscription's period ends."""
+        ...
+
+    def create_setup_session(self, setup: CardSetup) -> CheckoutSession:
+        """A Checkout Session in setup mode: one per setup id, however often asked."""
+        ...
+
+    def saved_card(self, session_id: str) -> SavedCard | None:
+        """The card a setup session saved (None: no such session, or not in setup mode)."""
+        ...
+
+    def make_default_card(self, stripe_customer: str, payment_method: str) -> None:
+        """Makes the card the one Stripe charges the customer's invoices with."""
         ...
 
 

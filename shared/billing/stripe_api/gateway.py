@@ -20,8 +20,12 @@ from billing.domain.plans import Plan, StripeMirror
 from billing.stripe_api import StripeCustomer, StripeGateway, catalog
 from billing.stripe_api.payments import (
     PURCHASE_KEY,
+    SETUP_KEY,
+    CardSetup,
+    ChangePreview,
     CheckoutSession,
     ClockState,
+    InvoiceLine,
     InvoiceState,
     InvoiceSummary,
     OverageCharge,
@@ -29,6 +33,7 @@ from billing.stripe_api.payments import (
     Payment,
     PlanChange,
     Sale,
+    SavedCard,
     ScheduledSwitch,
 )
 
@@ -271,10 +276,7 @@ class SdkStripeGateway:
     def change_plan(self, change: PlanChange) -> Payment:
         subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
         before = _id_of(subscription.get("latest_invoice"))
-        items: list[dict[str, Any]] = [
-            {"id": item["id"], "deleted": True} for item in subscription["items"]["data"]
-        ]
-        items += [{"price": i.price_id, "quantity": i.quantity} for i in change.line_items]
+        items = _replaced_items(subscription, change)
         # Metadata cannot change with pending_if_incomplete: the new invoice carries ours.
         params: Any = {
             "items": items,
@@ -503,6 +505,64 @@ class SdkStripeGateway:
             raise StripeUnavailable from error
         return str(session.url)
 
+    def preview_change(self, change: PlanChange) -> ChangePreview:
+        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        period_end = int(subscription["items"]["data"][0]["current_period_end"])
+        currency = str(subscription.get("currency") or settings().currency)
+        if change.proration == "none":
+            return ChangePreview(period_end, currency, ())
+        params: Any = {
+            "subscription": subscription["id"],
+            "subscription_details": {
+                "items": _replaced_items(subscription, change),
+                "proration_behavior": change.proration,
+            },
+        }
+        preview = self._call(lambda: self._client.v1.invoices.create_preview(params)).to_dict()
+        lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
+        return ChangePreview(period_end, str(preview.get("currency") or currency), lines)
+
+    def create_setup_session(self, setup: CardSetup) -> CheckoutSession:
+        metadata = {**setup.metadata, SETUP_KEY: setup.setup_id}
+        params: Any = {
+            "mode": "setup",
+            "customer": setup.stripe_customer,
+            "currency": settings().currency,
+            "success_url": setup.success_url,
+            "metadata": metadata,
+            "setup_intent_data": {"metadata": metadata},
+        }
+        key = f"{_KEY_PREFIX}:checkout.setup:{setup.setup_id}"
+        created = self._call(
+            lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
+        )
+        return CheckoutSession(id=str(created.id), url=str(created.url))
+
+    def saved_card(self, session_id: str) -> SavedCard | None:
+        fields = self.retrieve_object("checkout.session", session_id)
+        if fields is None or fields.get("mode") != "setup":
+            return None
+        card = None
+        intent_id = _id_of(fields.get("setup_intent"))
+        if fields.get("status") == "complete" and intent_id is not None:
+            intent = self.retrieve_object("setup_intent", intent_id) or {}
+            if intent.get("status") == "succeeded":
+                card = _id_of(intent.get("payment_method"))
+        return SavedCard(
+            setup_id=(fields.get("metadata") or {}).get(SETUP_KEY),
+            stripe_customer=_id_of(fields.get("customer")),
+            payment_method=card,
+        )
+
+    def make_default_card(self, stripe_customer: str, payment_method: str) -> None:
+        params: Any = {"invoice_settings": {"default_payment_method": payment_method}}
+        key = f"{_KEY_PREFIX}:customer.default_card:{stripe_customer}:{payment_method}"
+        self._call(
+            lambda: self._client.v1.customers.update(
+                stripe_customer, params, {"idempotency_key": key}
+            )
+        )
+
     def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
         """Created incomplete, then paid on purpose: a card error is then an answer about
         this invoice (decline, authentication) rather than a failed creation."""
@@ -599,6 +659,28 @@ _NEEDS_ACTION = frozenset(
 
 def _metadata(sale: Sale) -> dict[str, str]:
     return {**sale.metadata, PURCHASE_KEY: sale.purchase_id}
+
+
+def _replaced_items(subscription: Any, change: PlanChange) -> list[dict[str, Any]]:
+    """The subscription's items as the change makes them: all of the old plan's gone, the
+    new plan's added."""
+    items: list[dict[str, Any]] = [
+        {"id": item["id"], "deleted": True} for item in subscription["items"]["data"]
+    ]
+    return items + [{"price": i.price_id, "quantity": i.quantity} for i in change.line_items]
+
+
+def _invoice_line(line: Any) -> InvoiceLine:
+    pricing = line.get("pricing") or {}
+    price = (pricing.get("price_details") or {}).get("price")
+    period = line.get("period") or {}
+    return InvoiceLine(
+        price_id=_id_of(price),
+        quantity=int(line.get("quantity") or 1),
+        amount=catalog.major_units(int(line["amount"])),
+        description=str(line.get("description") or ""),
+        period=(int(period.get("start") or 0), int(period.get("end") or 0)),
+    )
 
 
 def _id_of(value: Any) -> str | None:

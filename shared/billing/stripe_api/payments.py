@@ -12,6 +12,8 @@ from typing import Literal
 
 # Where a purchase's id travels in the metadata of the Stripe objects that pay for it.
 PURCHASE_KEY = "billing_purchase_id"
+# Where a card setup's id travels in the metadata of its Checkout Session.
+SETUP_KEY = "billing_setup_id"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,50 @@ class ScheduledSwitch:
 
     subscription_id: str
     at_s: int
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One line of an invoice Stripe would make (a preview): its price, in our units."""
+
+    price_id: str | None
+    # Packages of the price's billing units (1 for a base price).
+    quantity: int
+    amount: Decimal
+    description: str
+    # Unix seconds.
+    period: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ChangePreview:
+    """What moving a paid subscription to another plan at once would invoice now (read from
+    Stripe, nothing written), and when the subscription's current period ends."""
+
+    period_end_s: int
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+
+
+@dataclass(frozen=True)
+class CardSetup:
+    """A Checkout Session in setup mode: the customer saves a card, nothing is charged.
+    Keyed by `setup_id`: the same id always leads to the same session."""
+
+    setup_id: str
+    stripe_customer: str
+    success_url: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """A setup session as Stripe has it now: whose card, and which one once it is saved."""
+
+    setup_id: str | None
+    stripe_customer: str | None
+    # None until the session completed with a card.
+    payment_method: str | None
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,21 @@
-"""checkout.session.completed: the customer paid on Stripe's page; grant what it bought."""
+"""checkout.session.completed: the customer paid on Stripe's page; grant what it bought.
+In setup mode the customer saved a card (billing.setup_payment): it becomes the default,
+and the plan the setup asked for is attached with it."""
 
 from __future__ import annotations
 
 from billing.services.purchases import grant_purchase
+from billing.services.setup_payment import card_saved
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 
 
 @handles("checkout.session.completed")
 def on_checkout_completed(event: StripeEventCommand, stripe: StripeFactory) -> None:
+    # A session's mode never changes, so the event's snapshot of it can be trusted.
+    if event.payload_object.get("mode") == "setup":
+        card_saved(event.object_id, stripe)
+        return
     # Re-read: the event may be stale, and only a session Stripe calls paid grants anything
     # (a delayed payment method completes the session before the money arrives).
     paid_for = stripe().checkout_paid_for(event.object_id)
