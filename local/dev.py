@@ -45,7 +45,8 @@ def main() -> int:
         f"\nTry:\n  curl -s {stack.api_url}/v1/customers.get_or_create \\\n"
         f"    -H 'Authorization: Bearer {stack.config.secret_key}' \\\n"
         "    -H 'Content-Type: application/json' \\\n"
-        '    -d \'{"customer_id": "user_123", "email": "ada@example.com"}\'\n',
+        '    -d \'{"customer_id": "user_123", "email": "ada@example.com"}\'\n'
+        f"\nDashboard: {stack.dashboard_url}  (sign in with {stack.config.secret_key})\n",
         flush=True,
     )
     stop.wait()

@@ -132,8 +132,12 @@ def http_api_event(
     }
     if url.query:
         event["queryStringParameters"] = dict(parse_qsl(url.query, keep_blank_values=True))
+    if route.greedy_prefix is not None:
+        event["pathParameters"] = {route.greedy_name: url.path[len(route.greedy_prefix) :]}
     if "cookie" in headers:
-        event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
+        # API Gateway moves the Cookie header into `cookies`.
+        cookie = headers.pop("cookie")
+        event["cookies"] = [c.strip() for c in cookie.split(";") if c.strip()]
     return event
 
 
@@ -146,7 +150,16 @@ class LocalHttpApi:
     """The routes of template.yaml served on localhost."""
 
     def __init__(self, routes: list[Route]) -> None:
-        self._pools = {(r.method, r.path): FunctionPool(r) for r in routes if not r.is_default}
+        self._pools = {
+            (r.method, r.path): FunctionPool(r)
+            for r in routes
+            if not r.is_default and r.greedy_prefix is None
+        }
+        # Routes ending in a greedy path variable ({proxy+}): longest prefix first.
+        self._greedy = sorted(
+            ((r.method, r.greedy_prefix, FunctionPool(r)) for r in routes if r.greedy_prefix),
+            key=lambda found: -len(found[1]),
+        )
         self._default = next((FunctionPool(r) for r in routes if r.is_default), None)
         self._server: ThreadingHTTPServer | None = None
 
@@ -181,9 +194,15 @@ class LocalHttpApi:
             self._server.shutdown()
             self._server.server_close()
 
+    def _greedy_match(self, method: str, path: str) -> FunctionPool | None:
+        for route_method, prefix, pool in self._greedy:
+            if route_method in (method, "ANY") and path.startswith(prefix) and path != prefix:
+                return pool
+        return self._default
+
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         path = urlsplit(request.path).path
-        pool = self._pools.get((request.command, path), self._default)
+        pool = self._pools.get((request.command, path)) or self._greedy_match(request.command, path)
         length = int(request.headers.get("content-length") or 0)
         if length > MAX_PAYLOAD_BYTES:
             _reply(
@@ -219,16 +238,23 @@ class LocalHttpApi:
         out_headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
-        _reply(request, status, out_headers, payload)
+        _reply(request, status, out_headers, payload, [str(c) for c in result.get("cookies") or []])
 
 
 def _reply(
-    request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+    request: BaseHTTPRequestHandler,
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+    cookies: list[str] | None = None,
 ) -> None:
     request.send_response(status)
     for name, value in headers.items():
         if name not in ("content-length", "connection"):
             request.send_header(name, value)
+    # A v2 answer's `cookies` become one Set-Cookie header each, as API Gateway sends them.
+    for cookie in cookies or []:
+        request.send_header("set-cookie", cookie)
     request.send_header("content-length", str(len(body)))
     request.end_headers()
     request.wfile.write(body)

@@ -27,6 +27,9 @@ EMULATOR_STRIPE_KEY = "sk_test_emulator"
 # `stripe listen` prints.
 DEFAULT_WEBHOOK_SECRET = "whsec_LocalStackSigningSecret"  # noqa: S105 (local-only default)
 WEBHOOK_PATH = "/webhooks/stripe"
+DASHBOARD_PATH = "/dashboard"
+# Signs the local dashboard's session cookies (AWS: a secret the template generates).
+DEV_DASHBOARD_SECRET = "local-dashboard-session-secret-never-used-in-aws"  # noqa: S105
 
 
 @dataclass
@@ -114,6 +117,7 @@ class LocalStack:
                 "API_KEY_HASHES": hashlib.sha256(config.secret_key.encode()).hexdigest(),
                 "STRIPE_SECRET_KEY": stripe_key,
                 "STRIPE_WEBHOOK_SECRET": config.stripe_webhook_secret,
+                "DASHBOARD_SESSION_SECRET": DEV_DASHBOARD_SECRET,
             }
         )
         if self.stripe_url:
@@ -153,6 +157,10 @@ class LocalStack:
     def webhook_url(self) -> str:
         """Where Stripe's events go: the local stack's webhook route."""
         return f"{self.api_url}{WEBHOOK_PATH}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.api_url}{DASHBOARD_PATH}"
 
     @contextmanager
     def stripe_webhooks_paused(self) -> Iterator[None]:
@@ -203,6 +211,7 @@ def describe(stack: LocalStack) -> str:
     lines = [
         f"Billing API     {stack.api_url}",
         f"Secret key      {stack.config.secret_key}   (Authorization: Bearer <key>)",
+        f"Dashboard       {stack.dashboard_url}   (sign in with the secret key)",
         f"DynamoDB        {stack.dynamodb_url}   table {stack.config.table_name}",
         f"SQS             {stack.sqs_url}   (async track: the usage worker polls it)",
         f"Stripe          {stack.stripe_url or 'Stripe test mode (STRIPE_SECRET_KEY)'}",

@@ -45,6 +45,17 @@ class Route:
         return self.path == DEFAULT_ROUTE_PATH
 
     @property
+    def greedy_prefix(self) -> str | None:
+        """For a path ending in a greedy variable (`/dashboard/{proxy+}`), what precedes it
+        (`/dashboard/`): such a route takes every deeper path."""
+        head, _, last = self.path.rpartition("/")
+        return f"{head}/" if last.startswith("{") and last.endswith("+}") else None
+
+    @property
+    def greedy_name(self) -> str:
+        return self.path.rpartition("/")[2].strip("{+}")
+
+    @property
     def route_key(self) -> str:
         return "$default" if self.is_default else f"{self.method} {self.path}"
 

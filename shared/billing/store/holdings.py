@@ -381,3 +381,24 @@ def _untagged(item: Item, tag: str, owner: str) -> Write:
             "ExpressionAttributeValues": {":owner": {"S": owner}},
         },
     )
+
+
+def exchange(
+    profile: Customer,
+    change_id: str,
+    added: Holdings,
+    removed: Holdings,
+    also: list[Write],
+    now_ms: int,
+) -> None:
+    """At once, fenced on the profile as read: `added` written, `removed` (still owned)
+    deleted, and `also` (a plan version marked in use); one transaction when it fits in one,
+    else in stages under `change_id` (`change_in_stages`)."""
+    pk, owner = pk_of(profile), profile.internal_id
+    puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
+    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
+    whole = [required(profile, now_ms), *puts, *deletes, *also]
+    if len(whole) <= writes.TRANSACTION_ITEMS:
+        writes.run(whole)
+    else:
+        change_in_stages(profile, change_id, added, removed, also, now_ms)

@@ -1,0 +1,79 @@
+"""The dashboard's forms, validated with the API's own field types, so a form accepts
+exactly what the matching API route would."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from billing.api.wire.common import Email, Id, Metadata, Name, NonNegativeQuantity
+from billing.domain.errors import InvalidRequest
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _json_text(value: Any) -> Any:
+    """A textarea of JSON; blank means none."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValueError("must be a JSON object") from None
+
+
+OptionalId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+class SignInForm(_Form):
+    secret_key: str = ""
+
+
+class NewCustomerForm(_Form):
+    name: Name = None
+    customer_id: OptionalId = None
+    email: Email = None
+    plan_id: OptionalId = None
+
+
+class ProfileForm(_Form):
+    name: Name = None
+    email: Email = None
+    metadata: Annotated[Metadata, BeforeValidator(_json_text)] = None
+
+
+class EnablePlanForm(_Form):
+    plan_id: Id
+
+
+class BalanceForm(_Form):
+    feature_id: Id
+    balance_id: OptionalId = None
+    remaining: Annotated[NonNegativeQuantity | None, BeforeValidator(_blank_is_none)] = None
+    included: Annotated[NonNegativeQuantity | None, BeforeValidator(_blank_is_none)] = None
+
+
+Form = TypeVar("Form", bound=_Form)
+
+
+def parsed(model: type[Form], form: dict[str, str]) -> Form:
+    """The form as `model`, or 400 naming each field that is wrong and why."""
+    try:
+        return model.model_validate(form)
+    except ValidationError as error:
+        problems = [
+            (".".join(str(part) for part in issue["loc"]) or "form", issue["msg"])
+            for issue in error.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidRequest(
+            "; ".join(f"{field}: {message}" for field, message in problems),
+            details=[{"field": field, "message": message} for field, message in problems],
+        ) from None

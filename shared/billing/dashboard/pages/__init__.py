@@ -1,0 +1,1 @@
+"""One module per page: each takes the request and answers HTML (or a redirect)."""

@@ -1,0 +1,43 @@
+"""Signing in with a secret key the API accepts (checked against the same hashes), and out."""
+
+from __future__ import annotations
+
+import hashlib
+
+from aws_lambda_powertools.event_handler import Response
+
+from billing import clock
+from billing.api.auth import authenticate
+from billing.config import settings
+from billing.dashboard import sessions
+from billing.dashboard.forms import SignInForm, parsed
+from billing.dashboard.secret import session_secret
+from billing.dashboard.web import Request, link, page, redirect
+from billing.domain.errors import Unauthorized
+
+WRONG_KEY = "That key is not one this deployment accepts."
+
+
+def show(request: Request) -> Response[str]:
+    if request.session is not None and request.session.signed_in:
+        return redirect(request, link("/customers"))
+    return page(request, "sign_in.html")
+
+
+def sign_in(request: Request) -> Response[str]:
+    key = parsed(SignInForm, request.form).secret_key
+    try:
+        authenticate(f"Bearer {key}", settings().api_key_hashes)
+    except Unauthorized:
+        return page(request, "sign_in.html", status=401, error=WRONG_KEY)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    session = sessions.signed_in(session_secret(), digest, clock.now_ms())
+    request.session = session
+    request.new_cookie = sessions.encode(session_secret(), session)
+    return redirect(request, link("/customers"))
+
+
+def sign_out(request: Request) -> Response[str]:
+    request.session = None
+    request.new_cookie = ""  # an empty cookie that expires at once
+    return redirect(request, link("/sign-in"))
