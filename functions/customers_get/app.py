@@ -11,9 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import GetCustomerRequest, customer_response
+from billing.api.wire.invoices import invoice_response
 from billing.config import settings
 from billing.services.customers.expand import features_to_embed
 from billing.services.customers.get import get_customer
+from billing.services.invoices import invoices_to_embed
 
 logger = Logger()
 app = make_app(idempotency=False)
@@ -24,7 +26,10 @@ def get() -> Response[str]:
     request = parse(GetCustomerRequest, app.current_event)
     customer = get_customer(request.customer_id)
     features = features_to_embed(customer, request.expand)
-    return ok(customer_response(customer, settings().environment, request.expand, features))
+    invoices = [invoice_response(r) for r in invoices_to_embed(customer, request.expand)]
+    return ok(
+        customer_response(customer, settings().environment, request.expand, features, invoices)
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

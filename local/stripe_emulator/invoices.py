@@ -388,6 +388,21 @@ def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
         _mark_paid(store, invoice, now)
 
 
+def collect(
+    store: ObjectStore,
+    invoice: JsonObject,
+    now: int,
+    base_url: str,
+    payment_method_id: str | None = None,
+) -> None:
+    """A renewal's draft is finalized and charged to the card on file (what Stripe does
+    when its ``automatically_finalizes_at`` comes)."""
+    invoice["automatically_finalizes_at"] = None
+    finalize(store, invoice, now)
+    if invoice["status"] == "open":
+        pay(store, invoice, now, base_url, payment_method_id)
+
+
 def pay(
     store: ObjectStore,
     invoice: JsonObject,
@@ -416,6 +431,7 @@ def pay(
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
     if chosen is None:
+        _schedule_retry(invoice, now)
         events.emit(store, "invoice.payment_failed", invoice, now)
         hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
         return
@@ -490,11 +506,27 @@ def _on_intent_attempted(store: ObjectStore, intent: JsonObject, now: int) -> No
         events.emit(store, "invoice.payment_action_required", invoice, now)
         hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
     else:
+        _schedule_retry(invoice, now)
         events.emit(store, "invoice.payment_failed", invoice, now)
         hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
 
 
 hooks.listen(hooks.PAYMENT_INTENT_ATTEMPTED, _on_intent_attempted)
+
+# Stripe retries a renewal whose payment failed (Smart Retries; a custom schedule here):
+# this many days after each failed attempt, then no more.
+RETRY_AFTER_DAYS = (3, 5, 7)
+
+
+def _schedule_retry(invoice: JsonObject, now: int) -> None:
+    """A failed renewal's next automatic attempt (`next_payment_attempt`), which a test
+    clock makes when it gets there; None once the schedule is spent."""
+    failed = int(invoice["attempt_count"])
+    automatic = invoice["billing_reason"] == "subscription_cycle"
+    if automatic and 1 <= failed <= len(RETRY_AFTER_DAYS):
+        invoice["next_payment_attempt"] = now + RETRY_AFTER_DAYS[failed - 1] * 86400
+    else:
+        invoice["next_payment_attempt"] = None
 
 
 def _default_payment_method(store: ObjectStore, invoice: JsonObject) -> str | None:

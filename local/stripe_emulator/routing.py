@@ -24,6 +24,9 @@ class ApiRequest:
     now: int
     # Where this emulator is reached ("http://host:port"), for URLs of its hosted pages.
     base_url: str = ""
+    # Delivers the webhooks emitted so far with the store lock released, then takes it back:
+    # a test clock's advance waits for them, as Stripe waits for `invoice.created`.
+    deliver_pending: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,14 @@ class StripeEmulator:
                 time.sleep(pause)
             with self._store.lock:
                 request = ApiRequest(
-                    method, path, params, path_params, self._store, int(time.time()), base_url
+                    method,
+                    path,
+                    params,
+                    path_params,
+                    self._store,
+                    int(time.time()),
+                    base_url,
+                    deliver_pending=self._deliver_pending,
                 )
                 response = _json(200, handler(request))
                 # What a test clock replays happens "later", caused by no request (Stripe: null).
@@ -290,6 +297,16 @@ class StripeEmulator:
         # Outside every lock (a receiver may call back), before the caller gets its answer.
         self._webhooks.send(outbox, self._store)
         return response
+
+    def _deliver_pending(self) -> None:
+        """Called under the store lock (held once) by a handler that must wait for its
+        webhooks: delivers what was emitted so far outside the lock, then takes it back."""
+        taken = self._webhooks.take(self._store, None)
+        self._store.lock.release()
+        try:
+            self._webhooks.send(taken, self._store)
+        finally:
+            self._store.lock.acquire()
 
     def _idempotent(
         self,

@@ -540,8 +540,14 @@ def current_period(subscription: JsonObject) -> tuple[int, int]:
     return int(item["current_period_start"]), int(item["current_period_end"])
 
 
-def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
-    """The period ends: cancel if asked to, else start the next period and charge for it."""
+def renew(
+    store: ObjectStore, subscription: JsonObject, base_url: str, *, draft_wait_s: int = 0
+) -> None:
+    """The period ends: cancel if asked to, else start the next period and charge for it.
+
+    With ``draft_wait_s`` (a test clock's renewal, as Stripe's) the invoice stays a draft
+    that long (``automatically_finalizes_at``), so that an ``invoice.created`` webhook can
+    still add invoice items to it; the clock finalizes and charges it then."""
     boundary = current_period(subscription)[1]
     cancel_at = subscription["cancel_at"]
     if cancel_at is not None and cancel_at <= boundary:
@@ -578,9 +584,10 @@ def renew(store: ObjectStore, subscription: JsonObject, base_url: str) -> None:
     )
     subscription["latest_invoice"] = invoice["id"]
     emit_updated(store, subscription, previous, boundary)
-    invoices.finalize(store, invoice, boundary)
-    if invoice["status"] == "open":
-        invoices.pay(store, invoice, boundary, base_url, subscription["default_payment_method"])
+    if draft_wait_s:
+        invoice["automatically_finalizes_at"] = boundary + draft_wait_s
+        return
+    invoices.collect(store, invoice, boundary, base_url, subscription["default_payment_method"])
 
 
 def _has_payment_method(subscription: JsonObject, customer: JsonObject) -> bool:

@@ -3,13 +3,26 @@
 Customers created with ``test_clock=`` live on the clock's time. Advancing the clock
 replays what would have happened in between, boundary by boundary in time order:
 schedule phases start (before a renewal on the same second, so the renewal charges the
-new phase), subscriptions cancel or renew (a renewal invoice paid with the card on file,
-or failed and the subscription ``past_due``), trials end.
+new phase), subscriptions cancel or renew, trials end. A renewal's invoice stays a draft for
+an hour, as Stripe's does, and the webhooks emitted so far are delivered before the clock
+moves on, so an ``invoice.created`` handler can add invoice items to it (usage billed in
+arrears); then it is finalized and charged to the card on file (paid, or failed and the
+subscription ``past_due``, and tried again 3, 5 and 7 days after each failure with the card
+on file then, as Stripe's retries do).
 """
 
 from __future__ import annotations
 
-from local.stripe_emulator import events, hooks, pagination, subscription_schedules, subscriptions
+from collections.abc import Callable
+
+from local.stripe_emulator import (
+    events,
+    hooks,
+    invoices,
+    pagination,
+    subscription_schedules,
+    subscriptions,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.routing import ApiRequest, Router
@@ -23,6 +36,8 @@ _LIFETIME = 30 * 86400
 # Far more boundaries than any test needs; a guard against a runaway loop.
 _MAX_STEPS = 10_000
 _RUNNING = ("active", "trialing", "past_due")
+# How long a renewal's draft invoice waits before it is finalized and charged (Stripe: ~1 h).
+DRAFT_WAIT_S = 3600
 
 
 def register(router: Router) -> None:
@@ -100,7 +115,7 @@ def advance_route(request: ApiRequest) -> JsonObject:
             "A test clock can advance at most two intervals of its shortest subscription at a "
             f"time: advance to {limit} or earlier, then again.",
         )
-    advance(store, clock, target, request.base_url)
+    advance(store, clock, target, request.base_url, request.deliver_pending)
     return clock
 
 
@@ -121,8 +136,15 @@ def _advance_limit(store: ObjectStore, clock: JsonObject) -> int | None:
     return min(limits, default=None)
 
 
-def advance(store: ObjectStore, clock: JsonObject, target: int, base_url: str) -> None:
-    """Moves the clock to ``target``, running every boundary on the way in time order."""
+def advance(
+    store: ObjectStore,
+    clock: JsonObject,
+    target: int,
+    base_url: str,
+    deliver_pending: Callable[[], None] | None = None,
+) -> None:
+    """Moves the clock to ``target``, running every boundary on the way in time order and
+    delivering each boundary's webhooks (with ``deliver_pending``) before the next."""
     clock["status"] = "advancing"
     clock["status_details"] = {"advancing": {"target_frozen_time": target}}
     events.emit(store, "test_helpers.test_clock.advancing", clock, clock["frozen_time"])
@@ -132,6 +154,8 @@ def advance(store: ObjectStore, clock: JsonObject, target: int, base_url: str) -
             break
         clock["frozen_time"] = max(moment, clock["frozen_time"])
         _run_boundary(store, clock["id"], moment, base_url)
+        if deliver_pending is not None and store.undelivered:
+            deliver_pending()
     else:
         raise StripeError(500, "The test clock found too many billing events to replay.")
     clock.update(frozen_time=target, status="ready", status_details={})
@@ -167,8 +191,32 @@ def _sub_due(subscription: JsonObject) -> int:
     return min(end, cancel_at) if cancel_at is not None else end
 
 
+def _drafts(store: ObjectStore, clock_id: str) -> list[JsonObject]:
+    """Renewal drafts waiting to be finalized, oldest first."""
+    return [
+        invoice
+        for invoice in store.live(invoices.OBJECT)[::-1]
+        if invoice["test_clock"] == clock_id
+        and invoice["status"] == "draft"
+        and invoice["automatically_finalizes_at"] is not None
+    ]
+
+
+def _retries(store: ObjectStore, clock_id: str) -> list[JsonObject]:
+    """Failed renewals waiting for their next automatic payment attempt, oldest first."""
+    return [
+        invoice
+        for invoice in store.live(invoices.OBJECT)[::-1]
+        if invoice["test_clock"] == clock_id
+        and invoice["status"] == "open"
+        and invoice["next_payment_attempt"] is not None
+    ]
+
+
 def _next_boundary(store: ObjectStore, clock_id: str) -> int | None:
     moments = [_sub_due(sub) for sub in _subscriptions(store, clock_id)]
+    moments += [d["automatically_finalizes_at"] for d in _drafts(store, clock_id)]
+    moments += [r["next_payment_attempt"] for r in _retries(store, clock_id)]
     moments += [
         moment
         for schedule in _schedules(store, clock_id)
@@ -178,6 +226,16 @@ def _next_boundary(store: ObjectStore, clock_id: str) -> int | None:
 
 
 def _run_boundary(store: ObjectStore, clock_id: str, moment: int, base_url: str) -> None:
+    for invoice in _retries(store, clock_id):
+        if invoice["next_payment_attempt"] == moment:
+            # With the card the subscription or customer has now (it may have been changed).
+            invoice["next_payment_attempt"] = None
+            invoices.pay(store, invoice, moment, base_url)
+    for invoice in _drafts(store, clock_id):
+        if invoice["automatically_finalizes_at"] == moment:
+            subscription = store.find(subscriptions.OBJECT, invoices.subscription_of(invoice) or "")
+            card = subscription["default_payment_method"] if subscription else None
+            invoices.collect(store, invoice, moment, base_url, card)
     for schedule in _schedules(store, clock_id):
         if subscription_schedules.due(schedule) == moment:
             subscription_schedules.transition(store, schedule, moment, base_url)
@@ -188,4 +246,4 @@ def _run_boundary(store: ObjectStore, clock_id: str, moment: int, base_url: str)
         if cancel_at is not None and cancel_at <= moment:
             subscriptions.cancel(store, subscription, cancel_at, reason="cancellation_requested")
         else:
-            subscriptions.renew(store, subscription, base_url)
+            subscriptions.renew(store, subscription, base_url, draft_wait_s=DRAFT_WAIT_S)

@@ -137,6 +137,36 @@ def test_failed_renewal_is_past_due_until_the_invoice_is_paid(client, emulator, 
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
 
 
+def test_a_failed_renewal_is_retried_on_schedule_with_the_card_on_file_then(
+    client, emulator, clock, prices
+):
+    customer = _customer(client, clock)
+    sub = _subscribe(client, customer, prices["basic"])
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": customer.id}
+    )
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": failing.id})
+    end = _period(sub)[1]
+    _advance(client, clock, end + DAY)
+    invoice = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    first_failure = end + 3600
+    assert (invoice.status, invoice.attempt_count) == ("open", 1)
+    assert invoice.next_payment_attempt == first_failure + 3 * DAY
+
+    _advance(client, clock, first_failure + 3 * DAY)  # retried, fails again
+    again = client.v1.invoices.retrieve(invoice.id)
+    assert (again.attempt_count, again.next_payment_attempt) == (2, first_failure + 8 * DAY)
+    good = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": good.id})
+
+    _advance(client, clock, first_failure + 8 * DAY)
+
+    paid = client.v1.invoices.retrieve(invoice.id)
+    assert (paid.status, paid.attempt_count, paid.next_payment_attempt) == ("paid", 3, None)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert len(emulator.events("invoice.payment_failed")) == 2
+
+
 def test_cancel_at_period_end_is_honoured(client, emulator, clock, prices):
     customer = _customer(client, clock)
     sub = _subscribe(client, customer, prices["basic"])
@@ -242,3 +272,51 @@ def test_one_advance_covers_at_most_two_periods(client, clock, prices):
     assert client.v1.invoices.list({"customer": customer.id}).data[0].billing_reason == (
         "subscription_create"
     )
+
+
+def test_a_renewal_invoice_stays_a_draft_for_an_hour_then_is_charged(client, clock, prices):
+    customer = _customer(client, clock)
+    sub = _subscribe(client, customer, prices["basic"])
+    end = _period(sub)[1]
+
+    _advance(client, clock, end + 60)
+    draft = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    assert (draft.billing_reason, draft.status) == ("subscription_cycle", "draft")
+    assert draft.automatically_finalizes_at == end + 3600
+
+    _advance(client, clock, end + 3600)
+    paid = client.v1.invoices.retrieve(draft.id)
+    assert (paid.status, paid.amount_paid) == ("paid", 1000)
+    assert paid.status_transitions.finalized_at == end + 3600
+
+
+def test_an_invoice_created_webhook_adds_items_to_the_renewal_draft_before_it_is_charged(
+    client, clock, prices, receiver
+):
+    """What a billing layer does for usage billed in arrears: it answers `invoice.created`
+    by adding invoice items to the draft, and they are charged with the renewal, even when
+    the clock is advanced past the draft's hour in one call."""
+    customer = _customer(client, clock)
+    sub = _subscribe(client, customer, prices["basic"])
+    end = _period(sub)[1]
+
+    def add_overage(event):
+        invoice = event["data"]["object"]
+        if event["type"] == "invoice.created" and invoice["billing_reason"] == "subscription_cycle":
+            client.v1.invoice_items.create(
+                {
+                    "customer": customer.id,
+                    "invoice": invoice["id"],
+                    "amount": 250,
+                    "currency": "usd",
+                    "description": "overage",
+                },
+                {"idempotency_key": f"overage-{invoice['id']}"},
+            )
+
+    receiver.on_event = add_overage
+    _advance(client, clock, end + DAY)
+
+    invoice = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    assert (invoice.status, invoice.amount_paid) == ("paid", 1250)
+    assert sorted(line.amount for line in invoice.lines.data) == [250, 1000]

@@ -57,6 +57,10 @@ EXPECTED_STATUS = {
     "billing_update.json": 200,
     # Creates the customer's Stripe customer (the emulator's), then a portal session.
     "billing_open_customer_portal.json": 200,
+    # The customer's invoices (none: its plan is free).
+    "invoices_list.json": 200,
+    # Moves the test clock of the Stripe customer the portal sample made.
+    "customers_advance_test_clock.json": 200,
     # A Checkout Session in setup mode for the customer's Stripe customer.
     "billing_setup_payment.json": 200,
     "plans_delete.json": 200,
@@ -70,6 +74,16 @@ EXPECTED_STATUS = {
     "stripe_webhook_customer_subscription_created.json": 200,
     "stripe_webhook_customer_subscription_updated.json": 200,
     "stripe_webhook_customer_subscription_deleted.json": 200,
+    # One per handled type, about objects the emulator does not have (so nothing changes):
+    # each is re-read from Stripe, found missing, and acknowledged.
+    "stripe_webhook_invoice_created.json": 200,
+    "stripe_webhook_invoice_finalized.json": 200,
+    "stripe_webhook_invoice_paid.json": 200,
+    "stripe_webhook_invoice_payment_failed.json": 200,
+    "stripe_webhook_invoice_updated.json": 200,
+    "stripe_webhook_invoice_voided.json": 200,
+    "stripe_webhook_checkout_session_expired.json": 200,
+    "stripe_webhook_customer_updated.json": 200,
     # Signed with another secret: refused, nothing recorded.
     "stripe_webhook_forged.json": 400,
 }

@@ -351,7 +351,7 @@ def test_an_event_arriving_before_the_payment_is_granted_is_retried_not_lost(
     emulator.redeliver(updated["id"])
 
     (attempt,) = [a for a in emulator.deliveries() if a["event_id"] == updated["id"]][-1:]
-    assert attempt["status"] == 409, "answered so that Stripe delivers it again"
+    assert attempt["status"] == 503, "answered so that Stripe delivers it again"
     assert on_clock.held() == [("free", "active")]
 
     for event in emulator.events():

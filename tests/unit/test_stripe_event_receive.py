@@ -12,8 +12,15 @@ import pytest
 from moto import mock_aws
 
 from billing import clock
+from billing.api.errors import status_of
 from billing.config import reset_caches
-from billing.domain.errors import InvalidStripeEvent, StoreUnavailable, StripeEventInProgress
+from billing.domain.errors import (
+    CustomerNotFound,
+    InvalidStripeEvent,
+    StoreUnavailable,
+    StripeEventFailed,
+    StripeEventInProgress,
+)
 from billing.services.stripe_events import registry
 from billing.services.stripe_events.receive import Delivery, Outcome, receive
 from billing.store import stripe_events, table
@@ -188,3 +195,17 @@ def test_an_event_about_an_object_without_id_is_recorded_and_ignored(handler):
 
     assert deliver(payload) is Outcome.IGNORED
     assert handler.ran == []
+
+
+def test_a_handler_failing_with_a_client_error_answers_a_5xx_and_frees_the_event(handler):
+    def missing(event: registry.StripeEventCommand, stripe: Any) -> None:
+        raise CustomerNotFound
+
+    registry.HANDLERS[TYPE] = missing
+    with pytest.raises(StripeEventFailed) as failed:
+        deliver(effect_event())
+
+    assert status_of(failed.value) >= 500
+    stored = stripe_events.get("evt_unit_1")
+    assert stored is not None
+    assert stored.status == "FAILED"

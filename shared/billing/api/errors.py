@@ -32,6 +32,8 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.IdempotencyKeyConflict: 409,
     errors.IdempotencyKeyInProgress: 409,
     errors.StripeEventInProgress: 409,
+    errors.StripeEventTooEarly: 503,
+    errors.StripeEventFailed: 500,
     errors.PayloadTooLarge: 413,
     errors.BillingInProgress: 423,
     errors.StripeUnavailable: 502,

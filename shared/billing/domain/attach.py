@@ -257,6 +257,13 @@ def purchased_holdings(
             flags.append(Flag(id=new_id("cus_ent"), feature_id=item.feature_id, plan_id=plan.id))
             continue
         units = item.price.billing_units if item.price is not None else Decimal(1)
+        # Usage billed in arrears is reset by its period's close (once billed), never lazily:
+        # a lazy reset could wipe the usage before the renewal's invoice bills it.
+        in_arrears = (
+            not plan.one_off
+            and item.price is not None
+            and item.price.billing_method == "usage_based"
+        )
         grants.append(
             Grant(
                 id=new_id("cus_ent"),
@@ -267,7 +274,7 @@ def purchased_holdings(
                 unlimited=item.unlimited,
                 reset=item.reset,
                 anchor_at=now_ms,
-                next_reset_at=next_reset_at(now_ms, item.reset, now_ms),
+                next_reset_at=None if in_arrears else next_reset_at(now_ms, item.reset, now_ms),
                 price=item.price,
             )
         )

@@ -142,6 +142,21 @@ class StripeEventInProgress(BillingError):
     default_message = "This Stripe event is being processed by another delivery; retry later."
 
 
+class StripeEventTooEarly(BillingError):
+    """A Stripe event arrived before the state it depends on (the purchase its invoice pays
+    for is not granted yet): refused so that Stripe delivers it again, rather than lost."""
+
+    code = "stripe_event_too_early"
+    default_message = "This Stripe event depends on one not processed yet; retry later."
+
+
+class StripeEventFailed(BillingError):
+    """A handler failed on a Stripe event: the event is left for Stripe's next delivery."""
+
+    code = "stripe_event_failed"
+    default_message = "This Stripe event could not be processed yet; it will be retried."
+
+
 class PayloadTooLarge(BillingError):
     code = "payload_too_large"
     default_message = "The request body is too large."

@@ -60,6 +60,11 @@ class StripeMirror(_Frozen):
     # feature_id -> the price of that item (prepaid quantity or usage-based overage)
     item_price_ids: dict[str, str] = {}
 
+    @property
+    def price_ids(self) -> frozenset[str]:
+        base = {self.base_price_id} if self.base_price_id else set()
+        return frozenset(base | set(self.item_price_ids.values()))
+
 
 class PlanTerms(_Frozen):
     """What a plan grants and costs: a change here makes a new version once customers hold it."""

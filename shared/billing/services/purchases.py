@@ -28,6 +28,12 @@ def grant_purchase(purchase_id: str) -> bool:
         return False
 
 
+def drop_pending(purchase_id: str) -> bool:
+    """A purchase whose payment page expired unpaid is forgotten (a granted one is kept);
+    True if this call dropped it. Attaching again makes a new one."""
+    return purchases.drop_pending(purchase_id)
+
+
 def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> bool:
     """A change at the period end (a downgrade) is granted by the first paid invoice of
     the subscription's new period; True if this call granted it."""

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 
 from billing import clock
 from billing.domain.customers import Customer
-from billing.domain.errors import StripeEventInProgress
+from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
@@ -49,7 +49,7 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
     state = stripe().retrieve_subscription(subscription_id)
     if state is None:
         return
-    customer = customers.load_by_stripe_customer(state.customer)
+    customer = customers.load_by_stripe_id(state.customer)
     if customer is None:
         return  # not one of ours (or no longer linked): acknowledged, nothing written
     current = catalog.load()
@@ -97,21 +97,15 @@ def expire_now(customer: Customer, held: Subscription, plan: Plan, current: Cata
     _expire(customer, held, plan, current, (), [], clock.now_ms())
 
 
-class PurchaseNotGrantedYet(StripeEventInProgress):
-    """The event is about a subscription whose purchase is paid but not granted yet (its
-    invoice or checkout event is still to come): answered non-2xx, so Stripe delivers it
-    again, by when the purchase is granted and the event applies to it."""
-
-    code = "stripe_event_too_early"
-
-
 def _refuse_before_the_grant(state: StripeSubscription, customer: Customer) -> None:
+    """An event about a subscription whose purchase is paid but not granted yet (its invoice
+    or checkout event still to come) is refused, so Stripe delivers it again once it is."""
     if state.ended or not state.paid_for or state.purchase_id is None:
         return
     purchase = purchases.load(state.purchase_id)
     ours = purchase is not None and purchase.internal_id == customer.internal_id
     if ours and purchase is not None and purchase.status == "pending":
-        raise PurchaseNotGrantedYet
+        raise StripeEventTooEarly
 
 
 class _Switch(NamedTuple):

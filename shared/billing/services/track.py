@@ -100,7 +100,7 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> "Tr
 
 
 def _tell_limits_reached(
-    customer_id: str, customer: Customer, result: TrackResult, cause: str
+    customer_id: str, customer: Customer, result: "TrackResult", cause: str
 ) -> None:
     """`balances.limit_reached` for each feature this use took the last of. Nothing is read
     for it, and a use that leaves its features usable (nearly all) loads nothing more."""

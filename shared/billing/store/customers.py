@@ -21,7 +21,7 @@ __all__ = [
     "create",
     "delete",
     "load",
-    "load_by_stripe_customer",
+    "load_by_stripe_id",
     "load_unclaimed",
     "move",
     "page",
@@ -41,9 +41,9 @@ def load_unclaimed(email: str) -> Customer | None:
     return None if pk is None else _load_partition(pk)
 
 
-def load_by_stripe_customer(stripe_id: str) -> Customer | None:
-    """The customer linked to this Stripe customer (its link guard, then its partition),
-    if it is still linked to it."""
+def load_by_stripe_id(stripe_id: str) -> Customer | None:
+    """The customer linked to this Stripe customer (its link guard, then its partition);
+    None when none is, or the link no longer matches the customer's own Stripe id."""
     pk = profiles.linked_pk(stripe_id)
     found = None if pk is None else _load_partition(pk)
     return found if found is not None and found.stripe_id == stripe_id else None

@@ -184,6 +184,11 @@ def delete_owned(item: Item, owner: str) -> Write:
 
 def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -> None:
     """Writes `after` over `before`, if its usage and next reset are still as read."""
+    writes.run([required(profile, now_ms), replaced_grant(profile, before, after)])
+
+
+def replaced_grant(profile: Customer, before: Grant, after: Grant) -> Write:
+    """The write of `after` over `before`, conditional on its usage and next reset as read."""
     item = items_of(pk_of(profile), profile.internal_id, Holdings(grants=(after,)))[0]
     condition = "#owner = :owner AND #usage = :usage AND " + (
         "#next = :next" if before.next_reset_at is not None else "attribute_not_exists(#next)"
@@ -194,7 +199,7 @@ def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -
     }
     if before.next_reset_at is not None:
         values[":next"] = {"N": str(before.next_reset_at)}
-    put = Write(
+    return Write(
         "Put",
         {
             "TableName": table_name(),
@@ -209,7 +214,26 @@ def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -
         },
         on_condition_failed=BillingInProgress,
     )
-    writes.run([required(profile, now_ms), put])
+
+
+def replaced_subscription(profile: Customer, before: Subscription, after: Subscription) -> Write:
+    """The write of a subscription's new state, if it is still as read (else
+    BillingInProgress: read it again)."""
+    item = items_of(pk_of(profile), profile.internal_id, Holdings(subscriptions=(after,)))[0]
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": item,
+            "ConditionExpression": "#owner = :owner AND body = :before",
+            "ExpressionAttributeNames": {"#owner": OWNER},
+            "ExpressionAttributeValues": {
+                ":owner": {"S": profile.internal_id},
+                ":before": {"S": records.to_json(before)},
+            },
+        },
+        on_condition_failed=BillingInProgress,
+    )
 
 
 def put_ahead(

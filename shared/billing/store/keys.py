@@ -20,6 +20,7 @@ CATALOG_PK = "CATALOG"
 FEATURE = "FEATURE#"
 IDEMPOTENCY_SK = "IDEM"
 STRIPE_EVENT_SK = "EVENT"
+STRIPE_TIMELINE_SK = "TIMELINE"
 # In a customer's partition: the earliest month its usage events are in.
 EVENTS_SINCE = "EVENTS"
 # In a customer's partition: a change written in stages that readers now see (holdings).
@@ -91,6 +92,25 @@ def billing_lock_pk(customer_id: str) -> str:
 def stripe_event_pk(event_id: str) -> str:
     """One item per Stripe event id: its claim, outcome and raw body."""
     return f"STRIPE_EVT#{part(event_id)}"
+
+
+def stripe_timeline_pk(object_id: str) -> str:
+    """How far a Stripe object's own timeline has been applied (the order guard)."""
+    return f"STRIPE_OBJ#{part(object_id)}"
+
+
+def period_close_pk(stripe_subscription_id: str, period_end_s: int) -> str:
+    """One billing period of a Stripe subscription, closed once: what it billed in arrears."""
+    return f"PERIOD_CLOSE#{part(stripe_subscription_id)}#{period_end_s}"
+
+
+def invoices_pk(owner: str) -> str:
+    """A customer's Stripe invoices, out of the partition that `check` reads."""
+    return f"INVOICES#{part(owner)}"
+
+
+def invoice_sk(created_ms: int, invoice_id: str) -> str:
+    return f"{created_ms:015d}#{part(invoice_id)}"
 
 
 def idempotency_pk(key: str) -> str:

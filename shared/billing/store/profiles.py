@@ -522,7 +522,7 @@ def _release_email(customer: Customer) -> Write:
 
 
 def linked_pk(stripe_id: str) -> str | None:
-    """The partition of the customer this Stripe customer is linked to, as its guard says."""
+    """The partition of the customer linked to this Stripe customer, if any."""
     with translated_errors():
         found = client().get_item(
             TableName=table_name(),

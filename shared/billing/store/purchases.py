@@ -51,6 +51,29 @@ def save_pending(purchase: PendingPurchase, ttl_s: int) -> PendingPurchase:
     return purchase
 
 
+def drop_pending(purchase_id: str) -> bool:
+    """Forgets a purchase nobody paid for, unless it was granted (False then)."""
+    try:
+        writes.run(
+            [
+                Write(
+                    "Delete",
+                    {
+                        "TableName": table_name(),
+                        "Key": _key(purchase_id),
+                        "ConditionExpression": "#status = :pending",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+                    },
+                    on_condition_failed=PurchaseAlreadyGranted,
+                )
+            ]
+        )
+    except PurchaseAlreadyGranted:
+        return False
+    return True
+
+
 def load(purchase_id: str) -> PendingPurchase | None:
     with translated_errors():
         found = client().get_item(

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
         CardSetup,
         ChangePreview,
         CheckoutSession,
+        ClockState,
+        InvoiceState,
+        OverageCharge,
         PaidFor,
         Payment,
         PlanChange,
@@ -38,7 +41,9 @@ class StripeCustomer:
 class StripeGateway(Protocol):
     """What our services ask of Stripe. Every mutating call is idempotent in Stripe."""
 
-    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer: ...
+    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
+        """Once per internal id; in test mode it lives on a new test clock of its own."""
+        ...
 
     def retrieve_customer(self, stripe_id: str) -> StripeCustomer | None: ...
 
@@ -103,6 +108,22 @@ class StripeGateway(Protocol):
     def checkout_paid_for(self, session_id: str) -> PaidFor | None: ...
 
     def invoice_paid_for(self, invoice_id: str) -> PaidFor | None: ...
+
+    def invoice_state(self, invoice_id: str) -> InvoiceState | None:
+        """The invoice as Stripe has it now; None when Stripe has no such invoice."""
+        ...
+
+    def add_invoice_items(
+        self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
+    ) -> None:
+        """Adds the charges to a draft invoice (None: to the customer's next invoice), each
+        once (by its idempotency key)."""
+        ...
+
+    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> ClockState:
+        """Moves the test clock of the customer to `frozen_time_s`, replaying what happens
+        on the way (renewals, trial ends, failed payments); InvalidRequest without one."""
+        ...
 
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from billing.domain.plans import Plan, PlanItem
@@ -133,6 +133,12 @@ def _minor_units(amount: Decimal | int) -> str:
     """Major units (9.99) to Stripe's minor units as an exact decimal string ("999")."""
     cents = (Decimal(str(amount)) * 100).normalize()
     return format(cents, "f")
+
+
+def whole_minor_units(amount: Decimal) -> int:
+    """An amount we priced ourselves (tiered overage) in Stripe's whole minor units: Stripe
+    charges whole cents, and half a cent rounds up."""
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def major_units(minor: int) -> Decimal:

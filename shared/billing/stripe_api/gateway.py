@@ -6,7 +6,9 @@ retried or concurrent operation can never create or charge anything twice in Str
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,8 +24,11 @@ from billing.stripe_api.payments import (
     CardSetup,
     ChangePreview,
     CheckoutSession,
+    ClockState,
     InvoiceLine,
+    InvoiceState,
     InvoiceSummary,
+    OverageCharge,
     PaidFor,
     Payment,
     PlanChange,
@@ -51,8 +56,10 @@ _TIMEOUT_S = 8
 class SdkStripeGateway:
     """The `StripeGateway` of production and the local stack: the stripe SDK over HTTP."""
 
-    def __init__(self, client: stripe.StripeClient) -> None:
+    def __init__(self, client: stripe.StripeClient, *, test_mode: bool = False) -> None:
         self._client = client
+        # Test mode: every new Stripe customer lives on a test clock of its own.
+        self._test_mode = test_mode
 
     def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
         """Creates the Stripe customer of one of our customers: once, whoever asks how often.
@@ -64,12 +71,37 @@ class SdkStripeGateway:
         if customer_id is not None:
             metadata["billing_customer_id"] = customer_id
         params: CustomerCreateParams = {"metadata": metadata}
+        key = f"{_KEY_PREFIX}:customer.create:{internal_id}"
+        if self._test_mode:
+            found = self._customer_made_for(internal_id)
+            if found is not None:
+                return found
+            params["test_clock"] = self._new_test_clock(internal_id)
+            key = f"{key}:{params['test_clock']}"
         created = self._call(
-            lambda: self._client.v1.customers.create(
-                params, {"idempotency_key": f"{_KEY_PREFIX}:customer.create:{internal_id}"}
-            )
+            lambda: self._client.v1.customers.create(params, {"idempotency_key": key})
         )
         return _customer(created)
+
+    def _customer_made_for(self, internal_id: str) -> StripeCustomer | None:
+        """Test mode: the customer an earlier try made (its clock's creation time is in its
+        parameters, so a retry cannot rely on idempotency keys alone)."""
+        query = f"metadata['billing_internal_id']:'{internal_id}'"
+        found = self._call(lambda: self._client.v1.customers.search({"query": query, "limit": 1}))
+        return _customer(found.data[0]) if found.data else None
+
+    def _new_test_clock(self, internal_id: str) -> str:
+        now_s = int(time.time())
+        params: Any = {"frozen_time": now_s, "name": internal_id[:300]}
+        # A retry within the minute gets the same clock; a later one a new (unused) clock.
+        key = f"{_KEY_PREFIX}:test_clock.create:{internal_id}:{now_s // 60}"
+        params["frozen_time"] = now_s // 60 * 60
+        clock = self._call(
+            lambda: self._client.v1.test_helpers.test_clocks.create(
+                params, {"idempotency_key": key}
+            )
+        )
+        return str(clock.id)
 
     def retrieve_customer(self, stripe_id: str) -> StripeCustomer | None:
         """The Stripe customer, or None when Stripe has no such (or a deleted) customer."""
@@ -426,6 +458,100 @@ class SdkStripeGateway:
             created_s=fields.get("created"),
         )
 
+    def invoice_state(self, invoice_id: str) -> InvoiceState | None:
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None:
+            return None
+        details = (fields.get("parent") or {}).get("subscription_details") or {}
+        lines = (fields.get("lines") or {}).get("data") or []
+        price_ids = frozenset(
+            price
+            for line in lines
+            if (price := ((line.get("pricing") or {}).get("price_details") or {}).get("price"))
+        )
+        return InvoiceState(
+            id=str(fields["id"]),
+            stripe_customer=_id_of(fields.get("customer")),
+            subscription_id=_id_of(details.get("subscription")),
+            status=str(fields.get("status")),
+            billing_reason=fields.get("billing_reason"),
+            total=catalog.major_units(int(fields.get("total") or 0)),
+            currency=str(fields.get("currency") or settings().currency),
+            hosted_invoice_url=fields.get("hosted_invoice_url"),
+            created_s=int(fields["created"]),
+            period_start_s=int(fields.get("period_start") or fields["created"]),
+            period_end_s=int(fields.get("period_end") or fields["created"]),
+            price_ids=price_ids,
+            purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY)
+            or (details.get("metadata") or {}).get(PURCHASE_KEY),
+            lines_period_end_s=max(
+                (int(line["period"]["end"]) for line in lines if line.get("period")),
+                default=None,
+            ),
+        )
+
+    def add_invoice_items(
+        self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
+    ) -> None:
+        # Stripe forgets an idempotency key after 24 hours, and a failed invoice.created is
+        # retried for up to 3 days: the charges already on the invoice are skipped by name.
+        where: Any = (
+            {"invoice": invoice_id, "limit": 100}
+            if invoice_id
+            else {"customer": stripe_customer, "pending": True, "limit": 100}
+        )
+        listed = self._call(lambda: self._client.v1.invoice_items.list(where))
+        present = {(item.metadata or {}).get("billing_charge") for item in listed.data}
+        for charge in charges:
+            if charge.idempotency_key[:500] in present:
+                continue
+            params: Any = {
+                "customer": stripe_customer,
+                "description": charge.description[:500],
+                "metadata": {
+                    "billing_feature_id": charge.feature_id[:500],
+                    "billing_charge": charge.idempotency_key[:500],
+                },
+            }
+            if invoice_id is not None:
+                params["invoice"] = invoice_id
+            if charge.price_id is not None:
+                params |= {"pricing": {"price": charge.price_id}, "quantity": charge.quantity}
+            else:
+                params |= {
+                    "amount": catalog.whole_minor_units(charge.amount or Decimal(0)),
+                    "currency": settings().currency,
+                }
+            key = f"{_KEY_PREFIX}:invoiceitem.create:{charge.idempotency_key}"
+            self._call(
+                lambda params=params, key=key: self._client.v1.invoice_items.create(
+                    params, {"idempotency_key": key}
+                )
+            )
+
+    def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> ClockState:
+        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
+        clock_id = _id_of(found.to_dict().get("test_clock"))
+        if clock_id is None:
+            raise InvalidRequest(
+                "The customer's Stripe customer has no test clock.",
+                details=[{"field": "customer_id", "message": "no test clock in Stripe"}],
+            )
+        params: Any = {"frozen_time": frozen_time_s}
+        try:
+            clock = self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
+        except stripe.InvalidRequestError as error:
+            if error.param == "frozen_time":
+                raise InvalidRequest(
+                    "The test clock cannot move to that time: it only moves forward, at most "
+                    "two billing periods at a time.",
+                    details=[{"field": "advance_to", "message": "not a time the clock can reach"}],
+                ) from error
+            raise StripeUnavailable from error
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        return ClockState(int(clock.frozen_time), str(clock.status))
+
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:
@@ -659,4 +785,7 @@ def gateway() -> StripeGateway:
     client = stripe.StripeClient(
         stripe_secret_key(), base_addresses=base, max_network_retries=2, http_client=http
     )
-    return SdkStripeGateway(client)
+    return SdkStripeGateway(client, test_mode=stripe_secret_key().startswith(_TEST_KEYS))
+
+
+_TEST_KEYS = ("sk_test_", "rk_test_")

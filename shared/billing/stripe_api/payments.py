@@ -144,3 +144,50 @@ class PaidFor:
     subscription_id: str | None = None
     # When Stripe made the object (Unix seconds, on the customer's test clock if any).
     created_s: int | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    """A Stripe invoice as Stripe has it now (re-read, never the event's snapshot)."""
+
+    id: str
+    stripe_customer: str | None
+    subscription_id: str | None
+    status: str
+    billing_reason: str | None
+    total: Decimal
+    currency: str
+    hosted_invoice_url: str | None
+    # Unix seconds, on the customer's test clock if it has one.
+    created_s: int
+    period_start_s: int
+    period_end_s: int
+    # The prices its lines charge: which of our plans it bills.
+    price_ids: frozenset[str]
+    purchase_id: str | None = None
+    # Where the subscription periods its lines charge end (a renewal: the new period's end).
+    lines_period_end_s: int | None = None
+
+
+@dataclass(frozen=True)
+class OverageCharge:
+    """Usage past a usage-based allowance, billed in arrears on a renewal's draft invoice:
+    `quantity` packages of a flat price, or an `amount` we priced (tiers). Its idempotency
+    key names the customer, feature and period, so the charge is added once whatever
+    happens to the event that adds it."""
+
+    feature_id: str
+    description: str
+    idempotency_key: str
+    price_id: str | None = None
+    quantity: int = 1
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """A customer's Stripe test clock after an advance was asked of it."""
+
+    frozen_time_s: int
+    # "advancing" while Stripe replays what happens on the way, then "ready".
+    status: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import Field
@@ -201,7 +201,8 @@ class CustomerListResponse(WireResponse):
     next_cursor: str | None
 
 
-# Expansions we can answer; each is an empty list until the feature behind it exists.
+# Expansions we can answer: invoices (given by the caller), the others empty lists until the
+# feature behind them exists.
 _EXPANDABLE_LISTS = ("invoices", "entities", "trials_used", "referrals")
 
 
@@ -210,6 +211,7 @@ def customer_response(
     env: Environment,
     expand: list[str] | None = None,
     features: Mapping[str, Feature] | None = None,
+    invoices: Sequence[WireResponse] = (),
 ) -> CustomerResponse:
     """`features` are embedded in the balances and flags `expand` names (see
     services.customers.expand)."""
@@ -220,6 +222,8 @@ def customer_response(
     expanded: dict[str, list[Any]] = {
         name: [] for name in _EXPANDABLE_LISTS if expand and name in expand
     }
+    if "invoices" in expanded:
+        expanded["invoices"] = [i.model_dump() for i in invoices]
     return CustomerResponse(
         id=customer.id,
         name=customer.name,

@@ -7,7 +7,7 @@ from billing.domain.errors import InvalidRequest
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import customers
-from billing.stripe_api import StripeFactory
+from billing.stripe_api import StripeCustomer, StripeFactory
 
 
 def linked_to_stripe(customer: Customer, customer_id: str, stripe: StripeFactory) -> Customer:
@@ -45,3 +45,21 @@ def push_contact_details(stripe: StripeFactory, customer: Customer) -> None:
 
 def contact_details_changed(before: Customer, after: Customer) -> bool:
     return (before.name, before.email) != (after.name, after.email)
+
+
+def follow_stripe_contact_details(found: StripeCustomer) -> None:
+    """Our customer's name and email become the Stripe customer's (changed in Stripe's
+    dashboard, portal or Checkout). A Stripe customer that is none of ours changes nothing;
+    our own pushes come back equal and write nothing."""
+
+    def follow() -> None:
+        customer = customers.load_by_stripe_id(found.id)
+        if customer is None:
+            return
+        after = customer._replace(
+            name=found.name or customer.name, email=found.email or customer.email
+        )
+        if contact_details_changed(customer, after):
+            customers.save(customer, after)
+
+    on_conflict(follow)

@@ -1,11 +1,12 @@
-"""invoice.paid: an invoice of one of our purchases was paid (a card authenticated on the
-hosted invoice page, or an upgrade's invoice); grant what it pays for, if not yet granted.
-The first renewal after a scheduled change (a downgrade) grants that change; other renewals
-change nothing here."""
+"""invoice.paid: an invoice was paid. It is kept for the customer's invoice list; what it
+paid for is granted if it waited for it (a card authenticated on the hosted invoice page, an
+upgrade's invoice, the first renewal after a scheduled downgrade); a subscription's plans
+are no longer `past_due`, and a renewal starts their new period."""
 
 from __future__ import annotations
 
 from billing.services.purchases import grant_purchase, grant_scheduled_switch
+from billing.services.renewals import mark_paid, record_invoice
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 
@@ -17,6 +18,9 @@ def on_invoice_paid(event: StripeEventCommand, stripe: StripeFactory) -> None:
         return
     if paid_for.purchase_id is not None:
         grant_purchase(paid_for.purchase_id)
-    if paid_for.subscription_id is None or paid_for.created_s is None:
-        return
-    grant_scheduled_switch(paid_for.subscription_id, paid_for.created_s * 1000)
+    if paid_for.subscription_id is not None and paid_for.created_s is not None:
+        grant_scheduled_switch(paid_for.subscription_id, paid_for.created_s * 1000)
+    invoice = stripe().invoice_state(event.object_id)
+    customer = record_invoice(invoice) if invoice is not None else None
+    if invoice is not None and customer is not None and invoice.subscription_id is not None:
+        mark_paid(customer, invoice, stripe)

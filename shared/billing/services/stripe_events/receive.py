@@ -20,7 +20,14 @@ from enum import StrEnum
 
 from billing import clock
 from billing.config import settings, stripe_webhook_secret
-from billing.domain.errors import StripeEventInProgress
+from billing.domain.errors import (
+    BillingError,
+    StoreUnavailable,
+    StripeEventFailed,
+    StripeEventInProgress,
+    StripeEventTooEarly,
+    StripeUnavailable,
+)
 from billing.services.stripe_events.registry import StripeEventCommand, handler_for
 from billing.store import stripe_events
 from billing.stripe_api import StripeFactory
@@ -39,6 +46,10 @@ class Outcome(StrEnum):
     HANDLED = "handled"
     IGNORED = "ignored"  # a type we do not act on: recorded, no effect
     DUPLICATE = "duplicate"  # already done by an earlier delivery
+
+
+# Failures that already answer a retryable 5xx of their own.
+_RETRYABLE = (StoreUnavailable, StripeUnavailable, StripeEventTooEarly)
 
 
 def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
@@ -68,6 +79,10 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
             handler(command, stripe)
     except Exception as error:
         stripe_events.release(command.event_id, token, type(error).__name__)
+        if isinstance(error, BillingError) and not isinstance(error, _RETRYABLE):
+            # A handler's "not found" or "invalid" is our failure, not Stripe's: a 5xx, so
+            # Stripe keeps retrying rather than reading a 4xx as a verdict on its request.
+            raise StripeEventFailed from error
         raise
     outcome = Outcome.HANDLED if handler is not None else Outcome.IGNORED
     # False only if this delivery outlived its lease and another took the event over: its

@@ -1,0 +1,39 @@
+"""A customer's Stripe invoices, as the webhooks kept them (`services.renewals`)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from billing.domain.customers import Customer
+from billing.services.customers.get import get_customer
+from billing.store import invoices
+from billing.store.invoices import InvoiceRecord
+
+# What `customers.get` embeds with `expand: ["invoices"]`: the newest ones.
+EMBEDDED = 100
+
+
+def list_invoices(
+    customer_id: str,
+    limit: int,
+    cursor: str | None,
+    statuses: Collection[str] | None = None,
+    stripe_id: str | None = None,
+) -> tuple[list[InvoiceRecord], str | None]:
+    """The customer's invoices, newest first; filters apply within each page read."""
+    customer = get_customer(customer_id)
+    found, following = invoices.page(customer.internal_id, limit, cursor)
+    kept = [
+        record
+        for record in found
+        if (not statuses or record.status in statuses)
+        and (stripe_id is None or record.stripe_id == stripe_id)
+    ]
+    return kept, following
+
+
+def invoices_to_embed(customer: Customer, expand: Iterable[str] | None) -> list[InvoiceRecord]:
+    """The customer's newest invoices when `expand` names them (read only then)."""
+    if not expand or "invoices" not in expand:
+        return []
+    return invoices.page(customer.internal_id, EMBEDDED, None)[0]

@@ -1,0 +1,261 @@
+"""What Stripe's invoices change for a customer: each kept for `invoices.list`, a renewal's
+period closed once (its usage-based overage billed on the renewal's draft, its balances
+reset), a failed payment marking the plans `past_due` and the next paid one restoring them.
+
+Called by the `invoice.*` webhook handlers with the invoice as Stripe has it now. An invoice
+of a Stripe customer that is none of ours changes nothing. Writes about one Stripe
+subscription go through the order guard (`store.stripe_timeline`) on its own timeline, so a
+late event never rolls a later state back.
+"""
+
+from __future__ import annotations
+
+from billing import clock
+from billing.domain.customers import Customer
+from billing.domain.errors import StripeEventTooEarly
+from billing.domain.holdings import Subscription
+from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
+from billing.domain.plans import Plan
+from billing.services import app_events
+from billing.services.app_events import (
+    BillingUpdated,
+    InvoiceFinalized,
+    PlanChanged,
+    ProductsUpdated,
+)
+from billing.services.retry import on_conflict
+from billing.store import catalog, customers, invoices, period_closes, purchases, stripe_timeline
+from billing.store.catalog import Catalog
+from billing.store.holdings import replaced_subscription
+from billing.store.invoices import InvoiceRecord
+from billing.store.profiles import required
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.payments import InvoiceState, OverageCharge
+
+# Positions on a Stripe subscription's timeline: an invoice's creation, then how its payment
+# went (paid after failed), so a late failure of an invoice since paid changes nothing.
+_FAILED, _PAID = 1, 2
+
+
+def customer_of(invoice: InvoiceState) -> Customer | None:
+    if invoice.stripe_customer is None:
+        return None
+    return customers.load_by_stripe_id(invoice.stripe_customer)
+
+
+def record_invoice(invoice: InvoiceState, *, announce: bool = False) -> Customer | None:
+    """Keeps the invoice (as it is now) for the customer's invoice list, and with `announce`
+    tells the application it was finalized; the customer, or None when the invoice is no
+    customer's of ours."""
+    customer = customer_of(invoice)
+    if customer is None:
+        return None
+    current = catalog.load()
+    plan_ids = sorted(
+        {
+            plan.id
+            for versions in current.plan_versions.values()
+            for plan in versions
+            if plan.stripe is not None and plan.stripe.price_ids & invoice.price_ids
+        }
+    )
+    record = InvoiceRecord(
+        stripe_id=invoice.id,
+        customer_id=customer.id,
+        status=invoice.status,
+        total=invoice.total,
+        currency=invoice.currency,
+        hosted_invoice_url=invoice.hosted_invoice_url,
+        created_at=invoice.created_s * 1000,
+        plan_ids=tuple(plan_ids),
+    )
+    kept = invoices.put(customer.internal_id, record)
+    if kept and announce:
+        _announce_finalized(customer, record)
+    return customer
+
+
+def _announce_finalized(customer: Customer, record: InvoiceRecord) -> None:
+    """Tells the application (`invoice.finalized`), the invoice as invoices.list shows it."""
+    shown = {
+        "id": record.stripe_id,
+        "stripe_id": record.stripe_id,
+        "customer_id": customer.id,
+        "entity_id": None,
+        "plan_ids": list(record.plan_ids),
+        "status": record.status,
+        "total": record.total,
+        "amount_paid": record.total if record.status == "paid" else 0,
+        "refunded_amount": 0,
+        "currency": record.currency,
+        "created_at": record.created_at,
+        "hosted_invoice_url": record.hosted_invoice_url,
+        "processor_type": "stripe",
+    }
+    app_events.publish(
+        InvoiceFinalized(
+            cause=f"{record.stripe_id}:finalized", customer_id=customer.id or "", invoice=shown
+        )
+    )
+
+
+def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactory) -> None:
+    """Closes the period a renewal invoice ends, once: the usage past usage-based allowances
+    becomes invoice items (on the draft if it still is one, else on the next invoice) and
+    the period's balances start again. A plan `past_due` keeps its balances (and bills
+    nothing) until paid, unless its `config.ignore_past_due` says reset anyway."""
+    assert invoice.subscription_id is not None
+    charges = period_closes.load(invoice.subscription_id, invoice.period_end_s)
+    closed_now = charges is None
+    if charges is None:
+        charges = on_conflict(lambda: _close(customer.id or "", invoice))
+    if not charges or not customer.stripe_id:
+        return
+    if invoice.status == "draft":
+        stripe().add_invoice_items(invoice.id, customer.stripe_id, charges)
+    elif closed_now:
+        # The renewal was finalized before its period closed here (its invoice.created
+        # never came): the overage goes on the customer's next invoice instead.
+        stripe().add_invoice_items(None, customer.stripe_id, charges)
+
+
+def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]:
+    assert invoice.subscription_id is not None
+    customer = customers.load_by_stripe_id(invoice.stripe_customer or "")
+    if customer is None or customer.id != customer_id:
+        return ()
+    current = catalog.load()
+    held = _paid_plans(customer, current, invoice)
+    closing = {plan.id for sub, plan in held if not sub.past_due or plan.ignore_past_due}
+    grants = [g for g in customer.holdings.grants if g.plan_id in closing and resets_with_period(g)]
+    charges = tuple(
+        OverageCharge(
+            feature_id=overage.feature_id,
+            description=f"{overage.units} {overage.feature_id} past the allowance",
+            idempotency_key=(
+                f"overage:{customer.internal_id}:{overage.feature_id}:{overage.plan_id}:"
+                f"{invoice.period_start_s}-{invoice.period_end_s}"
+            ),
+            price_id=_item_price(held, overage.plan_id, overage.feature_id),
+            quantity=overage.packages,
+            amount=overage.amount,
+        )
+        for grant in grants
+        if (overage := overage_of(grant)) is not None
+    )
+    now = clock.now_ms()
+    resets = [(g, reset_for_new_period(g, now)) for g in grants]
+    started = [
+        replaced_subscription(customer, sub, _in_next_period(sub, invoice)) for sub, _plan in held
+    ]
+    try:
+        period_closes.close(
+            customer, invoice.subscription_id, invoice.period_end_s, charges, resets, now, started
+        )
+    except period_closes.PeriodAlreadyClosed:
+        return period_closes.load(invoice.subscription_id, invoice.period_end_s) or ()
+    for sub, plan in held:
+        if plan.id in closing:
+            app_events.publish(
+                ProductsUpdated(
+                    cause=f"{invoice.subscription_id}:{invoice.period_end_s}",
+                    customer_id=customer_id,
+                    plan_id=plan.id,
+                    plan_version=sub.plan_version,
+                    scenario="renew",
+                )
+            )
+    return charges
+
+
+def mark_past_due(customer: Customer, invoice: InvoiceState) -> None:
+    """A failed payment of a subscription's invoice: its plans are `past_due` at once (they
+    keep their access: `past_due` is shown, not enforced)."""
+    _set_past_due(customer, invoice, past_due=True, position=invoice.created_s * 10 + _FAILED)
+
+
+def mark_paid(customer: Customer, invoice: InvoiceState, stripe: StripeFactory) -> None:
+    """A paid invoice of a subscription: its plans are no longer `past_due`, and a renewal
+    starts their new period (the period closes here if its `invoice.created` never came)."""
+    if invoice.billing_reason == "subscription_cycle":
+        close_period(customer, invoice, stripe)
+    _set_past_due(customer, invoice, past_due=False, position=invoice.created_s * 10 + _PAID)
+
+
+def _set_past_due(customer: Customer, invoice: InvoiceState, past_due: bool, position: int) -> None:
+    """Marks (or clears) `past_due` on the paid plans, in the subscription's own order; the
+    application is told (`customer.products.updated` past_due, `billing.updated`)."""
+    customer_id = customer.id or ""
+    on_conflict(lambda: _set_past_due_once(customer_id, invoice, past_due, position))
+
+
+def _set_past_due_once(
+    customer_id: str, invoice: InvoiceState, past_due: bool, position: int
+) -> None:
+    assert invoice.subscription_id is not None
+    # Read again: a period closed just before (invoice.paid) changed the subscriptions.
+    customer = customers.load_by_stripe_id(invoice.stripe_customer or "")
+    if customer is None or customer.id != customer_id:
+        return
+    held = _paid_plans(customer, catalog.load(), invoice)
+    changed = [sub for sub, _plan in held if sub.past_due != past_due]
+    now = clock.now_ms()
+    effects = [
+        required(customer, now),
+        *(replaced_subscription(customer, s, s._replace(past_due=past_due)) for s in changed),
+    ]
+    applied = stripe_timeline.apply_in_order(invoice.subscription_id, position, effects, now)
+    if not applied or not changed:
+        return
+    cause = f"{invoice.id}:{'past_due' if past_due else 'paid'}"
+    if past_due:
+        for sub in changed:
+            app_events.publish(
+                ProductsUpdated(
+                    cause=cause,
+                    customer_id=customer_id,
+                    plan_id=sub.plan_id,
+                    plan_version=sub.plan_version,
+                    scenario="past_due",
+                )
+            )
+    changes = tuple(PlanChanged("updated", sub.plan_id) for sub in changed)
+    app_events.publish(BillingUpdated(cause=cause, customer_id=customer_id, plan_changes=changes))
+
+
+def _paid_plans(
+    customer: Customer, current: Catalog, invoice: InvoiceState
+) -> list[tuple[Subscription, Plan]]:
+    """The customer's paid recurring plans (one Stripe subscription bills them all: add-ons
+    stack on it). A renewal of a subscription whose purchase still waits to be granted came
+    too early: refused, and Stripe delivers it again. (A first invoice's failure leaves the
+    purchase pending for good: nothing to mark.)"""
+    held = []
+    for sub in customer.holdings.subscriptions:
+        plan = current.version(sub.plan_id, sub.plan_version)
+        if sub.one_off or sub.status != "active" or plan is None or plan.stripe is None:
+            continue
+        held.append((sub, plan))
+    renewal = invoice.billing_reason == "subscription_cycle"
+    if not held and renewal and invoice.purchase_id is not None:
+        purchase = purchases.load(invoice.purchase_id)
+        if purchase is not None and purchase.status == "pending":
+            raise StripeEventTooEarly
+    return held
+
+
+def _in_next_period(sub: Subscription, invoice: InvoiceState) -> Subscription:
+    """The subscription in the period the renewal starts (as Stripe's lines say)."""
+    start_ms = invoice.period_end_s * 1000
+    end_s = invoice.lines_period_end_s
+    end_ms = end_s * 1000 if end_s and end_s * 1000 > start_ms else None
+    return sub._replace(current_period_start=start_ms, current_period_end=end_ms)
+
+
+def _item_price(
+    held: list[tuple[Subscription, Plan]], plan_id: str | None, feature_id: str
+) -> str | None:
+    for _sub, plan in held:
+        if plan.id == plan_id and plan.stripe is not None:
+            return plan.stripe.item_price_ids.get(feature_id)
+    return None

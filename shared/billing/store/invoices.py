@@ -1,0 +1,102 @@
+"""A customer's Stripe invoices: `INVOICES#<internal id>` / `<created, 15 digits>#<invoice id>`.
+
+Out of the customer's own partition (which every check reads), newest first by key. Each
+write is conditional on the invoice's own timeline (its status can only move forward:
+draft, open, then paid, void or uncollectible), so a late `invoice.created` never turns a
+paid invoice back into a draft.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
+
+from billing import numbers
+from billing.store import cursors, keys
+from billing.store.table import Item, client, error_code, table_name, translated_errors
+
+# How far along its life an invoice is: a write never moves one back.
+_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
+
+
+class InvoiceRecord(NamedTuple):
+    stripe_id: str
+    customer_id: str | None
+    status: str
+    total: Decimal
+    currency: str
+    hosted_invoice_url: str | None
+    created_at: int  # ms
+    plan_ids: tuple[str, ...]
+
+
+def put(owner: str, record: InvoiceRecord) -> bool:
+    """Keeps the invoice as it is now, unless a later state of it is kept already (False)."""
+    item: Item = {
+        "PK": {"S": keys.invoices_pk(owner)},
+        "SK": {"S": keys.invoice_sk(record.created_at, record.stripe_id)},
+        "entity": {"S": "invoice"},
+        "owner": {"S": owner},
+        "stripe_id": {"S": record.stripe_id},
+        "status": {"S": record.status},
+        "rank": {"N": str(_RANK.get(record.status, 0))},
+        "total": {"N": numbers.text(record.total)},
+        "currency": {"S": record.currency},
+        "created_at": {"N": str(record.created_at)},
+        "plan_ids": {"L": [{"S": p} for p in record.plan_ids]},
+    }
+    if record.customer_id is not None:
+        item["customer_id"] = {"S": record.customer_id}
+    if record.hosted_invoice_url is not None:
+        item["hosted_invoice_url"] = {"S": record.hosted_invoice_url}
+    try:
+        with translated_errors():
+            client().put_item(
+                TableName=table_name(),
+                Item=item,
+                ConditionExpression="attribute_not_exists(PK) OR #rank <= :rank",
+                ExpressionAttributeNames={"#rank": "rank"},
+                ExpressionAttributeValues={":rank": item["rank"]},
+            )
+    except ClientError as error:
+        if error_code(error) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def page(owner: str, limit: int, cursor: str | None) -> tuple[list[InvoiceRecord], str | None]:
+    """The customer's invoices, newest first, `limit` at a time."""
+    pk = keys.invoices_pk(owner)
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": pk}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        params["ExclusiveStartKey"] = cursors.decode(
+            cursor, {"PK", "SK"}, lambda key: key["PK"] == pk
+        )
+    with translated_errors():
+        found = client().query(**params)
+    last = found.get("LastEvaluatedKey")
+    return [_record(i) for i in found["Items"]], cursors.encode(last) if last else None
+
+
+def _record(item: dict[str, Any]) -> InvoiceRecord:
+    return InvoiceRecord(
+        stripe_id=item["stripe_id"]["S"],
+        customer_id=item["customer_id"]["S"] if "customer_id" in item else None,
+        status=item["status"]["S"],
+        total=Decimal(item["total"]["N"]),
+        currency=item["currency"]["S"],
+        hosted_invoice_url=item["hosted_invoice_url"]["S"]
+        if "hosted_invoice_url" in item
+        else None,
+        created_at=int(item["created_at"]["N"]),
+        plan_ids=tuple(p["S"] for p in item["plan_ids"]["L"]),
+    )

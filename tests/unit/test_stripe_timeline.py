@@ -1,0 +1,78 @@
+"""The order guard over an in-process DynamoDB (moto): a Stripe object's state is written only
+in its own order, whatever order Stripe delivers its events in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from billing.config import reset_caches
+from billing.store import stripe_timeline, table
+from billing.store.table import client, table_name
+from billing.store.writes import Write
+from local.template import load_template, table_definition
+
+
+@pytest.fixture(autouse=True)
+def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with mock_aws():
+        monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
+        monkeypatch.setenv("TABLE_NAME", "billing-timeline")
+        monkeypatch.setenv("API_KEY_HASHES", "0" * 64)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        reset_caches()
+        table.client.cache_clear()
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            **table_definition(load_template(), "billing-timeline")
+        )
+        yield
+    monkeypatch.undo()
+    reset_caches()
+    table.client.cache_clear()
+
+
+def state_write(value: str) -> Write:
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": {"PK": {"S": "TEST#state"}, "SK": {"S": "S"}, "value": {"S": value}},
+        },
+    )
+
+
+def state() -> str | None:
+    found = client().get_item(
+        TableName=table_name(), Key={"PK": {"S": "TEST#state"}, "SK": {"S": "S"}}
+    )
+    item = found.get("Item")
+    return None if item is None else str(item["value"]["S"])
+
+
+def test_a_late_older_state_never_overwrites_a_newer_one():
+    assert stripe_timeline.apply_in_order("in_1", 200, [state_write("paid")], 0)
+    assert not stripe_timeline.apply_in_order("in_1", 100, [state_write("open")], 0)
+
+    assert state() == "paid"
+    assert stripe_timeline.position("in_1") == 200
+
+
+def test_the_same_position_applies_again_unless_strictly_once():
+    assert stripe_timeline.apply_in_order("in_1", 100, [state_write("a")], 0)
+    assert stripe_timeline.apply_in_order("in_1", 100, [state_write("b")], 0)
+    assert state() == "b"
+
+    assert stripe_timeline.apply_in_order("sub_1", 5, [state_write("closed")], 0, strictly=True)
+    assert not stripe_timeline.apply_in_order("sub_1", 5, [state_write("again")], 0, strictly=True)
+    assert state() == "closed"
+
+
+def test_objects_have_their_own_timelines():
+    assert stripe_timeline.apply_in_order("in_1", 300, [], 0)
+    assert stripe_timeline.apply_in_order("in_2", 100, [state_write("other")], 0)
+
+    assert (stripe_timeline.position("in_1"), stripe_timeline.position("in_2")) == (300, 100)
+    assert stripe_timeline.position("in_3") is None
