@@ -174,6 +174,28 @@ def test_a_downgrade_is_nothing_now_and_the_cheaper_plan_from_the_period_end(
     assert [(s["plan_id"], s["status"]) for s in held] == [("premium", "active")]
 
 
+def test_a_move_to_the_free_plan_is_nothing_due_and_free_from_the_period_end(
+    catalog: httpx.Client,  # noqa: F811
+    webhooks: LocalStack,  # noqa: F811
+) -> None:
+    attach(catalog, plan_id="free")
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+    period_end_ms = customer(catalog)["subscriptions"][0]["current_period_end"]
+
+    response = preview(catalog, plan_id="free")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["line_items"], body["total"]) == ([], 0)
+    assert [(i["plan_id"], i["effective_at"]) for i in body["incoming"]] == [
+        ("free", period_end_ms)
+    ]
+    assert [(o["plan_id"], o["effective_at"]) for o in body["outgoing"]] == [("pro", period_end_ms)]
+    held = customer(catalog)["subscriptions"]
+    assert [(s["plan_id"], s["status"]) for s in held] == [("pro", "active")], "nothing changed"
+
+
 def test_prepaid_quantities_are_priced_in_packages_and_usage_billed_later(
     team: httpx.Client,
 ) -> None:

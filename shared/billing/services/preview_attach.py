@@ -67,8 +67,29 @@ def preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
         decision = seen.decide(has_card=card is not None)
     leaving = seen.leaving(decision)
     if leaving is not None and not leaving.free:
+        if seen.plan.free:
+            return _to_free(command, seen, decision, leaving)
         return _plan_change(command, seen, decision, leaving, stripe)
     return _purchase(command, seen, decision, leaving)
+
+
+def _to_free(
+    command: AttachPlan, seen: AttachSituation, decision: AttachDecision, leaving: Plan
+) -> AttachPreview:
+    """A paid plan left for a free one: nothing due, the switch at the paid period's end (or
+    now with `plan_schedule: immediate`)."""
+    now = clock.now_ms()
+    ending = decision.replaces.current_period_end if decision.replaces is not None else None
+    switch_at = ending if decision.flow == "schedule" and ending is not None else now
+    return AttachPreview(
+        customer_id=command.customer_id,
+        currency=settings().currency,
+        lines=(),
+        incoming=(PlanMove(seen.plan, (), None if switch_at == now else switch_at),),
+        outgoing=(_outgoing(seen, leaving, switch_at),),
+        redirect_to_checkout=False,
+        next_cycle=None,
+    )
 
 
 def _purchase(
