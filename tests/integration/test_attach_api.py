@@ -316,6 +316,45 @@ def test_a_stripe_failure_answers_502_grants_nothing_and_the_retry_completes_the
     assert [i.status for i in intents.data] == ["succeeded"]
 
 
+@pytest.mark.parametrize(
+    ("method", "step", "status", "times"),
+    [
+        ("GET", "/v1/customers", 500, 3),  # the card on file
+        ("POST", "/v1/subscriptions", 503, 3),  # the subscription (incomplete)
+        ("POST", "/v1/invoices/", 500, 3),  # paying its first invoice
+        ("GET", "/v1/invoices/", 502, 3),  # reading the paid invoice back
+    ],
+)
+def test_a_stripe_failure_at_any_step_of_a_subscription_ends_in_one_subscription_and_one_charge(
+    catalog: httpx.Client,
+    webhooks: LocalStack,
+    method: str,
+    step: str,
+    status: int,
+    times: int,
+) -> None:
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    emulator = webhooks.emulator
+    assert emulator is not None
+    emulator.fail_next(method, step, status=status, times=times)
+
+    with webhooks.stripe_webhooks_paused():  # the faults are for the attach's own calls
+        failed = attach(catalog, plan_id="pro")
+    ungranted = customer(catalog)["subscriptions"]
+    retried = attach(catalog, plan_id="pro")
+
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["code"] == "stripe_error"
+    assert ungranted == []
+    assert retried.status_code == 200, retried.text
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+    stripe = stripe_client(webhooks)
+    subscriptions = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert [s.status for s in subscriptions] == ["active"], "one subscription"
+    invoices = stripe.v1.invoices.list({"customer": stripe_customer}).data
+    assert [(i.status, i.total) for i in invoices] == [("paid", 2000)], "charged once"
+
+
 def test_a_paid_plan_with_a_card_on_file_is_one_paid_invoice_and_granted(
     catalog: httpx.Client, webhooks: LocalStack
 ) -> None:
