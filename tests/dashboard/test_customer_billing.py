@@ -122,7 +122,11 @@ def test_a_refused_cancel_shows_the_service_error_on_the_page_and_changes_nothin
     operator.post("/customer/plans?id=c2", {"plan_id": "free"})
     page = operator.get("/customer", id="c2").text
 
-    free = operator.post("/customer/cancel?id=c2", cancel_form(page, "free", "cancel_end_of_cycle"))
+    now_only = cancel_form(page, "free", "cancel_immediately")
+    # As a stale page or a hand-made form would send it.
+    at_period_end = {**now_only, "cancel_action": "cancel_end_of_cycle"}
+
+    free = operator.post("/customer/cancel?id=c2", at_period_end)
     unknown = operator.post(
         "/customer/cancel?id=c2",
         {"subscription_id": "sub_nobody", "cancel_action": "cancel_end_of_cycle"},
@@ -134,6 +138,7 @@ def test_a_refused_cancel_shows_the_service_error_on_the_page_and_changes_nothin
     assert free.status_code == 400
     assert 'role="alert"' in free.text
     assert "A free plan has no billing period to end" in free.text
+    assert 'value="cancel_end_of_cycle"' not in plan_row(page, "free"), "no period to end"
     assert unknown.status_code == 404
     assert "has no subscription" in unknown.text
     assert nonsense.status_code == 400
