@@ -153,6 +153,13 @@ def test_the_operator_pre_creates_a_customer_the_application_then_claims(
     snap(page, "customer-360px")
 
     page.set_viewport_size({"width": 1000, "height": 900})
+    # Enabled by hand, not billed in Stripe: no period end to cancel at, only now.
+    assert page.get_by_role("button", name="Cancel pro at period end").count() == 0
+    page.get_by_role("button", name="Cancel pro now (ends it immediately)").click()
+    page.wait_for_url(re.compile(r"done=cancel_immediately"))
+    assert page.get_by_role("status").inner_text() == "The plan is canceled now."
+    assert "Pro" not in page.get_by_role("region", name="Plans").locator("tbody").inner_text()
+
     page.get_by_role("link", name="Plans and features").click()
     page.wait_for_url("**/dashboard/plans")
     assert "Pro" in page.get_by_role("heading", name=re.compile("^Pro")).inner_text()

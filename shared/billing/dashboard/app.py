@@ -57,6 +57,7 @@ ROUTES: list[tuple[str, str, View]] = [
     ("POST", "/customer/profile", customer.update_profile),
     ("POST", "/customer/plans", customer.enable),
     ("POST", "/customer/balances", customer.update_balances),
+    ("POST", "/customer/cancel", customer.cancel),
     ("GET", "/customer/attach", attach.preview),
     ("POST", "/customer/attach", attach.confirm),
     ("GET", "/plans", catalog.show),

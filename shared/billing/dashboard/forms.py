@@ -4,7 +4,7 @@ exactly what the matching API route would."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
@@ -59,6 +59,13 @@ class BalanceForm(_Form):
     balance_id: OptionalId = None
     remaining: Annotated[NonNegativeQuantity | None, BeforeValidator(_blank_is_none)] = None
     included: Annotated[NonNegativeQuantity | None, BeforeValidator(_blank_is_none)] = None
+
+
+class CancelForm(_Form):
+    """Cancel a held plan now or at its period end, or take a cancellation back."""
+
+    subscription_id: Id
+    cancel_action: Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
 
 
 Form = TypeVar("Form", bound=_Form)

@@ -1,5 +1,6 @@
-"""One customer: profile, plans held, balances, usage over the last 30 days, latest events;
-and the forms that change them. A pre-created customer (no id yet) is found by its email."""
+"""One customer: profile, plans held, balances, usage over the last 30 days, latest events,
+invoices; and the forms that change them. A pre-created customer (no id yet) is found by its
+email."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from billing import clock, stripe_api
 from billing.api.errors import status_of
 from billing.config import settings
 from billing.dashboard.chart import DAY_MS, DAYS, Chart, charts, first_day
-from billing.dashboard.forms import BalanceForm, EnablePlanForm, ProfileForm, parsed
+from billing.dashboard.forms import (
+    BalanceForm,
+    CancelForm,
+    EnablePlanForm,
+    ProfileForm,
+    parsed,
+)
 from billing.dashboard.web import Request, link, page, redirect
 from billing.domain.customer_changes import CustomerChanges
 from billing.domain.customers import Customer
@@ -25,10 +32,14 @@ from billing.services.customers.update import UpdateCustomer, update_customer
 from billing.services.enable_plan import EnablePlan, enable_plan
 from billing.services.events import aggregate_events, list_events
 from billing.services.features import list_features
+from billing.services.invoices import list_invoices
 from billing.services.plans import list_plans
+from billing.services.update import UpdatePlan, update
 from billing.store import customers
+from billing.store.invoices import InvoiceRecord
 
 LATEST_EVENTS = 20
+LATEST_INVOICES = 20
 PRE_CREATED = (
     "A pre-created customer is changed once the application claims it (get_or_create with its "
     "email); until then only plans can be enabled on it."
@@ -38,6 +49,9 @@ DONE = {
     "profile": "Profile saved.",
     "plan": "Plan enabled.",
     "balance": "Balance saved.",
+    "cancel_end_of_cycle": "The plan is canceled at the end of its period.",
+    "uncancel": "The cancellation is taken back: the plan renews.",
+    "cancel_immediately": "The plan is canceled now.",
 }
 
 
@@ -45,6 +59,15 @@ class PlanHeld(NamedTuple):
     subscription: Subscription
     name: str
     status: str
+
+    @property
+    def cancelable(self) -> bool:
+        """A recurring plan in force: it can be canceled, or its cancellation taken back."""
+        return not self.subscription.one_off and self.subscription.status == "active"
+
+    @property
+    def canceling(self) -> bool:
+        return self.status == "canceling at period end"
 
 
 def show(request: Request, error: str | None = None, status: int = 200) -> Response[str]:
@@ -73,6 +96,7 @@ def show(request: Request, error: str | None = None, status: int = 200) -> Respo
         features=features,
         charts=charted,
         events=events,
+        invoices=_invoices(customer),
         stripe_url=_stripe_url(customer.stripe_id),
         done=DONE.get(request.query.get("done", "")),
         error=error,
@@ -95,6 +119,13 @@ def _usage(
         charted = charts(bins, feature_ids, now)
     latest = list_events(customer_id, now - DAYS * DAY_MS, now, None, None, LATEST_EVENTS)[0]
     return charted, latest
+
+
+def _invoices(customer: Customer) -> list[InvoiceRecord]:
+    """The newest invoices; a pre-created customer has none (attach needs an id)."""
+    if customer.id is None:
+        return []
+    return list_invoices(customer.id, LATEST_INVOICES, None)[0]
 
 
 def update_profile(request: Request) -> Response[str]:
@@ -129,6 +160,20 @@ def update_balances(request: Request) -> Response[str]:
             )
         )
         return "balance"
+
+    return _changed(request, change)
+
+
+def cancel(request: Request) -> Response[str]:
+    def change(customer: Customer) -> str:
+        form = parsed(CancelForm, request.form)
+        command = UpdatePlan(
+            customer_id=_id_of(customer),
+            subscription_id=form.subscription_id,
+            cancel_action=form.cancel_action,
+        )
+        update(command, stripe=stripe_api.get_gateway)
+        return form.cancel_action
 
     return _changed(request, change)
 
