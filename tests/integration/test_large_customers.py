@@ -4,6 +4,7 @@ renamed and deleted whole, over the local stack."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -75,16 +76,27 @@ def test_a_plan_with_as_many_items_as_allowed_is_auto_enabled_renamed_and_delete
 def test_a_customer_with_300_grants_is_renamed_and_deleted_whole(
     api: httpx.Client, clean_stack: LocalStack
 ) -> None:
+    from billing import clock
+    from billing.domain.holdings import Grant, Holdings
+    from billing.store import customers, holdings
+
     api.post("/v1/features.create", json={"feature_id": "messages", "name": "M", "type": "metered"})
     api.post("/v1/customers.get_or_create", json={"customer_id": "hoarder"})
-    send_all(
-        api,
-        "/v1/balances.create",
-        [
-            {"customer_id": "hoarder", "feature_id": "messages", "included_grant": 1}
-            for _ in range(GRANTS)
-        ],
+    hoarder = customers.load("hoarder")
+    assert hoarder is not None
+    # Given 300 hand-made grants (written in chunks by the store: 300 balances.create calls
+    # would each read the growing partition, minutes of setup on a loaded machine)
+    grants = tuple(
+        Grant(
+            id=clock.new_internal_id("cus_ent"),
+            feature_id="messages",
+            plan_id=None,
+            included=Decimal(1),
+            anchor_at=clock.now_ms(),
+        )
+        for _ in range(GRANTS)
     )
+    holdings.put_ahead(customers.pk_of(hoarder), hoarder.internal_id, Holdings(grants=grants))
     api.post(
         "/v1/balances.track", json={"customer_id": "hoarder", "feature_id": "messages", "value": 5}
     )
@@ -264,7 +276,45 @@ def test_a_large_grant_cut_short_before_it_shows_leaves_the_customer_as_it_was_a
     assert [s["plan_id"] for s in after["subscriptions"]] == ["big"]
     assert {b["granted"] for b in after["balances"].values()} == {10}
     assert len(after["balances"]) == PLAN_ITEMS
-    grant_items = [i for i in items_under(clean_stack, "CUS#c1") if "GRANT#" in str(i["SK"]["S"])]
-    assert len(grant_items) == PLAN_ITEMS, "the abandoned attempt's hidden grants were removed"
+    partition = items_under(clean_stack, "CUS#c1")
+    crashed = {i["added_by"]["S"] for i in partition if "added_by" in i}  # type: ignore[index]
+    markers = {i["SK"]["S"] for i in partition if str(i["SK"]["S"]).startswith("REVEALED#")}
+    assert crashed, "what the crashed attempts staged is left behind..."
+    assert not markers, "...never revealed, so never shown"
     invoices = stripe.v1.invoices.list({"customer": linked["stripe_id"]}).data
     assert [i.status for i in invoices] == ["paid"], "charged once"
+
+
+def test_racing_grants_of_one_large_purchase_show_it_once_and_leave_nothing_staged(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    from billing.services.purchases import grant_purchase
+
+    send_all(
+        api,
+        "/v1/features.create",
+        [
+            {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
+            for n in range(PLAN_ITEMS)
+        ],
+    )
+    big_paid_plan(api, "big", amount=20, included=10)
+    api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+    checkout = api.post(
+        "/v1/billing.attach",
+        json={"customer_id": "c1", "plan_id": "big", "success_url": "https://app.example.com/"},
+    )
+    assert checkout.json()["payment_url"], checkout.text
+    (purchase,) = [i for i in table_items(clean_stack) if i["SK"]["S"] == "PURCHASE"]
+    purchase_id = str(purchase["PK"]["S"]).removeprefix("PURCHASE#")
+
+    # As when the attach that charged the card and Stripe's webhook both learn it was paid.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        granted = list(pool.map(lambda _: grant_purchase(purchase_id), range(3)))
+
+    assert granted.count(True) == 1
+    after = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    assert [s["plan_id"] for s in after["subscriptions"]] == ["big"]
+    assert len(after["balances"]) == PLAN_ITEMS
+    staged = [i for i in items_under(clean_stack, "CUS#c1") if "added_by" in i]
+    assert staged == [], "the winner tidied its tags and the losers withdrew what they staged"

@@ -14,6 +14,7 @@ marker appears in the partition, and as they are to be from then on.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -92,10 +93,8 @@ def _revealed_changes(items: list[Item], owner: str) -> set[str]:
 
 def _visible(item: Item, revealed: set[str]) -> bool:
     added_by = item.get(ADDED_BY, {}).get("S")
-    removed_by = item.get(REMOVED_BY, {}).get("S")
-    return (added_by is None or added_by in revealed) and (
-        removed_by is None or removed_by not in revealed
-    )
+    removed_by = item.get(REMOVED_BY, {}).get("SS", ())
+    return (added_by is None or added_by in revealed) and not revealed.intersection(removed_by)
 
 
 def events_since(items: list[Item], owner: str) -> str | None:
@@ -305,71 +304,88 @@ def change_in_stages(
     added is written hidden and what is removed is tagged, in chunks; then one small
     transaction bumps the profile's version (so a use that read the old holdings cannot
     land on a removed grant), writes the change's reveal marker, and joins `reveal_with`
-    (the caller's own fence, e.g. a purchase marked granted). Safe to retry from the start
-    until revealed: what an abandoned attempt left hidden is removed first."""
+    (the caller's own fence, e.g. a purchase marked granted).
+
+    Each attempt stages under an id of its own, so attempts racing for one change (a
+    webhook and the call that charged the card) never touch each other's items: one
+    reveals, the others' reveals fail and they withdraw what they staged. What a crashed
+    attempt staged is never shown and goes with the customer's next rename or deletion."""
     pk, owner = pk_of(profile), profile.internal_id
-    writes.run_in_chunks(
-        [
-            delete_owned(item, owner)
-            for item in partition_items(pk)
-            if item.get(ADDED_BY, {}).get("S") == change_id
-        ]
-    )
+    attempt = f"{change_id}.{secrets.token_hex(4)}"
     hidden = [
-        put_new({**item, ADDED_BY: {"S": change_id}}, owner) for item in items_of(pk, owner, added)
+        put_new({**item, ADDED_BY: {"S": attempt}}, owner) for item in items_of(pk, owner, added)
     ]
-    leaving = [_tagged(item, REMOVED_BY, change_id, owner) for item in items_of(pk, owner, removed)]
+    leaving = [_tagged(item, attempt, owner) for item in items_of(pk, owner, removed)]
     writes.run_in_chunks(hidden + leaving)
     marker = {
         "PK": {"S": pk},
-        "SK": {"S": keys.revealed_sk(change_id)},
+        "SK": {"S": keys.revealed_sk(attempt)},
         OWNER: {"S": owner},
-        "change_id": {"S": change_id},
+        "change_id": {"S": attempt},
     }
-    writes.run(
-        [
-            profiles.version_bumped(profile, now_ms),
-            Write("Put", {"TableName": table_name(), "Item": marker}),
-            *reveal_with,
-        ]
-    )
-    _tidy(pk, owner, change_id)
-
-
-def _tidy(pk: str, owner: str, change_id: str) -> None:
-    """After the reveal: the removed items deleted and the tags dropped, then the marker.
-    Readers see the same holdings at every step, so a tidy cut short is harmless; the
-    leftovers go with the customer's next rename or deletion."""
-    ops: list[Write] = []
-    for item in partition_items(pk):
-        if item.get(REMOVED_BY, {}).get("S") == change_id:
-            ops.append(delete_owned(item, owner))
-        elif item.get(ADDED_BY, {}).get("S") == change_id:
-            ops.append(_untagged(item, ADDED_BY, owner))
     try:
-        writes.run_in_chunks(ops)
         writes.run(
-            [delete_owned({"PK": {"S": pk}, "SK": {"S": keys.revealed_sk(change_id)}}, owner)]
+            [
+                profiles.version_bumped(profile, now_ms),
+                Write("Put", {"TableName": table_name(), "Item": marker}),
+                *reveal_with,
+            ]
         )
     except BillingError:
-        logger.warning("staged change left untidy", extra={"change": change_id})
+        _tidy(pk, owner, attempt, revealed=False)
+        raise
+    _tidy(pk, owner, attempt, revealed=True)
 
 
-def _tagged(item: Item, tag: str, change_id: str, owner: str) -> Write:
+def _tidy(pk: str, owner: str, attempt: str, revealed: bool) -> None:
+    """After the reveal: the removed items deleted and the tags dropped, then the marker.
+    After a failed reveal: what the attempt staged withdrawn. Readers see the same holdings
+    at every step, so a tidy cut short is harmless."""
+    ops: list[Write] = []
+    for item in partition_items(pk):
+        if attempt in item.get(REMOVED_BY, {}).get("SS", []):
+            ops.append(delete_owned(item, owner) if revealed else _untagged(item, attempt, owner))
+        elif item.get(ADDED_BY, {}).get("S") == attempt:
+            ops.append(_not_added_by(item, owner) if revealed else delete_owned(item, owner))
+    try:
+        writes.run_in_chunks(ops)
+        if revealed:
+            marker: Item = {"PK": {"S": pk}, "SK": {"S": keys.revealed_sk(attempt)}}
+            writes.run([delete_owned(marker, owner)])
+    except BillingError:
+        logger.warning("staged change left untidy", extra={"change": attempt})
+
+
+def _tagged(item: Item, attempt: str, owner: str) -> Write:
+    """Tags a holding as removed by `attempt` (beside any racing attempt's tag)."""
     return Write(
         "Update",
         {
             "TableName": table_name(),
             "Key": {"PK": item["PK"], "SK": item["SK"]},
-            "UpdateExpression": "SET #tag = :change",
+            "UpdateExpression": "ADD #tag :attempt",
             "ConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#tag": tag, "#owner": OWNER},
-            "ExpressionAttributeValues": {":change": {"S": change_id}, ":owner": {"S": owner}},
+            "ExpressionAttributeNames": {"#tag": REMOVED_BY, "#owner": OWNER},
+            "ExpressionAttributeValues": {":attempt": {"SS": [attempt]}, ":owner": {"S": owner}},
         },
     )
 
 
-def _untagged(item: Item, tag: str, owner: str) -> Write:
+def _untagged(item: Item, attempt: str, owner: str) -> Write:
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": {"PK": item["PK"], "SK": item["SK"]},
+            "UpdateExpression": "DELETE #tag :attempt",
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#tag": REMOVED_BY, "#owner": OWNER},
+            "ExpressionAttributeValues": {":attempt": {"SS": [attempt]}, ":owner": {"S": owner}},
+        },
+    )
+
+
+def _not_added_by(item: Item, owner: str) -> Write:
     return Write(
         "Update",
         {
@@ -377,7 +393,7 @@ def _untagged(item: Item, tag: str, owner: str) -> Write:
             "Key": {"PK": item["PK"], "SK": item["SK"]},
             "UpdateExpression": "REMOVE #tag",
             "ConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#tag": tag, "#owner": OWNER},
+            "ExpressionAttributeNames": {"#tag": ADDED_BY, "#owner": OWNER},
             "ExpressionAttributeValues": {":owner": {"S": owner}},
         },
     )
