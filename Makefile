@@ -19,7 +19,7 @@ dev: $(INSTALLED)
 
 test: $(INSTALLED) lint typecheck
 	$(BIN)/cfn-lint template.yaml
-	$(BIN)/python -m pytest -n 4 -q
+	$(BIN)/python -m pytest -n 4 -q --durations=25
 
 # The card-on-file billing scenarios against Stripe's test mode (needs STRIPE_SECRET_KEY=sk_test_...).
 test-live: $(INSTALLED)

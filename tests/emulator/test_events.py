@@ -77,9 +77,10 @@ def test_created_range_and_cursor_pagination(client):
         client.v1.customers.create({})
     everything = client.v1.events.list({"limit": 100}).data
     assert len(everything) == 5
-    created = everything[0].created
-    assert len(client.v1.events.list({"created": {"gte": created}}).data) == 5
-    assert client.v1.events.list({"created": {"gt": created}}).data == []
+    # Newest first; the five may straddle a second.
+    oldest, newest = everything[-1].created, everything[0].created
+    assert len(client.v1.events.list({"created": {"gte": oldest}}).data) == 5
+    assert client.v1.events.list({"created": {"gt": newest}}).data == []
 
     first = client.v1.events.list({"limit": 2})
     assert first.has_more is True
