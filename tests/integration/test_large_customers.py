@@ -12,6 +12,7 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
+from tests.integration.test_attach_api import with_card_on_file
 
 # As many items as a plan may have (api/wire/plans.py).
 PLAN_ITEMS = 100
@@ -147,7 +148,19 @@ def test_a_rename_that_cannot_finish_leaves_the_customer_as_it_was_and_the_id_fr
     assert newcomer.json()["balances"] == {}, "copies of the abandoned move are not its"
 
 
-def big_paid_plan(api: httpx.Client, plan_id: str, amount: int, included: int) -> None:
+def big_paid_plan(
+    api: httpx.Client, plan_id: str, amount: int, included: int, features: bool = False
+) -> None:
+    """A paid plan of as many metered items as a plan may have (`features`: create them)."""
+    if features:
+        send_all(
+            api,
+            "/v1/features.create",
+            [
+                {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
+                for n in range(PLAN_ITEMS)
+            ],
+        )
     plan = api.post(
         "/v1/plans.create",
         json={
@@ -177,24 +190,9 @@ def test_paid_plans_of_as_many_items_as_allowed_are_granted_and_upgraded_with_no
 ) -> None:
     from billing.store import writes
 
-    send_all(
-        api,
-        "/v1/features.create",
-        [
-            {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
-            for n in range(PLAN_ITEMS)
-        ],
-    )
-    big_paid_plan(api, "big", amount=20, included=10)
+    big_paid_plan(api, "big", amount=20, included=10, features=True)
     big_paid_plan(api, "bigger", amount=50, included=50)
-    linked = api.post(
-        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
-    ).json()
-    stripe = stripe_client(clean_stack)
-    card = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": linked["stripe_id"]})
-    stripe.v1.customers.update(
-        linked["stripe_id"], {"invoice_settings": {"default_payment_method": card.id}}
-    )
+    with_card_on_file(api, clean_stack, "pm_card_visa")
     seen_between_chunks: list[set[object]] = []
     chunked = writes.run_in_chunks
 
@@ -236,23 +234,8 @@ def test_a_large_grant_cut_short_before_it_shows_leaves_the_customer_as_it_was_a
 ) -> None:
     from billing.store import holdings, writes
 
-    send_all(
-        api,
-        "/v1/features.create",
-        [
-            {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
-            for n in range(PLAN_ITEMS)
-        ],
-    )
-    big_paid_plan(api, "big", amount=20, included=10)
-    linked = api.post(
-        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
-    ).json()
-    stripe = stripe_client(clean_stack)
-    card = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": linked["stripe_id"]})
-    stripe.v1.customers.update(
-        linked["stripe_id"], {"invoice_settings": {"default_payment_method": card.id}}
-    )
+    big_paid_plan(api, "big", amount=20, included=10, features=True)
+    stripe_customer = with_card_on_file(api, clean_stack, "pm_card_visa")
     run = writes.run
 
     def crash_at_the_reveal(batch: list[writes.Write]) -> Any:
@@ -282,7 +265,7 @@ def test_a_large_grant_cut_short_before_it_shows_leaves_the_customer_as_it_was_a
     markers = {i["SK"]["S"] for i in partition if str(i["SK"]["S"]).startswith("REVEALED#")}
     assert crashed, "what the crashed attempts staged is left behind..."
     assert not markers, "...never revealed, so never shown"
-    invoices = stripe.v1.invoices.list({"customer": linked["stripe_id"]}).data
+    invoices = stripe_client(clean_stack).v1.invoices.list({"customer": stripe_customer}).data
     assert [i.status for i in invoices] == ["paid"], "charged once"
 
 
@@ -291,15 +274,7 @@ def test_racing_grants_of_one_large_purchase_show_it_once_and_leave_nothing_stag
 ) -> None:
     from billing.services.purchases import grant_purchase
 
-    send_all(
-        api,
-        "/v1/features.create",
-        [
-            {"feature_id": f"feature_{n:03d}", "name": f"f{n}", "type": "metered"}
-            for n in range(PLAN_ITEMS)
-        ],
-    )
-    big_paid_plan(api, "big", amount=20, included=10)
+    big_paid_plan(api, "big", amount=20, included=10, features=True)
     api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
     checkout = api.post(
         "/v1/billing.attach",

@@ -358,43 +358,31 @@ def _tidy(pk: str, owner: str, attempt: str, revealed: bool) -> None:
 
 def _tagged(item: Item, attempt: str, owner: str) -> Write:
     """Tags a holding as removed by `attempt` (beside any racing attempt's tag)."""
-    return Write(
-        "Update",
-        {
-            "TableName": table_name(),
-            "Key": {"PK": item["PK"], "SK": item["SK"]},
-            "UpdateExpression": "ADD #tag :attempt",
-            "ConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#tag": REMOVED_BY, "#owner": OWNER},
-            "ExpressionAttributeValues": {":attempt": {"SS": [attempt]}, ":owner": {"S": owner}},
-        },
-    )
+    return _retag(item, owner, "ADD #tag :attempt", REMOVED_BY, attempt)
 
 
 def _untagged(item: Item, attempt: str, owner: str) -> Write:
-    return Write(
-        "Update",
-        {
-            "TableName": table_name(),
-            "Key": {"PK": item["PK"], "SK": item["SK"]},
-            "UpdateExpression": "DELETE #tag :attempt",
-            "ConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#tag": REMOVED_BY, "#owner": OWNER},
-            "ExpressionAttributeValues": {":attempt": {"SS": [attempt]}, ":owner": {"S": owner}},
-        },
-    )
+    return _retag(item, owner, "DELETE #tag :attempt", REMOVED_BY, attempt)
 
 
 def _not_added_by(item: Item, owner: str) -> Write:
+    return _retag(item, owner, "REMOVE #tag", ADDED_BY, None)
+
+
+def _retag(item: Item, owner: str, update: str, tag: str, attempt: str | None) -> Write:
+    """One change of a staging tag on a holding `owner` still holds."""
+    values: dict[str, Any] = {":owner": {"S": owner}}
+    if attempt is not None:
+        values[":attempt"] = {"SS": [attempt]}
     return Write(
         "Update",
         {
             "TableName": table_name(),
             "Key": {"PK": item["PK"], "SK": item["SK"]},
-            "UpdateExpression": "REMOVE #tag",
+            "UpdateExpression": update,
             "ConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#tag": ADDED_BY, "#owner": OWNER},
-            "ExpressionAttributeValues": {":owner": {"S": owner}},
+            "ExpressionAttributeNames": {"#tag": tag, "#owner": OWNER},
+            "ExpressionAttributeValues": values,
         },
     )
 
