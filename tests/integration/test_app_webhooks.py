@@ -394,6 +394,31 @@ def test_a_track_that_uses_the_last_of_a_balance_tells_limit_reached_once(
     }
 
 
+def test_async_tracks_that_use_the_last_of_a_balance_tell_limit_reached_once(
+    api: httpx.Client, receiver: WebhookReceiver, clean_stack: LocalStack
+) -> None:
+    # Given a balance of 3 and an endpoint for limits
+    endpoint(api, receiver.url, events=["balances.limit_reached"])
+    with_metered_balance(api, included=3)
+
+    # When queued uses of 2, 1 and 1 are applied by the usage worker
+    for value in (2, 1, 1):
+        body = {"customer_id": "u", "feature_id": "messages", "value": value, "async": True}
+        assert api.post("/v1/balances.track", json=body).status_code == 202
+    clean_stack.drain_queues()
+
+    # Then the use that took the last unit is told, once; the one after it is not
+    wait_for(lambda: len(receiver.received) >= 1)
+    time.sleep(0.5)
+    (post,) = receiver.received
+    assert post.event["type"] == "balances.limit_reached"
+    assert post.event["data"] == {
+        "customer_id": "u",
+        "feature_id": "messages",
+        "limit_type": "included",
+    }
+
+
 def test_a_check_with_send_event_that_uses_the_last_tells_limit_reached(
     api: httpx.Client, receiver: WebhookReceiver
 ) -> None:

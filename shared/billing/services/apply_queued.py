@@ -4,11 +4,14 @@ A customer's uses are decided one after another, as sequential tracks would be, 
 together: one transaction per chunk holds each grant's combined change, the events, and the
 ids of the uses applied. That transaction requires the ids to be new, so a message SQS
 delivers twice is applied once; a use already applied is simply dropped from the chunk.
+Once written, a use that took the last of a feature tells the application, as a sync track
+does (`balances.limit_reached`, its id derived from the use's, so a redelivery repeats it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from aws_lambda_powertools import Logger
 
@@ -18,7 +21,7 @@ from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFou
 from billing.domain.holdings import Grant
 from billing.domain.usage import GrantChange, after_changes
 from billing.services.retry import pause
-from billing.services.track import Usage, decided, event_of
+from billing.services.track import TrackResult, Usage, decided, event_of, tell_limits_reached
 from billing.store import customers, usage
 from billing.track_queue import QueuedUse
 
@@ -82,7 +85,7 @@ def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
     pending = chunk
     for attempt in range(ATTEMPTS):
         now = clock.now_ms()
-        grants, changes, events = _decide_in_order(customer, pending, now)
+        grants, changes, events, decisions = _decide_in_order(customer, pending, now)
         try:
             usage.record_batch(
                 customer,
@@ -104,21 +107,34 @@ def _apply_chunk(customer: Customer, chunk: list[QueuedUse]) -> Customer:
             customer = reloaded
             pause(attempt)
             continue
+        for decision in decisions:
+            queued = decision.use
+            tell_limits_reached(
+                queued.customer_id, decision.before, decision.result, queued.event_id
+            )
         # As the write left it, so the next chunk does not note the first month again.
         since = usage.events_since_after(customer, [event.timestamp for event in events])
         return _holding(customer, grants)._replace(events_since=since)
     raise BillingInProgress
 
 
+class _Decision(NamedTuple):
+    use: QueuedUse
+    # The customer as the uses before this one left it, and what this one took.
+    before: Customer
+    result: TrackResult
+
+
 def _decide_in_order(
     customer: Customer, uses: list[QueuedUse], now: int
-) -> tuple[tuple[Grant, ...], list[GrantChange], list[usage.UsageEvent]]:
+) -> tuple[tuple[Grant, ...], list[GrantChange], list[usage.UsageEvent], list[_Decision]]:
     """Each use decided against the grants the uses before it left; then, per grant, the
     one change that takes it from how it was read to how they leave it."""
     current = customer
     first_change: dict[str, GrantChange] = {}
     last_change: dict[str, GrantChange] = {}
     events = []
+    decisions = []
     for queued in uses:
         use = _usage(queued)
         try:
@@ -131,6 +147,7 @@ def _decide_in_order(
             )
             continue
         events.append(event_of(use, result, queued.event_id))
+        decisions.append(_Decision(queued, current, result))
         for change in (c for d in result.deductions for c in d.changes):
             first_change.setdefault(change.grant.id, change)
             last_change[change.grant.id] = change
@@ -144,7 +161,7 @@ def _decide_in_order(
         )
         for grant_id, first in first_change.items()
     ]
-    return current.holdings.grants, combined, events
+    return current.holdings.grants, combined, events, decisions
 
 
 def _usage(queued: QueuedUse) -> Usage:

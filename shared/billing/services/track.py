@@ -95,11 +95,11 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> "Tr
         return TrackResult(draws=[], balances={}, replayed=first.body)
     except usage.GrantsMoved as moved:
         raise BillingInProgress from moved
-    _tell_limits_reached(use.customer_id, customer, result, event.id)
+    tell_limits_reached(use.customer_id, customer, result, event.id)
     return result
 
 
-def _tell_limits_reached(
+def tell_limits_reached(
     customer_id: str, customer: Customer, result: "TrackResult", cause: str
 ) -> None:
     """`balances.limit_reached` for each feature this use took the last of. Nothing is read
