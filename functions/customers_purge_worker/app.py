@@ -1,4 +1,5 @@
-"""The purge worker: SQS hands it deleted customers whose usage events are to be removed.
+"""The purge worker: SQS hands it deleted customers whose usage events and invoices are to
+be removed.
 
 Work left when the function's time runs short goes back on the queue as a new message, so
 a customer with years of events is removed over several runs, never retried from the start.

@@ -1,8 +1,9 @@
-"""The purge queue (SQS): a deleted customer's usage events are removed in the background.
+"""The purge queue (SQS): a deleted customer's usage events and invoices are removed in the
+background.
 
-The events are unreachable from the moment the customer is deleted (they live under its
-internal id, found only through its profile); this queue only frees their storage, however
-many there are, a function's time at a time.
+They are unreachable from the moment the customer is deleted (they live under its internal
+id, found only through its profile); this queue only frees their storage, however much of it
+there is, a function's time at a time.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ class PurgeRequest(BaseModel):
 
     # The internal id of the customer that is gone.
     owner: str
-    # The earliest month (yyyymm) its events are in.
-    since: str
+    # The earliest month (yyyymm) its events are in; None when it never used anything.
+    since: str | None = None
     # The partition to go on from, when an earlier run ran out of time.
     resume_at: str | None = None
 

@@ -134,3 +134,23 @@ def test_a_name_and_email_changed_in_stripe_are_followed(
 
     after = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
     assert (after["name"], after["email"]) == ("Ada Lovelace", "ada@example.com")
+
+
+def test_a_deleted_customers_invoices_from_stripe_are_purged(
+    api: httpx.Client, clean_stack: LocalStack, subscribed: dict[str, Any]
+) -> None:
+    from billing.store import customers, keys
+
+    gone = customers.load("c1")
+    assert gone is not None
+    assert api.post("/v1/invoices.list", json={"customer_id": "c1"}).json()["list"]
+
+    deleted = api.post("/v1/customers.delete", json={"customer_id": "c1"})
+    clean_stack.drain_queues()
+    api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+    listed = api.post("/v1/invoices.list", json={"customer_id": "c1"}).json()
+
+    assert deleted.status_code == 200, deleted.text
+    gone_pk = keys.invoices_pk(gone.internal_id)
+    assert [i for i in table_items(clean_stack) if i["PK"]["S"] == gone_pk] == []
+    assert listed == {"list": [], "next_cursor": None}

@@ -20,16 +20,18 @@ def list_invoices(
     statuses: Collection[str] | None = None,
     stripe_id: str | None = None,
 ) -> tuple[list[InvoiceRecord], str | None]:
-    """The customer's invoices, newest first; filters apply within each page read."""
+    """The customer's invoices that pass the filters, newest first, in full pages (see
+    `store.invoices.page` for when one is shorter)."""
     customer = get_customer(customer_id)
-    found, following = invoices.page(customer.internal_id, limit, cursor)
-    kept = [
-        record
-        for record in found
-        if (not statuses or record.status in statuses)
-        and (stripe_id is None or record.stripe_id == stripe_id)
-    ]
-    return kept, following
+    if not statuses and stripe_id is None:
+        return invoices.page(customer.internal_id, limit, cursor)
+
+    def keep(record: InvoiceRecord) -> bool:
+        return (not statuses or record.status in statuses) and (
+            stripe_id is None or record.stripe_id == stripe_id
+        )
+
+    return invoices.page(customer.internal_id, limit, cursor, keep)
 
 
 def invoices_to_embed(customer: Customer, expand: Iterable[str] | None) -> list[InvoiceRecord]:

@@ -3,7 +3,6 @@ monthly partitions `store.usage` writes them to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from billing import numbers
 from billing.domain.errors import InvalidRequest
 from billing.domain.reports import StoredEvent
-from billing.store import cursors, keys, writes
+from billing.store import cursors, keys
 from billing.store.table import client, table_name, translated_errors
 from billing.store.usage import MINUTE_MS
 
@@ -87,22 +86,12 @@ def all_in(
 LATEST_AHEAD_MS = 86_400_000
 
 
-def purge(
-    owner: str, since: str, now_ms: int, resume_at: str | None, more_time: Callable[[], bool]
-) -> str | None:
-    """Deletes the events (and applied-use sets) of a customer that is gone, from `since`
-    (its earliest month, yyyymm) on, newest month first, while `more_time()`; returns the
-    partition to resume at, or None when all are gone. Nothing reads them any more: they
-    are found only through the customer's profile."""
+def partitions_since(owner: str, since: str, now_ms: int) -> list[str]:
+    """Every partition holding events (or applied-use sets) of a customer whose earliest
+    events are in `since` (yyyymm): the applied-use sets, then the months newest first."""
     earliest = datetime(int(since[:4]), int(since[4:]), 1, tzinfo=UTC)
     months = _months(owner, int(earliest.timestamp() * 1000), now_ms + LATEST_AHEAD_MS)
-    partitions = [keys.applied_pk(owner), *months]
-    start = partitions.index(resume_at) if resume_at in partitions else 0
-    for pk in partitions[start:]:
-        if not more_time():
-            return pk
-        writes.delete_all(pk)
-    return None
+    return [keys.applied_pk(owner), *months]
 
 
 def _query(

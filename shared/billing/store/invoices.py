@@ -8,6 +8,7 @@ paid invoice back into a draft.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -67,24 +68,61 @@ def put(owner: str, record: InvoiceRecord) -> bool:
     return True
 
 
-def page(owner: str, limit: int, cursor: str | None) -> tuple[list[InvoiceRecord], str | None]:
-    """The customer's invoices, newest first, `limit` at a time."""
+# The most invoices one listing reads: a filter few of a customer's invoices pass answers
+# with a shorter page and a cursor rather than reading the whole partition in one call.
+MOST_READ = 1000
+
+
+def page(
+    owner: str,
+    limit: int,
+    cursor: str | None,
+    keep: Callable[[InvoiceRecord], bool] | None = None,
+    most_read: int = MOST_READ,
+) -> tuple[list[InvoiceRecord], str | None]:
+    """The customer's invoices that `keep` accepts (all without it), newest first, `limit`
+    at a time.
+
+    A page is full unless no more invoices match, or `most_read` were read first: then its
+    cursor goes on after the last one read. Otherwise a cursor is given only when another
+    match was seen past the page, so the last page is never an empty one."""
     pk = keys.invoices_pk(owner)
-    params: dict[str, Any] = {
-        "TableName": table_name(),
-        "KeyConditionExpression": "PK = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": pk}},
-        "ScanIndexForward": False,
-        "Limit": limit,
-    }
-    if cursor:
-        params["ExclusiveStartKey"] = cursors.decode(
-            cursor, {"PK", "SK"}, lambda key: key["PK"] == pk
-        )
-    with translated_errors():
-        found = client().query(**params)
-    last = found.get("LastEvaluatedKey")
-    return [_record(i) for i in found["Items"]], cursors.encode(last) if last else None
+    start_key = (
+        cursors.decode(cursor, {"PK", "SK"}, lambda key: key["PK"] == pk) if cursor else None
+    )
+    found: list[InvoiceRecord] = []
+    last_found: Item = {}
+    read = 0
+    # The first read fits an unfiltered page and the match past it; a filter that passes
+    # few reads twice as many each time after.
+    want = limit + 1
+    while True:
+        params: dict[str, Any] = {
+            "TableName": table_name(),
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,
+            "Limit": min(want, most_read - read),
+        }
+        if start_key is not None:
+            params["ExclusiveStartKey"] = start_key
+        with translated_errors():
+            response = client().query(**params)
+        for item in response["Items"]:
+            read += 1
+            record = _record(item)
+            if keep is not None and not keep(record):
+                continue
+            if len(found) == limit:
+                return found, cursors.encode({"PK": last_found["PK"], "SK": last_found["SK"]})
+            found.append(record)
+            last_found = item
+        start_key = response.get("LastEvaluatedKey")
+        if start_key is None:
+            return found, None
+        if read >= most_read:
+            return found, cursors.encode(start_key)
+        want *= 2
 
 
 def _record(item: dict[str, Any]) -> InvoiceRecord:

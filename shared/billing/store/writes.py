@@ -83,8 +83,10 @@ def run_in_chunks(writes: list[Write], between: Callable[[], None] | None = None
             pending = [w for i, w in enumerate(pending) if i not in failed]
 
 
-def delete_all(pk: str) -> None:
-    """Deletes every item of a partition nobody reads any more, unconditionally, in batches."""
+def delete_all(pk: str, more_time: Callable[[], bool]) -> bool:
+    """Deletes the items of a partition nobody reads any more, unconditionally, in batches,
+    a page at a time while `more_time()`; True once none is left. Deleted items are gone,
+    so a call after one that ran out of time simply starts from the beginning again."""
     dynamodb, table = client(), table_name()
     params: dict[str, Any] = {
         "TableName": table,
@@ -108,7 +110,9 @@ def delete_all(pk: str) -> None:
                         "UnprocessedItems"
                     )
         if "LastEvaluatedKey" not in response:
-            return
+            return True
+        if not more_time():
+            return False
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 

@@ -19,5 +19,6 @@ def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFact
         customers.delete(customer)
         return customer
 
-    # Its usage events are unreachable now; their storage is freed in the background.
+    # Its usage events and invoices are unreachable now; their storage is freed in the
+    # background.
     request_purge(on_conflict(attempt))
