@@ -36,7 +36,14 @@ def save(
     (while still held), grants rewritten (if their usage is as read), holdings removed and
     added, and `also` (the subscription's mark raised, a plan version marked in use).
     Holdings removed and added that do not fit in one transaction are written in stages
-    under the change id `staged_as` (shown at once, as a large grant is)."""
+    under the change id `staged_as`; the rewrites and `also` join the small transaction
+    that shows them, so the change still lands whole or not at all."""
+    both = {s.id for s in changed} & {s.id for s in removed.subscriptions}
+    both |= {after.id for _before, after in regranted} & {g.id for g in removed.grants}
+    if both:
+        # One item cannot be both rewritten and removed in a change (a transaction refuses
+        # it; staged, the rewrite would silently undo the removal's tag).
+        raise ValueError(f"holdings both rewritten and removed: {sorted(both)}")
     pk, owner = pk_of(profile), profile.internal_id
     subscriptions = Holdings(subscriptions=tuple(changed))
     rewrites = [_rewrite(item, owner) for item in items_of(pk, owner, subscriptions)]
@@ -48,7 +55,8 @@ def save(
         writes.run(whole)
     else:
         # A plan of many items expiring into another: written in stages, shown at once.
-        change_in_stages(profile, staged_as, added, removed, list(also), now_ms)
+        shown_with = [*rewrites, *regrants, *also]
+        change_in_stages(profile, staged_as, added, removed, shown_with, now_ms)
 
 
 def _rewrite(item: Item, owner: str) -> Write:
