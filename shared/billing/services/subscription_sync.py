@@ -3,7 +3,7 @@
 Called by the `customer.subscription.*` webhooks and by billing.update after it changed the
 subscription in Stripe. It always re-reads the subscription from Stripe (an event's payload
 is a snapshot that may be stale or out of order) and writes with a condition on the
-subscription's mark (`store.stripe_subscriptions`): an event older than one already applied
+subscription's mark (`store.stripe_timeline`): an event older than one already applied
 changes nothing, and of two writers racing, the loser reads again. Running it twice, or for
 events delivered in any order, ends in the state Stripe has now.
 """
@@ -25,7 +25,7 @@ from billing.services import app_events
 from billing.services.app_events import ProductsUpdated, Scenario
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
-from billing.store import catalog, customers, purchases, stripe_subscriptions
+from billing.store import catalog, customers, purchases, stripe_subscriptions, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
@@ -43,7 +43,7 @@ def sync_subscription(
 
 
 def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None) -> None:
-    mark = stripe_subscriptions.mark(subscription_id)
+    mark = stripe_timeline.mark(subscription_id)
     if event_created is not None and event_created < mark.event_created:
         return  # a newer event of this subscription was applied: its state is newer
     state = stripe().retrieve_subscription(subscription_id)
@@ -65,11 +65,11 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
     if held is None:
         _refuse_before_the_grant(state, customer)
         return
-    advanced = stripe_subscriptions.advanced(subscription_id, mark, event_created)
     now = clock.now_ms()
+    raised = stripe_timeline.mark_raised(subscription_id, mark, event_created, now)
     if state.ended:
         shown = _shown(switch, customer.holdings)
-        _expire(customer, held, held_plans[held.id], current, shown, [advanced], now)
+        _expire(customer, held, held_plans[held.id], current, shown, [raised], now)
         return
     after = synced(held, state)
     regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
@@ -83,7 +83,7 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         changed=[after],
         regranted=regranted,
         removed=Holdings(subscriptions=dropped),
-        also=[advanced],
+        also=[raised],
         now_ms=now,
     )
     if (held.canceled_at is None) != (after.canceled_at is None):

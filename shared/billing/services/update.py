@@ -35,7 +35,7 @@ from billing.services.attach import (
 )
 from billing.services.customers.get import get_customer
 from billing.services.subscription_sync import expire_now, sync_subscription
-from billing.store import billing_lock, catalog, stripe_subscriptions
+from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import Payment, Proration
@@ -144,7 +144,7 @@ def _update(
             "The plan has no live subscription in Stripe to change.",
             details=[{"field": "plan_id", "message": "no Stripe subscription"}],
         )
-    revision = stripe_subscriptions.mark(live.id).revision
+    revision = stripe_timeline.mark(live.id).revision
     if command.cancel_action is not None:
         _cancel(live, command.cancel_action, revision, stripe)
         sync_subscription(live.id, stripe)

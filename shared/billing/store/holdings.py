@@ -310,6 +310,12 @@ def change_in_stages(
     webhook and the call that charged the card) never touch each other's items: one
     reveals, the others' reveals fail and they withdraw what they staged. What a crashed
     attempt staged is never shown and goes with the customer's next rename or deletion."""
+    if len(reveal_with) + 2 > writes.TRANSACTION_ITEMS:
+        # Refused before anything is staged: the reveal would fail only after the staging.
+        raise ValueError(
+            f"a staged change's reveal takes at most {writes.TRANSACTION_ITEMS - 2} writes "
+            f"beside its own two, not {len(reveal_with)}"
+        )
     pk, owner = pk_of(profile), profile.internal_id
     attempt = f"{change_id}.{secrets.token_hex(4)}"
     hidden = [

@@ -72,12 +72,6 @@ def scheduled_switch_pk(stripe_subscription_id: str) -> str:
     return f"SWITCH#{part(stripe_subscription_id)}"
 
 
-def stripe_subscription_pk(stripe_subscription_id: str) -> str:
-    """Where our copy of a Stripe subscription stands on its timeline: a revision and the
-    newest Stripe event applied."""
-    return f"STRIPE_SUB#{part(stripe_subscription_id)}"
-
-
 def card_setup_pk(setup_id: str) -> str:
     """The plan to attach once a card setup (billing.setup_payment) saved the card."""
     return f"SETUP#{part(setup_id)}"
@@ -95,7 +89,8 @@ def stripe_event_pk(event_id: str) -> str:
 
 
 def stripe_timeline_pk(object_id: str) -> str:
-    """How far a Stripe object's own timeline has been applied (the order guard)."""
+    """How far a Stripe object's own timeline has been applied here (the order guard: a
+    position, and a subscription sync's mark)."""
     return f"STRIPE_OBJ#{part(object_id)}"
 
 
