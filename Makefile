@@ -5,6 +5,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The Python of the Lambda runtime (template.yaml), when the machine has it: `make bench`
+# measures cold starts on it, in a virtualenv holding only the functions' dependencies.
+LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
+LAMBDA_VENV := .venv-lambda
 
 .PHONY: dev test test-live lint typecheck unit catalog bench api-key webhook-samples clean
 
@@ -40,8 +44,14 @@ catalog: $(INSTALLED)
 	$(BIN)/python -m local.catalog push $(or $(FILE),local/catalog.yaml) \
 		$(if $(URL),--url $(URL)) $(if $(KEY),--key $(KEY)) $(if $(DRY_RUN),--dry-run)
 
-bench: $(INSTALLED)
+bench: $(INSTALLED) $(if $(LAMBDA_PYTHON),$(LAMBDA_VENV)/.installed)
 	$(BIN)/python -m bench
+
+$(LAMBDA_VENV)/.installed: pyproject.toml
+	test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > $(LAMBDA_VENV)/requirements.txt
+	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(LAMBDA_VENV)/requirements.txt
+	touch $@
 
 # Prints a new random secret key and the SHA-256 digest to give `sam deploy` as ApiKeyHashes.
 api-key: $(INSTALLED)
@@ -52,4 +62,4 @@ webhook-samples: $(INSTALLED)
 	$(BIN)/python -m local.webhook_samples
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LAMBDA_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
