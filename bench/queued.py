@@ -15,6 +15,7 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWri
 
 def report(stack: LocalStack, api: httpx.Client, customer_id: str, feature_id: str) -> list[str]:
     body = {"customer_id": customer_id, "feature_id": feature_id, "value": 1, "async": True}
+    stack.drain_queues()  # what earlier operations queued (a deleted customer's purge) first
     before = _remaining(api, customer_id, feature_id)
     (poller,) = [p for p in stack.pollers if p.queue == "TrackQueue"]
     with poller.held(), counting_dynamodb_calls() as enqueue:
@@ -26,7 +27,8 @@ def report(stack: LocalStack, api: httpx.Client, customer_id: str, feature_id: s
     applied = before - _remaining(api, customer_id, feature_id)
     writes = sum(n for op, n in worker.by_operation.items() if op in WRITES)
     return [
-        f"enqueue   {USES} async tracks: {enqueue.total} DynamoDB calls (one SQS message each)",
+        f"enqueue   {USES} async tracks: {enqueue.total} DynamoDB calls ({enqueue.summary()}),"
+        " one SQS message each",
         f"worker    {poller.invocations - invocations} invocation(s): {worker.summary()}",
         f"          {writes} DynamoDB writes per {USES} queued uses (target <= {TARGET_WRITES}),"
         f" {applied:g} units applied",
