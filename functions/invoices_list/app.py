@@ -30,6 +30,7 @@ def list_page() -> Response[str]:
         request.start_cursor,
         statuses=request.status,
         stripe_id=request.stripe_id or request.invoice_id,
+        processors=request.processor_types,
     )
     return ok(
         InvoiceListResponse(

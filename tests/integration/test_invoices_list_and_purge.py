@@ -105,6 +105,30 @@ def test_an_invoice_asked_for_by_its_stripe_id_is_found_past_the_first_page(
     assert answer["next_cursor"] is None
 
 
+def test_only_stripe_invoices_are_kept_so_asking_for_another_processors_lists_none(
+    api: httpx.Client, customer: str
+) -> None:
+    kept_invoices(customer, 3)
+
+    def listed(processors: list[str]) -> list[str]:
+        body = {"customer_id": customer, "processor_types": processors}
+        answer = api.post("/v1/invoices.list", json=body)
+        assert answer.status_code == 200, answer.text
+        return [i["processor_type"] for i in answer.json()["list"]]
+
+    assert listed(["revenuecat"]) == []
+    assert listed(["stripe", "revenuecat"]) == ["stripe"] * 3
+
+
+def test_invoices_of_an_entity_are_refused_as_entities_are_everywhere(
+    api: httpx.Client, customer: str
+) -> None:
+    answer = api.post("/v1/invoices.list", json={"customer_id": customer, "entity_id": "seat_1"})
+
+    assert answer.status_code == 400
+    assert answer.json()["details"] == [{"field": "entity_id", "message": "not supported yet"}]
+
+
 def test_an_unfiltered_list_that_ends_with_a_full_page_gives_no_cursor(
     api: httpx.Client, customer: str
 ) -> None:

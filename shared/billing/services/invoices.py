@@ -19,10 +19,13 @@ def list_invoices(
     cursor: str | None,
     statuses: Collection[str] | None = None,
     stripe_id: str | None = None,
+    processors: Collection[str] | None = None,
 ) -> tuple[list[InvoiceRecord], str | None]:
     """The customer's invoices that pass the filters, newest first, in full pages (see
     `store.invoices.page` for when one is shorter)."""
     customer = get_customer(customer_id)
+    if processors is not None and "stripe" not in processors:
+        return [], None  # every invoice kept here is Stripe's
     if not statuses and stripe_id is None:
         return invoices.page(customer.internal_id, limit, cursor)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from billing.api.wire.balance_rules import refuse_entities
 from billing.api.wire.common import Id, WireRequest, WireResponse
 from billing.store.invoices import InvoiceRecord
 
@@ -24,6 +25,11 @@ class ListInvoicesRequest(WireRequest):
     stripe_id: Id | None = None
     status: list[InvoiceStatus] | None = None
     processor_types: list[Literal["stripe", "revenuecat"]] | None = None
+
+    @model_validator(mode="after")
+    def _no_entities(self) -> ListInvoicesRequest:
+        refuse_entities(self.entity_id)
+        return self
 
 
 class InvoiceResponse(WireResponse):
