@@ -7,6 +7,7 @@ and requests go through the local HTTP API to the real handlers, as in `make dev
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -101,3 +102,30 @@ def with_metered_balance(api: httpx.Client, included: int) -> httpx.Client:
 def remaining_messages(api: httpx.Client) -> float:
     answer = api.post("/v1/customers.get", json={"customer_id": "u"}).json()
     return float(answer["balances"]["messages"]["remaining"])
+
+
+@contextmanager
+def in_process_table(env: pytest.MonkeyPatch, name: str) -> Iterator[None]:
+    """The template's table in an in-process DynamoDB (moto), for fast tests of the store;
+    the clients are forgotten before and after, so the next tests talk to the local stack."""
+    from moto import mock_aws
+
+    from billing.config import reset_caches
+    from billing.store import table
+    from local.template import load_template, table_definition
+
+    with mock_aws():
+        env.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
+        env.setenv("TABLE_NAME", name)
+        env.setenv("API_KEY_HASHES", "0" * 64)
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        reset_caches()
+        table.client.cache_clear()
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(**table_definition(load_template(), name))
+        try:
+            yield
+        finally:
+            env.undo()
+            reset_caches()
+            table.client.cache_clear()

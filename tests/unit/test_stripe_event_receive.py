@@ -7,13 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from billing import clock
 from billing.api.errors import status_of
-from billing.config import reset_caches
 from billing.domain.errors import (
     CustomerNotFound,
     InvalidStripeEvent,
@@ -23,9 +20,9 @@ from billing.domain.errors import (
 )
 from billing.services.stripe_events import registry
 from billing.services.stripe_events.receive import Delivery, Outcome, receive
-from billing.store import stripe_events, table
+from billing.store import stripe_events
 from billing.stripe_api import StripeGateway
-from local.template import load_template, table_definition
+from tests.conftest import in_process_table
 from tests.stripe_events import signed, stripe_event
 
 SECRET = "whsec_unit_pipeline"
@@ -52,22 +49,10 @@ class RecordingHandler:
 @pytest.fixture
 def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingHandler]:
     recording = RecordingHandler()
-    with mock_aws():
-        monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
-        monkeypatch.setenv("TABLE_NAME", "billing-webhooks")
-        monkeypatch.setenv("API_KEY_HASHES", "0" * 64)
+    with in_process_table(monkeypatch, "billing-webhooks"):
         monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        reset_caches()
-        table.client.cache_clear()
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            **table_definition(load_template(), "billing-webhooks")
-        )
         monkeypatch.setitem(registry.HANDLERS, TYPE, recording)
         yield recording
-    monkeypatch.undo()
-    reset_caches()
-    table.client.cache_clear()  # the next tests talk to the local stack again
 
 
 def no_stripe() -> StripeGateway:

@@ -7,20 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from billing import clock
-from billing.config import reset_caches
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
 from billing.domain.holdings import Grant, Holdings, Subscription
-from billing.store import customers, stripe_subscriptions, stripe_timeline, table, writes
+from billing.store import customers, stripe_subscriptions, stripe_timeline, writes
 from billing.store.stripe_timeline import Mark
 from billing.store.table import client, table_name
 from billing.store.writes import Write
-from local.template import load_template, table_definition
+from tests.conftest import in_process_table
 
 NOW = 1_760_000_000_000
 # More grants than one transaction takes, so the change goes in stages.
@@ -29,20 +26,8 @@ MANY = writes.TRANSACTION_ITEMS + 20
 
 @pytest.fixture(autouse=True)
 def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with mock_aws():
-        monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
-        monkeypatch.setenv("TABLE_NAME", "billing-sync-save")
-        monkeypatch.setenv("API_KEY_HASHES", "0" * 64)
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        reset_caches()
-        table.client.cache_clear()
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            **table_definition(load_template(), "billing-sync-save")
-        )
+    with in_process_table(monkeypatch, "billing-sync-save"):
         yield
-    monkeypatch.undo()
-    reset_caches()
-    table.client.cache_clear()
 
 
 PAID = Subscription(id="sub_pro", plan_id="pro", plan_version=1, started_at=NOW)

@@ -6,35 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from billing.config import reset_caches
 from billing.domain.errors import BillingInProgress
-from billing.store import stripe_timeline, table, writes
+from billing.store import stripe_timeline, writes
 from billing.store.stripe_timeline import Mark
 from billing.store.table import client, table_name
 from billing.store.writes import Write
-from local.template import load_template, table_definition
+from tests.conftest import in_process_table
 
 
 @pytest.fixture(autouse=True)
 def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with mock_aws():
-        monkeypatch.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
-        monkeypatch.setenv("TABLE_NAME", "billing-timeline")
-        monkeypatch.setenv("API_KEY_HASHES", "0" * 64)
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        reset_caches()
-        table.client.cache_clear()
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            **table_definition(load_template(), "billing-timeline")
-        )
+    with in_process_table(monkeypatch, "billing-timeline"):
         yield
-    monkeypatch.undo()
-    reset_caches()
-    table.client.cache_clear()
 
 
 def state_write(value: str) -> Write:
