@@ -184,3 +184,44 @@ def scheduled_switch(stripe_subscription_id: str) -> tuple[str, int] | None:
     if item is None:
         return None
     return item["purchase_id"]["S"], int(item["at_ms"]["N"])
+
+
+def drop_scheduled(
+    profile: Customer,
+    shown: Holdings,
+    purchase_id: str,
+    stripe_subscription_id: str,
+    now_ms: int,
+) -> bool:
+    """Takes back a change at the period end that `save_scheduled` kept: the purchase is
+    forgotten, the subscription no longer switches to it, and the plan shown as scheduled
+    goes; at once, and only while the purchase is still pending (False, nothing written,
+    when it was granted or dropped meanwhile)."""
+    pk, owner = pk_of(profile), profile.internal_id
+    forgotten = Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": _key(purchase_id),
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+        },
+        on_condition_failed=PurchaseAlreadyGranted,
+    )
+    switch = Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": {
+                "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
+                "SK": {"S": _SWITCH_SK},
+            },
+        },
+    )
+    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, shown)]
+    try:
+        writes.run([required(profile, now_ms), forgotten, switch, *deletes])
+    except PurchaseAlreadyGranted:
+        return False
+    return True
