@@ -231,3 +231,15 @@ def test_the_application_is_told_the_plan_held_renews(
         assert renewal["updated_product"]["id"] == "premium"
     finally:
         receiver.stop()
+
+
+def test_a_scheduled_downgrade_keeps_its_purchase_until_long_after_the_switch(
+    clean_stack: LocalStack, downgrading: OnPremium
+) -> None:
+    items = scheduled_items(clean_stack)
+    (switch,) = [i for i in items if i["PK"]["S"].startswith("SWITCH#")]
+    (purchase,) = [i for i in items if i.get("entity", {}).get("S") == "purchase"]
+
+    # Not an unpaid purchase's week: the switch comes at the period end, a month away.
+    assert purchase["ttl"] == switch["ttl"]
+    assert int(purchase["ttl"]["N"]) > int(switch["at_ms"]["N"]) // 1000
