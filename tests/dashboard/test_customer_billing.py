@@ -14,7 +14,7 @@ from billing.store import keys
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client
 from tests.dashboard.conftest import Dashboard
-from tests.integration.test_attach_api import PRO, with_card_on_file
+from tests.integration.test_attach_api import PREMIUM, PRO, with_card_on_file
 
 
 @pytest.fixture
@@ -81,6 +81,25 @@ def test_cancel_at_period_end_sets_it_in_stripe_and_the_page_shows_it_then_uncan
     again = operator.http.get(uncanceled.headers["location"]).text
     assert '<span class="status">active</span>' in plan_row(again, "pro")
     assert 'value="cancel_end_of_cycle"' in plan_row(again, "pro")
+
+
+def test_a_downgrade_scheduled_between_paid_plans_is_taken_back_with_uncancel(
+    operator: Dashboard, api: httpx.Client, clean_stack: LocalStack, on_pro: str
+):
+    assert api.post("/v1/plans.create", json=PREMIUM).status_code == 200
+    for plan_id in ("premium", "pro"):
+        answer = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": plan_id})
+        assert answer.status_code == 200, answer.text
+    page = operator.get("/customer", id="c1").text
+    assert '<span class="status">scheduled</span>' in plan_row(page, "pro")
+
+    uncanceled = operator.post("/customer/cancel?id=c1", cancel_form(page, "premium", "uncancel"))
+
+    assert uncanceled.status_code == 303
+    assert stripe_subscription(clean_stack, on_pro).schedule is None
+    again = operator.http.get(uncanceled.headers["location"]).text
+    assert 'data-plan="pro"' not in again
+    assert 'value="cancel_end_of_cycle"' in plan_row(again, "premium")
 
 
 def test_cancel_now_ends_the_stripe_subscription_and_the_plan_leaves_the_page(

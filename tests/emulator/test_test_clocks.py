@@ -231,6 +231,40 @@ def test_schedule_switches_to_the_next_phase_at_the_period_end(client, emulator,
     assert len(emulator.events("subscription_schedule.released")) == 1
 
 
+def test_a_released_schedule_never_switches_and_the_subscription_renews_as_it_was(
+    client, emulator, clock, prices
+):
+    customer = _customer(client, clock)
+    sub = _subscribe(client, customer, prices["pro"])
+    start, end = _period(sub)
+    schedule = client.v1.subscription_schedules.create({"from_subscription": sub.id})
+    client.v1.subscription_schedules.update(
+        schedule.id,
+        {
+            "phases": [
+                {"items": [{"price": prices["pro"]}], "start_date": start, "end_date": end},
+                {"items": [{"price": prices["basic"]}], "iterations": 1},
+            ]
+        },
+    )
+
+    client.v1.subscription_schedules.release(schedule.id)
+    _advance(client, clock, end + DAY)
+
+    renewed = client.v1.subscriptions.retrieve(sub.id, {"expand": ["latest_invoice"]})
+    assert (renewed.status, renewed.schedule) == ("active", None)
+    assert [item.price.id for item in renewed["items"].data] == [prices["pro"]]
+    assert _period(renewed)[0] == end
+    invoice = renewed.latest_invoice
+    assert (invoice.billing_reason, invoice.status, invoice.amount_paid) == (
+        "subscription_cycle",
+        "paid",
+        3000,
+    )
+    released = client.v1.subscription_schedules.retrieve(schedule.id)
+    assert (released.status, released.current_phase) == ("released", None)
+
+
 def test_schedule_starting_later_creates_the_subscription_then(client, clock, prices):
     customer = _customer(client, clock)
     schedule = client.v1.subscription_schedules.create(

@@ -25,6 +25,7 @@ from billing.domain.attach import (
     PlanSchedule,
     RedirectMode,
     decide,
+    ending_later,
     scheduled,
     trial_end,
 )
@@ -39,6 +40,7 @@ from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe
 from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
+from billing.services.uncancel import renew_by_attach
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
@@ -145,6 +147,10 @@ def situation(command: AttachPlan) -> AttachSituation:
 def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     seen = situation(command)
     customer, plan = seen.customer, seen.plan
+    renewed = ending_later(plan, customer.holdings, seen.held_plans)
+    if renewed is not None:
+        renew_by_attach(customer, renewed, seen.held_plans[renewed.id], stripe)
+        return AttachResult(customer_id=command.customer_id)
     decision = seen.decide(has_card=False)
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None))

@@ -1,5 +1,6 @@
 """billing.update: change a plan the customer holds: cancel it (now, or at its period
-end), take a cancellation back, or buy other quantities of its prepaid items. Asking for
+end), take back what ends it at its period end (a cancellation, or a downgrade scheduled
+then: services/uncancel), or buy other quantities of its prepaid items. Asking for
 a plan the customer does not hold is a plan change, which is what billing.attach does.
 
 One billing change per customer at a time (the billing lock, as attach). Stripe is changed
@@ -35,6 +36,7 @@ from billing.services.attach import (
 )
 from billing.services.customers.get import get_customer
 from billing.services.subscription_sync import expire_now, sync_subscription
+from billing.services.uncancel import uncancel
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
@@ -145,6 +147,9 @@ def _update(
             details=[{"field": "plan_id", "message": "no Stripe subscription"}],
         )
     revision = stripe_timeline.mark(live.id).revision
+    if command.cancel_action == "uncancel":
+        uncancel(customer, held, live, revision, stripe)
+        return done
     if command.cancel_action is not None:
         _cancel(live, command.cancel_action, revision, stripe)
         sync_subscription(live.id, stripe)
@@ -179,15 +184,17 @@ def _update_free(
 
 
 def _cancel(
-    live: StripeSubscription, action: CancelAction, revision: int, stripe: StripeFactory
+    live: StripeSubscription,
+    action: Literal["cancel_immediately", "cancel_end_of_cycle"],
+    revision: int,
+    stripe: StripeFactory,
 ) -> None:
     if action == "cancel_immediately":
         stripe().cancel_now(live.id)
         return
-    wanted = action == "cancel_end_of_cycle"
-    if live.canceling == wanted:
+    if live.canceling:
         return  # already so: nothing to ask of Stripe
-    stripe().set_cancel_at_period_end(live.id, wanted, f"{live.id}:{revision}:{action}")
+    stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
 
 
 def _change_quantities(

@@ -149,12 +149,15 @@ def save_scheduled(
 ) -> None:
     """A change at the period end: the plan shown as scheduled until then, and which purchase
     the Stripe subscription's first invoice after `at_ms` pays for. Written again as it is
-    on a retry (the shown subscription's id derives from the purchase)."""
+    on a retry (the shown subscription's id derives from the purchase); nothing is written
+    once the purchase was granted (the switch happened)."""
     pk, owner = pk_of(profile), profile.internal_id
     puts = [
         Write("Put", {"TableName": table_name(), "Item": item})
         for item in items_of(pk, owner, shown)
     ]
+    # Long after the switch: a renewal paid late still finds it.
+    ttl = {"N": str(at_ms // 1000 + 90 * 24 * 3600)}
     switch = Write(
         "Put",
         {
@@ -164,12 +167,28 @@ def save_scheduled(
                 "SK": {"S": _SWITCH_SK},
                 "purchase_id": {"S": purchase_id},
                 "at_ms": {"N": str(at_ms)},
-                # Long after the switch: a renewal paid late still finds it.
-                "ttl": {"N": str(at_ms // 1000 + 90 * 24 * 3600)},
+                "ttl": ttl,
             },
         },
     )
-    writes.run([required(profile, now_ms), *puts, switch])
+    # The purchase lives as long as its switch: an unpaid purchase's own TTL (a week) may
+    # come well before the period end.
+    kept = Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": _key(purchase_id),
+            "UpdateExpression": "SET #ttl = :ttl",
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
+            "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":ttl": ttl},
+        },
+        on_condition_failed=PurchaseAlreadyGranted,
+    )
+    try:
+        writes.run([required(profile, now_ms), *puts, switch, kept])
+    except PurchaseAlreadyGranted:
+        return
 
 
 def scheduled_switch(stripe_subscription_id: str) -> tuple[str, int] | None:
@@ -184,3 +203,44 @@ def scheduled_switch(stripe_subscription_id: str) -> tuple[str, int] | None:
     if item is None:
         return None
     return item["purchase_id"]["S"], int(item["at_ms"]["N"])
+
+
+def drop_scheduled(
+    profile: Customer,
+    shown: Holdings,
+    purchase_id: str,
+    stripe_subscription_id: str,
+    now_ms: int,
+) -> bool:
+    """Takes back a change at the period end that `save_scheduled` kept: the purchase is
+    forgotten, the subscription no longer switches to it, and the plan shown as scheduled
+    goes; at once, and only while the purchase is still pending (False, nothing written,
+    when it was granted or dropped meanwhile)."""
+    pk, owner = pk_of(profile), profile.internal_id
+    forgotten = Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": _key(purchase_id),
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+        },
+        on_condition_failed=PurchaseAlreadyGranted,
+    )
+    switch = Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": {
+                "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
+                "SK": {"S": _SWITCH_SK},
+            },
+        },
+    )
+    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, shown)]
+    try:
+        writes.run([required(profile, now_ms), forgotten, switch, *deletes])
+    except PurchaseAlreadyGranted:
+        return False
+    return True

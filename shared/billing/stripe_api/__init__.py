@@ -82,6 +82,11 @@ class StripeGateway(Protocol):
         subscription schedule); nothing is charged now."""
         ...
 
+    def release_schedule(self, schedule_id: str) -> None:
+        """Detaches the schedule from its subscription, which goes on billing its current
+        items: the phases still to come never happen."""
+        ...
+
     def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
         """The subscription as Stripe has it now; None when Stripe has no such one."""
         ...

@@ -342,6 +342,16 @@ class SdkStripeGateway:
         )
         return ScheduledSwitch(str(subscription["id"]), int(current["end_date"]))
 
+    def release_schedule(self, schedule_id: str) -> None:
+        """A schedule is released once: one key per schedule, so a retry reaches the same
+        Stripe request."""
+        key = f"{_KEY_PREFIX}:schedule.release:{schedule_id}"
+        self._call(
+            lambda: self._client.v1.subscription_schedules.release(
+                schedule_id, {}, {"idempotency_key": key}
+            )
+        )
+
     def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
         fields = self.retrieve_object("subscription", subscription_id)
         return None if fields is None else subscription_from(fields)

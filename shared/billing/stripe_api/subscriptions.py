@@ -37,6 +37,8 @@ class StripeSubscription:
     trial_end: int | None = None
     # Our purchase the subscription was created for (its metadata), if any.
     purchase_id: str | None = None
+    # The subscription schedule driving it (a change at the period end), if any.
+    schedule_id: str | None = None
 
     @property
     def paid_for(self) -> bool:
@@ -92,6 +94,7 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         current_period_end=first.get("current_period_end"),
         trial_end=fields.get("trial_end"),
         purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
+        schedule_id=_id(fields.get("schedule")),
     )
 
 

@@ -59,6 +59,9 @@ class PlanHeld(NamedTuple):
     subscription: Subscription
     name: str
     status: str
+    # Another plan of its group is scheduled to replace it at the period end (a downgrade):
+    # uncancel takes that back too.
+    replaced_later: bool = False
 
     @property
     def cancelable(self) -> bool:
@@ -76,8 +79,19 @@ def show(request: Request, error: str | None = None, status: int = 200) -> Respo
     features = {f.id: f for f in list_features()}
     plans = list_plans(include_archived=True, all_versions=False)
     names = {p.id: p.name for p in plans}
+    groups = {p.id: p.group or "" for p in plans}
+    coming = {
+        groups[s.plan_id]
+        for s in customer.holdings.subscriptions
+        if s.status == "scheduled" and not s.add_on and s.plan_id in groups
+    }
     held = [
-        PlanHeld(s, names.get(s.plan_id, s.plan_id), _status(s, now))
+        PlanHeld(
+            s,
+            names.get(s.plan_id, s.plan_id),
+            _status(s, now),
+            s.status == "active" and not s.add_on and groups.get(s.plan_id) in coming,
+        )
         for s in customer.holdings.subscriptions
     ]
     held_balances = balances(usable(customer.holdings.grants, now))

@@ -1,0 +1,106 @@
+"""Taking back what would end a paid plan at its period end, so that it renews.
+
+Two things end a paid plan then. A cancellation at the period end (`cancel_at_period_end`;
+a downgrade to a free plan is one too, see free_at_period_end): taken back in Stripe, the
+subscription sync drops the free plan shown as scheduled. And a downgrade to another paid
+plan, which attach schedules in Stripe as a subscription schedule whose next phase bills the
+new plan, with a pending purchase the sync grants once Stripe bills it: taken back, the
+schedule is released (the subscription goes on billing its current items), then the purchase
+and the plan shown as scheduled are dropped.
+
+billing.update `uncancel` does this, and so does attaching the plan held again (as Autumn
+renews it). Both run under the customer's billing lock. Stripe is changed first, then our
+copy: run again, it finds nothing left to change in Stripe and finishes what a run cut short
+left undone in our copy.
+"""
+
+from __future__ import annotations
+
+from billing import clock
+from billing.domain.customers import Customer
+from billing.domain.errors import PlanAlreadyAttached
+from billing.domain.holdings import Holdings, Subscription
+from billing.domain.plans import Plan
+from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_sync import plan_price_ids
+from billing.services import app_events
+from billing.services.app_events import ProductsUpdated
+from billing.services.subscription_sync import sync_subscription
+from billing.store import catalog, purchases, stripe_timeline
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.subscriptions import StripeSubscription
+
+
+def uncancel(
+    customer: Customer,
+    held: Subscription,
+    live: StripeSubscription,
+    revision: int,
+    stripe: StripeFactory,
+) -> None:
+    """`live`: the Stripe subscription billing `held`, read under the lock; `revision`: its
+    mark's revision then (the cancellation's key, so the next change gets a new one)."""
+    if live.canceling:
+        stripe().set_cancel_at_period_end(live.id, False, f"{live.id}:{revision}:uncancel")
+    switch = _paid_switch(customer, live.id)
+    if switch is not None:
+        _take_back_switch(customer, held, live, switch, stripe)
+    sync_subscription(live.id, stripe)
+
+
+def renew_by_attach(
+    customer: Customer, held: Subscription, plan: Plan, stripe: StripeFactory
+) -> None:
+    """Attaching the plan held while it is set to end (canceled, or another plan scheduled
+    in its place) renews it, as uncancel does."""
+    live = None
+    if customer.stripe_id is not None:
+        live = stripe().subscription_selling(customer.stripe_id, plan_price_ids(plan))
+    if live is None:
+        # Nothing in Stripe to take back: the plan is simply held.
+        raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
+    uncancel(customer, held, live, stripe_timeline.mark(live.id).revision, stripe)
+
+
+def _paid_switch(customer: Customer, subscription_id: str) -> PendingPurchase | None:
+    """The purchase of a paid plan the subscription is to switch to at its period end, while
+    still to come. (A free plan's is a cancellation: Stripe's state says it is taken back.)"""
+    found = purchases.scheduled_switch(subscription_id)
+    purchase = purchases.load(found[0]) if found is not None else None
+    if purchase is None or purchase.status != "pending":
+        return None
+    if purchase.internal_id != customer.internal_id:
+        return None
+    plan = catalog.load().version(purchase.plan_id, purchase.plan_version)
+    return None if plan is None or plan.free else purchase
+
+
+def _take_back_switch(
+    customer: Customer,
+    held: Subscription,
+    live: StripeSubscription,
+    switch: PendingPurchase,
+    stripe: StripeFactory,
+) -> None:
+    # A run cut short after the release finds no schedule left: only our copy is to follow.
+    if live.schedule_id is not None:
+        stripe().release_schedule(live.schedule_id)
+    shown = tuple(
+        s
+        for s in customer.holdings.subscriptions
+        if s.status == "scheduled" and s.plan_id == switch.plan_id
+    )
+    dropped = purchases.drop_scheduled(
+        customer, Holdings(subscriptions=shown), switch.id, live.id, clock.now_ms()
+    )
+    if not dropped or customer.id is None:
+        return
+    app_events.publish(
+        ProductsUpdated(
+            cause=f"unscheduled:{switch.id}",
+            customer_id=customer.id,
+            plan_id=held.plan_id,
+            plan_version=held.plan_version,
+            scenario="renew",
+        )
+    )

@@ -1,0 +1,245 @@
+"""Taking back a downgrade between paid plans scheduled at the period end, over the local
+stack and the Stripe emulator: billing.update `uncancel` of the plan held, or attaching the
+plan held again. The Stripe subscription's schedule is released, the scheduled plan and its
+purchase are gone, and the plan held renews at the period end as it was."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from local.stack import LocalStack
+from tests.conftest import stripe_client, table_items
+from tests.emulator.receiver import WebhookReceiver
+from tests.integration.test_app_webhooks import PRODUCTS_UPDATED, endpoint, verified, wait_for
+from tests.integration.test_billing_update_api import (  # noqa: F401 (fixtures)
+    attach,
+    catalog,
+    customer,
+    update,
+    with_card_on_file,
+)
+
+DAY_S = 24 * 3600
+
+
+class OnPremium:
+    """c1 on premium (paid with its card, on a Stripe test clock), pro scheduled for the
+    period end."""
+
+    def __init__(self, api: httpx.Client, stack: LocalStack) -> None:
+        self.stripe = stripe_client(stack)
+        self.start = int(time.time())
+        self.clock = self.stripe.v1.test_helpers.test_clocks.create({"frozen_time": self.start})
+        self.stripe_customer = self.stripe.v1.customers.create({"test_clock": self.clock.id}).id
+        linked = api.post(
+            "/v1/customers.get_or_create",
+            json={"customer_id": "c1", "stripe_id": self.stripe_customer},
+        )
+        assert linked.status_code == 200, linked.text
+        with_card_on_file(api, stack, "pm_card_visa")
+        assert attach(api, plan_id="premium").json()["invoice"]["status"] == "paid"
+        assert attach(api, plan_id="pro").status_code == 200
+        assert held(api) == [("premium", "active"), ("pro", "scheduled")]
+        assert self.subscription().schedule is not None
+
+    def subscription(self) -> Any:
+        (found,) = self.stripe.v1.subscriptions.list({"customer": self.stripe_customer}).data
+        return found
+
+    def advance_past_the_period_end(self) -> None:
+        self.stripe.v1.test_helpers.test_clocks.advance(
+            self.clock.id, {"frozen_time": self.start + 32 * DAY_S}
+        )
+
+
+@pytest.fixture
+def downgrading(catalog: httpx.Client, clean_stack: LocalStack) -> OnPremium:  # noqa: F811
+    return OnPremium(catalog, clean_stack)
+
+
+def held(api: httpx.Client) -> list[tuple[str, str]]:
+    return [(s["plan_id"], s["status"]) for s in customer(api)["subscriptions"]]
+
+
+def scheduled_items(stack: LocalStack) -> list[dict[str, Any]]:
+    """What keeps a scheduled switch in our table: the switch and its pending purchase."""
+    return [
+        item
+        for item in table_items(stack)
+        if item["PK"]["S"].startswith("SWITCH#")
+        or (item.get("entity", {}).get("S") == "purchase" and item["status"]["S"] == "pending")
+    ]
+
+
+def test_uncancel_takes_back_a_scheduled_downgrade_and_the_plan_renews_as_it_was(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    response = update(catalog, plan_id="premium", cancel_action="uncancel")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"customer_id": "c1", "payment_url": None}
+    assert held(catalog) == [("premium", "active")]
+    premium = customer(catalog)["subscriptions"][0]
+    assert (premium["canceled_at"], premium["expires_at"]) == (None, None)
+    assert downgrading.subscription().schedule is None
+    (schedule,) = downgrading.stripe.v1.subscription_schedules.list(
+        {"customer": downgrading.stripe_customer}
+    ).data
+    assert schedule.status == "released"
+    assert scheduled_items(clean_stack) == []
+
+    downgrading.advance_past_the_period_end()
+
+    assert held(catalog) == [("premium", "active")]
+    assert customer(catalog)["balances"]["messages"]["granted"] == 5000
+    renewed = downgrading.subscription()
+    assert [i.price.unit_amount for i in renewed["items"].data] == [5000]
+    invoices = downgrading.stripe.v1.invoices.list({"customer": downgrading.stripe_customer})
+    assert [(i.billing_reason, i.status, i.total) for i in invoices.data] == [
+        ("subscription_cycle", "paid", 5000),
+        ("subscription_create", "paid", 5000),
+    ]
+
+
+def test_a_retried_uncancel_changes_nothing_and_asks_stripe_for_no_change(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    schedule_writes = emulator.requests_made("POST", "/v1/subscription_schedules/")
+    assert update(catalog, plan_id="premium", cancel_action="uncancel").status_code == 200
+    after_first = customer(catalog)
+    writes_to_stripe = emulator.requests_made("POST", "/v1/")
+
+    retried = update(catalog, plan_id="premium", cancel_action="uncancel")
+
+    assert retried.status_code == 200, retried.text
+    assert customer(catalog) == after_first
+    assert emulator.requests_made("POST", "/v1/") == writes_to_stripe
+    released = emulator.requests_made("POST", "/v1/subscription_schedules/") - schedule_writes
+    assert released == 1, "the schedule is released once"
+
+
+def test_an_uncancel_whose_release_fails_changes_nothing_and_its_retry_completes(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    # Past the SDK's own retries (1 attempt + 2 for a 5xx): the caller sees it.
+    emulator.fail_next("POST", "/v1/subscription_schedules/", status=500, times=3)
+
+    failed = update(catalog, plan_id="premium", cancel_action="uncancel")
+
+    assert failed.status_code == 502
+    assert held(catalog) == [("premium", "active"), ("pro", "scheduled")]
+    assert downgrading.subscription().schedule is not None
+
+    assert update(catalog, plan_id="premium", cancel_action="uncancel").status_code == 200
+
+    assert held(catalog) == [("premium", "active")]
+    assert downgrading.subscription().schedule is None
+    assert scheduled_items(clean_stack) == []
+
+
+def test_attaching_the_plan_held_again_takes_back_the_scheduled_downgrade(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    response = attach(catalog, plan_id="premium")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"customer_id": "c1", "payment_url": None}
+    assert held(catalog) == [("premium", "active")]
+    assert downgrading.subscription().schedule is None
+    assert scheduled_items(clean_stack) == []
+
+    downgrading.advance_past_the_period_end()
+
+    assert held(catalog) == [("premium", "active")]
+    latest = downgrading.stripe.v1.invoices.list({"customer": downgrading.stripe_customer})
+    assert (latest.data[0].status, latest.data[0].total) == ("paid", 5000)
+    again = attach(catalog, plan_id="premium")
+    assert (again.status_code, again.json()["code"]) == (409, "plan_already_attached")
+
+
+def test_attaching_a_plan_held_that_cancels_at_the_period_end_takes_the_cancellation_back(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+) -> None:
+    stripe_customer = with_card_on_file(catalog, clean_stack, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+    assert update(catalog, plan_id="pro", cancel_action="cancel_end_of_cycle").status_code == 200
+
+    response = attach(catalog, plan_id="pro")
+
+    assert response.status_code == 200, response.text
+    (pro,) = customer(catalog)["subscriptions"]
+    assert (pro["plan_id"], pro["canceled_at"], pro["expires_at"]) == ("pro", None, None)
+    stripe = stripe_client(clean_stack)
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert subscription.cancel_at_period_end is False
+
+
+def test_uncancel_with_nothing_to_take_back_changes_nothing(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+) -> None:
+    with_card_on_file(catalog, clean_stack, "pm_card_visa")
+    attach(catalog, plan_id="premium")
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    before = customer(catalog)
+    writes_to_stripe = emulator.requests_made("POST", "/v1/")
+
+    response = update(catalog, plan_id="premium", cancel_action="uncancel")
+
+    assert response.status_code == 200, response.text
+    assert customer(catalog) == before
+    assert emulator.requests_made("POST", "/v1/") == writes_to_stripe
+
+
+def test_the_application_is_told_the_plan_held_renews(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    receiver = WebhookReceiver()
+    try:
+        secret = endpoint(catalog, receiver.url, events=[PRODUCTS_UPDATED])["secret"]
+
+        update(catalog, plan_id="premium", cancel_action="uncancel")
+        update(catalog, plan_id="premium", cancel_action="uncancel")
+
+        def renewals() -> list[dict[str, Any]]:
+            told = [verified(secret, post)["data"] for post in receiver.received]
+            return [d for d in told if d["scenario"] == "renew"]
+
+        wait_for(lambda: len(renewals()) >= 1)
+        time.sleep(0.5)  # a second one would have arrived by now
+        (renewal,) = renewals()
+        assert renewal["updated_product"]["id"] == "premium"
+    finally:
+        receiver.stop()
+
+
+def test_a_scheduled_downgrade_keeps_its_purchase_until_long_after_the_switch(
+    clean_stack: LocalStack, downgrading: OnPremium
+) -> None:
+    items = scheduled_items(clean_stack)
+    (switch,) = [i for i in items if i["PK"]["S"].startswith("SWITCH#")]
+    (purchase,) = [i for i in items if i.get("entity", {}).get("S") == "purchase"]
+
+    # Not an unpaid purchase's week: the switch comes at the period end, a month away.
+    assert purchase["ttl"] == switch["ttl"]
+    assert int(purchase["ttl"]["N"]) > int(switch["at_ms"]["N"]) // 1000
