@@ -56,6 +56,12 @@ class OnPremium:
         )
 
 
+def stripe_writes(stack: LocalStack, path: str = "/v1/") -> int:
+    """How many writes the emulator has served under `path`."""
+    assert stack.emulator is not None
+    return stack.emulator.requests_made("POST", path)
+
+
 @pytest.fixture
 def downgrading(catalog: httpx.Client, clean_stack: LocalStack) -> OnPremium:  # noqa: F811
     return OnPremium(catalog, clean_stack)
@@ -112,19 +118,17 @@ def test_a_retried_uncancel_changes_nothing_and_asks_stripe_for_no_change(
     clean_stack: LocalStack,
     downgrading: OnPremium,
 ) -> None:
-    emulator = clean_stack.emulator
-    assert emulator is not None
-    schedule_writes = emulator.requests_made("POST", "/v1/subscription_schedules/")
+    schedule_writes = stripe_writes(clean_stack, "/v1/subscription_schedules/")
     assert update(catalog, plan_id="premium", cancel_action="uncancel").status_code == 200
     after_first = customer(catalog)
-    writes_to_stripe = emulator.requests_made("POST", "/v1/")
+    writes_to_stripe = stripe_writes(clean_stack)
 
     retried = update(catalog, plan_id="premium", cancel_action="uncancel")
 
     assert retried.status_code == 200, retried.text
     assert customer(catalog) == after_first
-    assert emulator.requests_made("POST", "/v1/") == writes_to_stripe
-    released = emulator.requests_made("POST", "/v1/subscription_schedules/") - schedule_writes
+    assert stripe_writes(clean_stack) == writes_to_stripe
+    released = stripe_writes(clean_stack, "/v1/subscription_schedules/") - schedule_writes
     assert released == 1, "the schedule is released once"
 
 
@@ -197,16 +201,14 @@ def test_uncancel_with_nothing_to_take_back_changes_nothing(
 ) -> None:
     with_card_on_file(catalog, clean_stack, "pm_card_visa")
     attach(catalog, plan_id="premium")
-    emulator = clean_stack.emulator
-    assert emulator is not None
     before = customer(catalog)
-    writes_to_stripe = emulator.requests_made("POST", "/v1/")
+    writes_to_stripe = stripe_writes(clean_stack)
 
     response = update(catalog, plan_id="premium", cancel_action="uncancel")
 
     assert response.status_code == 200, response.text
     assert customer(catalog) == before
-    assert emulator.requests_made("POST", "/v1/") == writes_to_stripe
+    assert stripe_writes(clean_stack) == writes_to_stripe
 
 
 def test_the_application_is_told_the_plan_held_renews(

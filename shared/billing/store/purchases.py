@@ -54,24 +54,24 @@ def save_pending(purchase: PendingPurchase, ttl_s: int) -> PendingPurchase:
 def drop_pending(purchase_id: str) -> bool:
     """Forgets a purchase nobody paid for, unless it was granted (False then)."""
     try:
-        writes.run(
-            [
-                Write(
-                    "Delete",
-                    {
-                        "TableName": table_name(),
-                        "Key": _key(purchase_id),
-                        "ConditionExpression": "#status = :pending",
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {":pending": {"S": "pending"}},
-                    },
-                    on_condition_failed=PurchaseAlreadyGranted,
-                )
-            ]
-        )
+        writes.run([_forgotten_while_pending(purchase_id)])
     except PurchaseAlreadyGranted:
         return False
     return True
+
+
+def _forgotten_while_pending(purchase_id: str) -> Write:
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": _key(purchase_id),
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+        },
+        on_condition_failed=PurchaseAlreadyGranted,
+    )
 
 
 def load(purchase_id: str) -> PendingPurchase | None:
@@ -217,17 +217,7 @@ def drop_scheduled(
     goes; at once, and only while the purchase is still pending (False, nothing written,
     when it was granted or dropped meanwhile)."""
     pk, owner = pk_of(profile), profile.internal_id
-    forgotten = Write(
-        "Delete",
-        {
-            "TableName": table_name(),
-            "Key": _key(purchase_id),
-            "ConditionExpression": "#status = :pending",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":pending": {"S": "pending"}},
-        },
-        on_condition_failed=PurchaseAlreadyGranted,
-    )
+    forgotten = _forgotten_while_pending(purchase_id)
     switch = Write(
         "Delete",
         {
