@@ -7,7 +7,7 @@ and requests go through the local HTTP API to the real handlers, as in `make dev
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import boto3
@@ -36,8 +36,28 @@ def stack() -> Iterator[LocalStack]:
         queue_retry_delay_s=0,
     )
     running = LocalStack(config).start()
+    _running.append(running)
     yield running
+    _running.remove(running)
     running.stop()
+
+
+# The session's stack, while it runs in this process (see `stack_held`).
+_running: list[LocalStack] = []
+
+
+@contextmanager
+def stack_held() -> Iterator[None]:
+    """The session's stack, if it runs in this process, does nothing in the background while
+    inside: no queue batches (waiting for one in flight) and no Stripe webhook deliveries.
+    Its functions share this process's cached settings and clients: a purge left queued by
+    the last test must not rebuild them while a test points them at an in-process DynamoDB."""
+    with ExitStack() as held:
+        for running in _running:
+            held.enter_context(running.stripe_webhooks_paused())
+            for poller in running.pollers:
+                held.enter_context(poller.held())
+        yield
 
 
 @pytest.fixture
@@ -114,7 +134,7 @@ def in_process_table(env: pytest.MonkeyPatch, name: str) -> Iterator[None]:
     from billing.store import table
     from local.template import load_template, table_definition
 
-    with mock_aws():
+    with stack_held(), mock_aws():
         env.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
         env.setenv("TABLE_NAME", name)
         env.setenv("API_KEY_HASHES", "0" * 64)

@@ -38,6 +38,7 @@ from billing.services.track import Usage, track
 from billing.store import customers, table
 from billing.track_queue import QueuedUse
 from local.template import load_template, table_definition
+from tests.conftest import stack_held
 
 # Each example costs ~15 calls of moto in process (~10 ms each on an idle core). The examples
 # run in chunks, each on a fresh in-process DynamoDB (moto slows and grows as it serves), which
@@ -73,7 +74,7 @@ def _forget_clients() -> None:
 @pytest.fixture
 def catalog() -> Iterator[None]:
     """An in-process DynamoDB with the template's table and one metered feature."""
-    with mock_aws(), pytest.MonkeyPatch.context() as env:
+    with stack_held(), mock_aws(), pytest.MonkeyPatch.context() as env:
         env.delenv("DYNAMODB_ENDPOINT_URL", raising=False)
         env.setenv("TABLE_NAME", "billing-property")
         env.setenv("API_KEY_HASHES", "0" * 64)
@@ -84,7 +85,8 @@ def catalog() -> Iterator[None]:
         dynamodb.create_table(**table_definition(load_template(), "billing-property"))
         create_feature(FeatureSpec(id=FEATURE, name="Credits", type="metered"))
         yield
-    _forget_clients()  # the next tests talk to the local stack again
+        # Before the stack goes on: the next tests and its functions talk to it again.
+        _forget_clients()
 
 
 Totals = tuple[Decimal, Decimal, Decimal, Decimal]
