@@ -281,6 +281,15 @@ def update(request: ApiRequest) -> JsonObject:
             400,
             "A canceled subscription can only update its cancellation_details and metadata.",
         )
+    if subscription["schedule"] is not None and (
+        "cancel_at_period_end" in params or "cancel_at" in params
+    ):
+        # As Stripe: a schedule decides how its subscription ends.
+        raise StripeError(
+            400,
+            f"The subscription is managed by the subscription schedule"
+            f" `{subscription['schedule']}`: change its cancellation through the schedule.",
+        )
     now = now_for(store, subscription["customer"], request.now)
     customer = store.require("customer", subscription["customer"], "customer")
     proration = _choice(params, "proration_behavior", _PRORATION_BEHAVIORS, "create_prorations")

@@ -51,6 +51,23 @@ def test_from_subscription_copies_the_current_phase(client, emulator, setup):
         client.v1.subscription_schedules.create({"from_subscription": sub.id})
 
 
+def test_a_subscription_a_schedule_manages_ends_only_as_the_schedule_says(client, setup):
+    _prices, _customer, sub = setup
+    schedule = client.v1.subscription_schedules.create({"from_subscription": sub.id})
+
+    for change in (
+        {"cancel_at_period_end": True},
+        {"cancel_at": sub["items"].data[0].current_period_end},
+    ):
+        with pytest.raises(stripe.InvalidRequestError) as refused:
+            client.v1.subscriptions.update(sub.id, change)
+        assert schedule.id in str(refused.value)
+    client.v1.subscription_schedules.release(schedule.id)
+    assert client.v1.subscriptions.update(
+        sub.id, {"cancel_at_period_end": True}
+    ).cancel_at_period_end
+
+
 def test_update_adds_a_next_phase_without_touching_the_subscription_now(client, setup):
     prices, _customer, sub = setup
     schedule = client.v1.subscription_schedules.create({"from_subscription": sub.id})

@@ -50,6 +50,13 @@ class OnPremium:
         (found,) = self.stripe.v1.subscriptions.list({"customer": self.stripe_customer}).data
         return found
 
+    def statuses(self) -> list[str]:
+        """Of every subscription of the customer, ended ones too."""
+        listed = self.stripe.v1.subscriptions.list(
+            {"customer": self.stripe_customer, "status": "all"}
+        )
+        return [s.status for s in listed.data]
+
     def advance_past_the_period_end(self) -> None:
         self.stripe.v1.test_helpers.test_clocks.advance(
             self.clock.id, {"frozen_time": self.start + 32 * DAY_S}
@@ -111,6 +118,41 @@ def test_uncancel_takes_back_a_scheduled_downgrade_and_the_plan_renews_as_it_was
         ("subscription_cycle", "paid", 5000),
         ("subscription_create", "paid", 5000),
     ]
+
+
+def test_cancelling_at_the_period_end_takes_the_scheduled_downgrade_with_the_plan(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    # When premium, with pro scheduled to replace it, is cancelled at the period end
+    response = update(catalog, plan_id="premium", cancel_action="cancel_end_of_cycle")
+
+    # Then premium ends then and nothing replaces it but the default plan
+    assert response.status_code == 200, response.text
+    assert held(catalog) == [("premium", "active")]
+    assert customer(catalog)["subscriptions"][0]["canceled_at"] is not None
+    subscription = downgrading.subscription()
+    assert (subscription.schedule, subscription.cancel_at_period_end) == (None, True)
+    assert scheduled_items(clean_stack) == []
+
+    downgrading.advance_past_the_period_end()
+
+    assert held(catalog) == [("free", "active")]
+    assert downgrading.statuses() == ["canceled"]
+
+
+def test_cancelling_now_takes_the_scheduled_downgrade_with_the_plan(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    response = update(catalog, plan_id="premium", cancel_action="cancel_immediately")
+
+    assert response.status_code == 200, response.text
+    assert held(catalog) == [("free", "active")]
+    assert downgrading.statuses() == ["canceled"]
+    assert scheduled_items(clean_stack) == []
 
 
 def test_a_retried_uncancel_changes_nothing_and_asks_stripe_for_no_change(

@@ -42,9 +42,17 @@ def uncancel(
     mark's revision then (the cancellation's key, so the next change gets a new one)."""
     if live.canceling:
         stripe().set_cancel_at_period_end(live.id, False, f"{live.id}:{revision}:uncancel")
-    switch = _paid_switch(customer, live.id)
-    if switch is not None:
-        _take_back_switch(customer, held, live, switch, stripe)
+    dropped = drop_paid_switch(customer, live, stripe)
+    if dropped is not None and customer.id is not None:
+        app_events.publish(
+            ProductsUpdated(
+                cause=f"unscheduled:{dropped.id}",
+                customer_id=customer.id,
+                plan_id=held.plan_id,
+                plan_version=held.plan_version,
+                scenario="renew",
+            )
+        )
     sync_subscription(live.id, stripe)
 
 
@@ -75,13 +83,17 @@ def _paid_switch(customer: Customer, subscription_id: str) -> PendingPurchase | 
     return None if plan is None or plan.free else purchase
 
 
-def _take_back_switch(
-    customer: Customer,
-    held: Subscription,
-    live: StripeSubscription,
-    switch: PendingPurchase,
-    stripe: StripeFactory,
-) -> None:
+def drop_paid_switch(
+    customer: Customer, live: StripeSubscription, stripe: StripeFactory
+) -> PendingPurchase | None:
+    """Takes back a downgrade to another paid plan scheduled for `live`'s period end (the
+    schedule released in Stripe, then the purchase and the plan shown as scheduled dropped
+    at once). Returns the purchase dropped; None when there was none, or another run
+    dropped it first. Cancelling goes through here too: Stripe refuses to change the
+    cancellation of a subscription that a schedule manages."""
+    switch = _paid_switch(customer, live.id)
+    if switch is None:
+        return None
     # A run cut short after the release finds no schedule left: only our copy is to follow.
     if live.schedule_id is not None:
         stripe().release_schedule(live.schedule_id)
@@ -93,14 +105,4 @@ def _take_back_switch(
     dropped = purchases.drop_scheduled(
         customer, Holdings(subscriptions=shown), switch.id, live.id, clock.now_ms()
     )
-    if not dropped or customer.id is None:
-        return
-    app_events.publish(
-        ProductsUpdated(
-            cause=f"unscheduled:{switch.id}",
-            customer_id=customer.id,
-            plan_id=held.plan_id,
-            plan_version=held.plan_version,
-            scenario="renew",
-        )
-    )
+    return switch if dropped else None

@@ -36,7 +36,7 @@ from billing.services.attach import (
 )
 from billing.services.customers.get import get_customer
 from billing.services.subscription_sync import expire_now, sync_subscription
-from billing.services.uncancel import uncancel
+from billing.services.uncancel import drop_paid_switch, uncancel
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
@@ -151,6 +151,8 @@ def _update(
         uncancel(customer, held, live, revision, stripe)
         return done
     if command.cancel_action is not None:
+        # A downgrade scheduled for the period end goes with the plan it was to replace.
+        drop_paid_switch(customer, live, stripe)
         _cancel(live, command.cancel_action, revision, stripe)
         sync_subscription(live.id, stripe)
         return done
