@@ -1,6 +1,7 @@
 """A running emulator per test module, with its state cleared before every test."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import stripe
@@ -37,3 +38,20 @@ def receiver(emulator: StripeEmulator) -> Iterator[WebhookReceiver]:
     yield running
     emulator.stop_forwarding_webhooks()
     running.stop()
+
+
+@pytest.fixture
+def prices(client: stripe.StripeClient) -> dict[str, str]:
+    """Price ids of one product: `basic` (10 a month), `pro` (30 a month), `yearly` (100)."""
+    product = client.v1.products.create({"name": "Pro"})
+
+    def price(amount: int, interval: str = "month") -> str:
+        params: Any = {
+            "product": product.id,
+            "currency": "usd",
+            "unit_amount": amount,
+            "recurring": {"interval": interval},
+        }
+        return client.v1.prices.create(params).id
+
+    return {"basic": price(1000), "pro": price(3000), "yearly": price(10000, "year")}

@@ -6,23 +6,6 @@ import stripe
 
 
 @pytest.fixture
-def prices(client):
-    product = client.v1.products.create({"name": "Pro"})
-
-    def price(amount):
-        return client.v1.prices.create(
-            {
-                "product": product.id,
-                "currency": "usd",
-                "unit_amount": amount,
-                "recurring": {"interval": "month"},
-            }
-        ).id
-
-    return {"basic": price(1000), "pro": price(3000)}
-
-
-@pytest.fixture
 def subscribed(client, prices):
     customer = client.v1.customers.create(
         {

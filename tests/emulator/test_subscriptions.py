@@ -8,23 +8,6 @@ import pytest
 import stripe
 
 
-@pytest.fixture
-def prices(client):
-    product = client.v1.products.create({"name": "Pro"})
-
-    def price(amount, interval="month"):
-        return client.v1.prices.create(
-            {
-                "product": product.id,
-                "currency": "usd",
-                "unit_amount": amount,
-                "recurring": {"interval": interval},
-            }
-        ).id
-
-    return {"basic": price(1000), "pro": price(3000), "yearly": price(10000, "year")}
-
-
 def _customer(client, card="pm_card_visa"):
     return client.v1.customers.create(
         {"payment_method": card, "invoice_settings": {"default_payment_method": card}}

@@ -9,23 +9,6 @@ START = 1_780_000_000  # a fixed moment, so periods are the same on every run
 
 
 @pytest.fixture
-def prices(client):
-    product = client.v1.products.create({"name": "Pro"})
-
-    def price(amount):
-        return client.v1.prices.create(
-            {
-                "product": product.id,
-                "currency": "usd",
-                "unit_amount": amount,
-                "recurring": {"interval": "month"},
-            }
-        ).id
-
-    return {"basic": price(1000), "pro": price(3000)}
-
-
-@pytest.fixture
 def clock(client):
     return client.v1.test_helpers.test_clocks.create({"frozen_time": START, "name": "billing"})
 

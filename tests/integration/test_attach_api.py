@@ -41,6 +41,28 @@ TOP_UP = {
 }
 
 
+SEATS = {"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False}
+# Seats sold in packages of 5 (8 each) above 2 included, on a base of 30 a month.
+TEAM = {
+    "plan_id": "team",
+    "name": "Team",
+    "group": "team",
+    "price": {"amount": 30, "interval": "month"},
+    "items": [
+        {
+            "feature_id": "seats",
+            "included": 2,
+            "price": {
+                "amount": 8,
+                "billing_units": 5,
+                "billing_method": "prepaid",
+                "interval": "month",
+            },
+        }
+    ],
+}
+
+
 @pytest.fixture
 def catalog(api: httpx.Client) -> httpx.Client:
     for body in (
@@ -633,29 +655,8 @@ def test_an_upgrade_needing_authentication_applies_once_authenticated(
 def test_prepaid_quantities_are_bought_in_packages_and_granted_in_units(
     catalog: httpx.Client, webhooks: LocalStack
 ) -> None:
-    catalog.post(
-        "/v1/features.create",
-        json={"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False},
-    )
-    team = {
-        "plan_id": "team",
-        "name": "Team",
-        "group": "team",
-        "price": {"amount": 30, "interval": "month"},
-        "items": [
-            {
-                "feature_id": "seats",
-                "included": 2,
-                "price": {
-                    "amount": 8,
-                    "billing_units": 5,
-                    "billing_method": "prepaid",
-                    "interval": "month",
-                },
-            }
-        ],
-    }
-    assert catalog.post("/v1/plans.create", json=team).status_code == 200
+    catalog.post("/v1/features.create", json=SEATS)
+    assert catalog.post("/v1/plans.create", json=TEAM).status_code == 200
     stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
 
     answer = attach(

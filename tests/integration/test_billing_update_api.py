@@ -13,6 +13,7 @@ import pytest
 from billing.store import keys
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client
+from tests.integration.test_attach_api import SEATS, TEAM, with_card_on_file
 
 FREE = {
     "plan_id": "free",
@@ -32,50 +33,18 @@ PREMIUM = {
     "price": {"amount": 50, "interval": "month"},
     "items": [{"feature_id": "messages", "included": 5000}],
 }
-TEAM = {
-    "plan_id": "team",
-    "name": "Team",
-    "group": "team",
-    "price": {"amount": 30, "interval": "month"},
-    "items": [
-        {
-            "feature_id": "seats",
-            "included": 2,
-            "price": {
-                "amount": 8,
-                "billing_units": 5,
-                "billing_method": "prepaid",
-                "interval": "month",
-            },
-        }
-    ],
-}
 
 
 @pytest.fixture
 def catalog(api: httpx.Client) -> httpx.Client:
     for body in (
         {"feature_id": "messages", "name": "Messages", "type": "metered"},
-        {"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False},
+        SEATS,
     ):
         assert api.post("/v1/features.create", json=body).status_code == 200
     for plan in (FREE, PRO, PREMIUM, TEAM):
         assert api.post("/v1/plans.create", json=plan).status_code == 200, plan
     return api
-
-
-def with_card_on_file(api: httpx.Client, stack: LocalStack, payment_method: str) -> str:
-    """Customer c1 (starting on the default free plan), linked to a Stripe customer whose
-    default card is `payment_method`; returns the Stripe customer's id."""
-    linked = api.post(
-        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
-    ).json()
-    stripe = stripe_client(stack)
-    card = stripe.v1.payment_methods.attach(payment_method, {"customer": linked["stripe_id"]})
-    stripe.v1.customers.update(
-        linked["stripe_id"], {"invoice_settings": {"default_payment_method": card.id}}
-    )
-    return str(linked["stripe_id"])
 
 
 def attach(api: httpx.Client, **body: Any) -> httpx.Response:

@@ -13,6 +13,8 @@ import pytest
 from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
 from tests.integration.test_attach_api import (  # noqa: F401 (fixtures)
+    SEATS,
+    TEAM,
     attach,
     catalog,
     customer,
@@ -33,33 +35,13 @@ def money(value: float | int) -> Decimal:
 
 @pytest.fixture
 def team(catalog: httpx.Client) -> httpx.Client:  # noqa: F811
-    catalog.post(
-        "/v1/features.create",
-        json={"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False},
-    )
-    plan = {
-        "plan_id": "team",
-        "name": "Team",
-        "group": "team",
-        "price": {"amount": 30, "interval": "month"},
-        "items": [
-            {
-                "feature_id": "seats",
-                "included": 2,
-                "price": {
-                    "amount": 8,
-                    "billing_units": 5,
-                    "billing_method": "prepaid",
-                    "interval": "month",
-                },
-            },
-            {
-                "feature_id": "messages",
-                "included": 100,
-                "price": {"amount": 0.5, "billing_method": "usage_based", "interval": "month"},
-            },
-        ],
+    catalog.post("/v1/features.create", json=SEATS)
+    messages_in_arrears = {
+        "feature_id": "messages",
+        "included": 100,
+        "price": {"amount": 0.5, "billing_method": "usage_based", "interval": "month"},
     }
+    plan = {**TEAM, "items": [*TEAM["items"], messages_in_arrears]}
     assert catalog.post("/v1/plans.create", json=plan).status_code == 200
     return catalog
 

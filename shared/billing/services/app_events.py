@@ -15,12 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 from aws_lambda_powertools import Logger
 
-from billing import clock, sqs
+from billing import clock, numbers, sqs
 from billing.config import settings
 
 logger = Logger(child=True)
@@ -112,14 +111,13 @@ def event_id(event: AppEvent) -> str:
 
 def queued_body(event: AppEvent, occurred_at: int) -> str:
     """The message the delivery worker reads (`app_webhooks.delivery.Queued`)."""
-    return json.dumps(
+    return numbers.dumps(
         {
             "id": event_id(event),
             "type": event_type(event),
             "occurred_at": occurred_at,
             "event": _fields(event),
-        },
-        default=_json_value,
+        }
     )
 
 
@@ -141,9 +139,3 @@ def _fields(event: AppEvent) -> dict[str, Any]:
     if isinstance(event, InvoiceFinalized):
         fields["invoice"] = dict(event.invoice)
     return fields
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")

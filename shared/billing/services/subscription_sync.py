@@ -58,7 +58,7 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         for sub in customer.holdings.subscriptions
         if (plan := current.version(sub.plan_id, sub.plan_version)) is not None
     }
-    switch = _switch_of(state, current, customer)
+    switch = switch_of(state.id, current, customer)
     if switch is not None and _switched(state, switch):
         return
     held = held_for(customer.holdings, held_plans, state)
@@ -68,14 +68,14 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
     now = clock.now_ms()
     raised = stripe_timeline.mark_raised(subscription_id, mark, event_created, now)
     if state.ended:
-        shown = _shown(switch, customer.holdings)
+        shown = shown_as_scheduled(switch, customer.holdings)
         _expire(customer, held, held_plans[held.id], current, shown, [raised], now)
         return
     after = synced(held, state)
     regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
-    dropped = _shown(switch, customer.holdings) if taken_back else ()
+    dropped = shown_as_scheduled(switch, customer.holdings) if taken_back else ()
     if after == held and not regranted and not dropped:
         return
     stripe_subscriptions.save(
@@ -108,7 +108,7 @@ def _refuse_before_the_grant(state: StripeSubscription, customer: Customer) -> N
         raise StripeEventTooEarly
 
 
-class _Switch(NamedTuple):
+class Switch(NamedTuple):
     """A change scheduled for a subscription's period end: the purchase it grants then."""
 
     purchase: PendingPurchase
@@ -116,16 +116,17 @@ class _Switch(NamedTuple):
     at_ms: int
 
 
-def _switch_of(state: StripeSubscription, current: Catalog, customer: Customer) -> _Switch | None:
-    found = purchases.scheduled_switch(state.id)
+def switch_of(subscription_id: str, current: Catalog, customer: Customer) -> Switch | None:
+    """The customer's change scheduled for the subscription's period end, if any."""
+    found = purchases.scheduled_switch(subscription_id)
     purchase = purchases.load(found[0]) if found is not None else None
     if found is None or purchase is None or purchase.internal_id != customer.internal_id:
         return None
     plan = current.version(purchase.plan_id, purchase.plan_version)
-    return None if plan is None else _Switch(purchase, plan, found[1])
+    return None if plan is None else Switch(purchase, plan, found[1])
 
 
-def _switched(state: StripeSubscription, switch: _Switch) -> bool:
+def _switched(state: StripeSubscription, switch: Switch) -> bool:
     """The change is granted once Stripe bills the new plan, or, for a free plan, once the
     paid subscription has ended. True if it is (or had been) granted: there is nothing else
     to sync then."""
@@ -138,7 +139,7 @@ def _switched(state: StripeSubscription, switch: _Switch) -> bool:
     return True
 
 
-def _shown(switch: _Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:
+def shown_as_scheduled(switch: Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:
     """The plan shown as scheduled until the switch, while it is still to come."""
     if switch is None or switch.purchase.status != "pending":
         return ()

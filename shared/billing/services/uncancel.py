@@ -25,8 +25,13 @@ from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_sync import plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
-from billing.services.subscription_sync import sync_subscription
+from billing.services.subscription_sync import (
+    shown_as_scheduled,
+    switch_of,
+    sync_subscription,
+)
 from billing.store import catalog, purchases, stripe_timeline
+from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.subscriptions import StripeSubscription
 
@@ -36,13 +41,14 @@ def uncancel(
     held: Subscription,
     live: StripeSubscription,
     revision: int,
+    current: Catalog,
     stripe: StripeFactory,
 ) -> None:
     """`live`: the Stripe subscription billing `held`, read under the lock; `revision`: its
     mark's revision then (the cancellation's key, so the next change gets a new one)."""
     if live.canceling:
         stripe().set_cancel_at_period_end(live.id, False, f"{live.id}:{revision}:uncancel")
-    dropped = drop_paid_switch(customer, live, stripe)
+    dropped = drop_paid_switch(customer, live, current, stripe)
     if dropped is not None and customer.id is not None:
         app_events.publish(
             ProductsUpdated(
@@ -67,42 +73,25 @@ def renew_by_attach(
     if live is None:
         # Nothing in Stripe to take back: the plan is simply held.
         raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
-    uncancel(customer, held, live, stripe_timeline.mark(live.id).revision, stripe)
-
-
-def _paid_switch(customer: Customer, subscription_id: str) -> PendingPurchase | None:
-    """The purchase of a paid plan the subscription is to switch to at its period end, while
-    still to come. (A free plan's is a cancellation: Stripe's state says it is taken back.)"""
-    found = purchases.scheduled_switch(subscription_id)
-    purchase = purchases.load(found[0]) if found is not None else None
-    if purchase is None or purchase.status != "pending":
-        return None
-    if purchase.internal_id != customer.internal_id:
-        return None
-    plan = catalog.load().version(purchase.plan_id, purchase.plan_version)
-    return None if plan is None or plan.free else purchase
+    revision = stripe_timeline.mark(live.id).revision
+    uncancel(customer, held, live, revision, catalog.load(), stripe)
 
 
 def drop_paid_switch(
-    customer: Customer, live: StripeSubscription, stripe: StripeFactory
+    customer: Customer, live: StripeSubscription, current: Catalog, stripe: StripeFactory
 ) -> PendingPurchase | None:
     """Takes back a downgrade to another paid plan scheduled for `live`'s period end (the
     schedule released in Stripe, then the purchase and the plan shown as scheduled dropped
     at once). Returns the purchase dropped; None when there was none, or another run
     dropped it first. Cancelling goes through here too: Stripe refuses to change the
     cancellation of a subscription that a schedule manages."""
-    switch = _paid_switch(customer, live.id)
-    if switch is None:
+    switch = switch_of(live.id, current, customer)
+    # A move to a free plan is a cancellation: Stripe's own state says it is taken back.
+    if switch is None or switch.purchase.status != "pending" or switch.plan.free:
         return None
     # A run cut short after the release finds no schedule left: only our copy is to follow.
     if live.schedule_id is not None:
         stripe().release_schedule(live.schedule_id)
-    shown = tuple(
-        s
-        for s in customer.holdings.subscriptions
-        if s.status == "scheduled" and s.plan_id == switch.plan_id
-    )
-    dropped = purchases.drop_scheduled(
-        customer, Holdings(subscriptions=shown), switch.id, live.id, clock.now_ms()
-    )
-    return switch if dropped else None
+    shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
+    dropped = purchases.drop_scheduled(customer, shown, switch.purchase.id, live.id, clock.now_ms())
+    return switch.purchase if dropped else None

@@ -148,11 +148,11 @@ def _update(
         )
     revision = stripe_timeline.mark(live.id).revision
     if command.cancel_action == "uncancel":
-        uncancel(customer, held, live, revision, stripe)
+        uncancel(customer, held, live, revision, current, stripe)
         return done
     if command.cancel_action is not None:
         # A downgrade scheduled for the period end goes with the plan it was to replace.
-        drop_paid_switch(customer, live, stripe)
+        drop_paid_switch(customer, live, current, stripe)
         _cancel(live, command.cancel_action, revision, stripe)
         sync_subscription(live.id, stripe)
         return done
