@@ -36,6 +36,11 @@ class Subscription(NamedTuple):
     expires_at: int | None = None
     past_due: bool = False
     quantity: Decimal = Decimal(1)
+    # The Stripe subscription that bills a paid plan, and its items billing this plan: every
+    # sync and renewal finds the plan by them, never by price (another subscription may sell
+    # the same price). None on free plans, and on plans granted before they were recorded.
+    stripe_subscription_id: str | None = None
+    stripe_item_ids: tuple[str, ...] = ()
 
 
 class Grant(NamedTuple):

@@ -29,13 +29,42 @@ def plan_price_ids(plan: Plan) -> frozenset[str]:
 def held_for(
     held: Holdings, held_plans: Mapping[str, Plan], stripe_sub: StripeSubscription
 ) -> Subscription | None:
-    """The customer's subscription that this Stripe subscription bills: a recurring plan in
-    force whose prices the Stripe subscription sells."""
+    """The customer's main subscription that this Stripe subscription bills, found by the
+    Stripe subscription's id it recorded, never by price: another Stripe subscription
+    selling the same price (made in Stripe's dashboard, or a duplicate) drives nothing.
+    A plan granted before the ids were recorded is matched once by price (see
+    `_unrecorded_match`); the sync then records the id."""
+    billed = billed_by(held, stripe_sub.id)
+    if billed:
+        return billed[0]
+    return _unrecorded_match(held, held_plans, stripe_sub)
+
+
+def billed_by(held: Holdings, stripe_subscription_id: str) -> list[Subscription]:
+    """The recurring plans in force that this Stripe subscription bills (by recorded id)."""
+    return [
+        sub
+        for sub in held.subscriptions
+        if sub.stripe_subscription_id == stripe_subscription_id
+        and not sub.one_off
+        and sub.status == "active"
+    ]
+
+
+def _unrecorded_match(
+    held: Holdings, held_plans: Mapping[str, Plan], stripe_sub: StripeSubscription
+) -> Subscription | None:
+    """Without a migration: a paid plan with no Stripe id recorded (granted before they
+    were) is billed by a Stripe subscription that we made (it carries our purchase id) and
+    that sells one of the plan's prices. A subscription made in Stripe's dashboard never
+    matches."""
+    if stripe_sub.purchase_id is None:
+        return None
     for sub in held.subscriptions:
         plan = held_plans.get(sub.id)
         if plan is None or sub.one_off or sub.status != "active":
             continue
-        if plan_price_ids(plan) & stripe_sub.price_ids:
+        if sub.stripe_subscription_id is None and plan_price_ids(plan) & stripe_sub.price_ids:
             return sub
     return None
 
@@ -47,12 +76,15 @@ def sells(plan: Plan, stripe_sub: StripeSubscription) -> bool:
     return bool(prices) and stripe_sub.price_ids <= prices
 
 
-def synced(sub: Subscription, stripe_sub: StripeSubscription) -> Subscription:
-    """Our subscription as Stripe has it: its period, trial, cancellation and whether a
-    payment is owed. Times are Stripe's seconds, ours are milliseconds."""
+def synced(sub: Subscription, plan: Plan, stripe_sub: StripeSubscription) -> Subscription:
+    """Our subscription as Stripe has it: which Stripe subscription and items bill it, its
+    period, trial, cancellation and whether a payment is owed. Times are Stripe's seconds,
+    ours are milliseconds."""
     canceling = stripe_sub.canceling
     ends = stripe_sub.cancel_at or stripe_sub.current_period_end
     return sub._replace(
+        stripe_subscription_id=stripe_sub.id,
+        stripe_item_ids=stripe_sub.item_ids(plan_price_ids(plan)) or sub.stripe_item_ids,
         current_period_start=_ms(stripe_sub.current_period_start) or sub.current_period_start,
         current_period_end=_ms(stripe_sub.current_period_end) or sub.current_period_end,
         trial_ends_at=_ms(stripe_sub.trial_end) or sub.trial_ends_at,

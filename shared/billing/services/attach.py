@@ -40,6 +40,7 @@ from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe
 from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
+from billing.services.subscription_sync import sync_subscription
 from billing.services.uncancel import renew_by_attach
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
@@ -182,7 +183,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return AttachResult(customer_id=command.customer_id, payment_url=session.url)
     leaving = seen.leaving(decision)
     if leaving is None or leaving.free:
-        return _answer(command.customer_id, purchase, stripe().charge(sale, card))
+        return _answer(command.customer_id, purchase, stripe().charge(sale, card), stripe)
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
@@ -193,13 +194,18 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if decision.flow == "schedule":
         _schedule(customer, plan, purchase, stripe().schedule_change(change))
         return AttachResult(customer_id=command.customer_id)
-    return _answer(command.customer_id, purchase, stripe().change_plan(change))
+    return _answer(command.customer_id, purchase, stripe().change_plan(change), stripe)
 
 
-def _answer(customer_id: str, purchase: PendingPurchase, payment: Payment) -> AttachResult:
+def _answer(
+    customer_id: str, purchase: PendingPurchase, payment: Payment, stripe: StripeFactory
+) -> AttachResult:
     """Granted if paid; else what the customer must do, and nothing granted."""
     if payment.status == "paid":
-        grant_purchase(purchase.id)
+        grant_purchase(purchase.id, payment.subscription_id)
+        if payment.subscription_id is not None:
+            # Converge: our copy takes the subscription as Stripe bills it now (its items).
+            sync_subscription(payment.subscription_id, stripe, refuse_early=False)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
     if payment.status == "requires_action":
         hosted = payment.invoice.hosted_invoice_url if payment.invoice else None

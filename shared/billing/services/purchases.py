@@ -19,11 +19,13 @@ from billing.store.purchases import PurchaseAlreadyGranted
 logger = Logger(child=True)
 
 
-def grant_purchase(purchase_id: str) -> bool:
+def grant_purchase(purchase_id: str, stripe_subscription_id: str | None = None) -> bool:
     """Grants the purchase if it is still pending; True if this call granted it. A purchase
-    whose customer is gone (deleted, or re-created under its id) grants nothing."""
+    whose customer is gone (deleted, or re-created under its id) grants nothing.
+    `stripe_subscription_id`: the Stripe subscription that bills a recurring paid plan,
+    recorded on it (the sync and renewals find the plan by it)."""
     try:
-        return on_conflict(lambda: _grant(purchase_id))
+        return on_conflict(lambda: _grant(purchase_id, stripe_subscription_id))
     except PurchaseAlreadyGranted:
         return False
 
@@ -40,10 +42,10 @@ def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> 
     switch = purchases.scheduled_switch(stripe_subscription_id)
     if switch is None or invoiced_at_ms < switch[1]:
         return False
-    return grant_purchase(switch[0])
+    return grant_purchase(switch[0], stripe_subscription_id)
 
 
-def _grant(purchase_id: str) -> bool:
+def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     purchase = purchases.load(purchase_id)
     if purchase is None or purchase.status != "pending":
         return False
@@ -70,6 +72,8 @@ def _grant(purchase_id: str) -> bool:
         clock.new_internal_id,
         trial_ends_at=purchase.trial_ends_at,
     )
+    if stripe_subscription_id is not None and plan.stripe is not None and not plan.one_off:
+        added = billed_by(added, stripe_subscription_id)
     held = customer.holdings
     leaving = next((s for s in held.subscriptions if s.id == purchase.replaces), None)
     removed = left_behind(held, leaving) if leaving is not None else Holdings()
@@ -88,6 +92,14 @@ def _grant(purchase_id: str) -> bool:
         )
     )
     return True
+
+
+def billed_by(added: Holdings, stripe_subscription_id: str) -> Holdings:
+    """The holdings granted, their subscription marked as billed by the Stripe one."""
+    billed = tuple(
+        s._replace(stripe_subscription_id=stripe_subscription_id) for s in added.subscriptions
+    )
+    return added._replace(subscriptions=billed)
 
 
 def _scenario(current: Catalog, plan: Plan, leaving: Subscription | None) -> Scenario:

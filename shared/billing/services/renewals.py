@@ -16,6 +16,7 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Subscription
 from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
 from billing.domain.plans import Plan
+from billing.domain.stripe_sync import plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import (
     BillingUpdated,
@@ -226,22 +227,34 @@ def _set_past_due_once(
 def _paid_plans(
     customer: Customer, current: Catalog, invoice: InvoiceState
 ) -> list[tuple[Subscription, Plan]]:
-    """The customer's paid recurring plans (one Stripe subscription bills them all: add-ons
-    stack on it). A renewal of a subscription whose purchase still waits to be granted came
-    too early: refused, and Stripe delivers it again. (A first invoice's failure leaves the
-    purchase pending for good: nothing to mark.)"""
+    """The paid recurring plans the invoice's own Stripe subscription bills (found by the
+    subscription id they recorded, never by price: an add-on billed by a subscription of
+    its own renews, and fails, alone). A renewal of a subscription whose purchase still
+    waits to be granted came too early: refused, and Stripe delivers it again. (A first
+    invoice's failure leaves the purchase pending for good: nothing to mark.)"""
+    assert invoice.subscription_id is not None
     held = []
     for sub in customer.holdings.subscriptions:
         plan = current.version(sub.plan_id, sub.plan_version)
         if sub.one_off or sub.status != "active" or plan is None or plan.stripe is None:
             continue
-        held.append((sub, plan))
+        if _billed_by(sub, plan, invoice):
+            held.append((sub, plan))
     renewal = invoice.billing_reason == "subscription_cycle"
     if not held and renewal and invoice.purchase_id is not None:
         purchase = purchases.load(invoice.purchase_id)
         if purchase is not None and purchase.status == "pending":
             raise StripeEventTooEarly
     return held
+
+
+def _billed_by(sub: Subscription, plan: Plan, invoice: InvoiceState) -> bool:
+    """Whether the invoice's subscription bills the plan. A plan granted before the Stripe
+    ids were recorded is matched by price, and only by an invoice of a subscription we made
+    (it carries our purchase id): never by one made in Stripe's dashboard."""
+    if sub.stripe_subscription_id is not None:
+        return sub.stripe_subscription_id == invoice.subscription_id
+    return invoice.purchase_id is not None and bool(plan_price_ids(plan) & invoice.price_ids)
 
 
 def _in_next_period(sub: Subscription, invoice: InvoiceState) -> Subscription:

@@ -35,14 +35,22 @@ logger = Logger(child=True)
 
 
 def sync_subscription(
-    subscription_id: str, stripe: StripeFactory, event_created: int | None = None
+    subscription_id: str,
+    stripe: StripeFactory,
+    event_created: int | None = None,
+    *,
+    refuse_early: bool = True,
 ) -> None:
     """`event_created`: the Unix time of the Stripe event that asked for it (None when
-    billing.update asks, right after its own change)."""
-    on_conflict(lambda: _sync(subscription_id, stripe, event_created))
+    billing.attach/update or an invoice event asks, right after its own change).
+    `refuse_early`: a subscription event about a purchase paid but not granted yet is
+    refused (Stripe delivers it again); other callers just leave it to that event."""
+    on_conflict(lambda: _sync(subscription_id, stripe, event_created, refuse_early))
 
 
-def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None) -> None:
+def _sync(
+    subscription_id: str, stripe: StripeFactory, event_created: int | None, refuse_early: bool
+) -> None:
     mark = stripe_timeline.mark(subscription_id)
     if event_created is not None and event_created < mark.event_created:
         return  # a newer event of this subscription was applied: its state is newer
@@ -59,11 +67,14 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         if (plan := current.version(sub.plan_id, sub.plan_version)) is not None
     }
     switch = switch_of(state.id, current, customer)
-    if switch is not None and _switched(state, switch):
+    if switch is not None and _switched_now(state, switch):
+        # The plan switched to is held now, billed by this subscription: sync it.
+        _sync(subscription_id, stripe, event_created, refuse_early)
         return
     held = held_for(customer.holdings, held_plans, state)
     if held is None:
-        _refuse_before_the_grant(state, customer)
+        if refuse_early:
+            _refuse_before_the_grant(state, customer)
         return
     now = clock.now_ms()
     raised = stripe_timeline.mark_raised(subscription_id, mark, event_created, now)
@@ -71,7 +82,7 @@ def _sync(subscription_id: str, stripe: StripeFactory, event_created: int | None
         shown = shown_as_scheduled(switch, customer.holdings)
         _expire(customer, held, held_plans[held.id], current, shown, [raised], now)
         return
-    after = synced(held, state)
+    after = synced(held, held_plans[held.id], state)
     regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
@@ -126,17 +137,18 @@ def switch_of(subscription_id: str, current: Catalog, customer: Customer) -> Swi
     return None if plan is None else Switch(purchase, plan, found[1])
 
 
-def _switched(state: StripeSubscription, switch: Switch) -> bool:
-    """The change is granted once Stripe bills the new plan, or, for a free plan, once the
-    paid subscription has ended. True if it is (or had been) granted: there is nothing else
-    to sync then."""
-    started = (state.current_period_start or 0) * 1000 >= switch.at_ms
-    due = started and sells(switch.plan, state)
-    if not (due or (state.ended and switch.plan.free)):
+def _switched_now(state: StripeSubscription, switch: Switch) -> bool:
+    """The change is granted once Stripe bills the new plan (then billed by this Stripe
+    subscription), or, for a free plan, once the paid subscription has ended. True if this
+    call granted it."""
+    if switch.purchase.status != "pending":
         return False
-    if switch.purchase.status == "pending":
-        grant_purchase(switch.purchase.id)
-    return True
+    started = (state.current_period_start or 0) * 1000 >= switch.at_ms
+    if started and not state.ended and sells(switch.plan, state):
+        return grant_purchase(switch.purchase.id, state.id)
+    if state.ended and switch.plan.free:
+        return grant_purchase(switch.purchase.id)
+    return False
 
 
 def shown_as_scheduled(switch: Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:

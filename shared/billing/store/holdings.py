@@ -137,7 +137,14 @@ def grant_from_item(item: Item | dict[str, Any]) -> Grant:
 
 def _subscription(body: dict[str, Any]) -> Subscription:
     known = records.known(Subscription, body)
-    return Subscription(**{**known, "quantity": Decimal(known.get("quantity", 1))})
+    return Subscription(
+        **{
+            **known,
+            "quantity": Decimal(known.get("quantity", 1)),
+            # Stored as a JSON list.
+            "stripe_item_ids": tuple(known.get("stripe_item_ids", ())),
+        }
+    )
 
 
 def add(profile: Customer, held: Holdings, now_ms: int) -> None:

@@ -19,6 +19,8 @@ class SubscriptionItem:
     price_id: str
     # Packages of the price's billing units (1 for a base price).
     quantity: int
+    # Stripe's id of the item (si_...).
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class StripeSubscription:
     def price_ids(self) -> frozenset[str]:
         return frozenset(item.price_id for item in self.items)
 
+    def item_ids(self, prices: frozenset[str]) -> tuple[str, ...]:
+        """The ids of the items billing these prices, in Stripe's order."""
+        return tuple(item.id for item in self.items if item.price_id in prices and item.id)
+
 
 @dataclass(frozen=True)
 class QuantityChange:
@@ -77,7 +83,11 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
     periods live on the items)."""
     data = (fields.get("items") or {}).get("data") or []
     items = tuple(
-        SubscriptionItem(price_id=str(_id(item["price"])), quantity=int(item.get("quantity") or 0))
+        SubscriptionItem(
+            price_id=str(_id(item["price"])),
+            quantity=int(item.get("quantity") or 0),
+            id=str(item.get("id") or ""),
+        )
         for item in data
     )
     first = data[0] if data else {}

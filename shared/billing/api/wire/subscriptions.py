@@ -31,9 +31,13 @@ class PurchaseResponse(WireResponse):
     quantity: Decimal
 
 
+# Ours alone: Autumn's answer has no such fields.
+_NOT_SHOWN = frozenset({"plan_version", "one_off", "stripe_subscription_id", "stripe_item_ids"})
+
+
 def subscription_response(sub: Subscription) -> SubscriptionResponse:
     return SubscriptionResponse(
-        **{k: v for k, v in sub._asdict().items() if k not in ("plan_version", "one_off")},
+        **{k: v for k, v in sub._asdict().items() if k not in _NOT_SHOWN},
     )
 
 

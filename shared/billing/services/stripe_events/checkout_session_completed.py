@@ -7,6 +7,7 @@ from __future__ import annotations
 from billing.services.purchases import grant_purchase
 from billing.services.setup_payment import card_saved
 from billing.services.stripe_events.registry import StripeEventCommand, handles
+from billing.services.subscription_sync import sync_subscription
 from billing.stripe_api import StripeFactory
 
 
@@ -21,4 +22,7 @@ def on_checkout_completed(event: StripeEventCommand, stripe: StripeFactory) -> N
     paid_for = stripe().checkout_paid_for(event.object_id)
     if paid_for is None or paid_for.purchase_id is None or not paid_for.paid:
         return
-    grant_purchase(paid_for.purchase_id)
+    grant_purchase(paid_for.purchase_id, paid_for.subscription_id)
+    if paid_for.subscription_id is not None:
+        # Converge: our copy takes the subscription as Stripe bills it (its items).
+        sync_subscription(paid_for.subscription_id, stripe, refuse_early=False)
