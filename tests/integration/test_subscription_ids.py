@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from local.stack import LocalStack
 from billing.store import keys
+from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
 from tests.integration.test_attach_api import with_card_on_file
 from tests.integration.test_stripe_lifecycle import overage_lines, use

@@ -28,9 +28,9 @@ DAY_S = 24 * 3600
 
 class OnPremium:
     """c1 on premium (paid with its card, on a Stripe test clock), pro scheduled for the
-    period end."""
+    period end (unless `downgrade` is False)."""
 
-    def __init__(self, api: httpx.Client, stack: LocalStack) -> None:
+    def __init__(self, api: httpx.Client, stack: LocalStack, downgrade: bool = True) -> None:
         self.stripe = stripe_client(stack)
         self.start = int(time.time())
         self.clock = self.stripe.v1.test_helpers.test_clocks.create({"frozen_time": self.start})
@@ -42,6 +42,8 @@ class OnPremium:
         assert linked.status_code == 200, linked.text
         with_card_on_file(api, stack, "pm_card_visa")
         assert attach(api, plan_id="premium").json()["invoice"]["status"] == "paid"
+        if not downgrade:
+            return
         assert attach(api, plan_id="pro").status_code == 200
         assert held(api) == [("premium", "active"), ("pro", "scheduled")]
         assert self.subscription().schedule is not None

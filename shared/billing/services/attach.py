@@ -40,8 +40,8 @@ from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe
 from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
-from billing.services.subscription_sync import sync_subscription
-from billing.services.uncancel import renew_by_attach
+from billing.services.subscription_sync import billing_subscription, sync_subscription
+from billing.services.uncancel import clear_pending_end, renew_by_attach
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
@@ -160,7 +160,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         purchase = _pending(customer, plan, decision, command, None)
         if purchase.status == "pending":
             leaving_plan = seen.held_plans[decision.replaces.id]
-            schedule_free_plan(customer, plan, purchase, leaving_plan, stripe)
+            schedule_free_plan(customer, plan, purchase, decision.replaces, leaving_plan, stripe)
         return AttachResult(customer_id=command.customer_id)
     customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
@@ -182,17 +182,28 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         session = stripe().create_checkout_session(_with_success_url(sale))
         return AttachResult(customer_id=command.customer_id, payment_url=session.url)
     leaving = seen.leaving(decision)
-    if leaving is None or leaving.free:
+    if leaving is None or leaving.free or decision.replaces is None:
         return _answer(command.customer_id, purchase, stripe().charge(sale, card), stripe)
+    live = billing_subscription(customer, decision.replaces, leaving, stripe)
+    if live is None:
+        raise InvalidRequest(
+            "The customer's current plan has no live subscription in Stripe to change.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription to change"}],
+        )
+    # An upgrade or a downgrade replaces what would end the plan at its period end (a
+    # scheduled downgrade, a cancellation): taken back first, in Stripe and here.
+    live = clear_pending_end(customer, live, catalog.load(), purchase.id, stripe)
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
         leaving_price_ids=price_ids(leaving),
         line_items=sale.line_items,
         proration=PRORATIONS[command.proration_behavior],
+        subscription_id=live.id,
     )
     if decision.flow == "schedule":
         _schedule(customer, plan, purchase, stripe().schedule_change(change))
+        sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
     return _answer(command.customer_id, purchase, stripe().change_plan(change), stripe)
 

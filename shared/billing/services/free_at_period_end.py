@@ -13,27 +13,35 @@ from billing import clock
 from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
+from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
-from billing.domain.stripe_sync import plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
-from billing.services.subscription_sync import sync_subscription
-from billing.store import purchases
+from billing.services.subscription_sync import billing_subscription, sync_subscription
+from billing.services.uncancel import drop_paid_switch
+from billing.store import catalog, purchases
 from billing.stripe_api import StripeFactory
 
 
 def schedule_free_plan(
-    customer: Customer, plan: Plan, purchase: PendingPurchase, leaving: Plan, stripe: StripeFactory
+    customer: Customer,
+    plan: Plan,
+    purchase: PendingPurchase,
+    held: Subscription,
+    leaving: Plan,
+    stripe: StripeFactory,
 ) -> None:
-    live = None
-    if customer.stripe_id is not None:
-        live = stripe().subscription_selling(customer.stripe_id, plan_price_ids(leaving))
+    live = billing_subscription(customer, held, leaving, stripe)
     if live is None:
         raise InvalidRequest(
             "The customer's current plan has no live subscription in Stripe to end.",
             details=[{"field": "plan_id", "message": "no Stripe subscription to cancel"}],
         )
+    # Another change scheduled for the period end is replaced by this one: a downgrade to a
+    # paid plan has its schedule released first (Stripe refuses to set the cancellation of
+    # a subscription a schedule manages), an earlier move to another free plan is dropped.
+    drop_paid_switch(customer, live, catalog.load(), stripe, free_too=True, keeping=purchase.id)
     # Keyed by the purchase: a retry of this attach reaches the same Stripe request.
     ending = stripe().set_cancel_at_period_end(live.id, True, purchase.id)
     at_s = ending.cancel_at or ending.current_period_end

@@ -20,7 +20,14 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
-from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
+from billing.domain.stripe_sync import (
+    default_plan,
+    held_for,
+    plan_price_ids,
+    prepaid_synced,
+    sells,
+    synced,
+)
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated, Scenario
 from billing.services.purchases import grant_purchase
@@ -100,6 +107,20 @@ def _sync(
     if (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
         _tell(customer, after, scenario, f"{subscription_id}:{mark.revision + 1}")
+
+
+def billing_subscription(
+    customer: Customer, held: Subscription, plan: Plan, stripe: StripeFactory
+) -> StripeSubscription | None:
+    """The live Stripe subscription billing `held`: the one it recorded (None once that has
+    ended); for a plan granted before the ids were recorded, the customer's live
+    subscription selling one of its prices."""
+    if customer.stripe_id is None:
+        return None
+    if held.stripe_subscription_id is None:
+        return stripe().subscription_selling(customer.stripe_id, plan_price_ids(plan))
+    live = stripe().retrieve_subscription(held.stripe_subscription_id)
+    return live if live is not None and live.paid_for else None
 
 
 def expire_now(customer: Customer, held: Subscription, plan: Plan, current: Catalog) -> None:

@@ -22,10 +22,10 @@ from billing.domain.errors import PlanAlreadyAttached
 from billing.domain.holdings import Holdings, Subscription
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
-from billing.domain.stripe_sync import plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.subscription_sync import (
+    billing_subscription,
     shown_as_scheduled,
     switch_of,
     sync_subscription,
@@ -67,9 +67,7 @@ def renew_by_attach(
 ) -> None:
     """Attaching the plan held while it is set to end (canceled, or another plan scheduled
     in its place) renews it, as uncancel does."""
-    live = None
-    if customer.stripe_id is not None:
-        live = stripe().subscription_selling(customer.stripe_id, plan_price_ids(plan))
+    live = billing_subscription(customer, held, plan, stripe)
     if live is None:
         # Nothing in Stripe to take back: the plan is simply held.
         raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
@@ -78,20 +76,52 @@ def renew_by_attach(
 
 
 def drop_paid_switch(
-    customer: Customer, live: StripeSubscription, current: Catalog, stripe: StripeFactory
+    customer: Customer,
+    live: StripeSubscription,
+    current: Catalog,
+    stripe: StripeFactory,
+    *,
+    free_too: bool = False,
+    keeping: str | None = None,
 ) -> PendingPurchase | None:
     """Takes back a downgrade to another paid plan scheduled for `live`'s period end (the
     schedule released in Stripe, then the purchase and the plan shown as scheduled dropped
     at once). Returns the purchase dropped; None when there was none, or another run
     dropped it first. Cancelling goes through here too: Stripe refuses to change the
-    cancellation of a subscription that a schedule manages."""
+    cancellation of a subscription that a schedule manages. `free_too`: a move to a free
+    plan is dropped as well (its cancellation in Stripe is the caller's to take back).
+    `keeping`: the purchase being scheduled (a retry finds its own switch: kept)."""
     switch = switch_of(live.id, current, customer)
+    if switch is None or switch.purchase.status != "pending" or switch.purchase.id == keeping:
+        return None
     # A move to a free plan is a cancellation: Stripe's own state says it is taken back.
-    if switch is None or switch.purchase.status != "pending" or switch.plan.free:
+    if switch.plan.free and not free_too:
         return None
     # A run cut short after the release finds no schedule left: only our copy is to follow.
-    if live.schedule_id is not None:
+    if live.schedule_id is not None and not switch.plan.free:
         stripe().release_schedule(live.schedule_id)
     shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
     dropped = purchases.drop_scheduled(customer, shown, switch.purchase.id, live.id, clock.now_ms())
     return switch.purchase if dropped else None
+
+
+def clear_pending_end(
+    customer: Customer,
+    live: StripeSubscription,
+    current: Catalog,
+    purchase_id: str,
+    stripe: StripeFactory,
+) -> StripeSubscription:
+    """Before another plan change on `live` (an upgrade, a downgrade): what would end its
+    plan at the period end is taken back first, in Stripe and here: a downgrade scheduled
+    (its schedule released), a move to a free plan, a cancellation. The newer request
+    replaces them, and the change starts from a subscription that simply renews. Returns
+    the subscription as Stripe has it then. `purchase_id`: the change's purchase (a retry of
+    it keeps what it scheduled, and reaches the same Stripe requests)."""
+    dropped = drop_paid_switch(customer, live, current, stripe, free_too=True, keeping=purchase_id)
+    if live.canceling:
+        key = f"{live.id}:{stripe_timeline.mark(live.id).revision}:{purchase_id}:renew"
+        return stripe().set_cancel_at_period_end(live.id, False, key)
+    if dropped is None and live.schedule_id is None:
+        return live
+    return stripe().retrieve_subscription(live.id) or live

@@ -25,7 +25,6 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest, PlanNotFound
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
-from billing.domain.stripe_sync import plan_price_ids
 from billing.services.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
@@ -35,7 +34,11 @@ from billing.services.attach import (
     attach,
 )
 from billing.services.customers.get import get_customer
-from billing.services.subscription_sync import expire_now, sync_subscription
+from billing.services.subscription_sync import (
+    billing_subscription,
+    expire_now,
+    sync_subscription,
+)
 from billing.services.uncancel import drop_paid_switch, uncancel
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
@@ -140,7 +143,7 @@ def _update(
         )
     if plan.free or plan.stripe is None or customer.stripe_id is None:
         return _update_free(customer, held, plan, current, command, done)
-    live = stripe().subscription_selling(customer.stripe_id, plan_price_ids(plan))
+    live = billing_subscription(customer, held, plan, stripe)
     if live is None:
         raise InvalidRequest(
             "The plan has no live subscription in Stripe to change.",

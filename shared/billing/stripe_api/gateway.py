@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 # Stripe keeps an idempotency key for 24 hours; the prefix names the operation so that one
 # id can never collide across operations.
 _KEY_PREFIX = "billing-v1"
+# How many schedules made for one purchase (each released since) a creation steps over.
+_SCHEDULE_ATTEMPTS = 8
 _TIMEOUT_S = 8
 
 
@@ -275,7 +277,7 @@ class SdkStripeGateway:
         return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
 
     def change_plan(self, change: PlanChange) -> Payment:
-        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        subscription = self._subscription_changed(change)
         before = _id_of(subscription.get("latest_invoice"))
         items = _replaced_items(subscription, change)
         # Metadata cannot change with pending_if_incomplete: the new invoice carries ours.
@@ -306,20 +308,8 @@ class SdkStripeGateway:
         return self._paid(invoice_id, None, str(updated["id"]))
 
     def schedule_change(self, change: PlanChange) -> ScheduledSwitch:
-        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
-        schedule_id = _id_of(subscription.get("schedule"))
-        if schedule_id is None:
-            key = f"{_KEY_PREFIX}:schedule.create:{change.purchase_id}"
-            created = self._call(
-                lambda: self._client.v1.subscription_schedules.create(
-                    {"from_subscription": subscription["id"]}, {"idempotency_key": key}
-                )
-            )
-            schedule = created.to_dict()
-        else:
-            schedule = self._call(
-                lambda: self._client.v1.subscription_schedules.retrieve(schedule_id)
-            ).to_dict()
+        subscription = self._subscription_changed(change)
+        schedule = self._live_schedule(subscription, change.purchase_id)
         current = schedule["current_phase"]
         kept = [
             {"price": item["price"]["id"], "quantity": item["quantity"]}
@@ -334,13 +324,57 @@ class SdkStripeGateway:
             },
         ]
         params: Any = {"phases": phases, "end_behavior": "release"}
-        key = f"{_KEY_PREFIX}:schedule.update:{change.purchase_id}"
+        # Keyed by the schedule too: a purchase scheduled again on a new schedule (after the
+        # first was released) is a new request, not a replay of the first one's.
+        key = f"{_KEY_PREFIX}:schedule.update:{schedule['id']}:{change.purchase_id}"
         self._call(
             lambda: self._client.v1.subscription_schedules.update(
                 schedule["id"], params, {"idempotency_key": key}
             )
         )
         return ScheduledSwitch(str(subscription["id"]), int(current["end_date"]))
+
+    def _subscription_changed(self, change: PlanChange) -> Any:
+        """The Stripe subscription a plan change is about: the one recorded on the plan."""
+        if change.subscription_id is None:
+            return self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        subscription_id = change.subscription_id
+        found = self._call(
+            lambda: self._client.v1.subscriptions.retrieve(subscription_id)
+        ).to_dict()
+        if found["status"] not in ("active", "trialing", "past_due"):
+            raise InvalidRequest(
+                "The customer's current plan has no live subscription in Stripe to change.",
+                details=[{"field": "plan_id", "message": "its Stripe subscription has ended"}],
+            )
+        return found
+
+    def _live_schedule(self, subscription: Any, purchase_id: str) -> Any:
+        """The schedule managing the subscription, made for the purchase if there is none.
+        A creation keyed by the purchase replays an earlier one's answer: if the schedule
+        it gives back was released since (the change taken back, then asked again), a new
+        one is made under a key naming the released one, so a retry finds it again."""
+        schedule_id = _id_of(subscription.get("schedule"))
+        if schedule_id is not None:
+            return self._call(
+                lambda: self._client.v1.subscription_schedules.retrieve(schedule_id)
+            ).to_dict()
+        key = f"{_KEY_PREFIX}:schedule.create:{purchase_id}"
+        for _attempt in range(_SCHEDULE_ATTEMPTS):
+            created = self._call(
+                lambda key=key: self._client.v1.subscription_schedules.create(
+                    {"from_subscription": subscription["id"]}, {"idempotency_key": key}
+                )
+            )
+            # A replayed answer shows the schedule as it was made: read it as it is now.
+            made = str(created.id)
+            now = self._call(
+                lambda made=made: self._client.v1.subscription_schedules.retrieve(made)
+            ).to_dict()
+            if now.get("status") in ("not_started", "active"):
+                return now
+            key = f"{_KEY_PREFIX}:schedule.create:{purchase_id}:after:{made}"
+        raise StripeUnavailable("Stripe kept answering with released schedules")
 
     def release_schedule(self, schedule_id: str) -> None:
         """A schedule is released once: one key per schedule, so a retry reaches the same
@@ -586,7 +620,7 @@ class SdkStripeGateway:
         return str(session.url)
 
     def preview_change(self, change: PlanChange) -> ChangePreview:
-        subscription = self._subscription_selling(change.stripe_customer, change.leaving_price_ids)
+        subscription = self._subscription_changed(change)
         period_end = int(subscription["items"]["data"][0]["current_period_end"])
         currency = str(subscription.get("currency") or settings().currency)
         if change.proration == "none":

@@ -44,15 +44,19 @@ Proration = Literal["create_prorations", "always_invoice", "none"]
 @dataclass(frozen=True)
 class PlanChange:
     """Moving a paid subscription to another plan at once (an upgrade): the items of the
-    plan left (found by its prices) are replaced by `line_items`, prorated as asked, and the
-    change applies only once its invoice is paid (Stripe's pending updates). The
-    subscription's own card pays, as it pays its renewals."""
+    plan left are replaced by `line_items`, prorated as asked, and the change applies only
+    once its invoice is paid (Stripe's pending updates). The subscription's own card pays,
+    as it pays its renewals."""
 
     purchase_id: str
     stripe_customer: str
     leaving_price_ids: frozenset[str]
     line_items: tuple[LineItem, ...]
     proration: Proration
+    # The Stripe subscription billing the plan left (its recorded id); None: the customer's
+    # live subscription selling one of `leaving_price_ids` (a plan granted before the ids
+    # were recorded, or a preview).
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True)
