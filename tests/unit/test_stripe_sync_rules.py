@@ -4,11 +4,19 @@ units, and the default plan a customer falls back to."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import BasePrice, Plan, PlanItem, PlanTerms, StripeMirror
-from billing.domain.stripe_sync import default_plan, held_for, prepaid_synced, sells, synced
+from billing.domain.stripe_sync import (
+    billed_by,
+    default_plan,
+    held_for,
+    prepaid_synced,
+    sells,
+    synced,
+)
 from billing.domain.terms import ItemPrice
 from billing.stripe_api.subscriptions import StripeSubscription, SubscriptionItem, subscription_from
 
@@ -36,45 +44,66 @@ def stripe_sub(status: str = "active", quantity: int = 1, **fields: object) -> S
         id="sub_stripe",
         customer="cus_1",
         status=status,
-        items=(SubscriptionItem("price_team", 1), SubscriptionItem("price_seat", quantity)),
+        items=(
+            SubscriptionItem("price_team", 1, "si_1"),
+            SubscriptionItem("price_seat", quantity, "si_2"),
+        ),
         current_period_start=START,
         current_period_end=END,
         **fields,  # type: ignore[arg-type]
     )
 
 
-def test_a_stripe_subscription_bills_the_held_plan_whose_prices_it_sells() -> None:
-    held = Holdings(subscriptions=(HELD,))
+def test_a_stripe_subscription_bills_the_held_plan_that_recorded_its_id_never_by_price() -> None:
+    recorded = HELD._replace(stripe_subscription_id="sub_stripe")
+    held = Holdings(subscriptions=(recorded,))
 
-    assert held_for(held, {"sub_1": TEAM}, stripe_sub()) == HELD
-    other = StripeSubscription("sub_x", "cus_1", "active", (SubscriptionItem("price_other", 1),))
-    assert held_for(held, {"sub_1": TEAM}, other) is None
+    assert held_for(held, {"sub_1": TEAM}, stripe_sub()) == recorded
+    # Another Stripe subscription selling the same prices (made in Stripe's dashboard).
+    same_prices = stripe_sub()
+    assert held_for(held, {"sub_1": TEAM}, replace(same_prices, id="sub_dashboard")) is None
+    assert billed_by(held, "sub_stripe") == [recorded]
     assert sells(TEAM, stripe_sub())
     assert not sells(FREE, stripe_sub()), "a free plan has no prices: Stripe never bills it"
+
+
+def test_a_plan_granted_before_ids_were_recorded_is_matched_by_price_only_by_our_own() -> None:
+    held = Holdings(subscriptions=(HELD,))
+    ours = stripe_sub(purchase_id="pur_1")
+
+    assert held_for(held, {"sub_1": TEAM}, ours) == HELD
+    assert held_for(held, {"sub_1": TEAM}, stripe_sub()) is None, "made in the dashboard"
+    other = StripeSubscription(
+        "sub_x", "cus_1", "active", (SubscriptionItem("price_other", 1),), purchase_id="pur_2"
+    )
+    assert held_for(held, {"sub_1": TEAM}, other) is None
+    # Once synced, the plan records the subscription and its items.
+    after = synced(HELD, TEAM, ours)
+    assert (after.stripe_subscription_id, after.stripe_item_ids) == ("sub_stripe", ("si_1", "si_2"))
 
 
 def test_cancel_at_the_period_end_shows_when_it_ends_and_uncancel_clears_it() -> None:
     canceling = stripe_sub(cancel_at_period_end=True, cancel_at=END, canceled_at=START + 60)
 
-    after = synced(HELD, canceling)
+    after = synced(HELD, TEAM, canceling)
 
     assert (after.canceled_at, after.expires_at) == ((START + 60) * 1000, END * 1000)
     assert (after.current_period_start, after.current_period_end) == (START * 1000, END * 1000)
-    back = synced(after, stripe_sub())
+    back = synced(after, TEAM, stripe_sub())
     assert (back.canceled_at, back.expires_at) == (None, None)
 
 
 def test_an_owed_payment_is_past_due_and_a_paid_one_clears_it() -> None:
-    assert synced(HELD, stripe_sub("past_due")).past_due
-    assert synced(HELD, stripe_sub("unpaid")).past_due
-    assert not synced(HELD._replace(past_due=True), stripe_sub("active")).past_due
+    assert synced(HELD, TEAM, stripe_sub("past_due")).past_due
+    assert synced(HELD, TEAM, stripe_sub("unpaid")).past_due
+    assert not synced(HELD._replace(past_due=True), TEAM, stripe_sub("active")).past_due
 
 
 def test_a_trial_end_is_taken_from_stripe() -> None:
-    trialing = synced(HELD, stripe_sub("trialing", trial_end=END))
+    trialing = synced(HELD, TEAM, stripe_sub("trialing", trial_end=END))
 
     assert trialing.trial_ends_at == END * 1000
-    assert synced(trialing, stripe_sub("active")).trial_ends_at == END * 1000, "kept after"
+    assert synced(trialing, TEAM, stripe_sub("active")).trial_ends_at == END * 1000, "kept after"
 
 
 def test_prepaid_units_follow_the_packages_stripe_bills() -> None:
