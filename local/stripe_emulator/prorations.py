@@ -135,6 +135,12 @@ def item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -
                 price = store.require("price", item["price"]["id"])
             else:
                 raise missing_param("price")
+            if "quantity" in raw and (price["recurring"] or {}).get("usage_type") == "metered":
+                # Usage, not a quantity, is what a metered price bills (in arrears).
+                raise invalid_param(
+                    "quantity",
+                    "Quantity should not be specified where usage_type is `metered`.",
+                )
             quantity = (
                 p.integer(raw, "quantity", minimum=0)
                 if "quantity" in raw

@@ -104,9 +104,7 @@ def test_volume_tiers_price_subscriptions_and_invoice_items(client, product, cus
     assert item.amount == 1050
 
 
-def test_decimal_prices_are_multiplied_exactly_and_rounded_once_per_line(
-    client, product, customer
-):
+def test_decimal_prices_are_multiplied_exactly_and_rounded_once_per_line(client, product, customer):
     # 3 x 12.5 = 37.5 cents, charged as one line of 38: not 3 x 13 = 39, nor 36, nor 0.
     recurring = _decimal(client, product, "12.5")
     invoice = _subscribe(client, customer, recurring, 3).latest_invoice
@@ -264,13 +262,10 @@ def test_pending_if_incomplete_with_create_prorations_leaves_the_prorations_pend
         ),
     ],
 )
-def test_prices_above_stripes_maximum_amount_are_refused(
-    client, emulator, product, params, param
-):
+def test_prices_above_stripes_maximum_amount_are_refused(client, emulator, product, params, param):
     with pytest.raises(stripe.InvalidRequestError) as raised:
         client.v1.prices.create(
-            {"currency": "usd", "product": product.id, "recurring": {"interval": "month"}}
-            | params
+            {"currency": "usd", "product": product.id, "recurring": {"interval": "month"}} | params
         )
     assert (raised.value.param, raised.value.error.type) == (param, "invalid_request_error")
     assert emulator.count("price") == 0
@@ -292,3 +287,38 @@ def test_lines_above_stripes_maximum_amount_are_refused(client, emulator, produc
         )
     assert (raised.value.code, raised.value.param) == ("amount_too_large", "amount")
     assert (emulator.count("subscription"), emulator.count("invoiceitem")) == (0, 0)
+
+
+def test_packages_and_metered_prices_are_charged_as_stripe_bills_them(
+    client, emulator, product, customer
+):
+    # transform_quantity: 15 seats sold in packages of 10, rounded up = 2 packages of 1000.
+    packaged = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "product": product.id,
+            "unit_amount": 1000,
+            "transform_quantity": {"divide_by": 10, "round": "up"},
+            "recurring": {"interval": "month"},
+        }
+    ).id
+    assert _subscribe(client, customer, packaged, 15).latest_invoice.amount_paid == 2000
+
+    # A metered price bills reported usage at the period end, never a quantity up front.
+    meter = "mtr_test_emulator"
+    metered = client.v1.prices.create(
+        {
+            "currency": "usd",
+            "product": product.id,
+            "unit_amount": 500,
+            "recurring": {"interval": "month", "usage_type": "metered", "meter": meter},
+        }
+    ).id
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        _subscribe(client, customer, metered, 3)
+    assert raised.value.param == "items[0][quantity]"
+    sub = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": metered}], "expand": ["latest_invoice"]}
+    )
+    assert (sub.status, sub.latest_invoice.amount_due) == ("active", 0)
+    assert emulator.count("subscription") == 2
