@@ -203,6 +203,9 @@ class WebhookDelivery:
         if self._scheduler is not None:
             self._scheduler.request_ended()
 
+    def pending(self) -> int:
+        return 0 if self._scheduler is None else self._scheduler.pending()
+
     def planned(self) -> list[Planned]:
         return [] if self._scheduler is None else self._scheduler.planned()
 

@@ -187,6 +187,10 @@ class StripeEmulator:
         ``TimeoutError`` (naming the seed) after ``timeout_s``. Ordered mode: at once."""
         self._webhooks.settle(timeout_s)
 
+    def pending_deliveries(self) -> int:
+        """Deliveries queued or being sent (realistic mode; always 0 in ordered mode)."""
+        return self._webhooks.pending()
+
     def planned_deliveries(self) -> list[dict[str, Any]]:
         """What the seed decided for each delivery since the last reset, in emission order
         (realistic mode; empty in ordered mode)."""
