@@ -16,7 +16,6 @@ again with STRIPE_WEBHOOK_SEED=<seed> to get the same deliveries.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 from collections.abc import Generator, Iterator
@@ -59,6 +58,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # One seed for the whole run: xdist's workers inherit it from the controller.
+    os.environ.setdefault(SEED_VARIABLE, str(_SEED))
     config.addinivalue_line(
         "markers",
         "realistic_delivery: also run against realistic Stripe webhook delivery "
@@ -77,18 +78,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("delivery", [ORDERED, REALISTIC], indirect=True)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"realistic Stripe webhook delivery: {SEED_VARIABLE}={_SEED}"
+
+
 def suite_webhook_seed() -> int:
-    """Realistic delivery's seed for this run: STRIPE_WEBHOOK_SEED, else one drawn per run
-    (the same in every xdist worker, from the run's id), else a random one."""
-    chosen = seed_from(os.environ.get("STRIPE_WEBHOOK_SEED"))
-    if chosen is not None:
-        return chosen
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run:
-        return int.from_bytes(hashlib.sha256(run.encode()).digest()[:4], "big")
-    return secrets.randbelow(2**32)
+    """Realistic delivery's seed for this run: STRIPE_WEBHOOK_SEED, else a random one."""
+    chosen = seed_from(os.environ.get(SEED_VARIABLE))
+    return secrets.randbelow(2**32) if chosen is None else chosen
 
 
+SEED_VARIABLE = "STRIPE_WEBHOOK_SEED"
 _SEED = suite_webhook_seed()
 
 
@@ -101,8 +101,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(
             (
                 "realistic webhook delivery",
-                f"seed {_SEED}; replay: STRIPE_WEBHOOK_SEED={_SEED} python -m pytest "
-                f"'{item.nodeid}'",
+                f"seed {_SEED}; replay: {SEED_VARIABLE}={_SEED} python -m pytest '{item.nodeid}'",
             )
         )
 
