@@ -90,7 +90,8 @@ class PublishedTypes:
             validator = jsonschema.Draft7Validator(schema)
             self._validators[definition] = validator
         for error in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
-            yield from _describe(error, where, definition)
+            for line in _describe(error, where, definition):
+                yield f"{line} [{definition}]"
 
 
 def _describe(error: ValidationError, where: str, definition: str) -> list[str]:

@@ -55,6 +55,7 @@ SERVED = [
     ["resources/Checkout/Sessions", "Session", "checkout.session"],
     ["resources/LineItems", "LineItem", "item"],
     ["resources/BillingPortal/Sessions", "Session", "billing_portal.session"],
+    ["resources/BillingPortal/Configurations", "Configuration", "billing_portal.configuration"],
     ["resources/TestHelpers/TestClocks", "TestClock", "test_helpers.test_clock"],
     ["resources/TestHelpers/TestClocks", "DeletedTestClock", "test_helpers.test_clock:deleted"],
     ["resources/Events", "EventBase", "event"],
