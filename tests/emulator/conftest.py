@@ -2,20 +2,16 @@
 answer an emulator gives and every event it records during a test must match Stripe's
 published types (tests/emulator/stripe_types), or the test fails."""
 
-import json
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import stripe
 
 from local.stripe_emulator import StripeEmulator
-from local.stripe_emulator.server import CONTROL_PREFIX, HttpResponse
 from tests.emulator.receiver import WebhookReceiver
 from tests.emulator.stripe_types.conformance import published_types
+from tests.emulator.stripe_types.recorder import ShapeRecorder
 
 
 @pytest.fixture(scope="module")
@@ -63,53 +59,6 @@ def prices(client: stripe.StripeClient) -> dict[str, str]:
         return client.v1.prices.create(params).id
 
     return {"basic": price(1000), "pro": price(3000), "yearly": price(10000, "year")}
-
-
-class ShapeRecorder:
-    """Checks what every emulator answers during one test against Stripe's types."""
-
-    totals: dict[str, float] = {"answers": 0, "events": 0, "seconds": 0.0}
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self._emulators: dict[int, StripeEmulator] = {}
-        self._lock = threading.Lock()
-
-    def wrap(self, handle: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        def checked(
-            emulator: StripeEmulator,
-            method: str,
-            target: str,
-            headers: Mapping[str, str],
-            body: bytes,
-        ) -> HttpResponse:
-            response = handle(emulator, method, target, headers, body)
-            self._emulators[id(emulator)] = emulator
-            is_json = response.headers.get("Content-Type", "application/json") == "application/json"
-            if is_json and not target.startswith(CONTROL_PREFIX):
-                self._check(json.loads(response.body), f"{method} {target} -> {response.status}")
-            return response
-
-        return checked
-
-    def finish(self) -> list[str]:
-        """Checks the events the emulators recorded (what webhooks deliver), then reports."""
-        for emulator in list(self._emulators.values()):
-            for event in emulator.events():
-                self._check(event, f"event {event['id']} ({event['type']})", counter="events")
-        return self.problems
-
-    def _check(self, body: Any, where: str, counter: str = "answers") -> None:
-        started = time.perf_counter()
-        found = published_types().problems(body)
-        with self._lock:
-            self.totals[counter] += 1
-            self.totals["seconds"] += time.perf_counter() - started
-            self.problems.extend(f"{where}: {problem}" for problem in found)
-            if found and (report := os.environ.get("STRIPE_TYPES_REPORT")):
-                # Every mismatch, not only a failing test's first ones (for a bulk fix).
-                with open(report, "a", encoding="utf-8") as out:
-                    out.writelines(f"{where}: {problem}\n" for problem in found)
 
 
 @pytest.fixture(autouse=True)

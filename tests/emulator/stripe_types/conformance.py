@@ -114,7 +114,9 @@ def _describe(error: ValidationError, where: str, definition: str) -> list[str]:
             closest = min(meant, key=len)
             return [line for e in closest for line in _describe(e, where, definition)]
         options = " | ".join(_option(s) for s in error.validator_value)
-        return [f"{_path(where, error)}: expected {options}, got {_show(error.instance)}"]
+        unserved = [str(e.schema.get("description")) for e in error.context if e.validator == "not"]
+        why = "".join(f"; {reason}" for reason in unserved)
+        return [f"{_path(where, error)}: expected {options}, got {_show(error.instance)}{why}"]
     if error.validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - allowed)
