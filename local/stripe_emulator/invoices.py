@@ -20,7 +20,7 @@ from local.stripe_emulator.errors import StripeError, invalid_param, missing_par
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.prorations import ItemSpec, Proration
 from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
-from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
 from local.stripe_emulator.timeline import now_for, period_end
 
 OBJECT = "invoice"
@@ -136,7 +136,6 @@ def draft(
             "object": "list",
             "data": [],
             "has_more": False,
-            "total_count": 0,
             "url": f"{URL}/{invoice_id}/lines",
         },
         "livemode": False,
@@ -308,7 +307,6 @@ def remove_item_line(invoice: JsonObject, item_id: str) -> None:
 
 def _retotal(invoice: JsonObject) -> None:
     lines = invoice["lines"]
-    lines["total_count"] = len(lines["data"])
     total = sum(int(each["amount"]) for each in lines["data"])
     invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total)
     invoice.update(total_excluding_tax=total, amount_due=max(total, 0))
@@ -557,7 +555,6 @@ def _payments(store: ObjectStore, invoice: JsonObject) -> JsonObject:
         "object": "list",
         "data": found,
         "has_more": False,
-        "total_count": len(found),
         "url": "/v1/invoice_payments",
     }
 
@@ -711,7 +708,8 @@ def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
     """As the invoice the change makes shows it: an invoice item's line, not created yet."""
     return _item_line(
         {
-            "id": None,
+            # Stripe names the item the change will create in the preview's line too.
+            "id": f"ii_{random_token()}",
             "amount": each.amount,
             "currency": each.price["currency"],
             "description": each.description,

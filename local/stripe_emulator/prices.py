@@ -244,7 +244,6 @@ def _recurring(params: Params) -> JsonObject | None:
             "recurring[meter]", "A meter can only be set on prices with `usage_type=metered`."
         )
     return {
-        "aggregate_usage": None,
         "interval": interval,
         "interval_count": interval_count,
         "meter": meter,

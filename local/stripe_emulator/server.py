@@ -35,6 +35,7 @@ from local.stripe_emulator import (
     prices,
     products,
     setup_intents,
+    shapes,
     subscription_schedules,
     subscriptions,
     test_clocks,
@@ -600,7 +601,8 @@ def _replay(
 
 
 def _json(status: int, payload: Mapping[str, Any]) -> HttpResponse:
-    return HttpResponse(status, json.dumps(payload, indent=2).encode() + b"\n")
+    body = json.dumps(shapes.conform(payload), indent=2)
+    return HttpResponse(status, body.encode() + b"\n")
 
 
 def _html(status: int, title: str, message: str) -> HttpResponse:

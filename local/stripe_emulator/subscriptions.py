@@ -186,7 +186,6 @@ def start(
             "object": "list",
             "data": [],
             "has_more": False,
-            "total_count": 0,
             "url": f"/v1/subscription_items?subscription={sub_id}",
         },
         "latest_invoice": None,
@@ -216,7 +215,6 @@ def start(
     subscription["items"]["data"] = [
         _new_item(store, sub_id, spec, (now, end), now) for spec in specs
     ]
-    _retally(subscription)
     invoice = _first_invoice(store, subscription, customer, now, base_url, behavior)
     if invoice["status"] == "paid":
         subscription["status"] = "trialing" if trial_end else "active"
@@ -488,7 +486,6 @@ def apply_items(
         store.delete("subscription_item", item_id)
     subscription["items"]["data"] = items
     subscription["pending_update"] = None
-    _retally(subscription)
 
 
 # -- renewal, trials, cancellation -------------------------------------------------------
@@ -787,10 +784,6 @@ def _period_line(
     if free:
         line.update(amount=0, subtotal=0)
     return line
-
-
-def _retally(subscription: JsonObject) -> None:
-    subscription["items"]["total_count"] = len(subscription["items"]["data"])
 
 
 def snapshot(subscription: JsonObject) -> JsonObject:
