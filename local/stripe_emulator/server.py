@@ -41,7 +41,8 @@ from local.stripe_emulator import (
     test_clocks,
     webhook_endpoints,
 )
-from local.stripe_emulator.delivery import Delivery, WebhookDelivery
+from local.stripe_emulator.deliveries import Delivery
+from local.stripe_emulator.delivery import WebhookDelivery
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
