@@ -184,11 +184,8 @@ def update(request: ApiRequest) -> JsonObject:
         if "amount" in params:
             amount = pricing.check_line(p.integer(params, "amount"), "amount")
             changes["amount"] = changes["net_amount"] = amount
-    previous = {name: item[name] for name in changes if item[name] != changes[name]}
+    # Stripe has no `invoiceitem.updated` event (its published event types list none).
     item.update(changes)
-    if previous:
-        now = now_for(store, item["customer"], request.now)
-        events.emit(store, "invoiceitem.updated", item, now, previous)
     return item
 
 
