@@ -50,6 +50,8 @@ REALISTIC_SCENARIOS = frozenset(
         "tests/integration/test_uncancel_scheduled_downgrade.py",
         "tests/integration/test_setup_payment_api.py",
         "tests/integration/test_invoices_and_clocks_api.py",
+        "tests/integration/test_subscription_ids.py",
+        "tests/integration/test_plan_changes_converge.py",
     }
 )
 # Tests of those files that run in ordered mode only, each with why (test name: reason).
