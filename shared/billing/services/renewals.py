@@ -25,7 +25,8 @@ from billing.services.app_events import (
     ProductsUpdated,
 )
 from billing.services.retry import on_conflict
-from billing.store import catalog, customers, invoices, period_closes, purchases, stripe_timeline
+from billing.services.subscription_sync import awaits_grant
+from billing.store import catalog, customers, invoices, period_closes, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.store.holdings import replaced_subscription
 from billing.store.invoices import InvoiceRecord
@@ -241,10 +242,9 @@ def _paid_plans(
         if _billed_by(sub, plan, invoice):
             held.append((sub, plan))
     renewal = invoice.billing_reason == "subscription_cycle"
-    if not held and renewal and invoice.purchase_id is not None:
-        purchase = purchases.load(invoice.purchase_id)
-        if purchase is not None and purchase.status == "pending":
-            raise StripeEventTooEarly
+    purchase_id = invoice.purchase_id
+    if not held and renewal and purchase_id is not None and awaits_grant(purchase_id, customer):
+        raise StripeEventTooEarly
     return held
 
 

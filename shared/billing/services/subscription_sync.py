@@ -134,10 +134,24 @@ def _refuse_before_the_grant(state: StripeSubscription, customer: Customer) -> N
     or checkout event still to come) is refused, so Stripe delivers it again once it is."""
     if state.ended or not state.paid_for or state.purchase_id is None:
         return
-    purchase = purchases.load(state.purchase_id)
-    ours = purchase is not None and purchase.internal_id == customer.internal_id
-    if ours and purchase is not None and purchase.status == "pending":
+    if awaits_grant(state.purchase_id, customer):
         raise StripeEventTooEarly
+
+
+def awaits_grant(purchase_id: str, customer: Customer) -> bool:
+    """Whether the customer's purchase is pending and will be granted once its payment is
+    known. A new purchase of a plan the customer holds already (a second checkout of it,
+    paid after the plan was bought another way) never will: an event about its
+    subscription is not refused for it, or Stripe would deliver it again for days."""
+    purchase = purchases.load(purchase_id)
+    if purchase is None or purchase.internal_id != customer.internal_id:
+        return False
+    if purchase.status != "pending":
+        return False
+    return purchase.replaces is not None or not any(
+        s.plan_id == purchase.plan_id and not s.one_off and s.status == "active"
+        for s in customer.holdings.subscriptions
+    )
 
 
 class Switch(NamedTuple):
