@@ -209,15 +209,18 @@ class LocalStack:
         """Whether the emulator delivers webhooks realistically (then `settle` matters)."""
         return self.emulator is not None and self.emulator.delivery is not None
 
-    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S, queues: bool = True) -> None:
         """Returns once every Stripe event emitted so far has been delivered (duplicates,
-        late ones and retries included) and every queue is drained, including what those
-        deliveries and queued messages caused in turn. Raises TimeoutError past
-        `timeout_s` (the message names the seed). Ordered delivery: drains the queues."""
+        late ones and retries included) and, with `queues`, every queue is drained,
+        including what those deliveries and queued messages caused in turn. Raises
+        TimeoutError past `timeout_s` (the message names the seed). Ordered delivery:
+        drains the queues."""
         deadline = time.monotonic() + timeout_s
         while True:
             if self.emulator is not None:
                 self.emulator.settle(max(deadline - time.monotonic(), 0.001))
+            if not queues:
+                return
             self.drain_queues(max(deadline - time.monotonic(), 0.001))
             if self.emulator is None or self.emulator.pending_deliveries() == 0:
                 return
