@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from local.stripe_emulator import webhook_endpoints
+from local.stripe_emulator.deliveries import Delivery, Target
 from local.stripe_emulator.realistic import Planned, Realism, RealisticScheduler
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
@@ -44,21 +45,6 @@ _MAX_ATTEMPTS_KEPT = 10_000
 # that hangs shows up as an error naming the seed rather than as a hung suite.
 FLUSH_TIMEOUT_S = 120.0
 _SETTLE_ON_SWITCH_S = 60.0
-
-
-@dataclass(frozen=True)
-class Target:
-    endpoint: str
-    url: str
-    secret: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    event_id: str
-    event_type: str
-    target: Target
-    payload: bytes
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # delivery.py imports this module
-    from local.stripe_emulator.delivery import Delivery
+from local.stripe_emulator.deliveries import Delivery
 
 ORDERED = "ordered"
 REALISTIC = "realistic"
@@ -95,7 +93,7 @@ class Planned:
 
 
 # Sends one delivery once; True when the endpoint answered 2xx.
-Send = Callable[["Delivery", int, str], bool]
+Send = Callable[[Delivery, int, str], bool]
 
 
 class RealisticScheduler:

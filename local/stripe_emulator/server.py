@@ -35,12 +35,14 @@ from local.stripe_emulator import (
     prices,
     products,
     setup_intents,
+    shapes,
     subscription_schedules,
     subscriptions,
     test_clocks,
     webhook_endpoints,
 )
-from local.stripe_emulator.delivery import Delivery, WebhookDelivery
+from local.stripe_emulator.deliveries import Delivery
+from local.stripe_emulator.delivery import WebhookDelivery
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
@@ -602,7 +604,8 @@ def _replay(
 
 
 def _json(status: int, payload: Mapping[str, Any]) -> HttpResponse:
-    return HttpResponse(status, json.dumps(payload, indent=2).encode() + b"\n")
+    body = json.dumps(shapes.conform(payload), indent=2)
+    return HttpResponse(status, body.encode() + b"\n")
 
 
 def _html(status: int, title: str, message: str) -> HttpResponse:
