@@ -200,8 +200,19 @@ def save(before: Customer, after: Customer, now_ms: int) -> Customer:
             ops.append(_claim_stripe_customer(saved.stripe_id, pk_of(saved)))
         if before.stripe_id:
             ops.append(_release_stripe_customer(before.stripe_id, pk_of(before)))
+    if saved.id is None and _email_key(saved) != _email_key(before):
+        # An id-less customer is found (and claimed) by its email: the guard moves with it,
+        # or a claim by the old email would find a customer that no longer has it.
+        if before.email:
+            ops.append(_release_email(before))
+        if saved.email:
+            ops.append(_claim_email(saved))
     writes.run(ops)
     return saved
+
+
+def _email_key(customer: Customer) -> str | None:
+    return normalized_email(customer.email) if customer.email else None
 
 
 def start_move(before: Customer, new_pk: str, now_ms: int) -> int:

@@ -69,7 +69,9 @@ class SdkStripeGateway:
         # Test mode: every new Stripe customer lives on a test clock of its own.
         self._test_mode = test_mode
 
-    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
+    def create_customer(
+        self, internal_id: str, customer_id: str | None, generation: int
+    ) -> StripeCustomer:
         """Creates the Stripe customer of one of our customers: once, whoever asks how often.
 
         Only values fixed at our customer's creation go into the request, because Stripe
@@ -79,7 +81,7 @@ class SdkStripeGateway:
         if customer_id is not None:
             metadata["billing_customer_id"] = customer_id
         params: CustomerCreateParams = {"metadata": metadata}
-        key = f"{_KEY_PREFIX}:customer.create:{internal_id}"
+        key = f"{_KEY_PREFIX}:customer.create:{internal_id}:{generation}"
         if self._test_mode:
             found = self._customer_made_for(internal_id)
             if found is not None:
@@ -385,6 +387,18 @@ class SdkStripeGateway:
         except stripe.StripeError as error:
             raise failure(error) from error
         return self.retrieve_subscription(subscription_id)
+
+    def live_subscription_ids(self, stripe_customer: str) -> list[str]:
+        params: Any = {"customer": stripe_customer, "status": "all", "limit": 100}
+        try:
+            listed = self._client.v1.subscriptions.list(params)
+            found = [s.to_dict() for s in listed.auto_paging_iter()]
+        except stripe.StripeError as error:
+            mapped = failure(error)
+            if isinstance(mapped, StripeCustomerGone):
+                return []  # Stripe ended its subscriptions when it deleted the customer
+            raise mapped from error
+        return [str(s["id"]) for s in found if s["status"] in _MAY_BILL]
 
     def set_cancel_at_period_end(
         self, subscription_id: str, cancel: bool, change_id: str
@@ -783,6 +797,10 @@ def _what_to_fix(error: stripe.StripeError) -> dict[str, str]:
     if error.code:
         detail["stripe_code"] = str(error.code)
     return detail
+
+
+# Subscription statuses that may still charge the customer (an incomplete one, once paid).
+_MAY_BILL = frozenset({"active", "trialing", "past_due", "incomplete", "unpaid", "paused"})
 
 
 # Card errors that a customer can resolve by authenticating the payment (3D Secure).
