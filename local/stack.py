@@ -92,6 +92,8 @@ class LocalStack:
             # A failed post to an application's webhook is tried again within a minute or
             # so, not over a day as deployed.
             ("APP_WEBHOOK_RETRY_DELAYS", "1,2,5,10,30"),
+            # Application webhooks go to receivers on this machine (tests, trying by hand).
+            ("APP_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"),
         ):
             os.environ.setdefault(name, value)
 

@@ -58,6 +58,9 @@ class Settings(BaseModel):
     # Seconds to wait before each retry of a failed delivery: Svix's schedule by default,
     # over a day in all; the local stack and tests shorten it.
     app_webhook_retry_delays: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # Hosts an application webhook may reach although internal (a private receiver), and by
+    # plain http: none as deployed unless listed; the local stack lists loopback.
+    app_webhook_allowed_hosts: frozenset[str] = frozenset()
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -107,6 +110,11 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> "Settings":
         app_events_queue_url=environ.get("APP_EVENTS_QUEUE_URL") or None,
         app_events_dead_letter_queue_url=environ.get("APP_EVENTS_DEAD_LETTER_QUEUE_URL") or None,
         **_retry_delays(environ.get("APP_WEBHOOK_RETRY_DELAYS")),
+        app_webhook_allowed_hosts=frozenset(
+            host.strip().strip("[]").rstrip(".").lower()
+            for host in environ.get("APP_WEBHOOK_ALLOWED_HOSTS", "").split(",")
+            if host.strip()
+        ),
     )
 
 
