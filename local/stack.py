@@ -139,6 +139,9 @@ class LocalStack:
         api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
+        # The dashboard's address, known once the API listens (Checkout sends customers back).
+        os.environ["DASHBOARD_BASE_URL"] = self.dashboard_url
+        reset_caches()
         if self.emulator is not None:
             # As `stripe listen --forward-to` would: every event reaches the webhook route,
             # signed with the secret it checks, before the Stripe call that caused it returns.
