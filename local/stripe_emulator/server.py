@@ -35,6 +35,7 @@ from local.stripe_emulator import (
     prices,
     products,
     setup_intents,
+    subscription_items,
     subscription_schedules,
     subscriptions,
     test_clocks,
@@ -65,6 +66,7 @@ RESOURCES = (
     invoices.register,
     invoiceitems.register,
     subscriptions.register,
+    subscription_items.register,
     subscription_schedules.register,
     test_clocks.register,
 )
