@@ -483,6 +483,7 @@ def _mark_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     if payment is not None:
         payment.update(status="paid", amount_paid=invoice["amount_due"])
         payment["status_transitions"]["paid_at"] = now
+        events.emit(store, "invoice_payment.paid", payment, now)
     events.emit(store, "invoice.paid", invoice, now)
     events.emit(store, "invoice.payment_succeeded", invoice, now)
     hooks.announce(store, hooks.INVOICE_PAID, invoice, now)
