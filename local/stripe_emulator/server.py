@@ -48,7 +48,13 @@ from local.stripe_emulator.delivery import Delivery, WebhookDelivery
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
-from local.stripe_emulator.routing import ApiRequest, PageHandler, PageRequest, Router
+from local.stripe_emulator.routing import (
+    ApiRequest,
+    BackgroundJob,
+    PageHandler,
+    PageRequest,
+    Router,
+)
 from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
@@ -104,6 +110,9 @@ class StripeEmulator:
             register(self._router)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Work still running after its request was answered (test clock advances).
+        self._background: list[threading.Thread] = []
+        self._background_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -140,6 +149,7 @@ class StripeEmulator:
         server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
+        self._join_background()
 
     def __enter__(self) -> StripeEmulator:
         if self._server is None:
@@ -158,7 +168,11 @@ class StripeEmulator:
 
     def reset(self) -> None:
         """Forget all objects, idempotency keys, faults, delays, the request log and the
-        webhook delivery log. Forwarding targets (``forward_webhooks``) stay."""
+        webhook delivery log. Forwarding targets (``forward_webhooks``) stay.
+
+        Background work still running (a test clock advancing) finishes first, so none of it
+        lands in the fresh state."""
+        self._join_background()
         with self._store.lock:
             self._store.clear()
         self._idempotency.clear()
@@ -270,6 +284,7 @@ class StripeEmulator:
             raise unrecognized_url(method, path)
         handler, path_params = resolved
         outbox: list[Delivery] = []
+        later: list[BackgroundJob] = []
 
         def execute() -> HttpResponse:
             pause = self._faults.delay_for(method, path)
@@ -285,6 +300,7 @@ class StripeEmulator:
                     int(time.time()),
                     base_url,
                     deliver_pending=self._deliver_pending,
+                    run_later=later.append,
                 )
                 response = _json(200, handler(request))
                 # What a test clock replays happens "later", caused by no request (Stripe: null).
@@ -304,7 +320,36 @@ class StripeEmulator:
             response = self._idempotent(request_id, scope, key, method, path, params, execute)
         # Outside every lock (a receiver may call back), before the caller gets its answer.
         self._webhooks.send(outbox, self._store)
+        for job in later:
+            self._start_background(job)
         return response
+
+    def _start_background(self, job: BackgroundJob) -> None:
+        thread = threading.Thread(
+            target=self._run_background, args=(job,), name="stripe-emulator-job", daemon=True
+        )
+        with self._background_lock:
+            self._background = [each for each in self._background if each.is_alive()]
+            self._background.append(thread)
+        thread.start()
+
+    def _run_background(self, job: BackgroundJob) -> None:
+        try:
+            with self._store.lock:
+                job(self._deliver_pending)
+                outbox = self._webhooks.take(self._store, None)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            with self._store.lock:
+                outbox = self._webhooks.take(self._store, None)
+        self._webhooks.send(outbox, self._store)
+
+    def _join_background(self) -> None:
+        with self._background_lock:
+            running, self._background = self._background, []
+        for thread in running:
+            # Generous: a job delivers webhooks to receivers that may be slow on a busy machine.
+            thread.join(timeout=120)
 
     def _deliver_pending(self) -> None:
         """Called under the store lock (held once) by a handler that must wait for its
