@@ -634,11 +634,10 @@ def create_preview(request: ApiRequest) -> JsonObject:
         if "customer" not in params:
             raise missing_param("customer")
         if "subscription_details" in params:
-            raise invalid_param(
-                "subscription_details",
-                "The emulator previews changes of an existing subscription only: pass "
-                "`subscription`.",
-            )
+            # A subscription not created yet: its first invoice.
+            from local.stripe_emulator import subscription_previews
+
+            return _render(request, subscription_previews.preview_new(request))
     subscription = (
         store.require(SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription")
         if "subscription" in params
