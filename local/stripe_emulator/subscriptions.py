@@ -11,7 +11,7 @@ items (``current_period_start``/``end``), as in Stripe's current API.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +49,7 @@ _SHARED = frozenset(
     }
 )
 _CREATABLE = _SHARED | {
+    "add_invoice_items",
     "customer",
     "trial_period_days",
     "collection_method",
@@ -98,6 +99,7 @@ def create(request: ApiRequest) -> JsonObject:
     if "items" not in params:
         raise missing_param("items")
     specs = item_specs(store, params, current=None)
+    one_time = _one_time_items(store, params) if "add_invoice_items" in params else []
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     if behavior == "pending_if_incomplete":
         raise invalid_param(
@@ -121,6 +123,7 @@ def create(request: ApiRequest) -> JsonObject:
         trial_end=trial_end,
         default_payment_method=default_pm,
         metadata=metadata,
+        one_time=one_time,
     )
     subscription["description"] = description
     subscription["trial_settings"] = _trial_settings(params)
@@ -143,8 +146,12 @@ def start(
     trial_end: int | None = None,
     default_payment_method: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    one_time: Sequence[tuple[JsonObject, int]] = (),
 ) -> JsonObject:
     """A new subscription with its first invoice attempted; not stored yet.
+
+    ``one_time`` (``add_invoice_items``: price, quantity) is charged on that first invoice
+    only, during a trial too.
 
     The caller stores it (and emits ``customer.subscription.created``) once it has set
     what else it wants, so the event shows the subscription as created. With
@@ -217,7 +224,7 @@ def start(
         _new_item(store, sub_id, spec, (now, end), now) for spec in specs
     ]
     _retally(subscription)
-    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior)
+    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior, one_time)
     if invoice["status"] == "paid":
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
@@ -234,8 +241,10 @@ def _first_invoice(
     now: int,
     base_url: str,
     behavior: str,
+    one_time: Sequence[tuple[JsonObject, int]],
 ) -> JsonObject:
-    """The subscription's first invoice (zero during a trial), paid as ``behavior`` says."""
+    """The subscription's first invoice (zero during a trial, but for ``one_time``), paid as
+    ``behavior`` says."""
     trial = subscription["trial_end"] is not None
     lines = [
         _period_line(store, subscription, item, free=trial)
@@ -254,6 +263,20 @@ def _first_invoice(
         include_pending=False,
         period=(item["current_period_start"], item["current_period_start"]),
     )
+    for price, quantity in one_time:
+        charged = invoiceitems.create_item(
+            store,
+            now,
+            customer,
+            amount=int(price["unit_amount"] or 0) * quantity,
+            currency=price["currency"],
+            description=f"{quantity} {_TIMES} {_product_name(store, price)}",
+            period=(now, now),
+            quantity=quantity,
+            price=price,
+            subscription=(subscription["id"], None),
+        )
+        invoices.attach_item(invoice, charged)
     subscription["latest_invoice"] = invoice["id"]
     invoices.finalize(store, invoice, now)
     if invoice["status"] != "open":
@@ -800,6 +823,33 @@ def item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -
         raise invalid_param("items", "A subscription must keep at least one item.")
     _check_prices(specs)
     return specs
+
+
+def _one_time_items(store: ObjectStore, params: Params) -> list[tuple[JsonObject, int]]:
+    """``add_invoice_items``: one-time prices (and quantities) for the first invoice."""
+    raw_items = params["add_invoice_items"]
+    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
+        raise invalid_param(
+            "add_invoice_items", "Invalid array: add_invoice_items", "parameter_invalid_array"
+        )
+    found: list[tuple[JsonObject, int]] = []
+    for index, raw in enumerate(raw_items):
+        assert isinstance(raw, dict)
+        with p.nested(f"add_invoice_items[{index}]"):
+            p.reject_unknown(raw, ("price", "quantity"))
+            if "price" not in raw:
+                raise missing_param("price")
+            price_id = p.string(raw, "price")
+            price = store.find("price", price_id)
+            if price is None:
+                raise invalid_param("price", f"No such price: '{price_id}'", "resource_missing")
+            if price["recurring"] is not None or not price["active"]:
+                raise invalid_param(
+                    "price", f"The price {price_id} must be an active one-time price."
+                )
+            quantity = p.integer(raw, "quantity", minimum=1) if "quantity" in raw else 1
+        found.append((price, quantity))
+    return found
 
 
 def _spec_of(store: ObjectStore, item: JsonObject) -> ItemSpec:
