@@ -243,7 +243,6 @@ def _note(store: ObjectStore, plan: _Plan, params: Params, now: int, note_id: st
             "object": "list",
             "data": lines,
             "has_more": False,
-            "total_count": len(lines),
             "url": f"{URL}/{note_id}/lines",
         },
         "livemode": False,
