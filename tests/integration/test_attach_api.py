@@ -739,15 +739,19 @@ def test_after_checkout_the_next_plan_change_needs_no_redirect(
     assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["premium"]
 
 
-def test_an_abandoned_checkout_paid_after_the_plan_was_bought_grants_it_once(
+def test_an_abandoned_checkout_cannot_be_paid_once_the_plan_was_bought_another_way(
     catalog: httpx.Client, webhooks: LocalStack
 ) -> None:
     abandoned = attach(catalog, plan_id="pro", success_url=SUCCESS_URL).json()
     with_card_on_file(catalog, webhooks, "pm_card_visa")
     assert attach(catalog, plan_id="pro").json()["invoice"]["status"] == "paid"
 
-    pay_on_checkout_page(abandoned["payment_url"], "4242424242424242")
+    # The card purchase superseded the checkout: its page was expired in Stripe.
+    paid = httpx.post(abandoned["payment_url"], data={"card_number": "4242424242424242"})
 
+    assert paid.status_code != 303
+    (session,) = stripe_client(webhooks).v1.checkout.sessions.list().data
+    assert session.status == "expired"
     held = customer(catalog)
     assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
     assert held["balances"]["messages"]["granted"] == 1000

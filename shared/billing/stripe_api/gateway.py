@@ -258,6 +258,39 @@ class SdkStripeGateway:
         )
         return CheckoutSession(id=str(created.id), url=str(created.url))
 
+    def close_checkout(self, session_id: str) -> str | None:
+        """Expires the session if it is still open, so it can no longer be paid; returns its
+        status after ("expired", or "complete" when it was paid first; None: no such
+        session)."""
+        fields = self.retrieve_object("checkout.session", session_id)
+        if fields is None or fields.get("status") != "open":
+            return None if fields is None else str(fields.get("status"))
+        key = f"{_KEY_PREFIX}:checkout.expire:{session_id}"
+        try:
+            self._client.v1.checkout.sessions.expire(session_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError:
+            pass  # completed (or expired) just before: read what it is now
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        after = self.retrieve_object("checkout.session", session_id) or {}
+        return str(after.get("status"))
+
+    def void_invoice(self, invoice_id: str) -> str | None:
+        """Voids the invoice if it is still open, so it can no longer be paid; returns its
+        status after ("void", or "paid" when it was paid first; None: no such invoice)."""
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None or fields.get("status") != "open":
+            return None if fields is None else str(fields.get("status"))
+        key = f"{_KEY_PREFIX}:invoice.void:{invoice_id}"
+        try:
+            self._client.v1.invoices.void_invoice(invoice_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError:
+            pass  # paid (or voided) just before: read what it is now
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        after = self.retrieve_object("invoice", invoice_id) or {}
+        return str(after.get("status"))
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         if sale.recurring:
             subscription = self._subscription(sale, payment_method)
