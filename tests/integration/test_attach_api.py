@@ -189,11 +189,15 @@ def webhooks(clean_stack: LocalStack) -> LocalStack:
     return clean_stack
 
 
+# Paying a page runs the webhooks it causes before it answers: slow on a loaded machine.
+PAGE_TIMEOUT_S = 120
+
+
 def pay_on_checkout_page(url: str, card_number: str) -> httpx.Response:
-    page = httpx.get(url)
+    page = httpx.get(url, timeout=PAGE_TIMEOUT_S)
     assert page.status_code == 200
     assert "name='card_number'" in page.text
-    return httpx.post(url, data={"card_number": card_number})
+    return httpx.post(url, data={"card_number": card_number}, timeout=PAGE_TIMEOUT_S)
 
 
 def test_a_one_off_top_up_is_paid_on_the_checkout_page_then_granted(

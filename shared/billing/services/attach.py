@@ -141,15 +141,24 @@ def situation(command: AttachPlan) -> AttachSituation:
         for sub in customer.holdings.subscriptions
         if (held := current.version(sub.plan_id, sub.plan_version)) is not None
     }
+    plan = _plan(current, command)
     options = AttachOptions(
         redirect_mode=command.redirect_mode,
         plan_schedule=command.plan_schedule,
         free_trial=command.free_trial,
-        no_trial=command.no_trial,
+        no_trial=command.no_trial or _trial_had(customer, plan, command),
         feature_quantities=command.feature_quantities,
     )
-    plan = _plan(current, command)
     return AttachSituation(customer, plan, held_plans, options, current.features)
+
+
+def _trial_had(customer: Customer, plan: Plan, command: AttachPlan) -> bool:
+    """As in Autumn, a plan's own free trial is given once per customer: bought again (after
+    a cancel), the plan is paid from the start. A trial the request names is the caller's
+    own offer, and is given as asked."""
+    if command.free_trial is not None or plan.terms.free_trial is None:
+        return False
+    return purchases.trial_used(customer.internal_id, plan.id)
 
 
 def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
