@@ -23,6 +23,7 @@ from tests.integration.test_attach_api import (  # noqa: F401 (fixtures)
     with_card_on_file,
 )
 
+
 def update(api: httpx.Client, **body: Any) -> httpx.Response:
     return api.post("/v1/billing.update", json={"customer_id": "c1", **body})
 
