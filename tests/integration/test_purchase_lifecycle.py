@@ -227,3 +227,57 @@ def test_a_declined_upgrade_retried_with_a_new_card_charges_once_and_its_old_inv
         if i.billing_reason == "subscription_update" and i.status == "paid"
     ]
     assert len(upgrades) == 1, "the proration charged once"
+
+
+def test_a_quantity_change_retried_after_a_decline_buys_the_seats_and_voids_the_old_invoice(
+    catalog: httpx.Client,  # noqa: F811
+    webhooks: LocalStack,  # noqa: F811
+) -> None:
+    catalog.post("/v1/features.create", json=SEATS)
+    assert catalog.post("/v1/plans.create", json=TEAM).status_code == 200
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="team", feature_quantities=[{"feature_id": "seats", "quantity": 7}])
+    stripe = stripe_client(webhooks)
+    failing = stripe.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": stripe_customer}
+    )
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": failing.id})
+    more = [{"feature_id": "seats", "quantity": 17}]
+    declined = update(catalog, plan_id="team", feature_quantities=more).json()
+    assert declined["required_action"]["code"] == "payment_failed"
+    good = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": stripe_customer})
+    stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": good.id})
+
+    retried = update(catalog, plan_id="team", feature_quantities=more)
+
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["invoice"]["status"] == "paid"
+    assert customer(catalog)["balances"]["seats"]["granted"] == 17
+    invoices = stripe.v1.invoices.list({"customer": stripe_customer}).data
+    statuses = sorted(i.status for i in invoices if i.billing_reason == "subscription_update")
+    assert statuses == ["paid", "void"], "the declined attempt's invoice can't be paid too"
+
+
+def test_prepaid_seats_cut_below_those_in_use_are_refused_and_nothing_is_credited(
+    catalog: httpx.Client,  # noqa: F811
+    webhooks: LocalStack,  # noqa: F811
+) -> None:
+    catalog.post("/v1/features.create", json=SEATS)
+    assert catalog.post("/v1/plans.create", json=TEAM).status_code == 200
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="team", feature_quantities=[{"feature_id": "seats", "quantity": 12}])
+    used = {"customer_id": "c1", "feature_id": "seats", "value": 6}
+    assert catalog.post("/v1/balances.track", json=used).status_code == 200
+
+    cut = update(
+        catalog, plan_id="team", feature_quantities=[{"feature_id": "seats", "quantity": 2}]
+    )
+
+    assert cut.status_code == 400, cut.text
+    assert cut.json()["details"][0]["field"] == "feature_quantities.seats"
+    assert customer(catalog)["balances"]["seats"]["granted"] == 12
+    stripe = stripe_client(webhooks)
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert sorted(i.quantity for i in subscription["items"].data) == [1, 2]
+    assert len(stripe.v1.invoices.list({"customer": stripe_customer}).data) == 1

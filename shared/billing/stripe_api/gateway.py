@@ -430,6 +430,10 @@ class SdkStripeGateway:
             lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
         ).to_dict()
         before = _id_of(found.get("latest_invoice"))
+        if found.get("pending_update") and before is not None:
+            # An earlier change still waits for its invoice (declined, or never paid): it
+            # is voided, so it can't be paid on top of this one, which is a new attempt.
+            self.void_invoice(before)
         items: Any = [
             {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
             for item in found["items"]["data"]
@@ -440,7 +444,9 @@ class SdkStripeGateway:
             "proration_behavior": change.proration,
             "payment_behavior": "pending_if_incomplete",
         }
-        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}"
+        # The invoice before names the attempt: after a decline, the same change asked
+        # again is a new request to Stripe, not a replay of the declined one.
+        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}:{before}"
         updated = self._call(
             lambda: self._client.v1.subscriptions.update(
                 change.subscription_id, params, {"idempotency_key": key}
