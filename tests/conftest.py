@@ -2,12 +2,25 @@
 
 DynamoDB is moto's server over HTTP, Stripe is the emulator driven by the real stripe SDK,
 and requests go through the local HTTP API to the real handlers, as in `make dev`.
+
+Webhook delivery modes: the emulator delivers Stripe's events either in order, once,
+before each Stripe call answers (the default), or realistically: after the answer,
+shuffled, some twice, some late (see local/stripe_emulator/realistic.py). The billing and
+lifecycle scenario files (`REALISTIC_SCENARIOS`) and tests marked `realistic_delivery` run
+in both modes (ids `[ordered]` and `[realistic]`); in realistic mode the test's API client
+and Stripe client settle the stack before each request and after each answer, so the
+test's assertions see the converged state while within each step the events arrive
+shuffled, duplicated and late. A failed realistic test's report names the seed; run it
+again with STRIPE_WEBHOOK_SEED=<seed> to get the same deliveries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import secrets
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,7 +28,8 @@ import httpx
 import pytest
 from hypothesis import settings
 
-from local.stack import LocalStack, StackConfig, ensure_path
+from local.stack import LocalStack, StackConfig, ensure_path, seed_from
+from local.stripe_emulator.realistic import ORDERED, REALISTIC
 
 # Property tests assert outcomes, not speed: on a loaded two-core machine one example may take
 # longer than hypothesis' default 200 ms deadline, which would fail a correct run.
@@ -23,6 +37,73 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 SECRET_KEY = "am_sk_test_suite_key"
+
+# Scenario files whose every test (that uses the stack) also runs with realistic delivery:
+# the ones that drive Checkout, declines, renewals, cancellations and schedules through
+# Stripe's webhooks. The billing layer must end in the same state whatever the order.
+REALISTIC_SCENARIOS = frozenset(
+    {
+        "tests/integration/test_attach_api.py",
+        "tests/integration/test_billing_update_api.py",
+        "tests/integration/test_subscription_lifecycle.py",
+        "tests/integration/test_stripe_lifecycle.py",
+        "tests/integration/test_uncancel_scheduled_downgrade.py",
+        "tests/integration/test_setup_payment_api.py",
+        "tests/integration/test_invoices_and_clocks_api.py",
+    }
+)
+# Tests of those files that run in ordered mode only, each with why (test name: reason).
+ORDERED_ONLY: dict[str, str] = {}
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One seed for the whole run: xdist's workers inherit it from the controller.
+    os.environ.setdefault(SEED_VARIABLE, str(_SEED))
+    config.addinivalue_line(
+        "markers",
+        "realistic_delivery: also run against realistic Stripe webhook delivery "
+        "(after the answer, shuffled, some twice, some late; seeded)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "delivery" not in metafunc.fixturenames:
+        return
+    path = Path(metafunc.definition.path).resolve().relative_to(_ROOT).as_posix()
+    wanted = path in REALISTIC_SCENARIOS or metafunc.definition.get_closest_marker(
+        "realistic_delivery"
+    )
+    if wanted and metafunc.definition.originalname not in ORDERED_ONLY:
+        metafunc.parametrize("delivery", [ORDERED, REALISTIC], indirect=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"realistic Stripe webhook delivery: {SEED_VARIABLE}={_SEED}"
+
+
+def suite_webhook_seed() -> int:
+    """Realistic delivery's seed for this run: STRIPE_WEBHOOK_SEED, else a random one."""
+    chosen = seed_from(os.environ.get(SEED_VARIABLE))
+    return secrets.randbelow(2**32) if chosen is None else chosen
+
+
+SEED_VARIABLE = "STRIPE_WEBHOOK_SEED"
+_SEED = suite_webhook_seed()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    callspec = getattr(item, "callspec", None)
+    if report.failed and callspec is not None and callspec.params.get("delivery") == REALISTIC:
+        report.sections.append(
+            (
+                "realistic webhook delivery",
+                f"seed {_SEED}; replay: {SEED_VARIABLE}={_SEED} python -m pytest '{item.nodeid}'",
+            )
+        )
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +142,20 @@ def stack_held() -> Iterator[None]:
 
 
 @pytest.fixture
-def clean_stack(stack: LocalStack) -> LocalStack:
-    """The stack with an empty table, no queued uses and a fresh Stripe emulator."""
-    stack.drain_queues()
+def delivery(request: pytest.FixtureRequest) -> str:
+    """How the emulator delivers webhooks to this test (see the module's docstring)."""
+    return str(getattr(request, "param", ORDERED))
+
+
+# Realistic delivery in the suite: what no test settles is delivered after this quiet time.
+SUITE_QUIET_S = 0.5
+
+
+@pytest.fixture
+def clean_stack(stack: LocalStack, delivery: str) -> LocalStack:
+    """The stack with an empty table, no queued uses and a fresh Stripe emulator that
+    delivers webhooks as `delivery` says."""
+    stack.settle()
     table = dynamodb_client(stack)
     for page in table.get_paginator("scan").paginate(TableName=stack.config.table_name):
         for item in page["Items"]:
@@ -71,6 +163,8 @@ def clean_stack(stack: LocalStack) -> LocalStack:
                 TableName=stack.config.table_name, Key={"PK": item["PK"], "SK": item["SK"]}
             )
     assert stack.emulator is not None
+    stack.config.webhook_quiet_s = SUITE_QUIET_S
+    stack.set_webhook_delivery(delivery, _SEED)
     stack.emulator.reset()
     return stack
 
@@ -78,12 +172,27 @@ def clean_stack(stack: LocalStack) -> LocalStack:
 @pytest.fixture
 def api(clean_stack: LocalStack) -> Iterator[httpx.Client]:
     """An HTTP client for the billing API, authenticated with the suite's secret key."""
+    hooks = settling_hooks(clean_stack)
     with httpx.Client(
         base_url=clean_stack.api_url,
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
         timeout=30,
+        event_hooks=hooks,
     ) as client:
         yield client
+
+
+def settling_hooks(stack: LocalStack) -> dict[str, list[Any]]:
+    """httpx event hooks that settle a realistic stack before each request (what the test
+    did to Stripe reaches the billing layer first) and after each answer (the test sees
+    the converged state); none for ordered delivery."""
+    if not stack.realistic:
+        return {}
+
+    def settle(_: object) -> None:
+        stack.settle()
+
+    return {"request": [settle], "response": [settle]}
 
 
 def dynamodb_client(stack: LocalStack) -> Any:
@@ -99,10 +208,31 @@ def table_items(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def stripe_client(stack: LocalStack) -> Any:
+    """The real SDK against the stack's emulator; with realistic delivery it settles the
+    stack before each request and after each answer, as the `api` client does."""
     import stripe
 
     assert stack.stripe_url is not None
-    return stripe.StripeClient("sk_test_suite", base_addresses={"api": stack.stripe_url})
+    http_client = _settling_http_client(stack) if stack.realistic else None
+    return stripe.StripeClient(
+        "sk_test_suite", base_addresses={"api": stack.stripe_url}, http_client=http_client
+    )
+
+
+def _settling_http_client(stack: LocalStack) -> Any:
+    import stripe
+
+    base: Any = type(stripe.new_default_http_client())
+
+    class Settling(base):  # type: ignore[misc, valid-type]
+        def request_with_retries(self, *args: Any, **kwargs: Any) -> Any:
+            stack.settle()
+            try:
+                return super().request_with_retries(*args, **kwargs)
+            finally:
+                stack.settle()
+
+    return Settling()
 
 
 def with_metered_balance(api: httpx.Client, included: int) -> httpx.Client:
