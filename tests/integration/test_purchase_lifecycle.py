@@ -216,7 +216,9 @@ def test_a_declined_upgrade_retried_with_a_new_card_charges_once_and_its_old_inv
     ]
     assert old.status == "void", "the declined attempt's invoice can no longer be paid"
     paid_later = httpx.post(
-        old.hosted_invoice_url or "", data={"action": "pay"}, timeout=PAGE_TIMEOUT_S
+        old.hosted_invoice_url or "",
+        data={"action": "pay", "card_number": "4242424242424242"},
+        timeout=PAGE_TIMEOUT_S,
     )
     assert paid_later.status_code != 200 or stripe.v1.invoices.retrieve(old.id).status == "void"
     assert held(catalog) == [("premium", "active")]
@@ -281,3 +283,37 @@ def test_prepaid_seats_cut_below_those_in_use_are_refused_and_nothing_is_credite
     (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
     assert sorted(i.quantity for i in subscription["items"].data) == [1, 2]
     assert len(stripe.v1.invoices.list({"customer": stripe_customer}).data) == 1
+
+
+def test_a_declined_upgrades_invoice_paid_after_the_plan_was_cancelled_is_not_granted(
+    catalog: httpx.Client,  # noqa: F811
+    webhooks: LocalStack,  # noqa: F811
+) -> None:
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    attach(catalog, plan_id="pro")
+    stripe = stripe_client(webhooks)
+    failing = stripe.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": stripe_customer}
+    )
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": failing.id})
+    declined = attach(catalog, plan_id="premium").json()
+    assert declined["required_action"]["code"] == "payment_failed"
+    assert update(catalog, plan_id="pro", cancel_action="cancel_immediately").status_code == 200
+
+    httpx.post(
+        declined["invoice"]["hosted_invoice_url"],
+        data={"action": "pay", "card_number": "4242424242424242"},
+        timeout=PAGE_TIMEOUT_S,
+    )
+
+    assert held(catalog) == [], "no upgrade granted in place of a plan already gone"
+    assert "messages" not in customer(catalog)["balances"]
+    (old,) = [
+        i
+        for i in stripe.v1.invoices.list({"customer": stripe_customer}).data
+        if i.hosted_invoice_url == declined["invoice"]["hosted_invoice_url"]
+    ]
+    if old.status == "paid":  # paid anyway: the money goes back
+        notes = stripe.v1.credit_notes.list({"invoice": old.id}).data
+        assert sum(n.total for n in notes) == old.amount_paid, "credited (refunded) in full"

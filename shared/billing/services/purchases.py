@@ -16,6 +16,7 @@ from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
+from billing.stripe_api import StripeFactory
 
 logger = Logger(child=True)
 
@@ -33,6 +34,32 @@ def drop_pending(purchase_id: str) -> bool:
     """A purchase whose payment page expired unpaid is abandoned (a granted one is kept);
     True if this call closed it. Attaching again makes a new attempt."""
     return purchases.drop_pending(purchase_id)
+
+
+def refund_if_stale(
+    purchase_id: str, invoice_id: str, subscription_id: str | None, stripe: StripeFactory
+) -> bool:
+    """A paid invoice of a purchase that can no longer be granted (the customer's plans
+    moved on, or the customer is gone) is refunded by a credit note, and a subscription the
+    purchase made for itself is ended (it bills a plan nobody holds); the purchase is then
+    refunded. True if this call did it."""
+    purchase = purchases.load(purchase_id)
+    if purchase is None or purchase.status != "pending":
+        return False
+    customer = customers.load(purchase.customer_id)
+    current = catalog.load()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    if plan is None:
+        return False
+    gone = customer is None or customer.internal_id != purchase.internal_id
+    if customer is not None and not gone and not _stale(purchase, plan, customer.holdings, current):
+        return False
+    # Stripe first (each call keyed once), our record last: a failure is retried whole.
+    stripe().refund_invoice(invoice_id)
+    if subscription_id is not None and not purchase.replaces_paid and not plan.one_off:
+        stripe().cancel_now(subscription_id)
+    logger.warning("stale payment refunded", extra={"purchase": purchase_id})
+    return purchases.close(purchase_id, "refunded")
 
 
 def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> bool:

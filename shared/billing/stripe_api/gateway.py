@@ -291,6 +291,27 @@ class SdkStripeGateway:
         after = self.retrieve_object("invoice", invoice_id) or {}
         return str(after.get("status"))
 
+    def refund_invoice(self, invoice_id: str) -> bool:
+        """Gives back what a paid invoice charged, by a credit note that refunds it (the
+        invoice then shows why). Once per invoice; False when nothing was left to give back
+        (not paid, nothing charged, or credited already)."""
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None or fields.get("status") != "paid":
+            return False
+        paid = int(fields.get("amount_paid") or 0)
+        credited = int(fields.get("post_payment_credit_notes_amount") or 0)
+        if paid <= 0 or credited >= paid:
+            return False
+        params: Any = {
+            "invoice": invoice_id,
+            "amount": paid - credited,
+            "refund_amount": paid - credited,
+            "reason": "order_change",
+        }
+        key = f"{_KEY_PREFIX}:credit_note.refund:{invoice_id}"
+        self._call(lambda: self._client.v1.credit_notes.create(params, {"idempotency_key": key}))
+        return True
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         if sale.recurring:
             subscription = self._subscription(sale, payment_method)
