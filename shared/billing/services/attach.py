@@ -36,7 +36,12 @@ from billing.domain.attach import (
     trial_end,
 )
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanAlreadyAttached, PlanNotFound
+from billing.domain.errors import (
+    BillingInProgress,
+    InvalidRequest,
+    PlanAlreadyAttached,
+    PlanNotFound,
+)
 from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key
@@ -50,6 +55,7 @@ from billing.services.retry import on_conflict
 from billing.services.uncancel import renew_by_attach
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
+from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import (
     InvoiceSummary,
@@ -380,10 +386,22 @@ def _pending(
             superseded = previous
         number = previous.attempt + 1 if previous is not None else 1
         fresh = asked.model_copy(update={"id": purchase_id(key, number), "attempt": number})
-        shown = [] if plan.in_use else [catalog.mark_in_use(plan)]
-        return purchases.open_attempt(fresh, superseded, shown)
+        return purchases.open_attempt(fresh, superseded, _shown(plan))
 
     return on_conflict(attempt)
+
+
+def _shown(plan: Plan) -> list[Write]:
+    """The write marking the plan version as shown to a customer (from then on it is never
+    edited in place), for the attempt's own transaction; nothing once it is in use. Read
+    again: another customer may have just marked it (a new revision), and a version edited
+    since the attach read it is not sold on terms it no longer has (423: ask again)."""
+    if plan.in_use:
+        return []
+    now = catalog.load().version(plan.id, plan.version)
+    if now is None or (now.terms, now.stripe) != (plan.terms, plan.stripe):
+        raise BillingInProgress("The plan changed while it was attached: try again.")
+    return [] if now.in_use else [catalog.mark_in_use(now)]
 
 
 def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
