@@ -1,5 +1,10 @@
 """Granting a paid purchase: exactly once, whoever learns first that it was paid (the
-attach call that charged the card on file, or a Stripe webhook)."""
+attach call that charged the card on file, or a Stripe webhook).
+
+A purchase paid after the customer's plans moved on (the plan held already, the paid plan it
+was to replace gone, another paid main plan of its group held) is never granted: granting it
+would put two main plans in one group, or a plan in place of one already ended. Its invoice
+is refunded (a credit note) and a subscription it made for itself ended."""
 
 from __future__ import annotations
 
