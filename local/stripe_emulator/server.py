@@ -220,11 +220,13 @@ class StripeEmulator:
         return self._webhooks.attempts()
 
     def redeliver(self, event_id: str) -> None:
-        """Sends a stored event again to every endpoint that wants it (a duplicate, as
-        Stripe's retries and "resend" produce); raises ``StripeError`` for an unknown id."""
+        """Sends a stored event again to every endpoint that wants it, now, retried as in
+        ordered mode (a duplicate, as Stripe's retries and "resend" produce), in either
+        delivery mode: a test's own resend is its step, not Stripe's; raises
+        ``StripeError`` for an unknown id."""
         with self._store.lock:
             deliveries = self._webhooks.redeliveries(self._store, event_id)
-        self._webhooks.redeliver(deliveries, self._store)
+        self._webhooks.send(deliveries, self._store)
 
     def count(self, object_type: str) -> int:
         """Live (non-deleted) objects of a type, e.g. ``count("customer")``."""

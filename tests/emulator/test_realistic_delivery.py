@@ -227,3 +227,17 @@ def test_the_receivers_secret_signs_realistic_deliveries(
         stripe.Webhook.construct_event(
             received.body, received.headers["Stripe-Signature"], WEBHOOK_SECRET
         )
+
+
+def test_with_a_quiet_time_deliveries_start_on_their_own(
+    realistic: StripeEmulator, client: stripe.StripeClient, receiver: WebhookReceiver
+) -> None:
+    """`make dev`: nobody settles, so what no request follows for `quiet_s` is delivered."""
+    realistic.set_delivery(Realism(seed=7, quiet_s=0.05))
+    client.v1.customers.create({"email": "dev@example.com"})
+
+    arrived = threading.Event()
+    receiver.on_event = lambda event: arrived.set()
+    if not receiver.received:
+        assert arrived.wait(30), "delivered without anyone settling"
+    assert receiver.types()[0] == "customer.created"

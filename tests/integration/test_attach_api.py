@@ -824,3 +824,17 @@ def test_a_trial_requiring_a_card_collects_it_at_checkout_and_charges_nothing_ye
     stripe = stripe_client(webhooks)
     assert [s.status for s in stripe.v1.subscriptions.list().data] == ["trialing"]
     assert all(i.total == 0 for i in stripe.v1.invoices.list().data)
+
+
+def test_a_url_stripe_refuses_is_a_400_naming_stripes_param_and_buys_nothing(
+    catalog: httpx.Client,
+) -> None:
+    # Has a scheme and no host: Stripe answers 400 url_invalid on success_url; no retry fixes it.
+    response = attach(catalog, plan_id="pro", success_url="https://?next=1")
+
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "stripe_invalid_request"
+    assert body["details"][0]["field"] == "success_url"
+    assert body["details"][0]["stripe_code"] == "url_invalid"
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == []
