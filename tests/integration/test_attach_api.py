@@ -12,6 +12,7 @@ import pytest
 from billing.store import keys
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
+from tests.stripe_clocks import advance as advance_clock
 
 SUCCESS_URL = "https://app.example.com/welcome"
 
@@ -575,9 +576,7 @@ def test_a_downgrade_is_scheduled_and_in_force_after_the_period_end(
     (invoice,) = stripe.v1.invoices.list({"customer": on_clock.id}).data
     assert invoice.total == 5000, "nothing charged for the downgrade"
 
-    stripe.v1.test_helpers.test_clocks.advance(
-        test_clock.id, {"frozen_time": start + 32 * 24 * 3600}
-    )
+    advance_clock(stripe, test_clock.id, start + 32 * 24 * 3600)
 
     held = customer(catalog)
     assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [("pro", "active")]
@@ -619,9 +618,7 @@ def test_a_downgrade_to_a_free_plan_cancels_at_the_period_end_then_grants_the_fr
     assert attach(catalog, plan_id="free").status_code == 409, "already scheduled"
     assert len(customer(catalog)["subscriptions"]) == 2
 
-    stripe.v1.test_helpers.test_clocks.advance(
-        test_clock.id, {"frozen_time": start + 32 * 24 * 3600}
-    )
+    advance_clock(stripe, test_clock.id, start + 32 * 24 * 3600)
 
     held = customer(catalog)
     assert [(s["plan_id"], s["status"]) for s in held["subscriptions"]] == [("free", "active")]

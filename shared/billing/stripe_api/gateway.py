@@ -59,6 +59,9 @@ if TYPE_CHECKING:
 # id can never collide across operations.
 _KEY_PREFIX = "billing-v1"
 _TIMEOUT_S = 8
+# How long customers.advance_test_clock waits for the clock to be ready: most of the
+# function's 30 s, so a slow replay on a busy machine still answers "ready".
+_CLOCK_WAIT_S = 24.0
 
 
 class SdkStripeGateway:
@@ -630,8 +633,10 @@ class SdkStripeGateway:
                 details=[{"field": "customer_id", "message": "no test clock in Stripe"}],
             )
         params: Any = {"frozen_time": frozen_time_s}
+        # Stripe refuses to advance a clock still advancing from an earlier call.
+        self._clock_when_settled(clock_id)
         try:
-            clock = self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
+            self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
         except stripe.InvalidRequestError as error:
             if error.param == "frozen_time":
                 raise InvalidRequest(
@@ -642,7 +647,21 @@ class SdkStripeGateway:
             raise failure(error) from error
         except stripe.StripeError as error:
             raise failure(error) from error
+        # Stripe answers "advancing" and replays renewals after: the answer reports the
+        # clock once they happened (their webhooks sent), or as it is when the wait runs out.
+        clock = self._clock_when_settled(clock_id)
         return ClockState(int(clock.frozen_time), str(clock.status))
+
+    def _clock_when_settled(self, clock_id: str) -> Any:
+        """The clock once it is no longer advancing, or as it is after `_CLOCK_WAIT_S`."""
+        deadline = time.monotonic() + _CLOCK_WAIT_S
+        pause = 0.02
+        while True:
+            clock = self._call(lambda: self._client.v1.test_helpers.test_clocks.retrieve(clock_id))
+            if clock.status != "advancing" or time.monotonic() + pause > deadline:
+                return clock
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
