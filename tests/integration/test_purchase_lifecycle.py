@@ -285,7 +285,7 @@ def test_prepaid_seats_cut_below_those_in_use_are_refused_and_nothing_is_credite
     assert len(stripe.v1.invoices.list({"customer": stripe_customer}).data) == 1
 
 
-def test_a_declined_upgrades_invoice_paid_after_the_plan_was_cancelled_is_not_granted(
+def test_a_declined_upgrades_invoice_paid_after_the_plan_was_cancelled_is_refunded_not_granted(
     catalog: httpx.Client,  # noqa: F811
     webhooks: LocalStack,  # noqa: F811
 ) -> None:
@@ -314,6 +314,7 @@ def test_a_declined_upgrades_invoice_paid_after_the_plan_was_cancelled_is_not_gr
         for i in stripe.v1.invoices.list({"customer": stripe_customer}).data
         if i.hosted_invoice_url == declined["invoice"]["hosted_invoice_url"]
     ]
-    if old.status == "paid":  # paid anyway: the money goes back
-        notes = stripe.v1.credit_notes.list({"invoice": old.id}).data
-        assert sum(n.total for n in notes) == old.amount_paid, "credited (refunded) in full"
+    assert (old.status, old.amount_paid) == ("paid", 3000), "paid from its link anyway"
+    notes = stripe.v1.credit_notes.list({"invoice": old.id}).data
+    assert sum(n.total for n in notes) == old.amount_paid, "so it is credited in full"
+    assert sum(r.amount for r in stripe.v1.refunds.list().data) == old.amount_paid, "refunded"
