@@ -124,3 +124,22 @@ def test_the_recorder_checks_what_an_emulator_answers_and_skips_pages_and_contro
     assert recorder.problems
     answer = "GET /v1/customers/cus_1 -> 200: $: missing required"
     assert all(problem.startswith(answer) for problem in recorder.problems)
+
+
+def test_an_invoice_item_for_a_subscription_but_no_item_leaves_the_item_out(
+    client: stripe.StripeClient, prices: dict[str, str]
+) -> None:
+    # Stripe's types: subscription_details.subscription_item is optional, never null.
+    card = "pm_card_visa"
+    customer = client.v1.customers.create(
+        {"payment_method": card, "invoice_settings": {"default_payment_method": card}}
+    )
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+    )
+    item = client.v1.invoice_items.create(
+        {"customer": customer.id, "subscription": subscription.id, "amount": 500, "currency": "usd"}
+    )
+    body = json.loads(item.last_response.body)
+    assert body["parent"]["subscription_details"] == {"subscription": subscription.id}
+    assert published_types().problems(body) == []
