@@ -85,7 +85,16 @@ def test_list_items_and_an_events_object_are_checked_by_their_own_type(
         "object": "event",
         "api_version": API_VERSION,
         "created": 1,
-        "data": {"object": customer, "previous_attributes": {"mood": "sad"}},
+        "data": {
+            "object": customer,
+            # A changed hash lists only its changed keys; null was "not there".
+            "previous_attributes": {
+                "mood": "sad",
+                "amount_due": "5",
+                "status_transitions": {"paid_at": None},
+                "due_date": None,
+            },
+        },
         "livemode": False,
         "pending_webhooks": 0,
         "request": {"id": None, "idempotency_key": None},
@@ -94,6 +103,8 @@ def test_list_items_and_an_events_object_are_checked_by_their_own_type(
     assert published_types().problems(event) == [
         "$.data.object: a invoice.paid event carries a Invoice, got object 'customer'",
         "$.data.previous_attributes.mood: Invoice has no such property",
+        '$.data.previous_attributes.amount_due: expected type "integer", got "5" '
+        "[Invoice.amount_due]",
     ]
 
 

@@ -79,9 +79,17 @@ class PublishedTypes:
             )
         previous = data.get("previous_attributes")
         properties = self._definitions[expected].get("properties", {})
-        for key in previous if isinstance(previous, dict) else ():
+        for key, value in previous.items() if isinstance(previous, dict) else ():
             if key not in properties:
                 yield f"{where}.data.previous_attributes.{key}: {expected} has no such property"
+            elif not _partial(value) and not self._fits(properties[key], value):
+                # A previous value is the field as it was (only a hash's changed keys).
+                schema = {"definitions": self._definitions, **properties[key]}
+                errors = jsonschema.Draft7Validator(schema).iter_errors(value)
+                at = f"{where}.data.previous_attributes.{key}"
+                for error in sorted(errors, key=lambda e: list(e.absolute_path)):
+                    for line in _describe(error, at, expected):
+                        yield f"{line} [{expected}.{key}]"
 
     def _against(self, definition: str, value: Any, where: str) -> Iterator[str]:
         self.checked[definition] = self.checked.get(definition, 0) + 1
@@ -131,6 +139,12 @@ class PublishedTypes:
                 if not self._fits(properties.get(name, extra), item):
                     return False
         return True
+
+
+def _partial(value: Any) -> bool:
+    """A hash inside previous_attributes lists only the keys that changed; null stands for
+    a field that was not there."""
+    return value is None or (isinstance(value, dict) and "object" not in value)
 
 
 def _same(value: Any, expected: Any) -> bool:
