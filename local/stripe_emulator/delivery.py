@@ -169,12 +169,6 @@ class WebhookDelivery:
             self._scheduler.submit(deliveries)
             self._scheduler.flush(FLUSH_TIMEOUT_S)
 
-    def redeliver(self, deliveries: Iterable[Delivery], store: ObjectStore) -> None:
-        if self._scheduler is None:
-            self.send(deliveries, store)
-        else:
-            self._scheduler.submit_again(deliveries)
-
     def settle(self, timeout_s: float) -> None:
         """Returns once every event emitted so far is delivered, duplicates, late ones and
         retries included; at once in ordered mode (delivered before each answer)."""

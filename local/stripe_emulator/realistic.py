@@ -138,13 +138,6 @@ class RealisticScheduler:
                 self._plan(delivery)
             self._cond.notify_all()
 
-    def submit_again(self, deliveries: Iterable[Delivery]) -> None:
-        """A redelivery asked for (``redeliver``): queued as is, after what is queued."""
-        with self._cond:
-            for delivery in deliveries:
-                self._push(self._submitted + self.realism.window, delivery, "duplicate")
-            self._cond.notify_all()
-
     # -- waiting ---------------------------------------------------------------------
 
     def settle(self, timeout_s: float) -> None:

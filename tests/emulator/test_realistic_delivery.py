@@ -17,6 +17,7 @@ from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.realistic import Realism
 from tests.emulator.conftest import WEBHOOK_SECRET
 from tests.emulator.receiver import WebhookReceiver
+from tests.stripe_clocks import advance
 
 CALLS = 15
 
@@ -168,7 +169,7 @@ def test_a_test_clock_waits_for_its_renewal_webhooks_before_it_finalizes(
 
     receiver.on_event = add_usage
     end = subscription["items"].data[0].current_period_end
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": end + 86400})
+    advance(client, clock.id, end + 86400)
 
     latest = client.v1.subscriptions.retrieve(subscription.id).latest_invoice
     renewal = client.v1.invoices.retrieve(latest)
@@ -227,3 +228,17 @@ def test_the_receivers_secret_signs_realistic_deliveries(
         stripe.Webhook.construct_event(
             received.body, received.headers["Stripe-Signature"], WEBHOOK_SECRET
         )
+
+
+def test_with_a_quiet_time_deliveries_start_on_their_own(
+    realistic: StripeEmulator, client: stripe.StripeClient, receiver: WebhookReceiver
+) -> None:
+    """`make dev`: nobody settles, so what no request follows for `quiet_s` is delivered."""
+    realistic.set_delivery(Realism(seed=7, quiet_s=0.05))
+    client.v1.customers.create({"email": "dev@example.com"})
+
+    arrived = threading.Event()
+    receiver.on_event = lambda event: arrived.set()
+    if not receiver.received:
+        assert arrived.wait(30), "delivered without anyone settling"
+    assert receiver.types()[0] == "customer.created"
