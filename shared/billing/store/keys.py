@@ -122,6 +122,11 @@ def invoice_sk(created_ms: int, invoice_id: str) -> str:
 
 
 DASHBOARD_SESSION = "SESSION"
+DASHBOARD_SIGN_IN = "SIGN_IN"
+
+
+def dashboard_sign_in_pk(source: str) -> str:
+    return f"DASH_SIGN_IN#{part(source)}"
 
 
 def dashboard_session_pk(nonce: str) -> str:

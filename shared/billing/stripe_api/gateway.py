@@ -429,6 +429,8 @@ class SdkStripeGateway:
         """The customer's live subscription with an item of one of these prices, if any."""
         try:
             return subscription_from(self._subscription_selling(stripe_customer, price_ids))
+        except StripeRejected:
+            raise  # Stripe refused the listing itself: not "none sells them"
         except InvalidRequest:
             return None
 
