@@ -15,7 +15,7 @@ from billing import clock
 from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch, drifts_of
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import CustomerNotFound
-from billing.store import catalog, customers, purchases
+from billing.store import audits, catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.subscriptions import StripeSubscription
@@ -90,3 +90,24 @@ def _switch(stripe_subscription_id: str) -> Switch | None:
     if purchase is None:
         return Switch(purchase_id=found[0], plan_id="(purchase gone)", pending=False)
     return Switch(purchase.id, purchase.plan_id, purchase.status == "pending")
+
+
+def scheduled_audit(
+    stripe: StripeFactory, *, every_ms: int, more_time: Callable[[], bool]
+) -> AuditReport | None:
+    """One run of the scheduled audit: resumes a run cut short, else starts a new one once
+    the last complete report is `every_ms` old; None when there is nothing to do yet. A
+    complete report replaces the last one (the dashboard shows it); a report cut short is
+    kept as progress for the next run."""
+    progress = audits.load_progress()
+    if progress is None:
+        last = audits.load_last()
+        due = last is None or (last.finished_at or 0) + every_ms <= clock.now_ms()
+        if not due:
+            return None
+    report = audit_customers(stripe, resume=progress, more_time=more_time)
+    if report.complete:
+        audits.save_last(report)
+    else:
+        audits.save_progress(report)
+    return report
