@@ -64,6 +64,12 @@ def stack_held() -> Iterator[None]:
 @pytest.fixture
 def clean_stack(stack: LocalStack) -> LocalStack:
     """The stack with an empty table, no queued uses and a fresh Stripe emulator."""
+    return emptied(stack)
+
+
+def emptied(stack: LocalStack) -> LocalStack:
+    """Empties the stack (table, queues, Stripe emulator): `clean_stack`, and each example
+    of a property test that needs an empty stack of its own."""
     stack.drain_queues()
     table = dynamodb_client(stack)
     for page in table.get_paginator("scan").paginate(TableName=stack.config.table_name):
