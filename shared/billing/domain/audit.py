@@ -6,7 +6,9 @@ them, and these rules say where the two disagree. Each disagreement is a `Drift`
 invariant it breaks:
 
 - I1: at most one main plan per group is active (add-ons and one-off purchases aside).
-- I2: every active paid recurring plan is billed by a live Stripe subscription.
+- I2: every active paid recurring plan is billed by a live Stripe subscription. A paid plan
+  an operator enabled without billing (paid outside Stripe) is reported too: the holdings do
+  not record yet that it was given by hand.
 - I3: every live Stripe subscription bills a plan the customer holds.
 - I4: one live Stripe subscription per held plan (and one held plan per subscription).
 - I5: every balance adds up, remaining + usage = granted, and what is granted comes from
