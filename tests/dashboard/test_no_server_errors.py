@@ -25,6 +25,7 @@ PATHS = [
     "/customer/cancel",
     "/customer/attach",
     "/plans",
+    "/audit",
     "/static/x.css",
     "/nowhere/at/all",
 ]
