@@ -98,6 +98,9 @@ def billing_invariants(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     stack: LocalStack = request.getfixturevalue("stack")
     yield
+    outcome = getattr(request.node, "call_outcome", None)
+    if outcome is not None and outcome.failed:
+        return  # a test that failed says what went wrong; what it left half done is no news
     expected = request.node.get_closest_marker("billing_drift_expected")
     allowed = set(expected.args[0]) if expected is not None else set()
     drifts = [d for d in audit_drifts(stack) if d.invariant not in allowed]
@@ -110,6 +113,15 @@ def billing_invariants(request: pytest.FixtureRequest) -> Iterator[None]:
             ),
             pytrace=False,
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keeps the outcome of the test's own run on it, for the after-test billing audit."""
+    report = yield
+    if report.when == "call":
+        item.call_outcome = report  # type: ignore[attr-defined]
+    return report
 
 
 def audit_drifts(stack: LocalStack) -> list[Any]:
