@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 LAMBDA_VENV := .venv-lambda
 
-.PHONY: dev test test-live lint typecheck unit catalog bench api-key webhook-samples clean
+.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ dev: $(INSTALLED)
 test: $(INSTALLED) lint typecheck
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m pytest -n 4 -q --durations=25
+
+# The scenario tests in realistic webhook delivery only (they also run in `make test`);
+# SEED=<n> replays the deliveries of a run whose report named that seed.
+test-realistic: $(INSTALLED)
+	STRIPE_WEBHOOK_SEED=$(SEED) $(BIN)/python -m pytest -n 4 -q -k "realistic" tests/integration
 
 # The card-on-file billing scenarios against Stripe's test mode (needs STRIPE_SECRET_KEY=sk_test_...).
 test-live: $(INSTALLED)

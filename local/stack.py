@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
 from local.queues import QueuePoller, create_queues
 from local.stripe_emulator import StripeEmulator
+from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
 from local.template import ROOT, load_template, queue_sources, queue_url_variables, routes
 
 DEFAULT_SECRET_KEY = "am_sk_local_dev_key"  # noqa: S105 (a documented local-only default)
@@ -30,6 +33,10 @@ WEBHOOK_PATH = "/webhooks/stripe"
 DASHBOARD_PATH = "/dashboard"
 # Signs the local dashboard's session cookies (AWS: a secret the template generates).
 DEV_DASHBOARD_SECRET = "local-dashboard-session-secret-never-used-in-aws"  # noqa: S105
+# Realistic delivery under `make dev`: what no request has come for this long is delivered.
+DEV_WEBHOOK_QUIET_S = 0.1
+# How long `settle` waits at most: far above what a loaded two-core machine needs.
+SETTLE_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -48,6 +55,18 @@ class StackConfig:
     queue_window_s: float | None = None
     queue_retry_delay_s: int = 1
     data_dir: Path = ROOT / ".local-data"
+    # How the emulator delivers Stripe's webhooks: "ordered" (each once, in order, before
+    # the Stripe call answers) or "realistic" (after it, shuffled, some twice, some late,
+    # from `webhook_seed`; random when None). See local/stripe_emulator/realistic.py.
+    webhook_delivery: str = ORDERED
+    webhook_seed: int | None = None
+    # Realistic mode: deliver on its own once the emulator has had no request this long
+    # (None: only when `settle` is called).
+    webhook_quiet_s: float | None = DEV_WEBHOOK_QUIET_S
+
+    def __post_init__(self) -> None:
+        if self.webhook_delivery not in MODES:
+            raise ValueError(f"webhook_delivery must be one of {', '.join(MODES)}")
 
     @property
     def snapshot(self) -> Path:
@@ -66,7 +85,19 @@ class StackConfig:
             stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
             keep_data=env.get("LOCAL_KEEP_DATA", "") in ("1", "true", "yes"),
             data_dir=Path(env.get("LOCAL_DATA_DIR") or ROOT / ".local-data"),
+            webhook_delivery=env.get("STRIPE_WEBHOOK_DELIVERY") or ORDERED,
+            webhook_seed=seed_from(env.get("STRIPE_WEBHOOK_SEED")),
         )
+
+
+def seed_from(value: str | None) -> int | None:
+    """STRIPE_WEBHOOK_SEED: an integer, or unset/empty for a random seed."""
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"STRIPE_WEBHOOK_SEED must be an integer, not {value!r}") from None
 
 
 @dataclass
@@ -77,6 +108,8 @@ class LocalStack:
     stripe_url: str | None = None
     sqs_url: str = ""
     emulator: StripeEmulator | None = None
+    # Realistic delivery's seed (the configured one, or the one drawn): replays a run.
+    webhook_seed: int | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
     _stoppers: list[Any] = field(default_factory=list)
 
@@ -92,6 +125,8 @@ class LocalStack:
             # A failed post to an application's webhook is tried again within a minute or
             # so, not over a day as deployed.
             ("APP_WEBHOOK_RETRY_DELAYS", "1,2,5,10,30"),
+            # Application webhooks go to receivers on this machine (tests, trying by hand).
+            ("APP_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"),
         ):
             os.environ.setdefault(name, value)
 
@@ -105,7 +140,7 @@ class LocalStack:
 
         stripe_key = config.stripe_secret_key
         if stripe_key is None:
-            self.emulator = StripeEmulator()
+            self.emulator = StripeEmulator(delivery=self._realism())
             self.stripe_url = self.emulator.start(port=config.stripe_emulator_port)
             self._stoppers.append(self.emulator.stop)
             stripe_key = EMULATOR_STRIPE_KEY
@@ -137,6 +172,9 @@ class LocalStack:
         api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
+        # The dashboard's address, known once the API listens (Checkout sends customers back).
+        os.environ["DASHBOARD_BASE_URL"] = self.dashboard_url
+        reset_caches()
         if self.emulator is not None:
             # As `stripe listen --forward-to` would: every event reaches the webhook route,
             # signed with the secret it checks, before the Stripe call that caused it returns.
@@ -152,6 +190,45 @@ class LocalStack:
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
         return self
+
+    def _realism(self) -> Realism | None:
+        config = self.config
+        if config.webhook_delivery not in MODES:
+            raise ValueError(f"webhook_delivery must be one of {', '.join(MODES)}")
+        if config.webhook_delivery != REALISTIC:
+            return None
+        seed = config.webhook_seed
+        self.webhook_seed = secrets.randbelow(2**32) if seed is None else seed
+        return Realism(seed=self.webhook_seed, quiet_s=config.webhook_quiet_s)
+
+    def set_webhook_delivery(self, mode: str, seed: int | None = None) -> None:
+        """Switches the emulator's delivery mode (a test suite runs some tests in each);
+        what the previous mode still had queued is delivered first."""
+        if self.emulator is None:
+            return
+        self.config.webhook_delivery, self.config.webhook_seed = mode, seed
+        self.emulator.set_delivery(self._realism())
+
+    @property
+    def realistic(self) -> bool:
+        """Whether the emulator delivers webhooks realistically (then `settle` matters)."""
+        return self.emulator is not None and self.emulator.delivery is not None
+
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S, queues: bool = True) -> None:
+        """Returns once every Stripe event emitted so far has been delivered (duplicates,
+        late ones and retries included) and, with `queues`, every queue is drained,
+        including what those deliveries and queued messages caused in turn. Raises
+        TimeoutError past `timeout_s` (the message names the seed). Ordered delivery:
+        drains the queues."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.emulator is not None:
+                self.emulator.settle(max(deadline - time.monotonic(), 0.001))
+            if not queues:
+                return
+            self.drain_queues(max(deadline - time.monotonic(), 0.001))
+            if self.emulator is None or self.emulator.pending_deliveries() == 0:
+                return
 
     @property
     def webhook_url(self) -> str:
@@ -169,6 +246,8 @@ class LocalStack:
         if self.emulator is None:
             yield
             return
+        # What was emitted before the block is delivered before it (realistic delivery).
+        self.emulator.settle()
         self.emulator.stop_forwarding_webhooks()
         try:
             yield
@@ -218,6 +297,11 @@ def describe(stack: LocalStack) -> str:
         f"Stripe webhook  {stack.webhook_url}   signing secret"
         f" {stack.config.stripe_webhook_secret}   (STRIPE_WEBHOOK_SECRET)",
     ]
+    if stack.realistic:
+        lines.append(
+            f"Stripe delivery realistic, seed {stack.webhook_seed}   (STRIPE_WEBHOOK_DELIVERY,"
+            " STRIPE_WEBHOOK_SEED): after each answer, shuffled, some twice, some late"
+        )
     return "\n".join(lines)
 
 

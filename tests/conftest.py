@@ -2,13 +2,25 @@
 
 DynamoDB is moto's server over HTTP, Stripe is the emulator driven by the real stripe SDK,
 and requests go through the local HTTP API to the real handlers, as in `make dev`.
+
+Webhook delivery modes: the emulator delivers Stripe's events either in order, once,
+before each Stripe call answers (the default), or realistically: after the answer,
+shuffled, some twice, some late (see local/stripe_emulator/realistic.py). The billing and
+lifecycle scenario files (`REALISTIC_SCENARIOS`) and tests marked `realistic_delivery` run
+in both modes (ids `[ordered]` and `[realistic]`); in realistic mode the test's API client
+and Stripe client settle the stack before each request and after each answer, so the
+test's assertions see the converged state while within each step the events arrive
+shuffled, duplicated and late. A failed realistic test's report names the seed; run it
+again with STRIPE_WEBHOOK_SEED=<seed> to get the same deliveries.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import secrets
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -16,7 +28,8 @@ import httpx
 import pytest
 from hypothesis import settings
 
-from local.stack import LocalStack, StackConfig, ensure_path
+from local.stack import LocalStack, StackConfig, ensure_path, seed_from
+from local.stripe_emulator.realistic import ORDERED, REALISTIC
 
 # Property tests assert outcomes, not speed: on a loaded two-core machine one example may take
 # longer than hypothesis' default 200 ms deadline, which would fail a correct run.
@@ -24,6 +37,115 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 SECRET_KEY = "am_sk_test_suite_key"
+
+# Scenario files whose every test (that uses the stack) also runs with realistic delivery:
+# the ones that drive Checkout, declines, renewals, cancellations and schedules through
+# Stripe's webhooks. The billing layer must end in the same state whatever the order.
+REALISTIC_SCENARIOS = frozenset(
+    {
+        "tests/integration/test_attach_api.py",
+        "tests/integration/test_billing_update_api.py",
+        "tests/integration/test_subscription_lifecycle.py",
+        "tests/integration/test_stripe_lifecycle.py",
+        "tests/integration/test_uncancel_scheduled_downgrade.py",
+        "tests/integration/test_setup_payment_api.py",
+        "tests/integration/test_invoices_and_clocks_api.py",
+    }
+)
+# Tests of those files that run in ordered mode only, each with why ("file::test": reason).
+# Most deliver no webhook worth shuffling: a second run would cost time and prove nothing.
+_NO_WEBHOOK = "refused before any Stripe event is emitted: nothing to deliver out of order"
+_HAND_DRIVEN = (
+    "delivers events by hand (webhooks paused, then redelivered in a chosen order): it is "
+    "already an out-of-order scenario, pinned step by step"
+)
+ORDERED_ONLY: dict[str, str] = {
+    "test_attach_api.py::test_bad_attach_requests_are_refused_and_change_nothing": _NO_WEBHOOK,
+    "test_attach_api.py::test_attaching_a_plan_already_held_is_a_409": _NO_WEBHOOK,
+    "test_attach_api.py::test_an_attach_while_another_billing_change_runs_is_a_423_and_"
+    "changes_nothing": _NO_WEBHOOK,
+    "test_billing_update_api.py::test_bad_update_requests_are_refused_and_change_nothing": (
+        _NO_WEBHOOK
+    ),
+    "test_billing_update_api.py::test_an_update_while_another_billing_change_runs_is_a_423_"
+    "and_changes_nothing": _NO_WEBHOOK,
+    "test_invoices_and_clocks_api.py::test_bad_clock_advances_are_refused_and_change_"
+    "nothing": _NO_WEBHOOK,
+    "test_invoices_and_clocks_api.py::test_invoices_list_needs_a_known_customer": _NO_WEBHOOK,
+    "test_setup_payment_api.py::test_an_unreadable_body_is_a_400_and_changes_nothing": (
+        _NO_WEBHOOK
+    ),
+    "test_setup_payment_api.py::test_bad_setups_are_refused_and_change_nothing": _NO_WEBHOOK,
+    "test_setup_payment_api.py::test_a_plan_already_held_is_refused_before_any_card_is_"
+    "asked_for": _NO_WEBHOOK,
+    "test_stripe_lifecycle.py::test_a_forged_or_stale_signature_is_400_and_changes_nothing": (
+        "posts hand-made events to the webhook route; the emulator delivers none of them"
+    ),
+    "test_stripe_lifecycle.py::test_an_event_for_a_stripe_customer_that_is_none_of_ours_is_"
+    "acknowledged_without_a_write": "posts a hand-made event; the emulator delivers none",
+    "test_subscription_lifecycle.py::test_a_subscription_event_of_an_unknown_customer_is_"
+    "acknowledged_without_a_write": "posts a hand-made event; the emulator delivers none",
+    "test_stripe_lifecycle.py::test_every_event_delivered_again_or_shuffled_ends_in_the_same_"
+    "state": "replays every event twice and shuffled by hand: the realistic mode's own check",
+    "test_stripe_lifecycle.py::test_a_renewal_failing_before_its_purchase_was_granted_is_"
+    "retried_not_lost": _HAND_DRIVEN,
+    "test_subscription_lifecycle.py::test_an_event_arriving_before_the_payment_is_granted_is_"
+    "retried_not_lost": _HAND_DRIVEN,
+}
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One seed for the whole run: xdist's workers inherit it from the controller.
+    os.environ.setdefault(SEED_VARIABLE, str(_SEED))
+    config.addinivalue_line(
+        "markers",
+        "realistic_delivery: also run against realistic Stripe webhook delivery "
+        "(after the answer, shuffled, some twice, some late; seeded)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "delivery" not in metafunc.fixturenames:
+        return
+    path = Path(metafunc.definition.path).resolve().relative_to(_ROOT).as_posix()
+    wanted = path in REALISTIC_SCENARIOS or metafunc.definition.get_closest_marker(
+        "realistic_delivery"
+    )
+    key = f"{Path(path).name}::{metafunc.definition.originalname}"
+    if wanted and key not in ORDERED_ONLY:
+        metafunc.parametrize("delivery", [ORDERED, REALISTIC], indirect=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"realistic Stripe webhook delivery: {SEED_VARIABLE}={_SEED}"
+
+
+def suite_webhook_seed() -> int:
+    """Realistic delivery's seed for this run: STRIPE_WEBHOOK_SEED, else a random one."""
+    chosen = seed_from(os.environ.get(SEED_VARIABLE))
+    return secrets.randbelow(2**32) if chosen is None else chosen
+
+
+SEED_VARIABLE = "STRIPE_WEBHOOK_SEED"
+_SEED = suite_webhook_seed()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        # The after-test billing audit (`billing_invariants`) skips a test that failed.
+        item.call_outcome = report  # type: ignore[attr-defined]
+    callspec = getattr(item, "callspec", None)
+    if report.failed and callspec is not None and callspec.params.get("delivery") == REALISTIC:
+        report.sections.append(
+            (
+                "realistic webhook delivery",
+                f"seed {_SEED}; replay: {SEED_VARIABLE}={_SEED} python -m pytest '{item.nodeid}'",
+            )
+        )
 
 
 @pytest.fixture(scope="session")
@@ -62,15 +184,29 @@ def stack_held() -> Iterator[None]:
 
 
 @pytest.fixture
-def clean_stack(stack: LocalStack) -> LocalStack:
-    """The stack with an empty table, no queued uses and a fresh Stripe emulator."""
-    return emptied(stack)
+def delivery(request: pytest.FixtureRequest) -> str:
+    """How the emulator delivers webhooks to this test (see the module's docstring)."""
+    return str(getattr(request, "param", ORDERED))
 
 
-def emptied(stack: LocalStack) -> LocalStack:
-    """Empties the stack (table, queues, Stripe emulator): `clean_stack`, and each example
-    of a property test that needs an empty stack of its own."""
-    stack.drain_queues()
+# Realistic delivery in the suite: what no test settles is delivered after this quiet time.
+# STRIPE_WEBHOOK_QUIET_S=0 explores further: deliveries then also start between the Stripe
+# calls of one billing request, racing its own writes (not reproducible from the seed).
+SUITE_QUIET_S = float(os.environ.get("STRIPE_WEBHOOK_QUIET_S") or 0.5)
+
+
+@pytest.fixture
+def clean_stack(stack: LocalStack, delivery: str, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    """The stack with an empty table, no queued uses and a fresh Stripe emulator that
+    delivers webhooks as `delivery` says."""
+    if delivery == REALISTIC:
+        settle_the_browser(stack, monkeypatch)
+    return cleaned(stack, delivery, _SEED)
+
+
+def cleaned(stack: LocalStack, delivery: str, seed: int) -> LocalStack:
+    """Empties the stack (table, queues, emulator) and sets its webhook delivery."""
+    stack.settle()
     table = dynamodb_client(stack)
     for page in table.get_paginator("scan").paginate(TableName=stack.config.table_name):
         for item in page["Items"]:
@@ -78,6 +214,8 @@ def emptied(stack: LocalStack) -> LocalStack:
                 TableName=stack.config.table_name, Key={"PK": item["PK"], "SK": item["SK"]}
             )
     assert stack.emulator is not None
+    stack.config.webhook_quiet_s = SUITE_QUIET_S
+    stack.set_webhook_delivery(delivery, seed)
     stack.emulator.reset()
     return stack
 
@@ -115,22 +253,13 @@ def billing_invariants(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Keeps the outcome of the test's own run on it, for the after-test billing audit."""
-    report = yield
-    if report.when == "call":
-        item.call_outcome = report  # type: ignore[attr-defined]
-    return report
-
-
 def audit_drifts(stack: LocalStack) -> list[Any]:
     """Every drift the billing audit finds on the stack now (one pass, in this process; the
     Stripe listing skipped while the emulator holds no subscription)."""
     from billing.services.audit import audit_customers
     from billing.stripe_api import get_gateway
 
-    stack.drain_queues()
+    stack.settle()  # every webhook delivered and every queue drained
     list_stripe = stack.emulator is None or stack.emulator.count("subscription") > 0
     return list(audit_customers(get_gateway, page_size=100, list_stripe=list_stripe).drifts)
 
@@ -138,12 +267,50 @@ def audit_drifts(stack: LocalStack) -> list[Any]:
 @pytest.fixture
 def api(clean_stack: LocalStack) -> Iterator[httpx.Client]:
     """An HTTP client for the billing API, authenticated with the suite's secret key."""
+    hooks = settling_hooks(clean_stack)
     with httpx.Client(
         base_url=clean_stack.api_url,
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
         timeout=30,
+        event_hooks=hooks,
     ) as client:
         yield client
+
+
+def settle_the_browser(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests post the emulator's hosted pages (Checkout, portal, invoice) with httpx's
+    module functions, as a browser would: each post is a step of the test too, so with
+    realistic delivery it settles the stack before and after, as the `api` client does.
+    (The billing layer never uses httpx, so only the tests' own calls are wrapped.)"""
+    for name in ("get", "post"):
+        original = getattr(httpx, name)
+
+        def settling(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            stack.settle(queues=False)
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                stack.settle()
+
+        monkeypatch.setattr(httpx, name, settling)
+
+
+def settling_hooks(stack: LocalStack) -> dict[str, list[Any]]:
+    """httpx event hooks that settle a realistic stack before each request (what the test
+    did to Stripe reaches the billing layer first) and after each answer (the test sees
+    the converged state); none for ordered delivery."""
+    if not stack.realistic:
+        return {}
+
+    def deliver(_: object) -> None:
+        # Every other step of a test settles after itself: only Stripe's deliveries can
+        # be left (cheap to check), not queued messages (a round trip per queue).
+        stack.settle(queues=False)
+
+    def settle(_: object) -> None:
+        stack.settle()
+
+    return {"request": [deliver], "response": [settle]}
 
 
 def dynamodb_client(stack: LocalStack) -> Any:
@@ -159,10 +326,31 @@ def table_items(stack: LocalStack) -> list[dict[str, Any]]:
 
 
 def stripe_client(stack: LocalStack) -> Any:
+    """The real SDK against the stack's emulator; with realistic delivery it settles the
+    stack before each request and after each answer, as the `api` client does."""
     import stripe
 
     assert stack.stripe_url is not None
-    return stripe.StripeClient("sk_test_suite", base_addresses={"api": stack.stripe_url})
+    http_client = _settling_http_client(stack) if stack.realistic else None
+    return stripe.StripeClient(
+        "sk_test_suite", base_addresses={"api": stack.stripe_url}, http_client=http_client
+    )
+
+
+def _settling_http_client(stack: LocalStack) -> Any:
+    import stripe
+
+    base: Any = type(stripe.new_default_http_client())
+
+    class Settling(base):  # type: ignore[misc, valid-type]
+        def request_with_retries(self, *args: Any, **kwargs: Any) -> Any:
+            stack.settle(queues=False)
+            try:
+                return super().request_with_retries(*args, **kwargs)
+            finally:
+                stack.settle()
+
+    return Settling()
 
 
 def with_metered_balance(api: httpx.Client, included: int) -> httpx.Client:

@@ -6,11 +6,10 @@ Every check runs before anything is stored, so a refused session changes nothing
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import urlsplit
 
 from local.stripe_emulator import params as p
-from local.stripe_emulator import payment_methods, prices, products
+from local.stripe_emulator import payment_methods, prices, pricing, products
 from local.stripe_emulator.errors import invalid_param, missing_param
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest
@@ -98,13 +97,6 @@ def line_items(request: ApiRequest, mode: str, made: list[JsonObject]) -> list[J
                 "You must provide at least one recurring price in `subscription` mode when "
                 "using prices.",
             )
-        if len(recurring) < len(items):
-            # Stripe puts one-time prices on the first invoice (add_invoice_items); the
-            # emulator's subscriptions do not take those yet, so say so rather than drop them.
-            raise invalid_param(
-                "line_items",
-                "The emulator does not support one-time prices in `subscription` mode.",
-            )
         if len({(r["interval"], r["interval_count"]) for r in recurring}) > 1:
             raise invalid_param(
                 "line_items",
@@ -157,7 +149,7 @@ def _line_item(
         "id": store.new_id("li", 24),
         "price": price_id,
         "quantity": quantity,
-        "amount": line_amount(price, quantity),
+        "amount": line_amount(price, quantity, f"{prefix}[quantity]"),
         "currency": price["currency"],
         "recurring": price["recurring"],
     }
@@ -318,42 +310,12 @@ def optional_url(params: Params, name: str) -> str | None:
 # -- amounts -----------------------------------------------------------------------------
 
 
-def line_amount(price: JsonObject, quantity: int | None) -> int:
-    """What ``quantity`` of ``price`` costs, in the currency's minor unit (0 for metered)."""
+def line_amount(price: JsonObject, quantity: int | None, param: str) -> int:
+    """What ``quantity`` of ``price`` costs, in the currency's minor unit, rounded once
+    (0 for a metered price, billed by usage later)."""
     if quantity is None:
         return 0
-    units = Decimal(quantity)
-    transform = price.get("transform_quantity")
-    if transform:
-        rounding = "ROUND_UP" if transform["round"] == "up" else "ROUND_DOWN"
-        units = (units / Decimal(transform["divide_by"])).quantize(Decimal(1), rounding=rounding)
-    if price["billing_scheme"] == "tiered":
-        return _tiered_amount(price, units)
-    total = Decimal(price["unit_amount_decimal"]) * units
-    return int(total.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def _tiered_amount(price: JsonObject, units: Decimal) -> int:
-    tiers: list[JsonObject] = price["tiers"]
-    total = Decimal(0)
-    lower = Decimal(0)
-    for tier in tiers:
-        upper = Decimal(tier["up_to"]) if tier["up_to"] is not None else None
-        unit = Decimal(tier.get("unit_amount_decimal") or 0)
-        flat = Decimal(tier.get("flat_amount_decimal") or 0)
-        if price["tiers_mode"] == "volume":
-            if upper is None or units <= upper:
-                total = unit * units + flat
-                break
-            continue
-        if units <= lower:
-            break
-        in_tier = units - lower if upper is None else min(units, upper) - lower
-        total += unit * in_tier + flat
-        if upper is None:
-            break
-        lower = upper
-    return int(total.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return pricing.check_line(pricing.line_amount(price, quantity), param)
 
 
 def amount_due(items: list[JsonObject], mode: str, trial_terms: JsonObject | None) -> int | None:

@@ -7,6 +7,11 @@ events that request emitted (so concurrent requests never deliver one event twic
 ``send`` runs after the lock is released and before the request answers, so a test sees
 the webhooks' effects as soon as its API call returns.
 
+That is the ordered mode (the default): every event once, in order, before the answer.
+Stripe promises neither order nor a single delivery; the realistic mode (``realistic``,
+chosen with ``configure``) delivers after the answer, shuffled, some twice, some late,
+from a seed, and ``settle`` waits until it is all done.
+
 Besides the ``/v1/webhook_endpoints`` of the emulated account there are forwarding
 targets, registered through the control API the way ``stripe listen --forward-to`` works:
 the local stack registers its ``/webhooks/stripe`` with a known secret once, and they
@@ -28,27 +33,18 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from local.stripe_emulator import webhook_endpoints
+from local.stripe_emulator.deliveries import Delivery, Target
+from local.stripe_emulator.realistic import Planned, Realism, RealisticScheduler
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
 # Stripe retries for days with exponential backoff; locally a few quick tries suffice.
 RETRY_DELAYS = (0.05, 0.2, 0.5)
 TIMEOUT_SECONDS = 10.0
 _MAX_ATTEMPTS_KEPT = 10_000
-
-
-@dataclass(frozen=True)
-class Target:
-    endpoint: str
-    url: str
-    secret: str
-
-
-@dataclass(frozen=True)
-class Delivery:
-    event_id: str
-    event_type: str
-    target: Target
-    payload: bytes
+# Bounds on waits for realistic delivery, far above what a loaded machine needs: a receiver
+# that hangs shows up as an error naming the seed rather than as a hung suite.
+FLUSH_TIMEOUT_S = 120.0
+_SETTLE_ON_SWITCH_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +58,8 @@ class Attempt:
     error: str | None
     signature: str
     at: float
+    # first | duplicate (delivered again on purpose) | retry (after a failed attempt)
+    copy: str = "first"
 
     @property
     def succeeded(self) -> bool:
@@ -76,6 +74,31 @@ class WebhookDelivery:
         self._forwards: dict[str, Target] = {}
         # Bounded: a long `make dev` session must not grow without end.
         self._attempts: deque[Attempt] = deque(maxlen=_MAX_ATTEMPTS_KEPT)
+        self._scheduler: RealisticScheduler | None = None
+
+    # -- mode ----------------------------------------------------------------------
+
+    def configure(self, realism: Realism | None, store: ObjectStore) -> None:
+        """Ordered delivery (None) or realistic delivery as ``realism`` says; what the
+        previous realistic mode still had queued is delivered first."""
+        previous, self._scheduler = self._scheduler, None
+        if previous is not None:
+            previous.settle(_SETTLE_ON_SWITCH_S)
+            previous.stop()
+        if realism is not None:
+            self._scheduler = RealisticScheduler(
+                realism, lambda d, number, copy: self._send_once(d, number, copy, store)
+            )
+
+    @property
+    def realism(self) -> Realism | None:
+        scheduler = self._scheduler
+        return None if scheduler is None else scheduler.realism
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
 
     # -- forwarding targets (control API) ------------------------------------------
 
@@ -129,14 +152,56 @@ class WebhookDelivery:
         event = store.require("event", event_id)
         return list(_deliveries(event, self.targets(store, event["type"])))
 
+    def dispatch(self, deliveries: Iterable[Delivery], store: ObjectStore) -> None:
+        """What a request emitted, once it is done (call with no lock held): sent now, in
+        order (ordered mode), or queued to be delivered after the answer (realistic)."""
+        if self._scheduler is None:
+            self.send(deliveries, store)
+        else:
+            self._scheduler.submit(deliveries)
+
+    def deliver_now(self, deliveries: Iterable[Delivery], store: ObjectStore) -> None:
+        """Like ``dispatch``, but returns once they (and all that is queued) are delivered:
+        for a request that must wait for its webhooks (a test clock's renewal drafts)."""
+        if self._scheduler is None:
+            self.send(deliveries, store)
+        else:
+            self._scheduler.submit(deliveries)
+            self._scheduler.flush(FLUSH_TIMEOUT_S)
+
+    def settle(self, timeout_s: float) -> None:
+        """Returns once every event emitted so far is delivered, duplicates, late ones and
+        retries included; at once in ordered mode (delivered before each answer)."""
+        if self._scheduler is not None:
+            self._scheduler.settle(timeout_s)
+
+    def request_began(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.request_began()
+
+    def request_ended(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.request_ended()
+
+    def pending(self) -> int:
+        return 0 if self._scheduler is None else self._scheduler.pending()
+
+    def planned(self) -> list[Planned]:
+        return [] if self._scheduler is None else self._scheduler.planned()
+
+    def given_up(self) -> list[Delivery]:
+        return [] if self._scheduler is None else self._scheduler.given_up()
+
+    def reset(self) -> None:
+        self.clear_attempts()
+        if self._scheduler is not None:
+            self._scheduler.reset()
+
     def send(self, deliveries: Iterable[Delivery], store: ObjectStore) -> None:
         """Delivers in order, retrying each failed one; call with no lock held."""
         for delivery in deliveries:
             if self._send_with_retries(delivery):
-                with store.lock:
-                    event = store.find("event", delivery.event_id)
-                    if event is not None and event["pending_webhooks"] > 0:
-                        event["pending_webhooks"] -= 1
+                _delivered(delivery, store)
 
     def attempts(self) -> list[JsonObject]:
         with self._lock:
@@ -145,6 +210,14 @@ class WebhookDelivery:
     def clear_attempts(self) -> None:
         with self._lock:
             self._attempts.clear()
+
+    def _send_once(self, delivery: Delivery, number: int, copy: str, store: ObjectStore) -> bool:
+        attempt = _post(delivery, number, copy)
+        with self._lock:
+            self._attempts.append(attempt)
+        if attempt.succeeded and copy != "duplicate":
+            _delivered(delivery, store)
+        return attempt.succeeded
 
     def _send_with_retries(self, delivery: Delivery) -> bool:
         for number, pause in enumerate((0.0, *RETRY_DELAYS), start=1):
@@ -155,6 +228,13 @@ class WebhookDelivery:
             if attempt.succeeded:
                 return True
         return False
+
+
+def _delivered(delivery: Delivery, store: ObjectStore) -> None:
+    with store.lock:
+        event = store.find("event", delivery.event_id)
+        if event is not None and event["pending_webhooks"] > 0:
+            event["pending_webhooks"] -= 1
 
 
 def sign(payload: bytes, secret: str, timestamp: int) -> str:
@@ -181,7 +261,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
 
 
-def _post(delivery: Delivery, number: int) -> Attempt:
+def _post(delivery: Delivery, number: int, copy: str = "first") -> Attempt:
     signature = sign(delivery.payload, delivery.target.secret, int(time.time()))
     # Targets are http(s) only: endpoints and forwards are checked when registered.
     request = urllib.request.Request(  # noqa: S310
@@ -214,4 +294,5 @@ def _post(delivery: Delivery, number: int) -> Attempt:
         error=error,
         signature=signature,
         at=time.time(),
+        copy=copy,
     )

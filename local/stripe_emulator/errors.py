@@ -39,7 +39,8 @@ class StripeError(Exception):
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
         if self.param is not None:
             error["param"] = self.param
-        error.update(self.extra)
+        # Stripe leaves out what an error does not have (no `"charge": null`).
+        error.update((key, value) for key, value in self.extra.items() if value is not None)
         return {"error": error}
 
 

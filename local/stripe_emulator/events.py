@@ -12,7 +12,7 @@ import fnmatch
 from collections.abc import Callable
 from typing import Any
 
-from local.stripe_emulator import pagination
+from local.stripe_emulator import pagination, shapes
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import invalid_param
 from local.stripe_emulator.forms import Params
@@ -32,7 +32,8 @@ def emit(
     previous_attributes: dict[str, Any] | None = None,
 ) -> JsonObject:
     """Records `event_type` about a snapshot of `obj` as it is now, and queues its delivery."""
-    data: JsonObject = {"object": copy.deepcopy(obj)}
+    # A snapshot, with the fields Stripe sends that the emulator does not model.
+    data: JsonObject = {"object": shapes.conform(obj)}
     if previous_attributes is not None:
         data["previous_attributes"] = copy.deepcopy(previous_attributes)
     event: JsonObject = {

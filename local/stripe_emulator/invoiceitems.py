@@ -7,7 +7,7 @@ one created with ``invoice=`` goes on that draft at once. Prorations are invoice
 
 from __future__ import annotations
 
-from local.stripe_emulator import events, invoices, pagination
+from local.stripe_emulator import events, invoices, pagination, pricing
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
@@ -88,13 +88,11 @@ def create_item(
             "unit_amount_decimal": price["unit_amount_decimal"],
         }
     if subscription is not None:
-        item["parent"] = {
-            "subscription_details": {
-                "subscription": subscription[0],
-                "subscription_item": subscription[1],
-            },
-            "type": "subscription_details",
-        }
+        details = {"subscription": subscription[0]}
+        if subscription[1] is not None:
+            # One-time items of a subscription's first invoice belong to no item of it.
+            details["subscription_item"] = subscription[1]
+        item["parent"] = {"subscription_details": details, "type": "subscription_details"}
     store.insert(item)
     events.emit(store, "invoiceitem.created", item, now)
     return item
@@ -112,14 +110,15 @@ def create(request: ApiRequest) -> JsonObject:
     if price is not None:
         if "amount" in params:
             raise invalid_param("amount", "You may only specify one of amount and pricing[price].")
-        amount = int(price["unit_amount"] or 0) * quantity
+        # What the quantity of the price costs, by its tiers or exact decimal, rounded once.
+        amount = pricing.check_line(pricing.line_amount(price, quantity), "quantity")
         currency = str(price["currency"])
     else:
         if "amount" not in params:
             raise missing_param("amount")
         if "currency" not in params:
             raise missing_param("currency")
-        amount = p.integer(params, "amount")
+        amount = pricing.check_line(p.integer(params, "amount"), "amount")
         currency = p.string(params, "currency").lower()
     invoice = None
     if "invoice" in params:
@@ -175,13 +174,16 @@ def update(request: ApiRequest) -> JsonObject:
         if "quantity" in params:
             changes["quantity"] = p.integer(params, "quantity", minimum=0)
             changes["quantity_decimal"] = str(changes["quantity"])
+            price = _price_of(store, item)
+            if price is not None:
+                # An item of a price charges what its new quantity costs.
+                amount = pricing.line_amount(price, changes["quantity"])
+                changes["amount"] = changes["net_amount"] = pricing.check_line(amount, "quantity")
         if "amount" in params:
-            changes["amount"] = changes["net_amount"] = p.integer(params, "amount")
-    previous = {name: item[name] for name in changes if item[name] != changes[name]}
+            amount = pricing.check_line(p.integer(params, "amount"), "amount")
+            changes["amount"] = changes["net_amount"] = amount
+    # Stripe has no `invoiceitem.updated` event (its published event types list none).
     item.update(changes)
-    if previous:
-        now = now_for(store, item["customer"], request.now)
-        events.emit(store, "invoiceitem.updated", item, now, previous)
     return item
 
 
@@ -240,6 +242,11 @@ def _price(store: ObjectStore, params: Params) -> JsonObject | None:
     if price is None:
         raise invalid_param("pricing[price]", f"No such price: '{price_id}'", "resource_missing")
     return price
+
+
+def _price_of(store: ObjectStore, item: JsonObject) -> JsonObject | None:
+    details = (item["pricing"] or {}).get("price_details") or {}
+    return store.find("price", details["price"]) if details.get("price") else None
 
 
 def _period(params: Params, now: int) -> tuple[int, int]:

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-from local.stripe_emulator import cards, events, expand, hooks, pagination
+from local.stripe_emulator import cards, events, expand, hooks, pagination, pricing, prorations
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_intents as intents
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import Params
+from local.stripe_emulator.prorations import ItemSpec, Proration
 from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
-from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
 from local.stripe_emulator.timeline import now_for, period_end
-
-if TYPE_CHECKING:
-    from local.stripe_emulator.subscriptions import ItemSpec, Proration
 
 OBJECT = "invoice"
 URL = "/v1/invoices"
@@ -139,7 +136,6 @@ def draft(
             "object": "list",
             "data": [],
             "has_more": False,
-            "total_count": 0,
             "url": f"{URL}/{invoice_id}/lines",
         },
         "livemode": False,
@@ -220,8 +216,9 @@ def subscription_line(
     period: tuple[int, int],
     description: str,
 ) -> JsonObject:
-    """An invoice line charging a subscription item for one period."""
-    amount = int(price["unit_amount"] or 0) * quantity
+    """An invoice line charging a subscription item for one period: ``price`` with its
+    tiers (see `prorations.billed_price`), rounded once."""
+    amount = pricing.line_amount(price, quantity)
     return {
         "object": "line_item",
         "amount": amount,
@@ -310,7 +307,6 @@ def remove_item_line(invoice: JsonObject, item_id: str) -> None:
 
 def _retotal(invoice: JsonObject) -> None:
     lines = invoice["lines"]
-    lines["total_count"] = len(lines["data"])
     total = sum(int(each["amount"]) for each in lines["data"])
     invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total)
     invoice.update(total_excluding_tax=total, amount_due=max(total, 0))
@@ -483,6 +479,7 @@ def _mark_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     if payment is not None:
         payment.update(status="paid", amount_paid=invoice["amount_due"])
         payment["status_transitions"]["paid_at"] = now
+        events.emit(store, "invoice_payment.paid", payment, now)
     events.emit(store, "invoice.paid", invoice, now)
     events.emit(store, "invoice.payment_succeeded", invoice, now)
     hooks.announce(store, hooks.INVOICE_PAID, invoice, now)
@@ -559,7 +556,6 @@ def _payments(store: ObjectStore, invoice: JsonObject) -> JsonObject:
         "object": "list",
         "data": found,
         "has_more": False,
-        "total_count": len(found),
         "url": "/v1/invoice_payments",
     }
 
@@ -624,20 +620,13 @@ def create_preview(request: ApiRequest) -> JsonObject:
     the subscription's next invoice: its items as changed for the next period, with the
     prorations (``create_prorations``, the default) and pending items it would carry.
     """
-    # Imported here: the subscription module builds its invoices with this one.
-    from local.stripe_emulator import subscriptions
-
     params, store = request.params, request.store
     p.reject_unknown(params, _PREVIEW_PARAMS)
     if "subscription" not in params:
         if "customer" not in params:
             raise missing_param("customer")
         if "subscription_details" in params:
-            raise invalid_param(
-                "subscription_details",
-                "The emulator previews changes of an existing subscription only: pass "
-                "`subscription`.",
-            )
+            return _render(request, _preview_new_subscription(request))
     subscription = (
         store.require(SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription")
         if "subscription" in params
@@ -661,7 +650,7 @@ def create_preview(request: ApiRequest) -> JsonObject:
         )
         at = p.integer(details, "proration_date") if "proration_date" in details else now
         specs = (
-            subscriptions.item_specs(store, details, current=subscription)
+            prorations.item_specs(store, details, current=subscription)
             if subscription is not None and "items" in details
             else None
         )
@@ -672,13 +661,15 @@ def create_preview(request: ApiRequest) -> JsonObject:
         prorated = (
             []
             if proration == "none" or subscription["status"] == "trialing"
-            else subscriptions.prorations(store, subscription, changes, at)
+            else prorations.prorations(store, subscription, changes, at)
         )
         lines += [_proration_line(subscription["id"], each) for each in prorated]
         if proration != "always_invoice":
-            period = _next_period(subscription, subscriptions.current_period(subscription)[1])
+            period = _next_period(subscription, prorations.current_period(subscription)[1])
             kept = specs or [
-                subscriptions.ItemSpec(item["id"], item["price"], int(item["quantity"]), {})
+                ItemSpec(
+                    item["id"], prorations.billed_price(store, item), int(item["quantity"]), {}
+                )
                 for item in subscription["items"]["data"]
             ]
             lines += [_next_period_line(store, subscription["id"], spec, period) for spec in kept]
@@ -710,11 +701,58 @@ def create_preview(request: ApiRequest) -> JsonObject:
     return _render(request, preview)
 
 
+_NEW_SUBSCRIPTION_DETAILS = ("items", "start_date")
+
+
+def _preview_new_subscription(request: ApiRequest) -> JsonObject:
+    """The first invoice of a subscription not created yet (``customer`` and
+    ``subscription_details[items]``): each item for its first whole period from
+    ``start_date`` (default: now, on the customer's clock). Nothing is stored."""
+    params, store = request.params, request.store
+    customer = methods.require_customer(store, p.string(params, "customer"))
+    details = p.hash_or_null(params, "subscription_details") or {}
+    with p.nested("subscription_details"):
+        p.reject_unknown(details, _NEW_SUBSCRIPTION_DETAILS)
+        if "items" not in details:
+            raise missing_param("items")
+        specs = prorations.item_specs(store, details, current=None)
+        start = (
+            p.integer(details, "start_date", minimum=0)
+            if "start_date" in details
+            else now_for(store, customer["id"], request.now)
+        )
+    recurring = specs[0].price["recurring"]
+    end = period_end(start, start, recurring["interval"], int(recurring["interval_count"]))
+    lines = []
+    for spec in specs:
+        name = prorations.product_name(store, spec.price)
+        description = f"{spec.quantity} {prorations.TIMES} {name}"
+        line = subscription_line(spec.price, spec.quantity, "", "", (start, end), description)
+        # No subscription (nor item) exists yet to name.
+        line["parent"]["subscription_item_details"]["subscription"] = None
+        lines.append(line)
+    preview = draft(
+        store,
+        start,
+        request.base_url,
+        customer,
+        currency=specs[0].price["currency"],
+        billing_reason="upcoming",
+        lines=lines,
+        include_pending=False,
+        period=(start, start),
+        stored=False,
+    )
+    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
+    return preview
+
+
 def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
     """As the invoice the change makes shows it: an invoice item's line, not created yet."""
     return _item_line(
         {
-            "id": None,
+            # Stripe names the item the change will create in the preview's line too.
+            "id": f"ii_{random_token()}",
             "amount": each.amount,
             "currency": each.price["currency"],
             "description": each.description,

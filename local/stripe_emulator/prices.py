@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from local.stripe_emulator import pagination, products, search
+from local.stripe_emulator import pagination, pricing, products, search
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param, no_such
 from local.stripe_emulator.forms import Params
@@ -191,10 +191,15 @@ def _amount(params: Params, name: str) -> tuple[int | None, str | None]:
             name, f"You may only specify one of these parameters: {name}, {decimal_name}."
         )
     if name in params:
-        amount = p.integer(params, name, minimum=0)
+        amount = p.integer(params, name, minimum=0, maximum=pricing.MAX_AMOUNT)
         return amount, str(amount)
     if decimal_name in params:
         value = p.decimal(params, decimal_name)
+        if value >= pricing.MAX_AMOUNT + 1:
+            # Stripe's eight digits before the decimal point, whatever follows it.
+            raise invalid_param(
+                decimal_name, f"This value must be less than {pricing.MAX_AMOUNT + 1}."
+            )
         # Stripe fills the integer field too when the decimal is a whole number.
         whole = int(value) if value == value.to_integral_value() else None
         return whole, format(value, "f")
@@ -239,7 +244,6 @@ def _recurring(params: Params) -> JsonObject | None:
             "recurring[meter]", "A meter can only be set on prices with `usage_type=metered`."
         )
     return {
-        "aggregate_usage": None,
         "interval": interval,
         "interval_count": interval_count,
         "meter": meter,

@@ -14,7 +14,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -25,26 +25,39 @@ from local.stripe_emulator import (
     charges,
     checkout_page,
     checkout_sessions,
+    credit_notes,
     customers,
     events,
     forms,
+    invoice_payments,
     invoiceitems,
     invoices,
     payment_intents,
     payment_methods,
     prices,
     products,
+    refunds,
     setup_intents,
+    shapes,
+    subscription_items,
     subscription_schedules,
     subscriptions,
     test_clocks,
     webhook_endpoints,
 )
-from local.stripe_emulator.delivery import Delivery, WebhookDelivery
+from local.stripe_emulator.deliveries import Delivery
+from local.stripe_emulator.delivery import WebhookDelivery
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
-from local.stripe_emulator.routing import ApiRequest, PageHandler, PageRequest, Router
+from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
+from local.stripe_emulator.routing import (
+    ApiRequest,
+    BackgroundJob,
+    PageHandler,
+    PageRequest,
+    Router,
+)
 from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
@@ -61,10 +74,14 @@ RESOURCES = (
     payment_methods.register,
     charges.register,
     payment_intents.register,
+    refunds.register,
     setup_intents.register,
     invoices.register,
     invoiceitems.register,
+    invoice_payments.register,
+    credit_notes.register,
     subscriptions.register,
+    subscription_items.register,
     subscription_schedules.register,
     test_clocks.register,
 )
@@ -74,6 +91,8 @@ CONTROL_PREFIX = "/_emulator/"
 _KEY_PREFIXES = ("sk_test_", "rk_test_")
 _MAX_IDEMPOTENCY_KEY_LENGTH = 255
 _REDELIVER = re.compile(r"events/evt_\w+/redeliver")
+# How long `settle` waits by default: far above what a loaded two-core machine needs.
+SETTLE_TIMEOUT_S = 120.0
 
 
 @dataclass
@@ -86,22 +105,31 @@ class HttpResponse:
 class StripeEmulator:
     """A stateful, in-memory Stripe API for offline tests, driven by the real SDK."""
 
-    def __init__(self) -> None:
+    def __init__(self, delivery: Realism | None = None) -> None:
+        """``delivery``: None delivers every webhook once, in order, before the answer;
+        a ``Realism`` delivers them as Stripe may (see ``realistic``)."""
         self._store = ObjectStore()
         self._idempotency = IdempotencyCache()
         self._faults = FaultInjector()
         self._webhooks = WebhookDelivery(API_VERSION)
+        self._realism = delivery
+        self._webhooks.configure(delivery, self._store)
         self._router = Router()
         for register in RESOURCES:
             register(self._router)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Work still running after its request was answered (test clock advances).
+        self._background: list[threading.Thread] = []
+        self._background_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         if self._server is not None:
             raise RuntimeError("emulator already started")
+        if self._realism is not None and self._webhooks.realism is None:
+            self._webhooks.configure(self._realism, self._store)  # started again after stop
         server = _Server((host, port), _Handler)
         server.emulator = self
         self._server = server
@@ -125,6 +153,7 @@ class StripeEmulator:
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self._webhooks.stop()
         if server is None:
             return
         server.shutdown()
@@ -132,6 +161,7 @@ class StripeEmulator:
         server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
+        self._join_background()
 
     def __enter__(self) -> StripeEmulator:
         if self._server is None:
@@ -149,13 +179,53 @@ class StripeEmulator:
     # -- test controls -----------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget all objects, idempotency keys, faults, delays, the request log and the
-        webhook delivery log. Forwarding targets (``forward_webhooks``) stay."""
+        """Forget all objects, idempotency keys, faults, delays, the request log, the
+        webhook delivery log and deliveries still queued (realistic mode, whose seed starts
+        over). Forwarding targets (``forward_webhooks``) and the delivery mode stay.
+
+        Background work still running (a test clock advancing) finishes first, so none of it
+        lands in the fresh state."""
+        self._join_background()
         with self._store.lock:
             self._store.clear()
         self._idempotency.clear()
         self._faults.clear()
-        self._webhooks.clear_attempts()
+        self._webhooks.reset()
+
+    # -- webhook delivery mode ---------------------------------------------------------
+
+    @property
+    def delivery(self) -> Realism | None:
+        """The realistic delivery in force, or None for ordered delivery."""
+        return self._realism
+
+    def set_delivery(self, realism: Realism | None) -> None:
+        """Switches between ordered (None) and realistic delivery; what is queued is
+        delivered first."""
+        self._realism = realism
+        self._webhooks.configure(realism, self._store)
+
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Returns once every event emitted so far has been delivered, its duplicates, late
+        deliveries and retries included, and no API request is being answered; raises
+        ``TimeoutError`` (naming the seed) after ``timeout_s``. Ordered mode: at once."""
+        self._webhooks.settle(timeout_s)
+
+    def pending_deliveries(self) -> int:
+        """Deliveries queued or being sent (realistic mode; always 0 in ordered mode)."""
+        return self._webhooks.pending()
+
+    def planned_deliveries(self) -> list[dict[str, Any]]:
+        """What the seed decided for each delivery since the last reset, in emission order
+        (realistic mode; empty in ordered mode)."""
+        return [asdict(p) for p in self._webhooks.planned()]
+
+    def undeliverable(self) -> list[dict[str, str]]:
+        """Deliveries that failed every attempt since the last reset (realistic mode)."""
+        return [
+            {"event_id": d.event_id, "event_type": d.event_type, "endpoint": d.target.endpoint}
+            for d in self._webhooks.given_up()
+        ]
 
     def forward_webhooks(self, url: str, secret: str | None = None) -> str:
         """Delivers every event to ``url`` too, signed with ``secret`` (generated when
@@ -172,8 +242,10 @@ class StripeEmulator:
         return self._webhooks.attempts()
 
     def redeliver(self, event_id: str) -> None:
-        """Sends a stored event again to every endpoint that wants it (a duplicate, as
-        Stripe's retries and "resend" produce); raises ``StripeError`` for an unknown id."""
+        """Sends a stored event again to every endpoint that wants it, now, retried as in
+        ordered mode (a duplicate, as Stripe's retries and "resend" produce), in either
+        delivery mode: a test's own resend is its step, not Stripe's; raises
+        ``StripeError`` for an unknown id."""
         with self._store.lock:
             deliveries = self._webhooks.redeliveries(self._store, event_id)
         self._webhooks.send(deliveries, self._store)
@@ -225,13 +297,23 @@ class StripeEmulator:
         path = unquote(url.path)
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path, url.query, body)
+        # Realistic delivery waits for requests being answered: they may emit events.
+        self._webhooks.request_began()
+        try:
+            return self._answer(method, path, url.query, headers, body)
+        finally:
+            self._webhooks.request_ended()
+
+    def _answer(
+        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> HttpResponse:
         base_url = f"http://{headers['host']}" if headers.get("host") else self.url
         page = None if path.startswith("/v1/") else self._router.resolve_page(method, path)
         if page is not None:
-            return self._page(page, method, path, url.query, body, base_url)
+            return self._page(page, method, path, query, body, base_url)
         request_id = f"req_{random_token()}"
         try:
-            response = self._api(request_id, method, path, url.query, headers, body, base_url)
+            response = self._api(request_id, method, path, query, headers, body, base_url)
         except StripeError as error:
             response = _json(error.status, error.body())
         except Exception:
@@ -262,6 +344,7 @@ class StripeEmulator:
             raise unrecognized_url(method, path)
         handler, path_params = resolved
         outbox: list[Delivery] = []
+        later: list[BackgroundJob] = []
 
         def execute() -> HttpResponse:
             pause = self._faults.delay_for(method, path)
@@ -277,6 +360,7 @@ class StripeEmulator:
                     int(time.time()),
                     base_url,
                     deliver_pending=self._deliver_pending,
+                    run_later=later.append,
                 )
                 response = _json(200, handler(request))
                 # What a test clock replays happens "later", caused by no request (Stripe: null).
@@ -294,9 +378,45 @@ class StripeEmulator:
         else:
             scope = f"{headers.get('stripe-account') or ''}\x00{key}"
             response = self._idempotent(request_id, scope, key, method, path, params, execute)
-        # Outside every lock (a receiver may call back), before the caller gets its answer.
-        self._webhooks.send(outbox, self._store)
+        # Outside every lock (a receiver may call back), before the caller gets its answer
+        # (ordered), or queued to be delivered after it (realistic).
+        self._webhooks.dispatch(outbox, self._store)
+        for job in later:
+            self._start_background(job)
         return response
+
+    def _start_background(self, job: BackgroundJob) -> None:
+        thread = threading.Thread(
+            target=self._run_background, args=(job,), name="stripe-emulator-job", daemon=True
+        )
+        with self._background_lock:
+            self._background = [each for each in self._background if each.is_alive()]
+            self._background.append(thread)
+        # Counted as a request being answered until done, so realistic delivery's settle()
+        # waits for what the job emits.
+        self._webhooks.request_began()
+        thread.start()
+
+    def _run_background(self, job: BackgroundJob) -> None:
+        try:
+            try:
+                with self._store.lock:
+                    job(self._deliver_pending)
+                    outbox = self._webhooks.take(self._store, None)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+                with self._store.lock:
+                    outbox = self._webhooks.take(self._store, None)
+            self._webhooks.dispatch(outbox, self._store)
+        finally:
+            self._webhooks.request_ended()
+
+    def _join_background(self) -> None:
+        with self._background_lock:
+            running, self._background = self._background, []
+        for thread in running:
+            # Generous: a job delivers webhooks to receivers that may be slow on a busy machine.
+            thread.join(timeout=120)
 
     def _deliver_pending(self) -> None:
         """Called under the store lock (held once) by a handler that must wait for its
@@ -304,7 +424,7 @@ class StripeEmulator:
         taken = self._webhooks.take(self._store, None)
         self._store.lock.release()
         try:
-            self._webhooks.send(taken, self._store)
+            self._webhooks.deliver_now(taken, self._store)
         finally:
             self._store.lock.acquire()
 
@@ -378,8 +498,9 @@ class StripeEmulator:
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return _html(500, "Error", "The emulator failed to render this page.")
-        # As for API requests: outside the lock, before the browser sees the answer.
-        self._webhooks.send(outbox, self._store)
+        # As for API requests: outside the lock, before the browser sees the answer (ordered)
+        # or after it (realistic).
+        self._webhooks.dispatch(outbox, self._store)
         return HttpResponse(
             status, page.encode(), {"Content-Type": "text/html; charset=utf-8", **extra}
         )
@@ -419,15 +540,53 @@ class StripeEmulator:
             if method == "POST" and _REDELIVER.fullmatch(action[1]):
                 self.redeliver(action[1].split("/")[1])
                 return _json(200, {"ok": True})
+            if action == ("POST", "settle"):
+                spec = _json_body(body)
+                self.settle(float(spec.get("timeout_s", SETTLE_TIMEOUT_S)))
+                return _json(200, {"settled": True, "undeliverable": self.undeliverable()})
+            if action == ("GET", "delivery"):
+                return _json(200, _delivery_mode(self._realism))
+            if action == ("POST", "delivery"):
+                self.set_delivery(_realism_from(_json_body(body)))
+                return _json(200, _delivery_mode(self._realism))
+            if action == ("GET", "delivery/plan"):
+                return _json(200, {"data": self.planned_deliveries()})
             if action == ("POST", "delays"):
                 spec = _json_body(body)
                 self.delay(str(spec["method"]), str(spec["path_prefix"]), float(spec["seconds"]))
                 return _json(200, {"ok": True})
+        except TimeoutError as error:
+            return _json(504, api_error(504, str(error)).body())
         except (KeyError, TypeError, ValueError) as error:
             return _json(400, invalid_param("body", f"Invalid control request: {error}").body())
         except StripeError as error:
             return _json(error.status, error.body())
         return _json(404, unrecognized_url(method, path).body())
+
+
+def _delivery_mode(realism: Realism | None) -> dict[str, Any]:
+    if realism is None:
+        return {"mode": ORDERED}
+    return {"mode": REALISTIC, **asdict(realism)}
+
+
+def _realism_from(spec: Mapping[str, Any]) -> Realism | None:
+    """The control API's ``{"mode": "realistic", "seed": 7, ...}`` (or ``ordered``)."""
+    mode = spec.get("mode", REALISTIC)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if mode == ORDERED:
+        return None
+    quiet = spec.get("quiet_s")
+    defaults = Realism(seed=0)
+    return Realism(
+        seed=int(spec["seed"]),
+        window=int(spec.get("window", defaults.window)),
+        duplicate_rate=float(spec.get("duplicate_rate", defaults.duplicate_rate)),
+        late_rate=float(spec.get("late_rate", defaults.late_rate)),
+        max_attempts=int(spec.get("max_attempts", defaults.max_attempts)),
+        quiet_s=None if quiet is None else float(quiet),
+    )
 
 
 def _authenticate(authorization: str | None) -> None:
@@ -504,7 +663,8 @@ def _replay(
 
 
 def _json(status: int, payload: Mapping[str, Any]) -> HttpResponse:
-    return HttpResponse(status, json.dumps(payload, indent=2).encode() + b"\n")
+    body = json.dumps(shapes.conform(payload), indent=2)
+    return HttpResponse(status, body.encode() + b"\n")
 
 
 def _html(status: int, title: str, message: str) -> HttpResponse:

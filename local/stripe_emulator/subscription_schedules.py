@@ -379,7 +379,7 @@ def _phase(start: int, end: int, items: list[JsonObject], currency: str) -> Json
     return {
         "add_invoice_items": [],
         "application_fee_percent": None,
-        "automatic_tax": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
         "billing_cycle_anchor": None,
         "billing_thresholds": None,
         "collection_method": None,

@@ -12,15 +12,33 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-from local.stripe_emulator import events, expand, hooks, invoiceitems, invoices, pagination
+from local.stripe_emulator import (
+    events,
+    expand,
+    hooks,
+    invoiceitems,
+    invoices,
+    pagination,
+    pricing,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import Params
+from local.stripe_emulator.prorations import (
+    TIMES,
+    billed_price,
+    one_time_items,
+    product_name,
+    prorations,
+)
+
+# Re-exported: schedules, test clocks and the invoice preview's callers know them here.
+from local.stripe_emulator.prorations import ItemSpec as ItemSpec
+from local.stripe_emulator.prorations import changes_items as changes_items
+from local.stripe_emulator.prorations import current_period as current_period
+from local.stripe_emulator.prorations import item_specs as item_specs
 from local.stripe_emulator.routing import ApiRequest, Router
 from local.stripe_emulator.store import JsonObject, ObjectStore
 from local.stripe_emulator.timeline import now_for, period_end
@@ -49,6 +67,7 @@ _SHARED = frozenset(
     }
 )
 _CREATABLE = _SHARED | {
+    "add_invoice_items",
     "customer",
     "trial_period_days",
     "collection_method",
@@ -58,22 +77,10 @@ _CREATABLE = _SHARED | {
 # What a trial's end does when neither the subscription nor its customer has a card.
 _MISSING_PAYMENT_METHOD = ("cancel", "create_invoice")
 _UPDATABLE = _SHARED | {"proration_date", "cancel_at", "cancellation_details"}
-_ITEM_FIELDS = ("id", "price", "quantity", "deleted", "metadata", "clear_usage")
 _MAX_TRIAL_SECONDS = 730 * 86400
 _PENDING_UPDATE_LIFETIME = 23 * 3600
 # Statuses a default list leaves out; ``status=all`` includes them.
 _ENDED = ("canceled", "incomplete_expired")
-_TIMES = "\N{MULTIPLICATION SIGN}"
-
-
-@dataclass(frozen=True)
-class ItemSpec:
-    """What an item should become: its id (None for a new one), price and quantity."""
-
-    item_id: str | None
-    price: JsonObject
-    quantity: int
-    metadata: Mapping[str, str]
 
 
 def register(router: Router) -> None:
@@ -98,6 +105,11 @@ def create(request: ApiRequest) -> JsonObject:
     if "items" not in params:
         raise missing_param("items")
     specs = item_specs(store, params, current=None)
+    one_time = (
+        one_time_items(store, params, specs[0].price["currency"])
+        if "add_invoice_items" in params
+        else []
+    )
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     if behavior == "pending_if_incomplete":
         raise invalid_param(
@@ -121,6 +133,7 @@ def create(request: ApiRequest) -> JsonObject:
         trial_end=trial_end,
         default_payment_method=default_pm,
         metadata=metadata,
+        one_time=one_time,
     )
     subscription["description"] = description
     subscription["trial_settings"] = _trial_settings(params)
@@ -143,8 +156,12 @@ def start(
     trial_end: int | None = None,
     default_payment_method: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    one_time: list[ItemSpec] | None = None,
 ) -> JsonObject:
     """A new subscription with its first invoice attempted; not stored yet.
+
+    ``one_time`` (``add_invoice_items``: price, quantity) is charged on that first invoice
+    only, during a trial too.
 
     The caller stores it (and emits ``customer.subscription.created``) once it has set
     what else it wants, so the event shows the subscription as created. With
@@ -186,7 +203,6 @@ def start(
             "object": "list",
             "data": [],
             "has_more": False,
-            "total_count": 0,
             "url": f"/v1/subscription_items?subscription={sub_id}",
         },
         "latest_invoice": None,
@@ -216,8 +232,7 @@ def start(
     subscription["items"]["data"] = [
         _new_item(store, sub_id, spec, (now, end), now) for spec in specs
     ]
-    _retally(subscription)
-    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior)
+    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior, one_time or [])
     if invoice["status"] == "paid":
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
@@ -234,8 +249,10 @@ def _first_invoice(
     now: int,
     base_url: str,
     behavior: str,
+    one_time: list[ItemSpec],
 ) -> JsonObject:
-    """The subscription's first invoice (zero during a trial), paid as ``behavior`` says."""
+    """The subscription's first invoice (zero during a trial, but for the ``one_time``
+    prices, charged at once as invoice items), paid as ``behavior`` says."""
     trial = subscription["trial_end"] is not None
     lines = [
         _period_line(store, subscription, item, free=trial)
@@ -254,6 +271,8 @@ def _first_invoice(
         include_pending=False,
         period=(item["current_period_start"], item["current_period_start"]),
     )
+    for spec in one_time:
+        invoices.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
     subscription["latest_invoice"] = invoice["id"]
     invoices.finalize(store, invoice, now)
     if invoice["status"] != "open":
@@ -267,6 +286,24 @@ def _first_invoice(
     else:
         invoices.pay(store, invoice, now, base_url, chosen)
     return invoice
+
+
+def _one_time_item(
+    store: ObjectStore, subscription: JsonObject, customer: JsonObject, spec: ItemSpec, now: int
+) -> JsonObject:
+    return invoiceitems.create_item(
+        store,
+        now,
+        customer,
+        amount=pricing.line_amount(spec.price, spec.quantity),
+        currency=spec.price["currency"],
+        description=product_name(store, spec.price),
+        period=(now, now),
+        quantity=spec.quantity,
+        price=spec.price,
+        subscription=(subscription["id"], None),
+        metadata=dict(spec.metadata),
+    )
 
 
 # -- update ------------------------------------------------------------------------------
@@ -364,10 +401,12 @@ def _change_items(
     behavior: str,
 ) -> None:
     trialing = subscription["status"] == "trialing"
-    prorations = [] if trialing or proration == "none" else _prorate(store, subscription, specs, at)
-    invoice_now = not trialing and (
-        proration == "always_invoice" or behavior == "pending_if_incomplete"
-    )
+    prorated = [] if trialing or proration == "none" else _prorate(store, subscription, specs, at)
+    # Stripe invoices an update at once only for always_invoice (or a first payment, or a
+    # new billing period, neither of which an items change makes here): create_prorations
+    # leaves the prorations pending for the next invoice, whatever the payment_behavior,
+    # and with nothing to pay now pending_if_incomplete has nothing to wait for.
+    invoice_now = not trialing and proration == "always_invoice"
     if behavior == "pending_if_incomplete" and invoice_now:
         # Pending before the invoice is paid: paying it (now or later) applies the update.
         subscription["pending_update"] = {
@@ -386,7 +425,7 @@ def _change_items(
         if invoice is not None and invoice["status"] != "paid":
             error = _payment_error(store, invoice)
             invoices.void(store, invoice, now)
-            for item in prorations:
+            for item in prorated:
                 store.delete(invoices.ITEM_OBJECT, item["id"])
             raise error
         apply_items(store, subscription, specs, now)
@@ -440,58 +479,6 @@ def _update_invoice(
     return invoice
 
 
-@dataclass(frozen=True)
-class Proration:
-    """One proration of a change: credit for the unused time of what goes, or the charge
-    for the rest of the period of what comes (by the second, as Stripe)."""
-
-    price: JsonObject
-    quantity: int
-    amount: int
-    description: str
-    period: tuple[int, int]
-    item_id: str | None
-
-
-def prorations(
-    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], at: int
-) -> list[Proration]:
-    """What changing the items to ``specs`` at ``at`` prorates; nothing is stored."""
-    start, end = current_period(subscription)
-    if not start <= at < end:
-        return []
-    when = datetime.fromtimestamp(at, UTC).strftime("%d %b %Y")
-    current = {item["id"]: item for item in subscription["items"]["data"]}
-    wanted = {spec.item_id: spec for spec in specs if spec.item_id is not None}
-    found: list[Proration] = []
-
-    def add(price: JsonObject, quantity: int, sign: int, item_id: str | None) -> None:
-        amount = sign * round(
-            int(price["unit_amount"] or 0) * quantity * (end - at) / (end - start)
-        )
-        if amount == 0:
-            return
-        name = _product_name(store, price)
-        words = "Unused time on" if sign < 0 else "Remaining time on"
-        description = f"{words} {quantity} {_TIMES} {name} after {when}"
-        found.append(Proration(price, quantity, amount, description, (at, end), item_id))
-
-    for item_id, item in current.items():
-        spec = wanted.get(item_id)
-        if (
-            spec is None
-            or spec.price["id"] != item["price"]["id"]
-            or spec.quantity != item["quantity"]
-        ):
-            add(item["price"], int(item["quantity"]), -1, item_id)
-            if spec is not None:
-                add(spec.price, spec.quantity, 1, item_id)
-    for spec in specs:
-        if spec.item_id is None:
-            add(spec.price, spec.quantity, 1, None)
-    return found
-
-
 def _prorate(
     store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], at: int
 ) -> list[JsonObject]:
@@ -538,15 +525,9 @@ def apply_items(
         store.delete("subscription_item", item_id)
     subscription["items"]["data"] = items
     subscription["pending_update"] = None
-    _retally(subscription)
 
 
 # -- renewal, trials, cancellation -------------------------------------------------------
-
-
-def current_period(subscription: JsonObject) -> tuple[int, int]:
-    item = subscription["items"]["data"][0]
-    return int(item["current_period_start"]), int(item["current_period_end"])
 
 
 def renew(
@@ -750,111 +731,6 @@ def list_subscriptions(request: ApiRequest) -> JsonObject:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -> list[ItemSpec]:
-    raw_items = params["items"]
-    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
-        raise invalid_param("items", "Invalid array: items", "parameter_invalid_array")
-    existing = {item["id"]: item for item in current["items"]["data"]} if current else {}
-    changed: dict[str, ItemSpec | None] = {}
-    added: list[ItemSpec] = []
-    for index, raw in enumerate(raw_items):
-        assert isinstance(raw, dict)
-        with p.nested(f"items[{index}]"):
-            p.reject_unknown(raw, _ITEM_FIELDS, prefix=f"items[{index}]")
-            item_id = p.string(raw, "id") if "id" in raw else None
-            if item_id is not None and item_id not in existing:
-                raise invalid_param("id", f"No such subscription item: '{item_id}'")
-            item = existing.get(item_id or "")
-            if "deleted" in raw and p.boolean(raw, "deleted"):
-                if item_id is None:
-                    raise missing_param("id")
-                changed[item_id] = None
-                continue
-            if "price" in raw:
-                price = _price(store, p.string(raw, "price"))
-            elif item is not None:
-                price = store.require("price", item["price"]["id"])
-            else:
-                raise missing_param("price")
-            quantity = (
-                p.integer(raw, "quantity", minimum=0)
-                if "quantity" in raw
-                else int(item["quantity"])
-                if item is not None
-                else 1
-            )
-            metadata = item["metadata"] if item is not None else {}
-            if "metadata" in raw:
-                metadata = p.apply_metadata(metadata, raw["metadata"])
-        spec = ItemSpec(item_id, price, quantity, metadata)
-        if item_id is None:
-            added.append(spec)
-        else:
-            changed[item_id] = spec
-    kept = [
-        changed[item_id] if item_id in changed else _spec_of(store, item)
-        for item_id, item in existing.items()
-    ]
-    specs = [spec for spec in kept if spec is not None] + added
-    if not specs:
-        raise invalid_param("items", "A subscription must keep at least one item.")
-    _check_prices(specs)
-    return specs
-
-
-def _spec_of(store: ObjectStore, item: JsonObject) -> ItemSpec:
-    return ItemSpec(
-        item["id"],
-        store.require("price", item["price"]["id"]),
-        int(item["quantity"]),
-        item["metadata"],
-    )
-
-
-def _check_prices(specs: list[ItemSpec]) -> None:
-    seen: set[str] = set()
-    for spec in specs:
-        if spec.price["id"] in seen:
-            raise invalid_param(
-                "items", "Cannot add multiple subscription items with the same price."
-            )
-        seen.add(spec.price["id"])
-    intervals = {
-        (spec.price["recurring"]["interval"], spec.price["recurring"]["interval_count"])
-        for spec in specs
-    }
-    if len(intervals) > 1:
-        raise invalid_param(
-            "items", "All prices on a subscription must have the same recurring interval."
-        )
-    if len({spec.price["currency"] for spec in specs}) > 1:
-        raise invalid_param("items", "All prices on a subscription must have the same currency.")
-
-
-def _price(store: ObjectStore, price_id: str) -> JsonObject:
-    price = store.find("price", price_id)
-    if price is None:
-        raise invalid_param("price", f"No such price: '{price_id}'", "resource_missing")
-    if price["recurring"] is None:
-        raise invalid_param(
-            "price",
-            f"The price specified ({price_id}) is a one-time price; a subscription needs "
-            "recurring prices.",
-        )
-    if not price["active"]:
-        raise invalid_param("price", f"The price specified ({price_id}) is inactive.")
-    return price
-
-
-def changes_items(subscription: JsonObject, specs: list[ItemSpec]) -> bool:
-    now_state = [
-        (item["id"], item["price"]["id"], item["quantity"], item["metadata"])
-        for item in subscription["items"]["data"]
-    ]
-    new_state = [(s.item_id, s.price["id"], s.quantity, dict(s.metadata)) for s in specs]
-    return now_state != new_state
-
-
 def _new_item(
     store: ObjectStore, sub_id: str, spec: ItemSpec, period: tuple[int, int], now: int
 ) -> JsonObject:
@@ -930,32 +806,23 @@ def _plan(price: JsonObject) -> JsonObject:
 def _period_line(
     store: ObjectStore, subscription: JsonObject, item: JsonObject, *, free: bool = False
 ) -> JsonObject:
-    price = item["price"]
+    price = billed_price(store, item)
     quantity = int(item["quantity"])
-    name = _product_name(store, price)
+    name = product_name(store, price)
     period = (int(item["current_period_start"]), int(item["current_period_end"]))
     if free:
         description = f"Trial period for {name}"
+    elif price["billing_scheme"] == "tiered":
+        description = f"{quantity} {TIMES} {name} (tiered, per {price['recurring']['interval']})"
     else:
-        unit = int(price["unit_amount"] or 0) / 100
-        description = (
-            f"{quantity} {_TIMES} {name} (at ${unit:.2f} / {price['recurring']['interval']})"
-        )
+        unit = pricing.unit_label(price)
+        description = f"{quantity} {TIMES} {name} (at {unit} / {price['recurring']['interval']})"
     line = invoices.subscription_line(
         price, quantity, subscription["id"], item["id"], period, description
     )
     if free:
         line.update(amount=0, subtotal=0)
     return line
-
-
-def _product_name(store: ObjectStore, price: Mapping[str, Any]) -> str:
-    product = store.find("product", str(price["product"]))
-    return str(product["name"]) if product else str(price["product"])
-
-
-def _retally(subscription: JsonObject) -> None:
-    subscription["items"]["total_count"] = len(subscription["items"]["data"])
 
 
 def snapshot(subscription: JsonObject) -> JsonObject:

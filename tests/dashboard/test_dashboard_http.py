@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import table_items, with_metered_balance
+from tests.conftest import stripe_client, table_items, with_metered_balance
 from tests.dashboard.conftest import Dashboard
 
 
@@ -314,3 +314,37 @@ def test_attaching_a_plan_already_held_shows_the_customer_again_with_why(
     assert answer.status_code == 409
     assert 'role="alert"' in answer.text
     assert "Customer u8" in answer.text
+
+
+def test_a_session_cookie_copied_before_sign_out_no_longer_works_after_it(
+    operator: Dashboard, clean_stack: LocalStack
+):
+    copied = operator.http.cookies.get("dashboard_session")
+    assert operator.get("/customers").status_code == 200
+
+    operator.post("/sign-out", {})
+    replayed = httpx.get(
+        f"{clean_stack.api_url}/dashboard/customers",
+        cookies={"dashboard_session": copied or ""},
+    )
+
+    assert replayed.status_code == 303, "the session ended with the sign-out"
+    assert replayed.headers["location"] == "/dashboard/sign-in"
+
+
+def test_checkout_sends_the_customer_back_to_the_configured_dashboard_not_the_host_header(
+    operator: Dashboard, api: httpx.Client, catalog_stack: LocalStack
+):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u9"})
+    token = operator.csrf("/customers")
+
+    attached = operator.http.post(
+        "/dashboard/customer/attach?id=u9",
+        data={"plan_id": "pro", "csrf": token},
+        headers={"Host": "evil.example"},
+    )
+
+    assert attached.status_code == 200, attached.text
+    (session,) = stripe_client(catalog_stack).v1.checkout.sessions.list({"limit": 1}).data
+    assert session.success_url.startswith(catalog_stack.dashboard_url + "/customer"), session
+    assert "evil.example" not in session.success_url

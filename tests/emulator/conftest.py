@@ -1,4 +1,6 @@
-"""A running emulator per test module, with its state cleared before every test."""
+"""A running emulator per test module, with its state cleared before every test; every JSON
+answer an emulator gives and every event it records during a test must match Stripe's
+published types (tests/emulator/stripe_types), or the test fails."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -8,6 +10,8 @@ import stripe
 
 from local.stripe_emulator import StripeEmulator
 from tests.emulator.receiver import WebhookReceiver
+from tests.emulator.stripe_types.conformance import published_types
+from tests.emulator.stripe_types.recorder import ShapeRecorder
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +59,32 @@ def prices(client: stripe.StripeClient) -> dict[str, str]:
         return client.v1.prices.create(params).id
 
     return {"basic": price(1000), "pro": price(3000), "yearly": price(10000, "year")}
+
+
+@pytest.fixture(autouse=True)
+def _stripe_types(monkeypatch: pytest.MonkeyPatch) -> ShapeRecorder:
+    recorder = ShapeRecorder()
+    monkeypatch.setattr(StripeEmulator, "handle", recorder.wrap(StripeEmulator.handle))
+    return recorder
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    recorder = getattr(item, "funcargs", {}).get("_stripe_types")
+    if isinstance(recorder, ShapeRecorder) and (problems := recorder.finish()):
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        pytest.fail(f"emulator answers differ from Stripe's published types:\n  {shown}{more}")
+    return outcome
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    totals = ShapeRecorder.totals
+    if totals["answers"] or totals["events"]:
+        types = published_types()
+        terminalreporter.write_line(
+            f"Stripe types ({types.api_version}, npm stripe@{types.npm_version}): "
+            f"{int(totals['answers'])} answers and {int(totals['events'])} events checked "
+            f"against {len(types.checked)} types in {totals['seconds']:.1f}s"
+        )

@@ -30,6 +30,7 @@ from billing.dashboard.web import (
     static_file,
 )
 from billing.domain.errors import BillingError
+from billing.store import dashboard_sessions
 
 logger = Logger(child=True)
 View = Callable[[Request], Response[str]]
@@ -108,6 +109,10 @@ def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Resp
     secret, now = session_secret(), clock.now_ms()
     hashes = settings().api_key_hashes
     request.session = sessions.decode(secret, cookie_from(event.cookies), now, hashes)
+    # Signed in only while its record lasts: a sign-out deletes it.
+    signed_in = request.session is not None and request.session.signed_in
+    if signed_in and request.session and not dashboard_sessions.is_open(request.session.nonce):
+        request.session = None
     if request.session is None:
         request.session = sessions.anonymous(now)
         request.new_cookie = sessions.encode(secret, request.session)

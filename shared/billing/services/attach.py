@@ -37,7 +37,7 @@ from billing.domain.purchases import PendingPurchase
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.customers.get import get_customer
-from billing.services.customers.stripe_sync import linked_to_stripe
+from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
 from billing.services.uncancel import renew_by_attach
@@ -99,7 +99,9 @@ def attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     holder = clock.new_internal_id("attach")
     billing_lock.take(command.customer_id, holder, clock.now_ms(), LOCK_LEASE_MS)
     try:
-        return _attach(command, stripe)
+        return with_live_stripe_customer(
+            command.customer_id, stripe, lambda: _attach(command, stripe)
+        )
     finally:
         billing_lock.release(command.customer_id, holder)
 

@@ -30,7 +30,7 @@ from billing.domain.errors import (
 )
 from billing.services.attach import AttachPlan, attach, sale_lines, situation
 from billing.services.customers.get import get_customer
-from billing.services.customers.stripe_sync import linked_to_stripe
+from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import card_setups
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import CardSetup
@@ -58,6 +58,12 @@ class SetupSession:
 
 
 def setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession:
+    return with_live_stripe_customer(
+        command.customer_id, stripe, lambda: _setup_payment(command, stripe)
+    )
+
+
+def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession:
     customer = get_customer(command.customer_id)
     if command.then_attach is not None:
         # Refused now rather than after the customer saved a card: attach's own checks.

@@ -110,6 +110,13 @@ def invoice_sk(created_ms: int, invoice_id: str) -> str:
     return f"{created_ms:015d}#{part(invoice_id)}"
 
 
+DASHBOARD_SESSION = "SESSION"
+
+
+def dashboard_session_pk(nonce: str) -> str:
+    return f"DASH_SESSION#{part(nonce)}"
+
+
 def idempotency_pk(key: str) -> str:
     return f"IDEM#{part(key)}"
 

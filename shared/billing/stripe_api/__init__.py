@@ -41,8 +41,12 @@ class StripeCustomer:
 class StripeGateway(Protocol):
     """What our services ask of Stripe. Every mutating call is idempotent in Stripe."""
 
-    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
-        """Once per internal id; in test mode it lives on a new test clock of its own."""
+    def create_customer(
+        self, internal_id: str, customer_id: str | None, generation: int
+    ) -> StripeCustomer:
+        """Once per internal id and `generation` (the profile's version when it had none:
+        a customer whose Stripe customer was deleted gets a new one, not the old one
+        replayed); in test mode it lives on a new test clock of its own."""
         ...
 
     def retrieve_customer(self, stripe_id: str) -> StripeCustomer | None: ...
@@ -104,6 +108,11 @@ class StripeGateway(Protocol):
 
     def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
         """Ends the subscription at once (nothing refunded)."""
+        ...
+
+    def live_subscription_ids(self, stripe_customer: str) -> list[str]:
+        """Every subscription of the customer that may still bill it (whatever it sells);
+        none for a customer Stripe no longer has."""
         ...
 
     def set_cancel_at_period_end(

@@ -14,6 +14,7 @@ from billing.dashboard.forms import SignInForm, parsed
 from billing.dashboard.secret import session_secret
 from billing.dashboard.web import Request, link, page, redirect
 from billing.domain.errors import Unauthorized
+from billing.store import dashboard_sessions
 
 WRONG_KEY = "That key is not one this deployment accepts."
 
@@ -32,12 +33,15 @@ def sign_in(request: Request) -> Response[str]:
         return page(request, "sign_in.html", status=401, error=WRONG_KEY)
     digest = hashlib.sha256(key.encode()).hexdigest()
     session = sessions.signed_in(session_secret(), digest, clock.now_ms())
+    dashboard_sessions.open_session(session.nonce, session.expires_at)
     request.session = session
     request.new_cookie = sessions.encode(session_secret(), session)
     return redirect(request, link("/customers"))
 
 
 def sign_out(request: Request) -> Response[str]:
+    if request.session is not None and request.session.signed_in:
+        dashboard_sessions.close_session(request.session.nonce)
     request.session = None
     request.new_cookie = ""  # an empty cookie that expires at once
     return redirect(request, link("/sign-in"))
