@@ -25,6 +25,8 @@ STRIPE_TIMELINE_SK = "TIMELINE"
 EVENTS_SINCE = "EVENTS"
 # In a customer's partition: a change written in stages that readers now see (holdings).
 REVEALED = "REVEALED#"
+# The billing audit's last report and the progress of a run cut short (store.audits).
+AUDIT_PK = "AUDIT"
 # The application's webhook endpoints: one partition (a deployment is one environment).
 APP_WEBHOOKS_PK = "APP_WEBHOOKS"
 APP_WEBHOOK = "WEBHOOK#"
