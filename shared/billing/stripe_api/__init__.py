@@ -71,6 +71,18 @@ class StripeGateway(Protocol):
 
     def create_checkout_session(self, sale: Sale) -> CheckoutSession: ...
 
+    def close_checkout(self, session_id: str) -> str | None:
+        """Expires an open Checkout Session; its status after (None: no such session)."""
+        ...
+
+    def void_invoice(self, invoice_id: str) -> str | None:
+        """Voids an open invoice; its status after (None: no such invoice)."""
+        ...
+
+    def refund_invoice(self, invoice_id: str) -> bool:
+        """Refunds what a paid invoice charged (a credit note); False if nothing was left."""
+        ...
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is
@@ -99,6 +111,11 @@ class StripeGateway(Protocol):
         self, stripe_customer: str, price_ids: frozenset[str]
     ) -> StripeSubscription | None:
         """The customer's live subscription with an item of one of these prices."""
+        ...
+
+    def list_subscriptions(self, stripe_customer: str) -> tuple[StripeSubscription, ...]:
+        """Every subscription of the customer, whatever its status (ended ones too), with
+        the phases its schedule still has to come (the billing audit reads them)."""
         ...
 
     def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
