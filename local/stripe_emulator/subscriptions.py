@@ -160,6 +160,9 @@ def start(
 ) -> JsonObject:
     """A new subscription with its first invoice attempted; not stored yet.
 
+    ``one_time`` (``add_invoice_items``: price, quantity) is charged on that first invoice
+    only, during a trial too.
+
     The caller stores it (and emits ``customer.subscription.created``) once it has set
     what else it wants, so the event shows the subscription as created. With
     ``error_if_incomplete`` a failed first payment voids the invoice and raises 402.

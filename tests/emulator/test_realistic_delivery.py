@@ -17,6 +17,7 @@ from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.realistic import Realism
 from tests.emulator.conftest import WEBHOOK_SECRET
 from tests.emulator.receiver import WebhookReceiver
+from tests.stripe_clocks import advance
 
 CALLS = 15
 
@@ -168,7 +169,7 @@ def test_a_test_clock_waits_for_its_renewal_webhooks_before_it_finalizes(
 
     receiver.on_event = add_usage
     end = subscription["items"].data[0].current_period_end
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": end + 86400})
+    advance(client, clock.id, end + 86400)
 
     latest = client.v1.subscriptions.retrieve(subscription.id).latest_invoice
     renewal = client.v1.invoices.retrieve(latest)

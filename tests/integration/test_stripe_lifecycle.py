@@ -18,6 +18,7 @@ from tests.emulator.receiver import WebhookReceiver
 from tests.integration.test_app_webhooks import PRODUCTS_UPDATED, endpoint, verified, wait_for
 from tests.integration.test_attach_api import pay_on_checkout_page
 from tests.lifecycle import PRO, paid_pro_customer
+from tests.stripe_clocks import advance as advance_clock
 from tests.stripe_events import signed
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def use(api: httpx.Client, value: int) -> None:
 
 
 def advance(stack: LocalStack, clock: str, to: int) -> None:
-    stripe_client(stack).v1.test_helpers.test_clocks.advance(clock, {"frozen_time": to})
+    advance_clock(stripe_client(stack), clock, to)
 
 
 def customer(api: httpx.Client) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver
 from tests.integration.test_app_webhooks import verified, wait_for
+from tests.stripe_clocks import advance as advance_clock
 
 DAY = 24 * 3600
 FREE = {
@@ -47,9 +48,7 @@ class OnClock:
     start: int
 
     def advance(self, days: int) -> None:
-        stripe_client(self.stack).v1.test_helpers.test_clocks.advance(
-            self.clock_id, {"frozen_time": self.start + days * DAY}
-        )
+        advance_clock(stripe_client(self.stack), self.clock_id, self.start + days * DAY)
 
     def add_card(self) -> None:
         stripe = stripe_client(self.stack)
