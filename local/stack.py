@@ -125,6 +125,8 @@ class LocalStack:
             # A failed post to an application's webhook is tried again within a minute or
             # so, not over a day as deployed.
             ("APP_WEBHOOK_RETRY_DELAYS", "1,2,5,10,30"),
+            # Application webhooks go to receivers on this machine (tests, trying by hand).
+            ("APP_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"),
         ):
             os.environ.setdefault(name, value)
 
@@ -170,6 +172,9 @@ class LocalStack:
         api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
+        # The dashboard's address, known once the API listens (Checkout sends customers back).
+        os.environ["DASHBOARD_BASE_URL"] = self.dashboard_url
+        reset_caches()
         if self.emulator is not None:
             # As `stripe listen --forward-to` would: every event reaches the webhook route,
             # signed with the secret it checks, before the Stripe call that caused it returns.
@@ -209,15 +214,18 @@ class LocalStack:
         """Whether the emulator delivers webhooks realistically (then `settle` matters)."""
         return self.emulator is not None and self.emulator.delivery is not None
 
-    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S, queues: bool = True) -> None:
         """Returns once every Stripe event emitted so far has been delivered (duplicates,
-        late ones and retries included) and every queue is drained, including what those
-        deliveries and queued messages caused in turn. Raises TimeoutError past
-        `timeout_s` (the message names the seed). Ordered delivery: drains the queues."""
+        late ones and retries included) and, with `queues`, every queue is drained,
+        including what those deliveries and queued messages caused in turn. Raises
+        TimeoutError past `timeout_s` (the message names the seed). Ordered delivery:
+        drains the queues."""
         deadline = time.monotonic() + timeout_s
         while True:
             if self.emulator is not None:
                 self.emulator.settle(max(deadline - time.monotonic(), 0.001))
+            if not queues:
+                return
             self.drain_queues(max(deadline - time.monotonic(), 0.001))
             if self.emulator is None or self.emulator.pending_deliveries() == 0:
                 return

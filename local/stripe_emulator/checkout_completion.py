@@ -18,7 +18,7 @@ from local.stripe_emulator import (
     subscriptions,
 )
 from local.stripe_emulator import payment_methods as methods
-from local.stripe_emulator.forms import Params
+from local.stripe_emulator.forms import FormValue, Params
 from local.stripe_emulator.routing import ApiRequest
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
@@ -122,8 +122,17 @@ def _subscribe(
             if item["quantity"] is None
             else {"price": item["price"], "quantity": str(item["quantity"])}
             for item in completion.line_items
+            if item["recurring"]
         ],
     }
+    # One-time prices are charged once, on the first invoice, as Stripe's Checkout does.
+    one_time: list[FormValue] = [
+        {"price": str(item["price"]), "quantity": str(item["quantity"])}
+        for item in completion.line_items
+        if not item["recurring"]
+    ]
+    if one_time:
+        params["add_invoice_items"] = one_time
     if payment_method is not None:
         params["default_payment_method"] = payment_method["id"]
     if completion.trial is not None:

@@ -97,13 +97,6 @@ def line_items(request: ApiRequest, mode: str, made: list[JsonObject]) -> list[J
                 "You must provide at least one recurring price in `subscription` mode when "
                 "using prices.",
             )
-        if len(recurring) < len(items):
-            # Stripe puts one-time prices on the first invoice (add_invoice_items); the
-            # emulator's subscriptions do not take those yet, so say so rather than drop them.
-            raise invalid_param(
-                "line_items",
-                "The emulator does not support one-time prices in `subscription` mode.",
-            )
         if len({(r["interval"], r["interval_count"]) for r in recurring}) > 1:
             raise invalid_param(
                 "line_items",

@@ -88,13 +88,11 @@ def create_item(
             "unit_amount_decimal": price["unit_amount_decimal"],
         }
     if subscription is not None:
-        item["parent"] = {
-            "subscription_details": {
-                "subscription": subscription[0],
-                "subscription_item": subscription[1],
-            },
-            "type": "subscription_details",
-        }
+        details = {"subscription": subscription[0]}
+        if subscription[1] is not None:
+            # One-time items of a subscription's first invoice belong to no item of it.
+            details["subscription_item"] = subscription[1]
+        item["parent"] = {"subscription_details": details, "type": "subscription_details"}
     store.insert(item)
     events.emit(store, "invoiceitem.created", item, now)
     return item

@@ -479,6 +479,7 @@ def _mark_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     if payment is not None:
         payment.update(status="paid", amount_paid=invoice["amount_due"])
         payment["status_transitions"]["paid_at"] = now
+        events.emit(store, "invoice_payment.paid", payment, now)
     events.emit(store, "invoice.paid", invoice, now)
     events.emit(store, "invoice.payment_succeeded", invoice, now)
     hooks.announce(store, hooks.INVOICE_PAID, invoice, now)
@@ -625,11 +626,7 @@ def create_preview(request: ApiRequest) -> JsonObject:
         if "customer" not in params:
             raise missing_param("customer")
         if "subscription_details" in params:
-            raise invalid_param(
-                "subscription_details",
-                "The emulator previews changes of an existing subscription only: pass "
-                "`subscription`.",
-            )
+            return _render(request, _preview_new_subscription(request))
     subscription = (
         store.require(SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription")
         if "subscription" in params
@@ -702,6 +699,52 @@ def create_preview(request: ApiRequest) -> JsonObject:
     # A preview is no invoice: it has no page and an id of its own kind.
     preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
     return _render(request, preview)
+
+
+_NEW_SUBSCRIPTION_DETAILS = ("items", "start_date")
+
+
+def _preview_new_subscription(request: ApiRequest) -> JsonObject:
+    """The first invoice of a subscription not created yet (``customer`` and
+    ``subscription_details[items]``): each item for its first whole period from
+    ``start_date`` (default: now, on the customer's clock). Nothing is stored."""
+    params, store = request.params, request.store
+    customer = methods.require_customer(store, p.string(params, "customer"))
+    details = p.hash_or_null(params, "subscription_details") or {}
+    with p.nested("subscription_details"):
+        p.reject_unknown(details, _NEW_SUBSCRIPTION_DETAILS)
+        if "items" not in details:
+            raise missing_param("items")
+        specs = prorations.item_specs(store, details, current=None)
+        start = (
+            p.integer(details, "start_date", minimum=0)
+            if "start_date" in details
+            else now_for(store, customer["id"], request.now)
+        )
+    recurring = specs[0].price["recurring"]
+    end = period_end(start, start, recurring["interval"], int(recurring["interval_count"]))
+    lines = []
+    for spec in specs:
+        name = prorations.product_name(store, spec.price)
+        description = f"{spec.quantity} {prorations.TIMES} {name}"
+        line = subscription_line(spec.price, spec.quantity, "", "", (start, end), description)
+        # No subscription (nor item) exists yet to name.
+        line["parent"]["subscription_item_details"]["subscription"] = None
+        lines.append(line)
+    preview = draft(
+        store,
+        start,
+        request.base_url,
+        customer,
+        currency=specs[0].price["currency"],
+        billing_reason="upcoming",
+        lines=lines,
+        include_pending=False,
+        period=(start, start),
+        stored=False,
+    )
+    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
+    return preview
 
 
 def _proration_line(subscription_id: str, each: Proration) -> JsonObject:

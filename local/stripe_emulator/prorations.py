@@ -168,6 +168,45 @@ def item_specs(store: ObjectStore, params: Params, current: JsonObject | None) -
     return specs
 
 
+def one_time_items(store: ObjectStore, params: Params, currency: str) -> list[ItemSpec]:
+    """``add_invoice_items``: one-time prices charged once, on the subscription's first
+    invoice (what Checkout does with a subscription's one-time line items)."""
+    raw_items = params["add_invoice_items"]
+    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
+        raise invalid_param(
+            "add_invoice_items", "Invalid array: add_invoice_items", "parameter_invalid_array"
+        )
+    found: list[ItemSpec] = []
+    for index, raw in enumerate(raw_items):
+        assert isinstance(raw, dict)
+        prefix = f"add_invoice_items[{index}]"
+        with p.nested(prefix):
+            p.reject_unknown(raw, ("price", "quantity", "metadata"), prefix=prefix)
+            if "price" not in raw:
+                raise missing_param("price")
+            price_id = p.string(raw, "price")
+            price = store.find("price", price_id)
+            if price is None:
+                raise invalid_param("price", f"No such price: '{price_id}'", "resource_missing")
+            if price["recurring"] is not None:
+                raise invalid_param(
+                    "price",
+                    "The price specified is set to `type=recurring` but this field only "
+                    "accepts prices with `type=one_time`.",
+                )
+            if not price["active"]:
+                raise invalid_param("price", f"The price specified ({price_id}) is inactive.")
+            if price["currency"] != currency:
+                raise invalid_param(
+                    "price", "The price's currency must be the subscription's currency."
+                )
+            quantity = p.integer(raw, "quantity", minimum=1) if "quantity" in raw else 1
+            metadata = p.apply_metadata({}, raw["metadata"]) if "metadata" in raw else {}
+        pricing.check_line(pricing.line_amount(price, quantity), f"{prefix}[quantity]")
+        found.append(ItemSpec(None, price, quantity, metadata))
+    return found
+
+
 def changes_items(subscription: JsonObject, specs: list[ItemSpec]) -> bool:
     now_state = [
         (item["id"], item["price"]["id"], item["quantity"], item["metadata"])

@@ -9,6 +9,9 @@ from typing import Generic, TypeVar
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
+# A job run after the answer; its argument delivers the webhooks it emitted so far.
+BackgroundJob = Callable[[Callable[[], None]], None]
+
 
 @dataclass(frozen=True)
 class ApiRequest:
@@ -27,6 +30,10 @@ class ApiRequest:
     # Delivers the webhooks emitted so far with the store lock released, then takes it back:
     # a test clock's advance waits for them, as Stripe waits for `invoice.created`.
     deliver_pending: Callable[[], None] | None = None
+    # Runs ``job`` in the background once the answer has gone out, under the store lock,
+    # handing it a ``deliver_pending`` of its own: work Stripe finishes after answering
+    # (a test clock's advance). None where no server runs jobs: the caller runs it itself.
+    run_later: Callable[[BackgroundJob], None] | None = None
 
 
 @dataclass(frozen=True)

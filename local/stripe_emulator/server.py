@@ -25,17 +25,21 @@ from local.stripe_emulator import (
     charges,
     checkout_page,
     checkout_sessions,
+    credit_notes,
     customers,
     events,
     forms,
+    invoice_payments,
     invoiceitems,
     invoices,
     payment_intents,
     payment_methods,
     prices,
     products,
+    refunds,
     setup_intents,
     shapes,
+    subscription_items,
     subscription_schedules,
     subscriptions,
     test_clocks,
@@ -47,7 +51,13 @@ from local.stripe_emulator.errors import StripeError, api_error, invalid_param, 
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
 from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
-from local.stripe_emulator.routing import ApiRequest, PageHandler, PageRequest, Router
+from local.stripe_emulator.routing import (
+    ApiRequest,
+    BackgroundJob,
+    PageHandler,
+    PageRequest,
+    Router,
+)
 from local.stripe_emulator.store import ObjectStore, random_token
 
 # Each resource module contributes its routes; later slices append to this tuple.
@@ -64,10 +74,14 @@ RESOURCES = (
     payment_methods.register,
     charges.register,
     payment_intents.register,
+    refunds.register,
     setup_intents.register,
     invoices.register,
     invoiceitems.register,
+    invoice_payments.register,
+    credit_notes.register,
     subscriptions.register,
+    subscription_items.register,
     subscription_schedules.register,
     test_clocks.register,
 )
@@ -105,6 +119,9 @@ class StripeEmulator:
             register(self._router)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Work still running after its request was answered (test clock advances).
+        self._background: list[threading.Thread] = []
+        self._background_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -144,6 +161,7 @@ class StripeEmulator:
         server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
+        self._join_background()
 
     def __enter__(self) -> StripeEmulator:
         if self._server is None:
@@ -163,7 +181,11 @@ class StripeEmulator:
     def reset(self) -> None:
         """Forget all objects, idempotency keys, faults, delays, the request log, the
         webhook delivery log and deliveries still queued (realistic mode, whose seed starts
-        over). Forwarding targets (``forward_webhooks``) and the delivery mode stay."""
+        over). Forwarding targets (``forward_webhooks``) and the delivery mode stay.
+
+        Background work still running (a test clock advancing) finishes first, so none of it
+        lands in the fresh state."""
+        self._join_background()
         with self._store.lock:
             self._store.clear()
         self._idempotency.clear()
@@ -186,7 +208,10 @@ class StripeEmulator:
     def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
         """Returns once every event emitted so far has been delivered, its duplicates, late
         deliveries and retries included, and no API request is being answered; raises
-        ``TimeoutError`` (naming the seed) after ``timeout_s``. Ordered mode: at once."""
+        ``TimeoutError`` (naming the seed) after ``timeout_s``. Ordered mode: once the
+        background work still running (a test clock advancing) is done."""
+        if self._realism is None:
+            self._join_background()
         self._webhooks.settle(timeout_s)
 
     def pending_deliveries(self) -> int:
@@ -220,11 +245,13 @@ class StripeEmulator:
         return self._webhooks.attempts()
 
     def redeliver(self, event_id: str) -> None:
-        """Sends a stored event again to every endpoint that wants it (a duplicate, as
-        Stripe's retries and "resend" produce); raises ``StripeError`` for an unknown id."""
+        """Sends a stored event again to every endpoint that wants it, now, retried as in
+        ordered mode (a duplicate, as Stripe's retries and "resend" produce), in either
+        delivery mode: a test's own resend is its step, not Stripe's; raises
+        ``StripeError`` for an unknown id."""
         with self._store.lock:
             deliveries = self._webhooks.redeliveries(self._store, event_id)
-        self._webhooks.redeliver(deliveries, self._store)
+        self._webhooks.send(deliveries, self._store)
 
     def count(self, object_type: str) -> int:
         """Live (non-deleted) objects of a type, e.g. ``count("customer")``."""
@@ -320,6 +347,7 @@ class StripeEmulator:
             raise unrecognized_url(method, path)
         handler, path_params = resolved
         outbox: list[Delivery] = []
+        later: list[BackgroundJob] = []
 
         def execute() -> HttpResponse:
             pause = self._faults.delay_for(method, path)
@@ -335,6 +363,7 @@ class StripeEmulator:
                     int(time.time()),
                     base_url,
                     deliver_pending=self._deliver_pending,
+                    run_later=later.append,
                 )
                 response = _json(200, handler(request))
                 # What a test clock replays happens "later", caused by no request (Stripe: null).
@@ -355,7 +384,42 @@ class StripeEmulator:
         # Outside every lock (a receiver may call back), before the caller gets its answer
         # (ordered), or queued to be delivered after it (realistic).
         self._webhooks.dispatch(outbox, self._store)
+        for job in later:
+            self._start_background(job)
         return response
+
+    def _start_background(self, job: BackgroundJob) -> None:
+        thread = threading.Thread(
+            target=self._run_background, args=(job,), name="stripe-emulator-job", daemon=True
+        )
+        with self._background_lock:
+            self._background = [each for each in self._background if each.is_alive()]
+            self._background.append(thread)
+        # Counted as a request being answered until done, so realistic delivery's settle()
+        # waits for what the job emits.
+        self._webhooks.request_began()
+        thread.start()
+
+    def _run_background(self, job: BackgroundJob) -> None:
+        try:
+            try:
+                with self._store.lock:
+                    job(self._deliver_pending)
+                    outbox = self._webhooks.take(self._store, None)
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+                with self._store.lock:
+                    outbox = self._webhooks.take(self._store, None)
+            self._webhooks.dispatch(outbox, self._store)
+        finally:
+            self._webhooks.request_ended()
+
+    def _join_background(self) -> None:
+        with self._background_lock:
+            running, self._background = self._background, []
+        for thread in running:
+            # Generous: a job delivers webhooks to receivers that may be slow on a busy machine.
+            thread.join(timeout=120)
 
     def _deliver_pending(self) -> None:
         """Called under the store lock (held once) by a handler that must wait for its

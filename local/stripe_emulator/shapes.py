@@ -152,6 +152,8 @@ _DEFAULTS: dict[str, dict[str, Default]] = {
 _OMITTED_WHEN_NULL: dict[str, tuple[str, ...]] = {
     "customer": ("business_name", "individual_name"),
     "invoice": ("threshold_reason",),
+    # An item charged once on a subscription's invoice (add_invoice_items) has no item.
+    "invoiceitem": ("parent.subscription_details.subscription_item",),
     "subscription": ("billing_mode.updated_at",),
     "subscription_schedule": ("billing_mode.updated_at",),
 }

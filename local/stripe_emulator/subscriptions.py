@@ -26,7 +26,13 @@ from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import Params
-from local.stripe_emulator.prorations import TIMES, billed_price, product_name, prorations
+from local.stripe_emulator.prorations import (
+    TIMES,
+    billed_price,
+    one_time_items,
+    product_name,
+    prorations,
+)
 
 # Re-exported: schedules, test clocks and the invoice preview's callers know them here.
 from local.stripe_emulator.prorations import ItemSpec as ItemSpec
@@ -61,6 +67,7 @@ _SHARED = frozenset(
     }
 )
 _CREATABLE = _SHARED | {
+    "add_invoice_items",
     "customer",
     "trial_period_days",
     "collection_method",
@@ -98,6 +105,11 @@ def create(request: ApiRequest) -> JsonObject:
     if "items" not in params:
         raise missing_param("items")
     specs = item_specs(store, params, current=None)
+    one_time = (
+        one_time_items(store, params, specs[0].price["currency"])
+        if "add_invoice_items" in params
+        else []
+    )
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     if behavior == "pending_if_incomplete":
         raise invalid_param(
@@ -121,6 +133,7 @@ def create(request: ApiRequest) -> JsonObject:
         trial_end=trial_end,
         default_payment_method=default_pm,
         metadata=metadata,
+        one_time=one_time,
     )
     subscription["description"] = description
     subscription["trial_settings"] = _trial_settings(params)
@@ -143,8 +156,12 @@ def start(
     trial_end: int | None = None,
     default_payment_method: str | None = None,
     metadata: Mapping[str, str] | None = None,
+    one_time: list[ItemSpec] | None = None,
 ) -> JsonObject:
     """A new subscription with its first invoice attempted; not stored yet.
+
+    ``one_time`` (``add_invoice_items``: price, quantity) is charged on that first invoice
+    only, during a trial too.
 
     The caller stores it (and emits ``customer.subscription.created``) once it has set
     what else it wants, so the event shows the subscription as created. With
@@ -215,7 +232,7 @@ def start(
     subscription["items"]["data"] = [
         _new_item(store, sub_id, spec, (now, end), now) for spec in specs
     ]
-    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior)
+    invoice = _first_invoice(store, subscription, customer, now, base_url, behavior, one_time or [])
     if invoice["status"] == "paid":
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
@@ -232,8 +249,10 @@ def _first_invoice(
     now: int,
     base_url: str,
     behavior: str,
+    one_time: list[ItemSpec],
 ) -> JsonObject:
-    """The subscription's first invoice (zero during a trial), paid as ``behavior`` says."""
+    """The subscription's first invoice (zero during a trial, but for the ``one_time``
+    prices, charged at once as invoice items), paid as ``behavior`` says."""
     trial = subscription["trial_end"] is not None
     lines = [
         _period_line(store, subscription, item, free=trial)
@@ -252,6 +271,8 @@ def _first_invoice(
         include_pending=False,
         period=(item["current_period_start"], item["current_period_start"]),
     )
+    for spec in one_time:
+        invoices.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
     subscription["latest_invoice"] = invoice["id"]
     invoices.finalize(store, invoice, now)
     if invoice["status"] != "open":
@@ -265,6 +286,24 @@ def _first_invoice(
     else:
         invoices.pay(store, invoice, now, base_url, chosen)
     return invoice
+
+
+def _one_time_item(
+    store: ObjectStore, subscription: JsonObject, customer: JsonObject, spec: ItemSpec, now: int
+) -> JsonObject:
+    return invoiceitems.create_item(
+        store,
+        now,
+        customer,
+        amount=pricing.line_amount(spec.price, spec.quantity),
+        currency=spec.price["currency"],
+        description=product_name(store, spec.price),
+        period=(now, now),
+        quantity=spec.quantity,
+        price=spec.price,
+        subscription=(subscription["id"], None),
+        metadata=dict(spec.metadata),
+    )
 
 
 # -- update ------------------------------------------------------------------------------

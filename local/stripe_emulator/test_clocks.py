@@ -1,6 +1,9 @@
 """Test clocks: ``/v1/test_helpers/test_clocks``.
 
-Customers created with ``test_clock=`` live on the clock's time. Advancing the clock
+Customers created with ``test_clock=`` live on the clock's time. Advancing answers at once
+with the clock ``advancing``, as Stripe does; the work runs after the answer (the server's
+background job) and the clock is ``ready`` (``test_helpers.test_clock.ready``) once done, so
+callers poll the clock. Advancing a clock that is still advancing is refused. The advance
 replays what would have happened in between, boundary by boundary in time order:
 schedule phases start (before a renewal on the same second, so the renewal charges the
 new phase), subscriptions cancel or renew, trials end. A renewal's invoice stays a draft for
@@ -108,6 +111,13 @@ def advance_route(request: ApiRequest) -> JsonObject:
             "The frozen_time must be after the test clock's current frozen_time "
             f"({clock['frozen_time']}).",
         )
+    if clock["status"] == "advancing":
+        raise StripeError(
+            400,
+            f"The test clock {clock['id']} is advancing: wait until its status is `ready` "
+            "before advancing it again.",
+            code="test_clock_advancing",
+        )
     limit = _advance_limit(store, clock)
     if limit is not None and target > limit:
         raise invalid_param(
@@ -115,7 +125,21 @@ def advance_route(request: ApiRequest) -> JsonObject:
             "A test clock can advance at most two intervals of its shortest subscription at a "
             f"time: advance to {limit} or earlier, then again.",
         )
-    advance(store, clock, target, request.base_url, request.deliver_pending)
+    begin(store, clock, target)
+    if request.run_later is None:
+        advance(store, clock, target, request.base_url, request.deliver_pending)
+        return clock
+    clock_id, base_url = clock["id"], request.base_url
+
+    def finish(deliver_pending: Callable[[], None]) -> None:
+        # The clock may be gone by now (deleted while it waited for the store).
+        current = store.find(OBJECT, clock_id)
+        if current is None or store.is_deleted(clock_id) or current["status"] != "advancing":
+            return
+        advance(store, current, target, base_url, deliver_pending)
+
+    # As Stripe: the answer says "advancing"; the clock is "ready" once all is replayed.
+    request.run_later(finish)
     return clock
 
 
@@ -136,6 +160,13 @@ def _advance_limit(store: ObjectStore, clock: JsonObject) -> int | None:
     return min(limits, default=None)
 
 
+def begin(store: ObjectStore, clock: JsonObject, target: int) -> None:
+    """The clock starts moving to ``target`` (``advancing``, until `advance` is done)."""
+    clock["status"] = "advancing"
+    clock["status_details"] = {"advancing": {"target_frozen_time": target}}
+    events.emit(store, "test_helpers.test_clock.advancing", clock, clock["frozen_time"])
+
+
 def advance(
     store: ObjectStore,
     clock: JsonObject,
@@ -143,11 +174,34 @@ def advance(
     base_url: str,
     deliver_pending: Callable[[], None] | None = None,
 ) -> None:
-    """Moves the clock to ``target``, running every boundary on the way in time order and
-    delivering each boundary's webhooks (with ``deliver_pending``) before the next."""
-    clock["status"] = "advancing"
-    clock["status_details"] = {"advancing": {"target_frozen_time": target}}
-    events.emit(store, "test_helpers.test_clock.advancing", clock, clock["frozen_time"])
+    """Moves an advancing clock to ``target``, running every boundary on the way in time
+    order and delivering each boundary's webhooks (with ``deliver_pending``) before the
+    next; then it is ``ready``. A failure leaves it ``internal_failure``, as Stripe's."""
+    try:
+        _replay(store, clock, target, base_url, deliver_pending)
+    except Exception:
+        clock.update(status="internal_failure", status_details={})
+        events.emit(store, "test_helpers.test_clock.internal_failure", clock, clock["frozen_time"])
+        raise
+    clock["frozen_time"] = target
+    hooks.announce(store, hooks.TEST_CLOCK_ADVANCED, clock, target)
+    # The ready event shows the clock ready, but the clock is seen ready only once every
+    # webhook of the advance, that one included, is delivered: a caller polling for ready
+    # then never meets a webhook of this advance arriving later.
+    ready = {"status": "ready", "status_details": {}}
+    events.emit(store, "test_helpers.test_clock.ready", clock | ready, target)
+    if deliver_pending is not None:
+        deliver_pending()
+    clock.update(ready)
+
+
+def _replay(
+    store: ObjectStore,
+    clock: JsonObject,
+    target: int,
+    base_url: str,
+    deliver_pending: Callable[[], None] | None,
+) -> None:
     for _ in range(_MAX_STEPS):
         moment = _next_boundary(store, clock["id"])
         if moment is None or moment > target:
@@ -158,9 +212,6 @@ def advance(
             deliver_pending()
     else:
         raise StripeError(500, "The test clock found too many billing events to replay.")
-    clock.update(frozen_time=target, status="ready", status_details={})
-    hooks.announce(store, hooks.TEST_CLOCK_ADVANCED, clock, target)
-    events.emit(store, "test_helpers.test_clock.ready", clock, target)
 
 
 def _customers(store: ObjectStore, clock_id: str) -> set[str]:

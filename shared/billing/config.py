@@ -38,6 +38,9 @@ class Settings(BaseModel):
     currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
     # Where Checkout sends a customer back when the attach call names no success_url.
     checkout_success_url: str | None = None
+    # The dashboard's public address (https://admin.example.com/dashboard): where Checkout
+    # sends a customer back after an attach made from the dashboard.
+    dashboard_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     # How long an unfinished request holds its Idempotency-Key before a retry may take over.
     idempotency_lock_seconds: int = Field(default=30, gt=0)
@@ -58,6 +61,9 @@ class Settings(BaseModel):
     # Seconds to wait before each retry of a failed delivery: Svix's schedule by default,
     # over a day in all; the local stack and tests shorten it.
     app_webhook_retry_delays: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    # Hosts an application webhook may reach although internal (a private receiver), and by
+    # plain http: none as deployed unless listed; the local stack lists loopback.
+    app_webhook_allowed_hosts: frozenset[str] = frozenset()
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -101,12 +107,18 @@ def settings_from(environ: dict[str, str] | os._Environ[str]) -> "Settings":
         stripe_mode=environ.get("STRIPE_MODE") or None,
         currency=environ.get("BILLING_CURRENCY") or "usd",
         checkout_success_url=environ.get("CHECKOUT_SUCCESS_URL") or None,
+        dashboard_base_url=environ.get("DASHBOARD_BASE_URL") or None,
         track_queue_url=environ.get("TRACK_QUEUE_URL") or None,
         purge_queue_url=environ.get("PURGE_QUEUE_URL") or None,
         sqs_endpoint_url=environ.get("SQS_ENDPOINT_URL") or None,
         app_events_queue_url=environ.get("APP_EVENTS_QUEUE_URL") or None,
         app_events_dead_letter_queue_url=environ.get("APP_EVENTS_DEAD_LETTER_QUEUE_URL") or None,
         **_retry_delays(environ.get("APP_WEBHOOK_RETRY_DELAYS")),
+        app_webhook_allowed_hosts=frozenset(
+            host.strip().strip("[]").rstrip(".").lower()
+            for host in environ.get("APP_WEBHOOK_ALLOWED_HOSTS", "").split(",")
+            if host.strip()
+        ),
     )
 
 

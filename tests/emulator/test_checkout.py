@@ -8,6 +8,7 @@ import pytest
 import stripe
 
 from tests.emulator.conftest import WEBHOOK_SECRET
+from tests.stripe_clocks import advance
 
 SUCCEEDS = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"
@@ -467,7 +468,7 @@ def test_a_session_under_a_test_clock_expires_when_the_clock_passes_expires_at(
     assert session.created == start
     assert session.expires_at == start + 24 * 3600
 
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": start + 25 * 3600})
+    advance(client, clock.id, start + 25 * 3600)
     # Expired by the advance itself, so its webhook went out before the advance answered.
     assert [e["data"]["object"]["id"] for e in receiver.events("checkout.session.expired")] == [
         session.id

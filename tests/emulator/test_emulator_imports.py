@@ -1,7 +1,9 @@
 """The emulator's modules import each other without a cycle, counting the imports made
-inside functions too (a deferred import hides a cycle, it does not end it)."""
+inside functions too (a deferred import hides a cycle, it does not end it); imports for
+type checking only are not run, so they do not count."""
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import local.stripe_emulator
@@ -15,7 +17,7 @@ def _imports() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in _ROOT.glob("*.py"):
         found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in _run_time_nodes(ast.parse(path.read_text())):
             if not isinstance(node, ast.ImportFrom) or node.module is None:
                 continue
             if node.module == _PACKAGE:
@@ -24,6 +26,15 @@ def _imports() -> dict[str, set[str]]:
                 found.add(node.module.split(".")[2])
         graph[path.stem] = (found & modules) - {path.stem}
     return graph
+
+
+def _run_time_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            continue
+        yield node
+        yield from _run_time_nodes(node)
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:

@@ -123,14 +123,3 @@ def test_a_customers_preview_carries_its_pending_items(client, subscribed):
     assert [(line.amount, line.description) for line in preview.lines.data] == [(700, "x")]
     (pending,) = client.v1.invoice_items.list({"customer": subscribed.customer}).data
     assert pending.invoice is None, "still pending: a preview takes nothing"
-
-
-def test_a_new_subscriptions_preview_is_not_emulated_and_says_so(client, prices, subscribed):
-    with pytest.raises(stripe.InvalidRequestError) as refused:
-        client.v1.invoices.create_preview(
-            {
-                "customer": subscribed.customer,
-                "subscription_details": {"items": [{"price": prices["pro"]}]},
-            }
-        )
-    assert refused.value.param == "subscription_details"

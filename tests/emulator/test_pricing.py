@@ -322,3 +322,39 @@ def test_packages_and_metered_prices_are_charged_as_stripe_bills_them(
     )
     assert (sub.status, sub.latest_invoice.amount_due) == ("active", 0)
     assert emulator.count("subscription") == 2
+
+
+def test_one_time_prices_in_subscription_mode_checkout_are_charged_once_on_the_first_invoice(
+    client, product
+):
+    buyer = client.v1.customers.create({"email": "buyer@example.com"})
+    setup_fee = _decimal(client, product, "2500", recurring=False)
+    monthly = _tiered(client, product, "graduated", GRADUATED)
+    session = client.v1.checkout.sessions.create(
+        {
+            "mode": "subscription",
+            "customer": buyer.id,
+            "line_items": [
+                {"price": monthly, "quantity": 15},
+                {"price": setup_fee, "quantity": 1},
+            ],
+            "success_url": "https://app.example/done",
+        }
+    )
+    assert session.amount_total == 1450 + 2500
+    assert httpx.post(session.url, data={"card_number": "4242 4242 4242 4242"}).status_code == 303
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    invoice = client.v1.invoices.retrieve(done.invoice)
+    assert (invoice.status, invoice.amount_paid) == ("paid", 3950)
+    sub = client.v1.subscriptions.retrieve(done.subscription)
+    # The fee is on the first invoice only: the subscription bills the monthly price alone.
+    assert [item.price.id for item in sub["items"].data] == [monthly]
+
+
+def test_add_invoice_items_refuses_recurring_prices(client, emulator, prices, customer):
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        _subscribe(
+            client, customer, prices["basic"], 1, add_invoice_items=[{"price": prices["pro"]}]
+        )
+    assert raised.value.param == "add_invoice_items[0][price]"
+    assert emulator.count("subscription") == 0

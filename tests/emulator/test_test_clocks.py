@@ -4,6 +4,8 @@ import httpx
 import pytest
 import stripe
 
+from tests.stripe_clocks import advance
+
 DAY = 86400
 START = 1_780_000_000  # a fixed moment, so periods are the same on every run
 
@@ -27,7 +29,7 @@ def _subscribe(client, customer, price, **extra):
 
 
 def _advance(client, clock, to):
-    return client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": to})
+    return advance(client, clock.id, to)
 
 
 def _period(sub):

@@ -5,6 +5,8 @@ bills and fails)."""
 import pytest
 import stripe
 
+from tests.stripe_clocks import advance
+
 DAY = 86400
 START = 1_780_000_000
 
@@ -43,7 +45,7 @@ def test_a_trial_ending_without_a_card_is_canceled_when_asked(client, emulator, 
     sub = _trial(client, customer, price)
     assert sub.trial_settings.end_behavior.missing_payment_method == "cancel"
 
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": START + 8 * DAY})
+    advance(client, clock.id, START + 8 * DAY)
 
     ended = client.v1.subscriptions.retrieve(sub.id)
     assert ended.status == "canceled"
@@ -60,7 +62,7 @@ def test_a_trial_ending_with_a_card_added_meanwhile_is_charged(client, emulator,
         customer.id, {"invoice_settings": {"default_payment_method": card.id}}
     )
 
-    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": START + 8 * DAY})
+    advance(client, clock.id, START + 8 * DAY)
 
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
     assert emulator.events("customer.subscription.deleted") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -312,3 +313,94 @@ def test_a_stripe_outage_while_mirroring_saves_nothing_and_a_retry_completes(
     assert retried.status_code == 200
     assert clean_stack.emulator.count("price") == 3
     assert clean_stack.emulator.count("product") == 1
+
+
+# A fraction of a cent finer than Stripe's 12 decimal places of the minor unit.
+TOO_FINE = "0.000000000000001"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"price": {"amount": TOO_FINE, "interval": "month"}}, "price.amount"),
+        (
+            {"items": [{"feature_id": "messages", "price": {"amount": TOO_FINE, **MONTHLY}}]},
+            "items.0.price.amount",
+        ),
+        (
+            {
+                "items": [
+                    {
+                        "feature_id": "seats",
+                        "price": {
+                            "tiers": [
+                                {"to": 10, "amount": 1},
+                                {"to": "inf", "amount": 1, "flat_amount": TOO_FINE},
+                            ],
+                            "tier_behavior": "volume",
+                            "billing_method": "prepaid",
+                            "interval": "month",
+                        },
+                    }
+                ]
+            },
+            "items.0.price.tiers.1.flat_amount",
+        ),
+    ],
+)
+def test_an_amount_finer_than_stripe_takes_is_a_400_naming_the_field_before_stripe(
+    features: httpx.Client, clean_stack: LocalStack, body: dict[str, Any], field: str
+) -> None:
+    assert clean_stack.emulator is not None
+    created = features.post(
+        "/v1/plans.create",
+        content=json.dumps({"plan_id": "fine", "name": "Fine", **body}).replace(
+            f'"{TOO_FINE}"', TOO_FINE
+        ),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert created.status_code == 400, created.text
+    assert created.json()["details"][0]["field"] == field
+    assert clean_stack.emulator.count("price") == 0, "Stripe was never asked"
+
+
+def test_plans_update_checks_amounts_against_stripe_too(features: httpx.Client) -> None:
+    assert features.post("/v1/plans.create", json=PRO).status_code == 200
+
+    updated = features.post(
+        "/v1/plans.update",
+        content=f'{{"plan_id": "pro", "price": {{"amount": {TOO_FINE}, "interval": "month"}}}}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert updated.status_code == 400, updated.text
+    assert updated.json()["details"][0]["field"] == "price.amount"
+    assert features.post("/v1/plans.get", json={"plan_id": "pro"}).json()["price"]["amount"] == 20
+
+
+def test_a_stripe_refusal_a_retry_cannot_fix_is_a_4xx_naming_stripes_param(
+    features: httpx.Client, clean_stack: LocalStack
+) -> None:
+    assert clean_stack.emulator is not None
+    # Stripe refuses a request it finds invalid with a 400 (here, as the emulator does).
+    clean_stack.emulator.fail_next("POST", "/v1/prices", status=400, times=1)
+
+    refused = features.post("/v1/plans.create", json=PRO)
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "stripe_invalid_request"
+    assert "safe to retry" not in refused.json()["message"]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_a_stripe_failure_a_retry_can_fix_stays_a_retryable_502(
+    features: httpx.Client, clean_stack: LocalStack, status: int
+) -> None:
+    assert clean_stack.emulator is not None
+    clean_stack.emulator.fail_next("POST", "/v1/prices", status=status, times=3)
+
+    failed = features.post("/v1/plans.create", json=PRO)
+
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["code"] == "stripe_error"

@@ -20,6 +20,7 @@ from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver
 from tests.integration.test_app_webhooks import verified, wait_for
+from tests.stripe_clocks import advance as advance_clock
 
 DAY = 24 * 3600
 FREE = {
@@ -47,9 +48,7 @@ class OnClock:
     start: int
 
     def advance(self, days: int) -> None:
-        stripe_client(self.stack).v1.test_helpers.test_clocks.advance(
-            self.clock_id, {"frozen_time": self.start + days * DAY}
-        )
+        advance_clock(stripe_client(self.stack), self.clock_id, self.start + days * DAY)
 
     def add_card(self) -> None:
         stripe = stripe_client(self.stack)
@@ -272,8 +271,9 @@ def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
 
         on_clock.advance(days=32)
 
+        # The customer (and its default plan, "new" "free") was made before the endpoint:
+        # whether that event reaches it depends on when the queue runs, so it is not asked.
         wanted = [
-            ("new", "free"),  # the customer's default plan, from its creation
             ("upgrade", "pro"),
             ("cancel", "pro"),
             ("renew", "pro"),
@@ -281,9 +281,17 @@ def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
             ("expired", "pro"),
             ("new", "free"),
         ]
-        wait_for(lambda: len(receiver.received) >= len(wanted))
-        told = [verified(secret, post)["data"] for post in receiver.received]
-        assert [(d["scenario"], d["updated_product"]["id"]) for d in told] == wanted
+
+        def scenarios_told() -> list[tuple[str, str]]:
+            told = [verified(secret, post)["data"] for post in list(receiver.received)]
+            return [(d["scenario"], d["updated_product"]["id"]) for d in told]
+
+        # Waits for the last one: the application's webhooks go out from a queue, so a count
+        # alone can be reached before the expiry's "new free" (with the first one counted).
+        wait_for(lambda: scenarios_told()[-len(wanted) :] == wanted)
+        scenarios = scenarios_told()
+        assert scenarios[-len(wanted) :] == wanted
+        assert scenarios[: -len(wanted)] in ([], [("new", "free")])
     finally:
         receiver.stop()
 

@@ -22,6 +22,7 @@ from tests.integration.test_billing_update_api import (  # noqa: F401 (fixtures)
     update,
     with_card_on_file,
 )
+from tests.stripe_clocks import advance as advance_clock
 
 DAY_S = 24 * 3600
 
@@ -60,9 +61,7 @@ class OnPremium:
         return [s.status for s in listed.data]
 
     def advance_past_the_period_end(self) -> None:
-        self.stripe.v1.test_helpers.test_clocks.advance(
-            self.clock.id, {"frozen_time": self.start + 32 * DAY_S}
-        )
+        advance_clock(self.stripe, self.clock.id, self.start + 32 * DAY_S)
 
 
 def stripe_writes(stack: LocalStack, path: str = "/v1/") -> int:

@@ -257,3 +257,55 @@ def test_concurrent_keyed_tracks_deduct_once_and_never_fail(
         assert refused.json()["code"] == "idempotency_key_in_progress"
     assert len({a.json()["balance"]["remaining"] for a in answers if a.status_code == 200}) == 1
     assert remaining(metered_customer) == 97
+
+
+UPDATES = 10
+
+
+def test_an_operators_balance_update_wins_against_tracking_threads_every_time(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """balances.update fences the customer's holdings while it writes, as a rename does:
+    trackers wait it out, so the operator's change never loses the race for good (423)."""
+    api.post("/v1/features.create", json={"feature_id": "msgs", "name": "M", "type": "metered"})
+    api.post("/v1/customers.get_or_create", json={"customer_id": "busy"})
+    api.post(
+        "/v1/balances.create",
+        json={"customer_id": "busy", "feature_id": "msgs", "included_grant": 10**6},
+    )
+    stop = threading.Event()
+
+    def keep_tracking() -> Counter[int]:
+        answers: Counter[int] = Counter()
+        with httpx.Client(
+            base_url=clean_stack.api_url,
+            timeout=60,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        ) as client:
+            while not stop.is_set():
+                answer = client.post(
+                    "/v1/balances.track",
+                    json={"customer_id": "busy", "feature_id": "msgs", "value": 1},
+                )
+                answers[answer.status_code] += 1
+        return answers
+
+    with ThreadPoolExecutor(max_workers=TRACKERS) as pool:
+        trackers = [pool.submit(keep_tracking) for _ in range(TRACKERS)]
+        time.sleep(0.3)  # every tracker is at it
+        updates = [
+            api.post(
+                "/v1/balances.update",
+                json={"customer_id": "busy", "feature_id": "msgs", "add_to_balance": 1000},
+            )
+            for _ in range(UPDATES)
+        ]
+        stop.set()
+        answers = sum((t.result() for t in trackers), Counter[int]())
+
+    assert [u.status_code for u in updates] == [200] * UPDATES, [u.text for u in updates]
+    assert set(answers) <= {200, 423}, answers
+    held = api.post("/v1/customers.get", json={"customer_id": "busy"}).json()
+    msgs = held["balances"]["msgs"]
+    # Every deduction answered counts, and every update's 1000 is there: nothing lost.
+    assert msgs["usage"] == answers[200] - 1000 * UPDATES, msgs

@@ -36,6 +36,10 @@ DOCUMENTED_STATUS = {
     errors.PayloadTooLarge: 413,
     errors.BillingInProgress: 423,
     errors.StripeUnavailable: 502,
+    errors.StripeRejected: 400,
+    errors.StripeCardRefused: 402,
+    errors.StripeKeyRefused: 500,
+    errors.StripeCustomerGone: 409,
     errors.StoreUnavailable: 503,
 }
 
@@ -66,6 +70,10 @@ DOCUMENTED_CODE = {
     errors.PayloadTooLarge: "payload_too_large",
     errors.BillingInProgress: "billing_in_progress",
     errors.StripeUnavailable: "stripe_error",
+    errors.StripeRejected: "stripe_invalid_request",
+    errors.StripeCardRefused: "stripe_card_error",
+    errors.StripeKeyRefused: "stripe_key_refused",
+    errors.StripeCustomerGone: "stripe_customer_deleted",
     errors.StoreUnavailable: "service_unavailable",
     errors.BillingError: "internal_error",
 }

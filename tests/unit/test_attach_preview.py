@@ -83,6 +83,27 @@ def test_a_purchase_is_its_base_price_and_the_packages_bought() -> None:
     assert bought_quantities(TEAM, {"seats": Decimal(3)}) == (("seats", Decimal(17)),)
 
 
+def test_a_sub_cent_line_is_shown_as_stripe_charges_it_rounded_once_half_up() -> None:
+    plan = TEAM.model_copy(
+        update={
+            "terms": PlanTerms(
+                price=BasePrice(amount=Decimal("9.995"), interval="month"),
+                items=(
+                    PlanItem(
+                        feature_id="seats",
+                        price=ItemPrice(amount=Decimal("0.125"), billing_units=Decimal(1)),
+                    ),
+                ),
+            )
+        }
+    )
+
+    lines = purchase_lines(plan, FEATURES, {"seats": Decimal(3)}, None)
+
+    assert [line.amount for line in lines] == [Decimal("10.00"), Decimal("0.38")]
+    assert total(lines) == Decimal("10.38")
+
+
 def test_the_next_cycle_starts_then_and_lists_usage_billed_at_its_end() -> None:
     cycle = next_cycle(TEAM, FEATURES, {}, NOW)
 

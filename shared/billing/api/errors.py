@@ -37,6 +37,10 @@ _STATUS: dict[type[errors.BillingError], int] = {
     errors.PayloadTooLarge: 413,
     errors.BillingInProgress: 423,
     errors.StripeUnavailable: 502,
+    errors.StripeRejected: 400,
+    errors.StripeCardRefused: 402,
+    errors.StripeKeyRefused: 500,
+    errors.StripeCustomerGone: 409,
     errors.StoreUnavailable: 503,
 }
 

@@ -17,7 +17,7 @@ from billing import clock
 from billing.api.errors import status_of
 from billing.config import settings
 from billing.dashboard import sessions
-from billing.dashboard.pages import attach, catalog, customer, customers, sign_in
+from billing.dashboard.pages import attach, audit, catalog, customer, customers, sign_in
 from billing.dashboard.secret import session_secret
 from billing.dashboard.web import (
     ROOT,
@@ -30,6 +30,7 @@ from billing.dashboard.web import (
     static_file,
 )
 from billing.domain.errors import BillingError
+from billing.store import dashboard_sessions
 
 logger = Logger(child=True)
 View = Callable[[Request], Response[str]]
@@ -61,6 +62,7 @@ ROUTES: list[tuple[str, str, View]] = [
     ("GET", "/customer/attach", attach.preview),
     ("POST", "/customer/attach", attach.confirm),
     ("GET", "/plans", catalog.show),
+    ("GET", "/audit", audit.show),
 ]
 
 
@@ -107,6 +109,10 @@ def _guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Resp
     secret, now = session_secret(), clock.now_ms()
     hashes = settings().api_key_hashes
     request.session = sessions.decode(secret, cookie_from(event.cookies), now, hashes)
+    # Signed in only while its record lasts: a sign-out deletes it.
+    signed_in = request.session is not None and request.session.signed_in
+    if signed_in and request.session and not dashboard_sessions.is_open(request.session.nonce):
+        request.session = None
     if request.session is None:
         request.session = sessions.anonymous(now)
         request.new_cookie = sessions.encode(secret, request.session)

@@ -10,7 +10,7 @@ preview instead (see `services/preview_attach.py`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from billing.domain.attach import billing_period
@@ -78,7 +78,7 @@ def purchase_lines(
             PreviewLine(
                 display_name=plan.name,
                 description=f"{plan.name}: base price",
-                amount=base.amount,
+                amount=charged(base.amount),
                 plan_id=plan.id,
                 feature_id=None,
                 quantity=Decimal(1),
@@ -95,7 +95,7 @@ def purchase_lines(
             PreviewLine(
                 display_name=name,
                 description=f"{name}: {units} units",
-                amount=package_cost(item.price, bought),
+                amount=charged(package_cost(item.price, bought)),
                 plan_id=plan.id,
                 feature_id=item.feature_id,
                 quantity=units,
@@ -125,6 +125,15 @@ def next_cycle(
 def period_end(plan: Plan, starts_at: int) -> int | None:
     """When a period of `plan` that starts at `starts_at` ends (None: one-off)."""
     return next_reset_at(starts_at, billing_period(plan), starts_at)
+
+
+def charged(amount: Decimal) -> Decimal:
+    """A line's amount as Stripe charges it: whole cents, rounded once per line with half a
+    cent up (3 packages at 0.125 are charged 0.38, not 0.375)."""
+    return amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+_CENT = Decimal("0.01")
 
 
 def package_cost(price: ItemPrice, packages: Decimal) -> Decimal:

@@ -175,6 +175,40 @@ class StripeUnavailable(BillingError):
     default_message = "Stripe did not complete the request; it is safe to retry."
 
 
+class StripeRejected(InvalidRequest):
+    """Stripe refused the request as it stands (a 4xx no retry fixes): `details` name
+    Stripe's error code and parameter, so the caller knows what to change."""
+
+    code = "stripe_invalid_request"
+    default_message = "Stripe refused the request; retrying it unchanged will not help."
+
+
+class StripeCardRefused(BillingError):
+    """A card error outside a payment we answer for ourselves (a decline is a `Payment`)."""
+
+    code = "stripe_card_error"
+    default_message = "Stripe refused the customer's card."
+
+
+class StripeKeyRefused(BillingError):
+    """Stripe refused this deployment's API key (401/403): the operator must fix the
+    configuration; no retry by the caller helps."""
+
+    code = "stripe_key_refused"
+    default_message = "Stripe refused this deployment's API key; the operator must fix it."
+
+
+class StripeCustomerGone(BillingError):
+    """The Stripe customer our customer is linked to no longer exists in Stripe (deleted
+    there). Billing paths unlink it and make a new one; elsewhere it is a 409."""
+
+    code = "stripe_customer_deleted"
+    default_message = (
+        "The customer's Stripe customer was deleted in Stripe; it is unlinked, retry to "
+        "get a new one."
+    )
+
+
 class StoreUnavailable(BillingError):
     code = "service_unavailable"
     default_message = "The billing store is busy; it is safe to retry."

@@ -166,7 +166,38 @@ def validated(plan: Plan, features: Mapping[str, Feature]) -> Plan:
             )
     if plan.auto_enable and not shaped.free:
         raise _invalid("auto_enable", "only a free plan can be given to every new customer")
+    _check_stripe_amounts(shaped)
     return shaped
+
+
+# Stripe takes a price in the currency's minor unit (cents: 100 of ours) with at most 12
+# decimal places, and refuses finer ones; checked here, so the answer names our field.
+MINOR_UNITS = 100
+STRIPE_DECIMAL_PLACES = 12
+
+
+def _check_stripe_amounts(plan: Plan) -> None:
+    amounts: list[tuple[str, Decimal | None]] = []
+    if plan.terms.price is not None:
+        amounts.append(("price.amount", plan.terms.price.amount))
+    for index, item in enumerate(plan.terms.items):
+        if item.price is None:
+            continue
+        where = f"items.{index}.price"
+        amounts.append((f"{where}.amount", item.price.amount))
+        for number, tier in enumerate(item.price.tiers or ()):
+            amounts.append((f"{where}.tiers.{number}.amount", tier.amount))
+            amounts.append((f"{where}.tiers.{number}.flat_amount", tier.flat_amount))
+    for field, amount in amounts:
+        if amount is None or not amount.is_finite():
+            continue
+        exponent = (amount * MINOR_UNITS).normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > STRIPE_DECIMAL_PLACES:
+            raise _invalid(
+                field,
+                f"Stripe takes at most {STRIPE_DECIMAL_PLACES} decimal places of a cent "
+                f"({STRIPE_DECIMAL_PLACES + 2} of the amount)",
+            )
 
 
 # Autumn's bound: past this an allowance is better said as unlimited.

@@ -13,18 +13,27 @@ or handled again after a crash, posts nothing twice; and every try carries the e
 
 from __future__ import annotations
 
+import http.client
 import math
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from billing import clock, sqs
 from billing.config import settings
-from billing.domain.app_webhooks import Endpoint, next_attempt_delay, signed_headers
+from billing.domain.app_webhooks import (
+    Endpoint,
+    address_problem,
+    next_attempt_delay,
+    signed_headers,
+    url_problem,
+)
+from billing.services.app_webhooks import runtime_api_host
 from billing.store import app_webhooks
 
 logger = Logger(child=True)
@@ -75,8 +84,16 @@ def handle(message: Queued, build_payload: PayloadBuilder, post: Post | None = N
     payload = message.payload if message.payload is not None else build_payload(message)
     if payload is None:
         return
+    # Each endpoint on its own: one that fails (or whose delivery raises) never keeps the
+    # event from the others; what a redelivery may fix is raised once all were tried.
+    failed: Exception | None = None
     for endpoint in targets:
-        _deliver(message, endpoint, payload, post or post_json)
+        try:
+            _deliver(message, endpoint, payload, post or post_json)
+        except Exception as error:
+            failed = failed or error
+    if failed is not None:
+        raise failed
 
 
 def _deliver(message: Queued, endpoint: Endpoint, payload: str, post: Post) -> None:
@@ -94,7 +111,7 @@ def _deliver(message: Queued, endpoint: Endpoint, payload: str, post: Post) -> N
         return
     logger.info(
         "an application webhook delivery failed; it will be tried again",
-        extra={"webhook": endpoint.id, "message": message.id, "attempt": message.attempt},
+        extra={"webhook": endpoint.id, "message_id": message.id, "attempt": message.attempt},
     )
     _requeue(owed.model_copy(update={"attempt": message.attempt + 1}), now + delay_s * 1000)
 
@@ -109,7 +126,7 @@ def _requeue(message: Queued, due_at: int) -> None:
 def _dead_letter(message: Queued) -> None:
     logger.warning(
         "an application webhook delivery failed every try; kept in the dead-letter queue",
-        extra={"webhook": message.webhook_id, "message": message.id},
+        extra={"webhook": message.webhook_id, "message_id": message.id},
     )
     queue_url = settings().app_events_dead_letter_queue_url
     if queue_url is not None:
@@ -117,15 +134,58 @@ def _dead_letter(message: Queued) -> None:
 
 
 def post_json(url: str, body: str, headers: dict[str, str]) -> bool:
-    """True if the endpoint answered 2xx in time."""
-    request = urllib.request.Request(  # noqa: S310 (the application's own http(s) URL)
-        url, data=body.encode(), headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=POST_TIMEOUT_S) as answer:  # noqa: S310
-            return 200 <= int(answer.status) < 300
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError):
+    """True if the endpoint answered 2xx in time. The URL is checked again as it is now (its
+    host resolved, and the connection made to the address checked, so a name cannot point
+    elsewhere in between); a redirect is an answer like any other, never followed."""
+    allowed = settings().app_webhook_allowed_hosts
+    problem = url_problem(url, allowed, runtime_api_host())
+    if problem is not None:
+        logger.warning("an application webhook URL is refused", extra={"problem": problem})
         return False
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    addresses = [str(info[4][0]) for info in found]
+    problem = address_problem(host, addresses, allowed)
+    if problem is not None:
+        logger.warning("an application webhook host is refused", extra={"problem": problem})
+        return False
+    connection = _pinned(parts.scheme, host, port, addresses[0])
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=body.encode(), headers=headers)
+        return 200 <= connection.getresponse().status < 300
+    except (OSError, http.client.HTTPException, ValueError, UnicodeError):
+        return False
+    finally:
+        connection.close()
+
+
+def _pinned(scheme: str, host: str, port: int, address: str) -> http.client.HTTPConnection:
+    """A connection to `host` made to the `address` checked for it (TLS still verifies the
+    certificate against `host`)."""
+
+    def connect_to_address(connection: http.client.HTTPConnection) -> socket.socket:
+        return socket.create_connection((address, port), timeout=POST_TIMEOUT_S)
+
+    if scheme == "https":
+        context = ssl.create_default_context()
+
+        class PinnedTls(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                self.sock = context.wrap_socket(connect_to_address(self), server_hostname=host)
+
+        return PinnedTls(host, port, timeout=POST_TIMEOUT_S, context=context)
+
+    class Pinned(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = connect_to_address(self)
+
+    return Pinned(host, port, timeout=POST_TIMEOUT_S)
 
 
 def parse(body: str) -> Queued | None:

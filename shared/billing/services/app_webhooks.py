@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from billing import clock
-from billing.domain.app_webhooks import Endpoint, new_secret
-from billing.domain.errors import WebhookExists, WebhookNotFound
+from billing.config import settings
+from billing.domain.app_webhooks import Endpoint, new_secret, url_problem
+from billing.domain.errors import InvalidRequest, WebhookExists, WebhookNotFound
 from billing.store import app_webhooks
 from billing.store.app_webhooks import EndpointExists, EndpointMissing
 
@@ -33,6 +35,7 @@ class UpdateWebhook:
 
 def create_webhook(command: CreateWebhook) -> Endpoint:
     """The new endpoint, with its signing secret (which only this answer shows)."""
+    _check_url(command.url)
     now = clock.now_ms()
     endpoint = Endpoint(
         id=command.id,
@@ -63,6 +66,8 @@ def list_webhooks() -> list[Endpoint]:
 
 
 def update_webhook(command: UpdateWebhook) -> Endpoint:
+    if command.url is not None:
+        _check_url(command.url)
     current = get_webhook(command.id)
     updated = current._replace(
         url=command.url if command.url is not None else current.url,
@@ -78,6 +83,20 @@ def update_webhook(command: UpdateWebhook) -> Endpoint:
     except EndpointMissing as error:  # deleted in between
         raise WebhookNotFound(f"No webhook '{command.id}'.") from error
     return updated
+
+
+def _check_url(url: str) -> None:
+    problem = url_problem(url, settings().app_webhook_allowed_hosts, runtime_api_host())
+    if problem is not None:
+        raise InvalidRequest(
+            f"The webhook url {problem}.", details=[{"field": "url", "message": problem}]
+        )
+
+
+def runtime_api_host() -> str | None:
+    """The host of Lambda's runtime API (never a webhook's target), where it runs."""
+    where = os.environ.get("AWS_LAMBDA_RUNTIME_API")
+    return where.rsplit(":", 1)[0].strip("[]") if where else None
 
 
 def delete_webhook(webhook_id: str) -> None:

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing import clock
-from billing.domain.errors import BalanceNotFound, FeatureNotFound, InvalidRequest
+from billing.domain.customers import Customer
+from billing.domain.errors import (
+    BalanceNotFound,
+    BillingInProgress,
+    FeatureNotFound,
+    InvalidRequest,
+)
 from billing.domain.holdings import Flag, Grant, Holdings
 from billing.domain.schedule import next_reset_at
 from billing.domain.terms import Reset, ResetInterval
@@ -14,7 +20,7 @@ from billing.domain.usage import usable
 from billing.services import catalog_cache
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
-from billing.store import holdings
+from billing.store import holdings, profiles
 
 
 @dataclass(frozen=True)
@@ -100,21 +106,40 @@ def _invalid_next_reset(message: str) -> InvalidRequest:
 
 
 def update_balance(change: BalanceChange) -> None:
+    """An operator's change wins against concurrent tracks in bounded time: after a bad input
+    check, it fences the customer's holdings (tracks wait, as during a rename), reads them
+    again and writes the change with nobody else deducting in between."""
+
     def attempt() -> None:
         customer = get_customer(change.customer_id)
-        now = clock.now_ms()
-        held = [g for g in customer.holdings.grants if g.feature_id == change.feature_id]
-        current = {g.id: g for g in usable(held, now)}
-        if change.balance_id is not None:
-            chosen = current.get(change.balance_id)
-        else:
-            chosen = next(iter(current.values()), None)  # the first in deduction order
-        if chosen is None:
-            raise BalanceNotFound
-        before = next(g for g in held if g.id == chosen.id)
-        holdings.replace_grant(customer, before, _changed(chosen, change, now), now)
+        _changed_grant(customer, change, clock.now_ms())  # a 404 or 400 fences nothing
+        lease = profiles.start_fence(customer, clock.now_ms())
+        try:
+            fenced = get_customer(change.customer_id)
+            if fenced.internal_id != customer.internal_id:
+                raise BillingInProgress
+            now = clock.now_ms()
+            before, after = _changed_grant(fenced, change, now)
+            holdings.replace_grant_fenced(fenced, lease, before, after, now)
+        except BaseException:
+            profiles.lift_fence(customer._replace(version=customer.version + 1), lease)
+            raise
 
     on_conflict(attempt)
+
+
+def _changed_grant(customer: Customer, change: BalanceChange, now: int) -> tuple[Grant, Grant]:
+    """The grant the change is about, as held, and as changed."""
+    held = [g for g in customer.holdings.grants if g.feature_id == change.feature_id]
+    current = {g.id: g for g in usable(held, now)}
+    if change.balance_id is not None:
+        chosen = current.get(change.balance_id)
+    else:
+        chosen = next(iter(current.values()), None)  # the first in deduction order
+    if chosen is None:
+        raise BalanceNotFound
+    before = next(g for g in held if g.id == chosen.id)
+    return before, _changed(chosen, change, now)
 
 
 def _changed(grant: Grant, change: BalanceChange, now: int) -> Grant:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from billing.services.customers.get import get_customer
-from billing.services.customers.stripe_sync import linked_to_stripe
+from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.stripe_api import StripeFactory
 
 
@@ -25,6 +25,12 @@ class PortalSession(NamedTuple):
 
 
 def open_portal(command: OpenPortal, stripe: StripeFactory) -> PortalSession:
+    return with_live_stripe_customer(
+        command.customer_id, stripe, lambda: _open_portal(command, stripe)
+    )
+
+
+def _open_portal(command: OpenPortal, stripe: StripeFactory) -> PortalSession:
     customer = linked_to_stripe(get_customer(command.customer_id), command.customer_id, stripe)
     assert customer.stripe_id is not None  # linked_to_stripe's promise
     url = stripe().open_portal(

@@ -38,6 +38,7 @@ from billing.services.attach import (
     sale_lines,
     situation,
 )
+from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import ChangePreview, InvoiceLine, PlanChange
 
@@ -59,6 +60,12 @@ class AttachPreview:
 
 
 def preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
+    return with_live_stripe_customer(
+        command.customer_id, stripe, lambda: _preview_attach(command, stripe)
+    )
+
+
+def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
     seen = situation(command)
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id

@@ -22,7 +22,7 @@ from typing import Literal
 from billing import clock
 from billing.domain.attach import RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanNotFound
+from billing.domain.errors import InvalidRequest, PlanNotFound, StripeCustomerGone
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
 from billing.services.attach import (
@@ -34,6 +34,7 @@ from billing.services.attach import (
     attach,
 )
 from billing.services.customers.get import get_customer
+from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.services.subscription_sync import (
     billing_subscription,
     expire_now,
@@ -87,7 +88,13 @@ def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
         held = _held(customer, current, command)
         if held is None:
             raise PlanNotFound(f"The customer no longer has the plan '{command.plan_id}'.")
-        return _update(customer, held, current, command, stripe)
+        try:
+            return _update(customer, held, current, command, stripe)
+        except StripeCustomerGone:
+            # Its subscriptions went with it (their events end the plans): unlinked, the
+            # caller's retry sees the customer as it is now (409 stripe_customer_deleted).
+            unlink_gone_stripe_customer(command.customer_id, stripe)
+            raise
     finally:
         billing_lock.release(command.customer_id, holder)
 
@@ -220,6 +227,7 @@ def _change_quantities(
     }
     prepaid = set(prepaid_packages(plan, {}))
     wanted = {f: q for f, q in kept.items() if f in prepaid} | dict(command.feature_quantities)
+    _refuse_below_use(customer, held, wanted)
     packages = prepaid_packages(plan, wanted)
     quantities = {
         plan.stripe.item_price_ids[f]: int(n)
@@ -237,6 +245,23 @@ def _change_quantities(
         change_id=f"{live.id}:{revision}:{digest}",
     )
     return stripe().change_quantities(change)
+
+
+def _refuse_below_use(
+    customer: Customer, held: Subscription, wanted: Mapping[str, Decimal]
+) -> None:
+    """Held units (seats) in use are not given back: a cut below them would credit units
+    the customer keeps using. Free them first (track a negative use), then cut."""
+    for grant in customer.holdings.grants:
+        if grant.plan_id != held.plan_id or grant.feature_id not in wanted:
+            continue
+        if grant.usage > 0 and wanted[grant.feature_id] < grant.usage:
+            field_name = f"feature_quantities.{grant.feature_id}"
+            raise InvalidRequest(
+                f"{grant.usage} units of '{grant.feature_id}' are in use: buy at least that "
+                "many, or free some first.",
+                details=[{"field": field_name, "message": f"below the {grant.usage} in use"}],
+            )
 
 
 def _answer(

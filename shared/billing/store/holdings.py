@@ -193,6 +193,19 @@ def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -
     writes.run([required(profile, now_ms), replaced_grant(profile, before, after)])
 
 
+def replace_grant_fenced(
+    fenced: Customer, lease_until: int, before: Grant, after: Grant, now_ms: int
+) -> None:
+    """Writes `after` over `before` while our fence (`profiles.start_fence`) holds the
+    customer's holdings, and lifts the fence in the same transaction."""
+    writes.run(
+        [
+            profiles.fence_lifted(fenced, lease_until, now_ms),
+            replaced_grant(fenced, before, after),
+        ]
+    )
+
+
 def replaced_grant(profile: Customer, before: Grant, after: Grant) -> Write:
     """The write of `after` over `before`, conditional on its usage and next reset as read."""
     item = items_of(pk_of(profile), profile.internal_id, Holdings(grants=(after,)))[0]

@@ -25,6 +25,8 @@ STRIPE_TIMELINE_SK = "TIMELINE"
 EVENTS_SINCE = "EVENTS"
 # In a customer's partition: a change written in stages that readers now see (holdings).
 REVEALED = "REVEALED#"
+# The billing audit's last report and the progress of a run cut short (store.audits).
+AUDIT_PK = "AUDIT"
 # The application's webhook endpoints: one partition (a deployment is one environment).
 APP_WEBHOOKS_PK = "APP_WEBHOOKS"
 APP_WEBHOOK = "WEBHOOK#"
@@ -62,9 +64,22 @@ def stripe_customer_pk(stripe_id: str) -> str:
     return f"STRIPE_CUS#{part(stripe_id)}"
 
 
-def purchase_pk(purchase_id: str) -> str:
-    """A purchase waiting for Stripe's word (what a checkout or an invoice pays for)."""
-    return f"PURCHASE#{part(purchase_id)}"
+def purchase_pk(purchase_key: str) -> str:
+    """Every attempt at one purchase (what one customer buys: slot, plan, version)."""
+    return f"PURCHASE#{part(purchase_key)}"
+
+
+def purchase_attempt_sk(attempt: int) -> str:
+    """One attempt of a purchase; zero-padded, so the latest sorts last."""
+    return f"ATTEMPT#{attempt:08d}"
+
+
+PURCHASE_ATTEMPT = "ATTEMPT#"
+
+
+def trial_used_pk(internal_id: str, plan_id: str) -> str:
+    """The customer had the plan's own free trial once: it is not given again."""
+    return f"TRIAL#{part(internal_id)}#{part(plan_id)}"
 
 
 def scheduled_switch_pk(stripe_subscription_id: str) -> str:
@@ -106,6 +121,18 @@ def invoices_pk(owner: str) -> str:
 
 def invoice_sk(created_ms: int, invoice_id: str) -> str:
     return f"{created_ms:015d}#{part(invoice_id)}"
+
+
+DASHBOARD_SESSION = "SESSION"
+DASHBOARD_SIGN_IN = "SIGN_IN"
+
+
+def dashboard_sign_in_pk(source: str) -> str:
+    return f"DASH_SIGN_IN#{part(source)}"
+
+
+def dashboard_session_pk(nonce: str) -> str:
+    return f"DASH_SESSION#{part(nonce)}"
 
 
 def idempotency_pk(key: str) -> str:

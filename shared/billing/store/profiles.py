@@ -9,6 +9,7 @@ outlasts any function, so a mover that crashed leaves a customer moving only tha
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -22,6 +23,7 @@ from billing.domain.customers import (
     normalized_email,
 )
 from billing.domain.errors import (
+    BillingError,
     BillingInProgress,
     CustomerExists,
     StripeCustomerTaken,
@@ -61,6 +63,12 @@ MOVE_LEASE_MS = 20_000
 MOVE_MARGIN_MS = 2_000
 
 _NOT_MOVING = "(attribute_not_exists(#until) OR #until < :now)"
+
+# A change of a balance by hand fences the customer's holdings (the same mark as a move)
+# for this long at most: concurrent tracks wait it out, and a writer that died blocks them
+# only this long. Its own write needs FENCE_MARGIN_MS of it left, as a move's switch does.
+FENCE_LEASE_MS = 5_000
+FENCE_MARGIN_MS = 1_000
 
 
 def pk_of(customer: Customer) -> str:
@@ -192,8 +200,19 @@ def save(before: Customer, after: Customer, now_ms: int) -> Customer:
             ops.append(_claim_stripe_customer(saved.stripe_id, pk_of(saved)))
         if before.stripe_id:
             ops.append(_release_stripe_customer(before.stripe_id, pk_of(before)))
+    if saved.id is None and _email_key(saved) != _email_key(before):
+        # An id-less customer is found (and claimed) by its email: the guard moves with it,
+        # or a claim by the old email would find a customer that no longer has it.
+        if before.email:
+            ops.append(_release_email(before))
+        if saved.email:
+            ops.append(_claim_email(saved))
     writes.run(ops)
     return saved
+
+
+def _email_key(customer: Customer) -> str | None:
+    return normalized_email(customer.email) if customer.email else None
 
 
 def start_move(before: Customer, new_pk: str, now_ms: int) -> int:
@@ -353,6 +372,88 @@ def abandon_move(before: Customer, new_pk: str, lease_until: int) -> None:
             ),
         ]
     )
+
+
+def start_fence(customer: Customer, now_ms: int) -> int:
+    """Fences every write of the customer's holdings (`required` refuses them, as during a
+    move), if its profile is as read; returns the lease's end. The holder then reads the
+    holdings again, and writes them with `fence_lifted`, knowing nobody else can."""
+    until = now_ms + FENCE_LEASE_MS
+    writes.run(
+        [
+            Write(
+                "Update",
+                {
+                    "TableName": table_name(),
+                    "Key": _key(pk_of(customer), keys.PROFILE),
+                    "UpdateExpression": "SET #v = :next, #until = :until",
+                    "ConditionExpression": f"internal_id = :iid AND #v = :v AND {_NOT_MOVING}",
+                    "ExpressionAttributeNames": {"#v": "version", "#until": "moving_until"},
+                    "ExpressionAttributeValues": {
+                        ":iid": {"S": customer.internal_id},
+                        ":v": to_value(customer.version),
+                        ":next": to_value(customer.version + 1),
+                        ":until": to_value(until),
+                        ":now": to_value(now_ms),
+                    },
+                },
+                on_condition_failed=BillingInProgress,
+            )
+        ]
+    )
+    return until
+
+
+def fence_lifted(fenced: Customer, lease_until: int, now_ms: int) -> Write:
+    """The fence holder's write of the profile, joined to its holdings write: only while its
+    lease still runs with a margin; the version moves on, so whoever read the holdings
+    before the change reads them again."""
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": _key(pk_of(fenced), keys.PROFILE),
+            "UpdateExpression": "SET #v = :next REMOVE #until",
+            "ConditionExpression": (
+                "internal_id = :iid AND #v = :v AND #until = :until AND #until > :safe"
+            ),
+            "ExpressionAttributeNames": {"#v": "version", "#until": "moving_until"},
+            "ExpressionAttributeValues": {
+                ":iid": {"S": fenced.internal_id},
+                ":v": to_value(fenced.version),
+                ":next": to_value(fenced.version + 1),
+                ":until": to_value(lease_until),
+                ":safe": to_value(now_ms + FENCE_MARGIN_MS),
+            },
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
+def lift_fence(fenced: Customer, lease_until: int) -> None:
+    """Lifts our fence after a change that could not be written (else it would simply run
+    out with the lease); left alone if it is no longer ours."""
+    # Best effort: a failure here must not hide why the change failed.
+    with contextlib.suppress(BillingError):
+        writes.run(
+            [
+                Write(
+                    "Update",
+                    {
+                        "TableName": table_name(),
+                        "Key": _key(pk_of(fenced), keys.PROFILE),
+                        "UpdateExpression": "REMOVE #until",
+                        "ConditionExpression": "#v = :v AND #until = :until",
+                        "ExpressionAttributeNames": {"#v": "version", "#until": "moving_until"},
+                        "ExpressionAttributeValues": {
+                            ":v": to_value(fenced.version),
+                            ":until": to_value(lease_until),
+                        },
+                    },
+                    on_condition_failed=BillingInProgress,
+                )
+            ]
+        )
 
 
 def deleted(customer: Customer, now_ms: int) -> list[Write]:

@@ -41,8 +41,12 @@ class StripeCustomer:
 class StripeGateway(Protocol):
     """What our services ask of Stripe. Every mutating call is idempotent in Stripe."""
 
-    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
-        """Once per internal id; in test mode it lives on a new test clock of its own."""
+    def create_customer(
+        self, internal_id: str, customer_id: str | None, generation: int
+    ) -> StripeCustomer:
+        """Once per internal id and `generation` (the profile's version when it had none:
+        a customer whose Stripe customer was deleted gets a new one, not the old one
+        replayed); in test mode it lives on a new test clock of its own."""
         ...
 
     def retrieve_customer(self, stripe_id: str) -> StripeCustomer | None: ...
@@ -66,6 +70,18 @@ class StripeGateway(Protocol):
         ...
 
     def create_checkout_session(self, sale: Sale) -> CheckoutSession: ...
+
+    def close_checkout(self, session_id: str) -> str | None:
+        """Expires an open Checkout Session; its status after (None: no such session)."""
+        ...
+
+    def void_invoice(self, invoice_id: str) -> str | None:
+        """Voids an open invoice; its status after (None: no such invoice)."""
+        ...
+
+    def refund_invoice(self, invoice_id: str) -> bool:
+        """Refunds what a paid invoice charged (a credit note); False if nothing was left."""
+        ...
 
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
@@ -97,8 +113,18 @@ class StripeGateway(Protocol):
         """The customer's live subscription with an item of one of these prices."""
         ...
 
+    def list_subscriptions(self, stripe_customer: str) -> tuple[StripeSubscription, ...]:
+        """Every subscription of the customer, whatever its status (ended ones too), with
+        the phases its schedule still has to come (the billing audit reads them)."""
+        ...
+
     def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
         """Ends the subscription at once (nothing refunded)."""
+        ...
+
+    def live_subscription_ids(self, stripe_customer: str) -> list[str]:
+        """Every subscription of the customer that may still bill it (whatever it sells);
+        none for a customer Stripe no longer has."""
         ...
 
     def set_cancel_at_period_end(

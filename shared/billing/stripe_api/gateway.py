@@ -9,13 +9,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import stripe
 
 from billing.config import settings, stripe_secret_key
-from billing.domain.errors import InvalidRequest, StripeUnavailable
+from billing.domain.errors import (
+    BillingError,
+    InvalidRequest,
+    StripeCardRefused,
+    StripeCustomerGone,
+    StripeKeyRefused,
+    StripeRejected,
+    StripeUnavailable,
+)
 from billing.domain.plans import Plan, StripeMirror
 from billing.stripe_api import StripeCustomer, StripeGateway, catalog
 from billing.stripe_api.payments import (
@@ -53,6 +61,9 @@ _KEY_PREFIX = "billing-v1"
 # How many schedules made for one purchase (each released since) a creation steps over.
 _SCHEDULE_ATTEMPTS = 8
 _TIMEOUT_S = 8
+# How long customers.advance_test_clock waits for the clock to be ready: most of the
+# function's 30 s, so a slow replay on a busy machine still answers "ready".
+_CLOCK_WAIT_S = 24.0
 
 
 class SdkStripeGateway:
@@ -63,7 +74,9 @@ class SdkStripeGateway:
         # Test mode: every new Stripe customer lives on a test clock of its own.
         self._test_mode = test_mode
 
-    def create_customer(self, internal_id: str, customer_id: str | None) -> StripeCustomer:
+    def create_customer(
+        self, internal_id: str, customer_id: str | None, generation: int
+    ) -> StripeCustomer:
         """Creates the Stripe customer of one of our customers: once, whoever asks how often.
 
         Only values fixed at our customer's creation go into the request, because Stripe
@@ -73,7 +86,7 @@ class SdkStripeGateway:
         if customer_id is not None:
             metadata["billing_customer_id"] = customer_id
         params: CustomerCreateParams = {"metadata": metadata}
-        key = f"{_KEY_PREFIX}:customer.create:{internal_id}"
+        key = f"{_KEY_PREFIX}:customer.create:{internal_id}:{generation}"
         if self._test_mode:
             found = self._customer_made_for(internal_id)
             if found is not None:
@@ -114,7 +127,7 @@ class SdkStripeGateway:
                 return None
             raise InvalidRequest("Stripe rejected the Stripe customer id.") from error
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
         if getattr(found, "deleted", False):
             return None
         return _customer(found)
@@ -153,10 +166,10 @@ class SdkStripeGateway:
             found = self._client.v1.products.retrieve(wanted)
         except stripe.InvalidRequestError as error:
             if error.code != "resource_missing":
-                raise StripeUnavailable from error
+                raise failure(error) from error
             found = None
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
         if found is None:
             params: ProductCreateParams = {
                 "id": wanted,
@@ -205,9 +218,9 @@ class SdkStripeGateway:
         except stripe.InvalidRequestError as error:
             if error.code == "resource_missing":
                 return None
-            raise StripeUnavailable from error
+            raise failure(error) from error
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
         fields: dict[str, Any] = found.to_dict()
         return None if fields.get("deleted") else fields
 
@@ -216,9 +229,9 @@ class SdkStripeGateway:
             self._client.v1.customers.delete(stripe_id)
         except stripe.InvalidRequestError as error:
             if error.code != "resource_missing":  # already gone is what we wanted
-                raise StripeUnavailable from error
+                raise failure(error) from error
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
 
     def usable_payment_method(self, stripe_customer: str) -> str | None:
         found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
@@ -259,6 +272,60 @@ class SdkStripeGateway:
             lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
         )
         return CheckoutSession(id=str(created.id), url=str(created.url))
+
+    def close_checkout(self, session_id: str) -> str | None:
+        """Expires the session if it is still open, so it can no longer be paid; returns its
+        status after ("expired", or "complete" when it was paid first; None: no such
+        session)."""
+        fields = self.retrieve_object("checkout.session", session_id)
+        if fields is None or fields.get("status") != "open":
+            return None if fields is None else str(fields.get("status"))
+        key = f"{_KEY_PREFIX}:checkout.expire:{session_id}"
+        try:
+            self._client.v1.checkout.sessions.expire(session_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError:
+            pass  # completed (or expired) just before: read what it is now
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        after = self.retrieve_object("checkout.session", session_id) or {}
+        return str(after.get("status"))
+
+    def void_invoice(self, invoice_id: str) -> str | None:
+        """Voids the invoice if it is still open, so it can no longer be paid; returns its
+        status after ("void", or "paid" when it was paid first; None: no such invoice)."""
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None or fields.get("status") != "open":
+            return None if fields is None else str(fields.get("status"))
+        key = f"{_KEY_PREFIX}:invoice.void:{invoice_id}"
+        try:
+            self._client.v1.invoices.void_invoice(invoice_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError:
+            pass  # paid (or voided) just before: read what it is now
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        after = self.retrieve_object("invoice", invoice_id) or {}
+        return str(after.get("status"))
+
+    def refund_invoice(self, invoice_id: str) -> bool:
+        """Gives back what a paid invoice charged, by a credit note that refunds it (the
+        invoice then shows why). Once per invoice; False when nothing was left to give back
+        (not paid, nothing charged, or credited already)."""
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None or fields.get("status") != "paid":
+            return False
+        paid = int(fields.get("amount_paid") or 0)
+        credited = int(fields.get("post_payment_credit_notes_amount") or 0)
+        if paid <= 0 or credited >= paid:
+            return False
+        params: Any = {
+            "invoice": invoice_id,
+            "amount": paid - credited,
+            "refund_amount": paid - credited,
+            "reason": "order_change",
+        }
+        key = f"{_KEY_PREFIX}:credit_note.refund:{invoice_id}"
+        self._call(lambda: self._client.v1.credit_notes.create(params, {"idempotency_key": key}))
+        return True
 
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         if sale.recurring:
@@ -396,8 +463,28 @@ class SdkStripeGateway:
         """The customer's live subscription with an item of one of these prices, if any."""
         try:
             return subscription_from(self._subscription_selling(stripe_customer, price_ids))
+        except StripeRejected:
+            raise  # Stripe refused the listing itself: not "none sells them"
         except InvalidRequest:
             return None
+
+    def list_subscriptions(self, stripe_customer: str) -> tuple[StripeSubscription, ...]:
+        found: list[StripeSubscription] = []
+        after: str | None = None
+        while True:
+            params: Any = {
+                "customer": stripe_customer,
+                "status": "all",
+                "limit": 100,
+                "expand": ["data.schedule"],
+                **({"starting_after": after} if after else {}),
+            }
+            listed = self._call(partial(self._client.v1.subscriptions.list, params))
+            page = [subscription_from(item.to_dict()) for item in listed.data]
+            found.extend(page)
+            if not listed.has_more or not page:
+                return tuple(found)
+            after = page[-1].id
 
     def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
         """Ends the subscription at once (a subscription ends once: one key per id). One
@@ -407,10 +494,22 @@ class SdkStripeGateway:
             self._client.v1.subscriptions.cancel(subscription_id, {}, {"idempotency_key": key})
         except stripe.InvalidRequestError as error:
             if error.code != "resource_missing":  # already ended: what we wanted
-                raise StripeUnavailable from error
+                raise failure(error) from error
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
         return self.retrieve_subscription(subscription_id)
+
+    def live_subscription_ids(self, stripe_customer: str) -> list[str]:
+        params: Any = {"customer": stripe_customer, "status": "all", "limit": 100}
+        try:
+            listed = self._client.v1.subscriptions.list(params)
+            found = [s.to_dict() for s in listed.auto_paging_iter()]
+        except stripe.StripeError as error:
+            mapped = failure(error)
+            if isinstance(mapped, StripeCustomerGone):
+                return []  # Stripe ended its subscriptions when it deleted the customer
+            raise mapped from error
+        return [str(s["id"]) for s in found if s["status"] in _MAY_BILL]
 
     def set_cancel_at_period_end(
         self, subscription_id: str, cancel: bool, change_id: str
@@ -431,6 +530,10 @@ class SdkStripeGateway:
             lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
         ).to_dict()
         before = _id_of(found.get("latest_invoice"))
+        if found.get("pending_update") and before is not None:
+            # An earlier change still waits for its invoice (declined, or never paid): it
+            # is voided, so it can't be paid on top of this one, which is a new attempt.
+            self.void_invoice(before)
         items: Any = [
             {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
             for item in found["items"]["data"]
@@ -441,7 +544,9 @@ class SdkStripeGateway:
             "proration_behavior": change.proration,
             "payment_behavior": "pending_if_incomplete",
         }
-        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}"
+        # The invoice before names the attempt: after a decline, the same change asked
+        # again is a new request to Stripe, not a replay of the declined one.
+        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}:{before}"
         updated = self._call(
             lambda: self._client.v1.subscriptions.update(
                 change.subscription_id, params, {"idempotency_key": key}
@@ -582,8 +687,10 @@ class SdkStripeGateway:
                 details=[{"field": "customer_id", "message": "no test clock in Stripe"}],
             )
         params: Any = {"frozen_time": frozen_time_s}
+        # Stripe refuses to advance a clock still advancing from an earlier call.
+        self._clock_when_settled(clock_id)
         try:
-            clock = self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
+            self._client.v1.test_helpers.test_clocks.advance(clock_id, params)
         except stripe.InvalidRequestError as error:
             if error.param == "frozen_time":
                 raise InvalidRequest(
@@ -591,10 +698,24 @@ class SdkStripeGateway:
                     "two billing periods at a time.",
                     details=[{"field": "advance_to", "message": "not a time the clock can reach"}],
                 ) from error
-            raise StripeUnavailable from error
+            raise failure(error) from error
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
+        # Stripe answers "advancing" and replays renewals after: the answer reports the
+        # clock once they happened (their webhooks sent), or as it is when the wait runs out.
+        clock = self._clock_when_settled(clock_id)
         return ClockState(int(clock.frozen_time), str(clock.status))
+
+    def _clock_when_settled(self, clock_id: str) -> Any:
+        """The clock once it is no longer advancing, or as it is after `_CLOCK_WAIT_S`."""
+        deadline = time.monotonic() + _CLOCK_WAIT_S
+        pause = 0.02
+        while True:
+            clock = self._call(lambda: self._client.v1.test_helpers.test_clocks.retrieve(clock_id))
+            if clock.status != "advancing" or time.monotonic() + pause > deadline:
+                return clock
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
@@ -614,9 +735,9 @@ class SdkStripeGateway:
                     "Stripe has no such portal configuration.",
                     details=[{"field": "configuration_id", "message": "no such configuration"}],
                 ) from error
-            raise StripeUnavailable from error
+            raise failure(error) from error
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
         return str(session.url)
 
     def preview_change(self, change: PlanChange) -> ChangePreview:
@@ -733,7 +854,7 @@ class SdkStripeGateway:
         self, invoice_id: str, payment_method: str | None, subscription_id: str | None = None
     ) -> Payment:
         """Pays the invoice with the card; a decline or a card needing authentication is
-        the answer, any other Stripe failure is StripeUnavailable."""
+        the answer, any other Stripe failure is raised (see `failure`)."""
         key = f"{_KEY_PREFIX}:invoice.pay:{invoice_id}:{payment_method}"
         # Without a card of our choosing, Stripe charges the subscription's or customer's.
         params: Any = {} if payment_method is None else {"payment_method": payment_method}
@@ -743,7 +864,7 @@ class SdkStripeGateway:
         except stripe.CardError as error:
             status = "requires_action" if error.code in _NEEDS_ACTION else "failed"
         except stripe.StripeError as error:
-            raise StripeUnavailable from error
+            raise failure(error) from error
         summary = self._invoice_summary(invoice_id)
         if status == "paid" and summary.status != "paid":
             status = "failed"
@@ -765,8 +886,54 @@ class SdkStripeGateway:
         try:
             return request()
         except stripe.StripeError as error:
-            # Stripe's message can echo request data: keep it out of our answer and logs.
-            raise StripeUnavailable from error
+            raise failure(error) from error
+
+
+def failure(error: stripe.StripeError) -> BillingError:
+    """Stripe's error as ours: what a retry can fix (429, 5xx, no answer) is a retryable 502;
+    what it cannot is a 4xx naming Stripe's code and parameter, so the caller can fix it.
+
+    Stripe's message goes to the caller, who sent the request it is about, and never to our
+    logs (only its type and code are logged)."""
+    if isinstance(error, stripe.InvalidRequestError | stripe.IdempotencyError):
+        if _customer_missing(error):
+            return StripeCustomerGone()
+        return StripeRejected(details=[_what_to_fix(error)])
+    if isinstance(error, stripe.CardError):
+        return StripeCardRefused(details=[_what_to_fix(error)])
+    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+        return StripeKeyRefused()
+    return StripeUnavailable()
+
+
+def _customer_missing(error: stripe.StripeError) -> bool:
+    """Stripe has no such (or a deleted) customer where the request names one."""
+    return error.code == "resource_missing" and (
+        getattr(error, "param", None) == "customer"
+        or str(error.user_message or "").startswith("No such customer")
+    )
+
+
+# Stripe's parameters that are a field of our own request, by our field's name.
+_OUR_FIELDS = {"success_url": "success_url", "return_url": "return_url"}
+
+
+def _what_to_fix(error: stripe.StripeError) -> dict[str, str]:
+    param = getattr(error, "param", None)
+    detail = {"message": str(error.user_message or "Stripe refused the request.")}
+    if param:
+        detail = {
+            "field": _OUR_FIELDS.get(param, f"stripe.{param}"),
+            "stripe_param": param,
+            **detail,
+        }
+    if error.code:
+        detail["stripe_code"] = str(error.code)
+    return detail
+
+
+# Subscription statuses that may still charge the customer (an incomplete one, once paid).
+_MAY_BILL = frozenset({"active", "trialing", "past_due", "incomplete", "unpaid", "paused"})
 
 
 # Card errors that a customer can resolve by authenticating the payment (3D Secure).

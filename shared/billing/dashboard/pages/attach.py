@@ -8,9 +8,10 @@ from aws_lambda_powertools.event_handler import Response
 
 from billing import stripe_api
 from billing.api.errors import status_of
+from billing.config import settings
 from billing.dashboard.forms import EnablePlanForm, parsed
 from billing.dashboard.pages import customer
-from billing.dashboard.web import Request, link, page
+from billing.dashboard.web import ROOT, Request, link, page
 from billing.domain.errors import BillingError, CustomerNotFound
 from billing.services.attach import AttachPlan, attach
 from billing.services.preview_attach import preview_attach
@@ -29,12 +30,14 @@ def preview(request: Request) -> Response[str]:
 def confirm(request: Request) -> Response[str]:
     customer_id = _customer_id(request)
     back = link("/customer", id=customer_id)
-    # Checkout sends the customer back to this customer's page once paid.
-    scheme = "http" if request.on_localhost else "https"
+    # Checkout sends the customer back to this customer's page once paid, at the dashboard's
+    # configured address (never one taken from the request's Host header); without one, to
+    # CHECKOUT_SUCCESS_URL as any attach.
+    base = settings().dashboard_base_url
     command = AttachPlan(
         customer_id,
         parsed(EnablePlanForm, request.form).plan_id,
-        success_url=f"{scheme}://{request.host}{back}",
+        success_url=None if base is None else base.rstrip("/") + back.removeprefix(ROOT),
     )
     try:
         result = attach(command, stripe=stripe_api.get_gateway)

@@ -11,11 +11,19 @@ from billing.stripe_api import StripeFactory
 
 
 def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFactory) -> None:
+    """A customer that is gone is billed no more: every subscription its Stripe customer
+    has is ended at once, without proration or refund (as Stripe itself does when a
+    customer is deleted there), before ours is deleted."""
+
     def attempt() -> Customer:
         customer = get_customer(customer_id)
-        if delete_in_stripe and customer.stripe_id:
+        if customer.stripe_id:
             # Stripe first: if it fails, nothing is lost and the call can be retried.
-            stripe().delete_customer(customer.stripe_id)
+            gateway = stripe()
+            for subscription_id in gateway.live_subscription_ids(customer.stripe_id):
+                gateway.cancel_now(subscription_id)
+            if delete_in_stripe:
+                gateway.delete_customer(customer.stripe_id)
         customers.delete(customer)
         return customer
 

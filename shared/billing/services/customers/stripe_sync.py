@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest
+from billing.domain.errors import InvalidRequest, StripeCustomerGone, UnclaimedEmailTaken
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import customers
 from billing.stripe_api import StripeCustomer, StripeFactory
+
+T = TypeVar("T")
 
 
 def linked_to_stripe(customer: Customer, customer_id: str, stripe: StripeFactory) -> Customer:
@@ -15,7 +20,7 @@ def linked_to_stripe(customer: Customer, customer_id: str, stripe: StripeFactory
     Stripe customer however many calls race: its idempotency key is our internal id)."""
     if customer.stripe_id:
         return customer
-    created = stripe().create_customer(customer.internal_id, customer.id)
+    created = stripe().create_customer(customer.internal_id, customer.id, customer.version)
 
     def link() -> Customer:
         fresh = get_customer(customer_id)
@@ -59,7 +64,49 @@ def follow_stripe_contact_details(found: StripeCustomer) -> None:
         after = customer._replace(
             name=found.name or customer.name, email=found.email or customer.email
         )
-        if contact_details_changed(customer, after):
+        if not contact_details_changed(customer, after):
+            return
+        try:
             customers.save(customer, after)
+        except UnclaimedEmailTaken:
+            # Another id-less customer is found by that email: this one keeps its own.
+            customers.save(customer, after._replace(email=customer.email))
 
     on_conflict(follow)
+
+
+def with_live_stripe_customer(customer_id: str, stripe: StripeFactory, run: Callable[[], T]) -> T:
+    """Runs a billing call that may make the customer's Stripe customer; when Stripe answers
+    it has no such customer (deleted in Stripe, and its customer.deleted not handled yet),
+    the link is dropped and the call runs once more, which makes a new Stripe customer."""
+    try:
+        return run()
+    except StripeCustomerGone:
+        unlink_gone_stripe_customer(customer_id, stripe)
+        return run()
+
+
+def unlink_gone_stripe_customer(customer_id: str, stripe: StripeFactory) -> None:
+    """Drops the customer's link to a Stripe customer that Stripe no longer has."""
+
+    def unlink() -> None:
+        customer = get_customer(customer_id)
+        if customer.stripe_id is None or stripe().retrieve_customer(customer.stripe_id):
+            return  # relinked meanwhile, or Stripe has it after all: nothing to drop
+        customers.save(customer, customer._replace(stripe_id=None))
+
+    on_conflict(unlink)
+
+
+def forget_deleted_stripe_customer(stripe_id: str, stripe: StripeFactory) -> None:
+    """customer.deleted: whoever is linked to this Stripe customer is unlinked (once Stripe
+    confirms it is gone), so its next billing call makes a new one instead of failing."""
+    if stripe().retrieve_customer(stripe_id) is not None:
+        return
+
+    def unlink() -> None:
+        customer = customers.load_by_stripe_id(stripe_id)
+        if customer is not None:
+            customers.save(customer, customer._replace(stripe_id=None))
+
+    on_conflict(unlink)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from billing.services.stripe_events import (  # noqa: F401 (importing registers them)
     checkout_session_completed,
     checkout_session_expired,
+    customer_deleted,
     customer_subscription_created,
     customer_subscription_deleted,
     customer_subscription_updated,

@@ -1,0 +1,66 @@
+"""invoices.create_preview of a subscription that does not exist yet: its first invoice."""
+
+import pytest
+import stripe
+
+DAY = 86400
+START = 1_780_000_000
+
+
+def test_the_first_invoice_of_a_new_subscription_is_previewed(client, emulator, prices):
+    customer = client.v1.customers.create({"email": "new@example.com"})
+    before = emulator.counts()
+    preview = client.v1.invoices.create_preview(
+        {
+            "customer": customer.id,
+            "subscription_details": {
+                "items": [{"price": prices["basic"], "quantity": 2}, {"price": prices["pro"]}]
+            },
+        }
+    )
+    assert [(line.amount, line.quantity) for line in preview.lines.data] == [(2000, 2), (3000, 1)]
+    assert (preview.total, preview.amount_due, preview.currency) == (5000, 5000, "usd")
+    assert preview.customer == customer.id
+    assert preview.id.startswith("upcoming_")
+    line = preview.lines.data[0]
+    assert line.parent.subscription_item_details.proration is False
+    assert line.period.end - line.period.start in {d * DAY for d in (28, 29, 30, 31)}
+    assert emulator.counts() == before, "a preview stores nothing"
+
+
+def test_a_future_start_date_previews_the_period_from_that_date(client, prices):
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": START})
+    customer = client.v1.customers.create({"test_clock": clock.id})
+    start = START + 10 * DAY
+    preview = client.v1.invoices.create_preview(
+        {
+            "customer": customer.id,
+            "subscription_details": {
+                "items": [{"price": prices["yearly"]}],
+                "start_date": start,
+            },
+        }
+    )
+    [line] = preview.lines.data
+    assert (line.amount, line.period.start) == (10000, start)
+    assert line.period.end - start in (365 * DAY, 366 * DAY)
+
+
+def test_bad_new_subscription_details_are_refused_by_name(client, prices):
+    customer = client.v1.customers.create({})
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        client.v1.invoices.create_preview(
+            {"customer": customer.id, "subscription_details": {"start_date": START}}
+        )
+    assert missing.value.param == "subscription_details[items]"
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.invoices.create_preview(
+            {
+                "customer": customer.id,
+                "subscription_details": {
+                    "items": [{"price": prices["basic"]}],
+                    "cancel_at_period_end": True,
+                },
+            }
+        )
+    assert unknown.value.param == "subscription_details[cancel_at_period_end]"
