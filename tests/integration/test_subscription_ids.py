@@ -16,6 +16,7 @@ from tests.conftest import stripe_client, table_items
 from tests.integration.test_attach_api import with_card_on_file
 from tests.integration.test_stripe_lifecycle import overage_lines, use
 from tests.lifecycle import PRO, paid_pro_customer
+from tests.stripe_clocks import advance as advance_clock
 
 DAY = 86400
 SUPPORT = {
@@ -95,7 +96,7 @@ class WithAddOn:
         )
 
     def advance(self, to: int) -> None:
-        self.stripe.v1.test_helpers.test_clocks.advance(self.clock, {"frozen_time": to})
+        advance_clock(self.stripe, self.clock, to)
 
     def add_on_renewal(self) -> Any:
         latest = self.stripe.v1.subscriptions.retrieve(self.add_on.id).latest_invoice
