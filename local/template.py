@@ -76,6 +76,14 @@ def routes(template: dict[str, Any]) -> list[Route]:
     ]
 
 
+def scheduled(template: dict[str, Any]) -> list[Route]:
+    """Every function EventBridge runs on a schedule (its path: the schedule expression)."""
+    return [
+        _function(template, name, "SCHEDULE", event["Properties"]["Schedule"])
+        for name, event in _events_of_kind(template, "Schedule")
+    ]
+
+
 def _events_of_kind(template: dict[str, Any], kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(function name, event) for every event of this kind of every function."""
     for name, resource in template["Resources"].items():

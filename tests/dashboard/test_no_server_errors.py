@@ -12,6 +12,10 @@ from hypothesis import strategies as st
 from local.stack import LocalStack
 from tests.dashboard.conftest import Dashboard
 
+# The customer the forms reach holds a paid plan enabled by hand (paid outside Stripe), which
+# the after-test billing audit reports as I2: the holdings do not mark it yet.
+pytestmark = pytest.mark.billing_drift_expected(["I2"], "a paid plan enabled by hand")
+
 PATHS = [
     "",
     "/",
@@ -25,6 +29,7 @@ PATHS = [
     "/customer/cancel",
     "/customer/attach",
     "/plans",
+    "/audit",
     "/static/x.css",
     "/nowhere/at/all",
 ]

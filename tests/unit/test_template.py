@@ -14,6 +14,7 @@ from local.template import (
     load_template,
     queue_sources,
     routes,
+    scheduled,
     table_definition,
     ttl_attribute,
 )
@@ -43,13 +44,17 @@ def test_cfn_lint_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_function_has_an_http_api_post_route_or_a_queue(template: dict[str, Any]):
+def test_every_function_has_an_http_api_post_route_a_queue_or_a_schedule(
+    template: dict[str, Any],
+):
     functions = resources_of(template, "AWS::Serverless::Function")
     routed = {route.function for route in routes(template) if route.method == "POST"}
     polled = {source.function.function for source in queue_sources(template)}
+    timed = {route.function for route in scheduled(template)}
 
     assert functions
-    assert set(functions) == routed | polled | {"RouteNotFoundFunction"}
+    assert set(functions) == routed | polled | timed | {"RouteNotFoundFunction"}
+    assert timed == {"BillingAuditFunction"}
     assert polled == {
         "BalancesTrackWorkerFunction",
         "CustomersPurgeWorkerFunction",
@@ -133,9 +138,11 @@ def test_every_function_handler_exists(template: dict[str, Any]):
 
 def test_every_functions_folder_is_deployed(template: dict[str, Any]):
     folders = {path.parent for path in (ROOT / "functions").glob("*/app.py")}
-    deployed = {route.code_dir for route in routes(template)} | {
-        source.function.code_dir for source in queue_sources(template)
-    }
+    deployed = (
+        {route.code_dir for route in routes(template)}
+        | {source.function.code_dir for source in queue_sources(template)}
+        | {route.code_dir for route in scheduled(template)}
+    )
 
     assert folders
     assert folders == deployed
@@ -208,3 +215,27 @@ def test_secret_parameters_are_never_echoed(template: dict[str, Any], parameter:
 
 def test_outputs_give_the_api_and_webhook_urls(template: dict[str, Any]):
     assert {"ApiUrl", "WebhookUrl"} <= set(template["Outputs"])
+
+
+def test_the_billing_audit_runs_hourly_and_writes_only_its_own_records(template: dict[str, Any]):
+    (audit,) = scheduled(template)
+    function = template["Resources"]["BillingAuditFunction"]["Properties"]
+    statements = function["Policies"][0]["Statement"]
+    writes = [
+        s for s in statements if {"dynamodb:PutItem", "dynamodb:DeleteItem"} & set(s["Action"])
+    ]
+
+    assert audit.path == "rate(1 hour)"
+    assert audit.code_dir == ROOT / "functions" / "billing_audit"
+    assert function["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Billing"
+    (only_own,) = writes
+    assert only_own["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["AUDIT"]}
+    }
+    every_action = {action for s in statements for action in s["Action"]}
+    assert every_action == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    }

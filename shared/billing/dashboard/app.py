@@ -17,7 +17,7 @@ from billing import clock
 from billing.api.errors import status_of
 from billing.config import settings
 from billing.dashboard import sessions
-from billing.dashboard.pages import attach, catalog, customer, customers, sign_in
+from billing.dashboard.pages import attach, audit, catalog, customer, customers, sign_in
 from billing.dashboard.secret import session_secret
 from billing.dashboard.web import (
     ROOT,
@@ -62,6 +62,7 @@ ROUTES: list[tuple[str, str, View]] = [
     ("GET", "/customer/attach", attach.preview),
     ("POST", "/customer/attach", attach.confirm),
     ("GET", "/plans", catalog.show),
+    ("GET", "/audit", audit.show),
 ]
 
 

@@ -25,6 +25,8 @@ STRIPE_TIMELINE_SK = "TIMELINE"
 EVENTS_SINCE = "EVENTS"
 # In a customer's partition: a change written in stages that readers now see (holdings).
 REVEALED = "REVEALED#"
+# The billing audit's last report and the progress of a run cut short (store.audits).
+AUDIT_PK = "AUDIT"
 # The application's webhook endpoints: one partition (a deployment is one environment).
 APP_WEBHOOKS_PK = "APP_WEBHOOKS"
 APP_WEBHOOK = "WEBHOOK#"
@@ -122,6 +124,11 @@ def invoice_sk(created_ms: int, invoice_id: str) -> str:
 
 
 DASHBOARD_SESSION = "SESSION"
+DASHBOARD_SIGN_IN = "SIGN_IN"
+
+
+def dashboard_sign_in_pk(source: str) -> str:
+    return f"DASH_SIGN_IN#{part(source)}"
 
 
 def dashboard_session_pk(nonce: str) -> str:

@@ -113,6 +113,11 @@ class StripeGateway(Protocol):
         """The customer's live subscription with an item of one of these prices."""
         ...
 
+    def list_subscriptions(self, stripe_customer: str) -> tuple[StripeSubscription, ...]:
+        """Every subscription of the customer, whatever its status (ended ones too), with
+        the phases its schedule still has to come (the billing audit reads them)."""
+        ...
+
     def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
         """Ends the subscription at once (nothing refunded)."""
         ...

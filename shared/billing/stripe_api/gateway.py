@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import stripe
@@ -429,8 +429,28 @@ class SdkStripeGateway:
         """The customer's live subscription with an item of one of these prices, if any."""
         try:
             return subscription_from(self._subscription_selling(stripe_customer, price_ids))
+        except StripeRejected:
+            raise  # Stripe refused the listing itself: not "none sells them"
         except InvalidRequest:
             return None
+
+    def list_subscriptions(self, stripe_customer: str) -> tuple[StripeSubscription, ...]:
+        found: list[StripeSubscription] = []
+        after: str | None = None
+        while True:
+            params: Any = {
+                "customer": stripe_customer,
+                "status": "all",
+                "limit": 100,
+                "expand": ["data.schedule"],
+                **({"starting_after": after} if after else {}),
+            }
+            listed = self._call(partial(self._client.v1.subscriptions.list, params))
+            page = [subscription_from(item.to_dict()) for item in listed.data]
+            found.extend(page)
+            if not listed.has_more or not page:
+                return tuple(found)
+            after = page[-1].id
 
     def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
         """Ends the subscription at once (a subscription ends once: one key per id). One

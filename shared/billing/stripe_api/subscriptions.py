@@ -22,6 +22,17 @@ class SubscriptionItem:
 
 
 @dataclass(frozen=True)
+class UpcomingPhase:
+    """A phase of the subscription's schedule still to come: what Stripe will bill from
+    `start` (Unix seconds) on."""
+
+    start: int
+    price_ids: frozenset[str]
+    # Our purchase the phase was scheduled for (its metadata), if any.
+    purchase_id: str | None = None
+
+
+@dataclass(frozen=True)
 class StripeSubscription:
     """The parts of a Stripe subscription billing acts on. Times are Unix seconds."""
 
@@ -39,6 +50,9 @@ class StripeSubscription:
     purchase_id: str | None = None
     # The subscription schedule driving it (a change at the period end), if any.
     schedule_id: str | None = None
+    # The schedule's phases after the current one; read only when the schedule was
+    # expanded (the audit's listing), else empty.
+    upcoming_phases: tuple[UpcomingPhase, ...] = ()
 
     @property
     def paid_for(self) -> bool:
@@ -95,6 +109,24 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         trial_end=fields.get("trial_end"),
         purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
         schedule_id=_id(fields.get("schedule")),
+        upcoming_phases=_upcoming(fields.get("schedule")),
+    )
+
+
+def _upcoming(schedule: Any) -> tuple[UpcomingPhase, ...]:
+    """The phases of an expanded, still open schedule that start after its current one."""
+    if not isinstance(schedule, dict) or schedule.get("status") not in ("not_started", "active"):
+        return ()
+    current = schedule.get("current_phase") or {}
+    after = int(current.get("end_date") or 0)
+    return tuple(
+        UpcomingPhase(
+            start=int(phase["start_date"]),
+            price_ids=frozenset(str(_id(item["price"])) for item in phase.get("items") or []),
+            purchase_id=(phase.get("metadata") or {}).get(PURCHASE_KEY),
+        )
+        for phase in schedule.get("phases") or []
+        if int(phase.get("start_date") or 0) >= after
     )
 
 

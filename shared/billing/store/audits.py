@@ -1,0 +1,50 @@
+"""The billing audit's records: the last complete report (the dashboard shows it) and the
+progress of a run cut short by its time budget (the next run resumes from it)."""
+
+from __future__ import annotations
+
+from billing.domain.audit import AuditReport
+from billing.store import keys
+from billing.store.table import Item, client, table_name, translated_errors
+
+_LAST = "LAST"
+_PROGRESS = "PROGRESS"
+
+
+def save_last(report: AuditReport) -> None:
+    """The report of a complete run, in place of the one before; its progress forgotten."""
+    _put(_LAST, report)
+    with translated_errors():
+        client().delete_item(TableName=table_name(), Key=_key(_PROGRESS))
+
+
+def load_last() -> AuditReport | None:
+    return _get(_LAST)
+
+
+def save_progress(report: AuditReport) -> None:
+    """A run cut short: what it found so far, and its cursor to resume at."""
+    _put(_PROGRESS, report)
+
+
+def load_progress() -> AuditReport | None:
+    return _get(_PROGRESS)
+
+
+def _put(sk: str, report: AuditReport) -> None:
+    item: Item = {**_key(sk), "body": {"S": report.kept().model_dump_json()}}
+    with translated_errors():
+        client().put_item(TableName=table_name(), Item=item)
+
+
+def _get(sk: str) -> AuditReport | None:
+    with translated_errors():
+        found = client().get_item(
+            TableName=table_name(), Key=_key(sk), ConsistentRead=True
+        )
+    item = found.get("Item")
+    return None if item is None else AuditReport.model_validate_json(item["body"]["S"])
+
+
+def _key(sk: str) -> Item:
+    return {"PK": {"S": keys.AUDIT_PK}, "SK": {"S": sk}}
