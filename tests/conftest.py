@@ -282,7 +282,7 @@ def api(clean_stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=clean_stack.api_url,
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
-        timeout=30,
+        timeout=120,
         event_hooks=hooks,
     ) as client:
         yield client

@@ -360,7 +360,7 @@ def test_after_five_wrong_keys_a_source_is_refused_even_with_the_right_key_and_o
     # Another source: a client on another loopback address.
     elsewhere.http = httpx.Client(
         base_url=clean_stack.api_url,
-        timeout=30,
+        timeout=120,
         transport=httpx.HTTPTransport(local_address="127.0.0.2"),
     )
     other = elsewhere.sign_in()

@@ -293,9 +293,9 @@ def test_a_card_needing_authentication_is_granted_once_authenticated_on_the_invo
     assert answer["payment_url"] == answer["invoice"]["hosted_invoice_url"]
     assert customer(catalog)["purchases"] == []
 
-    page = httpx.get(answer["payment_url"])
+    page = httpx.get(answer["payment_url"], timeout=PAGE_TIMEOUT_S)
     assert "authenticate" in page.text
-    httpx.post(answer["payment_url"], data={"action": "authenticate"})
+    httpx.post(answer["payment_url"], data={"action": "authenticate"}, timeout=PAGE_TIMEOUT_S)
 
     held = customer(catalog)
     assert [p["plan_id"] for p in held["purchases"]] == ["top_up"]
@@ -425,7 +425,7 @@ def test_a_paid_plan_needing_authentication_is_granted_once_authenticated(
     assert answer["required_action"]["code"] == "3ds_required"
     assert customer(catalog)["subscriptions"] == []
 
-    httpx.post(answer["payment_url"], data={"action": "authenticate"})
+    httpx.post(answer["payment_url"], data={"action": "authenticate"}, timeout=PAGE_TIMEOUT_S)
 
     assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
 
@@ -644,7 +644,7 @@ def test_an_upgrade_needing_authentication_applies_once_authenticated(
     assert answer["required_action"]["code"] == "3ds_required"
     assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
 
-    httpx.post(answer["payment_url"], data={"action": "authenticate"})
+    httpx.post(answer["payment_url"], data={"action": "authenticate"}, timeout=PAGE_TIMEOUT_S)
 
     held = customer(catalog)
     assert [s["plan_id"] for s in held["subscriptions"]] == ["premium"]
@@ -748,7 +748,11 @@ def test_an_abandoned_checkout_cannot_be_paid_once_the_plan_was_bought_another_w
     assert attach(catalog, plan_id="pro").json()["invoice"]["status"] == "paid"
 
     # The card purchase superseded the checkout: its page was expired in Stripe.
-    paid = httpx.post(abandoned["payment_url"], data={"card_number": "4242424242424242"})
+    paid = httpx.post(
+        abandoned["payment_url"],
+        data={"card_number": "4242424242424242"},
+        timeout=PAGE_TIMEOUT_S,
+    )
 
     assert paid.status_code != 303
     (session,) = stripe_client(webhooks).v1.checkout.sessions.list().data

@@ -34,7 +34,7 @@ def story(stack: LocalStack) -> dict[str, Any]:
     with httpx.Client(
         base_url=stack.api_url,
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
-        timeout=30,
+        timeout=120,
         event_hooks=settling_hooks(stack),
     ) as api:
         bought = paid_pro_customer(api, stack, "pm_card_visa")
