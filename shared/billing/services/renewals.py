@@ -19,13 +19,11 @@ from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import (
-    BillingUpdated,
     InvoiceFinalized,
-    PlanChanged,
     ProductsUpdated,
 )
 from billing.services.retry import on_conflict
-from billing.services.subscription_sync import awaits_grant
+from billing.services.subscription_sync import awaits_grant, tell_payment_status
 from billing.store import catalog, customers, invoices, period_closes, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.store.holdings import replaced_subscription
@@ -209,20 +207,7 @@ def _set_past_due_once(
     applied = stripe_timeline.apply_in_order(invoice.subscription_id, position, effects, now)
     if not applied or not changed:
         return
-    cause = f"{invoice.id}:{'past_due' if past_due else 'paid'}"
-    if past_due:
-        for sub in changed:
-            app_events.publish(
-                ProductsUpdated(
-                    cause=cause,
-                    customer_id=customer_id,
-                    plan_id=sub.plan_id,
-                    plan_version=sub.plan_version,
-                    scenario="past_due",
-                )
-            )
-    changes = tuple(PlanChanged("updated", sub.plan_id) for sub in changed)
-    app_events.publish(BillingUpdated(cause=cause, customer_id=customer_id, plan_changes=changes))
+    tell_payment_status(customer_id, changed, past_due, invoice.id)
 
 
 def _paid_plans(

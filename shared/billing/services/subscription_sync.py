@@ -29,7 +29,7 @@ from billing.domain.stripe_sync import (
     synced,
 )
 from billing.services import app_events
-from billing.services.app_events import ProductsUpdated, Scenario
+from billing.services.app_events import BillingUpdated, PlanChanged, ProductsUpdated, Scenario
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases, stripe_subscriptions, stripe_timeline
@@ -104,9 +104,14 @@ def _sync(
         also=[raised],
         now_ms=now,
     )
+    cause = f"{subscription_id}:{mark.revision + 1}"
     if (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
-        _tell(customer, after, scenario, f"{subscription_id}:{mark.revision + 1}")
+        _tell(customer, after, scenario, cause)
+    if held.past_due != after.past_due and customer.id is not None:
+        # Whoever changes past_due tells: the invoice's own event may come after this one
+        # and then find nothing left to change.
+        tell_payment_status(customer.id, [after], after.past_due, cause)
 
 
 def billing_subscription(
@@ -225,6 +230,26 @@ def _expire(
     _tell(customer, held, "expired", f"expired:{held.id}")
     for given in added.subscriptions:
         _tell(customer, given, "new", f"default:{held.id}")
+
+
+def tell_payment_status(
+    customer_id: str, changed: list[Subscription], past_due: bool, cause: str
+) -> None:
+    """The application hears that plans became past due (or were paid again)."""
+    cause = f"{cause}:{'past_due' if past_due else 'paid'}"
+    if past_due:
+        for sub in changed:
+            app_events.publish(
+                ProductsUpdated(
+                    cause=cause,
+                    customer_id=customer_id,
+                    plan_id=sub.plan_id,
+                    plan_version=sub.plan_version,
+                    scenario="past_due",
+                )
+            )
+    changes = tuple(PlanChanged("updated", sub.plan_id) for sub in changed)
+    app_events.publish(BillingUpdated(cause=cause, customer_id=customer_id, plan_changes=changes))
 
 
 def _tell(customer: Customer, sub: Subscription, scenario: Scenario, cause: str) -> None:
