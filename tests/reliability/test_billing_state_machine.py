@@ -12,7 +12,8 @@ pay an invoice left open (a declined upgrade's), edit a plan's price, and move t
 clock (renewals, trial ends, failed renewals).
 
 In CI the run is bounded (BUDGET below); set BILLING_STATE_MACHINE_STEPS (for example 1000)
-for a long run of about that many steps.
+for a long run of about that many steps, and BILLING_STATE_MACHINE_SEQUENCE for longer
+sequences (10 steps each by default).
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ CARDS = {"pays": "pm_card_visa", "declines": "pm_card_chargeCustomerFail"}
 CHECKOUT_CARDS = {"pays": "4242424242424242", "declines": "4000000000000002"}
 
 # The CI run: two sequences of ten steps (about 85 s at a load average of 35 on two cores).
-STEPS_PER_SEQUENCE = 10
+STEPS_PER_SEQUENCE = int(os.environ.get("BILLING_STATE_MACHINE_SEQUENCE", "10"))
 BUDGET = int(os.environ.get("BILLING_STATE_MACHINE_STEPS", "20"))
 # BILLING_STATE_MACHINE_VERBOSE=1 (with -s): what each step asked and got, as it runs.
 VERBOSE = bool(os.environ.get("BILLING_STATE_MACHINE_VERBOSE"))
