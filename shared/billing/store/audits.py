@@ -39,9 +39,7 @@ def _put(sk: str, report: AuditReport) -> None:
 
 def _get(sk: str) -> AuditReport | None:
     with translated_errors():
-        found = client().get_item(
-            TableName=table_name(), Key=_key(sk), ConsistentRead=True
-        )
+        found = client().get_item(TableName=table_name(), Key=_key(sk), ConsistentRead=True)
     item = found.get("Item")
     return None if item is None else AuditReport.model_validate_json(item["body"]["S"])
 
