@@ -75,19 +75,27 @@ class WebhookDelivery:
         # Bounded: a long `make dev` session must not grow without end.
         self._attempts: deque[Attempt] = deque(maxlen=_MAX_ATTEMPTS_KEPT)
         self._scheduler: RealisticScheduler | None = None
+        self._in_flight = 0  # API requests (and background jobs) being answered
 
     # -- mode ----------------------------------------------------------------------
 
     def configure(self, realism: Realism | None, store: ObjectStore) -> None:
         """Ordered delivery (None) or realistic delivery as ``realism`` says; what the
         previous realistic mode still had queued is delivered first."""
-        previous, self._scheduler = self._scheduler, None
+        with self._lock:
+            previous, self._scheduler = self._scheduler, None
         if previous is not None:
             previous.settle(_SETTLE_ON_SWITCH_S)
             previous.stop()
-        if realism is not None:
+        if realism is None:
+            return
+        with self._lock:
+            # Requests being answered now (a test clock's background advance) end under
+            # the new mode: it starts from their count.
             self._scheduler = RealisticScheduler(
-                realism, lambda d, number, copy: self._send_once(d, number, copy, store)
+                realism,
+                lambda d, number, copy: self._send_once(d, number, copy, store),
+                in_flight=self._in_flight,
             )
 
     @property
@@ -176,12 +184,16 @@ class WebhookDelivery:
             self._scheduler.settle(timeout_s)
 
     def request_began(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.request_began()
+        with self._lock:
+            self._in_flight += 1
+            if self._scheduler is not None:
+                self._scheduler.request_began()
 
     def request_ended(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.request_ended()
+        with self._lock:
+            self._in_flight -= 1
+            if self._scheduler is not None:
+                self._scheduler.request_ended()
 
     def pending(self) -> int:
         return 0 if self._scheduler is None else self._scheduler.pending()

@@ -7,7 +7,6 @@ receiver may call back into the emulator). ``GET /v1/events`` lists them newest 
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +34,7 @@ def emit(
     # A snapshot, with the fields Stripe sends that the emulator does not model.
     data: JsonObject = {"object": shapes.conform(obj)}
     if previous_attributes is not None:
-        data["previous_attributes"] = copy.deepcopy(previous_attributes)
+        data["previous_attributes"] = shapes.conform(previous_attributes)
     event: JsonObject = {
         "id": store.new_id("evt", 24),
         "object": OBJECT,

@@ -99,13 +99,13 @@ Send = Callable[[Delivery, int, str], bool]
 class RealisticScheduler:
     """Queues deliveries in a seeded order and delivers them on one thread."""
 
-    def __init__(self, realism: Realism, send: Send) -> None:
+    def __init__(self, realism: Realism, send: Send, in_flight: int = 0) -> None:
         self.realism = realism
         self._send = send
         self._cond = threading.Condition()
         self._queue: list[_Queued] = []
         self._sending = 0
-        self._in_flight = 0  # API requests being answered (they may emit more events)
+        self._in_flight = in_flight  # API requests being answered (they may emit events)
         self._last_request = time.monotonic()
         self._wanted = 0  # callers waiting in settle/flush
         self._stopped = False

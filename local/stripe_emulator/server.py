@@ -208,7 +208,10 @@ class StripeEmulator:
     def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
         """Returns once every event emitted so far has been delivered, its duplicates, late
         deliveries and retries included, and no API request is being answered; raises
-        ``TimeoutError`` (naming the seed) after ``timeout_s``. Ordered mode: at once."""
+        ``TimeoutError`` (naming the seed) after ``timeout_s``. Ordered mode: once the
+        background work still running (a test clock advancing) is done."""
+        if self._realism is None:
+            self._join_background()
         self._webhooks.settle(timeout_s)
 
     def pending_deliveries(self) -> int:

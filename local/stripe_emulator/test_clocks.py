@@ -185,11 +185,14 @@ def advance(
         raise
     clock["frozen_time"] = target
     hooks.announce(store, hooks.TEST_CLOCK_ADVANCED, clock, target)
-    # Everything the advance caused is delivered before anyone can see the clock ready.
-    if deliver_pending is not None and store.undelivered:
+    # The ready event shows the clock ready, but the clock is seen ready only once every
+    # webhook of the advance, that one included, is delivered: a caller polling for ready
+    # then never meets a webhook of this advance arriving later.
+    ready = {"status": "ready", "status_details": {}}
+    events.emit(store, "test_helpers.test_clock.ready", clock | ready, target)
+    if deliver_pending is not None:
         deliver_pending()
-    clock.update(status="ready", status_details={})
-    events.emit(store, "test_helpers.test_clock.ready", clock, target)
+    clock.update(ready)
 
 
 def _replay(

@@ -21,7 +21,7 @@ class Dashboard:
     """A browser-like client: keeps the session cookie, sends each form with its token."""
 
     def __init__(self, stack: LocalStack) -> None:
-        self.http = httpx.Client(base_url=stack.api_url, timeout=30)
+        self.http = httpx.Client(base_url=stack.api_url, timeout=120)
 
     def get(self, path: str, **params: str) -> httpx.Response:
         return self.http.get(f"/dashboard{path}", params=params)

@@ -348,3 +348,26 @@ def test_checkout_sends_the_customer_back_to_the_configured_dashboard_not_the_ho
     (session,) = stripe_client(catalog_stack).v1.checkout.sessions.list({"limit": 1}).data
     assert session.success_url.startswith(catalog_stack.dashboard_url + "/customer"), session
     assert "evil.example" not in session.success_url
+
+
+def test_after_five_wrong_keys_a_source_is_refused_even_with_the_right_key_and_others_are_not(
+    visitor: Dashboard, clean_stack: LocalStack
+):
+    wrong = [visitor.sign_in("am_sk_test_wrong").status_code for _ in range(5)]
+
+    refused = visitor.sign_in()
+    elsewhere = Dashboard(clean_stack)
+    # Another source: a client on another loopback address.
+    elsewhere.http = httpx.Client(
+        base_url=clean_stack.api_url,
+        timeout=120,
+        transport=httpx.HTTPTransport(local_address="127.0.0.2"),
+    )
+    other = elsewhere.sign_in()
+
+    assert wrong == [401] * 5
+    assert refused.status_code == 429, refused.text
+    assert "Too many" in refused.text
+    assert visitor.get("/customers").status_code == 303, "not signed in"
+    assert other.status_code == 303, "another source signs in as usual"
+    elsewhere.http.close()

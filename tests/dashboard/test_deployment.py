@@ -45,7 +45,7 @@ def test_make_dev_serves_the_dashboard_and_prints_its_url():
         assert process.stdout is not None
         line = next(line for line in process.stdout if line.startswith("Dashboard"))
         url = line.split()[1]
-        with httpx.Client(timeout=30) as browser:
+        with httpx.Client(timeout=120) as browser:
             sign_in_page = browser.get(url, follow_redirects=True)
             token = re.search(r'name="csrf" value="([^"]+)"', sign_in_page.text)
             assert token is not None
@@ -63,7 +63,7 @@ def test_make_dev_serves_the_dashboard_and_prints_its_url():
 def test_the_local_gateway_routes_every_path_below_dashboard_to_it_and_no_other(
     clean_stack,
 ):
-    with httpx.Client(base_url=clean_stack.api_url, timeout=30) as client:
+    with httpx.Client(base_url=clean_stack.api_url, timeout=120) as client:
         below = client.get("/dashboard/customers/a/b")
         beside = client.get("/dashboardx")
         root = client.get("/dashboard")

@@ -242,3 +242,44 @@ def test_with_a_quiet_time_deliveries_start_on_their_own(
     if not receiver.received:
         assert arrived.wait(30), "delivered without anyone settling"
     assert receiver.types()[0] == "customer.created"
+
+
+def test_settle_waits_for_a_clock_advancing_across_a_switch_of_mode(
+    emulator: StripeEmulator,
+    client: stripe.StripeClient,
+    receiver: WebhookReceiver,
+    prices: dict[str, str],
+) -> None:
+    """A clock advance still running in the background when the mode changes (the suite
+    switches between tests) is waited for by the new mode's settle, and only once."""
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": 1_780_000_000})
+    card = "pm_card_visa"
+    customer = client.v1.customers.create(
+        {
+            "test_clock": clock.id,
+            "payment_method": card,
+            "invoice_settings": {"default_payment_method": card},
+        }
+    )
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+    )
+    gate = threading.Event()
+    receiver.on_event = lambda event: (
+        gate.wait(60) and None if event["type"] == "invoice.created" else None
+    )
+    end = subscription["items"].data[0].current_period_end
+    try:
+        advancing = client.v1.test_helpers.test_clocks.advance(
+            clock.id, {"frozen_time": end + 86400}
+        )
+        assert advancing.status == "advancing"  # held by the receiver, in ordered mode
+        emulator.set_delivery(Realism(seed=7))
+    finally:
+        gate.set()
+    try:
+        emulator.settle(timeout_s=60)
+        assert client.v1.test_helpers.test_clocks.retrieve(clock.id).status == "ready"
+        emulator.settle(timeout_s=60)  # nothing left: the advance was counted out once
+    finally:
+        emulator.set_delivery(None)

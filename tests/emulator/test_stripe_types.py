@@ -85,7 +85,16 @@ def test_list_items_and_an_events_object_are_checked_by_their_own_type(
         "object": "event",
         "api_version": API_VERSION,
         "created": 1,
-        "data": {"object": customer, "previous_attributes": {"mood": "sad"}},
+        "data": {
+            "object": customer,
+            # A changed hash lists only its changed keys; null was "not there".
+            "previous_attributes": {
+                "mood": "sad",
+                "amount_due": "5",
+                "status_transitions": {"paid_at": None},
+                "due_date": None,
+            },
+        },
         "livemode": False,
         "pending_webhooks": 0,
         "request": {"id": None, "idempotency_key": None},
@@ -94,6 +103,8 @@ def test_list_items_and_an_events_object_are_checked_by_their_own_type(
     assert published_types().problems(event) == [
         "$.data.object: a invoice.paid event carries a Invoice, got object 'customer'",
         "$.data.previous_attributes.mood: Invoice has no such property",
+        '$.data.previous_attributes.amount_due: expected type "integer", got "5" '
+        "[Invoice.amount_due]",
     ]
 
 
@@ -124,3 +135,22 @@ def test_the_recorder_checks_what_an_emulator_answers_and_skips_pages_and_contro
     assert recorder.problems
     answer = "GET /v1/customers/cus_1 -> 200: $: missing required"
     assert all(problem.startswith(answer) for problem in recorder.problems)
+
+
+def test_an_invoice_item_for_a_subscription_but_no_item_leaves_the_item_out(
+    client: stripe.StripeClient, prices: dict[str, str]
+) -> None:
+    # Stripe's types: subscription_details.subscription_item is optional, never null.
+    card = "pm_card_visa"
+    customer = client.v1.customers.create(
+        {"payment_method": card, "invoice_settings": {"default_payment_method": card}}
+    )
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+    )
+    item = client.v1.invoice_items.create(
+        {"customer": customer.id, "subscription": subscription.id, "amount": 500, "currency": "usd"}
+    )
+    body = json.loads(item.last_response.body)
+    assert body["parent"]["subscription_details"] == {"subscription": subscription.id}
+    assert published_types().problems(body) == []

@@ -75,7 +75,7 @@ def create_customer(api_url: str, customer_id: str) -> httpx.Response:
         f"{api_url}/v1/customers.get_or_create",
         json={"customer_id": customer_id, "email": "ada@example.com", "create_in_stripe": True},
         headers={"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"},
-        timeout=30,
+        timeout=120,
     )
 
 
@@ -164,7 +164,7 @@ def test_the_catalog_push_at_start_succeeds_while_a_client_hammers_the_api() -> 
                     "Authorization": f"Bearer {DEFAULT_SECRET_KEY}",
                     "Idempotency-Key": f"hammer-{customer_id}",
                 },
-                timeout=30,
+                timeout=120,
             )
             answers.append((customer_id, response))
 

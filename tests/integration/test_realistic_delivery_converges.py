@@ -15,6 +15,7 @@ from local.stack import LocalStack
 from local.stripe_emulator.realistic import ORDERED, REALISTIC
 from tests.conftest import SECRET_KEY, cleaned, settling_hooks, stripe_client
 from tests.lifecycle import paid_pro_customer
+from tests.stripe_clocks import advance as advance_clock
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def story(stack: LocalStack) -> dict[str, Any]:
     with httpx.Client(
         base_url=stack.api_url,
         headers={"Authorization": f"Bearer {SECRET_KEY}"},
-        timeout=30,
+        timeout=120,
         event_hooks=settling_hooks(stack),
     ) as api:
         bought = paid_pro_customer(api, stack, "pm_card_visa")
@@ -47,7 +48,7 @@ def story(stack: LocalStack) -> dict[str, Any]:
         assert api.post("/v1/billing.update", json=uncancel).status_code == 200
         clock = bought["clock"]
         renewal_day = bought["period_end"] + DAY
-        stripe.v1.test_helpers.test_clocks.advance(clock, {"frozen_time": renewal_day})
+        advance_clock(stripe, clock, renewal_day)
         assert api.post("/v1/balances.track", json={**track, "value": 107}).status_code == 200
         failing = stripe.v1.payment_methods.attach(
             "pm_card_chargeCustomerFail", {"customer": bought["stripe_id"]}
@@ -56,9 +57,7 @@ def story(stack: LocalStack) -> dict[str, Any]:
             bought["subscription"], {"default_payment_method": failing.id}
         )
         next_end = stripe.v1.subscriptions.retrieve(bought["subscription"])["items"].data[0]
-        stripe.v1.test_helpers.test_clocks.advance(
-            clock, {"frozen_time": next_end.current_period_end + DAY}
-        )
+        advance_clock(stripe, clock, next_end.current_period_end + DAY)
 
         held = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
         invoices = api.post("/v1/invoices.list", json={"customer_id": "c1"}).json()["list"]

@@ -54,7 +54,7 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> CountingHandler:
 @pytest.fixture
 def stripe(clean_stack: LocalStack) -> Iterator[httpx.Client]:
     """Stripe, as far as the webhook route can tell: no Authorization header."""
-    with httpx.Client(base_url=clean_stack.api_url, timeout=30) as client:
+    with httpx.Client(base_url=clean_stack.api_url, timeout=120) as client:
         yield client
 
 

@@ -59,6 +59,8 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     host: str
+    # Where the request comes from (API Gateway's source IP): what sign-in throttles.
+    source: str = ""
     session: sessions.Session | None = None
     # A session the answer must set (a new anonymous one, or one just signed in or out).
     new_cookie: str | None = None
@@ -72,6 +74,7 @@ class Request:
             query={k: v for k, v in (event.query_string_parameters or {}).items() if v},
             form=_form(event) if method == "POST" else {},
             host=(event.headers or {}).get("host", ""),
+            source=event.request_context.http.source_ip or "",
         )
 
     @property

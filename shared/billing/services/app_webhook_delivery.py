@@ -111,7 +111,7 @@ def _deliver(message: Queued, endpoint: Endpoint, payload: str, post: Post) -> N
         return
     logger.info(
         "an application webhook delivery failed; it will be tried again",
-        extra={"webhook": endpoint.id, "message": message.id, "attempt": message.attempt},
+        extra={"webhook": endpoint.id, "message_id": message.id, "attempt": message.attempt},
     )
     _requeue(owed.model_copy(update={"attempt": message.attempt + 1}), now + delay_s * 1000)
 
@@ -126,7 +126,7 @@ def _requeue(message: Queued, due_at: int) -> None:
 def _dead_letter(message: Queued) -> None:
     logger.warning(
         "an application webhook delivery failed every try; kept in the dead-letter queue",
-        extra={"webhook": message.webhook_id, "message": message.id},
+        extra={"webhook": message.webhook_id, "message_id": message.id},
     )
     queue_url = settings().app_events_dead_letter_queue_url
     if queue_url is not None:

@@ -1,17 +1,23 @@
 """billing.attach: give a customer a plan, granted only once it is paid for.
 
 One billing change per customer at a time (the billing lock: a concurrent one gets 423).
-What the customer will get is kept first, as a pending purchase under an id derived from
-the request and what the customer holds; every Stripe object made for it is keyed by that
-id. So a retried attach (after a timeout, a 502, a double click) finds the same purchase and
-the same Stripe objects, and the purchase is granted once, by whoever learns first that it
-was paid: this call (card on file) or the webhook (checkout, authentication).
+What the customer will get is kept first, as a purchase keyed by what is bought (the
+customer, the plan's group or add-on slot, the plan and its version) and an attempt number
+(domain/purchases); every Stripe object made for it is keyed by the attempt's id. So:
+
+- a retried attach (after a timeout, a 502, a double click) finds the same open attempt and
+  the same Stripe objects, and the purchase is granted once, by whoever learns first that it
+  was paid: this call (card on file) or the webhook (checkout, authentication);
+- two attaches of one plan that differ only in success_url or metadata (two tabs) are one
+  purchase: the second gets the first one's Checkout page (made with what the first sent),
+  never a second page that could be paid too;
+- an attach asking for other terms (quantities, trial, card), or after a decline, opens a
+  new attempt and closes the old one in Stripe first (its Checkout Session expired, its
+  open invoice voided), so nothing of an older, different request is replayed or paid.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -30,19 +36,26 @@ from billing.domain.attach import (
     trial_end,
 )
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanNotFound
+from billing.domain.errors import (
+    BillingInProgress,
+    InvalidRequest,
+    PlanAlreadyAttached,
+    PlanNotFound,
+)
 from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan
-from billing.domain.purchases import PendingPurchase
+from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
+from billing.services.retry import on_conflict
 from billing.services.uncancel import renew_by_attach
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
+from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import (
     InvoiceSummary,
@@ -58,8 +71,6 @@ ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000
-# A purchase nobody paid for is forgotten after a while (a checkout session lasts 24 h).
-PENDING_TTL_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,11 @@ class AttachPlan:
     metadata: Mapping[str, str] = field(default_factory=dict)
     # Names the purchase for good when the request is made once on the caller's behalf (a
     # plan attached once a card is saved): a rerun then finds the same purchase, even after
-    # it changed what the customer holds.
+    # it was granted (a one-off plan is not bought twice).
     purchase_key: str | None = None
+    # The customer's subscriptions when the request was asked for (a plan attached once a
+    # card is saved): if they changed since, the attach is refused rather than run stale.
+    expected_holdings: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,32 +149,42 @@ def situation(command: AttachPlan) -> AttachSituation:
         for sub in customer.holdings.subscriptions
         if (held := current.version(sub.plan_id, sub.plan_version)) is not None
     }
+    plan = _plan(current, command)
     options = AttachOptions(
         redirect_mode=command.redirect_mode,
         plan_schedule=command.plan_schedule,
         free_trial=command.free_trial,
-        no_trial=command.no_trial,
+        no_trial=command.no_trial or _trial_had(customer, plan, command),
         feature_quantities=command.feature_quantities,
     )
-    plan = _plan(current, command)
     return AttachSituation(customer, plan, held_plans, options, current.features)
+
+
+def _trial_had(customer: Customer, plan: Plan, command: AttachPlan) -> bool:
+    """As in Autumn, a plan's own free trial is given once per customer: bought again (after
+    a cancel), the plan is paid from the start. A trial the request names is the caller's
+    own offer, and is given as asked."""
+    if command.free_trial is not None or plan.terms.free_trial is None:
+        return False
+    return purchases.trial_used(customer.internal_id, plan.id)
 
 
 def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     seen = situation(command)
     customer, plan = seen.customer, seen.plan
+    _refuse_stale(command, customer)
     renewed = ending_later(plan, customer.holdings, seen.held_plans)
     if renewed is not None:
         renew_by_attach(customer, renewed, seen.held_plans[renewed.id], stripe)
         return AttachResult(customer_id=command.customer_id)
     decision = seen.decide(has_card=False)
     if decision.flow == "grant":
-        _grant_now(_pending(customer, plan, decision, command, None))
+        _grant_now(_pending(customer, plan, decision, command, None, stripe, None))
         return AttachResult(customer_id=command.customer_id)
     if decision.flow == "schedule" and plan.free and decision.replaces is not None:
-        purchase = _pending(customer, plan, decision, command, None)
+        leaving_plan = seen.held_plans[decision.replaces.id]
+        purchase = _pending(customer, plan, decision, command, None, stripe, leaving_plan)
         if purchase.status == "pending":
-            leaving_plan = seen.held_plans[decision.replaces.id]
             schedule_free_plan(customer, plan, purchase, leaving_plan, stripe)
         return AttachResult(customer_id=command.customer_id)
     customer = linked_to_stripe(customer, command.customer_id, stripe)
@@ -175,13 +199,16 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
                 "The customer has no card on file and redirect_mode is 'never'.",
             ),
         )
-    purchase = _pending(customer, plan, decision, command, card)
-    if purchase.status == "granted":
-        return AttachResult(customer_id=command.customer_id)  # a retry of a finished attach
-    sale = _sale(customer.stripe_id, plan, decision, purchase, command)
+    # Only a charge uses the card found now: a checkout's page collects one.
+    charged_card = card if decision.flow != "checkout" else None
+    purchase = _pending(
+        customer, plan, decision, command, charged_card, stripe, seen.leaving(decision)
+    )
+    if purchase.status != "pending":
+        return AttachResult(customer_id=command.customer_id)  # a rerun of a finished attach
+    sale = _sale(customer.stripe_id, plan, purchase)
     if decision.flow == "checkout":
-        session = stripe().create_checkout_session(_with_success_url(sale))
-        return AttachResult(customer_id=command.customer_id, payment_url=session.url)
+        return _checkout(command, purchase, sale, stripe)
     leaving = seen.leaving(decision)
     if leaving is None or leaving.free:
         return _answer(command.customer_id, purchase, stripe().charge(sale, card))
@@ -198,15 +225,61 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     return _answer(command.customer_id, purchase, stripe().change_plan(change))
 
 
+def holdings_snapshot(customer: Customer) -> tuple[str, ...]:
+    """What the customer holds, as an attach asked for later compares it: each subscription
+    with its plan version, status and whether it is set to end."""
+    return tuple(
+        sorted(
+            f"{s.id}:{s.plan_id}:{s.plan_version}:{s.status}:{s.canceled_at is not None}"
+            for s in customer.holdings.subscriptions
+        )
+    )
+
+
+def _refuse_stale(command: AttachPlan, customer: Customer) -> None:
+    if command.expected_holdings is None:
+        return
+    if holdings_snapshot(customer) != tuple(command.expected_holdings):
+        raise InvalidRequest(
+            "The customer's plans changed since this plan change was asked for: ask again.",
+            details=[{"field": "plan_id", "message": "asked for a situation that has passed"}],
+        )
+
+
+def _checkout(
+    command: AttachPlan, purchase: PendingPurchase, sale: Sale, stripe: StripeFactory
+) -> AttachResult:
+    """The attempt's one Checkout page: the one made already while it is open (a retry, a
+    second tab), else a new one."""
+    if purchase.checkout_session_id is not None:
+        fields = stripe().retrieve_object("checkout.session", purchase.checkout_session_id)
+        if fields is not None and fields.get("status") == "open" and fields.get("url"):
+            return AttachResult(customer_id=command.customer_id, payment_url=str(fields["url"]))
+        if fields is not None and fields.get("status") == "complete":
+            grant_purchase(purchase.id)
+            return AttachResult(customer_id=command.customer_id)
+        # Expired before its webhook told us: the attempt is over, the next one starts.
+        purchases.drop_pending(purchase.id)
+        return _attach(command, stripe)
+    session = stripe().create_checkout_session(_with_success_url(sale))
+    purchases.record(purchase.id, checkout_session_id=session.id)
+    return AttachResult(customer_id=command.customer_id, payment_url=session.url)
+
+
 def _answer(customer_id: str, purchase: PendingPurchase, payment: Payment) -> AttachResult:
-    """Granted if paid; else what the customer must do, and nothing granted."""
+    """Granted if paid; else what the customer must do, and nothing granted. The attempt
+    keeps its open invoice (voided if a later attempt supersedes it); a declined one is not
+    retried with the same keys."""
     if payment.status == "paid":
         grant_purchase(purchase.id)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
+    invoice_id = payment.invoice.id if payment.invoice else None
     if payment.status == "requires_action":
+        purchases.record(purchase.id, invoice_id=invoice_id)
         hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
         action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
         return AttachResult(customer_id, hosted, payment.invoice, action)
+    purchases.record(purchase.id, invoice_id=invoice_id, declined=True)
     action = RequiredAction("payment_failed", "The card on file was declined.")
     return AttachResult(customer_id, None, payment.invoice, action)
 
@@ -271,25 +344,17 @@ def _pending(
     decision: AttachDecision,
     command: AttachPlan,
     card: str | None,
+    stripe: StripeFactory,
+    leaving: Plan | None,
 ) -> PendingPurchase:
-    """The purchase this request makes, kept (again) as pending: a retry of the same request
-    against the same holdings derives the same id, so it finds the same purchase."""
+    """The open attempt at buying `plan` that answers this request: the one already open if
+    it asks for the same terms (a retry, a second tab), else a new attempt (the open one,
+    if any, closed in Stripe and superseded). The plan version is marked as shown to a
+    customer with it, so it is never edited in place from then on."""
     now = clock.now_ms()
-    asked = {
-        "customer": customer.internal_id,
-        "plan": [plan.id, plan.version],
-        "packages": {k: str(v) for k, v in sorted(decision.packages.items())},
-        "trial": decision.trial.model_dump() if decision.trial else None,
-        "flow": decision.flow,
-        "proration": command.proration_behavior,
-        "card": card,
-        "held": command.purchase_key or sorted(sub.id for sub in customer.holdings.subscriptions),
-        "success_url": command.success_url,
-        "metadata": dict(sorted(command.metadata.items())),
-    }
-    digest = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()[:32]
-    purchase = PendingPurchase(
-        id=f"pur_{digest}",
+    key = purchase_key(customer.internal_id, plan, command.purchase_key)
+    asked = PendingPurchase(
+        id=purchase_id(key, 1),
         customer_id=command.customer_id,
         internal_id=customer.internal_id,
         plan_id=plan.id,
@@ -297,26 +362,76 @@ def _pending(
         packages=dict(decision.packages),
         trial_ends_at=trial_end(decision.trial, now),
         replaces=decision.replaces.id if decision.replaces is not None else None,
+        replaces_paid=leaving is not None and not leaving.free,
         created_at=now,
+        flow=decision.flow,
+        line_items=tuple(
+            (line.price_id, line.quantity)
+            for line in (() if plan.free else sale_lines(plan, decision))
+        ),
+        trial=decision.trial,
+        card=card,
+        proration=command.proration_behavior,
+        success_url=command.success_url,
+        metadata=dict(command.metadata),
     )
-    return purchases.save_pending(purchase, PENDING_TTL_S)
+
+    def attempt() -> PendingPurchase:
+        previous = purchases.latest(key)
+        if previous is not None and previous.reusable_for(asked):
+            return previous
+        if previous is not None and previous.status == "granted" and command.purchase_key:
+            return previous  # a rerun of an attach made once on the caller's behalf
+        superseded = None
+        if previous is not None and previous.status == "pending":
+            _close_in_stripe(previous, stripe)
+            superseded = previous
+        number = previous.attempt + 1 if previous is not None else 1
+        fresh = asked.model_copy(update={"id": purchase_id(key, number), "attempt": number})
+        return purchases.open_attempt(fresh, superseded, _shown(plan))
+
+    return on_conflict(attempt)
 
 
-def _sale(
-    stripe_customer: str,
-    plan: Plan,
-    decision: AttachDecision,
-    purchase: PendingPurchase,
-    command: AttachPlan,
-) -> Sale:
+def _shown(plan: Plan) -> list[Write]:
+    """The write marking the plan version as shown to a customer (from then on it is never
+    edited in place), for the attempt's own transaction; nothing once it is in use. Read
+    again: another customer may have just marked it (a new revision), and a version edited
+    since the attach read it is not sold on terms it no longer has (423: ask again)."""
+    if plan.in_use:
+        return []
+    now = catalog.load().version(plan.id, plan.version)
+    if now is None or (now.terms, now.stripe) != (plan.terms, plan.stripe):
+        raise BillingInProgress("The plan changed while it was attached: try again.")
+    return [] if now.in_use else [catalog.mark_in_use(now)]
+
+
+def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
+    """The superseded attempt can no longer be paid: its Checkout page expired, its open
+    invoice voided. One paid just before is granted, and this attach refused as held."""
+    statuses = []
+    if previous.checkout_session_id is not None:
+        statuses.append(stripe().close_checkout(previous.checkout_session_id))
+    if previous.invoice_id is not None:
+        statuses.append(stripe().void_invoice(previous.invoice_id))
+    if "complete" in statuses or "paid" in statuses:
+        grant_purchase(previous.id)
+        raise PlanAlreadyAttached(
+            f"The customer just paid for the plan '{previous.plan_id}' on an earlier page."
+        )
+
+
+def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:
+    """What Stripe is asked for, from the attempt's frozen terms: a retry or a second tab
+    sends the very same request (Stripe's idempotency key needs the same parameters)."""
     return Sale(
         purchase_id=purchase.id,
         stripe_customer=stripe_customer,
-        line_items=sale_lines(plan, decision),
+        line_items=tuple(LineItem(price, quantity) for price, quantity in purchase.line_items),
         recurring=not plan.one_off,
         trial_end_s=purchase.trial_ends_at // 1000 if purchase.trial_ends_at else None,
-        success_url=command.success_url,
-        metadata={"billing_customer_id": command.customer_id[:500], **command.metadata},
+        success_url=purchase.success_url,
+        metadata={"billing_customer_id": purchase.customer_id[:500], **purchase.metadata},
     )
 
 

@@ -1,20 +1,27 @@
 """Granting a paid purchase: exactly once, whoever learns first that it was paid (the
-attach call that charged the card on file, or a Stripe webhook)."""
+attach call that charged the card on file, or a Stripe webhook).
+
+A purchase paid after the customer's plans moved on (the plan held already, the paid plan it
+was to replace gone, another paid main plan of its group held) is never granted: granting it
+would put two main plans in one group, or a plan in place of one already ended. Its invoice
+is refunded (a credit note) and a subscription it made for itself ended."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
 from billing import clock
-from billing.domain.attach import is_upgrade, left_behind, purchased_holdings
+from billing.domain.attach import current_in_group, is_upgrade, left_behind, purchased_holdings
 from billing.domain.holdings import Holdings, Subscription, combined
 from billing.domain.plans import Plan
+from billing.domain.purchases import PendingPurchase
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
+from billing.stripe_api import StripeFactory
 
 logger = Logger(child=True)
 
@@ -29,9 +36,35 @@ def grant_purchase(purchase_id: str) -> bool:
 
 
 def drop_pending(purchase_id: str) -> bool:
-    """A purchase whose payment page expired unpaid is forgotten (a granted one is kept);
-    True if this call dropped it. Attaching again makes a new one."""
+    """A purchase whose payment page expired unpaid is abandoned (a granted one is kept);
+    True if this call closed it. Attaching again makes a new attempt."""
     return purchases.drop_pending(purchase_id)
+
+
+def refund_if_stale(
+    purchase_id: str, invoice_id: str, subscription_id: str | None, stripe: StripeFactory
+) -> bool:
+    """A paid invoice of a purchase that can no longer be granted (the customer's plans
+    moved on, or the customer is gone) is refunded by a credit note, and a subscription the
+    purchase made for itself is ended (it bills a plan nobody holds); the purchase is then
+    refunded. True if this call did it."""
+    purchase = purchases.load(purchase_id)
+    if purchase is None or purchase.status != "pending":
+        return False
+    customer = customers.load(purchase.customer_id)
+    current = catalog.load()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    if plan is None:
+        return False
+    gone = customer is None or customer.internal_id != purchase.internal_id
+    if customer is not None and not gone and not _stale(purchase, plan, customer.holdings, current):
+        return False
+    # Stripe first (each call keyed once), our record last: a failure is retried whole.
+    stripe().refund_invoice(invoice_id)
+    if subscription_id is not None and not purchase.replaces_paid and not plan.one_off:
+        stripe().cancel_now(subscription_id)
+    logger.warning("stale payment refunded", extra={"purchase": purchase_id})
+    return purchases.close(purchase_id, "refunded")
 
 
 def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> bool:
@@ -51,16 +84,17 @@ def _grant(purchase_id: str) -> bool:
     if customer is None or customer.internal_id != purchase.internal_id:
         logger.warning("paid purchase of a customer that is gone", extra={"purchase": purchase_id})
         return False
-    if not purchase.replaces and _holds(customer.holdings, purchase.plan_id):
-        # Paid twice for one recurring plan (an abandoned checkout completed after the plan
-        # was bought another way): granted once; the second payment is for an operator.
-        logger.warning("purchase of a plan already held", extra={"purchase": purchase_id})
-        return False
     current = catalog.load()
     plan = current.version(purchase.plan_id, purchase.plan_version)
     if plan is None:
         # Versions customers may hold are archived, never deleted: this is a bug to see.
         raise LookupError(f"plan {purchase.plan_id} v{purchase.plan_version} is gone")
+    if _stale(purchase, plan, customer.holdings, current):
+        # Paid after the customer's plans moved on (an old invoice paid from its link, a
+        # page paid after the plan was bought another way): never granted beside another
+        # plan of the group, or in place of a plan already gone.
+        logger.warning("paid purchase no longer fits", extra={"purchase": purchase_id})
+        return False
     now = clock.now_ms()
     added = purchased_holdings(
         plan,
@@ -98,7 +132,26 @@ def _scenario(current: Catalog, plan: Plan, leaving: Subscription | None) -> Sce
     return "upgrade" if is_upgrade(left, plan) else "downgrade"
 
 
-def _holds(held: Holdings, plan_id: str) -> bool:
-    return any(
-        s.plan_id == plan_id and not s.one_off and s.status == "active" for s in held.subscriptions
+def _stale(purchase: PendingPurchase, plan: Plan, held: Holdings, current: Catalog) -> bool:
+    """True when granting the purchase now would not do what it was bought for: the plan
+    is held already, the plan it was to replace is gone, or another main plan of the group
+    is held in its place."""
+    if plan.one_off:
+        return False
+    active = [s for s in held.subscriptions if s.status == "active" and not s.one_off]
+    if any(s.plan_id == plan.id for s in active):
+        return True
+    if plan.add_on:
+        return False
+    if purchase.replaces_paid and all(s.id != purchase.replaces for s in active):
+        return True
+    held_plans = {
+        s.id: found for s in active if (found := current.version(s.plan_id, s.plan_version))
+    }
+    in_group = current_in_group(plan, held, held_plans)
+    # A free plan held in the group is simply left for the paid one (as when it was bought).
+    return (
+        in_group is not None
+        and in_group.id != purchase.replaces
+        and not held_plans[in_group.id].free
     )

@@ -10,6 +10,11 @@ runs that attach with it: granted only once paid, as attach does.
 The setup's id derives from the request, the customer and the card on file now: a retried
 call finds the same Checkout Session (Stripe's idempotency key is the id), and once a card
 was saved, a new call opens a new session.
+
+The plan change is asked for the customer's plans as they are when the page is opened (they
+are kept with the request): a card saved later, once they changed (a plan bought, cancelled
+or changed meanwhile), attaches nothing, rather than running a change nobody asks for any
+more (an unwanted downgrade, say).
 """
 
 from __future__ import annotations
@@ -28,7 +33,13 @@ from billing.domain.errors import (
     PlanAlreadyAttached,
     PlanNotFound,
 )
-from billing.services.attach import AttachPlan, attach, sale_lines, situation
+from billing.services.attach import (
+    AttachPlan,
+    attach,
+    holdings_snapshot,
+    sale_lines,
+    situation,
+)
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import card_setups
@@ -71,6 +82,12 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
         decision = seen.decide(has_card=True)
         if decision.flow != "grant":
             sale_lines(seen.plan, decision)  # a paid plan needs its Stripe prices
+        # The change is asked for what the customer holds now: a card saved on this page
+        # once the customer's plans moved on (days later, another tab) runs nothing stale.
+        expected = holdings_snapshot(seen.customer)
+        command = replace(
+            command, then_attach=replace(command.then_attach, expected_holdings=expected)
+        )
     success_url = command.success_url or settings().checkout_success_url
     if success_url is None:
         raise InvalidRequest(

@@ -224,6 +224,7 @@ def _change_quantities(
     }
     prepaid = set(prepaid_packages(plan, {}))
     wanted = {f: q for f, q in kept.items() if f in prepaid} | dict(command.feature_quantities)
+    _refuse_below_use(customer, held, wanted)
     packages = prepaid_packages(plan, wanted)
     quantities = {
         plan.stripe.item_price_ids[f]: int(n)
@@ -241,6 +242,23 @@ def _change_quantities(
         change_id=f"{live.id}:{revision}:{digest}",
     )
     return stripe().change_quantities(change)
+
+
+def _refuse_below_use(
+    customer: Customer, held: Subscription, wanted: Mapping[str, Decimal]
+) -> None:
+    """Held units (seats) in use are not given back: a cut below them would credit units
+    the customer keeps using. Free them first (track a negative use), then cut."""
+    for grant in customer.holdings.grants:
+        if grant.plan_id != held.plan_id or grant.feature_id not in wanted:
+            continue
+        if grant.usage > 0 and wanted[grant.feature_id] < grant.usage:
+            field_name = f"feature_quantities.{grant.feature_id}"
+            raise InvalidRequest(
+                f"{grant.usage} units of '{grant.feature_id}' are in use: buy at least that "
+                "many, or free some first.",
+                details=[{"field": field_name, "message": f"below the {grant.usage} in use"}],
+            )
 
 
 def _answer(

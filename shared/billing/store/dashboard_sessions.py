@@ -1,5 +1,6 @@
 """Signed-in dashboard sessions, one item each: a cookie is honoured only while its item
-exists, so signing out (which deletes it) ends the session wherever the cookie was copied."""
+exists, so signing out (which deletes it) ends the session wherever the cookie was copied.
+And wrong sign-in keys counted per source (one item each, gone by TTL), to lock it out."""
 
 from __future__ import annotations
 
@@ -33,3 +34,59 @@ def is_open(nonce: str) -> bool:
 def close_session(nonce: str) -> None:
     with translated_errors():
         client().delete_item(TableName=table_name(), Key=_key(nonce))
+
+
+def _source_key(source: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": keys.dashboard_sign_in_pk(source)}, "SK": {"S": keys.DASHBOARD_SIGN_IN}}
+
+
+def locked_until(source: str, now_ms: int) -> int | None:
+    """When sign-in from this source is allowed again, if it is refused now."""
+    with translated_errors():
+        item = (
+            client()
+            .get_item(TableName=table_name(), Key=_source_key(source), ConsistentRead=True)
+            .get("Item")
+        )
+    until = int(item["locked_until"]["N"]) if item and "locked_until" in item else None
+    return until if until is not None and until > now_ms else None
+
+
+def note_wrong_key(source: str, now_ms: int, *, most: int, window_ms: int, lock_ms: int) -> None:
+    """Counts a wrong key from this source within its window (a new window once the last
+    ran out); the `most`-th in one window locks the source for `lock_ms`."""
+    ttl = {"N": str((now_ms + window_ms + lock_ms) // 1000 + 60)}
+    with translated_errors():
+        try:
+            counted = client().update_item(
+                TableName=table_name(),
+                Key=_source_key(source),
+                UpdateExpression="ADD failures :one SET #ttl = :ttl",
+                ConditionExpression="window_until > :now",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":now": {"N": str(now_ms)},
+                    ":ttl": ttl,
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+            failures = int(counted["Attributes"]["failures"]["N"])
+        except client().exceptions.ConditionalCheckFailedException:
+            client().put_item(
+                TableName=table_name(),
+                Item={
+                    **_source_key(source),
+                    "failures": {"N": "1"},
+                    "window_until": {"N": str(now_ms + window_ms)},
+                    "ttl": ttl,
+                },
+            )
+            failures = 1
+        if failures >= most:
+            client().update_item(
+                TableName=table_name(),
+                Key=_source_key(source),
+                UpdateExpression="SET locked_until = :until",
+                ExpressionAttributeValues={":until": {"N": str(now_ms + lock_ms)}},
+            )

@@ -64,9 +64,22 @@ def stripe_customer_pk(stripe_id: str) -> str:
     return f"STRIPE_CUS#{part(stripe_id)}"
 
 
-def purchase_pk(purchase_id: str) -> str:
-    """A purchase waiting for Stripe's word (what a checkout or an invoice pays for)."""
-    return f"PURCHASE#{part(purchase_id)}"
+def purchase_pk(purchase_key: str) -> str:
+    """Every attempt at one purchase (what one customer buys: slot, plan, version)."""
+    return f"PURCHASE#{part(purchase_key)}"
+
+
+def purchase_attempt_sk(attempt: int) -> str:
+    """One attempt of a purchase; zero-padded, so the latest sorts last."""
+    return f"ATTEMPT#{attempt:08d}"
+
+
+PURCHASE_ATTEMPT = "ATTEMPT#"
+
+
+def trial_used_pk(internal_id: str, plan_id: str) -> str:
+    """The customer had the plan's own free trial once: it is not given again."""
+    return f"TRIAL#{part(internal_id)}#{part(plan_id)}"
 
 
 def scheduled_switch_pk(stripe_subscription_id: str) -> str:
@@ -111,6 +124,11 @@ def invoice_sk(created_ms: int, invoice_id: str) -> str:
 
 
 DASHBOARD_SESSION = "SESSION"
+DASHBOARD_SIGN_IN = "SIGN_IN"
+
+
+def dashboard_sign_in_pk(source: str) -> str:
+    return f"DASH_SIGN_IN#{part(source)}"
 
 
 def dashboard_session_pk(nonce: str) -> str:

@@ -1,89 +1,219 @@
-"""Pending purchases (what a customer gets once Stripe says paid), granted exactly once.
+"""Purchases, one item per attempt (domain/purchases has the lifecycle), granted once.
 
-The purchase item's status goes from pending to granted in the very transaction that writes
-what it grants, fenced on the live profile: two webhooks (or a webhook and the attach that
-saw the payment succeed) racing to grant one purchase grant it once.
+Every attempt at one purchase shares a partition (`PURCHASE#<key>`), one item per attempt
+(`ATTEMPT#<n>`), so the latest attempt is one Query. Attempts are kept (no TTL): the numbers
+never go back, so a new attempt never meets Stripe idempotency keys or Stripe objects of an
+older one.
+
+The attempt's status goes from pending to granted in the very transaction that writes what
+it grants, fenced on the live profile: two webhooks (or a webhook and the attach that saw
+the payment succeed) racing to grant one purchase grant it once. Every other move out of
+pending (abandoned, superseded, refunded) is conditional on it still being pending, so a
+purchase is never both granted and closed.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from billing.domain.customers import Customer
-from billing.domain.errors import BillingError
+from billing.domain.errors import BillingError, BillingInProgress
 from billing.domain.holdings import Holdings
-from billing.domain.purchases import PendingPurchase
+from billing.domain.purchases import (
+    PendingPurchase,
+    PurchaseStatus,
+    attempt_of_id,
+    is_purchase_id,
+    key_of_id,
+)
 from billing.store import keys, writes
 from billing.store.holdings import change_in_stages, delete_owned, items_of, put_new
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
 
-_SK = "PURCHASE"
 _SWITCH_SK = "SWITCH"
+_TRIAL_SK = "TRIAL"
 
 
 class PurchaseAlreadyGranted(BillingError):
-    """The purchase was granted by an earlier call: nothing is left to do."""
+    """The purchase is no longer pending (granted, or closed) by an earlier call."""
 
     code = "purchase_already_granted"
 
 
-def save_pending(purchase: PendingPurchase, ttl_s: int) -> PendingPurchase:
-    """Keeps the purchase (again, on a retry) unless it was granted meanwhile; returns what
-    is stored now."""
+class PurchaseAttemptTaken(BillingInProgress):
+    """Another call opened this attempt first: read the latest again."""
+
+
+def latest(key: str) -> PendingPurchase | None:
+    """The latest attempt at the purchase `key`, if any."""
+    with translated_errors():
+        found = client().query(
+            TableName=table_name(),
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :attempt)",
+            ExpressionAttributeValues={
+                ":pk": {"S": keys.purchase_pk(key)},
+                ":attempt": {"S": keys.PURCHASE_ATTEMPT},
+            },
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+    items = found.get("Items", [])
+    return _from_item(items[0]) if items else None
+
+
+def load(purchase_id: str) -> PendingPurchase | None:
+    if not is_purchase_id(purchase_id):
+        return None  # not one of ours (or of an older scheme): nothing to grant
+    with translated_errors():
+        found = client().get_item(
+            TableName=table_name(), Key=_key(purchase_id), ConsistentRead=True
+        )
+    item = found.get("Item")
+    return None if item is None else _from_item(item)
+
+
+def open_attempt(
+    purchase: PendingPurchase, superseding: PendingPurchase | None, also: list[Write]
+) -> PendingPurchase:
+    """Keeps a new attempt as pending, with `also` (the plan version marked as shown to a
+    customer), then marks the attempt it supersedes so. Raises PurchaseAttemptTaken when
+    the attempt exists (a concurrent call), PurchaseAlreadyGranted when the superseded one
+    was granted."""
+    put = Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": _item(purchase),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        },
+        on_condition_failed=PurchaseAttemptTaken,
+    )
+    # Closed in Stripe already; its expiry webhook may have marked it abandoned meanwhile,
+    # which is as good: only a grant (it was paid first) stops the new attempt.
+    closed = [] if superseding is None else [_not_granted(superseding.id)]
+    writes.run([put, *closed, *also])
+    if superseding is not None:
+        close(superseding.id, "superseded")
+    return purchase
+
+
+def _not_granted(purchase_id: str) -> Write:
+    return Write(
+        "ConditionCheck",
+        {
+            "TableName": table_name(),
+            "Key": _key(purchase_id),
+            "ConditionExpression": "#status <> :granted",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":granted": {"S": "granted"}},
+        },
+        on_condition_failed=PurchaseAlreadyGranted,
+    )
+
+
+def record(
+    purchase_id: str,
+    *,
+    checkout_session_id: str | None = None,
+    invoice_id: str | None = None,
+    declined: bool | None = None,
+) -> None:
+    """Notes the Stripe objects made for a pending attempt (to close them if it is
+    superseded), and whether its payment was declined. Nothing once it left pending."""
+    sets: dict[str, Any] = {}
+    if checkout_session_id is not None:
+        sets["checkout_session_id"] = {"S": checkout_session_id}
+    if invoice_id is not None:
+        sets["invoice_id"] = {"S": invoice_id}
+    if declined is not None:
+        sets["declined"] = {"BOOL": declined}
+    if not sets:
+        return
+    names = {f"#{name}": name for name in sets}
+    values: dict[str, Any] = {f":{name}": value for name, value in sets.items()}
     try:
         writes.run(
             [
                 Write(
-                    "Put",
+                    "Update",
                     {
                         "TableName": table_name(),
-                        "Item": _item(purchase, ttl=purchase.created_at // 1000 + ttl_s),
-                        "ConditionExpression": "attribute_not_exists(PK) OR #status = :pending",
-                        "ExpressionAttributeNames": {"#status": "status"},
-                        "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+                        "Key": _key(purchase_id),
+                        "UpdateExpression": "SET "
+                        + ", ".join(f"#{name} = :{name}" for name in sets),
+                        "ConditionExpression": "#status = :pending",
+                        "ExpressionAttributeNames": {**names, "#status": "status"},
+                        "ExpressionAttributeValues": {**values, ":pending": {"S": "pending"}},
                     },
                     on_condition_failed=PurchaseAlreadyGranted,
                 )
             ]
         )
     except PurchaseAlreadyGranted:
-        return purchase.model_copy(update={"status": "granted"})
-    return purchase
+        return
 
 
-def drop_pending(purchase_id: str) -> bool:
-    """Forgets a purchase nobody paid for, unless it was granted (False then)."""
+def close(purchase_id: str, status: PurchaseStatus) -> bool:
+    """Moves a pending attempt to `status` (abandoned, refunded); False when it was no
+    longer pending (granted, or closed already)."""
     try:
-        writes.run([_forgotten_while_pending(purchase_id)])
+        writes.run([_moved(purchase_id, status)])
     except PurchaseAlreadyGranted:
         return False
     return True
 
 
-def _forgotten_while_pending(purchase_id: str) -> Write:
+def drop_pending(purchase_id: str) -> bool:
+    """A purchase nobody paid for (its page expired) is abandoned, unless it was granted."""
+    return close(purchase_id, "abandoned")
+
+
+def _moved(purchase_id: str, status: PurchaseStatus) -> Write:
     return Write(
-        "Delete",
+        "Update",
         {
             "TableName": table_name(),
             "Key": _key(purchase_id),
+            "UpdateExpression": "SET #status = :to",
             "ConditionExpression": "#status = :pending",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":pending": {"S": "pending"}},
+            "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":to": {"S": status}},
         },
         on_condition_failed=PurchaseAlreadyGranted,
     )
 
 
-def load(purchase_id: str) -> PendingPurchase | None:
+def _forgotten_while_pending(purchase_id: str) -> Write:
+    return _moved(purchase_id, "abandoned")
+
+
+def trial_used(internal_id: str, plan_id: str) -> bool:
+    """True once the customer was granted the plan's own free trial."""
     with translated_errors():
         found = client().get_item(
-            TableName=table_name(), Key=_key(purchase_id), ConsistentRead=True
+            TableName=table_name(),
+            Key={"PK": {"S": keys.trial_used_pk(internal_id, plan_id)}, "SK": {"S": _TRIAL_SK}},
+            ConsistentRead=True,
         )
-    item = found.get("Item")
-    if item is None:
-        return None
-    stored = PendingPurchase.model_validate_json(item["body"]["S"])
-    return stored.model_copy(update={"status": item["status"]["S"]})
+    return "Item" in found
+
+
+def _trial_marked(purchase: PendingPurchase, now_ms: int) -> Write:
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": {
+                "PK": {"S": keys.trial_used_pk(purchase.internal_id, purchase.plan_id)},
+                "SK": {"S": _TRIAL_SK},
+                "purchase_id": {"S": purchase.id},
+                "at": {"N": str(now_ms)},
+            },
+        },
+    )
 
 
 def grant(
@@ -96,16 +226,17 @@ def grant(
 ) -> None:
     """At once: the purchase marked granted (if still pending), what it grants written, what
     it replaces removed, and `also` (the plan version marked in use); one transaction when
-    it fits in one. Raises PurchaseAlreadyGranted when another call granted it first."""
+    it fits in one. A plan's own trial granted is remembered (it is not given twice).
+    Raises PurchaseAlreadyGranted when another call granted it first."""
     pk, owner = pk_of(profile), profile.internal_id
     marked = Write(
         "Update",
         {
             "TableName": table_name(),
             "Key": _key(purchase.id),
-            "UpdateExpression": "SET #status = :granted, granted_at = :now REMOVE #ttl",
+            "UpdateExpression": "SET #status = :granted, granted_at = :now",
             "ConditionExpression": "#status = :pending",
-            "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
+            "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":pending": {"S": "pending"},
                 ":granted": {"S": "granted"},
@@ -114,6 +245,8 @@ def grant(
         },
         on_condition_failed=PurchaseAlreadyGranted,
     )
+    if purchase.trial_ends_at is not None:
+        also = [*also, _trial_marked(purchase, now_ms)]
     puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
     whole = [required(profile, now_ms), marked, *puts, *deletes, *also]
@@ -124,19 +257,32 @@ def grant(
         change_in_stages(profile, purchase.id, added, removed, [marked, *also], now_ms)
 
 
-def _item(purchase: PendingPurchase, ttl: int) -> Item:
+# Kept beside the body: conditions and `record` change them without rewriting it.
+_NOTES = ("checkout_session_id", "invoice_id")
+
+
+def _item(purchase: PendingPurchase) -> Item:
     return {
         **_key(purchase.id),
         "entity": {"S": "purchase"},
         "status": {"S": purchase.status},
         "body": {"S": purchase.model_dump_json()},
-        # An abandoned checkout's purchase goes away by itself.
-        "ttl": {"N": str(ttl)},
     }
 
 
+def _from_item(item: dict[str, Any]) -> PendingPurchase:
+    stored = PendingPurchase.model_validate_json(item["body"]["S"])
+    notes: dict[str, Any] = {name: item[name]["S"] for name in _NOTES if name in item}
+    if "declined" in item:
+        notes["declined"] = bool(item["declined"]["BOOL"])
+    return stored.model_copy(update={"status": item["status"]["S"], **notes})
+
+
 def _key(purchase_id: str) -> Item:
-    return {"PK": {"S": keys.purchase_pk(purchase_id)}, "SK": {"S": _SK}}
+    return {
+        "PK": {"S": keys.purchase_pk(key_of_id(purchase_id))},
+        "SK": {"S": keys.purchase_attempt_sk(attempt_of_id(purchase_id))},
+    }
 
 
 def save_scheduled(
@@ -171,17 +317,15 @@ def save_scheduled(
             },
         },
     )
-    # The purchase lives as long as its switch: an unpaid purchase's own TTL (a week) may
-    # come well before the period end.
+    # Only while the purchase is still pending (not granted, not closed).
     kept = Write(
-        "Update",
+        "ConditionCheck",
         {
             "TableName": table_name(),
             "Key": _key(purchase_id),
-            "UpdateExpression": "SET #ttl = :ttl",
             "ConditionExpression": "#status = :pending",
-            "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
-            "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":ttl": ttl},
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":pending": {"S": "pending"}},
         },
         on_condition_failed=PurchaseAlreadyGranted,
     )

@@ -71,6 +71,18 @@ class StripeGateway(Protocol):
 
     def create_checkout_session(self, sale: Sale) -> CheckoutSession: ...
 
+    def close_checkout(self, session_id: str) -> str | None:
+        """Expires an open Checkout Session; its status after (None: no such session)."""
+        ...
+
+    def void_invoice(self, invoice_id: str) -> str | None:
+        """Voids an open invoice; its status after (None: no such invoice)."""
+        ...
+
+    def refund_invoice(self, invoice_id: str) -> bool:
+        """Refunds what a paid invoice charged (a credit note); False if nothing was left."""
+        ...
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is

@@ -271,6 +271,60 @@ class SdkStripeGateway:
         )
         return CheckoutSession(id=str(created.id), url=str(created.url))
 
+    def close_checkout(self, session_id: str) -> str | None:
+        """Expires the session if it is still open, so it can no longer be paid; returns its
+        status after ("expired", or "complete" when it was paid first; None: no such
+        session)."""
+        fields = self.retrieve_object("checkout.session", session_id)
+        if fields is None or fields.get("status") != "open":
+            return None if fields is None else str(fields.get("status"))
+        key = f"{_KEY_PREFIX}:checkout.expire:{session_id}"
+        try:
+            self._client.v1.checkout.sessions.expire(session_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError:
+            pass  # completed (or expired) just before: read what it is now
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        after = self.retrieve_object("checkout.session", session_id) or {}
+        return str(after.get("status"))
+
+    def void_invoice(self, invoice_id: str) -> str | None:
+        """Voids the invoice if it is still open, so it can no longer be paid; returns its
+        status after ("void", or "paid" when it was paid first; None: no such invoice)."""
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None or fields.get("status") != "open":
+            return None if fields is None else str(fields.get("status"))
+        key = f"{_KEY_PREFIX}:invoice.void:{invoice_id}"
+        try:
+            self._client.v1.invoices.void_invoice(invoice_id, {}, {"idempotency_key": key})
+        except stripe.InvalidRequestError:
+            pass  # paid (or voided) just before: read what it is now
+        except stripe.StripeError as error:
+            raise StripeUnavailable from error
+        after = self.retrieve_object("invoice", invoice_id) or {}
+        return str(after.get("status"))
+
+    def refund_invoice(self, invoice_id: str) -> bool:
+        """Gives back what a paid invoice charged, by a credit note that refunds it (the
+        invoice then shows why). Once per invoice; False when nothing was left to give back
+        (not paid, nothing charged, or credited already)."""
+        fields = self.retrieve_object("invoice", invoice_id)
+        if fields is None or fields.get("status") != "paid":
+            return False
+        paid = int(fields.get("amount_paid") or 0)
+        credited = int(fields.get("post_payment_credit_notes_amount") or 0)
+        if paid <= 0 or credited >= paid:
+            return False
+        params: Any = {
+            "invoice": invoice_id,
+            "amount": paid - credited,
+            "refund_amount": paid - credited,
+            "reason": "order_change",
+        }
+        key = f"{_KEY_PREFIX}:credit_note.refund:{invoice_id}"
+        self._call(lambda: self._client.v1.credit_notes.create(params, {"idempotency_key": key}))
+        return True
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         if sale.recurring:
             subscription = self._subscription(sale, payment_method)
@@ -375,6 +429,8 @@ class SdkStripeGateway:
         """The customer's live subscription with an item of one of these prices, if any."""
         try:
             return subscription_from(self._subscription_selling(stripe_customer, price_ids))
+        except StripeRejected:
+            raise  # Stripe refused the listing itself: not "none sells them"
         except InvalidRequest:
             return None
 
@@ -440,6 +496,10 @@ class SdkStripeGateway:
             lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
         ).to_dict()
         before = _id_of(found.get("latest_invoice"))
+        if found.get("pending_update") and before is not None:
+            # An earlier change still waits for its invoice (declined, or never paid): it
+            # is voided, so it can't be paid on top of this one, which is a new attempt.
+            self.void_invoice(before)
         items: Any = [
             {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
             for item in found["items"]["data"]
@@ -450,7 +510,9 @@ class SdkStripeGateway:
             "proration_behavior": change.proration,
             "payment_behavior": "pending_if_incomplete",
         }
-        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}"
+        # The invoice before names the attempt: after a decline, the same change asked
+        # again is a new request to Stripe, not a replay of the declined one.
+        key = f"{_KEY_PREFIX}:subscription.quantities:{change.change_id}:{before}"
         updated = self._call(
             lambda: self._client.v1.subscriptions.update(
                 change.subscription_id, params, {"idempotency_key": key}

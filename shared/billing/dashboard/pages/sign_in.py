@@ -17,6 +17,11 @@ from billing.domain.errors import Unauthorized
 from billing.store import dashboard_sessions
 
 WRONG_KEY = "That key is not one this deployment accepts."
+# Wrong keys a source may try within WINDOW_MS; the last of them locks it out for LOCK_MS,
+# whatever it sends then (the right key too), so keys cannot be guessed at speed.
+MOST_WRONG_KEYS = 5
+WINDOW_MS = 15 * 60 * 1000
+LOCK_MS = 15 * 60 * 1000
 
 
 def show(request: Request) -> Response[str]:
@@ -27,9 +32,18 @@ def show(request: Request) -> Response[str]:
 
 def sign_in(request: Request) -> Response[str]:
     key = parsed(SignInForm, request.form).secret_key
+    now = clock.now_ms()
+    locked = dashboard_sessions.locked_until(request.source, now)
+    if locked is not None:
+        minutes = -(-(locked - now) // 60_000)
+        error = f"Too many wrong keys from here: try again in {minutes} minutes."
+        return page(request, "sign_in.html", status=429, error=error)
     try:
         authenticate(f"Bearer {key}", settings().api_key_hashes)
     except Unauthorized:
+        dashboard_sessions.note_wrong_key(
+            request.source, now, most=MOST_WRONG_KEYS, window_ms=WINDOW_MS, lock_ms=LOCK_MS
+        )
         return page(request, "sign_in.html", status=401, error=WRONG_KEY)
     digest = hashlib.sha256(key.encode()).hexdigest()
     session = sessions.signed_in(session_secret(), digest, clock.now_ms())
