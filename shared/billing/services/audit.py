@@ -111,3 +111,8 @@ def scheduled_audit(
     else:
         audits.save_progress(report)
     return report
+
+
+def last_report() -> AuditReport | None:
+    """The last complete audit's report, as stored (the dashboard shows it)."""
+    return audits.load_last()

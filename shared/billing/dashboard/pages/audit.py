@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 
 from billing.dashboard.web import Request, page
 from billing.domain.audit import INVARIANTS
-from billing.store import audits
+from billing.services.audit import last_report
 
 
 def show(request: Request) -> Response[str]:
-    return page(request, "audit.html", report=audits.load_last(), invariants=INVARIANTS)
+    return page(request, "audit.html", report=last_report(), invariants=INVARIANTS)
