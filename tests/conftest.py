@@ -222,8 +222,8 @@ def cleaned(stack: LocalStack, delivery: str, seed: int) -> LocalStack:
     return stack
 
 
-# The billing invariants (I1-I6) checked after every test of the local stack: off unless set
-# to 1 (the lead switches it on by default once the drifts it finds today are fixed).
+# The billing invariants (I1-I6) checked after every test of the local stack: on unless set
+# to 0 (to look at a failing test's own state without the audit's word on it).
 AUDIT_AFTER_TESTS = "BILLING_AUDIT_AFTER_TESTS"
 
 
@@ -231,8 +231,8 @@ AUDIT_AFTER_TESTS = "BILLING_AUDIT_AFTER_TESTS"
 def billing_invariants(request: pytest.FixtureRequest) -> Iterator[None]:
     """After a test that used the local stack (`clean_stack`, so also `api`), the billing
     audit runs over every customer, in this process, and any drift fails the test, naming
-    the invariant and the customer. Off unless BILLING_AUDIT_AFTER_TESTS=1."""
-    on = os.environ.get(AUDIT_AFTER_TESTS, "0") == "1"
+    the invariant and the customer. BILLING_AUDIT_AFTER_TESTS=0 switches it off."""
+    on = os.environ.get(AUDIT_AFTER_TESTS, "1") == "1"
     if not on or "clean_stack" not in request.fixturenames:
         yield
         return
