@@ -69,15 +69,6 @@ def refund_if_stale(
     return purchases.close(purchase_id, "refunded")
 
 
-def grant_scheduled_switch(stripe_subscription_id: str, invoiced_at_ms: int) -> bool:
-    """A change at the period end (a downgrade) is granted by the first paid invoice of
-    the subscription's new period; True if this call granted it."""
-    switch = purchases.scheduled_switch(stripe_subscription_id)
-    if switch is None or invoiced_at_ms < switch[1]:
-        return False
-    return grant_purchase(switch[0], stripe_subscription_id)
-
-
 def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     purchase = purchases.load(purchase_id)
     if purchase is None or purchase.status != "pending":
