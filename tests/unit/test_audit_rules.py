@@ -144,6 +144,35 @@ def test_a_plan_billed_by_two_live_subscriptions_breaks_i4():
     assert found(drifts) == ["I4"]
 
 
+def test_a_second_subscription_selling_a_plans_price_bills_no_held_plan_once_ids_are_recorded():
+    # Pro recorded sub_1 when granted; sub_2 (made in Stripe's dashboard) sells its price too.
+    recorded = facts(
+        (held("s_pro", PRO, stripe_subscription_id="sub_1"),),
+        {"s_pro": PRO},
+        (
+            stripe_sub("sub_1", ("price_pro", 1), ("price_seat", 2)),
+            stripe_sub("sub_2", ("price_pro", 1)),
+        ),
+        grants=(seats(2),),
+    )
+
+    drifts = drifts_of(recorded)
+
+    assert found(drifts) == ["I3"]
+    assert drifts[0].stripe_subscription_id == "sub_2"
+
+
+def test_a_plan_whose_recorded_subscription_is_gone_breaks_i2_whoever_sells_its_price():
+    moved = facts(
+        (held("s_pro", PRO, stripe_subscription_id="sub_gone"),),
+        {"s_pro": PRO},
+        (stripe_sub("sub_2", ("price_pro", 1), ("price_seat", 2)),),
+        grants=(seats(2),),
+    )
+
+    assert sorted(found(drifts_of(moved))) == ["I2", "I3"]
+
+
 def test_grants_of_a_plan_not_held_or_held_twice_or_unlike_stripes_quantity_break_i5():
     orphan = facts((), {}, grants=(seats(0),))
     doubled = pro_paid()

@@ -28,9 +28,11 @@ it yet (a plan held on it alone is I2); it is not I3 either, as an open, unpaid 
 is a purchase still waiting for the customer. `incomplete_expired` and `canceled` never bill
 again.
 
-A held plan is matched to a Stripe subscription by the Stripe prices of the plan version it
-holds, as the subscription sync matches them: a subscription bills a plan when one of its
-items sells one of the plan's prices.
+A held plan is matched to the Stripe subscription it recorded when granted, as the
+subscription sync matches them, and that subscription must sell one of the plan version's
+prices; a plan granted before the ids were recorded is matched by those prices alone. So a
+second subscription selling the same price (made in Stripe's dashboard, or a duplicate
+checkout) bills no held plan: I3.
 """
 
 from __future__ import annotations
@@ -209,6 +211,17 @@ def _paid_recurring(facts: CustomerFacts) -> list[tuple[Subscription, Plan]]:
     return held
 
 
+def _billing_of(
+    sub: Subscription, plan: Plan, subscriptions: Sequence[StripeSubscription]
+) -> list[StripeSubscription]:
+    """The subscriptions among `subscriptions` that bill the held plan (see above)."""
+    prices = plan_price_ids(plan)
+    recorded = sub.stripe_subscription_id
+    return [
+        s for s in subscriptions if prices & s.price_ids and (recorded is None or s.id == recorded)
+    ]
+
+
 def _billing(facts: CustomerFacts) -> list[Drift]:
     """I2, I3 and I4: held paid plans and live Stripe subscriptions, one to one."""
     drifts: list[Drift] = []
@@ -216,13 +229,12 @@ def _billing(facts: CustomerFacts) -> list[Drift]:
     paid = _paid_recurring(facts)
     billed_by: dict[str, list[str]] = {}  # Stripe subscription id -> held subscription ids
     for sub, plan in paid:
-        prices = plan_price_ids(plan)
-        billing = [s for s in live if prices & s.price_ids]
+        billing = _billing_of(sub, plan, live)
         for stripe_sub in billing:
             billed_by.setdefault(stripe_sub.id, []).append(sub.id)
         if not billing:
             others = [
-                f"{s.id} ({s.status})" for s in facts.stripe_subscriptions if prices & s.price_ids
+                f"{s.id} ({s.status})" for s in _billing_of(sub, plan, facts.stripe_subscriptions)
             ]
             drifts.append(
                 _drift(
@@ -328,9 +340,9 @@ def _prepaid(facts: CustomerFacts) -> list[Drift]:
     """A prepaid grant holds the packages its plan's live Stripe subscription bills."""
     drifts: list[Drift] = []
     live = [s for s in facts.stripe_subscriptions if is_live(s)]
-    for _sub, plan in _paid_recurring(facts):
+    for sub, plan in _paid_recurring(facts):
         mirror = plan.stripe
-        billing = [s for s in live if plan_price_ids(plan) & s.price_ids]
+        billing = _billing_of(sub, plan, live)
         if mirror is None or len(billing) != 1:
             continue  # no single subscription to compare with: I2 or I4 says so
         billed = {item.price_id: item.quantity for item in billing[0].items}
@@ -422,7 +434,7 @@ def _ends(facts: CustomerFacts, live: list[StripeSubscription]) -> list[Drift]:
     """A held paid plan shows an end exactly when its Stripe subscription is set to end."""
     drifts: list[Drift] = []
     for sub, plan in _paid_recurring(facts):
-        billing = [s for s in live if plan_price_ids(plan) & s.price_ids]
+        billing = _billing_of(sub, plan, live)
         if len(billing) != 1:
             continue  # I2 or I4 says so
         stripe_sub = billing[0]
