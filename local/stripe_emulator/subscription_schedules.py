@@ -8,7 +8,7 @@ schedule releases the subscription or cancels it, as ``end_behavior`` says.
 
 from __future__ import annotations
 
-from local.stripe_emulator import events, expand, pagination, subscriptions
+from local.stripe_emulator import events, expand, pagination, prorations, subscriptions
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
@@ -162,7 +162,7 @@ def update(request: ApiRequest) -> JsonObject:
         subscription = store.require(subscriptions.OBJECT, schedule["subscription"])
         specs = _specs(store, phase, subscription)
         before = subscriptions.snapshot(subscription)
-        if subscriptions.changes_items(subscription, specs):
+        if prorations.changes_items(subscription, specs):
             subscriptions.apply_items(store, subscription, specs, now)
         subscriptions.emit_updated(store, subscription, before, now)
         schedule["current_phase"] = {
@@ -233,7 +233,7 @@ def _from_subscription(request: ApiRequest) -> JsonObject:
     if subscription["status"] in ("canceled", "incomplete_expired"):
         raise invalid_param("from_subscription", "The subscription has ended.")
     now = now_for(store, subscription["customer"], request.now)
-    start, end = subscriptions.current_period(subscription)
+    start, end = prorations.current_period(subscription)
     phase = _phase(
         start,
         end,
@@ -413,13 +413,13 @@ def _phase(start: int, end: int, items: list[JsonObject], currency: str) -> Json
 
 def _specs(
     store: ObjectStore, phase: JsonObject, subscription: JsonObject | None
-) -> list[subscriptions.ItemSpec]:
+) -> list[prorations.ItemSpec]:
     """A phase's items as subscription items, keeping the id of an item whose price stays."""
     by_price = {}
     if subscription is not None:
         by_price = {item["price"]["id"]: item["id"] for item in subscription["items"]["data"]}
     return [
-        subscriptions.ItemSpec(
+        prorations.ItemSpec(
             by_price.get(item["price"]),
             store.require("price", item["price"]),
             int(item["quantity"]),

@@ -28,17 +28,15 @@ from local.stripe_emulator.errors import StripeError, invalid_param, missing_par
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.prorations import (
     TIMES,
+    ItemSpec,
     billed_price,
+    changes_items,
+    current_period,
+    item_specs,
     one_time_items,
     product_name,
     prorations,
 )
-
-# Re-exported: schedules, test clocks and the invoice preview's callers know them here.
-from local.stripe_emulator.prorations import ItemSpec as ItemSpec
-from local.stripe_emulator.prorations import changes_items as changes_items
-from local.stripe_emulator.prorations import current_period as current_period
-from local.stripe_emulator.prorations import item_specs as item_specs
 from local.stripe_emulator.routing import ApiRequest, Router
 from local.stripe_emulator.store import JsonObject, ObjectStore
 from local.stripe_emulator.timeline import now_for, period_end

@@ -23,6 +23,7 @@ from local.stripe_emulator import (
     hooks,
     invoices,
     pagination,
+    prorations,
     subscription_schedules,
     subscriptions,
 )
@@ -237,7 +238,7 @@ def _schedules(store: ObjectStore, clock_id: str) -> list[JsonObject]:
 
 
 def _sub_due(subscription: JsonObject) -> int:
-    end = subscriptions.current_period(subscription)[1]
+    end = prorations.current_period(subscription)[1]
     cancel_at = subscription["cancel_at"]
     return min(end, cancel_at) if cancel_at is not None else end
 
