@@ -291,14 +291,16 @@ def _answer(
             sync_subscription(payment.subscription_id, stripe, refuse_early=False)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
     invoice_id = payment.invoice.id if payment.invoice else None
+    # Either way the open invoice's page is where the customer pays (authenticates, or
+    # gives another card, as Autumn answers a decline); its `invoice.paid` grants.
+    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
     if payment.status == "requires_action":
         purchases.record(purchase.id, invoice_id=invoice_id)
-        hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
         action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
         return AttachResult(customer_id, hosted, payment.invoice, action)
     purchases.record(purchase.id, invoice_id=invoice_id, declined=True)
     action = RequiredAction("payment_failed", "The card on file was declined.")
-    return AttachResult(customer_id, None, payment.invoice, action)
+    return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
 # Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
