@@ -182,7 +182,8 @@ class LocalStack:
         # The dashboard's address, known once the API listens (Checkout sends customers back).
         os.environ["DASHBOARD_BASE_URL"] = self.dashboard_url
         api.pages[PAYMENT_COMPLETE_PATH] = payment_complete_page(self.dashboard_url)
-        os.environ["CHECKOUT_SUCCESS_URL"] = config.checkout_success_url or self.payment_complete_url
+        success_url = config.checkout_success_url or self.payment_complete_url
+        os.environ["CHECKOUT_SUCCESS_URL"] = success_url
         reset_caches()
         if self.emulator is not None:
             # As `stripe listen --forward-to` would: every event reaches the webhook route,

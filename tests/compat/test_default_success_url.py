@@ -31,7 +31,8 @@ def paid_catalog(api: httpx.Client) -> httpx.Client:
 def pay_and_come_back(payment_url: str, stack: LocalStack) -> httpx.Response:
     """Pays the emulator's Checkout page with 4242 and follows Stripe's redirect."""
     page = httpx.get(payment_url, timeout=PAGE_TIMEOUT_S)
-    assert page.status_code == 200 and "name='card_number'" in page.text
+    assert page.status_code == 200
+    assert "name='card_number'" in page.text
     paid = httpx.post(
         payment_url, data={"card_number": "4242 4242 4242 4242"}, timeout=PAGE_TIMEOUT_S
     )
