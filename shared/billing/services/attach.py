@@ -465,11 +465,14 @@ def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
     lines: list[LineItem] = []
     if mirror.base_price_id is not None:
         lines.append(LineItem(mirror.base_price_id, 1))
+    unbought: list[LineItem] = []
     for feature_id, packages in decision.packages.items():
         price_id = mirror.item_price_ids.get(feature_id)
-        if price_id is not None and packages > 0:
-            lines.append(LineItem(price_id, int(packages)))
-    return tuple(lines)
+        if price_id is not None:
+            (lines if packages > 0 else unbought).append(LineItem(price_id, int(packages)))
+    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
+    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
+    return tuple(lines or unbought)
 
 
 def _with_success_url(sale: Sale) -> Sale:
