@@ -31,7 +31,7 @@ def without_prose(value: Any, naming: bool = False) -> Any:
         return {
             key: without_prose(item, naming=(key == "properties" and not naming))
             for key, item in value.items()
-            if naming or key not in PROSE and not key.startswith("x-")
+            if naming or (key not in PROSE and not key.startswith("x-"))
         }
     if isinstance(value, list):
         return [without_prose(item) for item in value]
