@@ -28,7 +28,7 @@ class PublishedAnswers:
     def __init__(self, document: dict[str, Any]) -> None:
         self.commit: str = document["commit"]
         self.paths: dict[str, dict[str, Any]] = document["paths"]
-        resource = Resource(contents=document, specification=DRAFT202012)
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
         self._registry: Registry[Any] = Registry().with_resource(_BASE, resource)
         # One validator per path and status, built when first needed and kept: the
         # per-answer cost is the validation alone.
@@ -82,14 +82,14 @@ class PublishedAnswers:
         checks: list[Check] = []
         if "$ref" in schema:
             name = schema["$ref"].rsplit("/", 1)[-1]
-            checks.append(lambda v, n=name: self._component(n)(v))
+            checks.append(self._reference(name))
         if "anyOf" in schema:
             options = [self._compile(option) for option in schema["anyOf"]]
             checks.append(lambda v: any(option(v) for option in options))
         if "const" in schema:
-            checks.append(lambda v, c=schema["const"]: _same(v, c))
+            checks.append(_one_of([schema["const"]]))
         if "enum" in schema:
-            checks.append(lambda v, e=schema["enum"]: any(_same(v, o) for o in e))
+            checks.append(_one_of(schema["enum"]))
         if "type" in schema:
             kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             tests = [_TYPES[kind] for kind in kinds]
@@ -118,6 +118,10 @@ class PublishedAnswers:
             )
 
         return check
+
+    def _reference(self, name: str) -> Check:
+        # Resolved when first used: components may refer to each other.
+        return lambda value: self._component(name)(value)
 
     def _component(self, name: str) -> Check:
         check = self._compiled.get(name)
@@ -155,19 +159,30 @@ _TYPES: dict[str, Check] = {
 }
 
 
+def _one_of(options: list[Any]) -> Check:
+    return lambda value: any(_same(value, option) for option in options)
+
+
 def _bounds(schema: dict[str, Any]) -> list[Check]:
+    """Checks of numbers' bounds and strings' lengths (other types pass, as in JSON Schema)."""
     found: list[Check] = []
-    if "minimum" in schema:
-        found.append(lambda v, m=schema["minimum"]: not _number(v) or v >= m)
-    if "maximum" in schema:
-        found.append(lambda v, m=schema["maximum"]: not _number(v) or v <= m)
-    if "exclusiveMinimum" in schema:
-        found.append(lambda v, m=schema["exclusiveMinimum"]: not _number(v) or v > m)
-    if "minLength" in schema:
-        found.append(lambda v, m=schema["minLength"]: not isinstance(v, str) or len(v) >= m)
-    if "maxLength" in schema:
-        found.append(lambda v, m=schema["maxLength"]: not isinstance(v, str) or len(v) <= m)
+    for keyword, holds in _BOUNDS.items():
+        if keyword in schema:
+            found.append(_bound(holds, schema[keyword]))
     return found
+
+
+def _bound(holds: Callable[[Any, Any], bool], limit: Any) -> Check:
+    return lambda value: holds(value, limit)
+
+
+_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": lambda v, m: not _number(v) or v >= m,
+    "maximum": lambda v, m: not _number(v) or v <= m,
+    "exclusiveMinimum": lambda v, m: not _number(v) or v > m,
+    "minLength": lambda v, m: not isinstance(v, str) or len(v) >= m,
+    "maxLength": lambda v, m: not isinstance(v, str) or len(v) <= m,
+}
 
 
 def _pointer(segment: str) -> str:
