@@ -42,6 +42,19 @@ def test_the_copy_names_the_document_and_commit_it_came_from() -> None:
     assert document.covers("/v1/balances.check")
 
 
+def test_every_answer_schema_of_the_document_builds_its_quick_check() -> None:
+    assert published_answers().compile_all() >= 67
+
+
+def test_a_property_the_document_closes_is_refused() -> None:
+    # A variant's `customize` allows no property of its own (additionalProperties: false).
+    plan = {"variant_details": {"customize": {"anything": 1}}}
+
+    found = published_answers().problems("/v1/plans.get", 200, plan)
+
+    assert any("customize" in line and "anything" in line for line in found), found
+
+
 def test_an_answer_as_autumn_publishes_it_passes() -> None:
     assert observed("/v1/customers.get", CUSTOMER) == []
     check = {
