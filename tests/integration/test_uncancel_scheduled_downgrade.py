@@ -129,9 +129,9 @@ def test_cancelling_at_the_period_end_takes_the_scheduled_downgrade_with_the_pla
     # When premium, with pro scheduled to replace it, is cancelled at the period end
     response = update(catalog, plan_id="premium", cancel_action="cancel_end_of_cycle")
 
-    # Then premium ends then and nothing replaces it but the default plan
+    # Then premium ends then and nothing replaces it but the default plan, shown scheduled
     assert response.status_code == 200, response.text
-    assert held(catalog) == [("premium", "active")]
+    assert held(catalog) == [("premium", "active"), ("free", "scheduled")]
     assert customer(catalog)["subscriptions"][0]["canceled_at"] is not None
     subscription = downgrading.subscription()
     assert (subscription.schedule, subscription.cancel_at_period_end) == (None, True)
@@ -154,6 +154,25 @@ def test_cancelling_now_takes_the_scheduled_downgrade_with_the_plan(
     assert held(catalog) == [("free", "active")]
     assert downgrading.statuses() == ["canceled"]
     assert scheduled_items(clean_stack) == []
+
+
+def test_the_plan_a_downgrade_replaces_shows_it_ends_when_the_new_plan_starts(
+    catalog: httpx.Client,  # noqa: F811
+    downgrading: OnPremium,
+) -> None:
+    # As Autumn shows a scheduled downgrade: the plan held is canceling (canceled_at set),
+    # ending when the plan scheduled starts.
+    premium, pro = customer(catalog)["subscriptions"]
+
+    assert (premium["plan_id"], premium["status"]) == ("premium", "active")
+    assert premium["canceled_at"] is not None
+    assert premium["expires_at"] == premium["current_period_end"] == pro["started_at"]
+    assert (pro["plan_id"], pro["status"], pro["canceled_at"]) == ("pro", "scheduled", None)
+
+    downgrading.advance_past_the_period_end()
+
+    (pro,) = customer(catalog)["subscriptions"]
+    assert (pro["plan_id"], pro["canceled_at"], pro["expires_at"]) == ("pro", None, None)
 
 
 def test_a_retried_uncancel_changes_nothing_and_asks_stripe_for_no_change(

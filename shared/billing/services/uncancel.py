@@ -22,6 +22,7 @@ from billing.domain.errors import PlanAlreadyAttached
 from billing.domain.holdings import Holdings, Subscription
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_sync import billed_by
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.subscription_sync import (
@@ -101,7 +102,21 @@ def drop_paid_switch(
     if live.schedule_id is not None and not switch.plan.free:
         stripe().release_schedule(live.schedule_id)
     shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
-    dropped = purchases.drop_scheduled(customer, shown, switch.purchase.id, live.id, clock.now_ms())
+    # The plan held no longer shows it ends with the downgrade (the subscription sync shows
+    # a cancellation set in Stripe, if any, as its own).
+    renewed = [
+        s._replace(canceled_at=None, expires_at=None)
+        for s in billed_by(customer.holdings, live.id)
+        if s.canceled_at is not None and not live.canceling
+    ]
+    dropped = purchases.drop_scheduled(
+        customer,
+        shown,
+        switch.purchase.id,
+        live.id,
+        clock.now_ms(),
+        renewed=renewed[0] if renewed else None,
+    )
     return switch.purchase if dropped else None
 
 
