@@ -5,6 +5,7 @@ purchase are gone, and the plan held renews at the period end as it was."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -135,11 +136,16 @@ def test_cancelling_at_the_period_end_takes_the_scheduled_downgrade_with_the_pla
     assert customer(catalog)["subscriptions"][0]["canceled_at"] is not None
     subscription = downgrading.subscription()
     assert (subscription.schedule, subscription.cancel_at_period_end) == (None, True)
-    assert scheduled_items(clean_stack) == []
+    # Pro's switch and purchase are gone; the default plan's are kept for the period end.
+    kept = scheduled_items(clean_stack)
+    bought = [json.loads(i["body"]["S"]) for i in kept if i["PK"]["S"].startswith("PURCHASE#")]
+    assert len(kept) == 2
+    assert [p["plan_id"] for p in bought] == ["free"]
 
     downgrading.advance_past_the_period_end()
 
     assert held(catalog) == [("free", "active")]
+    assert not [i for i in scheduled_items(clean_stack) if i["PK"]["S"].startswith("PURCHASE#")]
     assert downgrading.statuses() == ["canceled"]
 
 

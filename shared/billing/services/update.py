@@ -25,6 +25,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest, PlanNotFound, StripeCustomerGone
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_sync import default_plan
 from billing.services.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
@@ -32,6 +33,7 @@ from billing.services.attach import (
     ProrationBehavior,
     RequiredAction,
     attach,
+    schedule_default_plan,
 )
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
@@ -163,7 +165,10 @@ def _update(
     if command.cancel_action is not None:
         # A downgrade scheduled for the period end goes with the plan it was to replace.
         drop_paid_switch(customer, live, current, stripe)
-        _cancel(live, command.cancel_action, revision, stripe)
+        ending = _cancel(live, command.cancel_action, revision, stripe)
+        default = default_plan(current.plans(), plan)
+        if ending is not None and default is not None:
+            schedule_default_plan(command.customer_id, default, ending, stripe)
         sync_subscription(live.id, stripe)
         return done
     payment = _change_quantities(customer, held, plan, live, revision, command, stripe)
@@ -200,13 +205,15 @@ def _cancel(
     action: Literal["cancel_immediately", "cancel_end_of_cycle"],
     revision: int,
     stripe: StripeFactory,
-) -> None:
+) -> StripeSubscription | None:
+    """The subscription as Stripe has it once set to end at its period end; None once
+    cancelled now."""
     if action == "cancel_immediately":
         stripe().cancel_now(live.id)
-        return
+        return None
     if live.canceling:
-        return  # already so: nothing to ask of Stripe
-    stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+        return live  # already so: nothing to ask of Stripe
+    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
 
 
 def _change_quantities(
