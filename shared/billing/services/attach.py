@@ -31,7 +31,6 @@ from billing.domain.attach import (
     PlanSchedule,
     RedirectMode,
     decide,
-    ending_later,
     scheduled,
     trial_end,
 )
@@ -53,7 +52,7 @@ from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.services.subscription_sync import billing_subscription, sync_subscription
-from billing.services.uncancel import clear_pending_end, renew_by_attach
+from billing.services.uncancel import clear_pending_end
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
@@ -175,10 +174,6 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     seen = situation(command)
     customer, plan = seen.customer, seen.plan
     _refuse_stale(command, customer)
-    renewed = ending_later(plan, customer.holdings, seen.held_plans)
-    if renewed is not None:
-        renew_by_attach(customer, renewed, seen.held_plans[renewed.id], stripe)
-        return AttachResult(customer_id=command.customer_id)
     decision = seen.decide(has_card=False)
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None, stripe, None))

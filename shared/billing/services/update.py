@@ -22,7 +22,12 @@ from typing import Literal
 from billing import clock
 from billing.domain.attach import RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanNotFound, StripeCustomerGone
+from billing.domain.errors import (
+    InvalidRequest,
+    PlanNotFound,
+    RefusedChange,
+    StripeCustomerGone,
+)
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.stripe_sync import default_plan
@@ -107,6 +112,8 @@ def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscrip
     recurring = [
         s for s in customer.holdings.subscriptions if not s.one_off and s.status == "active"
     ]
+    if command.cancel_action == "uncancel":
+        _refuse_uncancel_of_scheduled(customer, command)
     if command.subscription_id is not None:
         found = next((s for s in recurring if s.id == command.subscription_id), None)
         if found is None or command.plan_id not in (None, found.plan_id):
@@ -127,6 +134,26 @@ def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscrip
             details=[{"field": "plan_id", "message": "required here"}],
         )
     return main[0]
+
+
+def _refuse_uncancel_of_scheduled(customer: Customer, command: UpdatePlan) -> None:
+    """A plan shown as scheduled has not started: there is no cancellation of it to take
+    back (Autumn answers 400 too). Taking back the change that scheduled it is an uncancel
+    of the plan held now."""
+    for sub in customer.holdings.subscriptions:
+        if sub.status != "scheduled":
+            continue
+        if command.subscription_id is not None and sub.id != command.subscription_id:
+            continue
+        if command.plan_id not in (None, sub.plan_id) or (
+            command.plan_id is None and command.subscription_id is None
+        ):
+            continue
+        raise RefusedChange(
+            f"The plan '{sub.plan_id}' is scheduled, not started: there is nothing to "
+            "uncancel. Uncancel the plan it replaces to take the change back.",
+            details=[{"field": "cancel_action", "message": "the plan is scheduled"}],
+        )
 
 
 def _update(
