@@ -31,7 +31,6 @@ from billing.domain.attach import (
     PlanSchedule,
     RedirectMode,
     decide,
-    ending_later,
     scheduled,
     trial_end,
 )
@@ -53,7 +52,7 @@ from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.services.subscription_sync import billing_subscription, sync_subscription
-from billing.services.uncancel import clear_pending_end, renew_by_attach
+from billing.services.uncancel import clear_pending_end
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
@@ -67,6 +66,7 @@ from billing.stripe_api.payments import (
     Sale,
     ScheduledSwitch,
 )
+from billing.stripe_api.subscriptions import StripeSubscription
 
 ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 
@@ -186,10 +186,6 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if plan.custom:
         catalog.put_custom_plan(plan)
     _refuse_stale(command, customer)
-    renewed = ending_later(plan, customer.holdings, seen.held_plans)
-    if renewed is not None:
-        renew_by_attach(customer, renewed, seen.held_plans[renewed.id], stripe)
-        return AttachResult(customer_id=command.customer_id)
     decision = seen.decide(has_card=False)
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None, stripe, None))
@@ -247,6 +243,39 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
     return _answer(command.customer_id, purchase, stripe().change_plan(change), stripe)
+
+
+def schedule_default_plan(
+    customer_id: str, default: Plan, ending: StripeSubscription, stripe: StripeFactory
+) -> None:
+    """A plan cancelled at its period end (`ending`: its Stripe subscription, set to end)
+    gives way then to the group's default plan, shown as scheduled until then, as Autumn
+    shows it. Kept as a move to that free plan would be (free_at_period_end): a pending
+    purchase of it that the subscription's end grants, dropped if the cancellation is
+    taken back. Nothing when the customer holds the default plan already."""
+    command = AttachPlan(customer_id=customer_id, plan_id=default.id, version=default.version)
+    try:
+        seen = situation(command)
+        decision = seen.decide(has_card=False)
+    except PlanAlreadyAttached:
+        return
+    if decision.replaces is None or decision.replaces.stripe_subscription_id not in (
+        None,
+        ending.id,
+    ):
+        return  # the plan ending is not the one the default plan replaces
+    at_s = ending.cancel_at or ending.current_period_end
+    if at_s is None:
+        raise LookupError(f"Stripe subscription {ending.id} has no period end")
+    leaving = seen.held_plans[decision.replaces.id]
+    decision = replace(decision, flow="schedule", starts="period_end")
+    purchase = _pending(seen.customer, default, decision, command, None, stripe, leaving)
+    if purchase.status != "pending":
+        return
+    shown = scheduled(default, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
+    purchases.save_scheduled(
+        seen.customer, shown, purchase.id, ending.id, at_s * 1000, clock.now_ms()
+    )
 
 
 def holdings_snapshot(customer: Customer) -> tuple[str, ...]:

@@ -22,9 +22,15 @@ from typing import Literal
 from billing import clock
 from billing.domain.attach import RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanNotFound, StripeCustomerGone
+from billing.domain.errors import (
+    InvalidRequest,
+    PlanNotFound,
+    RefusedChange,
+    StripeCustomerGone,
+)
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_sync import default_plan
 from billing.services.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
@@ -32,6 +38,7 @@ from billing.services.attach import (
     ProrationBehavior,
     RequiredAction,
     attach,
+    schedule_default_plan,
 )
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
@@ -105,6 +112,8 @@ def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscrip
     recurring = [
         s for s in customer.holdings.subscriptions if not s.one_off and s.status == "active"
     ]
+    if command.cancel_action == "uncancel":
+        _refuse_uncancel_of_scheduled(customer, command)
     if command.subscription_id is not None:
         found = next((s for s in recurring if s.id == command.subscription_id), None)
         if found is None or command.plan_id not in (None, found.plan_id):
@@ -125,6 +134,26 @@ def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscrip
             details=[{"field": "plan_id", "message": "required here"}],
         )
     return main[0]
+
+
+def _refuse_uncancel_of_scheduled(customer: Customer, command: UpdatePlan) -> None:
+    """A plan shown as scheduled has not started: there is no cancellation of it to take
+    back (Autumn answers 400 too). Taking back the change that scheduled it is an uncancel
+    of the plan held now."""
+    for sub in customer.holdings.subscriptions:
+        if sub.status != "scheduled":
+            continue
+        if command.subscription_id is not None and sub.id != command.subscription_id:
+            continue
+        if command.plan_id not in (None, sub.plan_id) or (
+            command.plan_id is None and command.subscription_id is None
+        ):
+            continue
+        raise RefusedChange(
+            f"The plan '{sub.plan_id}' is scheduled, not started: there is nothing to "
+            "uncancel. Uncancel the plan it replaces to take the change back.",
+            details=[{"field": "cancel_action", "message": "the plan is scheduled"}],
+        )
 
 
 def _update(
@@ -163,7 +192,10 @@ def _update(
     if command.cancel_action is not None:
         # A downgrade scheduled for the period end goes with the plan it was to replace.
         drop_paid_switch(customer, live, current, stripe)
-        _cancel(live, command.cancel_action, revision, stripe)
+        ending = _cancel(live, command.cancel_action, revision, stripe)
+        default = default_plan(current.plans(), plan)
+        if ending is not None and default is not None:
+            schedule_default_plan(command.customer_id, default, ending, stripe)
         sync_subscription(live.id, stripe)
         return done
     payment = _change_quantities(customer, held, plan, live, revision, command, stripe)
@@ -200,13 +232,15 @@ def _cancel(
     action: Literal["cancel_immediately", "cancel_end_of_cycle"],
     revision: int,
     stripe: StripeFactory,
-) -> None:
+) -> StripeSubscription | None:
+    """The subscription as Stripe has it once set to end at its period end; None once
+    cancelled now."""
     if action == "cancel_immediately":
         stripe().cancel_now(live.id)
-        return
+        return None
     if live.canceling:
-        return  # already so: nothing to ask of Stripe
-    stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+        return live  # already so: nothing to ask of Stripe
+    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
 
 
 def _change_quantities(
