@@ -68,9 +68,7 @@ def test_without_invoice_creation_a_payment_session_leaves_no_invoice(
     assert client.v1.invoices.list({"customer": customer.id}).data == []
 
 
-def test_a_guest_payment_session_with_invoice_creation_creates_its_customer(
-    client, one_time_price
-):
+def test_a_guest_payment_session_with_invoice_creation_creates_its_customer(client, one_time_price):
     guest = client.v1.checkout.sessions.create(
         {
             "mode": "payment",

@@ -26,9 +26,7 @@ def test_a_top_up_paid_on_checkout_leaves_one_paid_invoice_in_the_customers_invo
     assert pay_on_checkout_page(answer["payment_url"], "4242 4242 4242 4242").status_code == 303
 
     listed = catalog.post("/v1/invoices.list", json={"customer_id": "c1"}).json()["list"]
-    assert [(i["status"], i["total"], i["plan_ids"]) for i in listed] == [
-        ("paid", 5, ["top_up"])
-    ]
+    assert [(i["status"], i["total"], i["plan_ids"]) for i in listed] == [("paid", 5, ["top_up"])]
     embedded = catalog.post(
         "/v1/customers.get", json={"customer_id": "c1", "expand": ["invoices"]}
     ).json()["invoices"]
