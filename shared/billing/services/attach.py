@@ -365,14 +365,16 @@ def _answer(
             sync_subscription(payment.subscription_id, stripe, refuse_early=False)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
     invoice_id = payment.invoice.id if payment.invoice else None
+    # Either way the open invoice's page is where the customer pays (authenticates, or
+    # gives another card, as Autumn answers a decline); its `invoice.paid` grants.
+    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
     if payment.status == "requires_action":
         purchases.record(purchase.id, invoice_id=invoice_id)
-        hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
         action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
         return AttachResult(customer_id, hosted, payment.invoice, action)
     purchases.record(purchase.id, invoice_id=invoice_id, declined=True)
     action = RequiredAction("payment_failed", "The card on file was declined.")
-    return AttachResult(customer_id, None, payment.invoice, action)
+    return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
 # Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
@@ -548,11 +550,14 @@ def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
     lines: list[LineItem] = []
     if mirror.base_price_id is not None:
         lines.append(LineItem(mirror.base_price_id, 1))
+    unbought: list[LineItem] = []
     for feature_id, packages in decision.packages.items():
         price_id = mirror.item_price_ids.get(feature_id)
-        if price_id is not None and packages > 0:
-            lines.append(LineItem(price_id, int(packages)))
-    return tuple(lines)
+        if price_id is not None:
+            (lines if packages > 0 else unbought).append(LineItem(price_id, int(packages)))
+    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
+    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
+    return tuple(lines or unbought)
 
 
 def _with_success_url(sale: Sale) -> Sale:

@@ -691,6 +691,7 @@ class SdkStripeGateway:
                 (int(line["period"]["end"]) for line in lines if line.get("period")),
                 default=None,
             ),
+            number=fields.get("number"),
         )
 
     def add_invoice_items(
