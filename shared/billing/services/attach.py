@@ -26,6 +26,7 @@ from typing import Literal
 from billing import clock
 from billing.config import settings
 from billing.domain.attach import (
+    INVOICE_FLOW,
     AttachDecision,
     AttachOptions,
     PlanSchedule,
@@ -88,6 +89,7 @@ class AttachPlan:
     # Other terms (a base price, items) for this customer's purchase alone: bought as a
     # version of the plan made for it, billed by Stripe prices of its own.
     customize: PlanChanges | None = None
+    invoice_mode: InvoiceMode | None = None
     success_url: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     # Names the purchase for good when the request is made once on the caller's behalf (a
@@ -97,6 +99,16 @@ class AttachPlan:
     # The customer's subscriptions when the request was asked for (a plan attached once a
     # card is saved): if they changed since, the attach is refused rather than run stale.
     expected_holdings: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceMode:
+    """Paid by an invoice Stripe sends, due `days_until_due` days after it is made, instead
+    of a card charged now; the plan granted once it is paid, or at once with `enable_now`
+    (an enterprise deal trusted to pay)."""
+
+    days_until_due: int = 30
+    enable_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,6 +210,8 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return AttachResult(customer_id=command.customer_id)
     customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
+    if command.invoice_mode is not None:
+        return _invoiced(command, command.invoice_mode, seen, customer, stripe)
     card = stripe().usable_payment_method(customer.stripe_id)
     decision = seen.decide(has_card=card is not None)
     if decision.flow == "card_required":
@@ -276,6 +290,54 @@ def schedule_default_plan(
     purchases.save_scheduled(
         seen.customer, shown, purchase.id, ending.id, at_s * 1000, clock.now_ms()
     )
+
+
+def _invoiced(
+    command: AttachPlan,
+    mode: InvoiceMode,
+    seen: AttachSituation,
+    customer: Customer,
+    stripe: StripeFactory,
+) -> AttachResult:
+    """A purchase paid by an invoice Stripe sends: a new subscription (or a one-off invoice)
+    collected by invoice, granted when the invoice is paid (the invoice.paid webhook), or at
+    once where the caller trusts the customer to pay."""
+    assert customer.stripe_id is not None
+    decision = invoice_decision(seen)
+    leaving = seen.leaving(decision)
+    purchase = _pending(customer, seen.plan, decision, command, None, stripe, leaving)
+    if purchase.status != "pending":
+        return AttachResult(customer_id=command.customer_id)  # a rerun of a finished attach
+    sent = stripe().send_invoice(
+        _sale(customer.stripe_id, seen.plan, purchase), mode.days_until_due
+    )
+    purchases.record(purchase.id, invoice_id=sent.invoice.id)
+    granted = mode.enable_now and grant_purchase(purchase.id, sent.subscription_id)
+    if granted and sent.subscription_id is not None:
+        sync_subscription(sent.subscription_id, stripe, refuse_early=False)
+    return AttachResult(
+        customer_id=command.customer_id,
+        payment_url=sent.invoice.hosted_invoice_url,
+        invoice=sent.invoice,
+    )
+
+
+def invoice_decision(seen: AttachSituation) -> AttachDecision:
+    """What an attach paid by invoice does; refused where an invoice cannot pay for it (a
+    change of a paid subscription, a trial with nothing due), never charged another way."""
+    decision = replace(seen.decide(has_card=True), flow=INVOICE_FLOW)
+    leaving = seen.leaving(decision)
+    why = None
+    if leaving is not None and not leaving.free:
+        why = "a change of a paid plan is billed on its own subscription"
+    elif decision.trial is not None:
+        why = "a free trial has nothing to invoice yet"
+    if why is not None:
+        raise InvalidRequest(
+            f"invoice_mode cannot pay for this attach: {why}.",
+            details=[{"field": "invoice_mode", "message": why}],
+        )
+    return decision
 
 
 def holdings_snapshot(customer: Customer) -> tuple[str, ...]:
@@ -474,11 +536,22 @@ def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
         statuses.append(stripe().close_checkout(previous.checkout_session_id))
     if previous.invoice_id is not None:
         statuses.append(stripe().void_invoice(previous.invoice_id))
+        if previous.flow == INVOICE_FLOW and statuses[-1] == "void":
+            # Collected by invoice, its subscription is active unpaid: it ends with it.
+            _end_invoiced_subscription(previous.invoice_id, stripe)
     if "complete" in statuses or "paid" in statuses:
         grant_purchase(previous.id)
         raise PlanAlreadyAttached(
             f"The customer just paid for the plan '{previous.plan_id}' on an earlier page."
         )
+
+
+def _end_invoiced_subscription(invoice_id: str, stripe: StripeFactory) -> None:
+    fields = stripe().retrieve_object("invoice", invoice_id) or {}
+    details = (fields.get("parent") or {}).get("subscription_details") or {}
+    subscription_id = details.get("subscription")
+    if isinstance(subscription_id, str):
+        stripe().cancel_now(subscription_id)
 
 
 def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:

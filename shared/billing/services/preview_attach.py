@@ -34,6 +34,7 @@ from billing.services.attach import (
     PRORATIONS,
     AttachPlan,
     AttachSituation,
+    invoice_decision,
     price_ids,
     sale_lines,
     situation,
@@ -67,6 +68,11 @@ def preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
 
 def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
     seen = situation(command, stripe)
+    if command.invoice_mode is not None and not seen.plan.free:
+        # Paid by an invoice sent to the customer: no page to go to, and refused as the
+        # attach refuses it.
+        invoiced = invoice_decision(seen)
+        return _purchase(command, seen, invoiced, seen.leaving(invoiced))
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id
     if decision.flow != "grant" and stripe_customer:
@@ -106,7 +112,7 @@ def _purchase(
     plan, now = seen.plan, clock.now_ms()
     lines: tuple[PreviewLine, ...] = ()
     cycle = None
-    if decision.flow in ("checkout", "charge"):
+    if decision.flow in ("checkout", "charge", "invoice"):
         sale_lines(plan, decision)  # refused as attach refuses a plan without Stripe prices
     if decision.flow != "grant":
         trial_ends = trial_end(decision.trial, now)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from aws_lambda_powertools import Logger
 
 from billing import clock
+from billing.domain.attach import INVOICE_FLOW
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
@@ -161,7 +162,9 @@ def awaits_grant(purchase_id: str, customer: Customer) -> bool:
     purchase = purchases.load(purchase_id)
     if purchase is None or purchase.internal_id != customer.internal_id:
         return False
-    if purchase.status != "pending":
+    if purchase.status != "pending" or purchase.flow == INVOICE_FLOW:
+        # Collected by invoice: its subscription is active before it is paid, and the
+        # invoice's payment (maybe weeks away) grants it, not a redelivered event.
         return False
     return purchase.replaces is not None or not any(
         s.plan_id == purchase.plan_id and not s.one_off and s.status == "active"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Sale,
         SavedCard,
         ScheduledSwitch,
+        SentInvoice,
     )
     from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
 
@@ -87,6 +88,12 @@ class StripeGateway(Protocol):
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is
         a `Payment`, not an exception."""
+        ...
+
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        """Creates the subscription (or the one-off invoice) of `sale` collected by invoice
+        (`send_invoice`): its first invoice finalized and sent, due in `days_until_due`
+        days; nothing charged."""
         ...
 
     def change_plan(self, change: PlanChange) -> Payment:

@@ -43,6 +43,7 @@ from billing.stripe_api.payments import (
     Sale,
     SavedCard,
     ScheduledSwitch,
+    SentInvoice,
 )
 from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription, subscription_from
 
@@ -344,7 +345,55 @@ class SdkStripeGateway:
             return self._paid(invoice_id, payment_method, subscription_id=str(fields["id"]))
         if payment_method is None:
             raise ValueError("a one-off purchase is paid by a card")
-        return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
+        return self._paid(
+            self._one_off_invoice(
+                sale, payment_method, {"collection_method": "charge_automatically"}
+            ),
+            payment_method,
+        )
+
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        metadata = _metadata(sale)
+        terms: Any = {"collection_method": "send_invoice", "days_until_due": days_until_due}
+        subscription_id = None
+        if sale.recurring:
+            params: Any = {
+                "customer": sale.stripe_customer,
+                "items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+                "metadata": metadata,
+                **terms,
+            }
+            key = f"{_KEY_PREFIX}:subscription.create:{sale.purchase_id}"
+            subscription = self._call(
+                lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
+            ).to_dict()
+            subscription_id = str(subscription["id"])
+            invoice_id = _id_of(subscription.get("latest_invoice"))
+            if invoice_id is None:
+                raise ValueError("a new subscription has a first invoice")
+        else:
+            invoice_id = self._one_off_invoice(sale, None, terms)
+        return SentInvoice(self._sent(invoice_id), subscription_id)
+
+    def _sent(self, invoice_id: str) -> InvoiceSummary:
+        """Finalizes the draft now (Stripe would wait an hour) and sends it; a retry finds it
+        open (or paid) already and sends nothing twice (keyed by the invoice)."""
+        if self._invoice_summary(invoice_id).status == "draft":
+            key = f"{_KEY_PREFIX}:invoice.finalize:{invoice_id}"
+            self._call(
+                lambda: self._client.v1.invoices.finalize_invoice(
+                    invoice_id, {"auto_advance": True}, {"idempotency_key": key}
+                )
+            )
+        summary = self._invoice_summary(invoice_id)
+        if summary.status == "open":
+            key = f"{_KEY_PREFIX}:invoice.send:{invoice_id}"
+            self._call(
+                lambda: self._client.v1.invoices.send_invoice(
+                    invoice_id, {}, {"idempotency_key": key}
+                )
+            )
+        return summary
 
     def change_plan(self, change: PlanChange) -> Payment:
         subscription = self._subscription_changed(change)
@@ -479,7 +528,9 @@ class SdkStripeGateway:
                 "customer": stripe_customer,
                 "status": "all",
                 "limit": 100,
-                "expand": ["data.schedule"],
+                # The latest invoice says whether a subscription collected by invoice is
+                # still waiting for its first payment (see `awaiting_first_invoice`).
+                "expand": ["data.schedule", "data.latest_invoice"],
                 **({"starting_after": after} if after else {}),
             }
             listed = self._call(partial(self._client.v1.subscriptions.list, params))
@@ -824,16 +875,21 @@ class SdkStripeGateway:
             lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
         )
 
-    def _one_off_invoice(self, sale: Sale, payment_method: str) -> str:
+    def _one_off_invoice(
+        self, sale: Sale, payment_method: str | None, collection: dict[str, Any]
+    ) -> str:
+        """A draft invoice of the sale's one-time prices, collected as `collection` says
+        (charged to `payment_method`, or sent to be paid)."""
         metadata = _metadata(sale)
         params: Any = {
             "customer": sale.stripe_customer,
-            "collection_method": "charge_automatically",
+            **collection,
             "auto_advance": False,
-            "default_payment_method": payment_method,
             "pending_invoice_items_behavior": "exclude",
             "metadata": metadata,
         }
+        if payment_method is not None:
+            params["default_payment_method"] = payment_method
         key = f"{_KEY_PREFIX}:invoice.create:{sale.purchase_id}"
         invoice = self._call(
             lambda: self._client.v1.invoices.create(params, {"idempotency_key": key})
