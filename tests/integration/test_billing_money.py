@@ -10,7 +10,14 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client
-from tests.integration.test_attach_api import attach, catalog, customer, webhooks, with_card_on_file
+from tests.integration.test_attach_api import (
+    attach,
+    catalog,
+    customer,
+    pay_on_checkout_page,
+    webhooks,
+    with_card_on_file,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -96,3 +103,69 @@ def test_a_prepaid_only_plan_at_quantity_zero_needs_no_card_and_no_checkout(
     held = customer(catalog)
     assert [s["plan_id"] for s in held["subscriptions"]] == ["seat_packs"]
     assert held["balances"]["seats"]["granted"] == 0
+
+
+def paying_card(webhooks: LocalStack, invoice_id: str) -> str:
+    """The card that paid the invoice (its payment intent's payment method)."""
+    stripe = stripe_client(webhooks)
+    invoice = stripe.v1.invoices.retrieve(invoice_id, {"expand": ["payments"]})
+    assert invoice.status == "paid"
+    (payment,) = invoice.payments.data
+    intent = stripe.v1.payment_intents.retrieve(payment.payment.payment_intent)
+    return str(intent.payment_method)
+
+
+def new_default_card(webhooks: LocalStack, stripe_customer: str, test_card: str) -> str:
+    """What the portal does when the customer adds a card: attached and made the default."""
+    stripe = stripe_client(webhooks)
+    card = stripe.v1.payment_methods.attach(test_card, {"customer": stripe_customer})
+    stripe.v1.customers.update(
+        stripe_customer, {"invoice_settings": {"default_payment_method": card.id}}
+    )
+    return str(card.id)
+
+
+def test_an_upgrade_is_charged_to_the_customers_current_default_card(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    """The subscription was bought with the default card of the day: it is not pinned to it,
+    so the upgrade charges the card the customer made default since."""
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_visa")
+    assert attach(catalog, plan_id="pro").json()["invoice"]["status"] == "paid"
+    stripe = stripe_client(webhooks)
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert subscription.default_payment_method is None
+    newer = new_default_card(webhooks, stripe_customer, "pm_card_mastercard")
+
+    upgraded = attach(catalog, plan_id="premium").json()
+
+    assert upgraded["invoice"]["status"] == "paid"
+    assert paying_card(webhooks, upgraded["invoice"]["stripe_id"]) == newer
+
+
+def test_after_setup_payment_an_upgrade_of_a_plan_bought_on_the_checkout_page_charges_the_new_card(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    """A checkout page leaves its card on the subscription; the card saved by setup_payment
+    becomes the customer's default and the subscription's, as the portal does it."""
+    paid = attach(catalog, plan_id="pro", success_url="https://example.test/done").json()
+    pay_on_checkout_page(paid["payment_url"], "4242 4242 4242 4242")
+    stripe = stripe_client(webhooks)
+    stripe_customer = customer(catalog)["stripe_id"]
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    first_card = subscription.default_payment_method
+    assert first_card is not None
+
+    setup = catalog.post(
+        "/v1/billing.setup_payment",
+        json={"customer_id": "c1", "success_url": "https://example.test/saved"},
+    )
+    assert setup.status_code == 200, setup.text
+    pay_on_checkout_page(setup.json()["url"], "5555 5555 5555 4444")
+    newer = stripe.v1.customers.retrieve(stripe_customer).invoice_settings.default_payment_method
+    assert newer not in (None, first_card)
+
+    upgraded = attach(catalog, plan_id="premium").json()
+
+    assert upgraded["invoice"]["status"] == "paid"
+    assert paying_card(webhooks, upgraded["invoice"]["stripe_id"]) == newer

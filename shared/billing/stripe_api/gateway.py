@@ -234,11 +234,9 @@ class SdkStripeGateway:
             raise failure(error) from error
 
     def usable_payment_method(self, stripe_customer: str) -> str | None:
-        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
-        settings_ = found.to_dict().get("invoice_settings") or {}
-        default = settings_.get("default_payment_method")
-        if default:
-            return default if isinstance(default, str) else str(default["id"])
+        default = self._default_card(stripe_customer)
+        if default is not None:
+            return default
         listed = self._call(
             lambda: self._client.v1.payment_methods.list(
                 {"customer": stripe_customer, "type": "card", "limit": 1}
@@ -797,6 +795,30 @@ class SdkStripeGateway:
                 stripe_customer, params, {"idempotency_key": key}
             )
         )
+        # A subscription with a card of its own (one made by a checkout page) would go on
+        # charging that card: it moves to the new default, as Stripe's portal moves it.
+        listed = self._call(
+            lambda: self._client.v1.subscriptions.list({"customer": stripe_customer})
+        )
+        for subscription in listed.auto_paging_iter():
+            pinned = _id_of(subscription.to_dict().get("default_payment_method"))
+            if pinned is None or pinned == payment_method:
+                continue
+            moved: Any = {"default_payment_method": payment_method}
+            move_key = f"{_KEY_PREFIX}:subscription.card:{subscription.id}:{payment_method}"
+            self._call(
+                lambda sub_id=subscription.id, moved=moved, move_key=move_key: (
+                    self._client.v1.subscriptions.update(
+                        sub_id, moved, {"idempotency_key": move_key}
+                    )
+                )
+            )
+
+    def _default_card(self, stripe_customer: str) -> str | None:
+        """The customer's default payment method for invoices, if any."""
+        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
+        settings_ = found.to_dict().get("invoice_settings") or {}
+        return _id_of(settings_.get("default_payment_method"))
 
     def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
         """Created incomplete, then paid on purpose: a card error is then an answer about
@@ -807,7 +829,10 @@ class SdkStripeGateway:
             "payment_behavior": "default_incomplete",
             "metadata": _metadata(sale),
         }
-        if payment_method is not None:
+        if payment_method is not None and self._default_card(sale.stripe_customer) is None:
+            # Pinned only when the customer has no default card: a pinned card outranks the
+            # customer's default, so a card the customer makes default later (setup_payment,
+            # the portal) would not pay this subscription's upgrades and renewals.
             params["default_payment_method"] = payment_method
         if sale.trial_end_s is not None:
             params["trial_end"] = sale.trial_end_s
