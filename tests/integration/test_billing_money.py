@@ -3,7 +3,8 @@ bought at quantity 0, and an upgrade charged to the customer's current default c
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,8 @@ from tests.integration.test_attach_api import (
     webhooks,
     with_card_on_file,
 )
+from tests.lifecycle import paid_pro_customer
+from tests.stripe_clocks import advance
 
 pytestmark = pytest.mark.slow
 
@@ -169,3 +172,55 @@ def test_after_setup_payment_an_upgrade_of_a_plan_bought_on_the_checkout_page_ch
 
     assert upgraded["invoice"]["status"] == "paid"
     assert paying_card(webhooks, upgraded["invoice"]["stripe_id"]) == newer
+
+
+DAY = 86400
+
+
+def invoices_of(api: httpx.Client) -> list[dict[str, Any]]:
+    listed = api.post("/v1/invoices.list", json={"customer_id": "c1"})
+    assert listed.status_code == 200, listed.text
+    return sorted(listed.json()["list"], key=lambda i: i["created_at"])
+
+
+def unused_credit(subscription: Any, at: int, cents: int) -> Decimal:
+    """Stripe's credit for the unused share of the period, in dollars (half a cent away
+    from zero)."""
+    item = subscription["items"].data[0]
+    start, end = item.current_period_start, item.current_period_end
+    share = Decimal(cents) * (end - at) / (end - start)
+    return -share.quantize(Decimal(1), rounding=ROUND_HALF_UP) / 100
+
+
+@pytest.mark.parametrize(("proration_behavior", "credited"), [(None, True), ("none", False)])
+def test_cancel_immediately_credits_the_unused_time_unless_told_not_to(
+    api: httpx.Client, clean_stack: LocalStack, proration_behavior: str | None, credited: bool
+) -> None:
+    """Autumn's cancel-immediately billing scenario: ten days into a $20 month, the plan
+    ends now and a final invoice credits the rest of the month to the customer's balance."""
+    held = paid_pro_customer(api, clean_stack, "pm_card_visa")
+    stripe = stripe_client(clean_stack)
+    subscription = stripe.v1.subscriptions.retrieve(held["subscription"])
+    at = subscription["items"].data[0].current_period_start + 10 * DAY
+    advance(stripe, held["clock"], at)
+
+    body: dict[str, Any] = {
+        "customer_id": "c1",
+        "plan_id": "pro",
+        "cancel_action": "cancel_immediately",
+    }
+    if proration_behavior is not None:
+        body["proration_behavior"] = proration_behavior
+    canceled = api.post("/v1/billing.update", json=body)
+
+    assert canceled.status_code == 200, canceled.text
+    assert api.post("/v1/customers.get", json={"customer_id": "c1"}).json()["subscriptions"] == []
+    totals = [Decimal(str(i["total"])) for i in invoices_of(api)]
+    balance = Decimal(stripe.v1.customers.retrieve(held["stripe_id"]).balance) / 100
+    if not credited:
+        assert (totals, balance) == ([Decimal(20)], Decimal(0))
+        return
+    credit = unused_credit(subscription, at, 2000)
+    assert Decimal("-13.55") <= credit <= Decimal("-12.85")  # 18 to 21 days of the month
+    assert totals == [Decimal(20), credit]
+    assert balance == credit

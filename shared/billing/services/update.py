@@ -163,7 +163,7 @@ def _update(
     if command.cancel_action is not None:
         # A downgrade scheduled for the period end goes with the plan it was to replace.
         drop_paid_switch(customer, live, current, stripe)
-        _cancel(live, command.cancel_action, revision, stripe)
+        _cancel(live, command.cancel_action, revision, command.proration_behavior, stripe)
         sync_subscription(live.id, stripe)
         return done
     payment = _change_quantities(customer, held, plan, live, revision, command, stripe)
@@ -199,10 +199,12 @@ def _cancel(
     live: StripeSubscription,
     action: Literal["cancel_immediately", "cancel_end_of_cycle"],
     revision: int,
+    proration: ProrationBehavior,
     stripe: StripeFactory,
 ) -> None:
     if action == "cancel_immediately":
-        stripe().cancel_now(live.id)
+        # As Autumn: the unused time is credited unless the caller asked for no proration.
+        stripe().cancel_now(live.id, credit_unused=proration != "none")
         return
     if live.canceling:
         return  # already so: nothing to ask of Stripe

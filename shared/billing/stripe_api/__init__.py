@@ -118,8 +118,12 @@ class StripeGateway(Protocol):
         the phases its schedule still has to come (the billing audit reads them)."""
         ...
 
-    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
-        """Ends the subscription at once (nothing refunded)."""
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
+        """Ends the subscription at once. With `credit_unused`, the unused time of its period
+        is credited on a final invoice (to the customer's Stripe credit balance); else
+        nothing is refunded."""
         ...
 
     def live_subscription_ids(self, stripe_customer: str) -> list[str]:

@@ -487,12 +487,15 @@ class SdkStripeGateway:
                 return tuple(found)
             after = page[-1].id
 
-    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
         """Ends the subscription at once (a subscription ends once: one key per id). One
         that had already ended is left as it is."""
         key = f"{_KEY_PREFIX}:subscription.cancel:{subscription_id}"
+        params: Any = {"prorate": True, "invoice_now": True} if credit_unused else {}
         try:
-            self._client.v1.subscriptions.cancel(subscription_id, {}, {"idempotency_key": key})
+            self._client.v1.subscriptions.cancel(subscription_id, params, {"idempotency_key": key})
         except stripe.InvalidRequestError as error:
             if error.code != "resource_missing":  # already ended: what we wanted
                 raise failure(error) from error
