@@ -403,6 +403,26 @@ def test_cancel_with_prorate_and_invoice_now_credits_the_unused_time_on_a_final_
     assert final.ending_balance == credit
 
 
+def test_a_cancel_now_preview_is_the_final_invoice_the_cancel_then_makes(client, prices):
+    _, sub, _, _ = _ten_days_in(client, prices)
+    preview = client.v1.invoices.create_preview(
+        {"subscription": sub.id, "subscription_details": {"cancel_now": True}}
+    )
+    unprorated = client.v1.invoices.create_preview(
+        {
+            "subscription": sub.id,
+            "subscription_details": {"cancel_now": True, "proration_behavior": "none"},
+        }
+    )
+
+    canceled = client.v1.subscriptions.cancel(sub.id, {"prorate": True, "invoice_now": True})
+
+    final = client.v1.invoices.retrieve(canceled.latest_invoice)
+    assert preview.total == final.total < 0
+    assert [line.amount for line in preview.lines.data] == [final.total]
+    assert (unprorated.total, unprorated.lines.data) == (0, [])
+
+
 def test_cancel_with_prorate_alone_leaves_the_credit_pending(client, prices):
     customer, sub, start, end = _ten_days_in(client, prices)
     at = 1_780_000_000 + 10 * 86400
