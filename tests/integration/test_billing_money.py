@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from autumn_sdk.models import PreviewUpdateResponse
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client
@@ -211,16 +212,90 @@ def test_cancel_immediately_credits_the_unused_time_unless_told_not_to(
     }
     if proration_behavior is not None:
         body["proration_behavior"] = proration_behavior
+    preview = previewed(api, body)
     canceled = api.post("/v1/billing.update", json=body)
 
     assert canceled.status_code == 200, canceled.text
     assert api.post("/v1/customers.get", json={"customer_id": "c1"}).json()["subscriptions"] == []
     totals = [Decimal(str(i["total"])) for i in invoices_of(api)]
     balance = Decimal(stripe.v1.customers.retrieve(held["stripe_id"]).balance) / 100
+    assert preview.intent == "cancel_immediately"
+    assert [(p.plan_id, p.effective_at) for p in preview.outgoing] == [("pro", at * 1000)]
+    assert preview.incoming == []
     if not credited:
         assert (totals, balance) == ([Decimal(20)], Decimal(0))
+        assert (preview.total, preview.line_items) == (0, [])
         return
     credit = unused_credit(subscription, at, 2000)
     assert Decimal("-13.55") <= credit <= Decimal("-12.85")  # 18 to 21 days of the month
     assert totals == [Decimal(20), credit]
     assert balance == credit
+    # The preview showed that credit, to the cent.
+    assert Decimal(str(preview.total)) == credit
+    (line,) = preview.line_items
+    assert (line.plan_id, Decimal(str(line.total))) == ("pro", credit)
+
+
+def previewed(api: httpx.Client, body: dict[str, Any]) -> PreviewUpdateResponse:
+    """billing.preview_update's answer, as the SDK's model parses it."""
+    answer = api.post("/v1/billing.preview_update", json=body)
+    assert answer.status_code == 200, answer.text
+    return PreviewUpdateResponse.model_validate(answer.json())
+
+
+def test_previews_of_a_cancel_at_the_period_end_and_its_uncancel_invoice_nothing(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    held = paid_pro_customer(api, clean_stack, "pm_card_visa")
+    pro = {"customer_id": "c1", "plan_id": "pro"}
+
+    ending = previewed(api, {**pro, "cancel_action": "cancel_end_of_cycle"})
+    assert (ending.intent, ending.total, ending.line_items) == ("cancel_end_of_cycle", 0, [])
+    assert [(p.plan_id, p.effective_at) for p in ending.outgoing] == [
+        ("pro", held["period_end"] * 1000)
+    ]
+    canceled = api.post("/v1/billing.update", json={**pro, "cancel_action": "cancel_end_of_cycle"})
+    assert canceled.status_code == 200, canceled.text
+
+    back = previewed(api, {**pro, "cancel_action": "uncancel"})
+    assert (back.intent, back.total, back.outgoing) == ("uncancel", 0, [])
+    assert [p.plan_id for p in back.incoming] == ["pro"]
+    # Nothing changed: the plan is still canceling.
+    (subscription,) = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()[
+        "subscriptions"
+    ]
+    assert subscription["canceled_at"] is not None
+
+
+def test_a_quantity_preview_shows_the_prorated_charge_the_update_then_invoices(
+    catalog: httpx.Client, webhooks: LocalStack
+) -> None:
+    """Seats bought mid-period: the preview's total is the invoice the update charges."""
+    assert catalog.post("/v1/features.create", json=SEATS).status_code == 200
+    assert catalog.post("/v1/plans.create", json=SEAT_PACKS).status_code == 200
+    with_card_on_file(catalog, webhooks, "pm_card_visa")
+    bought = attach(
+        catalog, plan_id="seat_packs", feature_quantities=[{"feature_id": "seats", "quantity": 5}]
+    )
+    assert bought.status_code == 200, bought.text
+    more = {
+        "customer_id": "c1",
+        "plan_id": "seat_packs",
+        "feature_quantities": [{"feature_id": "seats", "quantity": 15}],
+    }
+
+    preview = previewed(catalog, more)
+    updated = catalog.post("/v1/billing.update", json=more)
+
+    assert updated.status_code == 200, updated.text
+    assert preview.intent == "update_quantity"
+    charged = Decimal(str(updated.json()["invoice"]["total"]))
+    assert Decimal(str(preview.total)) == charged
+    assert Decimal(0) < charged <= Decimal(20)  # two more packs of 10, for what is left
+    assert [(q.feature_id, q.quantity) for q in preview.incoming[0].feature_quantities] == [
+        ("seats", 15)
+    ]
+    assert customer(catalog)["balances"]["seats"]["granted"] == 15
+
+    unchanged = previewed(catalog, more)
+    assert (unchanged.intent, unchanged.total) == ("none", 0)

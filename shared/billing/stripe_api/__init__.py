@@ -171,6 +171,14 @@ class StripeGateway(Protocol):
         (nothing is written), and when the subscription's period ends."""
         ...
 
+    def preview_cancel(self, subscription_id: str, credit_unused: bool) -> ChangePreview:
+        """What `cancel_now(subscription_id, credit_unused)` would invoice (nothing written)."""
+        ...
+
+    def preview_quantities(self, change: QuantityChange) -> ChangePreview:
+        """What `change_quantities(change)` would invoice now (nothing written)."""
+        ...
+
     def create_setup_session(self, setup: CardSetup) -> CheckoutSession:
         """A Checkout Session in setup mode: one per setup id, however often asked."""
         ...

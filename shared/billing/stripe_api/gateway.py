@@ -762,6 +762,49 @@ class SdkStripeGateway:
         lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
         return ChangePreview(period_end, str(preview.get("currency") or currency), lines)
 
+    def preview_cancel(self, subscription_id: str, credit_unused: bool) -> ChangePreview:
+        details: Any = {
+            "cancel_now": True,
+            "proration_behavior": "create_prorations" if credit_unused else "none",
+        }
+        return self._preview(subscription_id, details)
+
+    def preview_quantities(self, change: QuantityChange) -> ChangePreview:
+        found = self._call(
+            lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
+        ).to_dict()
+        items: Any = [
+            {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
+            for item in found["items"]["data"]
+            if item["price"]["id"] in change.quantities
+        ]
+        if change.proration == "none":
+            return self._preview(change.subscription_id, None, found)
+        details: Any = {"items": items, "proration_behavior": change.proration}
+        return self._preview(change.subscription_id, details, found)
+
+    def _preview(
+        self, subscription_id: str, details: Any, found: dict[str, Any] | None = None
+    ) -> ChangePreview:
+        """Stripe's invoice preview of a change to the subscription (None: nothing due)."""
+        subscription = found or (
+            self._call(lambda: self._client.v1.subscriptions.retrieve(subscription_id)).to_dict()
+        )
+        period_end = int(subscription["items"]["data"][0]["current_period_end"])
+        currency = str(subscription.get("currency") or settings().currency)
+        if details is None:
+            return ChangePreview(period_end, currency, ())
+        params: Any = {"subscription": subscription_id, "subscription_details": details}
+        preview = self._call(lambda: self._client.v1.invoices.create_preview(params)).to_dict()
+        lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
+        made_at = preview.get("created")
+        return ChangePreview(
+            period_end,
+            str(preview.get("currency") or currency),
+            lines,
+            int(made_at) if made_at is not None else None,
+        )
+
     def create_setup_session(self, setup: CardSetup) -> CheckoutSession:
         metadata = {**setup.metadata, SETUP_KEY: setup.setup_id}
         params: Any = {
