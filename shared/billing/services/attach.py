@@ -44,7 +44,7 @@ from billing.domain.errors import (
 )
 from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan
-from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key
+from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.customers.get import get_customer
@@ -53,7 +53,7 @@ from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.services.subscription_sync import billing_subscription, sync_subscription
-from billing.services.uncancel import clear_pending_end, renew_by_attach
+from billing.services.uncancel import clear_pending_end, put_back, renew_by_attach
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
@@ -221,7 +221,8 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         )
     # An upgrade or a downgrade replaces what would end the plan at its period end (a
     # scheduled downgrade, a cancellation): taken back first, in Stripe and here.
-    live = clear_pending_end(customer, live, catalog.load(), purchase.id, stripe)
+    taken = clear_pending_end(customer, live, catalog.load(), purchase.id, stripe)
+    live = taken.subscription
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
@@ -234,7 +235,11 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         _schedule(customer, plan, purchase, stripe().schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
-    return _answer(command.customer_id, purchase, stripe().change_plan(change), stripe)
+    payment = stripe().change_plan(change)
+    if payment.status != "paid":
+        # Not paid: Stripe bills what it did, so what was taken back for it is set again.
+        put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
+    return _answer(command.customer_id, purchase, payment, stripe)
 
 
 def holdings_snapshot(customer: Customer) -> tuple[str, ...]:
@@ -397,7 +402,7 @@ def _pending(
         previous = purchases.latest(key)
         if previous is not None and previous.reusable_for(asked):
             return previous
-        if previous is not None and previous.status == "granted" and command.purchase_key:
+        if previous is not None and was_granted(previous.status) and command.purchase_key:
             return previous  # a rerun of an attach made once on the caller's behalf
         superseded = None
         if previous is not None and previous.status == "pending":

@@ -96,12 +96,19 @@ def _sync(
     dropped = shown_as_scheduled(switch, customer.holdings) if taken_back else ()
     if after == held and not regranted and not dropped:
         return
+    # Its purchase follows: scheduled to end while a cancellation or a change away from it
+    # is set for the period end, granted (active) again once that is taken back.
+    away = (
+        frozenset({after.id})
+        if shown_as_scheduled(switch, customer.holdings) and not dropped
+        else frozenset()
+    )
     stripe_subscriptions.save(
         customer,
         changed=[after],
         regranted=regranted,
         removed=Holdings(subscriptions=dropped),
-        also=[raised],
+        also=[raised, *purchases.followed([after], scheduled_away=away)],
         now_ms=now,
     )
     cause = f"{subscription_id}:{mark.revision + 1}"
@@ -223,6 +230,8 @@ def _expire(
         added = holdings_of(fallback, current.features, now, clock.new_internal_id, True)
         if not fallback.in_use:
             also = [*also, catalog.mark_in_use(fallback)]
+    # The purchase that granted the plan ends with it.
+    also = [*also, *purchases.followed(ended=[held])]
     logger.info("plan expired", extra={"plan": held.plan_id, "subscription": held.id})
     stripe_subscriptions.save(
         customer, removed=leaving, added=added, also=also, staged_as=f"expire:{held.id}", now_ms=now

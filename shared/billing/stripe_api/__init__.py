@@ -83,6 +83,11 @@ class StripeGateway(Protocol):
         """Refunds what a paid invoice charged (a credit note); False if nothing was left."""
         ...
 
+    def refund_checkout(self, session_id: str) -> bool:
+        """Refunds what a completed payment-mode Checkout Session charged (its payment
+        intent); False if nothing was left to give back."""
+        ...
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is

@@ -55,6 +55,10 @@ class StripeSubscription:
     # The schedule's phases after the current one; read only when the schedule was
     # expanded (the audit's listing), else empty.
     upcoming_phases: tuple[UpcomingPhase, ...] = ()
+    # Its latest invoice, and whether a change waits for that invoice to be paid (Stripe's
+    # pending update: an upgrade or new quantities whose payment did not go through).
+    latest_invoice: str | None = None
+    pending_update: bool = False
 
     @property
     def paid_for(self) -> bool:
@@ -120,6 +124,8 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
         schedule_id=_id(fields.get("schedule")),
         upcoming_phases=_upcoming(fields.get("schedule")),
+        latest_invoice=_id(fields.get("latest_invoice")),
+        pending_update=bool(fields.get("pending_update")),
     )
 
 
