@@ -273,7 +273,7 @@ def _checkout(
         if fields is not None and fields.get("status") == "open" and fields.get("url"):
             return AttachResult(customer_id=command.customer_id, payment_url=str(fields["url"]))
         if fields is not None and fields.get("status") == "complete":
-            grant_purchase(purchase.id)
+            _grant_paid_checkout(purchase.id, purchase.checkout_session_id, stripe)
             return AttachResult(customer_id=command.customer_id)
         # Expired before its webhook told us: the attempt is over, the next one starts.
         purchases.drop_pending(purchase.id)
@@ -437,10 +437,32 @@ def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
     if previous.invoice_id is not None:
         statuses.append(stripe().void_invoice(previous.invoice_id))
     if "complete" in statuses or "paid" in statuses:
-        grant_purchase(previous.id)
+        if previous.checkout_session_id is not None and "complete" in statuses:
+            _grant_paid_checkout(previous.id, previous.checkout_session_id, stripe)
+        elif previous.invoice_id is not None:
+            paid = stripe().invoice_paid_for(previous.invoice_id)
+            subscription_id = paid.subscription_id if paid is not None else None
+            _granted_as_billed(previous.id, subscription_id, stripe)
         raise PlanAlreadyAttached(
             f"The customer just paid for the plan '{previous.plan_id}' on an earlier page."
         )
+
+
+def _grant_paid_checkout(purchase_id: str, session_id: str, stripe: StripeFactory) -> None:
+    """A Checkout page found paid before its webhook came: granted as the webhook grants it,
+    with the Stripe subscription it made (the plan records it, and its items)."""
+    paid = stripe().checkout_paid_for(session_id)
+    if paid is None or not paid.paid:
+        return
+    _granted_as_billed(purchase_id, paid.subscription_id, stripe)
+
+
+def _granted_as_billed(
+    purchase_id: str, subscription_id: str | None, stripe: StripeFactory
+) -> None:
+    grant_purchase(purchase_id, subscription_id)
+    if subscription_id is not None:
+        sync_subscription(subscription_id, stripe, refuse_early=False)
 
 
 def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:
