@@ -375,6 +375,7 @@ def _pending(
     customer with it, so it is never edited in place from then on."""
     now = clock.now_ms()
     key = purchase_key(customer.internal_id, plan, command.purchase_key)
+    trial_from = _stripe_now_ms(customer, stripe, now) if decision.trial else now
     asked = PendingPurchase(
         id=purchase_id(key, 1),
         customer_id=command.customer_id,
@@ -382,7 +383,7 @@ def _pending(
         plan_id=plan.id,
         plan_version=plan.version,
         packages=dict(decision.packages),
-        trial_ends_at=trial_end(decision.trial, now),
+        trial_ends_at=trial_end(decision.trial, trial_from),
         replaces=decision.replaces.id if decision.replaces is not None else None,
         replaces_paid=leaving is not None and not leaving.free,
         created_at=now,
@@ -413,6 +414,15 @@ def _pending(
         return purchases.open_attempt(fresh, superseded, _shown(plan))
 
     return on_conflict(attempt)
+
+
+def _stripe_now_ms(customer: Customer, stripe: StripeFactory, now_ms: int) -> int:
+    """When Stripe says it is for the customer: a Stripe customer on a test clock lives at
+    the clock's frozen time (a trial end is refused unless after it), else it is now."""
+    if customer.stripe_id is None:
+        return now_ms
+    frozen_s = stripe().clock_now_s(customer.stripe_id)
+    return now_ms if frozen_s is None else frozen_s * 1000
 
 
 def _shown(plan: Plan) -> list[Write]:

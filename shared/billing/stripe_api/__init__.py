@@ -161,6 +161,11 @@ class StripeGateway(Protocol):
         on the way (renewals, trial ends, failed payments); InvalidRequest without one."""
         ...
 
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        """Stripe's "now" for the customer: its test clock's frozen time (Unix seconds),
+        None when it has no test clock (then it is the wall clock's)."""
+        ...
+
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:

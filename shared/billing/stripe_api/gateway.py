@@ -736,6 +736,14 @@ class SdkStripeGateway:
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
 
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        found = self.retrieve_object("customer", stripe_customer) or {}
+        clock_id = _id_of(found.get("test_clock"))
+        if clock_id is None:
+            return None
+        clock = self._clock_when_settled(clock_id)
+        return int(clock.frozen_time)
+
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:
