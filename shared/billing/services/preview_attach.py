@@ -160,6 +160,9 @@ def _plan_change(
         leaving_price_ids=price_ids(leaving),
         line_items=sale_lines(plan, decision),
         proration=PRORATIONS[command.proration_behavior] if at_once else "none",
+        # The subscription that bills the plan held, as it recorded it (by price only for a
+        # plan granted before the ids were recorded): never another one selling its price.
+        subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
     )
     preview: ChangePreview = stripe().preview_change(change)
     switch_at = preview.period_end_s * 1000

@@ -42,6 +42,7 @@ from billing.services.attach import (
 )
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
+from billing.services.purchases import drop_pending
 from billing.services.subscription_sync import (
     billing_subscription,
     expire_now,
@@ -180,6 +181,9 @@ def _update(
         uncancel(customer, held, live, revision, current, stripe)
         return done
     if command.cancel_action is not None:
+        # A change still waiting for its payment (a declined upgrade, new quantities) goes
+        # too: its open invoice, paid later, would apply it to a plan being cancelled.
+        void_pending_change(live, stripe)
         # A downgrade scheduled for the period end goes with the plan it was to replace.
         drop_paid_switch(customer, live, current, stripe)
         ending = _cancel(live, command.cancel_action, revision, command.proration_behavior, stripe)
@@ -234,6 +238,19 @@ def _update_free(
         "A free plan has no billing period to end: cancel it with 'cancel_immediately'.",
         details=[{"field": "cancel_action", "message": "the plan is free"}],
     )
+
+
+def void_pending_change(live: StripeSubscription, stripe: StripeFactory) -> None:
+    """Voids the open invoice of a change Stripe keeps pending until it is paid, so it can
+    no longer be paid (nor apply the change); the purchase that waited for it, if any, is
+    abandoned (a new attach is a new attempt)."""
+    if not live.pending_update or live.latest_invoice is None:
+        return
+    state = stripe().invoice_state(live.latest_invoice)
+    if state is None or state.status != "open":
+        return
+    if stripe().void_invoice(state.id) == "void" and state.purchase_id is not None:
+        drop_pending(state.purchase_id)
 
 
 def _cancel(

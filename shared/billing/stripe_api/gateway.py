@@ -203,6 +203,7 @@ class SdkStripeGateway:
     def retrieve_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
         v1 = self._client.v1
         retrievers: dict[str, Callable[[str], stripe.StripeObject]] = {
+            "charge": v1.charges.retrieve,
             "checkout.session": v1.checkout.sessions.retrieve,
             "customer": v1.customers.retrieve,
             "invoice": v1.invoices.retrieve,
@@ -327,6 +328,24 @@ class SdkStripeGateway:
         }
         key = f"{_KEY_PREFIX}:credit_note.refund:{invoice_id}"
         self._call(lambda: self._client.v1.credit_notes.create(params, {"idempotency_key": key}))
+        return True
+
+    def refund_checkout(self, session_id: str) -> bool:
+        """A payment-mode session has no invoice to credit: its payment intent is refunded,
+        once (one key per session), for what is not refunded yet."""
+        session = self.retrieve_object("checkout.session", session_id)
+        intent_id = _id_of((session or {}).get("payment_intent"))
+        if session is None or session.get("payment_status") != "paid" or intent_id is None:
+            return False
+        intent = self.retrieve_object("payment_intent", intent_id) or {}
+        charge_id = _id_of(intent.get("latest_charge"))
+        charge = (self.retrieve_object("charge", charge_id) if charge_id else None) or {}
+        left = int(charge.get("amount_captured") or 0) - int(charge.get("amount_refunded") or 0)
+        if left <= 0:
+            return False
+        params: Any = {"payment_intent": intent_id, "amount": left}
+        key = f"{_KEY_PREFIX}:refund.checkout:{session_id}"
+        self._call(lambda: self._client.v1.refunds.create(params, {"idempotency_key": key}))
         return True
 
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
@@ -772,6 +791,14 @@ class SdkStripeGateway:
                 return clock
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
+
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        found = self.retrieve_object("customer", stripe_customer) or {}
+        clock_id = _id_of(found.get("test_clock"))
+        if clock_id is None:
+            return None
+        clock = self._clock_when_settled(clock_id)
+        return int(clock.frozen_time)
 
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
