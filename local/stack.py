@@ -122,6 +122,7 @@ class LocalStack:
     # Realistic delivery's seed (the configured one, or the one drawn): replays a run.
     webhook_seed: int | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
+    http_api: LocalHttpApi | None = None
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self) -> LocalStack:
@@ -180,7 +181,7 @@ class LocalStack:
 
         reset_caches()
 
-        api = LocalHttpApi(routes(template))
+        api = self.http_api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
         # The dashboard's address, known once the API listens (Checkout sends customers back).
