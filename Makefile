@@ -64,7 +64,8 @@ $(LAMBDA_VENV)/.installed: pyproject.toml
 api-key: $(INSTALLED)
 	@$(BIN)/python -c "import secrets,hashlib; k='am_sk_'+secrets.token_urlsafe(32); print('secret key:', k); print('hash:      ', hashlib.sha256(k.encode()).hexdigest())"
 
-# Signs events/stripe_webhook_*.json again (good for five minutes), for `sam local invoke`.
+# Copies events/stripe_webhook_*.json to .local-data/events/, signed again (good for five
+# minutes), for `sam local invoke`; the tracked samples never change.
 webhook-samples: $(INSTALLED)
 	$(BIN)/python -m local.webhook_samples
 

@@ -82,6 +82,10 @@ class StackConfig:
     def snapshot(self) -> Path:
         return self.data_dir / "dynamodb.json"
 
+    @property
+    def stripe_snapshot(self) -> Path:
+        return self.data_dir / "stripe-emulator.json"
+
     @classmethod
     def from_env(cls) -> StackConfig:
         env = os.environ
@@ -153,6 +157,9 @@ class LocalStack:
         stripe_key = config.stripe_secret_key
         if stripe_key is None:
             self.emulator = StripeEmulator(delivery=self._realism())
+            if config.keep_data and config.stripe_snapshot.exists():
+                # The kept customers' Stripe side: cards, subscriptions, clocks, invoices.
+                self.emulator.load(config.stripe_snapshot)
             self.stripe_url = self.emulator.start(port=config.stripe_emulator_port)
             self._stoppers.append(self.emulator.stop)
             stripe_key = EMULATOR_STRIPE_KEY
@@ -285,6 +292,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.config.keep_data:
             self._save_snapshot()
+            if self.emulator is not None:
+                self.emulator.save(self.config.stripe_snapshot)
         for stop in reversed(self._stoppers):
             stop()
         self._stoppers.clear()

@@ -12,7 +12,16 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from local.stripe_emulator import cards, events, expand, hooks, pagination, pricing, prorations
+from local.stripe_emulator import (
+    cards,
+    events,
+    expand,
+    hooks,
+    hosted,
+    pagination,
+    pricing,
+    prorations,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_intents as intents
 from local.stripe_emulator import payment_methods as methods
@@ -1115,6 +1124,9 @@ def _page(store: ObjectStore, invoice: JsonObject, notice: str | None) -> str:
     parts = [
         f"<h1>Invoice {html.escape(invoice['number'] or invoice['id'])}</h1>",
         f'<p>Status: <span id="status">{html.escape(invoice["status"])}</span></p>',
+        f"<p>Date: {hosted.date(invoice['created'])}"
+        + (f", due {hosted.date(invoice['due_date'])}" if invoice.get("due_date") else "")
+        + "</p>",
         f'<p>Amount due: <span id="amount_due">{money(int(invoice["amount_due"]))}</span></p>',
         f"<table>{rows}</table>",
     ]
