@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 LAMBDA_VENV := .venv-lambda
 
-.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load clean
+.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load cost clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ webhook-samples: $(INSTALLED)
 # then an exact audit of every balance (loopback only; bounded: 20 s, at most 6,000 calls).
 load: $(INSTALLED)
 	$(BIN)/python -m bench.load $(ARGS)
+
+# The cost model: DynamoDB units per hot operation (measured on a local stack), Lambda duration,
+# and the AWS cost per million calls at on-demand prices. ARGS=--record keeps the measurement
+# (bench/cost_measured.json, the README's table); ARGS=--recorded prints that one again.
+cost: $(INSTALLED)
+	$(BIN)/python -m bench.cost $(ARGS)
 
 # Writes the API reference (local/openapi.json) again from the handlers and their wire models.
 openapi: $(INSTALLED)
