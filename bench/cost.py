@@ -321,6 +321,54 @@ def hot_customer_ceiling(op: Operation) -> tuple[Decimal, str]:
     return ceiling.quantize(Decimal(1), rounding=ROUND_HALF_UP), where
 
 
+# DynamoDB's largest item, and how many queued uses the worker writes per transaction.
+ITEM_LIMIT_BYTES = 400 * 1024
+WORKER_CHUNK_USES = 100
+
+
+def applied_ids_bytes(ids: int) -> int:
+    """The size of the usage worker's item of applied use ids (one per customer and queue
+    minute, store.usage) holding `ids` ids, by DynamoDB's item-size rules."""
+    from billing import clock
+    from billing.store import keys
+
+    one = clock.new_internal_id("evt")
+    item = {
+        "PK": {"S": keys.applied_pk(clock.new_internal_id("cus"))},
+        "SK": {"S": keys.applied_sk(29_000_000)},
+        "ttl": {"N": "1700000000"},
+        "applied_ids": {"SS": [one]},
+    }
+    return capacity.item_size(item) + (ids - 1) * len(one.encode())
+
+
+def applied_ids_write_units_per_s(uses_per_s: int, chunk: int = WORKER_CHUNK_USES) -> Fraction:
+    """Write units a second on one customer's applied-ids partition when it queues
+    `uses_per_s` steadily: every chunk's transaction rewrites that minute's item, which grows
+    by a chunk of ids each time and is charged whole, twice."""
+    per_minute = uses_per_s * 60
+    total = Fraction(0)
+    for done in range(chunk, per_minute + chunk, chunk):
+        total += capacity.write_units(applied_ids_bytes(min(done, per_minute)), transactional=True)
+    return total / 60
+
+
+def queued_ceiling_by_applied_ids() -> tuple[int, str]:
+    """The most queued uses a second one customer can sustain before its applied-ids item
+    either takes more than a partition's 1,000 write units a second or outgrows 400 KB."""
+    low, high = 1, 100_000
+    while low < high:
+        rate = (low + high + 1) // 2
+        fits = applied_ids_bytes(rate * 60) <= ITEM_LIMIT_BYTES
+        if fits and applied_ids_write_units_per_s(rate) <= PARTITION_WRITE_UNITS_PER_S:
+            low = rate
+        else:
+            high = rate - 1
+    if applied_ids_bytes((low + 1) * 60) > ITEM_LIMIT_BYTES:
+        return low, "the applied-ids item of a minute reaches 400 KB"
+    return low, "APPLIED#… writes (the minute's applied-ids item, rewritten whole per chunk)"
+
+
 # --- measuring ----------------------------------------------------------------------------------
 SECRET = "am_sk_cost"  # noqa: S105 (a throwaway key for an in-process stack)
 QUEUED_USES = 1000
@@ -450,6 +498,10 @@ def report(measured: Measured, function: Function | None = None) -> list[str]:
     for op in ops:
         ceiling, where = hot_customer_ceiling(op)
         lines.append(f"  {op.name:36} {ceiling:>8} calls a second (first: {where})")
+    rate, why = queued_ceiling_by_applied_ids()
+    lines.append(
+        f"  {'balances.track (queued), sustained':36} {rate:>8} calls a second (first: {why})"
+    )
     lines += [
         "",
         f"Stripe Billing (meters): {STRIPE_BILLING_SHARE_OF_VOLUME:.1%} of the volume billed,"
@@ -470,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--uses", type=int, default=QUEUED_USES, help="queued uses to measure")
     args = parser.parse_args(argv)
+    from local.stack import ensure_path  # the billing package, as the functions import it
+
+    ensure_path()
     measured = from_json(RECORDED.read_text()) if args.recorded else measure(args.uses)
     if args.record:
         RECORDED.write_text(to_json(measured) + "\n")
