@@ -333,7 +333,7 @@ def applied_ids_bytes(ids: int) -> int:
     from billing.store import keys
 
     one = clock.new_internal_id("evt")
-    item = {
+    item: dict[str, Any] = {
         "PK": {"S": keys.applied_pk(clock.new_internal_id("cus"))},
         "SK": {"S": keys.applied_sk(29_000_000)},
         "ttl": {"N": "1700000000"},

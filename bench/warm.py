@@ -171,8 +171,11 @@ def timings(invocations: int = INVOCATIONS) -> dict[str, Timing]:
 
 def report(found: dict[str, Timing] | None = None) -> list[str]:
     found = found if found is not None else timings()
+    # The hot path's budget: check and track, each under a millisecond of our own code.
+    targets = {"balances_check", "balances_track"}
     return [
         f"{name:24} {timing.ms:6.3f} ms per warm invocation, stubbed"
-        f" ({timing.calls} DynamoDB/SQS calls each; target < 1 ms)"
+        f" ({timing.calls} DynamoDB/SQS calls each"
+        f"{'; target < 1 ms' if name in targets else ''})"
         for name, timing in found.items()
     ]

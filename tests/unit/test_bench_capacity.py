@@ -5,9 +5,11 @@ operations", "DynamoDB item sizes and formats"; the on-demand and provisioned pr
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 from bench.capacity import (
     Index,
+    Meter,
     batch_read_units,
     index_writes,
     item_size,
@@ -105,3 +107,73 @@ def test_the_table_model_is_read_from_the_template() -> None:
         ("GSI1", "GSI1PK", "GSI1SK", "ALL"),
         ("GSI2", "GSI2PK", "GSI2SK", "KEYS_ONLY"),
     }
+
+
+class _Model:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Images:
+    """Stands in for the unhooked client: answers GetItem from a dict the test changes."""
+
+    def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.items = items
+
+    def get_item(self, TableName: str, Key: dict[str, Any], **_: Any) -> dict[str, Any]:  # noqa: N803
+        found = self.items.get((Key["PK"]["S"], Key["SK"]["S"]))
+        return {"Item": found} if found else {}
+
+
+def _filled(pk: str, sk: str, size: int) -> dict[str, Any]:
+    base = {"PK": {"S": pk}, "SK": {"S": sk}}
+    pad = size - item_size(base) - len("pad")
+    return {**base, "pad": {"S": "x" * pad}}
+
+
+def test_a_transaction_is_charged_per_item_with_updates_at_their_larger_image() -> None:
+    grant = ("CUS#u", "GRANT#m#1")
+    profile = ("CUS#u", "PROFILE")
+    images = _Images({grant: _filled(*grant, 1500), profile: _filled(*profile, 5000)})
+    meter = Meter(table=table_from_template(), peek=images)
+    event = _filled("EVT#c#202612", "000#evt_1", 900)
+    params = {
+        "TransactItems": [
+            {
+                "ConditionCheck": {
+                    "TableName": "t",
+                    "Key": {"PK": {"S": profile[0]}, "SK": {"S": profile[1]}},
+                }
+            },
+            {"Update": {"TableName": "t", "Key": {"PK": {"S": grant[0]}, "SK": {"S": grant[1]}}}},
+            {"Put": {"TableName": "t", "Item": event}},
+        ]
+    }
+    context: dict[str, Any] = {}
+    model = _Model("TransactWriteItems")
+    meter.remember_consistency(params, model, context)
+    meter.before(params, model, context)
+    # The update leaves the grant larger: 1,500 bytes before, 2,100 after.
+    images.items[grant] = _filled(*grant, 2100)
+    meter.after({}, model, context)
+    units = meter.by_operation["TransactWriteItems"]
+    # Condition check of a 5,000-byte item: 8 KB transactional, 4 read units. The update:
+    # 2,100 bytes (the larger image) is 3 KB, twice: 6. The put: 900 bytes, twice: 2.
+    assert units.read == 4
+    assert units.write == 8
+    assert units.index_write == 0
+    assert units.calls == 1
+    assert meter.by_partition["CUS#u"].read == 4
+    assert meter.by_partition["EVT#c#202612"].write == 2
+
+
+def test_a_query_is_charged_on_the_sum_of_what_it_returned() -> None:
+    meter = Meter(table=table_from_template(), peek=_Images({}))
+    model = _Model("Query")
+    context: dict[str, Any] = {}
+    meter.remember_consistency({"ConsistentRead": False}, model, context)
+    meter.before({}, model, context)
+    items = [_filled("CUS#u", f"GRANT#{n}", 3000) for n in range(3)]
+    meter.after({"Items": items}, model, context)
+    # 9,000 bytes: 12 KB, three units, halved for an eventually consistent read.
+    assert meter.total.read == Fraction(3, 2)
