@@ -93,6 +93,13 @@ def test_the_readme_cost_table_is_the_model_of_the_recorded_measurement() -> Non
         assert f"| {ceiling:,} |" in section, op.name
     rate, _ = cost.queued_ceiling_by_applied_ids()
     assert f"| {rate:,} |" in section
+    # The prose's breakdown of the queued uses' write units is the recorded one too.
+    (queued,) = [o for o in cost.operations(measured, function) if "queued" in o.name]
+    for partition, _, write in queued.partitions:
+        if write:
+            assert f"{cost.units_text(write)} a use" in section or (
+                f"{cost.units_text(write)} the" in section
+            ), partition
 
 
 def test_a_hot_customers_queued_uses_are_bound_by_the_applied_ids_item_of_a_minute() -> None:
