@@ -135,8 +135,9 @@ def main() -> int:
     config = StackConfig(secret_key=SECRET, table_name="billing-bench", queue_window_s=30)
     stack = LocalStack(config).start()
     try:
+        # No client timeout a loaded machine trips: a slow answer is measured, not an error.
         with httpx.Client(
-            base_url=stack.api_url, headers={"Authorization": f"Bearer {SECRET}"}
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {SECRET}"}, timeout=300
         ) as api:
             api.post(
                 "/v1/features.create",
