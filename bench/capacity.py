@@ -23,6 +23,9 @@ Indexes"):
   writes the index: one write when the entry appears, disappears or its projected attributes
   change, two when its index key changes; the entry is the projected attributes (the table's
   and index's keys for KEYS_ONLY, the whole item for ALL).
+
+A call DynamoDB refuses (a failed condition, a cancelled transaction) is counted in `failed`
+and not charged: the operations this models succeed in their common case.
 """
 
 from __future__ import annotations
