@@ -44,9 +44,11 @@ typecheck: $(INSTALLED)
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/unit
 
-# Pushes a catalog file: make catalog FILE=catalog.yaml URL=https://... KEY=am_sk_... [DRY_RUN=1]
+# Pushes a catalog file: make catalog FILE=catalog.yaml URL=https://... KEY=am_sk_... [DRY_RUN=1].
+# Without them: the local stack's catalog (LOCAL_CATALOG, else local/catalog.yaml) to the
+# local stack at PORT with LOCAL_SECRET_KEY, as `make dev` reads them.
 catalog: $(INSTALLED)
-	$(BIN)/python -m local.catalog push $(or $(FILE),local/catalog.yaml) \
+	$(BIN)/python -m local.catalog push $(FILE) \
 		$(if $(URL),--url $(URL)) $(if $(KEY),--key $(KEY)) $(if $(DRY_RUN),--dry-run)
 
 bench: $(INSTALLED) $(if $(LAMBDA_PYTHON),$(LAMBDA_VENV)/.installed)

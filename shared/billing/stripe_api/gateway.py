@@ -267,6 +267,9 @@ class SdkStripeGateway:
                 "metadata": metadata,
                 "setup_future_usage": "off_session",
             }
+            # A one-off payment leaves an invoice too, as a subscription's does: Stripe makes
+            # it, paid, once the payment succeeds (the customer's invoice list shows it).
+            params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata}}
         key = f"{_KEY_PREFIX}:checkout.create:{sale.purchase_id}"
         created = self._call(
             lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
@@ -637,6 +640,7 @@ class SdkStripeGateway:
                 (int(line["period"]["end"]) for line in lines if line.get("period")),
                 default=None,
             ),
+            number=fields.get("number"),
         )
 
     def add_invoice_items(
