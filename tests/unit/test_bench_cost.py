@@ -86,7 +86,9 @@ def test_the_readme_cost_table_is_the_model_of_the_recorded_measurement() -> Non
     function = cost.function_config()
     rows = cost.table_rows(cost.operations(measured, function), function)
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Cost and scale") : readme.index("## Benchmarks")]
+    start = readme.index("## Cost and scale")
+    end = readme.find("\n## ", start + 1)
+    section = readme[start : end if end != -1 else len(readme)]
     assert "\n".join(rows) in section
     for op in cost.operations(measured, function):
         ceiling, _ = cost.hot_customer_ceiling(op)
