@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 LAMBDA_VENV := .venv-lambda
 
-.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load cost clean
+.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load cost test-fuzz clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,10 @@ load: $(INSTALLED)
 # (bench/cost_measured.json, the README's table); ARGS=--recorded prints that one again.
 cost: $(INSTALLED)
 	$(BIN)/python -m bench.cost $(ARGS)
+
+# The fuzzing test with a longer budget: FUZZ_EXAMPLES bodies per operation and mode.
+test-fuzz: $(INSTALLED)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest -q -n 2 tests/reliability/test_fuzzing.py
 
 # Writes the API reference (local/openapi.json) again from the handlers and their wire models.
 openapi: $(INSTALLED)
