@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 LAMBDA_VENV := .venv-lambda
 
-.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load test-fuzz clean
+.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load cost test-fuzz clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ webhook-samples: $(INSTALLED)
 # then an exact audit of every balance (loopback only; bounded: 20 s, at most 6,000 calls).
 load: $(INSTALLED)
 	$(BIN)/python -m bench.load $(ARGS)
+
+# The cost model: DynamoDB units per hot operation (measured on a local stack), Lambda duration,
+# and the AWS cost per million calls at on-demand prices. ARGS=--record keeps the measurement
+# (bench/cost_measured.json, the README's table); ARGS=--recorded prints that one again.
+cost: $(INSTALLED)
+	$(BIN)/python -m bench.cost $(ARGS)
 
 # The fuzzing test with a longer budget: FUZZ_EXAMPLES bodies per operation and mode.
 test-fuzz: $(INSTALLED)
