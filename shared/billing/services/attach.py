@@ -274,7 +274,7 @@ def schedule_default_plan(
     taken back. Nothing when the customer holds the default plan already."""
     command = AttachPlan(customer_id=customer_id, plan_id=default.id, version=default.version)
     try:
-        seen = situation(command)
+        seen = situation(command, stripe)
         decision = seen.decide(has_card=False)
     except PlanAlreadyAttached:
         return
