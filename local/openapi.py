@@ -18,6 +18,7 @@ import sys
 import typing
 from dataclasses import dataclass, field
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -211,17 +212,19 @@ def document() -> dict[str, Any]:
             }
         if route.path.startswith("/v1/"):
             operation["security"] = [{"apiKey": []}]
-            operation["responses"].update(
-                {
-                    status: {
-                        "description": why,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    }
-                    for status, why in _ERRORS.items()
+        operation["responses"].update(
+            {
+                status: {
+                    "description": why,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
                 }
-            )
+                for status, why in _ERRORS.items()
+                # Stripe's webhook route proves its caller by signature, not by API key.
+                if status != "401" or route.path.startswith("/v1/")
+            }
+        )
         paths.setdefault(route.path, {})[route.method] = operation
     return {
         "openapi": "3.1.0",
@@ -245,9 +248,93 @@ def _error_schema() -> dict[str, Any]:
         "properties": {
             "code": {"type": "string"},
             "message": {"type": "string"},
-            "details": {"type": "object"},
+            "details": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
         },
     }
+
+
+def reference_page(spec: dict[str, Any]) -> str:
+    """The document as one HTML page: each operation, what it takes and what it answers."""
+    schemas = spec["components"]["schemas"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>API reference</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;",
+        "padding:0 1rem;color:#1a1a1a}code{background:#f3f3f3;padding:0 .2rem}",
+        "table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ddd;",
+        "padding:.2rem .5rem;text-align:left;vertical-align:top}</style></head><body>",
+        f"<h1>{escape(spec['info']['title'])}: API reference</h1>",
+        f"<p>{escape(spec['info']['description'])} The same document as JSON: ",
+        "<a href='/openapi.json'>/openapi.json</a>.</p>",
+    ]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            parts.append(f"<h2 id='{escape(operation['operationId'])}'>")
+            parts.append(f"<code>{method.upper()} {escape(path)}</code></h2>")
+            parts.append(f"<p>{escape(operation['summary'])}</p>")
+            body = operation.get("requestBody")
+            if body is not None:
+                parts += _fields_table(_schema_of(body, schemas), schemas)
+            answers = [
+                f"<code>{status}</code> {escape(_type_text(_schema_of(answer, {})))}"
+                for status, answer in operation["responses"].items()
+            ]
+            parts.append(f"<p>Answers: {', '.join(answers)}</p>")
+    parts.append("<h2>Schemas</h2>")
+    for name, schema in schemas.items():
+        parts.append(f"<h3 id='{escape(name)}'>{escape(name)}</h3>")
+        parts += _fields_table(schema, schemas)
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _schema_of(body: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A request's or answer's JSON schema, its reference followed when `schemas` has it."""
+    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+    name = schema.get("$ref", "").rsplit("/", 1)[-1]
+    found: dict[str, Any] = schemas.get(name, schema)
+    return found
+
+
+def _fields_table(schema: dict[str, Any], schemas: dict[str, Any]) -> list[str]:
+    fields = schema.get("properties", {})
+    if not fields:
+        return []
+    required = set(schema.get("required", []))
+    rows = ["<table><tr><th>field</th><th>type</th><th>required</th></tr>"]
+    for name, field_schema in fields.items():
+        rows.append(
+            f"<tr><td><code>{escape(name)}</code></td>"
+            f"<td>{escape(_type_text(field_schema))}</td>"
+            f"<td>{'yes' if name in required else ''}</td></tr>"
+        )
+    rows.append("</table>")
+    return rows
+
+
+def _type_text(schema: dict[str, Any]) -> str:
+    """A schema in a few words: `integer`, `array of Item`, `string or null`."""
+    if "$ref" in schema:
+        return str(schema["$ref"].rsplit("/", 1)[1])
+    for union in ("anyOf", "oneOf"):
+        if union in schema:
+            return " or ".join(_type_text(choice) for choice in schema[union])
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(value) for value in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"array of {_type_text(schema.get('items', {}))}"
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"map of {_type_text(schema['additionalProperties'])}"
+    return str(kind)
 
 
 def rendered() -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from local import openapi
 from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
 from local.queues import QueuePoller, create_queues
@@ -34,6 +35,9 @@ DASHBOARD_PATH = "/dashboard"
 # The local stack's own page Checkout sends a customer back to when the attach (or
 # setup_payment) names no success_url and CHECKOUT_SUCCESS_URL is not set.
 PAYMENT_COMPLETE_PATH = "/local/payment-complete"
+# The API reference the local stack serves: the OpenAPI document and a page of it.
+OPENAPI_PATH = "/openapi.json"
+REFERENCE_PATH = "/reference"
 # Signs the local dashboard's session cookies (AWS: a secret the template generates).
 DEV_DASHBOARD_SECRET = "local-dashboard-session-secret-never-used-in-aws"  # noqa: S105
 # Realistic delivery under `make dev`: what no request has come for this long is delivered.
@@ -77,6 +81,10 @@ class StackConfig:
     @property
     def snapshot(self) -> Path:
         return self.data_dir / "dynamodb.json"
+
+    @property
+    def stripe_snapshot(self) -> Path:
+        return self.data_dir / "stripe-emulator.json"
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -149,6 +157,9 @@ class LocalStack:
         stripe_key = config.stripe_secret_key
         if stripe_key is None:
             self.emulator = StripeEmulator(delivery=self._realism())
+            if config.keep_data and config.stripe_snapshot.exists():
+                # The kept customers' Stripe side: cards, subscriptions, clocks, invoices.
+                self.emulator.load(config.stripe_snapshot)
             self.stripe_url = self.emulator.start(port=config.stripe_emulator_port)
             self._stoppers.append(self.emulator.stop)
             stripe_key = EMULATOR_STRIPE_KEY
@@ -183,6 +194,10 @@ class LocalStack:
         # The dashboard's address, known once the API listens (Checkout sends customers back).
         os.environ["DASHBOARD_BASE_URL"] = self.dashboard_url
         api.pages[PAYMENT_COMPLETE_PATH] = payment_complete_page(self.dashboard_url)
+        # The API reference, as the checked-in document says (make openapi writes it).
+        spec = openapi.DOCUMENT.read_text()
+        api.pages[OPENAPI_PATH] = spec
+        api.pages[REFERENCE_PATH] = openapi.reference_page(json.loads(spec))
         success_url = config.checkout_success_url or self.payment_complete_url
         os.environ["CHECKOUT_SUCCESS_URL"] = success_url
         reset_caches()
@@ -277,6 +292,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.config.keep_data:
             self._save_snapshot()
+            if self.emulator is not None:
+                self.emulator.save(self.config.stripe_snapshot)
         for stop in reversed(self._stoppers):
             stop()
         self._stoppers.clear()
@@ -324,6 +341,7 @@ def describe(stack: LocalStack) -> str:
         f"Billing API     {stack.api_url}",
         f"Secret key      {stack.config.secret_key}   (Authorization: Bearer <key>)",
         f"Dashboard       {stack.dashboard_url}   (sign in with the secret key)",
+        f"API reference   {stack.api_url}{REFERENCE_PATH}   (OpenAPI: {OPENAPI_PATH})",
         f"After Checkout  {os.environ.get('CHECKOUT_SUCCESS_URL', stack.payment_complete_url)}"
         "   (when a call names no success_url: CHECKOUT_SUCCESS_URL)",
         f"DynamoDB        {stack.dynamodb_url}   table {stack.config.table_name}",

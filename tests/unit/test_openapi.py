@@ -80,3 +80,15 @@ def test_the_check_mode_fails_on_a_stale_reference(
     assert openapi.main(["--check"]) == 1
     assert openapi.main([]) == 0
     assert openapi.main(["--check"]) == 0
+
+
+def test_the_reference_page_shows_every_operation_and_the_fields_it_takes() -> None:
+    spec = openapi.document()
+
+    page = openapi.reference_page(spec)
+
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            assert f"<code>{method.upper()} {path}</code>" in page
+    assert "<td><code>plan_id</code></td>" in page
+    assert "<code>202</code> QueuedTrackResponse" in page
