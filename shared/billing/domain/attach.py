@@ -28,7 +28,9 @@ from billing.domain.schedule import next_reset_at
 from billing.domain.terms import Reset
 
 AttachKind = Literal["new", "upgrade", "downgrade", "add_on", "one_off"]
-Flow = Literal["grant", "checkout", "charge", "schedule", "card_required"]
+Flow = Literal["grant", "checkout", "charge", "schedule", "card_required", "invoice"]
+# Paid by an invoice Stripe sends (`invoice_mode`): granted once it is paid, or at once.
+INVOICE_FLOW: Flow = "invoice"
 RedirectMode = Literal["always", "if_required", "never"]
 PlanSchedule = Literal["immediate", "end_of_cycle"]
 Starts = Literal["now", "period_end"]

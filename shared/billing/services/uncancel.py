@@ -16,21 +16,26 @@ left undone in our copy.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from billing import clock
+from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings, Subscription
 from billing.domain.purchases import PendingPurchase
-from billing.domain.stripe_sync import billed_by
+from billing.domain.stripe_sync import billed_by, plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
+from billing.services.purchases import reopen
 from billing.services.subscription_sync import (
     shown_as_scheduled,
     switch_of,
     sync_subscription,
 )
-from billing.store import purchases, stripe_timeline
+from billing.store import catalog, customers, purchases, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.payments import LineItem, PlanChange
 from billing.stripe_api.subscriptions import StripeSubscription
 
 
@@ -104,23 +109,81 @@ def drop_paid_switch(
     return switch.purchase if dropped else None
 
 
+class TakenBack(NamedTuple):
+    """What `clear_pending_end` took back before a plan change: the subscription as Stripe
+    has it then, the change that was scheduled for its period end (its purchase, dropped),
+    and whether it was set to cancel then."""
+
+    subscription: StripeSubscription
+    switch: PendingPurchase | None = None
+    canceling: bool = False
+
+
 def clear_pending_end(
     customer: Customer,
     live: StripeSubscription,
     current: Catalog,
     purchase_id: str,
     stripe: StripeFactory,
-) -> StripeSubscription:
+) -> TakenBack:
     """Before another plan change on `live` (an upgrade, a downgrade): what would end its
     plan at the period end is taken back first, in Stripe and here: a downgrade scheduled
     (its schedule released), a move to a free plan, a cancellation. The newer request
     replaces them, and the change starts from a subscription that simply renews. Returns
-    the subscription as Stripe has it then. `purchase_id`: the change's purchase (a retry of
+    what was taken back, with the subscription as Stripe has it then (`put_back` restores
+    the rest if the change is not paid). `purchase_id`: the change's purchase (a retry of
     it keeps what it scheduled, and reaches the same Stripe requests)."""
     dropped = drop_paid_switch(customer, live, current, stripe, free_too=True, keeping=purchase_id)
     if live.canceling:
         key = f"{live.id}:{stripe_timeline.mark(live.id).revision}:{purchase_id}:renew"
-        return stripe().set_cancel_at_period_end(live.id, False, key)
+        renewing = stripe().set_cancel_at_period_end(live.id, False, key)
+        return TakenBack(renewing, dropped, canceling=True)
     if dropped is None and live.schedule_id is None:
-        return live
-    return stripe().retrieve_subscription(live.id) or live
+        return TakenBack(live)
+    return TakenBack(stripe().retrieve_subscription(live.id) or live, dropped)
+
+
+def put_back(
+    customer_id: str, held: Subscription, taken: TakenBack, change_id: str, stripe: StripeFactory
+) -> None:
+    """A plan change whose payment did not go through (declined, or waiting for the
+    customer) changed nothing in Stripe: what `clear_pending_end` took back for it is set
+    again, in Stripe and here, so the customer ends where it was: the downgrade scheduled
+    again (a new attempt of its purchase, same terms), or the cancellation at the period
+    end. The change's open invoice, paid later, still applies it (Stripe's pending update)
+    and its grant then finds the subscription as Stripe has it."""
+    live = taken.subscription
+    current = catalog.load()
+    customer = customers.load(customer_id)
+    leaving = current.version(held.plan_id, held.plan_version)
+    if customer is None or leaving is None or customer.stripe_id is None:
+        return
+    switch = taken.switch
+    plan = current.version(switch.plan_id, switch.plan_version) if switch else None
+    if switch is not None and plan is not None:
+        again = reopen(switch)
+        if plan.free:
+            # Imported here: free_at_period_end builds on this module.
+            from billing.services.free_at_period_end import schedule_free_plan
+
+            schedule_free_plan(customer, plan, again, held, leaving, stripe)
+            return
+        change = PlanChange(
+            purchase_id=again.id,
+            stripe_customer=customer.stripe_id,
+            leaving_price_ids=plan_price_ids(leaving),
+            line_items=tuple(LineItem(price, n) for price, n in again.line_items),
+            proration="none",
+            subscription_id=live.id,
+        )
+        scheduled_switch = stripe().schedule_change(change)
+        at_ms = scheduled_switch.at_s * 1000
+        shown = scheduled(plan, f"sub_{again.id.removeprefix('pur_')}", at_ms)
+        purchases.save_scheduled(
+            customer, shown, again.id, scheduled_switch.subscription_id, at_ms, clock.now_ms()
+        )
+    elif taken.canceling:
+        stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{change_id}:put_back")
+    else:
+        return
+    sync_subscription(live.id, stripe, refuse_early=False)
