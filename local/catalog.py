@@ -181,7 +181,7 @@ def defaults(env: Mapping[str, str]) -> tuple[str, str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.catalog", description=__doc__.split("\n")[0]
+        prog=".venv/bin/python -m local.catalog", description=__doc__.split("\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     url, key, file = defaults(os.environ)
