@@ -19,8 +19,7 @@ from billing.api.wire.common import (
 )
 from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
 from billing.domain.errors import InvalidRequest
-from billing.domain.keep import KEEP
-from billing.domain.plans import PlanChanges
+from billing.domain.plans import Customization
 from billing.services.attach import AttachPlan, AttachResult, InvoiceMode
 
 MetadataValue = Annotated[str, Field(max_length=500)]
@@ -53,15 +52,14 @@ class CustomizeFields(WireRequest):
     upsert_licenses: Any = None
     remove_licenses: Any = None
 
-    def changes(self) -> PlanChanges | None:
+    def customization(self) -> Customization | None:
         """The plan's terms this purchase changes (none when only the trial is changed)."""
-        sent = self.model_fields_set
-        if "price" not in sent and self.items is None:
+        if "price" not in self.model_fields_set and self.items is None:
             return None
-        price = self.price.domain() if self.price is not None else None
-        return PlanChanges(
-            price=price if "price" in sent else KEEP,
-            items=tuple(i.domain() for i in self.items) if self.items is not None else KEEP,
+        return Customization(
+            replaces_price="price" in self.model_fields_set,
+            price=self.price.domain() if self.price is not None else None,
+            items=None if self.items is None else tuple(i.domain() for i in self.items),
         )
 
     @model_validator(mode="after")
@@ -176,7 +174,7 @@ class AttachRequest(WireRequest):
             # `free_trial: null` sent on purpose drops the plan's own trial.
             no_trial=trial_sent and free_trial is None,
             feature_quantities=quantities,
-            customize=None if custom is None else custom.changes(),
+            customize=None if custom is None else custom.customization(),
             invoice_mode=None if self.invoice_mode is None else self.invoice_mode.domain(),
             success_url=self.success_url,
             metadata=self.metadata or {},
