@@ -12,7 +12,16 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from local.stripe_emulator import cards, events, expand, hooks, pagination, pricing, prorations
+from local.stripe_emulator import (
+    cards,
+    events,
+    expand,
+    hooks,
+    hosted,
+    pagination,
+    pricing,
+    prorations,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_intents as intents
 from local.stripe_emulator import payment_methods as methods
@@ -674,7 +683,7 @@ def days_until_due(params: Params) -> int | None:
 
 
 _PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
-_PREVIEW_DETAILS = ("items", "proration_behavior", "proration_date")
+_PREVIEW_DETAILS = ("cancel_now", "items", "proration_behavior", "proration_date")
 _PRORATIONS = ("always_invoice", "create_prorations", "none")
 
 
@@ -715,11 +724,20 @@ def create_preview(request: ApiRequest) -> JsonObject:
             else "create_prorations"
         )
         at = p.integer(details, "proration_date") if "proration_date" in details else now
+        cancel_now = "cancel_now" in details and p.boolean(details, "cancel_now")
+        if cancel_now and "items" in details:
+            raise invalid_param(
+                "subscription_details[items]", "You cannot pass items with cancel_now."
+            )
         specs = (
             prorations.item_specs(store, details, current=subscription)
             if subscription is not None and "items" in details
             else None
         )
+    if cancel_now:
+        # The final invoice a cancel with invoice_now makes: the credits for the unused time
+        # (unless proration is none) and the pending items, no next period.
+        specs = []
     lines: list[JsonObject] = []
     period: tuple[int, int] | None = None
     if subscription is not None:
@@ -730,7 +748,9 @@ def create_preview(request: ApiRequest) -> JsonObject:
             else prorations.prorations(store, subscription, changes, at)
         )
         lines += [_proration_line(subscription["id"], each) for each in prorated]
-        if proration != "always_invoice":
+        if cancel_now:
+            period = (at, at)
+        elif proration != "always_invoice":
             period = _next_period(subscription, prorations.current_period(subscription)[1])
             kept = specs or [
                 ItemSpec(
@@ -741,7 +761,7 @@ def create_preview(request: ApiRequest) -> JsonObject:
             lines += [_next_period_line(store, subscription["id"], spec, period) for spec in kept]
         else:
             period = (at, at)
-    if proration != "always_invoice":
+    if proration != "always_invoice" or cancel_now:
         sub_id = subscription["id"] if subscription else None
         currency = subscription["currency"] if subscription else None
         lines += [
@@ -1104,6 +1124,9 @@ def _page(store: ObjectStore, invoice: JsonObject, notice: str | None) -> str:
     parts = [
         f"<h1>Invoice {html.escape(invoice['number'] or invoice['id'])}</h1>",
         f'<p>Status: <span id="status">{html.escape(invoice["status"])}</span></p>',
+        f"<p>Date: {hosted.date(invoice['created'])}"
+        + (f", due {hosted.date(invoice['due_date'])}" if invoice.get("due_date") else "")
+        + "</p>",
         f'<p>Amount due: <span id="amount_due">{money(int(invoice["amount_due"]))}</span></p>',
         f"<table>{rows}</table>",
     ]

@@ -690,8 +690,19 @@ def cancel_route(request: ApiRequest) -> JsonObject:
             code="resource_missing",
             param="id",
         )
+    prorate = "prorate" in params and p.boolean(params, "prorate")
+    invoice_now = "invoice_now" in params and p.boolean(params, "invoice_now")
     now = now_for(store, subscription["customer"], request.now)
+    live_period = subscription["status"] != "trialing"
+    if prorate and live_period:
+        # A credit for the period's unused time on every item, as a pending invoice item.
+        _prorate(store, subscription, [], now)
     cancel(store, subscription, now, reason="cancellation_requested")
+    if invoice_now:
+        # The final invoice: the subscription's pending items (those credits among them).
+        # A negative total goes to the customer's credit balance, as Stripe does.
+        customer = store.require("customer", subscription["customer"], "customer")
+        _update_invoice(store, subscription, customer, now, request.base_url, "allow_incomplete")
     return _render(request, subscription)
 
 

@@ -440,13 +440,19 @@ def _ends(facts: CustomerFacts, live: list[StripeSubscription]) -> list[Drift]:
         if len(billing) != 1:
             continue  # I2 or I4 says so
         stripe_sub = billing[0]
-        if (sub.canceled_at is not None) == stripe_sub.canceling:
+        # Set to end, or to switch to another plan at the period end (a downgrade scheduled
+        # shows the plan held ending then, as Autumn does).
+        ends = stripe_sub.canceling or any(
+            phase.price_ids - plan_price_ids(plan) for phase in stripe_sub.upcoming_phases
+        )
+        if (sub.canceled_at is not None) == ends:
             continue
         found = (
             f"plan {sub.plan_id} ({sub.id}) shows it ends, and Stripe subscription "
             f"{stripe_sub.id} is not set to end"
             if sub.canceled_at is not None
-            else f"Stripe subscription {stripe_sub.id} ends at its period end, and plan "
+            else f"Stripe subscription {stripe_sub.id} ends or switches plans at its period "
+            f"end, and plan "
             f"{sub.plan_id} ({sub.id}) shows no end"
         )
         drifts.append(

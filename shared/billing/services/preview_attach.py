@@ -11,6 +11,7 @@ shown are the ones Stripe would invoice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from billing.domain.attach_preview import (
     total,
 )
 from billing.domain.errors import InvalidRequest
+from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.services.attach import (
     PRORATIONS,
@@ -158,10 +160,13 @@ def _plan_change(
         leaving_price_ids=price_ids(leaving),
         line_items=sale_lines(plan, decision),
         proration=PRORATIONS[command.proration_behavior] if at_once else "none",
+        # The subscription that bills the plan held, as it recorded it (by price only for a
+        # plan granted before the ids were recorded): never another one selling its price.
+        subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
     )
     preview: ChangePreview = stripe().preview_change(change)
     switch_at = preview.period_end_s * 1000
-    lines = tuple(_line(each, (plan, leaving), seen) for each in preview.lines)
+    lines = tuple(told_line(each, (plan, leaving), seen.features) for each in preview.lines)
     return AttachPreview(
         customer_id=command.customer_id,
         currency=preview.currency,
@@ -183,7 +188,9 @@ def _outgoing(seen: AttachSituation, leaving: Plan, effective_at: int) -> PlanMo
     return PlanMove(leaving, held_quantities(seen.customer.holdings, leaving.id), effective_at)
 
 
-def _line(line: InvoiceLine, plans: tuple[Plan, Plan], seen: AttachSituation) -> PreviewLine:
+def told_line(
+    line: InvoiceLine, plans: tuple[Plan, ...], features: Mapping[str, Feature]
+) -> PreviewLine:
     """A Stripe invoice line, told as ours: which plan (and item) its price belongs to."""
     for plan in plans:
         mirror = plan.stripe
@@ -201,7 +208,7 @@ def _line(line: InvoiceLine, plans: tuple[Plan, Plan], seen: AttachSituation) ->
                     ),
                     Decimal(1),
                 )
-                feature = seen.features.get(feature_id)
+                feature = features.get(feature_id)
                 name = feature.name if feature is not None else feature_id
                 return _told(line, plan, feature_id, units, name)
     # Not a price of either plan (another pending item on the invoice): shown as it is.

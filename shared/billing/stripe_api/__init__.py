@@ -84,6 +84,11 @@ class StripeGateway(Protocol):
         """Refunds what a paid invoice charged (a credit note); False if nothing was left."""
         ...
 
+    def refund_checkout(self, session_id: str) -> bool:
+        """Refunds what a completed payment-mode Checkout Session charged (its payment
+        intent); False if nothing was left to give back."""
+        ...
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is
@@ -125,8 +130,12 @@ class StripeGateway(Protocol):
         the phases its schedule still has to come (the billing audit reads them)."""
         ...
 
-    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
-        """Ends the subscription at once (nothing refunded)."""
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
+        """Ends the subscription at once. With `credit_unused`, the unused time of its period
+        is credited on a final invoice (to the customer's Stripe credit balance); else
+        nothing is refunded."""
         ...
 
     def live_subscription_ids(self, stripe_customer: str) -> list[str]:
@@ -163,6 +172,11 @@ class StripeGateway(Protocol):
         on the way (renewals, trial ends, failed payments); InvalidRequest without one."""
         ...
 
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        """Stripe's "now" for the customer: its test clock's frozen time (Unix seconds),
+        None when it has no test clock (then it is the wall clock's)."""
+        ...
+
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:
@@ -172,6 +186,14 @@ class StripeGateway(Protocol):
     def preview_change(self, change: PlanChange) -> ChangePreview:
         """What `change_plan(change)` would invoice now, read from Stripe's invoice preview
         (nothing is written), and when the subscription's period ends."""
+        ...
+
+    def preview_cancel(self, subscription_id: str, credit_unused: bool) -> ChangePreview:
+        """What `cancel_now(subscription_id, credit_unused)` would invoice (nothing written)."""
+        ...
+
+    def preview_quantities(self, change: QuantityChange) -> ChangePreview:
+        """What `change_quantities(change)` would invoice now (nothing written)."""
         ...
 
     def create_setup_session(self, setup: CardSetup) -> CheckoutSession:

@@ -203,6 +203,7 @@ class SdkStripeGateway:
     def retrieve_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
         v1 = self._client.v1
         retrievers: dict[str, Callable[[str], stripe.StripeObject]] = {
+            "charge": v1.charges.retrieve,
             "checkout.session": v1.checkout.sessions.retrieve,
             "customer": v1.customers.retrieve,
             "invoice": v1.invoices.retrieve,
@@ -235,11 +236,9 @@ class SdkStripeGateway:
             raise failure(error) from error
 
     def usable_payment_method(self, stripe_customer: str) -> str | None:
-        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
-        settings_ = found.to_dict().get("invoice_settings") or {}
-        default = settings_.get("default_payment_method")
-        if default:
-            return default if isinstance(default, str) else str(default["id"])
+        default = self._default_card(stripe_customer)
+        if default is not None:
+            return default
         listed = self._call(
             lambda: self._client.v1.payment_methods.list(
                 {"customer": stripe_customer, "type": "card", "limit": 1}
@@ -329,6 +328,24 @@ class SdkStripeGateway:
         }
         key = f"{_KEY_PREFIX}:credit_note.refund:{invoice_id}"
         self._call(lambda: self._client.v1.credit_notes.create(params, {"idempotency_key": key}))
+        return True
+
+    def refund_checkout(self, session_id: str) -> bool:
+        """A payment-mode session has no invoice to credit: its payment intent is refunded,
+        once (one key per session), for what is not refunded yet."""
+        session = self.retrieve_object("checkout.session", session_id)
+        intent_id = _id_of((session or {}).get("payment_intent"))
+        if session is None or session.get("payment_status") != "paid" or intent_id is None:
+            return False
+        intent = self.retrieve_object("payment_intent", intent_id) or {}
+        charge_id = _id_of(intent.get("latest_charge"))
+        charge = (self.retrieve_object("charge", charge_id) if charge_id else None) or {}
+        left = int(charge.get("amount_captured") or 0) - int(charge.get("amount_refunded") or 0)
+        if left <= 0:
+            return False
+        params: Any = {"payment_intent": intent_id, "amount": left}
+        key = f"{_KEY_PREFIX}:refund.checkout:{session_id}"
+        self._call(lambda: self._client.v1.refunds.create(params, {"idempotency_key": key}))
         return True
 
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
@@ -540,12 +557,15 @@ class SdkStripeGateway:
                 return tuple(found)
             after = page[-1].id
 
-    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
         """Ends the subscription at once (a subscription ends once: one key per id). One
         that had already ended is left as it is."""
         key = f"{_KEY_PREFIX}:subscription.cancel:{subscription_id}"
+        params: Any = {"prorate": True, "invoice_now": True} if credit_unused else {}
         try:
-            self._client.v1.subscriptions.cancel(subscription_id, {}, {"idempotency_key": key})
+            self._client.v1.subscriptions.cancel(subscription_id, params, {"idempotency_key": key})
         except stripe.InvalidRequestError as error:
             if error.code != "resource_missing":  # already ended: what we wanted
                 raise failure(error) from error
@@ -772,6 +792,14 @@ class SdkStripeGateway:
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
 
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        found = self.retrieve_object("customer", stripe_customer) or {}
+        clock_id = _id_of(found.get("test_clock"))
+        if clock_id is None:
+            return None
+        clock = self._clock_when_settled(clock_id)
+        return int(clock.frozen_time)
+
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:
@@ -811,6 +839,49 @@ class SdkStripeGateway:
         preview = self._call(lambda: self._client.v1.invoices.create_preview(params)).to_dict()
         lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
         return ChangePreview(period_end, str(preview.get("currency") or currency), lines)
+
+    def preview_cancel(self, subscription_id: str, credit_unused: bool) -> ChangePreview:
+        details: Any = {
+            "cancel_now": True,
+            "proration_behavior": "create_prorations" if credit_unused else "none",
+        }
+        return self._preview(subscription_id, details)
+
+    def preview_quantities(self, change: QuantityChange) -> ChangePreview:
+        found = self._call(
+            lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
+        ).to_dict()
+        items: Any = [
+            {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
+            for item in found["items"]["data"]
+            if item["price"]["id"] in change.quantities
+        ]
+        if change.proration == "none":
+            return self._preview(change.subscription_id, None, found)
+        details: Any = {"items": items, "proration_behavior": change.proration}
+        return self._preview(change.subscription_id, details, found)
+
+    def _preview(
+        self, subscription_id: str, details: Any, found: dict[str, Any] | None = None
+    ) -> ChangePreview:
+        """Stripe's invoice preview of a change to the subscription (None: nothing due)."""
+        subscription = found or (
+            self._call(lambda: self._client.v1.subscriptions.retrieve(subscription_id)).to_dict()
+        )
+        period_end = int(subscription["items"]["data"][0]["current_period_end"])
+        currency = str(subscription.get("currency") or settings().currency)
+        if details is None:
+            return ChangePreview(period_end, currency, ())
+        params: Any = {"subscription": subscription_id, "subscription_details": details}
+        preview = self._call(lambda: self._client.v1.invoices.create_preview(params)).to_dict()
+        lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
+        made_at = preview.get("created")
+        return ChangePreview(
+            period_end,
+            str(preview.get("currency") or currency),
+            lines,
+            int(made_at) if made_at is not None else None,
+        )
 
     def create_setup_session(self, setup: CardSetup) -> CheckoutSession:
         metadata = {**setup.metadata, SETUP_KEY: setup.setup_id}
@@ -852,6 +923,30 @@ class SdkStripeGateway:
                 stripe_customer, params, {"idempotency_key": key}
             )
         )
+        # A subscription with a card of its own (one made by a checkout page) would go on
+        # charging that card: it moves to the new default, as Stripe's portal moves it.
+        listed = self._call(
+            lambda: self._client.v1.subscriptions.list({"customer": stripe_customer})
+        )
+        for subscription in listed.auto_paging_iter():
+            pinned = _id_of(subscription.to_dict().get("default_payment_method"))
+            if pinned is None or pinned == payment_method:
+                continue
+            moved: Any = {"default_payment_method": payment_method}
+            move_key = f"{_KEY_PREFIX}:subscription.card:{subscription.id}:{payment_method}"
+            self._call(
+                lambda sub_id=subscription.id, moved=moved, move_key=move_key: (
+                    self._client.v1.subscriptions.update(
+                        sub_id, moved, {"idempotency_key": move_key}
+                    )
+                )
+            )
+
+    def _default_card(self, stripe_customer: str) -> str | None:
+        """The customer's default payment method for invoices, if any."""
+        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
+        settings_ = found.to_dict().get("invoice_settings") or {}
+        return _id_of(settings_.get("default_payment_method"))
 
     def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
         """Created incomplete, then paid on purpose: a card error is then an answer about
@@ -862,7 +957,10 @@ class SdkStripeGateway:
             "payment_behavior": "default_incomplete",
             "metadata": _metadata(sale),
         }
-        if payment_method is not None:
+        if payment_method is not None and self._default_card(sale.stripe_customer) is None:
+            # Pinned only when the customer has no default card: a pinned card outranks the
+            # customer's default, so a card the customer makes default later (setup_payment,
+            # the portal) would not pay this subscription's upgrades and renewals.
             params["default_payment_method"] = payment_method
         if sale.trial_end_s is not None:
             params["trial_end"] = sale.trial_end_s

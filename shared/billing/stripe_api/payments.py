@@ -88,6 +88,8 @@ class ChangePreview:
     period_end_s: int
     currency: str
     lines: tuple[InvoiceLine, ...]
+    # When Stripe made the preview (the customer's test clock time, if it has one).
+    made_at_s: int | None = None
 
 
 @dataclass(frozen=True)

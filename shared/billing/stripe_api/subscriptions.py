@@ -59,6 +59,10 @@ class StripeSubscription:
     # yet: a purchase still waiting for the customer. Known only when the latest invoice
     # was expanded (the audit's listing), else False.
     awaiting_first_invoice: bool = False
+    # Its latest invoice, and whether a change waits for that invoice to be paid (Stripe's
+    # pending update: an upgrade or new quantities whose payment did not go through).
+    latest_invoice: str | None = None
+    pending_update: bool = False
 
     @property
     def paid_for(self) -> bool:
@@ -125,6 +129,8 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         schedule_id=_id(fields.get("schedule")),
         upcoming_phases=_upcoming(fields.get("schedule")),
         awaiting_first_invoice=_awaiting_first_invoice(fields),
+        latest_invoice=_id(fields.get("latest_invoice")),
+        pending_update=bool(fields.get("pending_update")),
     )
 
 
