@@ -248,7 +248,9 @@ def test_a_second_top_up_is_charged_to_the_card_kept_from_checkout(
     assert [p["plan_id"] for p in held["purchases"]] == ["top_up", "top_up"]
     assert held["balances"]["messages"]["granted"] == 1000
     invoices = stripe_client(webhooks).v1.invoices.list({"customer": held["stripe_id"]}).data
-    assert [(i.status, i.total) for i in invoices] == [("paid", 500)]
+    # The checkout's own (post-payment) invoice, then the card charge's: one each.
+    assert [(i.status, i.total) for i in invoices] == [("paid", 500), ("paid", 500)]
+    assert invoices[0].id == answer["invoice"]["stripe_id"]
 
 
 def with_card_on_file(api: httpx.Client, stack: LocalStack, payment_method: str) -> str:

@@ -191,3 +191,36 @@ def test_what_customize_or_discounts_cannot_do_is_a_400_naming_the_field(
         assert response.json()["code"] == "invalid_inputs"
         assert [d["field"] for d in response.json()["details"]] == [field]
     assert customer(catalog)["subscriptions"] == []
+
+
+def test_setup_payment_with_customize_attaches_the_custom_terms_once_the_card_is_saved(
+    catalog: httpx.Client, clean_stack: LocalStack
+) -> None:
+    response = catalog.post(
+        "/v1/billing.setup_payment",
+        json={
+            "customer_id": "c1",
+            "plan_id": "pro",
+            "success_url": SUCCESS_URL,
+            "customize": CUSTOM,
+        },
+    )
+    assert response.status_code == 200, response.text
+
+    pay_on_checkout_page(response.json()["url"], "4242 4242 4242 4242")
+
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
+    assert held["balances"]["messages"]["granted"] == 5000
+    invoices = stripe_client(clean_stack).v1.invoices.list({"customer": held["stripe_id"]}).data
+    assert [(i.status, i.total) for i in invoices] == [("paid", 3000)]
+
+
+def test_setup_payment_refuses_discounts_naming_the_field(catalog: httpx.Client) -> None:
+    response = catalog.post(
+        "/v1/billing.setup_payment",
+        json={"customer_id": "c1", "plan_id": "pro", "discounts": [{"reward_id": "r1"}]},
+    )
+
+    assert response.status_code == 400, response.text
+    assert [d["field"] for d in response.json()["details"]] == ["discounts"]

@@ -167,3 +167,40 @@ def test_invoice_mode_for_a_change_of_a_paid_plan_is_refused(
     assert response.status_code == 400, response.text
     assert [d["field"] for d in response.json()["details"]] == ["invoice_mode"]
     assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+
+def test_the_top_level_enable_plan_immediately_grants_an_invoiced_plan_at_once(
+    catalog: httpx.Client,  # noqa: F811
+) -> None:
+    response = attach(
+        catalog, plan_id="pro", invoice_mode={"enabled": True}, enable_plan_immediately=True
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["invoice"]["status"] == "open"
+    assert [s["plan_id"] for s in customer(catalog)["subscriptions"]] == ["pro"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"enable_plan_immediately": True}, "enable_plan_immediately"),
+        ({"billing_cycle_anchor": "now"}, "billing_cycle_anchor"),
+        ({"subscription_id": "sub_1"}, "subscription_id"),
+        ({"starts_at": 1700000000000}, "starts_at"),
+        ({"custom_line_items": [{"amount": 5, "description": "setup"}]}, "custom_line_items"),
+        ({"currency": "eur"}, "currency"),
+        ({"remove_plan_ids": ["free"]}, "remove_plan_ids"),
+        ({"no_billing_changes": True}, "no_billing_changes"),
+    ],
+)
+def test_attach_options_not_built_are_a_400_naming_the_field(
+    catalog: httpx.Client,  # noqa: F811
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    response = attach(catalog, plan_id="pro", success_url="https://app.example.com/done", **body)
+
+    assert response.status_code == 400, response.text
+    assert [d["field"] for d in response.json()["details"]] == [field]
+    assert customer(catalog)["subscriptions"] == []

@@ -414,18 +414,36 @@ def _check_intervals(plan: Plan) -> None:
             raise _invalid(f"items.{index}.price.tiers", "Stripe has no tiered one-time prices")
 
 
+@dataclass(frozen=True)
+class Customization:
+    """The terms one purchase changes (`customize` on attach): a base price and the items.
+    Plain fields, so that an attach asked for later (once a card is saved) keeps them."""
+
+    # True when `price` replaces the plan's base price (None then drops it).
+    replaces_price: bool = False
+    price: BasePrice | None = None
+    # None: the plan's own items.
+    items: tuple[PlanItem, ...] | None = None
+
+    def changes(self) -> PlanChanges:
+        return PlanChanges(
+            price=self.price if self.replaces_price else KEEP,
+            items=self.items if self.items is not None else KEEP,
+        )
+
+
 # Custom versions are numbered from here, far above any version plans.update will make.
 CUSTOM_VERSIONS_FROM = 1_000_000_000
 
 
 def customized(
-    plan: Plan, changes: PlanChanges, owner: str, features: Mapping[str, Feature]
+    plan: Plan, customization: Customization, owner: str, features: Mapping[str, Feature]
 ) -> Plan:
     """The version of `plan` made for one customer (`owner`) with other terms: a price and
     items of its own. Its number is derived from the owner, the plan version and the terms,
     so the same request made again (a retry, a second tab) names the same version, and two
     customers never share one. Checked by the plan rules, as plans.create checks."""
-    terms = changes.applied_to(plan).terms
+    terms = customization.changes().applied_to(plan).terms
     made_of = json.dumps([owner, plan.id, plan.version, terms.model_dump(mode="json")])
     number = int(hashlib.sha256(made_of.encode()).hexdigest()[:15], 16) % 10**15
     custom = plan.model_copy(

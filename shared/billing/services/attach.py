@@ -43,7 +43,7 @@ from billing.domain.errors import (
     PlanNotFound,
 )
 from billing.domain.features import Feature
-from billing.domain.plans import FreeTrial, Plan, PlanChanges, customized
+from billing.domain.plans import Customization, FreeTrial, Plan, customized
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
@@ -88,7 +88,7 @@ class AttachPlan:
     feature_quantities: Mapping[str, Decimal] = field(default_factory=dict)
     # Other terms (a base price, items) for this customer's purchase alone: bought as a
     # version of the plan made for it, billed by Stripe prices of its own.
-    customize: PlanChanges | None = None
+    customize: Customization | None = None
     invoice_mode: InvoiceMode | None = None
     success_url: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)

@@ -42,7 +42,7 @@ from billing.services.attach import (
 )
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
-from billing.store import card_setups
+from billing.store import card_setups, catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import CardSetup
 
@@ -79,6 +79,9 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
     if command.then_attach is not None:
         # Refused now rather than after the customer saved a card: attach's own checks.
         seen = situation(command.then_attach, stripe)
+        if seen.plan.custom:
+            # Kept now with its Stripe prices: the attach once the card is saved finds them.
+            catalog.put_custom_plan(seen.plan)
         decision = seen.decide(has_card=True)
         if decision.flow != "grant":
             sale_lines(seen.plan, decision)  # a paid plan needs its Stripe prices

@@ -19,8 +19,7 @@ from billing.api.wire.common import (
 )
 from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
 from billing.domain.errors import InvalidRequest
-from billing.domain.keep import KEEP
-from billing.domain.plans import PlanChanges
+from billing.domain.plans import Customization
 from billing.services.attach import AttachPlan, AttachResult, InvoiceMode
 
 MetadataValue = Annotated[str, Field(max_length=500)]
@@ -53,15 +52,14 @@ class CustomizeFields(WireRequest):
     upsert_licenses: Any = None
     remove_licenses: Any = None
 
-    def changes(self) -> PlanChanges | None:
+    def customization(self) -> Customization | None:
         """The plan's terms this purchase changes (none when only the trial is changed)."""
-        sent = self.model_fields_set
-        if "price" not in sent and self.items is None:
+        if "price" not in self.model_fields_set and self.items is None:
             return None
-        price = self.price.domain() if self.price is not None else None
-        return PlanChanges(
-            price=price if "price" in sent else KEEP,
-            items=tuple(i.domain() for i in self.items) if self.items is not None else KEEP,
+        return Customization(
+            replaces_price="price" in self.model_fields_set,
+            price=self.price.domain() if self.price is not None else None,
+            items=None if self.items is None else tuple(i.domain() for i in self.items),
         )
 
     @model_validator(mode="after")
@@ -92,12 +90,13 @@ class InvoiceModeFields(WireRequest):
     invoice_template_id: Any = None
     payment_method_types: Any = None
 
-    def domain(self) -> InvoiceMode | None:
-        """None when not enabled: the card is charged as usual."""
+    def domain(self, now: bool = False) -> InvoiceMode | None:
+        """None when not enabled: the card is charged as usual. `now`: the request's own
+        enable_plan_immediately."""
         if not self.enabled:
             return None
         days = DEFAULT_NET_TERMS_DAYS if self.net_terms_days is None else self.net_terms_days
-        return InvoiceMode(days_until_due=days, enable_now=self.enable_plan_immediately)
+        return InvoiceMode(days_until_due=days, enable_now=self.enable_plan_immediately or now)
 
     @model_validator(mode="after")
     def _supported(self) -> InvoiceModeFields:
@@ -109,6 +108,33 @@ class InvoiceModeFields(WireRequest):
             if getattr(self, name) is not None:
                 raise _refused(f"invoice_mode.{name}", "invoice settings are Stripe's defaults")
         return self
+
+
+# Options of Autumn's attach not built yet: refused rather than ignored, so that a caller
+# never believes they applied.
+_NOT_YET = (
+    "subscription_id",
+    "new_billing_subscription",
+    "billing_cycle_anchor",
+    "starts_at",
+    "ends_at",
+    "checkout_session_params",
+    "long_lived_checkout",
+    "custom_line_items",
+    "remove_lines",
+    "add_lines",
+    "processor_subscription_id",
+    "carry_over_balances",
+    "carry_over_usages",
+    "license_quantities",
+    "no_billing_changes",
+    "tax",
+    "billing_details",
+    "tax_rate_id",
+    "currency",
+    "remove_plan_ids",
+    "remove_discounts",
+)
 
 
 class AttachRequest(WireRequest):
@@ -125,9 +151,33 @@ class AttachRequest(WireRequest):
     metadata: Annotated[dict[Id, MetadataValue], Field(max_length=40)] | None = None
     customize: CustomizeFields | None = None
     invoice_mode: InvoiceModeFields | None = None
+    # Autumn's shorthand for invoice_mode.enable_plan_immediately (it also lets a Checkout
+    # grant before payment, which is refused here).
+    enable_plan_immediately: bool | None = None
     # Accepted only to be refused when given: rewards (coupons, promotion codes) do not
     # exist yet, and a discount silently dropped would charge the full price.
     discounts: Any = None
+    subscription_id: Any = None
+    new_billing_subscription: Any = None
+    billing_cycle_anchor: Any = None
+    starts_at: Any = None
+    ends_at: Any = None
+    checkout_session_params: Any = None
+    long_lived_checkout: Any = None
+    custom_line_items: Any = None
+    remove_lines: Any = None
+    add_lines: Any = None
+    processor_subscription_id: Any = None
+    carry_over_balances: Any = None
+    carry_over_usages: Any = None
+    license_quantities: Any = None
+    no_billing_changes: Any = None
+    tax: Any = None
+    billing_details: Any = None
+    tax_rate_id: Any = None
+    currency: Any = None
+    remove_plan_ids: Any = None
+    remove_discounts: Any = None
 
     @model_validator(mode="after")
     def _supported(self) -> AttachRequest:
@@ -135,6 +185,14 @@ class AttachRequest(WireRequest):
             raise InvalidRequest(
                 "'discounts' are not available yet: rewards do not exist here.",
                 details=[{"field": "discounts", "message": "not supported yet"}],
+            )
+        for name in _NOT_YET:
+            if getattr(self, name) is not None:
+                raise _refused(name, "not built")
+        invoiced = self.invoice_mode is not None and self.invoice_mode.enabled
+        if self.enable_plan_immediately and not invoiced:
+            raise _refused(
+                "enable_plan_immediately", "a plan is granted before payment only in invoice_mode"
             )
         if self.entity_id is not None:
             raise InvalidRequest(
@@ -176,8 +234,10 @@ class AttachRequest(WireRequest):
             # `free_trial: null` sent on purpose drops the plan's own trial.
             no_trial=trial_sent and free_trial is None,
             feature_quantities=quantities,
-            customize=None if custom is None else custom.changes(),
-            invoice_mode=None if self.invoice_mode is None else self.invoice_mode.domain(),
+            customize=None if custom is None else custom.customization(),
+            invoice_mode=None
+            if self.invoice_mode is None
+            else self.invoice_mode.domain(now=bool(self.enable_plan_immediately)),
             success_url=self.success_url,
             metadata=self.metadata or {},
         )

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from billing.api.wire.attach import AttachRequest, FeatureQuantityFields, MetadataValue
+from billing.api.wire.attach import (
+    AttachRequest,
+    CustomizeFields,
+    FeatureQuantityFields,
+    MetadataValue,
+)
 from billing.api.wire.common import Count, Id, Url, WireRequest, WireResponse
 from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
@@ -24,6 +29,9 @@ class SetupPaymentRequest(WireRequest):
     success_url: Url | None = None
     proration_behavior: Literal["prorate_immediately", "none", "bill_difference"] | None = None
     metadata: Annotated[dict[Id, MetadataValue], Field(max_length=40)] | None = None
+    customize: CustomizeFields | None = None
+    # Refused by attach's own checks (rewards do not exist yet): never dropped.
+    discounts: Any = None
 
     @model_validator(mode="after")
     def _supported(self) -> SetupPaymentRequest:
@@ -42,7 +50,14 @@ class SetupPaymentRequest(WireRequest):
         return self
 
     def _plan_options(self) -> list[str]:
-        options = ("version", "feature_quantities", "free_trial", "proration_behavior")
+        options = (
+            "version",
+            "feature_quantities",
+            "free_trial",
+            "proration_behavior",
+            "customize",
+            "discounts",
+        )
         return [name for name in options if name in self.model_fields_set]
 
     def command(self) -> SetupPayment:
