@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 LAMBDA_VENV := .venv-lambda
 
-.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples clean
+.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,9 +44,11 @@ typecheck: $(INSTALLED)
 unit: $(INSTALLED)
 	$(BIN)/python -m pytest -q tests/unit
 
-# Pushes a catalog file: make catalog FILE=catalog.yaml URL=https://... KEY=am_sk_... [DRY_RUN=1]
+# Pushes a catalog file: make catalog FILE=catalog.yaml URL=https://... KEY=am_sk_... [DRY_RUN=1].
+# Without them: the local stack's catalog (LOCAL_CATALOG, else local/catalog.yaml) to the
+# local stack at PORT with LOCAL_SECRET_KEY, as `make dev` reads them.
 catalog: $(INSTALLED)
-	$(BIN)/python -m local.catalog push $(or $(FILE),local/catalog.yaml) \
+	$(BIN)/python -m local.catalog push $(FILE) \
 		$(if $(URL),--url $(URL)) $(if $(KEY),--key $(KEY)) $(if $(DRY_RUN),--dry-run)
 
 bench: $(INSTALLED) $(if $(LAMBDA_PYTHON),$(LAMBDA_VENV)/.installed)
@@ -65,6 +67,15 @@ api-key: $(INSTALLED)
 # Signs events/stripe_webhook_*.json again (good for five minutes), for `sam local invoke`.
 webhook-samples: $(INSTALLED)
 	$(BIN)/python -m local.webhook_samples
+
+# Mixed check/track/queued track/get_or_create traffic on a local stack from several processes,
+# then an exact audit of every balance (loopback only; bounded: 20 s, at most 6,000 calls).
+load: $(INSTALLED)
+	$(BIN)/python -m bench.load $(ARGS)
+
+# Writes the API reference (local/openapi.json) again from the handlers and their wire models.
+openapi: $(INSTALLED)
+	PYTHONPATH=.:shared $(BIN)/python -m local.openapi
 
 clean:
 	rm -rf $(VENV) $(LAMBDA_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,6 +1,7 @@
 """The catalog as a file: validate it, diff it against a deployment, and push it.
 
-    python -m local.catalog push catalog.yaml [--url URL] [--key KEY] [--dry-run]
+    .venv/bin/python -m local.catalog push [catalog.yaml] [--url URL] [--key KEY] [--dry-run]
+    make catalog [FILE=catalog.yaml] [URL=...] [KEY=...] [DRY_RUN=1]
 
 The file's fields are the API's own. It is parsed with the API's wire models and checked
 with the domain's own rules before anything is sent, so a bad file fails naming the field
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from local.stack import DEFAULT_SECRET_KEY, ensure_path
+from local.template import ROOT
 
 ensure_path()
 
@@ -38,6 +41,8 @@ from billing.domain.feature_changes import shaped  # noqa: E402
 from billing.domain.features import Feature  # noqa: E402
 from billing.domain.plans import Plan, validated  # noqa: E402
 from billing.store import records  # noqa: E402
+
+SAMPLE_CATALOG = ROOT / "local" / "catalog.yaml"
 
 
 class CatalogError(Exception):
@@ -163,20 +168,28 @@ def push(path: Path, url: str, key: str, dry_run: bool = False) -> list[Change]:
     return found
 
 
+def defaults(env: Mapping[str, str]) -> tuple[str, str, Path]:
+    """The API, key and file a bare `push` uses: BILLING_API_URL / BILLING_SECRET_KEY when set
+    (a deployment), else the local stack as `make dev` runs with the same environment (PORT,
+    LOCAL_SECRET_KEY), and its catalog file (LOCAL_CATALOG)."""
+    url = env.get("BILLING_API_URL") or f"http://127.0.0.1:{env.get('PORT') or 8787}"
+    key = env.get("BILLING_SECRET_KEY") or env.get("LOCAL_SECRET_KEY") or DEFAULT_SECRET_KEY
+    catalog = env.get("LOCAL_CATALOG") or ""
+    file = Path(catalog) if catalog.lower() not in ("", "none") else SAMPLE_CATALOG
+    return url, key, file
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m local.catalog", description=__doc__.split("\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    url, key, file = defaults(os.environ)
     for name in ("push", "diff", "validate"):
         command = commands.add_parser(name)
-        command.add_argument("file", type=Path)
-        command.add_argument(
-            "--url", default=os.environ.get("BILLING_API_URL", "http://127.0.0.1:8787")
-        )
-        command.add_argument(
-            "--key", default=os.environ.get("BILLING_SECRET_KEY", DEFAULT_SECRET_KEY)
-        )
+        command.add_argument("file", type=Path, nargs="?", default=file)
+        command.add_argument("--url", default=url)
+        command.add_argument("--key", default=key)
         command.add_argument("--dry-run", action="store_true", help="print the diff only")
     args = parser.parse_args(argv)
     try:

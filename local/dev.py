@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import LocalStack, StackConfig, describe, ensure_path
+from local.stack import DEFAULT_SECRET_KEY, LocalStack, StackConfig, describe, ensure_path
 from local.template import ROOT
 
 
@@ -24,11 +24,28 @@ def push_catalog(catalog: Path, stack: LocalStack) -> None:
     except (CatalogError, httpx.HTTPError) as error:
         print(
             f"\nCatalog {catalog} was not pushed: {error}\n"
-            "The stack keeps running; push it again with `make catalog`.",
+            f"The stack keeps running; push it again with `{catalog_command(catalog, stack)}`.",
             flush=True,
         )
         return
-    print(f"\nCatalog {catalog}:\n{render(found)}", flush=True)
+    print(
+        f"\nCatalog {catalog}:\n{render(found)}\n"
+        f"Push it again after editing: {catalog_command(catalog, stack)}",
+        flush=True,
+    )
+
+
+def catalog_command(catalog: Path, stack: LocalStack) -> str:
+    """The `make catalog` that pushes `catalog` to this stack from another terminal, naming
+    what differs from `make catalog`'s defaults (another port, key or file)."""
+    port = stack.api_url.rpartition(":")[2]
+    words = [] if port == "8787" else [f"PORT={port}"]
+    if stack.config.secret_key != DEFAULT_SECRET_KEY:
+        words.append(f"LOCAL_SECRET_KEY={stack.config.secret_key}")
+    words.append("make catalog")
+    if catalog.resolve() != (ROOT / "local" / "catalog.yaml").resolve():
+        words.append(f"FILE={catalog}")
+    return " ".join(words)
 
 
 def main() -> int:

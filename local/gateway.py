@@ -149,7 +149,10 @@ class _Server(ThreadingHTTPServer):
 class LocalHttpApi:
     """The routes of template.yaml served on localhost."""
 
-    def __init__(self, routes: list[Route]) -> None:
+    def __init__(self, routes: list[Route], pages: dict[str, str] | None = None) -> None:
+        # Pages of the local stack itself (not template routes): path -> HTML (JSON where
+        # the path ends in .json).
+        self.pages = dict(pages or {})
         self._pools = {
             (r.method, r.path): FunctionPool(r)
             for r in routes
@@ -214,6 +217,11 @@ class LocalHttpApi:
             request.close_connection = True
             return
         body = request.rfile.read(length) if length else b""
+        page = self.pages.get(path) if request.command == "GET" else None
+        if page is not None:
+            kind = "application/json" if path.endswith(".json") else "text/html; charset=utf-8"
+            _reply(request, 200, {"content-type": kind}, page.encode())
+            return
         if pool is None:  # a template without a $default route: API Gateway answers itself
             _reply(request, 404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
             return

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from local import openapi
 from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
 from local.queues import QueuePoller, create_queues
@@ -31,6 +32,12 @@ EMULATOR_STRIPE_KEY = "sk_test_emulator"
 DEFAULT_WEBHOOK_SECRET = "whsec_LocalStackSigningSecret"  # noqa: S105 (local-only default)
 WEBHOOK_PATH = "/webhooks/stripe"
 DASHBOARD_PATH = "/dashboard"
+# The local stack's own page Checkout sends a customer back to when the attach (or
+# setup_payment) names no success_url and CHECKOUT_SUCCESS_URL is not set.
+PAYMENT_COMPLETE_PATH = "/local/payment-complete"
+# The API reference the local stack serves: the OpenAPI document and a page of it.
+OPENAPI_PATH = "/openapi.json"
+REFERENCE_PATH = "/reference"
 # Signs the local dashboard's session cookies (AWS: a secret the template generates).
 DEV_DASHBOARD_SECRET = "local-dashboard-session-secret-never-used-in-aws"  # noqa: S105
 # Realistic delivery under `make dev`: what no request has come for this long is delivered.
@@ -63,6 +70,9 @@ class StackConfig:
     # Realistic mode: deliver on its own once the emulator has had no request this long
     # (None: only when `settle` is called).
     webhook_quiet_s: float | None = DEV_WEBHOOK_QUIET_S
+    # Where Checkout sends a customer back when a call names no success_url (None: the
+    # stack's own "payment complete" page).
+    checkout_success_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.webhook_delivery not in MODES:
@@ -87,6 +97,7 @@ class StackConfig:
             data_dir=Path(env.get("LOCAL_DATA_DIR") or ROOT / ".local-data"),
             webhook_delivery=env.get("STRIPE_WEBHOOK_DELIVERY") or ORDERED,
             webhook_seed=seed_from(env.get("STRIPE_WEBHOOK_SEED")),
+            checkout_success_url=env.get("CHECKOUT_SUCCESS_URL") or None,
         )
 
 
@@ -174,6 +185,13 @@ class LocalStack:
         self._stoppers.append(api.stop)
         # The dashboard's address, known once the API listens (Checkout sends customers back).
         os.environ["DASHBOARD_BASE_URL"] = self.dashboard_url
+        api.pages[PAYMENT_COMPLETE_PATH] = payment_complete_page(self.dashboard_url)
+        # The API reference, as the checked-in document says (make openapi writes it).
+        spec = openapi.DOCUMENT.read_text()
+        api.pages[OPENAPI_PATH] = spec
+        api.pages[REFERENCE_PATH] = openapi.reference_page(json.loads(spec))
+        success_url = config.checkout_success_url or self.payment_complete_url
+        os.environ["CHECKOUT_SUCCESS_URL"] = success_url
         reset_caches()
         if self.emulator is not None:
             # As `stripe listen --forward-to` would: every event reaches the webhook route,
@@ -239,6 +257,10 @@ class LocalStack:
     def dashboard_url(self) -> str:
         return f"{self.api_url}{DASHBOARD_PATH}"
 
+    @property
+    def payment_complete_url(self) -> str:
+        return f"{self.api_url}{PAYMENT_COMPLETE_PATH}"
+
     @contextmanager
     def stripe_webhooks_paused(self) -> Iterator[None]:
         """Stripe's events made during the block never reach the webhook route: for counting
@@ -286,11 +308,32 @@ class LocalStack:
             client.put_item(TableName=self.config.table_name, Item=item)
 
 
+def payment_complete_page(dashboard_url: str) -> str:
+    """What a customer sees back from Checkout when the call named no success_url: in an
+    application, its own page; locally, this one."""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Payment complete</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;"
+        "padding:0 1rem;color:#1a1a1a}a{color:#635bff}</style></head><body>"
+        "<h1>Payment complete</h1>"
+        "<p>Stripe has taken the payment: the plan is granted when Stripe's webhook says so "
+        "(locally, before this page loads).</p>"
+        f"<p><a href='{dashboard_url}'>Open the dashboard</a> to see the customer.</p>"
+        "<p><small>The local stack's default <code>success_url</code> "
+        "(<code>CHECKOUT_SUCCESS_URL</code>); pass <code>success_url</code> to "
+        "<code>billing.attach</code> to send customers to your own page.</small></p>"
+        "</body></html>"
+    )
+
+
 def describe(stack: LocalStack) -> str:
     lines = [
         f"Billing API     {stack.api_url}",
         f"Secret key      {stack.config.secret_key}   (Authorization: Bearer <key>)",
         f"Dashboard       {stack.dashboard_url}   (sign in with the secret key)",
+        f"API reference   {stack.api_url}{REFERENCE_PATH}   (OpenAPI: {OPENAPI_PATH})",
+        f"After Checkout  {os.environ.get('CHECKOUT_SUCCESS_URL', stack.payment_complete_url)}"
+        "   (when a call names no success_url: CHECKOUT_SUCCESS_URL)",
         f"DynamoDB        {stack.dynamodb_url}   table {stack.config.table_name}",
         f"SQS             {stack.sqs_url}   (async track: the usage worker polls it)",
         f"Stripe          {stack.stripe_url or 'Stripe test mode (STRIPE_SECRET_KEY)'}",

@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from local.stripe_emulator import (
     cards,
     customers,
+    invoiceitems,
     invoices,
     payment_intents,
+    pricing,
     setup_intents,
     subscriptions,
 )
 from local.stripe_emulator import payment_methods as methods
+from local.stripe_emulator import prices as price_objects
 from local.stripe_emulator.forms import FormValue, Params
+from local.stripe_emulator.prorations import product_name
 from local.stripe_emulator.routing import ApiRequest
 from local.stripe_emulator.store import JsonObject, ObjectStore
 
@@ -75,8 +79,12 @@ def _customer(completion: Completion) -> JsonObject | None:
         return store.require(customers.OBJECT, session["customer"])
     if session["mode"] == "setup":
         return None
-    if session["mode"] == "payment" and session["customer_creation"] != "always":
-        return None
+    if (
+        session["mode"] == "payment"
+        and session["customer_creation"] != "always"
+        and not _invoiced(session)
+    ):
+        return None  # as Stripe: a post-payment invoice is the one case needing a customer
     params = {"email": session["customer_email"]} if session["customer_email"] else {}
     request = ApiRequest(
         "POST", customers.URL, params, {}, store, completion.now, completion.base_url
@@ -106,6 +114,53 @@ def _pay(
         payment_intents.authenticate(store, intent, now, succeed=True)
     assert intent["status"] == "succeeded", "the page declines cards that would fail"
     session["payment_intent"] = intent["id"]
+    if _invoiced(session):
+        assert customer is not None, "a post-payment invoice always has a customer"
+        session["invoice"] = _post_payment_invoice(completion, customer, intent)["id"]
+
+
+def _invoiced(session: JsonObject) -> bool:
+    return bool((session["invoice_creation"] or {}).get("enabled"))
+
+
+def _post_payment_invoice(
+    completion: Completion, customer: JsonObject, intent: JsonObject
+) -> JsonObject:
+    """``invoice_creation[enabled]``: once the payment succeeded, Stripe makes a paid invoice
+    of the session's line items (its events as any paid invoice's), paid by that payment."""
+    store, now, session = completion.store, completion.now, completion.session
+    invoice = invoices.draft(
+        store,
+        now,
+        completion.base_url,
+        customer,
+        currency=session["currency"],
+        billing_reason="manual",
+        include_pending=False,
+    )
+    for line in completion.line_items:
+        price = store.require(price_objects.OBJECT, line["price"])
+        quantity = int(line["quantity"] or 1)
+        item = invoiceitems.create_item(
+            store,
+            now,
+            customer,
+            amount=pricing.line_amount(price, quantity),
+            currency=price["currency"],
+            description=product_name(store, price),
+            period=(now, now),
+            quantity=quantity,
+            price=price,
+        )
+        invoices.attach_item(invoice, item)
+    data = session["invoice_creation"]["invoice_data"]
+    invoice.update(
+        description=data["description"],
+        footer=data["footer"],
+        metadata=dict(data["metadata"]),
+    )
+    invoices.paid_by(store, invoice, intent, now)
+    return invoice
 
 
 def _subscribe(

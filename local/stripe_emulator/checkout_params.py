@@ -260,6 +260,43 @@ def mode_data(params: Params, mode: str) -> dict[str, JsonObject]:
     }
 
 
+INVOICE_CREATION = ("enabled", "invoice_data")
+INVOICE_DATA = ("description", "footer", "metadata")
+
+
+def invoice_creation(params: Params, mode: str) -> JsonObject | None:
+    """``invoice_creation``: a payment-mode session's post-payment invoice (Stripe shows the
+    setting, off by default, on every payment-mode session; other modes have none)."""
+    only_in_mode(params, "invoice_creation", "payment", mode)
+    if mode != "payment":
+        return None
+    raw = hash_param(params, "invoice_creation", INVOICE_CREATION)
+    enabled = False
+    data: JsonObject = {}
+    if "invoice_creation" in params:
+        with p.nested("invoice_creation"):
+            if "enabled" not in raw:
+                raise missing_param("enabled")
+            enabled = p.boolean(raw, "enabled")
+        data = hash_param(raw, "invoice_data", INVOICE_DATA)
+    with p.nested("invoice_creation[invoice_data]"):
+        description = p.nullable_string(data, "description") if "description" in data else None
+        footer = p.nullable_string(data, "footer") if "footer" in data else None
+        metadata = p.apply_metadata({}, data["metadata"]) if "metadata" in data else {}
+    return {
+        "enabled": enabled,
+        "invoice_data": {
+            "account_tax_ids": None,
+            "custom_fields": None,
+            "description": description,
+            "footer": footer,
+            "issuer": None,
+            "metadata": metadata,
+            "rendering_options": None,
+        },
+    }
+
+
 def only_in_mode(params: Params, name: str, allowed_mode: str, mode: str) -> None:
     if name in params and mode != allowed_mode:
         raise invalid_param(name, f"You can not pass `{name}` in `{mode}` mode.")

@@ -40,6 +40,7 @@ _CREATABLE = frozenset(
         "customer_creation",
         "customer_email",
         "expires_at",
+        "invoice_creation",
         "line_items",
         "locale",
         "metadata",
@@ -99,6 +100,7 @@ def _create(request: ApiRequest, made: list[JsonObject]) -> JsonObject:
     currency = checkout_params.currency(params, items, mode)
     trial = checkout_params.trial(params, mode, now)
     mode_data = checkout_params.mode_data(params, mode)
+    invoice_creation = checkout_params.invoice_creation(params, mode)
     expires_at = checkout_params.expires_at(params, now)
     due_now = checkout_params.amount_due(items, mode, trial)
     session: JsonObject = {
@@ -142,7 +144,7 @@ def _create(request: ApiRequest, made: list[JsonObject]) -> JsonObject:
         ),
         "expires_at": expires_at,
         "invoice": None,
-        "invoice_creation": None,
+        "invoice_creation": invoice_creation,
         "livemode": False,
         "locale": p.nullable_string(params, "locale") if "locale" in params else None,
         "metadata": p.apply_metadata({}, params["metadata"]) if "metadata" in params else {},

@@ -336,6 +336,47 @@ def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     if balance != ending:
         customer["balance"] = ending
         events.emit(store, "customer.updated", customer, now, {"balance": balance})
+    _open(store, customer, invoice, now, due, (balance, ending))
+    if due > 0:
+        intent = intents.new_intent(
+            store,
+            now,
+            amount=due,
+            currency=invoice["currency"],
+            customer=invoice["customer"],
+            payment_method=None,
+            description=f"Invoice {invoice['number']}",
+        )
+        _record_payment(store, invoice, intent, now, due)
+    events.emit(store, "invoice.finalized", invoice, now)
+    if due == 0:
+        _mark_paid(store, invoice, now)
+
+
+def paid_by(store: ObjectStore, invoice: JsonObject, intent: JsonObject, now: int) -> None:
+    """A draft whose money was already taken by `intent` (a payment-mode Checkout Session's
+    post-payment invoice): opened, linked to that intent and paid, with no second charge
+    and no credit balance applied."""
+    if invoice["status"] != "draft":
+        raise _unexpected_state(invoice, "finalize")
+    customer = store.require("customer", invoice["customer"], "customer")
+    balance = int(customer["balance"])
+    _open(store, customer, invoice, now, int(invoice["total"]), (balance, balance))
+    _record_payment(store, invoice, intent, now, int(invoice["total"]))
+    events.emit(store, "invoice.finalized", invoice, now)
+    _mark_paid(store, invoice, now)
+
+
+def _open(
+    store: ObjectStore,
+    customer: JsonObject,
+    invoice: JsonObject,
+    now: int,
+    due: int,
+    balances: tuple[int, int],
+) -> None:
+    """Numbers the draft and opens it for ``due``; its invoice items now belong to it."""
+    balance, ending = balances
     sequence = int(customer["next_invoice_sequence"])
     customer["next_invoice_sequence"] = sequence + 1
     invoice.update(
@@ -353,35 +394,28 @@ def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
         item = store.find(ITEM_OBJECT, item_id) if item_id else None
         if item is not None:
             item["invoice"] = invoice["id"]
-    if due > 0:
-        intent = intents.new_intent(
-            store,
-            now,
-            amount=due,
-            currency=invoice["currency"],
-            customer=invoice["customer"],
-            payment_method=None,
-            description=f"Invoice {invoice['number']}",
-        )
-        store.insert(
-            {
-                "id": store.new_id("inpay", 24),
-                "object": PAYMENT_OBJECT,
-                "amount_paid": None,
-                "amount_requested": due,
-                "created": now,
-                "currency": invoice["currency"],
-                "invoice": invoice["id"],
-                "is_default": True,
-                "livemode": False,
-                "payment": {"payment_intent": intent["id"], "type": "payment_intent"},
-                "status": "open",
-                "status_transitions": {"canceled_at": None, "paid_at": None},
-            }
-        )
-    events.emit(store, "invoice.finalized", invoice, now)
-    if due == 0:
-        _mark_paid(store, invoice, now)
+
+
+def _record_payment(
+    store: ObjectStore, invoice: JsonObject, intent: JsonObject, now: int, due: int
+) -> None:
+    """The invoice's money moves through `intent` (an ``invoice_payment`` links them)."""
+    store.insert(
+        {
+            "id": store.new_id("inpay", 24),
+            "object": PAYMENT_OBJECT,
+            "amount_paid": None,
+            "amount_requested": due,
+            "created": now,
+            "currency": invoice["currency"],
+            "invoice": invoice["id"],
+            "is_default": True,
+            "livemode": False,
+            "payment": {"payment_intent": intent["id"], "type": "payment_intent"},
+            "status": "open",
+            "status_transitions": {"canceled_at": None, "paid_at": None},
+        }
+    )
 
 
 def collect(

@@ -275,7 +275,7 @@ def test_a_declined_card_on_file_answers_payment_failed_and_grants_nothing(
     assert response.status_code == 200
     answer = response.json()
     assert answer["required_action"]["code"] == "payment_failed"
-    assert answer["payment_url"] is None
+    assert answer["payment_url"] == answer["invoice"]["hosted_invoice_url"] is not None
     assert answer["invoice"]["status"] == "open"
     held = customer(catalog)
     assert held["purchases"] == []
@@ -405,15 +405,29 @@ def test_a_paid_plan_with_a_card_on_file_is_one_paid_invoice_and_granted(
     assert [(i.status, i.total) for i in invoices] == [("paid", 2000)]
 
 
-def test_a_paid_plan_declined_on_file_grants_nothing(
+def test_a_paid_plan_declined_on_file_grants_nothing_until_paid_on_the_invoice_page(
     catalog: httpx.Client, webhooks: LocalStack
 ) -> None:
-    with_card_on_file(catalog, webhooks, "pm_card_chargeCustomerFail")
+    stripe_customer = with_card_on_file(catalog, webhooks, "pm_card_chargeCustomerFail")
 
     answer = attach(catalog, plan_id="pro").json()
 
+    # As Autumn answers a decline: the hosted invoice's page, where another card pays it.
     assert answer["required_action"]["code"] == "payment_failed"
+    assert answer["payment_url"] == answer["invoice"]["hosted_invoice_url"] is not None
     assert customer(catalog)["subscriptions"] == []
+
+    paid = httpx.post(
+        answer["payment_url"], data={"card_number": "4242424242424242"}, timeout=PAGE_TIMEOUT_S
+    )
+
+    assert paid.status_code < 400, paid.text
+    held = customer(catalog)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
+    assert held["balances"]["messages"]["granted"] == 1000
+    stripe = stripe_client(webhooks)
+    (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+    assert subscription.status == "active"
 
 
 def test_a_paid_plan_needing_authentication_is_granted_once_authenticated(

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from local.catalog import CatalogError, desired, main, push, read, render
+from local.dev import catalog_command
 from local.stack import LocalStack
 from local.template import ROOT
 from tests.conftest import SECRET_KEY, table_items
@@ -31,10 +32,10 @@ def test_the_sample_pushes_then_a_second_push_changes_nothing(
     assert render(second).endswith("no change")
     assert table_items(clean_stack) == items_after_first
     assert clean_stack.emulator.counts() == stripe_after_first
-    # One product per paid plan, one price per priced thing: pro (base, overage, seats),
-    # the credits top-up, the priority support add-on.
+    # One product per paid plan, one price per priced thing: pro (base, overage), the
+    # credits top-up, the priority support add-on.
     assert stripe_after_first["product"] == 3
-    assert stripe_after_first["price"] == 5
+    assert stripe_after_first["price"] == 4
     plans = api.post("/v1/plans.list", json={}).json()["list"]
     assert [p["id"] for p in plans] == ["free", "pro", "credits_top_up", "priority_support"]
 
@@ -69,7 +70,7 @@ def test_a_changed_price_is_an_update_with_new_stripe_prices(
     pro = api.post("/v1/plans.get", json={"plan_id": "pro"}).json()
     assert pro["price"]["amount"] == 25
     assert clean_stack.emulator is not None
-    assert clean_stack.emulator.count("price") == 6, "the new base price; the others are reused"
+    assert clean_stack.emulator.count("price") == 5, "the new base price; the others are reused"
 
 
 @pytest.mark.parametrize(
@@ -124,3 +125,40 @@ def test_credit_systems_may_come_before_their_features_in_the_file() -> None:
 def test_a_missing_file_is_a_catalog_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogError):
         read(tmp_path / "nope.yaml")
+
+
+def test_a_bare_push_follows_the_local_stacks_port_key_and_catalog_file(
+    api: httpx.Client,
+    clean_stack: LocalStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`make catalog` with no arguments, run where `make dev` runs with PORT, LOCAL_SECRET_KEY
+    and LOCAL_CATALOG set: it pushes that file to that stack with that key."""
+    own = tmp_path / "mine.yaml"
+    own.write_text(yaml.safe_dump({"features": [{"id": "f", "name": "F", "type": "boolean"}]}))
+    for name in ("BILLING_API_URL", "BILLING_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORT", clean_stack.api_url.rpartition(":")[2])
+    monkeypatch.setenv("LOCAL_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("LOCAL_CATALOG", str(own))
+
+    code = main(["push"])
+
+    assert code == 0, capsys.readouterr().err
+    features = api.post("/v1/features.list", json={}).json()["list"]
+    assert [f["id"] for f in features] == ["f"]
+
+
+def test_the_hint_to_push_again_names_what_differs_from_make_catalogs_defaults(
+    clean_stack: LocalStack, tmp_path: Path
+) -> None:
+    port = clean_stack.api_url.rpartition(":")[2]
+
+    assert catalog_command(SAMPLE, clean_stack) == (
+        f"PORT={port} LOCAL_SECRET_KEY={SECRET_KEY} make catalog"
+    )
+    assert catalog_command(tmp_path / "c.yaml", clean_stack).endswith(
+        f"make catalog FILE={tmp_path / 'c.yaml'}"
+    )

@@ -259,3 +259,41 @@ def test_a_purge_short_of_time_resumes_at_the_invoices_and_a_repeat_is_harmless(
     assert finished is None
     assert repeated is None, "a redelivered request finds nothing left and ends"
     assert invoice_items(clean_stack) == []
+
+
+def test_invoices_made_in_the_same_second_come_newest_first_by_stripes_number(
+    api: httpx.Client, customer: str
+) -> None:
+    """Under a frozen test clock every invoice has the same `created`: the draft (made last,
+    not numbered yet) comes first, then the numbered ones by number, on every read."""
+    from billing.store import customers, invoices
+    from billing.store.invoices import InvoiceRecord
+
+    owner = customers.load(customer)
+    assert owner is not None
+    # Ids sort the other way round from the order the invoices were made in.
+    made = [("in_c", "ABCD-0001", "paid"), ("in_b", "ABCD-0002", "paid"), ("in_a", None, "draft")]
+    for stripe_id, number, status in made:
+        record = InvoiceRecord(
+            stripe_id=stripe_id,
+            customer_id=customer,
+            status=status,
+            total=Decimal(20),
+            currency="usd",
+            hosted_invoice_url=None,
+            created_at=T0,
+            plan_ids=("pro",),
+            number=number,
+        )
+        assert invoices.put(owner.internal_id, record)
+    older = InvoiceRecord("in_z", customer, "paid", Decimal(5), "usd", None, T0 - 1000, ())
+    assert invoices.put(owner.internal_id, older)
+
+    listed = api.post("/v1/invoices.list", json={"customer_id": customer}).json()["list"]
+    embedded = api.post(
+        "/v1/customers.get", json={"customer_id": customer, "expand": ["invoices"]}
+    ).json()["invoices"]
+
+    newest_first = ["in_a", "in_b", "in_c", "in_z"]
+    assert [i["id"] for i in listed] == newest_first
+    assert [i["stripe_id"] for i in embedded] == newest_first

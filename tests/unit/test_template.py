@@ -239,3 +239,12 @@ def test_the_billing_audit_runs_hourly_and_writes_only_its_own_records(template:
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
     }
+
+
+def test_every_function_gets_the_checkout_success_url_parameter(template: dict[str, Any]):
+    """Calls naming no success_url fall back to CHECKOUT_SUCCESS_URL: a deployment sets it."""
+    parameter = template["Parameters"]["CheckoutSuccessUrl"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert parameter["Default"] == ""
+    assert variables["CHECKOUT_SUCCESS_URL"] == {"Ref": "CheckoutSuccessUrl"}

@@ -45,7 +45,7 @@ def remaining(held: list[Grant]) -> float:
 @settings(max_examples=300, deadline=None)
 @given(held=grants(), value=st.integers(min_value=0, max_value=5000))
 def test_cap_takes_what_fits_and_never_more(held: list[Grant], value: int) -> None:
-    result = deduct("messages", held, value, NOW, "cap")
+    result = deduct("messages", held, value, NOW)
 
     assert result.applied == min(value, remaining(held))
     assert sum(c.usage_after - c.usage_before for c in result.changes) == result.applied
@@ -55,7 +55,7 @@ def test_cap_takes_what_fits_and_never_more(held: list[Grant], value: int) -> No
 @settings(max_examples=300, deadline=None)
 @given(held=grants(), value=st.integers(min_value=1, max_value=5000))
 def test_grants_are_used_in_order(held: list[Grant], value: int) -> None:
-    result = deduct("messages", held, value, NOW, "cap")
+    result = deduct("messages", held, value, NOW)
     after = {c.grant.id: c.usage_after for c in result.changes}
     ordered = usable(held, NOW)
 
@@ -70,10 +70,10 @@ def test_grants_are_used_in_order(held: list[Grant], value: int) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(held=grants(overage=True), value=st.integers(min_value=0, max_value=5000))
-def test_overflow_takes_everything_and_the_excess_lands_on_the_overage_grant(
+def test_by_default_a_use_takes_everything_and_the_excess_lands_on_the_overage_grant(
     held: list[Grant], value: int
 ) -> None:
-    result = deduct("messages", held, value, NOW, "overflow")
+    result = deduct("messages", held, value, NOW)
 
     assert result.applied == value
     excess = max(0, value - remaining(held))
@@ -86,7 +86,7 @@ def test_overflow_takes_everything_and_the_excess_lands_on_the_overage_grant(
 @settings(max_examples=300, deadline=None)
 @given(held=grants(), value=st.integers(min_value=0, max_value=5000))
 def test_all_or_nothing_takes_all_or_nothing(held: list[Grant], value: int) -> None:
-    result = deduct("messages", held, value, NOW, "cap", all_or_nothing=True)
+    result = deduct("messages", held, value, NOW, all_or_nothing=True)
 
     assert result.applied in (0, value)
     assert (result.applied == value) == (value <= remaining(held))
@@ -97,7 +97,7 @@ def test_all_or_nothing_takes_all_or_nothing(held: list[Grant], value: int) -> N
 @settings(max_examples=300, deadline=None)
 @given(held=grants(), value=st.integers(min_value=1, max_value=5000))
 def test_giving_back_never_goes_below_zero_usage(held: list[Grant], value: int) -> None:
-    result = deduct("messages", held, -value, NOW, "cap")
+    result = deduct("messages", held, -value, NOW)
 
     used = sum(g.usage for g in held)
     assert result.applied == -min(value, used)
@@ -116,7 +116,7 @@ def test_a_reset_that_fell_due_is_applied_before_deducting() -> None:
         next_reset_at=NOW - 1,
     )
 
-    result = deduct("messages", [due], 4, NOW, "cap")
+    result = deduct("messages", [due], 4, NOW)
 
     [change] = result.changes
     assert result.applied == 4
@@ -131,7 +131,7 @@ def test_expired_grants_are_not_used() -> None:
         id="g", feature_id="messages", plan_id="p", included=10, anchor_at=0, expires_at=NOW - 1
     )
 
-    assert deduct("messages", [expired], 1, NOW, "cap").applied == 0
+    assert deduct("messages", [expired], 1, NOW).applied == 0
 
 
 def test_an_unlimited_grant_takes_anything() -> None:
@@ -139,6 +139,6 @@ def test_an_unlimited_grant_takes_anything() -> None:
         id="g", feature_id="messages", plan_id="p", included=0, unlimited=True, anchor_at=0
     )
 
-    result = deduct("messages", [unlimited], 10**9, NOW, "cap", all_or_nothing=True)
+    result = deduct("messages", [unlimited], 10**9, NOW, all_or_nothing=True)
 
     assert result.applied == 10**9

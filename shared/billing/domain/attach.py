@@ -98,6 +98,10 @@ def decide(
     else:
         starts = "now"  # a free plan has no period to wait for the end of
         flow = _flow(plan, trial, has_card, options.redirect_mode, leaving_paid)
+        if flow in ("checkout", "card_required") and _nothing_to_pay(plan, packages):
+            # Prepaid items alone, none bought: Stripe bills $0, no card is needed (and a
+            # checkout takes no item at quantity 0).
+            flow = "charge"
     return AttachDecision(
         kind=kind,
         flow=flow,
@@ -211,6 +215,17 @@ def _flow(
         # A paid subscription is already in Stripe: its own card pays the change.
         return "charge"
     return "card_required" if redirect_mode == "never" else "checkout"
+
+
+def _nothing_to_pay(plan: Plan, packages: Mapping[str, Decimal]) -> bool:
+    """A recurring plan whose only prices are prepaid items, none of them bought."""
+    base = plan.terms.price
+    return (
+        not plan.one_off
+        and (base is None or base.amount == 0)
+        and all(i.price is None or i.price.billing_method == "prepaid" for i in plan.terms.items)
+        and not any(packages.values())
+    )
 
 
 def prepaid_packages(plan: Plan, quantities: Mapping[str, Decimal]) -> dict[str, Decimal]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -120,6 +122,18 @@ class Plan(_Frozen):
     in_use: bool = False
     revision: int = 1
     stripe: StripeMirror | None = None
+    # A version made for one customer's purchase (`customize` on attach): never listed,
+    # never the latest, found only by the version number its holders and purchases keep.
+    # It names the version it was made from, the one shown.
+    custom_of: int | None = None
+
+    @property
+    def custom(self) -> bool:
+        return self.custom_of is not None
+
+    @property
+    def shown_version(self) -> int:
+        return self.version if self.custom_of is None else self.custom_of
 
     @property
     def one_off(self) -> bool:
@@ -386,6 +400,39 @@ def _check_intervals(plan: Plan) -> None:
             )
         if interval == "one_off" and item.price.tiers is not None:
             raise _invalid(f"items.{index}.price.tiers", "Stripe has no tiered one-time prices")
+
+
+# Custom versions are numbered from here, far above any version plans.update will make.
+CUSTOM_VERSIONS_FROM = 1_000_000_000
+
+
+def customized(
+    plan: Plan, changes: PlanChanges, owner: str, features: Mapping[str, Feature]
+) -> Plan:
+    """The version of `plan` made for one customer (`owner`) with other terms: a price and
+    items of its own. Its number is derived from the owner, the plan version and the terms,
+    so the same request made again (a retry, a second tab) names the same version, and two
+    customers never share one. Checked by the plan rules, as plans.create checks."""
+    terms = changes.applied_to(plan).terms
+    made_of = json.dumps([owner, plan.id, plan.version, terms.model_dump(mode="json")])
+    number = int(hashlib.sha256(made_of.encode()).hexdigest()[:15], 16) % 10**15
+    custom = plan.model_copy(
+        update={
+            "terms": terms,
+            "version": CUSTOM_VERSIONS_FROM + number,
+            "custom_of": plan.version,
+            "auto_enable": False,
+            "in_use": False,
+            "revision": 1,
+            "stripe": None,
+        }
+    )
+    try:
+        return validated(custom, features)
+    except InvalidRequest as error:
+        # The rules name the plan's fields: here they are under `customize`.
+        details = [{**d, "field": f"customize.{d.get('field')}"} for d in error.details or []]
+        raise InvalidRequest(error.message, details=details) from error
 
 
 def needs_new_version(current: Plan, terms: PlanTerms) -> bool:

@@ -92,15 +92,17 @@ def deduct(
     grants: Iterable[Grant],
     value: Decimal,
     now_ms: int,
-    overage: OverageBehavior = "cap",
     all_or_nothing: bool = False,
     continuous: bool = False,
+    past_balance: bool = True,
 ) -> "Deduction":
     """Takes `value` from the feature's grants in deduction order.
 
-    `cap` takes what fits and stops at zero; `overflow` lets the balance go negative where
-    overage is allowed (a usage-based price). A `continuous` feature (seats) records all of
-    it: what is past the grant counts as purchased. `all_or_nothing` (check with
+    Where overage is allowed (a grant with a usage-based price, billed in arrears) all of it
+    is taken, under `cap` and `overflow` alike: the balance goes negative and the period's
+    close bills it. Elsewhere a use takes what fits and stops at zero. `past_balance` False
+    stops at zero everywhere (a payer that others follow). A `continuous` feature (seats)
+    records all of it: what is past the grant counts as purchased. `all_or_nothing` (check with
     send_event) takes the whole value or nothing. A negative value gives units back, last
     used first.
     """
@@ -109,7 +111,7 @@ def deduct(
     resets = {g.id: g.next_reset_at for g in before}
     usage = {g.id: g.usage for g in ordered}
     if value >= 0:
-        applied = _take(ordered, usage, value, overage, all_or_nothing, continuous)
+        applied = _take(ordered, usage, value, past_balance, all_or_nothing, continuous)
     else:
         applied = -_give_back(ordered, usage, -value)
     changes = tuple(
@@ -168,7 +170,6 @@ def draw(
     grants: Iterable[Grant],
     value: Decimal,
     now_ms: int,
-    overage: OverageBehavior = "cap",
     all_or_nothing: bool = False,
 ) -> "Draw":
     """Takes `value` of `feature_id` from its payers in order: each gives what it has, the
@@ -186,9 +187,11 @@ def draw(
             own,
             asked,
             now_ms,
-            overage if last else "cap",
             all_or_nothing=False,
             continuous=payer.continuous and last and not all_or_nothing,
+            # Overage goes on the last payer only: the credits that follow a feature's own
+            # grant pay before anything is billed in arrears.
+            past_balance=last,
         )
         deductions.append(deduction)
         if deduction.applied == asked:
@@ -209,7 +212,7 @@ def _take(
     ordered: list[Grant],
     usage: dict[str, Decimal],
     value: Decimal,
-    overage: OverageBehavior,
+    past_balance: bool,
     all_or_nothing: bool,
     continuous: bool,
 ) -> Decimal:
@@ -219,7 +222,9 @@ def _take(
         return value
     room = {g.id: max(ZERO, g.granted - usage[g.id]) for g in ordered}
     fits = sum(room.values(), ZERO)
-    spill_to = _overage_grant(ordered) if overage == "overflow" else None
+    # A use stops at zero only where nothing bills past it: a usage-based price takes the
+    # rest as overage whatever the caller's overage_behavior, as Autumn deducts it.
+    spill_to = _overage_grant(ordered) if past_balance else None
     if spill_to is None and continuous and ordered:
         spill_to = ordered[-1]  # past the grant: purchased
     if all_or_nothing and fits < value and spill_to is None:

@@ -43,7 +43,7 @@ from billing.domain.errors import (
     PlanNotFound,
 )
 from billing.domain.features import Feature
-from billing.domain.plans import FreeTrial, Plan
+from billing.domain.plans import FreeTrial, Plan, PlanChanges, customized
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
@@ -85,6 +85,9 @@ class AttachPlan:
     free_trial: FreeTrial | None = None
     no_trial: bool = False
     feature_quantities: Mapping[str, Decimal] = field(default_factory=dict)
+    # Other terms (a base price, items) for this customer's purchase alone: bought as a
+    # version of the plan made for it, billed by Stripe prices of its own.
+    customize: PlanChanges | None = None
     success_url: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     # Names the purchase for good when the request is made once on the caller's behalf (a
@@ -141,8 +144,10 @@ class AttachSituation:
         return self.held_plans[decision.replaces.id] if decision.replaces is not None else None
 
 
-def situation(command: AttachPlan) -> AttachSituation:
-    """Reads what an attach of `command` decides on (the customer, the catalog)."""
+def situation(command: AttachPlan, stripe: StripeFactory) -> AttachSituation:
+    """Reads what an attach of `command` decides on (the customer, the catalog). A plan
+    customized for the customer is the version made for it, its prices found or made in
+    Stripe (inert until a purchase bills them; kept in the catalog by the attach alone)."""
     customer = get_customer(command.customer_id)
     current = catalog.load()
     held_plans = {
@@ -151,6 +156,11 @@ def situation(command: AttachPlan) -> AttachSituation:
         if (held := current.version(sub.plan_id, sub.plan_version)) is not None
     }
     plan = _plan(current, command)
+    if command.customize is not None:
+        plan = customized(plan, command.customize, customer.internal_id, current.features)
+        kept = current.version(plan.id, plan.version)
+        mirror = kept.stripe if kept is not None else stripe().mirror_plan(plan)
+        plan = kept or plan.model_copy(update={"stripe": mirror})
     options = AttachOptions(
         redirect_mode=command.redirect_mode,
         plan_schedule=command.plan_schedule,
@@ -171,8 +181,10 @@ def _trial_had(customer: Customer, plan: Plan, command: AttachPlan) -> bool:
 
 
 def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
-    seen = situation(command)
+    seen = situation(command, stripe)
     customer, plan = seen.customer, seen.plan
+    if plan.custom:
+        catalog.put_custom_plan(plan)
     _refuse_stale(command, customer)
     renewed = ending_later(plan, customer.holdings, seen.held_plans)
     if renewed is not None:
@@ -296,14 +308,16 @@ def _answer(
             sync_subscription(payment.subscription_id, stripe, refuse_early=False)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
     invoice_id = payment.invoice.id if payment.invoice else None
+    # Either way the open invoice's page is where the customer pays (authenticates, or
+    # gives another card, as Autumn answers a decline); its `invoice.paid` grants.
+    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
     if payment.status == "requires_action":
         purchases.record(purchase.id, invoice_id=invoice_id)
-        hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
         action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
         return AttachResult(customer_id, hosted, payment.invoice, action)
     purchases.record(purchase.id, invoice_id=invoice_id, declined=True)
     action = RequiredAction("payment_failed", "The card on file was declined.")
-    return AttachResult(customer_id, None, payment.invoice, action)
+    return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
 # Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
@@ -500,11 +514,14 @@ def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
     lines: list[LineItem] = []
     if mirror.base_price_id is not None:
         lines.append(LineItem(mirror.base_price_id, 1))
+    unbought: list[LineItem] = []
     for feature_id, packages in decision.packages.items():
         price_id = mirror.item_price_ids.get(feature_id)
-        if price_id is not None and packages > 0:
-            lines.append(LineItem(price_id, int(packages)))
-    return tuple(lines)
+        if price_id is not None:
+            (lines if packages > 0 else unbought).append(LineItem(price_id, int(packages)))
+    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
+    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
+    return tuple(lines or unbought)
 
 
 def _with_success_url(sale: Sale) -> Sale:

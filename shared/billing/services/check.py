@@ -94,7 +94,7 @@ def _decided(
     payers = paying_features(feature_id, features, held.grants)
     # Decided as the deduction would be: all of it from the payers together, or denied.
     allowed = draw(
-        feature_id, payers, held.grants, required_balance, now, "overflow", all_or_nothing=True
+        feature_id, payers, held.grants, required_balance, now, all_or_nothing=True
     ).covered
     balance = balances(usable(held.grants, now)).get(payers[0].feature_id)
     if not (allowed and send_event):

@@ -83,7 +83,9 @@ def delete_plan(plan_id: str) -> None:
         current = catalog.load()
         latest = _latest(current, plan_id)
         versions = current.plan_versions[plan_id]
-        if any(v.in_use for v in versions):
+        # A version made for one customer's purchase refers to the plan: kept, as in use.
+        custom = any(key[0] == plan_id for key in current.custom_versions)
+        if custom or any(v.in_use for v in versions):
             if not latest.archived:
                 archived = latest.model_copy(update={"archived": True})
                 catalog.put_plan(archived, replacing=latest, on_exists=PlanExists)

@@ -66,7 +66,7 @@ def preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
 
 
 def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
-    seen = situation(command)
+    seen = situation(command, stripe)
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id
     if decision.flow != "grant" and stripe_customer:

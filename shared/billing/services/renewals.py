@@ -68,6 +68,7 @@ def record_invoice(invoice: InvoiceState, *, announce: bool = False) -> Customer
         hosted_invoice_url=invoice.hosted_invoice_url,
         created_at=invoice.created_s * 1000,
         plan_ids=tuple(plan_ids),
+        number=invoice.number,
     )
     kept = invoices.put(customer.internal_id, record)
     if kept and announce:

@@ -78,7 +78,7 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
     customer = get_customer(command.customer_id)
     if command.then_attach is not None:
         # Refused now rather than after the customer saved a card: attach's own checks.
-        seen = situation(command.then_attach)
+        seen = situation(command.then_attach, stripe)
         decision = seen.decide(has_card=True)
         if decision.flow != "grant":
             sale_lines(seen.plan, decision)  # a paid plan needs its Stripe prices

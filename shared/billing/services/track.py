@@ -38,6 +38,9 @@ class Usage(NamedTuple):
     feature_id: str | None = None
     event_name: str | None = None
     timestamp: int | None = None
+    # Autumn's overage_behavior. Both take all of a use where a usage-based price bills the
+    # overage and stop at zero elsewhere (README, "Deliberate differences"); kept with the
+    # use so that a queued use and its idempotency fingerprint carry what was asked.
     overage: OverageBehavior = "cap"
     all_or_nothing: bool = False
     idempotency_key: str | None = None
@@ -136,7 +139,6 @@ def decided(use: Usage, customer: Customer) -> "TrackResult":
             held,
             use.value,
             now,
-            use.overage,
             use.all_or_nothing,
         )
         for feature_id in targets

@@ -289,12 +289,13 @@ def _answer(
     if payment.status == "paid":
         sync_subscription(subscription_id, stripe)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
+    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
     if payment.status == "requires_action":
-        hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
         action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
         return AttachResult(customer_id, hosted, payment.invoice, action)
+    # Paid on its page with another card, Stripe applies the change (as Autumn answers).
     action = RequiredAction("payment_failed", "The card on file was declined.")
-    return AttachResult(customer_id, None, payment.invoice, action)
+    return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
 def _as_attach(command: UpdatePlan) -> AttachPlan:

@@ -7,6 +7,7 @@ need (`revision`, and a plan version's `in_use`).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,9 @@ class Catalog:
     features: dict[str, Feature] = field(default_factory=dict)
     # plan id -> every version, oldest first
     plan_versions: dict[str, list[Plan]] = field(default_factory=dict)
+    # (plan id, version) -> a version made for one customer's purchase (`customize`): kept
+    # apart, so it is never listed, never the latest and never numbered after.
+    custom_versions: dict[tuple[str, int], Plan] = field(default_factory=dict)
 
     def latest(self, plan_id: str) -> Plan | None:
         versions = self.plan_versions.get(plan_id)
@@ -34,6 +38,9 @@ class Catalog:
         return [versions[-1] for versions in self.plan_versions.values()]
 
     def version(self, plan_id: str, version: int) -> Plan | None:
+        custom = self.custom_versions.get((plan_id, version))
+        if custom is not None:
+            return custom
         return next((p for p in self.plan_versions.get(plan_id, []) if p.version == version), None)
 
 
@@ -61,7 +68,10 @@ def load() -> Catalog:
                 plan = Plan.model_validate_json(body).model_copy(
                     update={"revision": revision, "in_use": "in_use" in item}
                 )
-                catalog.plan_versions.setdefault(plan.id, []).append(plan)
+                if plan.custom:
+                    catalog.custom_versions[(plan.id, plan.version)] = plan
+                else:
+                    catalog.plan_versions.setdefault(plan.id, []).append(plan)
         if "LastEvaluatedKey" not in response:
             return catalog
         params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -106,6 +116,18 @@ def put_plan(plan: Plan, *, replacing: Plan | None, on_exists: type[BillingError
         write.params["Item"]["in_use"] = {"BOOL": True}
     writes.run([write])
     return saved
+
+
+def put_custom_plan(plan: Plan) -> None:
+    """Keeps a version made for one customer's purchase. Its number names its terms, so
+    one already kept (a retry, a second tab) is the same version and is left as it is."""
+    write = _put(plan_sk(plan.id, plan.version), plan.model_dump_json(), 1, None, _Kept)
+    with contextlib.suppress(_Kept):
+        writes.run([write])
+
+
+class _Kept(BillingError):
+    """The custom version is kept already."""
 
 
 def delete_plan_versions(versions: list[Plan]) -> None:

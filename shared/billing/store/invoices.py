@@ -8,6 +8,7 @@ paid invoice back into a draft.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -31,6 +32,9 @@ class InvoiceRecord(NamedTuple):
     hosted_invoice_url: str | None
     created_at: int  # ms
     plan_ids: tuple[str, ...]
+    # Stripe's number (`<prefix>-0001`), given when the invoice is finalized: the order in
+    # which invoices made within one second were made (test clocks freeze time).
+    number: str | None = None
 
 
 def put(owner: str, record: InvoiceRecord) -> bool:
@@ -52,6 +56,8 @@ def put(owner: str, record: InvoiceRecord) -> bool:
         item["customer_id"] = {"S": record.customer_id}
     if record.hosted_invoice_url is not None:
         item["hosted_invoice_url"] = {"S": record.hosted_invoice_url}
+    if record.number is not None:
+        item["number"] = {"S": record.number}
     try:
         with translated_errors():
             client().put_item(
@@ -114,14 +120,15 @@ def page(
             if keep is not None and not keep(record):
                 continue
             if len(found) == limit:
-                return found, cursors.encode({"PK": last_found["PK"], "SK": last_found["SK"]})
+                cursor_after = cursors.encode({"PK": last_found["PK"], "SK": last_found["SK"]})
+                return newest_first(found), cursor_after
             found.append(record)
             last_found = item
         start_key = response.get("LastEvaluatedKey")
         if start_key is None:
-            return found, None
+            return newest_first(found), None
         if read >= most_read:
-            return found, cursors.encode(start_key)
+            return newest_first(found), cursors.encode(start_key)
         want *= 2
 
 
@@ -137,4 +144,21 @@ def _record(item: dict[str, Any]) -> InvoiceRecord:
         else None,
         created_at=int(item["created_at"]["N"]),
         plan_ids=tuple(p["S"] for p in item["plan_ids"]["L"]),
+        number=item["number"]["S"] if "number" in item else None,
     )
+
+
+def newest_first(records: list[InvoiceRecord]) -> list[InvoiceRecord]:
+    """A page in the order it is shown: by `created`, newest first; of invoices made in the
+    same second, a draft (not numbered yet, so made last) first, then by Stripe's number,
+    highest first, then by id: the same order on every read. The key's own order (created,
+    then id) decides which invoices a page holds: invoices of one second cut by a page's end
+    are ordered within each page."""
+    return sorted(records, key=_shown_order, reverse=True)
+
+
+def _shown_order(record: InvoiceRecord) -> tuple[int, int, int, str]:
+    if record.number is None:
+        return (record.created_at, 1, 0, record.stripe_id)
+    digits = re.search(r"(\d+)$", record.number)
+    return (record.created_at, 0, int(digits.group(1)) if digits else -1, record.stripe_id)

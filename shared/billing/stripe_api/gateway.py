@@ -268,6 +268,9 @@ class SdkStripeGateway:
                 "metadata": metadata,
                 "setup_future_usage": "off_session",
             }
+            # A one-off payment leaves an invoice too, as a subscription's does: Stripe makes
+            # it, paid, once the payment succeeds (the customer's invoice list shows it).
+            params["invoice_creation"] = {"enabled": True, "invoice_data": {"metadata": metadata}}
         key = f"{_KEY_PREFIX}:checkout.create:{sale.purchase_id}"
         created = self._call(
             lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key})
@@ -329,9 +332,15 @@ class SdkStripeGateway:
         return True
 
     def refund_checkout(self, session_id: str) -> bool:
-        """A payment-mode session has no invoice to credit: its payment intent is refunded,
-        once (one key per session), for what is not refunded yet."""
+        """A payment-mode session's invoice (made for it) is credited; one without an
+        invoice has its payment intent refunded, once (one key per session), for what is
+        not refunded yet."""
         session = self.retrieve_object("checkout.session", session_id)
+        invoice_id = _id_of((session or {}).get("invoice"))
+        if invoice_id is not None:
+            # The invoice Stripe made for the payment: credited as invoice.paid credits it
+            # (one key per invoice), so the two events give it back once.
+            return self.refund_invoice(invoice_id)
         intent_id = _id_of((session or {}).get("payment_intent"))
         if session is None or session.get("payment_status") != "paid" or intent_id is None:
             return False
@@ -656,6 +665,7 @@ class SdkStripeGateway:
                 (int(line["period"]["end"]) for line in lines if line.get("period")),
                 default=None,
             ),
+            number=fields.get("number"),
         )
 
     def add_invoice_items(

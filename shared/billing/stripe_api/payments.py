@@ -171,6 +171,8 @@ class InvoiceState:
     purchase_id: str | None = None
     # Where the subscription periods its lines charge end (a renewal: the new period's end).
     lines_period_end_s: int | None = None
+    # Stripe's invoice number, once finalized.
+    number: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ parses (`customer_id`, `payment_url`, and `invoice` / `required_action` when the
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -17,8 +17,10 @@ from billing.api.wire.common import (
     WireResponse,
     omitted_when_none,
 )
-from billing.api.wire.plans import FreeTrialFields
+from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
 from billing.domain.errors import InvalidRequest
+from billing.domain.keep import KEEP
+from billing.domain.plans import PlanChanges
 from billing.services.attach import AttachPlan, AttachResult
 
 MetadataValue = Annotated[str, Field(max_length=500)]
@@ -27,6 +29,75 @@ MetadataValue = Annotated[str, Field(max_length=500)]
 class FeatureQuantityFields(WireRequest):
     feature_id: Id
     quantity: NonNegativeQuantity | None = None
+
+
+def _refused(field: str, why: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"'{field}' is not available in billing.attach yet: {why}.",
+        details=[{"field": field, "message": "not supported yet"}],
+    )
+
+
+class CustomizeFields(WireRequest):
+    """A price and items of the plan for this customer's purchase alone. `price: null`
+    drops the base price; `items` replaces the plan's items; `free_trial` replaces the
+    plan's trial (null: none). The other options Autumn's model names are refused."""
+
+    price: BasePriceFields | None = None
+    items: Annotated[list[ItemFields], Field(max_length=100)] | None = None
+    free_trial: FreeTrialFields | None = None
+    # Accepted only to be refused when given.
+    add_items: Any = None
+    remove_items: Any = None
+    billing_controls: Any = None
+    upsert_licenses: Any = None
+    remove_licenses: Any = None
+
+    def changes(self) -> PlanChanges | None:
+        """The plan's terms this purchase changes (none when only the trial is changed)."""
+        sent = self.model_fields_set
+        if "price" not in sent and self.items is None:
+            return None
+        price = self.price.domain() if self.price is not None else None
+        return PlanChanges(
+            price=price if "price" in sent else KEEP,
+            items=tuple(i.domain() for i in self.items) if self.items is not None else KEEP,
+        )
+
+    @model_validator(mode="after")
+    def _supported(self) -> CustomizeFields:
+        for name in ("add_items", "remove_items", "billing_controls"):
+            if getattr(self, name) is not None:
+                raise _refused(f"customize.{name}", "give the whole list as customize.items")
+        for name in ("upsert_licenses", "remove_licenses"):
+            if getattr(self, name) is not None:
+                raise _refused(f"customize.{name}", "licenses do not exist here")
+        return self
+
+
+class InvoiceModeFields(WireRequest):
+    """Stripe emails an invoice to be paid within `net_terms_days` instead of charging a
+    card; the plan is granted once it is paid, or at once with `enable_plan_immediately`."""
+
+    enabled: bool
+    enable_plan_immediately: bool = False
+    net_terms_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    # Accepted only to be refused when they ask for anything but an invoice sent at once.
+    finalize: bool | None = None
+    issue_method: Literal["draft", "finalize", "send"] | None = None
+    invoice_template_id: Any = None
+    payment_method_types: Any = None
+
+    @model_validator(mode="after")
+    def _supported(self) -> InvoiceModeFields:
+        if self.finalize is False:
+            raise _refused("invoice_mode.finalize", "draft invoices are not kept")
+        if self.issue_method not in (None, "send"):
+            raise _refused("invoice_mode.issue_method", "the invoice is always sent")
+        for name in ("invoice_template_id", "payment_method_types"):
+            if getattr(self, name) is not None:
+                raise _refused(f"invoice_mode.{name}", "invoice settings are Stripe's defaults")
+        return self
 
 
 class AttachRequest(WireRequest):
@@ -41,9 +112,21 @@ class AttachRequest(WireRequest):
     proration_behavior: Literal["prorate_immediately", "none", "bill_difference"] | None = None
     plan_schedule: Literal["immediate", "end_of_cycle"] | None = None
     metadata: Annotated[dict[Id, MetadataValue], Field(max_length=40)] | None = None
+    customize: CustomizeFields | None = None
+    invoice_mode: InvoiceModeFields | None = None
+    # Accepted only to be refused when given: rewards (coupons, promotion codes) do not
+    # exist yet, and a discount silently dropped would charge the full price.
+    discounts: Any = None
 
     @model_validator(mode="after")
     def _supported(self) -> AttachRequest:
+        if self.discounts is not None:
+            raise InvalidRequest(
+                "'discounts' are not available yet: rewards do not exist here.",
+                details=[{"field": "discounts", "message": "not supported yet"}],
+            )
+        if self.invoice_mode is not None and self.invoice_mode.enabled:
+            raise _refused("invoice_mode", "being built")
         if self.entity_id is not None:
             raise InvalidRequest(
                 "Entities are not available yet.",
@@ -68,6 +151,11 @@ class AttachRequest(WireRequest):
             for q in self.feature_quantities or []
             if q.quantity is not None
         }
+        free_trial, trial_sent = self.free_trial, "free_trial" in self.model_fields_set
+        custom = self.customize
+        if custom is not None and "free_trial" in custom.model_fields_set:
+            # Autumn: customize.free_trial wins over the top-level shorthand.
+            free_trial, trial_sent = custom.free_trial, True
         return AttachPlan(
             customer_id=self.customer_id,
             plan_id=self.plan_id,
@@ -75,10 +163,11 @@ class AttachRequest(WireRequest):
             redirect_mode=self.redirect_mode,
             plan_schedule=self.plan_schedule,
             proration_behavior=self.proration_behavior or "prorate_immediately",
-            free_trial=None if self.free_trial is None else self.free_trial.domain(),
+            free_trial=None if free_trial is None else free_trial.domain(),
             # `free_trial: null` sent on purpose drops the plan's own trial.
-            no_trial="free_trial" in self.model_fields_set and self.free_trial is None,
+            no_trial=trial_sent and free_trial is None,
             feature_quantities=quantities,
+            customize=None if custom is None else custom.changes(),
             success_url=self.success_url,
             metadata=self.metadata or {},
         )

@@ -5,6 +5,7 @@ from typing import Any
 
 from billing.api.wire.common import WireResponse
 from billing.domain.holdings import FeatureBalance, Grant
+from billing.domain.terms import ItemPrice, Tier
 
 
 class ResetResponse(WireResponse):
@@ -70,15 +71,30 @@ def _grant_response(grant: Grant) -> "GrantResponse":
             interval_count=grant.reset.interval_count,
             resets_at=grant.next_reset_at,
         ),
-        price=None
-        if price is None
-        else {
-            "billing_units": price.billing_units,
-            "billing_method": price.billing_method,
-            "max_purchase": price.max_purchase,
-            "amount": price.amount,
-            "tier_behavior": price.tier_behavior,
-            "tiers": None if price.tiers is None else [tier._asdict() for tier in price.tiers],
-        },
+        price=None if price is None else _price_response(price),
         expires_at=grant.expires_at,
     )
+
+
+def _price_response(price: ItemPrice) -> dict[str, Any]:
+    """An item's price as a breakdown shows it. Autumn's schema has `amount`, `tiers` and
+    `tier_behavior` optional but not nullable: a flat price leaves the tier fields out, a
+    tiered one its amount; `max_purchase` is nullable and always there."""
+    shown: dict[str, Any] = {
+        "billing_units": price.billing_units,
+        "billing_method": price.billing_method,
+        "max_purchase": price.max_purchase,
+    }
+    if price.amount is not None:
+        shown["amount"] = price.amount
+    if price.tiers is not None:
+        shown["tiers"] = [_tier(tier) for tier in price.tiers]
+    if price.tier_behavior is not None:
+        shown["tier_behavior"] = price.tier_behavior
+    return shown
+
+
+def _tier(tier: Tier) -> dict[str, Any]:
+    """A tier's flat amount is optional, not nullable, too."""
+    fields = {"to": tier.to, "amount": tier.amount}
+    return fields if tier.flat_amount is None else {**fields, "flat_amount": tier.flat_amount}

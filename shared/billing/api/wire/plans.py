@@ -267,7 +267,7 @@ def plan_response(plan: Plan, env: Environment) -> PlanResponse:
         name=plan.name,
         description=plan.description,
         group=plan.group,
-        version=plan.version,
+        version=plan.shown_version,
         add_on=plan.add_on,
         auto_enable=plan.auto_enable,
         price=None if terms.price is None else PriceResponse(**terms.price.model_dump()),

@@ -76,7 +76,7 @@ def _product(plan: Plan, features: dict[str, Feature], env: Environment) -> Prev
         is_add_on=plan.add_on,
         is_default=plan.auto_enable,
         archived=plan.archived,
-        version=plan.version,
+        version=plan.shown_version,
         created_at=plan.created_at,
         items=items,
         free_trial=None
