@@ -364,6 +364,86 @@ def test_removing_every_item_is_refused(client, prices):
     assert excinfo.value.param == "items"
 
 
+def _ten_days_in(client, prices):
+    """A subscription to the 10.00 price on a test clock moved ten days into its period."""
+    from tests.stripe_clocks import advance
+
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": 1_780_000_000})
+    customer = client.v1.customers.create(
+        {
+            "test_clock": clock.id,
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
+    )
+    sub = _subscribe(client, customer.id, prices["basic"])
+    advance(client, clock.id, 1_780_000_000 + 10 * 86400)
+    item = sub["items"].data[0]
+    return customer, sub, item.current_period_start, item.current_period_end
+
+
+def test_cancel_with_prorate_and_invoice_now_credits_the_unused_time_on_a_final_invoice(
+    client, emulator, prices
+):
+    customer, sub, start, end = _ten_days_in(client, prices)
+    at = 1_780_000_000 + 10 * 86400
+
+    canceled = client.v1.subscriptions.cancel(sub.id, {"prorate": True, "invoice_now": True})
+
+    assert canceled.status == "canceled"
+    credit = -round(1000 * (end - at) / (end - start))
+    final = client.v1.invoices.retrieve(canceled.latest_invoice)
+    assert final.id != sub.latest_invoice.id
+    assert (final.status, final.total, final.amount_due) == ("paid", credit, 0)
+    (line,) = final.lines.data
+    assert line.parent.invoice_item_details.proration
+    assert line.amount == credit
+    # What the invoice could not take is the customer's credit for the next one.
+    assert client.v1.customers.retrieve(customer.id).balance == credit
+    assert final.ending_balance == credit
+
+
+def test_a_cancel_now_preview_is_the_final_invoice_the_cancel_then_makes(client, prices):
+    _, sub, _, _ = _ten_days_in(client, prices)
+    preview = client.v1.invoices.create_preview(
+        {"subscription": sub.id, "subscription_details": {"cancel_now": True}}
+    )
+    unprorated = client.v1.invoices.create_preview(
+        {
+            "subscription": sub.id,
+            "subscription_details": {"cancel_now": True, "proration_behavior": "none"},
+        }
+    )
+
+    canceled = client.v1.subscriptions.cancel(sub.id, {"prorate": True, "invoice_now": True})
+
+    final = client.v1.invoices.retrieve(canceled.latest_invoice)
+    assert preview.total == final.total < 0
+    assert [line.amount for line in preview.lines.data] == [final.total]
+    assert (unprorated.total, unprorated.lines.data) == (0, [])
+
+
+def test_cancel_with_prorate_alone_leaves_the_credit_pending(client, prices):
+    customer, sub, start, end = _ten_days_in(client, prices)
+    at = 1_780_000_000 + 10 * 86400
+
+    canceled = client.v1.subscriptions.cancel(sub.id, {"prorate": True})
+
+    assert canceled.latest_invoice == sub.latest_invoice.id
+    pending = client.v1.invoice_items.list({"customer": customer.id, "pending": True}).data
+    assert [i.amount for i in pending] == [-round(1000 * (end - at) / (end - start))]
+
+
+def test_cancel_without_prorate_credits_nothing(client, prices):
+    customer, sub, _, _ = _ten_days_in(client, prices)
+
+    canceled = client.v1.subscriptions.cancel(sub.id, {"invoice_now": True})
+
+    assert canceled.latest_invoice == sub.latest_invoice.id
+    assert client.v1.invoice_items.list({"customer": customer.id}).data == []
+    assert client.v1.customers.retrieve(customer.id).balance == 0
+
+
 def test_deleting_the_customer_cancels_its_subscriptions(client, emulator, prices):
     customer = _customer(client)
     sub = _subscribe(client, customer.id, prices["basic"])

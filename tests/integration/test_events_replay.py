@@ -53,6 +53,8 @@ EXPECTED_STATUS = {
     "billing_preview_attach.json": 200,
     # A free plan: granted at once, no Stripe call.
     "billing_attach.json": 200,
+    # What cancelling it at once would do: nothing due, nothing changes.
+    "billing_preview_update.json": 200,
     # The free plan just attached, cancelled at once (no Stripe subscription to end).
     "billing_update.json": 200,
     # Creates the customer's Stripe customer (the emulator's), then a portal session.

@@ -11,6 +11,7 @@ shown are the ones Stripe would invoice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -29,11 +30,13 @@ from billing.domain.attach_preview import (
     total,
 )
 from billing.domain.errors import InvalidRequest
+from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.services.attach import (
     PRORATIONS,
     AttachPlan,
     AttachSituation,
+    invoice_decision,
     price_ids,
     sale_lines,
     situation,
@@ -67,6 +70,11 @@ def preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
 
 def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
     seen = situation(command, stripe)
+    if command.invoice_mode is not None and not seen.plan.free:
+        # Paid by an invoice sent to the customer: no page to go to, and refused as the
+        # attach refuses it.
+        invoiced = invoice_decision(seen)
+        return _purchase(command, seen, invoiced, seen.leaving(invoiced))
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id
     if decision.flow != "grant" and stripe_customer:
@@ -106,7 +114,7 @@ def _purchase(
     plan, now = seen.plan, clock.now_ms()
     lines: tuple[PreviewLine, ...] = ()
     cycle = None
-    if decision.flow in ("checkout", "charge"):
+    if decision.flow in ("checkout", "charge", "invoice"):
         sale_lines(plan, decision)  # refused as attach refuses a plan without Stripe prices
     if decision.flow != "grant":
         trial_ends = trial_end(decision.trial, now)
@@ -158,7 +166,7 @@ def _plan_change(
     )
     preview: ChangePreview = stripe().preview_change(change)
     switch_at = preview.period_end_s * 1000
-    lines = tuple(_line(each, (plan, leaving), seen) for each in preview.lines)
+    lines = tuple(told_line(each, (plan, leaving), seen.features) for each in preview.lines)
     return AttachPreview(
         customer_id=command.customer_id,
         currency=preview.currency,
@@ -180,7 +188,9 @@ def _outgoing(seen: AttachSituation, leaving: Plan, effective_at: int) -> PlanMo
     return PlanMove(leaving, held_quantities(seen.customer.holdings, leaving.id), effective_at)
 
 
-def _line(line: InvoiceLine, plans: tuple[Plan, Plan], seen: AttachSituation) -> PreviewLine:
+def told_line(
+    line: InvoiceLine, plans: tuple[Plan, ...], features: Mapping[str, Feature]
+) -> PreviewLine:
     """A Stripe invoice line, told as ours: which plan (and item) its price belongs to."""
     for plan in plans:
         mirror = plan.stripe
@@ -198,7 +208,7 @@ def _line(line: InvoiceLine, plans: tuple[Plan, Plan], seen: AttachSituation) ->
                     ),
                     Decimal(1),
                 )
-                feature = seen.features.get(feature_id)
+                feature = features.get(feature_id)
                 name = feature.name if feature is not None else feature_id
                 return _told(line, plan, feature_id, units, name)
     # Not a price of either plan (another pending item on the invoice): shown as it is.

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from aws_lambda_powertools import Logger
 
 from billing import clock
-from billing.domain.attach import is_upgrade, left_behind, purchased_holdings
+from billing.domain.attach import INVOICE_FLOW, is_upgrade, left_behind, purchased_holdings
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
@@ -109,6 +109,14 @@ def _sync(
         _expire(customer, held, held_plans[held.id], current, shown, [raised], now)
         return
     after = synced(held, held_plans[held.id], state)
+    replacing = pending_downgrade(switch)
+    if replacing is not None and not state.canceling:
+        # As Autumn shows a downgrade scheduled at the period end: the plan held is canceling
+        # (since the downgrade was asked for), and ends when the plan scheduled starts.
+        after = after._replace(
+            canceled_at=held.canceled_at or replacing.purchase.created_at,
+            expires_at=replacing.at_ms,
+        )
     regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
@@ -131,7 +139,9 @@ def _sync(
         now_ms=now,
     )
     cause = f"{subscription_id}:{mark.revision + 1}"
-    if (held.canceled_at is None) != (after.canceled_at is None):
+    # A downgrade scheduled is told as one when it is scheduled, and as a renewal by
+    # whoever takes it back (services/uncancel): not as a cancellation here.
+    if replacing is None and (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
         _tell(customer, after, scenario, cause)
     if held.past_due != after.past_due and customer.id is not None:
@@ -253,7 +263,9 @@ def awaits_grant(purchase_id: str, customer: Customer) -> bool:
     purchase = purchases.load(purchase_id)
     if purchase is None or purchase.internal_id != customer.internal_id:
         return False
-    if purchase.status != "pending":
+    if purchase.status != "pending" or purchase.flow == INVOICE_FLOW:
+        # Collected by invoice: its subscription is active before it is paid, and the
+        # invoice's payment (maybe weeks away) grants it, not a redelivered event.
         return False
     return purchase.replaces is not None or not any(
         s.plan_id == purchase.plan_id and not s.one_off and s.status == "active"
@@ -291,6 +303,14 @@ def _switched_now(state: StripeSubscription, switch: Switch) -> bool:
     if state.ended and switch.plan.free:
         return grant_purchase(switch.purchase.id)
     return False
+
+
+def pending_downgrade(switch: Switch | None) -> Switch | None:
+    """The switch when it moves the plan held to another paid plan at the period end and
+    is still to come (a move to a free plan is a cancellation Stripe shows itself)."""
+    if switch is None or switch.purchase.status != "pending" or switch.plan.free:
+        return None
+    return switch
 
 
 def shown_as_scheduled(switch: Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:

@@ -8,8 +8,8 @@ new plan, with a pending purchase the sync grants once Stripe bills it: taken ba
 schedule is released (the subscription goes on billing its current items), then the purchase
 and the plan shown as scheduled are dropped.
 
-billing.update `uncancel` does this, and so does attaching the plan held again (as Autumn
-renews it). Both run under the customer's billing lock. Stripe is changed first, then our
+billing.update `uncancel` does this (attaching the plan held again is refused, as in
+Autumn), under the customer's billing lock. Stripe is changed first, then our
 copy: run again, it finds nothing left to change in Stripe and finishes what a run cut short
 left undone in our copy.
 """
@@ -21,16 +21,13 @@ from typing import NamedTuple
 from billing import clock
 from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
-from billing.domain.errors import PlanAlreadyAttached
 from billing.domain.holdings import Holdings, Subscription
-from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
-from billing.domain.stripe_sync import plan_price_ids
+from billing.domain.stripe_sync import billed_by, plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.purchases import reopen
 from billing.services.subscription_sync import (
-    billing_subscription,
     shown_as_scheduled,
     switch_of,
     sync_subscription,
@@ -68,19 +65,6 @@ def uncancel(
     sync_subscription(live.id, stripe)
 
 
-def renew_by_attach(
-    customer: Customer, held: Subscription, plan: Plan, stripe: StripeFactory
-) -> None:
-    """Attaching the plan held while it is set to end (canceled, or another plan scheduled
-    in its place) renews it, as uncancel does."""
-    live = billing_subscription(customer, held, plan, stripe)
-    if live is None:
-        # Nothing in Stripe to take back: the plan is simply held.
-        raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
-    revision = stripe_timeline.mark(live.id).revision
-    uncancel(customer, held, live, revision, catalog.load(), stripe)
-
-
 def drop_paid_switch(
     customer: Customer,
     live: StripeSubscription,
@@ -107,7 +91,21 @@ def drop_paid_switch(
     if live.schedule_id is not None and not switch.plan.free:
         stripe().release_schedule(live.schedule_id)
     shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
-    dropped = purchases.drop_scheduled(customer, shown, switch.purchase.id, live.id, clock.now_ms())
+    # The plan held no longer shows it ends with the downgrade (the subscription sync shows
+    # a cancellation set in Stripe, if any, as its own).
+    renewed = [
+        s._replace(canceled_at=None, expires_at=None)
+        for s in billed_by(customer.holdings, live.id)
+        if s.canceled_at is not None and not live.canceling
+    ]
+    dropped = purchases.drop_scheduled(
+        customer,
+        shown,
+        switch.purchase.id,
+        live.id,
+        clock.now_ms(),
+        renewed=renewed[0] if renewed else None,
+    )
     return switch.purchase if dropped else None
 
 

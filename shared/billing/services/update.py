@@ -22,9 +22,15 @@ from typing import Literal
 from billing import clock
 from billing.domain.attach import RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanNotFound, StripeCustomerGone
+from billing.domain.errors import (
+    InvalidRequest,
+    PlanNotFound,
+    RefusedChange,
+    StripeCustomerGone,
+)
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_sync import default_plan
 from billing.services.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
@@ -32,6 +38,7 @@ from billing.services.attach import (
     ProrationBehavior,
     RequiredAction,
     attach,
+    schedule_default_plan,
 )
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
@@ -78,15 +85,15 @@ class UpdatePlan:
 def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
     customer = get_customer(command.customer_id)
     current = catalog.load()
-    held = _held(customer, current, command)
+    held = held_subscription(customer, current, command)
     if held is None:
-        return attach(_as_attach(command), stripe=stripe)
+        return attach(as_attach(command), stripe=stripe)
     holder = clock.new_internal_id("update")
     billing_lock.take(command.customer_id, holder, clock.now_ms(), LOCK_LEASE_MS)
     try:
         # Read again under the lock: a change that ended just before may have moved things.
         customer = get_customer(command.customer_id)
-        held = _held(customer, current, command)
+        held = held_subscription(customer, current, command)
         if held is None:
             raise PlanNotFound(f"The customer no longer has the plan '{command.plan_id}'.")
         try:
@@ -100,12 +107,16 @@ def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
         billing_lock.release(command.customer_id, holder)
 
 
-def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscription | None:
+def held_subscription(
+    customer: Customer, current: Catalog, command: UpdatePlan
+) -> Subscription | None:
     """The subscription to change; None when `plan_id` names a plan not held (a plan
     change)."""
     recurring = [
         s for s in customer.holdings.subscriptions if not s.one_off and s.status == "active"
     ]
+    if command.cancel_action == "uncancel":
+        _refuse_uncancel_of_scheduled(customer, command)
     if command.subscription_id is not None:
         found = next((s for s in recurring if s.id == command.subscription_id), None)
         if found is None or command.plan_id not in (None, found.plan_id):
@@ -128,6 +139,26 @@ def _held(customer: Customer, current: Catalog, command: UpdatePlan) -> Subscrip
     return main[0]
 
 
+def _refuse_uncancel_of_scheduled(customer: Customer, command: UpdatePlan) -> None:
+    """A plan shown as scheduled has not started: there is no cancellation of it to take
+    back (Autumn answers 400 too). Taking back the change that scheduled it is an uncancel
+    of the plan held now."""
+    for sub in customer.holdings.subscriptions:
+        if sub.status != "scheduled":
+            continue
+        if command.subscription_id is not None and sub.id != command.subscription_id:
+            continue
+        if command.plan_id not in (None, sub.plan_id) or (
+            command.plan_id is None and command.subscription_id is None
+        ):
+            continue
+        raise RefusedChange(
+            f"The plan '{sub.plan_id}' is scheduled, not started: there is nothing to "
+            "uncancel. Uncancel the plan it replaces to take the change back.",
+            details=[{"field": "cancel_action", "message": "the plan is scheduled"}],
+        )
+
+
 def _update(
     customer: Customer,
     held: Subscription,
@@ -136,19 +167,7 @@ def _update(
     stripe: StripeFactory,
 ) -> AttachResult:
     done = AttachResult(customer_id=command.customer_id)
-    plan = current.version(held.plan_id, held.plan_version)
-    if plan is None:
-        raise LookupError(f"plan {held.plan_id} v{held.plan_version} is gone")
-    if command.version is not None and command.version != held.plan_version:
-        raise InvalidRequest(
-            "Moving to another version of a held plan is not supported yet.",
-            details=[{"field": "version", "message": "differs from the version held"}],
-        )
-    if command.cancel_action is None and not command.feature_quantities:
-        raise InvalidRequest(
-            "Nothing to update: send cancel_action or feature_quantities.",
-            details=[{"field": "cancel_action", "message": "or feature_quantities"}],
-        )
+    plan = plan_updated(held, current, command)
     if plan.free or plan.stripe is None or customer.stripe_id is None:
         return _update_free(customer, held, plan, current, command, done)
     live = billing_subscription(customer, held, plan, stripe)
@@ -167,13 +186,35 @@ def _update(
         void_pending_change(live, stripe)
         # A downgrade scheduled for the period end goes with the plan it was to replace.
         drop_paid_switch(customer, live, current, stripe)
-        _cancel(live, command.cancel_action, revision, stripe)
+        ending = _cancel(live, command.cancel_action, revision, command.proration_behavior, stripe)
+        default = default_plan(current.plans(), plan)
+        if ending is not None and default is not None:
+            schedule_default_plan(command.customer_id, default, ending, stripe)
         sync_subscription(live.id, stripe)
         return done
-    payment = _change_quantities(customer, held, plan, live, revision, command, stripe)
-    if payment is None:
+    change = quantity_change(customer, held, plan, live, revision, command)
+    if change is None:
         return done
+    payment = stripe().change_quantities(change)
     return _answer(command.customer_id, live.id, payment, stripe)
+
+
+def plan_updated(held: Subscription, current: Catalog, command: UpdatePlan) -> Plan:
+    """The plan version held, once the update is known to ask for something it can do."""
+    plan = current.version(held.plan_id, held.plan_version)
+    if plan is None:
+        raise LookupError(f"plan {held.plan_id} v{held.plan_version} is gone")
+    if command.version is not None and command.version != held.plan_version:
+        raise InvalidRequest(
+            "Moving to another version of a held plan is not supported yet.",
+            details=[{"field": "version", "message": "differs from the version held"}],
+        )
+    if command.cancel_action is None and not command.feature_quantities:
+        raise InvalidRequest(
+            "Nothing to update: send cancel_action or feature_quantities.",
+            details=[{"field": "cancel_action", "message": "or feature_quantities"}],
+        )
+    return plan
 
 
 def _update_free(
@@ -216,26 +257,29 @@ def _cancel(
     live: StripeSubscription,
     action: Literal["cancel_immediately", "cancel_end_of_cycle"],
     revision: int,
+    proration: ProrationBehavior,
     stripe: StripeFactory,
-) -> None:
+) -> StripeSubscription | None:
+    """The subscription as Stripe has it once set to end at its period end; None once
+    cancelled now."""
     if action == "cancel_immediately":
-        stripe().cancel_now(live.id)
-        return
+        # As Autumn: the unused time is credited unless the caller asked for no proration.
+        stripe().cancel_now(live.id, credit_unused=proration != "none")
+        return None
     if live.canceling:
-        return  # already so: nothing to ask of Stripe
-    stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+        return live  # already so: nothing to ask of Stripe
+    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
 
 
-def _change_quantities(
+def quantity_change(
     customer: Customer,
     held: Subscription,
     plan: Plan,
     live: StripeSubscription,
     revision: int,
     command: UpdatePlan,
-    stripe: StripeFactory,
-) -> Payment | None:
-    """Buys the quantities asked for (the others kept as held); None if nothing changes."""
+) -> QuantityChange | None:
+    """The quantities asked for (the others kept as held); None if nothing changes."""
     assert plan.stripe is not None
     kept = {
         g.feature_id: g.included + g.prepaid
@@ -255,13 +299,12 @@ def _change_quantities(
     if all(billed.get(price) == n for price, n in quantities.items()):
         return None
     digest = hashlib.sha256(json.dumps(quantities, sort_keys=True).encode()).hexdigest()[:16]
-    change = QuantityChange(
+    return QuantityChange(
         subscription_id=live.id,
         quantities=quantities,
         proration=_PRORATIONS[command.proration_behavior],
         change_id=f"{live.id}:{revision}:{digest}",
     )
-    return stripe().change_quantities(change)
 
 
 def _refuse_below_use(
@@ -298,7 +341,7 @@ def _answer(
     return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
-def _as_attach(command: UpdatePlan) -> AttachPlan:
+def as_attach(command: UpdatePlan) -> AttachPlan:
     assert command.plan_id is not None
     return AttachPlan(
         customer_id=command.customer_id,

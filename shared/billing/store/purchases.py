@@ -31,7 +31,13 @@ from billing.domain.purchases import (
     key_of_id,
 )
 from billing.store import keys, writes
-from billing.store.holdings import change_in_stages, delete_owned, items_of, put_new
+from billing.store.holdings import (
+    change_in_stages,
+    delete_owned,
+    items_of,
+    put_new,
+    rewrite_owned,
+)
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
@@ -424,11 +430,13 @@ def drop_scheduled(
     purchase_id: str,
     stripe_subscription_id: str,
     now_ms: int,
+    renewed: Subscription | None = None,
 ) -> bool:
     """Takes back a change at the period end that `save_scheduled` kept: the purchase is
     forgotten, the subscription no longer switches to it, and the plan shown as scheduled
     goes; at once, and only while the purchase is still pending (False, nothing written,
-    when it was granted or dropped meanwhile)."""
+    when it was granted or dropped meanwhile). `renewed`: the plan held as it is once the
+    change is taken back (no longer shown ending), rewritten in the same transaction."""
     pk, owner = pk_of(profile), profile.internal_id
     forgotten = _forgotten_while_pending(purchase_id)
     switch = Write(
@@ -442,11 +450,18 @@ def drop_scheduled(
         },
     )
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, shown)]
+    kept = Holdings(subscriptions=(renewed,) if renewed is not None else ())
+    rewrites = [rewrite_owned(item, owner) for item in items_of(pk, owner, kept)]
     # The plan it was to replace goes on (its purchase granted again, unless it is set to
-    # cancel at the period end).
-    kept_on = followed(_billed_by(profile, stripe_subscription_id))
+    # cancel at the period end), as it is once rewritten.
+    going_on = tuple(
+        renewed if renewed is not None and s.id == renewed.id else s
+        for s in _billed_by(profile, stripe_subscription_id)
+    )
     try:
-        writes.run([required(profile, now_ms), forgotten, switch, *deletes, *kept_on])
+        writes.run(
+            [required(profile, now_ms), forgotten, switch, *deletes, *rewrites, *followed(going_on)]
+        )
     except PurchaseAlreadyGranted:
         return False
     return True

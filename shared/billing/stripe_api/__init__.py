@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Sale,
         SavedCard,
         ScheduledSwitch,
+        SentInvoice,
     )
     from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
 
@@ -94,6 +95,12 @@ class StripeGateway(Protocol):
         a `Payment`, not an exception."""
         ...
 
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        """Creates the subscription (or the one-off invoice) of `sale` collected by invoice
+        (`send_invoice`): its first invoice finalized and sent, due in `days_until_due`
+        days; nothing charged."""
+        ...
+
     def change_plan(self, change: PlanChange) -> Payment:
         """Replaces a paid subscription's plan at once; a card error is a `Payment`."""
         ...
@@ -123,8 +130,12 @@ class StripeGateway(Protocol):
         the phases its schedule still has to come (the billing audit reads them)."""
         ...
 
-    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
-        """Ends the subscription at once (nothing refunded)."""
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
+        """Ends the subscription at once. With `credit_unused`, the unused time of its period
+        is credited on a final invoice (to the customer's Stripe credit balance); else
+        nothing is refunded."""
         ...
 
     def live_subscription_ids(self, stripe_customer: str) -> list[str]:
@@ -175,6 +186,14 @@ class StripeGateway(Protocol):
     def preview_change(self, change: PlanChange) -> ChangePreview:
         """What `change_plan(change)` would invoice now, read from Stripe's invoice preview
         (nothing is written), and when the subscription's period ends."""
+        ...
+
+    def preview_cancel(self, subscription_id: str, credit_unused: bool) -> ChangePreview:
+        """What `cancel_now(subscription_id, credit_unused)` would invoice (nothing written)."""
+        ...
+
+    def preview_quantities(self, change: QuantityChange) -> ChangePreview:
+        """What `change_quantities(change)` would invoice now (nothing written)."""
         ...
 
     def create_setup_session(self, setup: CardSetup) -> CheckoutSession:

@@ -43,6 +43,7 @@ from billing.stripe_api.payments import (
     Sale,
     SavedCard,
     ScheduledSwitch,
+    SentInvoice,
 )
 from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription, subscription_from
 
@@ -235,11 +236,9 @@ class SdkStripeGateway:
             raise failure(error) from error
 
     def usable_payment_method(self, stripe_customer: str) -> str | None:
-        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
-        settings_ = found.to_dict().get("invoice_settings") or {}
-        default = settings_.get("default_payment_method")
-        if default:
-            return default if isinstance(default, str) else str(default["id"])
+        default = self._default_card(stripe_customer)
+        if default is not None:
+            return default
         listed = self._call(
             lambda: self._client.v1.payment_methods.list(
                 {"customer": stripe_customer, "type": "card", "limit": 1}
@@ -369,7 +368,55 @@ class SdkStripeGateway:
             return self._paid(invoice_id, payment_method, subscription_id=str(fields["id"]))
         if payment_method is None:
             raise ValueError("a one-off purchase is paid by a card")
-        return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
+        return self._paid(
+            self._one_off_invoice(
+                sale, payment_method, {"collection_method": "charge_automatically"}
+            ),
+            payment_method,
+        )
+
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        metadata = _metadata(sale)
+        terms: Any = {"collection_method": "send_invoice", "days_until_due": days_until_due}
+        subscription_id = None
+        if sale.recurring:
+            params: Any = {
+                "customer": sale.stripe_customer,
+                "items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+                "metadata": metadata,
+                **terms,
+            }
+            key = f"{_KEY_PREFIX}:subscription.create:{sale.purchase_id}"
+            subscription = self._call(
+                lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
+            ).to_dict()
+            subscription_id = str(subscription["id"])
+            invoice_id = _id_of(subscription.get("latest_invoice"))
+            if invoice_id is None:
+                raise ValueError("a new subscription has a first invoice")
+        else:
+            invoice_id = self._one_off_invoice(sale, None, terms)
+        return SentInvoice(self._sent(invoice_id), subscription_id)
+
+    def _sent(self, invoice_id: str) -> InvoiceSummary:
+        """Finalizes the draft now (Stripe would wait an hour) and sends it; a retry finds it
+        open (or paid) already and sends nothing twice (keyed by the invoice)."""
+        if self._invoice_summary(invoice_id).status == "draft":
+            key = f"{_KEY_PREFIX}:invoice.finalize:{invoice_id}"
+            self._call(
+                lambda: self._client.v1.invoices.finalize_invoice(
+                    invoice_id, {"auto_advance": True}, {"idempotency_key": key}
+                )
+            )
+        summary = self._invoice_summary(invoice_id)
+        if summary.status == "open":
+            key = f"{_KEY_PREFIX}:invoice.send:{invoice_id}"
+            self._call(
+                lambda: self._client.v1.invoices.send_invoice(
+                    invoice_id, {}, {"idempotency_key": key}
+                )
+            )
+        return summary
 
     def change_plan(self, change: PlanChange) -> Payment:
         subscription = self._subscription_changed(change)
@@ -504,7 +551,9 @@ class SdkStripeGateway:
                 "customer": stripe_customer,
                 "status": "all",
                 "limit": 100,
-                "expand": ["data.schedule"],
+                # The latest invoice says whether a subscription collected by invoice is
+                # still waiting for its first payment (see `awaiting_first_invoice`).
+                "expand": ["data.schedule", "data.latest_invoice"],
                 **({"starting_after": after} if after else {}),
             }
             listed = self._call(partial(self._client.v1.subscriptions.list, params))
@@ -514,12 +563,15 @@ class SdkStripeGateway:
                 return tuple(found)
             after = page[-1].id
 
-    def cancel_now(self, subscription_id: str) -> StripeSubscription | None:
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
         """Ends the subscription at once (a subscription ends once: one key per id). One
         that had already ended is left as it is."""
         key = f"{_KEY_PREFIX}:subscription.cancel:{subscription_id}"
+        params: Any = {"prorate": True, "invoice_now": True} if credit_unused else {}
         try:
-            self._client.v1.subscriptions.cancel(subscription_id, {}, {"idempotency_key": key})
+            self._client.v1.subscriptions.cancel(subscription_id, params, {"idempotency_key": key})
         except stripe.InvalidRequestError as error:
             if error.code != "resource_missing":  # already ended: what we wanted
                 raise failure(error) from error
@@ -794,6 +846,49 @@ class SdkStripeGateway:
         lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
         return ChangePreview(period_end, str(preview.get("currency") or currency), lines)
 
+    def preview_cancel(self, subscription_id: str, credit_unused: bool) -> ChangePreview:
+        details: Any = {
+            "cancel_now": True,
+            "proration_behavior": "create_prorations" if credit_unused else "none",
+        }
+        return self._preview(subscription_id, details)
+
+    def preview_quantities(self, change: QuantityChange) -> ChangePreview:
+        found = self._call(
+            lambda: self._client.v1.subscriptions.retrieve(change.subscription_id)
+        ).to_dict()
+        items: Any = [
+            {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
+            for item in found["items"]["data"]
+            if item["price"]["id"] in change.quantities
+        ]
+        if change.proration == "none":
+            return self._preview(change.subscription_id, None, found)
+        details: Any = {"items": items, "proration_behavior": change.proration}
+        return self._preview(change.subscription_id, details, found)
+
+    def _preview(
+        self, subscription_id: str, details: Any, found: dict[str, Any] | None = None
+    ) -> ChangePreview:
+        """Stripe's invoice preview of a change to the subscription (None: nothing due)."""
+        subscription = found or (
+            self._call(lambda: self._client.v1.subscriptions.retrieve(subscription_id)).to_dict()
+        )
+        period_end = int(subscription["items"]["data"][0]["current_period_end"])
+        currency = str(subscription.get("currency") or settings().currency)
+        if details is None:
+            return ChangePreview(period_end, currency, ())
+        params: Any = {"subscription": subscription_id, "subscription_details": details}
+        preview = self._call(lambda: self._client.v1.invoices.create_preview(params)).to_dict()
+        lines = tuple(_invoice_line(line) for line in preview["lines"]["data"])
+        made_at = preview.get("created")
+        return ChangePreview(
+            period_end,
+            str(preview.get("currency") or currency),
+            lines,
+            int(made_at) if made_at is not None else None,
+        )
+
     def create_setup_session(self, setup: CardSetup) -> CheckoutSession:
         metadata = {**setup.metadata, SETUP_KEY: setup.setup_id}
         params: Any = {
@@ -834,6 +929,30 @@ class SdkStripeGateway:
                 stripe_customer, params, {"idempotency_key": key}
             )
         )
+        # A subscription with a card of its own (one made by a checkout page) would go on
+        # charging that card: it moves to the new default, as Stripe's portal moves it.
+        listed = self._call(
+            lambda: self._client.v1.subscriptions.list({"customer": stripe_customer})
+        )
+        for subscription in listed.auto_paging_iter():
+            pinned = _id_of(subscription.to_dict().get("default_payment_method"))
+            if pinned is None or pinned == payment_method:
+                continue
+            moved: Any = {"default_payment_method": payment_method}
+            move_key = f"{_KEY_PREFIX}:subscription.card:{subscription.id}:{payment_method}"
+            self._call(
+                lambda sub_id=subscription.id, moved=moved, move_key=move_key: (
+                    self._client.v1.subscriptions.update(
+                        sub_id, moved, {"idempotency_key": move_key}
+                    )
+                )
+            )
+
+    def _default_card(self, stripe_customer: str) -> str | None:
+        """The customer's default payment method for invoices, if any."""
+        found = self._call(lambda: self._client.v1.customers.retrieve(stripe_customer))
+        settings_ = found.to_dict().get("invoice_settings") or {}
+        return _id_of(settings_.get("default_payment_method"))
 
     def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
         """Created incomplete, then paid on purpose: a card error is then an answer about
@@ -844,7 +963,10 @@ class SdkStripeGateway:
             "payment_behavior": "default_incomplete",
             "metadata": _metadata(sale),
         }
-        if payment_method is not None:
+        if payment_method is not None and self._default_card(sale.stripe_customer) is None:
+            # Pinned only when the customer has no default card: a pinned card outranks the
+            # customer's default, so a card the customer makes default later (setup_payment,
+            # the portal) would not pay this subscription's upgrades and renewals.
             params["default_payment_method"] = payment_method
         if sale.trial_end_s is not None:
             params["trial_end"] = sale.trial_end_s
@@ -857,16 +979,21 @@ class SdkStripeGateway:
             lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
         )
 
-    def _one_off_invoice(self, sale: Sale, payment_method: str) -> str:
+    def _one_off_invoice(
+        self, sale: Sale, payment_method: str | None, collection: dict[str, Any]
+    ) -> str:
+        """A draft invoice of the sale's one-time prices, collected as `collection` says
+        (charged to `payment_method`, or sent to be paid)."""
         metadata = _metadata(sale)
         params: Any = {
             "customer": sale.stripe_customer,
-            "collection_method": "charge_automatically",
+            **collection,
             "auto_advance": False,
-            "default_payment_method": payment_method,
             "pending_invoice_items_behavior": "exclude",
             "metadata": metadata,
         }
+        if payment_method is not None:
+            params["default_payment_method"] = payment_method
         key = f"{_KEY_PREFIX}:invoice.create:{sale.purchase_id}"
         invoice = self._call(
             lambda: self._client.v1.invoices.create(params, {"idempotency_key": key})

@@ -88,6 +88,8 @@ class ChangePreview:
     period_end_s: int
     currency: str
     lines: tuple[InvoiceLine, ...]
+    # When Stripe made the preview (the customer's test clock time, if it has one).
+    made_at_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,15 @@ class Payment:
 
     status: PaymentStatus
     invoice: InvoiceSummary | None
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SentInvoice:
+    """A purchase's invoice Stripe sends to the customer, to be paid within its terms (the
+    subscription it opens, for a recurring plan: active at once, its renewals sent too)."""
+
+    invoice: InvoiceSummary
     subscription_id: str | None = None
 
 

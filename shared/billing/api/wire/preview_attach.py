@@ -80,19 +80,19 @@ def preview_attach_response(preview: AttachPreview, env: Environment) -> Preview
     cycle = preview.next_cycle
     return PreviewAttachResponse(
         customer_id=preview.customer_id,
-        line_items=[_line(line) for line in preview.lines],
+        line_items=[line_response(line) for line in preview.lines],
         subtotal=preview.total,
         total=preview.total,
         currency=preview.currency,
-        incoming=[_move(move, env) for move in preview.incoming],
-        outgoing=[_move(move, env) for move in preview.outgoing],
+        incoming=[move_response(move, env) for move in preview.incoming],
+        outgoing=[move_response(move, env) for move in preview.outgoing],
         redirect_to_checkout=preview.redirect_to_checkout,
         checkout_type="stripe_checkout" if preview.redirect_to_checkout else None,
-        next_cycle=None if cycle is None else _cycle(cycle),
+        next_cycle=None if cycle is None else cycle_response(cycle),
     )
 
 
-def _line(line: PreviewLine) -> LineItemResponse:
+def line_response(line: PreviewLine) -> LineItemResponse:
     # No discounts or taxes yet: what is charged is the subtotal.
     return LineItemResponse(
         display_name=line.display_name,
@@ -106,13 +106,13 @@ def _line(line: PreviewLine) -> LineItemResponse:
     )
 
 
-def _cycle(cycle: Cycle) -> NextCycleResponse:
+def cycle_response(cycle: Cycle) -> NextCycleResponse:
     amount = total(cycle.lines)
     return NextCycleResponse(
         starts_at=cycle.starts_at,
         subtotal=amount,
         total=amount,
-        line_items=[_line(line) for line in cycle.lines],
+        line_items=[line_response(line) for line in cycle.lines],
         usage_line_items=[
             UsageLineItemResponse(
                 display_name=usage.display_name,
@@ -125,7 +125,7 @@ def _cycle(cycle: Cycle) -> NextCycleResponse:
     )
 
 
-def _move(move: PlanMove, env: Environment) -> PlanChangeResponse:
+def move_response(move: PlanMove, env: Environment) -> PlanChangeResponse:
     return PlanChangeResponse(
         plan_id=move.plan.id,
         feature_quantities=[
