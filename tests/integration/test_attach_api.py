@@ -786,7 +786,10 @@ def test_ten_concurrent_attaches_with_a_card_make_one_subscription_and_one_charg
     start = threading.Barrier(10)
 
     def one() -> None:
-        with httpx.Client(base_url=catalog.base_url, headers=catalog.headers) as client:
+        # A loaded machine must not trip the client: the one attach that wins takes a while.
+        with httpx.Client(
+            base_url=catalog.base_url, headers=catalog.headers, timeout=PAGE_TIMEOUT_S
+        ) as client:
             start.wait()
             statuses.append(attach(client, plan_id="pro").status_code)
 

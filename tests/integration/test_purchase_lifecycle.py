@@ -314,7 +314,6 @@ def test_a_declined_upgrades_invoice_paid_after_the_plan_was_cancelled_is_refund
         for i in stripe.v1.invoices.list({"customer": stripe_customer}).data
         if i.hosted_invoice_url == declined["invoice"]["hosted_invoice_url"]
     ]
-    assert (old.status, old.amount_paid) == ("paid", 3000), "paid from its link anyway"
-    notes = stripe.v1.credit_notes.list({"invoice": old.id}).data
-    assert sum(n.total for n in notes) == old.amount_paid, "so it is credited in full"
-    assert sum(r.amount for r in stripe.v1.refunds.list().data) == old.amount_paid, "refunded"
+    # Cancelling voided the upgrade's open invoice: it can no longer be paid at all.
+    assert (old.status, old.amount_paid) == ("void", 0)
+    assert stripe.v1.refunds.list().data == [], "nothing taken, nothing to give back"

@@ -20,7 +20,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
-from billing.domain.purchases import PendingPurchase
+from billing.domain.purchases import PendingPurchase, purchase_key
 from billing.domain.stripe_sync import (
     default_plan,
     held_for,
@@ -93,7 +93,7 @@ def _sync(
     )
     if moved_to is not None and switch is not None and switch.purchase.status == "pending":
         moved_to = None  # the change scheduled here: granted by its switch, above
-    if moved_to is not None and _granted_as_invoiced(state, moved_to, stripe):
+    if moved_to is not None and _own_change_granted(customer, held, state, current, stripe):
         # Our own change (an upgrade), paid: its grant came first here. Sync what it holds.
         _sync(subscription_id, stripe, event_created, refuse_early)
         return
@@ -154,20 +154,40 @@ def _every_version(current: Catalog) -> list[Plan]:
     return [plan for versions in current.plan_versions.values() for plan in versions]
 
 
-def _granted_as_invoiced(state: StripeSubscription, plan: Plan, stripe: StripeFactory) -> bool:
-    """Converge on the latest invoice too: a subscription billing `plan` because our own
-    change to it was paid (the invoice names its purchase) has that purchase granted now,
-    whichever of the invoice's and the subscription's events comes first. True if this
-    call granted it."""
-    if state.latest_invoice is None:
-        return False
-    paid = stripe().invoice_paid_for(state.latest_invoice)
-    if paid is None or not paid.paid or paid.purchase_id is None:
-        return False
-    purchase = purchases.load(paid.purchase_id)
-    if purchase is None or purchase.status != "pending" or purchase.plan_id != plan.id:
-        return False
-    return grant_purchase(purchase.id, state.id)
+def _own_change_granted(
+    customer: Customer,
+    held: Subscription,
+    state: StripeSubscription,
+    current: Catalog,
+    stripe: StripeFactory,
+) -> bool:
+    """Whether the subscription bills another plan because of our own change to it (an
+    upgrade paid, whose grant has not come yet: the subscription's event can come before
+    the attach or the invoice's event grants it): its pending purchase, replacing `held`
+    and found by what it buys (or named by the subscription's latest invoice, paid), is
+    granted now. Stripe switches the items only once the change is paid. True when it is
+    granted (by this call or another one just before)."""
+    found = [
+        purchases.latest(purchase_key(customer.internal_id, plan))
+        for versions in current.plan_versions.values()
+        for plan in versions
+        if plan.id != held.plan_id and sells(plan, state)
+    ]
+    if state.latest_invoice is not None:
+        paid = stripe().invoice_paid_for(state.latest_invoice)
+        if paid is not None and paid.paid and paid.purchase_id is not None:
+            found.append(purchases.load(paid.purchase_id))
+    for purchase in found:
+        if purchase is None or purchase.status != "pending" or purchase.replaces != held.id:
+            continue
+        if purchase.internal_id != customer.internal_id:
+            continue
+        if grant_purchase(purchase.id, state.id):
+            return True
+        again = purchases.load(purchase.id)
+        if again is not None and again.status != "pending":
+            return True
+    return False
 
 
 def _follow_plan_changed_in_stripe(

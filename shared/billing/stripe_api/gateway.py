@@ -331,9 +331,15 @@ class SdkStripeGateway:
         return True
 
     def refund_checkout(self, session_id: str) -> bool:
-        """A payment-mode session has no invoice to credit: its payment intent is refunded,
-        once (one key per session), for what is not refunded yet."""
+        """A payment-mode session's invoice (made for it) is credited; one without an
+        invoice has its payment intent refunded, once (one key per session), for what is
+        not refunded yet."""
         session = self.retrieve_object("checkout.session", session_id)
+        invoice_id = _id_of((session or {}).get("invoice"))
+        if invoice_id is not None:
+            # The invoice Stripe made for the payment: credited as invoice.paid credits it
+            # (one key per invoice), so the two events give it back once.
+            return self.refund_invoice(invoice_id)
         intent_id = _id_of((session or {}).get("payment_intent"))
         if session is None or session.get("payment_status") != "paid" or intent_id is None:
             return False
