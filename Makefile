@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 LAMBDA_PYTHON ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do $$p -c '' 2>/dev/null && command -v $$p && break; done)
 LAMBDA_VENV := .venv-lambda
 
-.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load clean
+.PHONY: dev test test-realistic test-live lint typecheck unit catalog bench api-key webhook-samples openapi load cost test-fuzz clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,7 +64,8 @@ $(LAMBDA_VENV)/.installed: pyproject.toml
 api-key: $(INSTALLED)
 	@$(BIN)/python -c "import secrets,hashlib; k='am_sk_'+secrets.token_urlsafe(32); print('secret key:', k); print('hash:      ', hashlib.sha256(k.encode()).hexdigest())"
 
-# Signs events/stripe_webhook_*.json again (good for five minutes), for `sam local invoke`.
+# Copies events/stripe_webhook_*.json to .local-data/events/, signed again (good for five
+# minutes), for `sam local invoke`; the tracked samples never change.
 webhook-samples: $(INSTALLED)
 	$(BIN)/python -m local.webhook_samples
 
@@ -72,6 +73,16 @@ webhook-samples: $(INSTALLED)
 # then an exact audit of every balance (loopback only; bounded: 20 s, at most 6,000 calls).
 load: $(INSTALLED)
 	$(BIN)/python -m bench.load $(ARGS)
+
+# The cost model: DynamoDB units per hot operation (measured on a local stack), Lambda duration,
+# and the AWS cost per million calls at on-demand prices. ARGS=--record keeps the measurement
+# (bench/cost_measured.json, the README's table); ARGS=--recorded prints that one again.
+cost: $(INSTALLED)
+	$(BIN)/python -m bench.cost $(ARGS)
+
+# The fuzzing test with a longer budget: FUZZ_EXAMPLES bodies per operation and mode.
+test-fuzz: $(INSTALLED)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) $(BIN)/python -m pytest -q -n 2 tests/reliability/test_fuzzing.py
 
 # Writes the API reference (local/openapi.json) again from the handlers and their wire models.
 openapi: $(INSTALLED)

@@ -192,7 +192,7 @@ def main() -> int:
             print("\n".join(queued.report(stack, api, "bench_6", "messages")))
     finally:
         stack.stop()
-    print("\nWarm overhead of our code (check, track)\n")
+    print("\nWarm overhead of our code (check, track, queued track, get_or_create)\n")
     print("\n".join(warm.report()))
     print("\nCold start: importing the hot handlers (fresh interpreters, least of 15 runs)\n")
     print("\n".join(cold_start.report()))

@@ -17,12 +17,16 @@ class MotoServer:
 
     def __init__(self, port: int = 0) -> None:
         # A fixed command line; stdin is a pipe the server watches so that it ends with us.
+        # A session of its own: Ctrl-C in a terminal (SIGINT to the foreground process
+        # group) or a SIGTERM to `make dev`'s group reaches us, not the server, which we stop
+        # after saving the kept data (LOCAL_KEEP_DATA=1) from it.
         self._process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "local.dynamodb_server", "--port", str(port)],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         assert self._process.stdout is not None
         ready = self._process.stdout.readline().split()

@@ -165,6 +165,9 @@ class LocalHttpApi:
         )
         self._default = next((FunctionPool(r) for r in routes if r.is_default), None)
         self._server: ThreadingHTTPServer | None = None
+        # Called with (method, path, status, body) of every function's answer before it is
+        # sent: the test suites check answers against Autumn's published document there.
+        self.observers: list[Callable[[str, str, int, bytes], None]] = []
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         api = self
@@ -246,6 +249,8 @@ class LocalHttpApi:
         out_headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
+        for observe in self.observers:
+            observe(request.command, path, status, payload)
         _reply(request, status, out_headers, payload, [str(c) for c in result.get("cookies") or []])
 
 

@@ -82,6 +82,10 @@ class StackConfig:
     def snapshot(self) -> Path:
         return self.data_dir / "dynamodb.json"
 
+    @property
+    def stripe_snapshot(self) -> Path:
+        return self.data_dir / "stripe-emulator.json"
+
     @classmethod
     def from_env(cls) -> StackConfig:
         env = os.environ
@@ -122,6 +126,7 @@ class LocalStack:
     # Realistic delivery's seed (the configured one, or the one drawn): replays a run.
     webhook_seed: int | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
+    http_api: LocalHttpApi | None = None
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self) -> LocalStack:
@@ -152,6 +157,9 @@ class LocalStack:
         stripe_key = config.stripe_secret_key
         if stripe_key is None:
             self.emulator = StripeEmulator(delivery=self._realism())
+            if config.keep_data and config.stripe_snapshot.exists():
+                # The kept customers' Stripe side: cards, subscriptions, clocks, invoices.
+                self.emulator.load(config.stripe_snapshot)
             self.stripe_url = self.emulator.start(port=config.stripe_emulator_port)
             self._stoppers.append(self.emulator.stop)
             stripe_key = EMULATOR_STRIPE_KEY
@@ -180,7 +188,7 @@ class LocalStack:
 
         reset_caches()
 
-        api = LocalHttpApi(routes(template))
+        api = self.http_api = LocalHttpApi(routes(template))
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
         # The dashboard's address, known once the API listens (Checkout sends customers back).
@@ -284,6 +292,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.config.keep_data:
             self._save_snapshot()
+            if self.emulator is not None:
+                self.emulator.save(self.config.stripe_snapshot)
         for stop in reversed(self._stoppers):
             stop()
         self._stoppers.clear()

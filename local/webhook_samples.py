@@ -1,14 +1,16 @@
-"""Signs the Stripe webhook samples in events/ again, with the current time.
+"""Copies of the Stripe webhook samples in events/, signed again with the current time.
 
 A Stripe signature is good for five minutes, so a sample signed once would be refused ever
 after. The samples are signed with the local stack's documented secret
-(`local.stack.DEFAULT_WEBHOOK_SECRET`) at their `requestContext.timeEpoch`; this signs
-again those that verify with it (a forged sample stays forged), so that
+(`local.stack.DEFAULT_WEBHOOK_SECRET`) at their `requestContext.timeEpoch`; this writes
+copies of them to .local-data/events/ (untracked; the samples themselves never change),
+those that verify with it signed again (a forged sample stays forged), so that
 
-    python -m local.webhook_samples && sam local invoke StripeWebhookFunction \\
-        -e events/stripe_webhook_ignored.json --env-vars <file setting STRIPE_WEBHOOK_SECRET>
+    make webhook-samples && sam local invoke StripeWebhookFunction \\
+        -e .local-data/events/stripe_webhook_ignored.json --env-vars env.json
 
-runs within the next five minutes. The replay test signs them the same way in memory.
+(env.json setting STRIPE_WEBHOOK_SECRET) runs within the next five minutes. The replay test
+signs them the same way in memory.
 """
 
 from __future__ import annotations
@@ -70,15 +72,21 @@ def signed_now(
     return fresh
 
 
-def main(events: Path = ROOT / "events") -> int:
+OUT = ROOT / ".local-data" / "events"
+
+
+def main(events: Path = ROOT / "events", out: Path = OUT) -> int:
     sys.path.insert(0, str(ROOT / "shared"))
+    out.mkdir(parents=True, exist_ok=True)
+    shown = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
     for path in sorted(events.glob(SAMPLES)):
         event = json.loads(path.read_text())
         if not is_signed_with(event):
-            print(f"{path.name}: not signed with the local secret, left as it is")
+            (out / path.name).write_text(path.read_text())
+            print(f"{shown / path.name}: not signed with the local secret, copied as it is")
             continue
-        path.write_text(json.dumps(signed_now(event), indent=2) + "\n")
-        print(f"{path.name}: signed again, valid for five minutes")
+        (out / path.name).write_text(json.dumps(signed_now(event), indent=2) + "\n")
+        print(f"{shown / path.name}: signed again, valid for five minutes")
     return 0
 
 

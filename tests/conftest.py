@@ -30,6 +30,7 @@ from hypothesis import settings
 
 from local.stack import LocalStack, StackConfig, ensure_path, seed_from
 from local.stripe_emulator.realistic import ORDERED, REALISTIC
+from tests.compat.autumn_openapi.recorder import AnswerChecks
 
 # Property tests assert outcomes, not speed: on a loaded two-core machine one example may take
 # longer than hypothesis' default 200 ms deadline, which would fail a correct run.
@@ -161,6 +162,8 @@ def stack() -> Iterator[LocalStack]:
         queue_retry_delay_s=0,
     )
     running = LocalStack(config).start()
+    assert running.http_api is not None
+    running.http_api.observers.append(_answer_checks.observe)
     _running.append(running)
     yield running
     _running.remove(running)
@@ -251,6 +254,40 @@ def billing_invariants(request: pytest.FixtureRequest) -> Iterator[None]:
                 f"  {d.invariant} customer {d.customer_id or d.internal_id}: {d.found}"
                 for d in drifts
             ),
+            pytrace=False,
+        )
+
+
+# Every 2xx answer of an Autumn route the stack sends, whichever client asked (httpx, the
+# Python SDK, autumn-js through node), is checked against Autumn's published OpenAPI document
+# and the Python SDK's model for it (tests/compat/autumn_openapi/); a mismatch fails the test
+# that received it. AUTUMN_ANSWERS_REPORT=<file> appends the mismatches to a file instead.
+_answer_checks = AnswerChecks()
+ANSWERS_REPORT = "AUTUMN_ANSWERS_REPORT"
+
+
+@pytest.fixture(autouse=True)
+def autumn_answers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a test whose stack answered a 2xx that Autumn's document or SDK refuses."""
+    if "clean_stack" not in request.fixturenames:
+        yield
+        return
+    _answer_checks.take()  # what a previous test left is that test's
+    yield
+    found = _answer_checks.take()
+    if not found:
+        return
+    report = os.environ.get(ANSWERS_REPORT)
+    if report:
+        with open(report, "a") as out:
+            out.writelines(f"{request.node.nodeid}: {line}\n" for line in found)
+        return
+    outcome = getattr(request.node, "call_outcome", None)
+    if outcome is None or not outcome.failed:
+        unique = list(dict.fromkeys(found))
+        pytest.fail(
+            "answers that Autumn's OpenAPI document or autumn-sdk's models refuse:\n"
+            + "\n".join(f"  {line}" for line in unique[:40]),
             pytrace=False,
         )
 

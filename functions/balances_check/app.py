@@ -60,7 +60,7 @@ def answer(request: CheckRequest, result: CheckResult) -> CheckResponse:
         result.balance,
         result.flag,
         preview,
-        touched=None if result.tracked is None else result.tracked.balances,
+        related=None if result.tracked is None else result.tracked.related,
     )
 
 

@@ -52,12 +52,12 @@ def track_usage() -> Response[str]:
         return ok(queued, status=202) if first is None else replayed(first, status=202)
 
     def answer(result: TrackResult) -> str:
-        return json_text(track_response(request, result.deductions, result.balances))
+        return json_text(track_response(request, result.deductions, result.balance, result.related))
 
     result = track(use, answer_of=answer)
     if result.replayed is not None:
         return replayed(result.replayed)
-    return ok(track_response(request, result.deductions, result.balances))
+    return ok(track_response(request, result.deductions, result.balance, result.related))
 
 
 @logger.inject_lambda_context(clear_state=True)

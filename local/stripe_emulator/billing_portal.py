@@ -393,9 +393,14 @@ def _subscriptions_section(
     rows = []
     for subscription in _subscriptions(store, customer_id):
         names = ", ".join(_item_name(store, item) for item in subscription["items"]["data"])
-        state = subscription["status"]
-        if subscription["cancel_at_period_end"]:
-            state += f", cancels at {subscription.get('cancel_at')}"
+        state = escape(subscription["status"])
+        period_end = max(
+            (item["current_period_end"] for item in subscription["items"]["data"]), default=None
+        )
+        if subscription["cancel_at_period_end"] or subscription.get("cancel_at"):
+            state += f", cancels on {hosted.date(subscription.get('cancel_at') or period_end)}"
+        elif subscription["status"] in ("active", "trialing", "past_due"):
+            state += f", renews on {hosted.date(period_end)}"
         form = ""
         if features["subscription_cancel"]["enabled"]:
             renewing = not subscription["cancel_at_period_end"]
@@ -410,7 +415,7 @@ def _subscriptions_section(
             )
         rows.append(
             f"<li id='{escape(subscription['id'])}'>{escape(names)} "
-            f"(<span class='status'>{escape(state)}</span>){form}</li>"
+            f"(<span class='status'>{state}</span>){form}</li>"
         )
     listed = "".join(rows) or "<li>No subscriptions.</li>"
     return f"<h2>Subscriptions</h2><ul>{listed}</ul>"
@@ -438,7 +443,7 @@ def _cards_section(store: ObjectStore, customer: JsonObject, action: str) -> str
 
 def _invoices_section(store: ObjectStore, customer_id: str) -> str:
     rows = "".join(
-        f"<li>{escape(invoice['number'] or invoice['id'])} "
+        f"<li>{escape(invoice['number'] or invoice['id'])} {hosted.date(invoice['created'])} "
         f"{escape(hosted.money(invoice['total'], invoice['currency']))} "
         f"<span class='status'>{escape(invoice['status'])}</span> "
         f"<a href='{escape(invoice['hosted_invoice_url'] or '')}'>View</a></li>"

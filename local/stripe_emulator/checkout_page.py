@@ -118,7 +118,7 @@ def _page_for(
     trial = session[sessions.PRIVATE]["trial"]
     notes = ""
     if trial is not None:
-        notes += f"<p class='trial'>Free trial until {trial['trial_end']}.</p>"
+        notes += f"<p class='trial'>Free trial until {hosted.date(trial['trial_end'])}.</p>"
     if session["mode"] != "setup":
         due = hosted.money(session["amount_total"], session["currency"])
         notes += f"<p class='total'>Total due today: {escape(due)}</p>"

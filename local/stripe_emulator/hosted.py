@@ -3,6 +3,7 @@ HTML whose forms a browser or an HTTP client posts back."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape
 
@@ -21,6 +22,15 @@ def money(amount: int | None, currency: str | None) -> str:
     if currency in _ZERO_DECIMAL:
         return f"{amount} {currency.upper()}"
     return f"{Decimal(amount) / 100:.2f} {currency.upper()}"
+
+
+def date(epoch_s: int | None) -> str:
+    """A Stripe timestamp (seconds) as a person reads it, e.g. "December 6, 2026" (UTC), in
+    a <time> element that keeps the exact instant."""
+    if epoch_s is None:
+        return ""
+    at = datetime.fromtimestamp(epoch_s, UTC)
+    return f"<time datetime='{at.isoformat()}'>{at:%B} {at.day}, {at.year}</time>"
 
 
 def page(title: str, body: str, status: int = 200) -> PageResponse:

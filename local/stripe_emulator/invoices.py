@@ -12,7 +12,16 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from local.stripe_emulator import cards, events, expand, hooks, pagination, pricing, prorations
+from local.stripe_emulator import (
+    cards,
+    events,
+    expand,
+    hooks,
+    hosted,
+    pagination,
+    pricing,
+    prorations,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_intents as intents
 from local.stripe_emulator import payment_methods as methods
@@ -36,11 +45,15 @@ _UPDATABLE = frozenset(
 _CREATABLE = _UPDATABLE | {
     "currency",
     "customer",
+    "days_until_due",
     "pending_invoice_items_behavior",
     "subscription",
 }
 _LIST_FILTERS = frozenset({"customer", "status", "subscription", "collection_method"})
 _STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+# A send_invoice subscription's first invoice waits this long as a draft, as Stripe's does.
+SEND_INVOICE_DRAFT_S = 3600
+_DAY_S = 86400
 
 
 def register(router: Router) -> None:
@@ -55,6 +68,7 @@ def register(router: Router) -> None:
     router.add("POST", f"{URL}/{{id}}/finalize", finalize_route)
     router.add("POST", f"{URL}/{{id}}/pay", pay_route)
     router.add("POST", f"{URL}/{{id}}/void", void_route)
+    router.add("POST", f"{URL}/{{id}}/send", send_route)
     router.add("POST", f"{URL}/{{id}}/mark_uncollectible", mark_uncollectible_route)
     router.add_page("GET", PAGE, hosted_page)
     router.add_page("POST", PAGE, hosted_page_submit)
@@ -177,6 +191,10 @@ def draft(
         "total_taxes": [],
         "webhooks_delivered_at": None,
     }
+    days = subscription["days_until_due"] if subscription is not None else None
+    if days is not None:
+        # Sent to be paid: due that many days after the invoice is made.
+        invoice.update(collection_method="send_invoice", due_date=now + days * _DAY_S)
     if subscription is not None:
         invoice["parent"] = {
             "quote_details": None,
@@ -429,7 +447,7 @@ def collect(
     when its ``automatically_finalizes_at`` comes)."""
     invoice["automatically_finalizes_at"] = None
     finalize(store, invoice, now)
-    if invoice["status"] == "open":
+    if invoice["status"] == "open" and invoice["collection_method"] != "send_invoice":
         pay(store, invoice, now, base_url, payment_method_id)
 
 
@@ -626,6 +644,7 @@ def create(request: ApiRequest) -> JsonObject:
         else "exclude"
     )
     changes = _changes(store, params, {"metadata": {}})
+    days = days_until_due(params)
     currency = p.string(params, "currency").lower() if "currency" in params else "usd"
     invoice = draft(
         store,
@@ -638,7 +657,29 @@ def create(request: ApiRequest) -> JsonObject:
         include_pending=behavior == "include",
     )
     invoice.update(changes)
+    if days is not None:
+        invoice.update(collection_method="send_invoice", due_date=now + days * _DAY_S)
     return _render(request, invoice)
+
+
+def days_until_due(params: Params) -> int | None:
+    """``collection_method`` and ``days_until_due`` of a create: the days a sent invoice
+    gives the customer to pay (None: charged automatically). Stripe needs them together."""
+    method = (
+        p.choice(params, "collection_method", ("charge_automatically", "send_invoice"))
+        if "collection_method" in params
+        else "charge_automatically"
+    )
+    if method == "charge_automatically":
+        if "days_until_due" in params:
+            raise invalid_param(
+                "days_until_due",
+                "days_until_due can only be set when collection_method is send_invoice.",
+            )
+        return None
+    if "days_until_due" not in params:
+        raise missing_param("days_until_due")
+    return p.integer(params, "days_until_due", minimum=0, maximum=730)
 
 
 _PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
@@ -901,6 +942,26 @@ def pay_route(request: ApiRequest) -> JsonObject:
     return _render(request, invoice)
 
 
+def send_route(request: ApiRequest) -> JsonObject:
+    """Sends a finalized send_invoice invoice to its customer: no email here (as in Stripe's
+    test mode), only the ``invoice.sent`` event."""
+    p.reject_unknown(request.params, ())
+    store = request.store
+    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
+    if invoice["collection_method"] != "send_invoice":
+        raise StripeError(
+            400,
+            "You can only send an invoice whose collection_method is send_invoice.",
+            code="invoice_not_editable",
+        )
+    if invoice["status"] == "draft":
+        raise StripeError(
+            400, "You can only send an invoice once it is finalized.", code="invoice_not_editable"
+        )
+    events.emit(store, "invoice.sent", invoice, now_for(store, invoice["customer"], request.now))
+    return _render(request, invoice)
+
+
 def void_route(request: ApiRequest) -> JsonObject:
     p.reject_unknown(request.params, ())
     store = request.store
@@ -1063,6 +1124,9 @@ def _page(store: ObjectStore, invoice: JsonObject, notice: str | None) -> str:
     parts = [
         f"<h1>Invoice {html.escape(invoice['number'] or invoice['id'])}</h1>",
         f'<p>Status: <span id="status">{html.escape(invoice["status"])}</span></p>',
+        f"<p>Date: {hosted.date(invoice['created'])}"
+        + (f", due {hosted.date(invoice['due_date'])}" if invoice.get("due_date") else "")
+        + "</p>",
         f'<p>Amount due: <span id="amount_due">{money(int(invoice["amount_due"]))}</span></p>',
         f"<table>{rows}</table>",
     ]

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -252,6 +253,21 @@ class StripeEmulator:
         with self._store.lock:
             deliveries = self._webhooks.redeliveries(self._store, event_id)
         self._webhooks.send(deliveries, self._store)
+
+    def save(self, path: Path) -> None:
+        """Writes every object to ``path`` (JSON); background work finishes first."""
+        self._join_background()
+        with self._store.lock:
+            text = json.dumps(self._store.dump())
+        path.write_text(text)
+
+    def load(self, path: Path) -> None:
+        """Takes back the objects ``save`` wrote: customers, cards, subscriptions, test
+        clocks and invoices carry on where they were (idempotency keys and queued
+        deliveries are not kept)."""
+        dumped = json.loads(path.read_text())
+        with self._store.lock:
+            self._store.load(dumped)
 
     def count(self, object_type: str) -> int:
         """Live (non-deleted) objects of a type, e.g. ``count("customer")``."""

@@ -84,3 +84,20 @@ class ObjectStore:
         self._sequence.clear()
         self._deleted.clear()
         self.undelivered.clear()
+
+    def dump(self) -> JsonObject:
+        """Every object, its creation order and deletions, as JSON (`make dev` keeps them
+        across restarts with LOCAL_KEEP_DATA=1)."""
+        return {
+            "objects": self._by_type,
+            "sequence": self._sequence,
+            "deleted": sorted(self._deleted),
+        }
+
+    def load(self, dumped: JsonObject) -> None:
+        """Replaces the store's contents with what `dump` gave."""
+        self.clear()
+        self._by_type.update(dumped["objects"])
+        self._sequence.update(dumped["sequence"])
+        self._deleted.update(dumped["deleted"])
+        self._counter = itertools.count(max(self._sequence.values(), default=-1) + 1)

@@ -70,6 +70,7 @@ _CREATABLE = _SHARED | {
     "trial_period_days",
     "collection_method",
     "currency",
+    "days_until_due",
     "trial_settings",
 }
 # What a trial's end does when neither the subscription nor its customer has a card.
@@ -114,8 +115,7 @@ def create(request: ApiRequest) -> JsonObject:
             "payment_behavior",
             "payment_behavior=pending_if_incomplete is only supported when updating.",
         )
-    if "collection_method" in params:
-        p.choice(params, "collection_method", ("charge_automatically",))
+    days_until_due = invoices.days_until_due(params)
     trial_end = _trial_end(params, now, specs)
     default_pm = _default_payment_method(store, params, customer, now)
     metadata = p.apply_metadata({}, params["metadata"]) if "metadata" in params else {}
@@ -132,6 +132,7 @@ def create(request: ApiRequest) -> JsonObject:
         default_payment_method=default_pm,
         metadata=metadata,
         one_time=one_time,
+        days_until_due=days_until_due,
     )
     subscription["description"] = description
     subscription["trial_settings"] = _trial_settings(params)
@@ -155,8 +156,14 @@ def start(
     default_payment_method: str | None = None,
     metadata: Mapping[str, str] | None = None,
     one_time: list[ItemSpec] | None = None,
+    days_until_due: int | None = None,
 ) -> JsonObject:
     """A new subscription with its first invoice attempted; not stored yet.
+
+    With ``days_until_due`` (``collection_method=send_invoice``) nothing is charged: the
+    subscription is active at once (Stripe's payment_behavior is for automatic collection
+    only) and its invoices are sent to be paid within that many days; the first one stays a
+    draft for an hour (``automatically_finalizes_at``) unless finalized before.
 
     ``one_time`` (``add_invoice_items``: price, quantity) is charged on that first invoice
     only, during a trial too.
@@ -184,12 +191,12 @@ def start(
         "cancel_at_period_end": False,
         "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},
-        "collection_method": "charge_automatically",
+        "collection_method": "charge_automatically" if days_until_due is None else "send_invoice",
         "created": now,
         "currency": specs[0].price["currency"],
         "customer": customer["id"],
         "customer_account": None,
-        "days_until_due": None,
+        "days_until_due": days_until_due,
         "default_payment_method": default_pm,
         "default_source": None,
         "default_tax_rates": [],
@@ -231,7 +238,7 @@ def start(
         _new_item(store, sub_id, spec, (now, end), now) for spec in specs
     ]
     invoice = _first_invoice(store, subscription, customer, now, base_url, behavior, one_time or [])
-    if invoice["status"] == "paid":
+    if invoice["status"] == "paid" or days_until_due is not None:
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
         error = _payment_error(store, invoice)
@@ -272,6 +279,9 @@ def _first_invoice(
     for spec in one_time:
         invoices.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
     subscription["latest_invoice"] = invoice["id"]
+    if invoice["collection_method"] == "send_invoice" and not trial:
+        invoice["automatically_finalizes_at"] = now + invoices.SEND_INVOICE_DRAFT_S
+        return invoice
     invoices.finalize(store, invoice, now)
     if invoice["status"] != "open":
         return invoice

@@ -1,5 +1,6 @@
 """The customer portal: configurations, sessions and the portal page driven like a browser."""
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -213,3 +214,30 @@ def test_changing_the_card_also_moves_subscriptions_that_name_a_card(
     _post(session, action="update_card", card_number="5555555555554444")
     default = client.v1.customers.retrieve(customer.id).invoice_settings.default_payment_method
     assert client.v1.subscriptions.retrieve(subscription.id).default_payment_method == default
+
+
+def _day(epoch_s: int) -> str:
+    at = datetime.fromtimestamp(epoch_s, UTC)
+    return f"{at:%B} {at.day}, {at.year}"
+
+
+def test_the_pages_show_dates_as_dates_not_epoch_seconds(client, customer, subscription):
+    period_end = subscription["items"].data[0].current_period_end
+    invoice = client.v1.invoices.retrieve(subscription.latest_invoice)
+    session = _portal(client, customer)
+
+    page = httpx.get(session.url).text
+    canceled = _post(session, action="cancel", subscription=subscription.id).text
+    invoice_page = httpx.get(invoice.hosted_invoice_url).text
+
+    assert (
+        f"renews on <time datetime='{datetime.fromtimestamp(period_end, UTC).isoformat()}'>" in page
+    )
+    assert f">{_day(period_end)}</time>" in page
+    assert "cancels on <time" in canceled
+    assert _day(period_end) in canceled
+    assert _day(invoice.created) in page
+    assert _day(invoice.created) in invoice_page
+    for shown in (page, canceled, invoice_page):
+        assert str(period_end) not in shown
+        assert str(invoice.created) not in shown

@@ -4,7 +4,10 @@ accepting every answer; a webhook it creates receives events its secret verifies
 
 from __future__ import annotations
 
+import re
 import time
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +16,7 @@ from autumn_sdk import Autumn
 from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
+from local.template import ROOT
 from tests.conftest import SECRET_KEY
 from tests.emulator.receiver import WebhookReceiver
 
@@ -80,3 +84,46 @@ def test_a_webhook_made_with_the_sdk_receives_events_its_secret_verifies(
         assert payload["data"]["customer"]["id"] == "c1"
     finally:
         receiver.stop()
+
+
+def readme_webhook_snippet() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Webhooks to the application") :]
+    (snippet,) = re.findall(r"```python\n(.*?)```", section[: section.index("\n## ")], re.DOTALL)
+    return snippet
+
+
+@pytest.mark.parametrize("library", ["svix.webhooks", "standardwebhooks"])
+def test_the_readme_webhook_snippet_verifies_a_delivery_with_the_installed_library(
+    autumn: Autumn, api: httpx.Client, library: str
+) -> None:
+    # The snippet with either library it names (one imported, the other in its comment).
+    snippet = re.sub(
+        r"^from \S+ import Webhook",
+        f"from {library} import Webhook",
+        readme_webhook_snippet(),
+        flags=re.MULTILINE,
+    )
+    receiver = WebhookReceiver()
+    try:
+        secret = autumn.webhooks.create(id="local", url=receiver.url).secret
+        api.post("/v1/features.create", json={"feature_id": "m", "name": "M", "type": "metered"})
+        plan = {"plan_id": "free", "name": "Free", "items": [{"feature_id": "m", "included": 5}]}
+        api.post("/v1/plans.create", json=plan)
+        api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+        api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "free"})
+        deadline = time.monotonic() + 120
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (post,) = receiver.received
+    finally:
+        receiver.stop()
+    request = SimpleNamespace(headers=dict(post.headers.items()))
+
+    namespace: dict[str, Any] = {"secret": secret, "raw_body": post.body, "request": request}
+    exec(snippet, namespace)  # noqa: S102 (the README's own snippet)
+    forged = {"secret": secret, "raw_body": post.body + b" ", "request": request}
+
+    assert namespace["plan_id"] == "free"
+    with pytest.raises(Exception, match=r"(?i)signature"):
+        exec(snippet, forged)  # noqa: S102

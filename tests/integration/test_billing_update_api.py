@@ -88,10 +88,13 @@ def test_cancel_at_the_end_of_the_cycle_keeps_the_plan_until_then_and_uncancel_t
 
     assert response.status_code == 200, response.text
     assert response.json() == {"customer_id": "c1", "payment_url": None}
-    (pro,) = customer(catalog)["subscriptions"]
+    # As Autumn shows it: pro canceling, the group's default plan scheduled for its end.
+    (pro, free) = customer(catalog)["subscriptions"]
     assert pro["plan_id"] == "pro"
     assert pro["canceled_at"] is not None
     assert pro["expires_at"] == pro["current_period_end"]
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")
+    assert free["started_at"] == pro["expires_at"]
     assert customer(catalog)["balances"]["messages"]["granted"] == 1000
     assert the_subscription(clean_stack, on_pro).cancel_at_period_end is True
 
@@ -104,6 +107,10 @@ def test_cancel_at_the_end_of_the_cycle_keeps_the_plan_until_then_and_uncancel_t
     # Cancel again: a new change, not a replay of the first one in Stripe.
     assert update(catalog, plan_id="pro", cancel_action="cancel_end_of_cycle").status_code == 200
     assert the_subscription(clean_stack, on_pro).cancel_at_period_end is True
+    assert [(s["plan_id"], s["status"]) for s in customer(catalog)["subscriptions"]] == [
+        ("pro", "active"),
+        ("free", "scheduled"),
+    ]
     assert customer(catalog)["subscriptions"][0]["canceled_at"] is not None
 
 

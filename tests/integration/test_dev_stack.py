@@ -34,8 +34,11 @@ STACK_VARIABLES = {
 
 
 @contextmanager
-def dev_stack(**env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Starts the stack on free ports and yields its API URL, read from what it prints."""
+def dev_stack(
+    *, own_group: bool = False, **env: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Starts the stack on free ports and yields its API URL, read from what it prints;
+    `own_group`: in a process group of its own, as a terminal runs `make dev`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dev"],
         cwd=ROOT,
@@ -48,6 +51,7 @@ def dev_stack(**env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_group,
     )
     try:
         assert process.stdout is not None
@@ -136,6 +140,59 @@ def test_each_start_is_empty_unless_told_to_keep_data(tmp_path: Path) -> None:
 
     assert kept.status_code == 200
     assert fresh.status_code == 404
+
+
+def signal_the_group(process: subprocess.Popen[str], sig: signal.Signals) -> str:
+    """What a terminal's Ctrl-C (SIGINT) or a supervisor's SIGTERM does to `make dev`: the
+    signal goes to every process of its group at once."""
+    os.killpg(process.pid, sig)
+    output, _ = process.communicate(timeout=120)
+    return output
+
+
+def test_kept_data_survives_signals_to_the_process_group_and_keeps_billing(
+    tmp_path: Path,
+) -> None:
+    """LOCAL_KEEP_DATA=1: a customer who paid for Pro on Checkout, stopped by Ctrl-C, is still
+    on Pro with its balance after a restart, and billing goes on (its card, subscription and
+    test clock in the emulator are kept too); then the same after a SIGTERM."""
+    keep = {"LOCAL_KEEP_DATA": "1", "LOCAL_DATA_DIR": str(tmp_path)}
+    auth = {"Authorization": f"Bearer {DEFAULT_SECRET_KEY}"}
+
+    def call(api_url: str, path: str, **body: object) -> httpx.Response:
+        return httpx.post(f"{api_url}/v1/{path}", json=body, headers=auth, timeout=120)
+
+    with dev_stack(own_group=True, **keep) as (api_url, process):
+        output_until(process, "Try:")  # the sample catalog is pushed
+        assert create_customer(api_url, "ada").status_code == 200
+        checkout = call(api_url, "billing.attach", customer_id="ada", plan_id="pro").json()
+        paid = httpx.post(
+            checkout["payment_url"], data={"card_number": "4242424242424242"}, timeout=120
+        )
+        assert paid.status_code == 303
+        call(api_url, "balances.track", customer_id="ada", feature_id="messages", value=7)
+        output = signal_the_group(process, signal.SIGINT)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
+
+    with dev_stack(own_group=True, **keep) as (api_url, process):
+        kept = call(api_url, "customers.get", customer_id="ada").json()
+        portal = call(api_url, "billing.open_customer_portal", customer_id="ada")
+        add_on = call(api_url, "billing.attach", customer_id="ada", plan_id="priority_support")
+        output = signal_the_group(process, signal.SIGTERM)
+    assert process.returncode == 0, output
+    assert [s["plan_id"] for s in kept["subscriptions"]] == ["pro"]
+    assert kept["balances"]["messages"]["remaining"] == 993
+    assert portal.status_code == 200, portal.text
+    assert add_on.status_code == 200, add_on.text
+    assert add_on.json()["invoice"]["status"] == "paid", "charged to the kept card"
+
+    with dev_stack(own_group=True, **keep) as (api_url, process):
+        again = call(api_url, "customers.get", customer_id="ada").json()
+        invoices = call(api_url, "invoices.list", customer_id="ada").json()
+        signal_the_group(process, signal.SIGTERM)
+    assert sorted(s["plan_id"] for s in again["subscriptions"]) == ["priority_support", "pro"]
+    assert sorted(i["total"] for i in invoices["list"]) == [20, 49]
 
 
 def output_until(process: subprocess.Popen[str], marker: str) -> str:

@@ -5,6 +5,7 @@ purchase are gone, and the plan held renews at the period end as it was."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -129,17 +130,22 @@ def test_cancelling_at_the_period_end_takes_the_scheduled_downgrade_with_the_pla
     # When premium, with pro scheduled to replace it, is cancelled at the period end
     response = update(catalog, plan_id="premium", cancel_action="cancel_end_of_cycle")
 
-    # Then premium ends then and nothing replaces it but the default plan
+    # Then premium ends then and nothing replaces it but the default plan, shown scheduled
     assert response.status_code == 200, response.text
-    assert held(catalog) == [("premium", "active")]
+    assert held(catalog) == [("premium", "active"), ("free", "scheduled")]
     assert customer(catalog)["subscriptions"][0]["canceled_at"] is not None
     subscription = downgrading.subscription()
     assert (subscription.schedule, subscription.cancel_at_period_end) == (None, True)
-    assert scheduled_items(clean_stack) == []
+    # Pro's switch and purchase are gone; the default plan's are kept for the period end.
+    kept = scheduled_items(clean_stack)
+    bought = [json.loads(i["body"]["S"]) for i in kept if i["PK"]["S"].startswith("PURCHASE#")]
+    assert len(kept) == 2
+    assert [p["plan_id"] for p in bought] == ["free"]
 
     downgrading.advance_past_the_period_end()
 
     assert held(catalog) == [("free", "active")]
+    assert not [i for i in scheduled_items(clean_stack) if i["PK"]["S"].startswith("PURCHASE#")]
     assert downgrading.statuses() == ["canceled"]
 
 
@@ -154,6 +160,25 @@ def test_cancelling_now_takes_the_scheduled_downgrade_with_the_plan(
     assert held(catalog) == [("free", "active")]
     assert downgrading.statuses() == ["canceled"]
     assert scheduled_items(clean_stack) == []
+
+
+def test_the_plan_a_downgrade_replaces_shows_it_ends_when_the_new_plan_starts(
+    catalog: httpx.Client,  # noqa: F811
+    downgrading: OnPremium,
+) -> None:
+    # As Autumn shows a scheduled downgrade: the plan held is canceling (canceled_at set),
+    # ending when the plan scheduled starts.
+    premium, pro = customer(catalog)["subscriptions"]
+
+    assert (premium["plan_id"], premium["status"]) == ("premium", "active")
+    assert premium["canceled_at"] is not None
+    assert premium["expires_at"] == premium["current_period_end"] == pro["started_at"]
+    assert (pro["plan_id"], pro["status"], pro["canceled_at"]) == ("pro", "scheduled", None)
+
+    downgrading.advance_past_the_period_end()
+
+    (pro,) = customer(catalog)["subscriptions"]
+    assert (pro["plan_id"], pro["canceled_at"], pro["expires_at"]) == ("pro", None, None)
 
 
 def test_a_retried_uncancel_changes_nothing_and_asks_stripe_for_no_change(
@@ -198,29 +223,24 @@ def test_an_uncancel_whose_release_fails_changes_nothing_and_its_retry_completes
     assert scheduled_items(clean_stack) == []
 
 
-def test_attaching_the_plan_held_again_takes_back_the_scheduled_downgrade(
+def test_attaching_the_plan_held_again_while_a_downgrade_is_scheduled_is_refused(
     catalog: httpx.Client,  # noqa: F811
     clean_stack: LocalStack,
     downgrading: OnPremium,
 ) -> None:
+    # As Autumn's attach refuses it (409 plan_already_attached): renewal is an uncancel.
+    writes_to_stripe = stripe_writes(clean_stack)
+
     response = attach(catalog, plan_id="premium")
 
-    assert response.status_code == 200, response.text
-    assert response.json() == {"customer_id": "c1", "payment_url": None}
-    assert held(catalog) == [("premium", "active")]
-    assert downgrading.subscription().schedule is None
-    assert scheduled_items(clean_stack) == []
-
-    downgrading.advance_past_the_period_end()
-
-    assert held(catalog) == [("premium", "active")]
-    latest = downgrading.stripe.v1.invoices.list({"customer": downgrading.stripe_customer})
-    assert (latest.data[0].status, latest.data[0].total) == ("paid", 5000)
-    again = attach(catalog, plan_id="premium")
-    assert (again.status_code, again.json()["code"]) == (409, "plan_already_attached")
+    assert (response.status_code, response.json()["code"]) == (409, "plan_already_attached")
+    assert "uncancel" in response.json()["message"]
+    assert held(catalog) == [("premium", "active"), ("pro", "scheduled")]
+    assert downgrading.subscription().schedule is not None
+    assert stripe_writes(clean_stack) == writes_to_stripe
 
 
-def test_attaching_a_plan_held_that_cancels_at_the_period_end_takes_the_cancellation_back(
+def test_attaching_a_plan_held_that_cancels_at_the_period_end_is_refused(
     catalog: httpx.Client,  # noqa: F811
     clean_stack: LocalStack,
 ) -> None:
@@ -230,12 +250,25 @@ def test_attaching_a_plan_held_that_cancels_at_the_period_end_takes_the_cancella
 
     response = attach(catalog, plan_id="pro")
 
-    assert response.status_code == 200, response.text
-    (pro,) = customer(catalog)["subscriptions"]
-    assert (pro["plan_id"], pro["canceled_at"], pro["expires_at"]) == ("pro", None, None)
+    assert (response.status_code, response.json()["code"]) == (409, "plan_already_attached")
+    pro = customer(catalog)["subscriptions"][0]
+    assert (pro["plan_id"], pro["canceled_at"] is not None) == ("pro", True)
     stripe = stripe_client(clean_stack)
     (subscription,) = stripe.v1.subscriptions.list({"customer": stripe_customer}).data
-    assert subscription.cancel_at_period_end is False
+    assert subscription.cancel_at_period_end is True
+
+
+def test_uncancel_of_the_plan_scheduled_is_refused_and_changes_nothing(
+    catalog: httpx.Client,  # noqa: F811
+    clean_stack: LocalStack,
+    downgrading: OnPremium,
+) -> None:
+    # Autumn: 400 invalid_request, a scheduled plan has no cancellation to take back.
+    response = update(catalog, plan_id="pro", cancel_action="uncancel")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
+    assert held(catalog) == [("premium", "active"), ("pro", "scheduled")]
+    assert downgrading.subscription().schedule is not None
 
 
 def test_uncancel_with_nothing_to_take_back_changes_nothing(

@@ -11,7 +11,6 @@ import pytest
 from billing.domain.attach import (
     AttachOptions,
     decide,
-    ending_later,
     is_upgrade,
     left_behind,
     prepaid_packages,
@@ -235,32 +234,10 @@ def test_a_scheduled_plan_is_shown_from_its_start_and_grants_nothing_yet() -> No
     assert (shown.grants, shown.flags) == ((), ())
 
 
-def test_the_plan_held_attached_again_renews_it_when_a_downgrade_is_scheduled() -> None:
-    holdings, held_plans = holding(PREMIUM)
-    (premium,) = holdings.subscriptions
-    downgrade = scheduled(PRO, "sub_pro", NOW)
-    holdings = Holdings(subscriptions=(premium, *downgrade.subscriptions))
-    held_plans = {**held_plans, "sub_pro": PRO}
-
-    assert ending_later(PREMIUM, holdings, held_plans) == premium
-    assert ending_later(PRO, holdings, held_plans) is None, "the scheduled plan is not held yet"
-
-
-def test_the_plan_held_attached_again_renews_it_when_it_is_canceled() -> None:
+def test_the_plan_held_set_to_end_attached_again_is_refused_and_named_for_uncancel() -> None:
     holdings, held_plans = holding(PRO)
     (pro,) = holdings.subscriptions
-    canceling = pro._replace(canceled_at=NOW, expires_at=NOW + 1)
+    canceling = Holdings(subscriptions=(pro._replace(canceled_at=NOW, expires_at=NOW + 1),))
 
-    assert ending_later(PRO, Holdings(subscriptions=(canceling,)), held_plans) == canceling
-
-
-def test_the_plan_held_with_nothing_set_to_end_it_is_not_renewed() -> None:
-    holdings, held_plans = holding(PRO, ADD_ON)
-    other_group = scheduled(plan("storage", "5", group="storage"), "sub_storage", NOW)
-    holdings = Holdings(subscriptions=(*holdings.subscriptions, *other_group.subscriptions))
-    held_plans = {**held_plans, "sub_storage": plan("storage", "5", group="storage")}
-
-    assert ending_later(PRO, holdings, held_plans) is None
-    assert ending_later(ADD_ON, holdings, held_plans) is None
-    assert ending_later(FREE, *holding(FREE)) is None
-    assert ending_later(TOP_UP, *holding(TOP_UP)) is None
+    with pytest.raises(PlanAlreadyAttached, match="uncancel"):
+        decide(PRO, canceling, held_plans, True, AttachOptions())

@@ -212,7 +212,11 @@ def test_a_scheduled_plan_stripe_does_not_bring_breaks_i6():
 
 
 def test_a_scheduled_plan_with_its_schedule_phase_and_pending_switch_breaks_nothing():
-    subs = (held("s_pro", PRO), held("s_team", TEAM, status="scheduled"))
+    # The plan held shows it ends when the plan scheduled starts.
+    subs = (
+        held("s_pro", PRO, canceled_at=5, expires_at=100_000),
+        held("s_team", TEAM, status="scheduled"),
+    )
     plans = {"s_pro": PRO, "s_team": TEAM}
     phase = UpcomingPhase(start=100, price_ids=frozenset({"price_team"}), purchase_id="pur_t")
     stripe = (stripe_sub("sub_1", ("price_pro", 1), ("price_seat", 2), upcoming_phases=(phase,)),)
@@ -247,8 +251,21 @@ def test_stripe_ending_or_switching_a_subscription_nobody_shows_breaks_i6():
     )
 
     assert found(drifts_of(ending)) == ["I6"]
-    assert found(drifts_of(switching)) == ["I6"]
+    # Nothing shown scheduled for the switch, and the plan held shows no end.
+    assert found(drifts_of(switching)) == ["I6", "I6"]
     assert found(drifts_of(shown_ending)) == ["I6"]
+
+
+def test_a_plan_a_downgrade_replaces_at_the_period_end_shows_it_ends_then():
+    phase = UpcomingPhase(start=100, price_ids=frozenset({"price_team"}), purchase_id="pur_t")
+    plans = {"s_pro": PRO, "s_team": TEAM}
+    switch = {"sub_1": Switch("pur_t", "team", pending=True)}
+    stripe = (stripe_sub("sub_1", ("price_pro", 1), ("price_seat", 2), upcoming_phases=(phase,)),)
+    scheduled = held("s_team", TEAM, status="scheduled")
+
+    not_ending = facts((held("s_pro", PRO), scheduled), plans, stripe, (seats(2),), switch)
+
+    assert found(drifts_of(not_ending)) == ["I6"]
 
 
 def test_a_report_adds_pages_up_and_keeps_a_bounded_list_of_drifts():

@@ -1,5 +1,5 @@
-"""`python -m local.webhook_samples`: the signed webhook samples signed again for the next
-five minutes (for `sam local invoke`); a forged sample stays forged."""
+"""`make webhook-samples`: copies of the signed webhook samples, signed again for the next
+five minutes (for `sam local invoke`), outside the tracked tree; a forged sample stays forged."""
 
 from __future__ import annotations
 
@@ -27,21 +27,21 @@ def verifies_now(event: dict[str, object]) -> bool:
     return True
 
 
-def test_signing_the_samples_again_makes_the_signed_ones_valid_now_and_leaves_forged_ones(
+def test_the_samples_are_signed_again_into_copies_and_the_tracked_files_never_change(
     tmp_path: Path,
 ):
+    samples = tmp_path / "events"
+    samples.mkdir()
     for sample in (ROOT / "events").glob("stripe_webhook_*.json"):
-        shutil.copy(sample, tmp_path / sample.name)
-    ignored = tmp_path / "stripe_webhook_ignored.json"
-    forged = tmp_path / "stripe_webhook_forged.json"
-    forged_before = forged.read_text()
-    assert not verifies_now(json.loads(ignored.read_text()))  # signed in November 2026
+        shutil.copy(sample, samples / sample.name)
+    before = {p.name: p.read_text() for p in samples.iterdir()}
+    out = tmp_path / "signed"
+    assert not verifies_now(json.loads(before["stripe_webhook_ignored.json"]))  # November 2026
 
-    assert main(tmp_path) == 0
+    assert main(samples, out) == 0
 
-    assert verifies_now(json.loads(ignored.read_text()))
-    assert (
-        json.loads(ignored.read_text())["body"]
-        == json.loads((ROOT / "events" / ignored.name).read_text())["body"]
-    )
-    assert forged.read_text() == forged_before
+    assert {p.name: p.read_text() for p in samples.iterdir()} == before, "samples unchanged"
+    ignored = json.loads((out / "stripe_webhook_ignored.json").read_text())
+    assert verifies_now(ignored)
+    assert ignored["body"] == json.loads(before["stripe_webhook_ignored.json"])["body"]
+    assert (out / "stripe_webhook_forged.json").read_text() == before["stripe_webhook_forged.json"]

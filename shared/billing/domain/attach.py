@@ -28,7 +28,9 @@ from billing.domain.schedule import next_reset_at
 from billing.domain.terms import Reset
 
 AttachKind = Literal["new", "upgrade", "downgrade", "add_on", "one_off"]
-Flow = Literal["grant", "checkout", "charge", "schedule", "card_required"]
+Flow = Literal["grant", "checkout", "charge", "schedule", "card_required", "invoice"]
+# Paid by an invoice Stripe sends (`invoice_mode`): granted once it is paid, or at once.
+INVOICE_FLOW: Flow = "invoice"
 RedirectMode = Literal["always", "if_required", "never"]
 PlanSchedule = Literal["immediate", "end_of_cycle"]
 Starts = Literal["now", "period_end"]
@@ -113,38 +115,20 @@ def decide(
 
 
 def _refuse_same_plan(plan: Plan, held: Holdings) -> None:
-    """A recurring plan is held once; a one-off plan (a top-up) may be bought again."""
+    """A recurring plan is held once; a one-off plan (a top-up) may be bought again. As in
+    Autumn, a plan held that is set to end at its period end (cancelled, or a downgrade
+    scheduled) is refused too: billing.update `uncancel` renews it."""
     if plan.one_off:
         return
-    if any(sub.plan_id == plan.id and not sub.one_off for sub in held.subscriptions):
+    for sub in held.subscriptions:
+        if sub.plan_id != plan.id or sub.one_off:
+            continue
+        if sub.status == "active" and sub.canceled_at is not None:
+            raise PlanAlreadyAttached(
+                f"The customer already has the plan '{plan.id}', set to end at its period "
+                "end: renew it with billing.update and cancel_action 'uncancel'."
+            )
         raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
-
-
-def ending_later(plan: Plan, held: Holdings, held_plans: Mapping[str, Plan]) -> Subscription | None:
-    """The customer's subscription of `plan` when something is set to end it at its period
-    end: a cancellation, or another plan of its group scheduled to replace it. Attaching the
-    plan again takes that back (Autumn's renew) rather than being refused as held."""
-    if plan.one_off:
-        return None
-    sub = next(
-        (
-            s
-            for s in held.subscriptions
-            if s.plan_id == plan.id and s.status == "active" and not s.one_off
-        ),
-        None,
-    )
-    if sub is None or sub.id not in held_plans or held_plans[sub.id].free:
-        return None  # a free plan has no period end to be ended at
-    group = held_plans[sub.id].group or ""
-    replaced = not sub.add_on and any(
-        s.status == "scheduled"
-        and not s.add_on
-        and s.id in held_plans
-        and (held_plans[s.id].group or "") == group
-        for s in held.subscriptions
-    )
-    return sub if sub.canceled_at is not None or replaced else None
 
 
 def current_in_group(

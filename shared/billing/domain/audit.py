@@ -26,7 +26,9 @@ raise invoices; a paused one resumes once a card is added). `incomplete` is not 
 first invoice is unpaid and Stripe bills nothing until it is, so nothing may be granted for
 it yet (a plan held on it alone is I2); it is not I3 either, as an open, unpaid first attempt
 is a purchase still waiting for the customer. `incomplete_expired` and `canceled` never bill
-again.
+again. A subscription collected by invoice (`send_invoice`) is active at once, before its
+first invoice is paid: until then it is not I3 either (a purchase waiting for the customer),
+though it bills a plan granted before payment (`enable_plan_immediately`).
 
 A held plan is matched to the Stripe subscription it recorded when granted, as the
 subscription sync matches them, and that subscription must sell one of the plan version's
@@ -260,7 +262,7 @@ def _billing(facts: CustomerFacts) -> list[Drift]:
             )
     for stripe_sub in live:
         held_ids = billed_by.get(stripe_sub.id, [])
-        if not held_ids:
+        if not held_ids and not stripe_sub.awaiting_first_invoice:
             drifts.append(
                 _drift(
                     facts,
@@ -438,13 +440,19 @@ def _ends(facts: CustomerFacts, live: list[StripeSubscription]) -> list[Drift]:
         if len(billing) != 1:
             continue  # I2 or I4 says so
         stripe_sub = billing[0]
-        if (sub.canceled_at is not None) == stripe_sub.canceling:
+        # Set to end, or to switch to another plan at the period end (a downgrade scheduled
+        # shows the plan held ending then, as Autumn does).
+        ends = stripe_sub.canceling or any(
+            phase.price_ids - plan_price_ids(plan) for phase in stripe_sub.upcoming_phases
+        )
+        if (sub.canceled_at is not None) == ends:
             continue
         found = (
             f"plan {sub.plan_id} ({sub.id}) shows it ends, and Stripe subscription "
             f"{stripe_sub.id} is not set to end"
             if sub.canceled_at is not None
-            else f"Stripe subscription {stripe_sub.id} ends at its period end, and plan "
+            else f"Stripe subscription {stripe_sub.id} ends or switches plans at its period "
+            f"end, and plan "
             f"{sub.plan_id} ({sub.id}) shows no end"
         )
         drifts.append(

@@ -39,6 +39,14 @@ class InvalidStripeEvent(InvalidRequest):
     default_message = "The request is not a Stripe event signed with this endpoint's secret."
 
 
+class RefusedChange(InvalidRequest):
+    """A well-formed request the customer's state does not allow (uncancel of a plan that
+    has not started): Autumn's generic `invalid_request`."""
+
+    code = "invalid_request"
+    default_message = "The change is not possible in the customer's current state."
+
+
 class Unauthorized(BillingError):
     code = "invalid_secret_key"
     default_message = "A valid secret key is required: send 'Authorization: Bearer <secret key>'."

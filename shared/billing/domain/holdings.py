@@ -41,6 +41,10 @@ class Subscription(NamedTuple):
     # the same price). None on free plans, and on plans granted before they were recorded.
     stripe_subscription_id: str | None = None
     stripe_item_ids: tuple[str, ...] = ()
+    # The purchase that granted it (None for a plan given without one: a default plan, one
+    # enabled by hand, one granted before purchases were recorded on it): the purchase's
+    # lifecycle follows what becomes of this subscription.
+    purchase_id: str | None = None
 
 
 class Grant(NamedTuple):

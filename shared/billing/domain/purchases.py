@@ -20,13 +20,20 @@ and every Stripe idempotency key derives from it. So:
 Lifecycle, one item per attempt (the status names are the stored values):
 
     pending (open: the customer was asked to pay)
-      -> granted (paid, and what it buys written: exactly once, fenced on the live profile)
+      -> granted (paid, and what it buys held: written exactly once, fenced on the live
+         profile, in the transaction that writes what it grants)
+         <-> ending (scheduled to end: its subscription is set to cancel at the period end,
+             or a change away from it is scheduled then; back to granted when that is
+             taken back: an uncancel, an upgrade replacing the scheduled change)
+         -> ended (its subscription ended, or a newer purchase of its slot replaced it)
       -> abandoned (its Checkout Session expired, or its scheduled change was taken back)
       -> superseded (a newer attempt replaced it; its Stripe objects were closed)
       -> refunded (paid anyway after it went stale: the money went back, nothing granted)
 
-What a granted purchase became afterwards (scheduled to end, ended) is what the customer
-holds, kept with the holdings and synced from Stripe.
+What it bought is a subscription held (`Subscription.purchase_id` names the purchase): a
+granted purchase moves on with it, in the same transaction as the holdings change, and only
+the store's holdings writers move it (`store.purchases.followed`), by `held_status`: so
+its status is never out of step with what the customer holds.
 
 The terms are frozen when the customer is asked to pay: the attempt keeps the price ids and
 quantities it showed, and grants the plan version it was made for.
@@ -41,9 +48,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
 
-PurchaseStatus = Literal["pending", "granted", "abandoned", "superseded", "refunded"]
+PurchaseStatus = Literal[
+    "pending", "granted", "ending", "ended", "abandoned", "superseded", "refunded"
+]
+# Statuses of a purchase that was paid and granted (what it bought held, or held once).
+GRANTED_STATUSES: frozenset[PurchaseStatus] = frozenset({"granted", "ending", "ended"})
 
 
 class PendingPurchase(BaseModel):
@@ -158,3 +170,17 @@ def is_purchase_id(value: str) -> bool:
         and all(c in "0123456789abcdef" for c in key)
         and attempt.isdigit()
     )
+
+
+def held_status(sub: Subscription, *, scheduled_away: bool = False) -> PurchaseStatus:
+    """The status of the purchase that granted `sub` while `sub` is held: scheduled to end
+    (`ending`) once its subscription is set to cancel at the period end or a change away
+    from it is scheduled then (`scheduled_away`), else `granted` (active)."""
+    if sub.canceled_at is not None or sub.expires_at is not None or scheduled_away:
+        return "ending"
+    return "granted"
+
+
+def was_granted(status: PurchaseStatus) -> bool:
+    """Whether a purchase in `status` was paid and granted (held now, or held once)."""
+    return status in GRANTED_STATUSES

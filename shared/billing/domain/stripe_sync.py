@@ -136,3 +136,37 @@ def default_plan(plans: Iterable[Plan], leaving: Plan) -> Plan | None:
 
 def _ms(seconds: int | None) -> int | None:
     return None if seconds is None else seconds * 1000
+
+
+def switched_in_stripe(
+    held_plan: Plan, versions: Iterable[Plan], stripe_sub: StripeSubscription
+) -> Plan | None:
+    """The plan of the held plan's group that the Stripe subscription now bills instead of
+    it (its items switched to that plan's prices in Stripe: the portal, the dashboard), the
+    latest such version; None while it still bills the held plan, or bills no other plan
+    of the group whole."""
+    if sells(held_plan, stripe_sub) or held_plan.add_on or held_plan.one_off:
+        return None
+    found = [
+        plan
+        for plan in versions
+        if plan.id != held_plan.id
+        and not plan.add_on
+        and not plan.one_off
+        and (plan.group or "") == (held_plan.group or "")
+        and sells(plan, stripe_sub)
+    ]
+    return max(found, key=lambda plan: plan.version) if found else None
+
+
+def packages_billed(plan: Plan, stripe_sub: StripeSubscription) -> dict[str, Decimal]:
+    """The prepaid packages the Stripe subscription bills for each of the plan's items."""
+    mirror = plan.stripe
+    if mirror is None:
+        return {}
+    billed = {item.price_id: item.quantity for item in stripe_sub.items}
+    return {
+        feature_id: Decimal(billed[price_id])
+        for feature_id, price_id in mirror.item_price_ids.items()
+        if price_id in billed
+    }

@@ -164,6 +164,17 @@ def paying_features(
     return payers or [own]
 
 
+def relevant_features(feature_id: str, features: Mapping[str, Feature]) -> list[str]:
+    """A feature and every credit system that prices it (catalog order): what a use of it
+    may draw on, so what an answer about that use shows."""
+    return [feature_id] + [
+        system.id
+        for system in features.values()
+        if system.id != feature_id
+        and any(entry.metered_feature_id == feature_id for entry in system.credit_schema)
+    ]
+
+
 def draw(
     feature_id: str,
     payers: list[Payer],

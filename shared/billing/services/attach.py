@@ -26,12 +26,12 @@ from typing import Literal
 from billing import clock
 from billing.config import settings
 from billing.domain.attach import (
+    INVOICE_FLOW,
     AttachDecision,
     AttachOptions,
     PlanSchedule,
     RedirectMode,
     decide,
-    ending_later,
     scheduled,
     trial_end,
 )
@@ -44,7 +44,7 @@ from billing.domain.errors import (
 )
 from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan, PlanChanges, customized
-from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key
+from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.customers.get import get_customer
@@ -53,7 +53,7 @@ from billing.services.free_at_period_end import schedule_free_plan
 from billing.services.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.services.subscription_sync import billing_subscription, sync_subscription
-from billing.services.uncancel import clear_pending_end, renew_by_attach
+from billing.services.uncancel import clear_pending_end, put_back
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
@@ -67,6 +67,7 @@ from billing.stripe_api.payments import (
     Sale,
     ScheduledSwitch,
 )
+from billing.stripe_api.subscriptions import StripeSubscription
 
 ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 
@@ -88,6 +89,7 @@ class AttachPlan:
     # Other terms (a base price, items) for this customer's purchase alone: bought as a
     # version of the plan made for it, billed by Stripe prices of its own.
     customize: PlanChanges | None = None
+    invoice_mode: InvoiceMode | None = None
     success_url: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     # Names the purchase for good when the request is made once on the caller's behalf (a
@@ -97,6 +99,16 @@ class AttachPlan:
     # The customer's subscriptions when the request was asked for (a plan attached once a
     # card is saved): if they changed since, the attach is refused rather than run stale.
     expected_holdings: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceMode:
+    """Paid by an invoice Stripe sends, due `days_until_due` days after it is made, instead
+    of a card charged now; the plan granted once it is paid, or at once with `enable_now`
+    (an enterprise deal trusted to pay)."""
+
+    days_until_due: int = 30
+    enable_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,10 +198,6 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     if plan.custom:
         catalog.put_custom_plan(plan)
     _refuse_stale(command, customer)
-    renewed = ending_later(plan, customer.holdings, seen.held_plans)
-    if renewed is not None:
-        renew_by_attach(customer, renewed, seen.held_plans[renewed.id], stripe)
-        return AttachResult(customer_id=command.customer_id)
     decision = seen.decide(has_card=False)
     if decision.flow == "grant":
         _grant_now(_pending(customer, plan, decision, command, None, stripe, None))
@@ -202,6 +210,8 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return AttachResult(customer_id=command.customer_id)
     customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None
+    if command.invoice_mode is not None:
+        return _invoiced(command, command.invoice_mode, seen, customer, stripe)
     card = stripe().usable_payment_method(customer.stripe_id)
     decision = seen.decide(has_card=card is not None)
     if decision.flow == "card_required":
@@ -233,7 +243,8 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         )
     # An upgrade or a downgrade replaces what would end the plan at its period end (a
     # scheduled downgrade, a cancellation): taken back first, in Stripe and here.
-    live = clear_pending_end(customer, live, catalog.load(), purchase.id, stripe)
+    taken = clear_pending_end(customer, live, catalog.load(), purchase.id, stripe)
+    live = taken.subscription
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
@@ -246,7 +257,92 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         _schedule(customer, plan, purchase, stripe().schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
-    return _answer(command.customer_id, purchase, stripe().change_plan(change), stripe)
+    payment = stripe().change_plan(change)
+    if payment.status != "paid":
+        # Not paid: Stripe bills what it did, so what was taken back for it is set again.
+        put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
+    return _answer(command.customer_id, purchase, payment, stripe)
+
+
+def schedule_default_plan(
+    customer_id: str, default: Plan, ending: StripeSubscription, stripe: StripeFactory
+) -> None:
+    """A plan cancelled at its period end (`ending`: its Stripe subscription, set to end)
+    gives way then to the group's default plan, shown as scheduled until then, as Autumn
+    shows it. Kept as a move to that free plan would be (free_at_period_end): a pending
+    purchase of it that the subscription's end grants, dropped if the cancellation is
+    taken back. Nothing when the customer holds the default plan already."""
+    command = AttachPlan(customer_id=customer_id, plan_id=default.id, version=default.version)
+    try:
+        seen = situation(command, stripe)
+        decision = seen.decide(has_card=False)
+    except PlanAlreadyAttached:
+        return
+    if decision.replaces is None or decision.replaces.stripe_subscription_id not in (
+        None,
+        ending.id,
+    ):
+        return  # the plan ending is not the one the default plan replaces
+    at_s = ending.cancel_at or ending.current_period_end
+    if at_s is None:
+        raise LookupError(f"Stripe subscription {ending.id} has no period end")
+    leaving = seen.held_plans[decision.replaces.id]
+    decision = replace(decision, flow="schedule", starts="period_end")
+    purchase = _pending(seen.customer, default, decision, command, None, stripe, leaving)
+    if purchase.status != "pending":
+        return
+    shown = scheduled(default, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
+    purchases.save_scheduled(
+        seen.customer, shown, purchase.id, ending.id, at_s * 1000, clock.now_ms()
+    )
+
+
+def _invoiced(
+    command: AttachPlan,
+    mode: InvoiceMode,
+    seen: AttachSituation,
+    customer: Customer,
+    stripe: StripeFactory,
+) -> AttachResult:
+    """A purchase paid by an invoice Stripe sends: a new subscription (or a one-off invoice)
+    collected by invoice, granted when the invoice is paid (the invoice.paid webhook), or at
+    once where the caller trusts the customer to pay."""
+    assert customer.stripe_id is not None
+    decision = invoice_decision(seen)
+    leaving = seen.leaving(decision)
+    purchase = _pending(customer, seen.plan, decision, command, None, stripe, leaving)
+    if purchase.status != "pending":
+        return AttachResult(customer_id=command.customer_id)  # a rerun of a finished attach
+    sent = stripe().send_invoice(
+        _sale(customer.stripe_id, seen.plan, purchase), mode.days_until_due
+    )
+    purchases.record(purchase.id, invoice_id=sent.invoice.id)
+    granted = mode.enable_now and grant_purchase(purchase.id, sent.subscription_id)
+    if granted and sent.subscription_id is not None:
+        sync_subscription(sent.subscription_id, stripe, refuse_early=False)
+    return AttachResult(
+        customer_id=command.customer_id,
+        payment_url=sent.invoice.hosted_invoice_url,
+        invoice=sent.invoice,
+    )
+
+
+def invoice_decision(seen: AttachSituation) -> AttachDecision:
+    """What an attach paid by invoice does; refused where an invoice cannot pay for it (a
+    change of a paid subscription, a trial with nothing due), never charged another way."""
+    decision = replace(seen.decide(has_card=True), flow=INVOICE_FLOW)
+    leaving = seen.leaving(decision)
+    why = None
+    if leaving is not None and not leaving.free:
+        why = "a change of a paid plan is billed on its own subscription"
+    elif decision.trial is not None:
+        why = "a free trial has nothing to invoice yet"
+    if why is not None:
+        raise InvalidRequest(
+            f"invoice_mode cannot pay for this attach: {why}.",
+            details=[{"field": "invoice_mode", "message": why}],
+        )
+    return decision
 
 
 def holdings_snapshot(customer: Customer) -> tuple[str, ...]:
@@ -280,7 +376,7 @@ def _checkout(
         if fields is not None and fields.get("status") == "open" and fields.get("url"):
             return AttachResult(customer_id=command.customer_id, payment_url=str(fields["url"]))
         if fields is not None and fields.get("status") == "complete":
-            grant_purchase(purchase.id)
+            _grant_paid_checkout(purchase.id, purchase.checkout_session_id, stripe)
             return AttachResult(customer_id=command.customer_id)
         # Expired before its webhook told us: the attempt is over, the next one starts.
         purchases.drop_pending(purchase.id)
@@ -384,6 +480,7 @@ def _pending(
     customer with it, so it is never edited in place from then on."""
     now = clock.now_ms()
     key = purchase_key(customer.internal_id, plan, command.purchase_key)
+    trial_from = _stripe_now_ms(customer, stripe, now) if decision.trial else now
     asked = PendingPurchase(
         id=purchase_id(key, 1),
         customer_id=command.customer_id,
@@ -391,7 +488,7 @@ def _pending(
         plan_id=plan.id,
         plan_version=plan.version,
         packages=dict(decision.packages),
-        trial_ends_at=trial_end(decision.trial, now),
+        trial_ends_at=trial_end(decision.trial, trial_from),
         replaces=decision.replaces.id if decision.replaces is not None else None,
         replaces_paid=leaving is not None and not leaving.free,
         created_at=now,
@@ -411,7 +508,7 @@ def _pending(
         previous = purchases.latest(key)
         if previous is not None and previous.reusable_for(asked):
             return previous
-        if previous is not None and previous.status == "granted" and command.purchase_key:
+        if previous is not None and was_granted(previous.status) and command.purchase_key:
             return previous  # a rerun of an attach made once on the caller's behalf
         superseded = None
         if previous is not None and previous.status == "pending":
@@ -422,6 +519,15 @@ def _pending(
         return purchases.open_attempt(fresh, superseded, _shown(plan))
 
     return on_conflict(attempt)
+
+
+def _stripe_now_ms(customer: Customer, stripe: StripeFactory, now_ms: int) -> int:
+    """When Stripe says it is for the customer: a Stripe customer on a test clock lives at
+    the clock's frozen time (a trial end is refused unless after it), else it is now."""
+    if customer.stripe_id is None:
+        return now_ms
+    frozen_s = stripe().clock_now_s(customer.stripe_id)
+    return now_ms if frozen_s is None else frozen_s * 1000
 
 
 def _shown(plan: Plan) -> list[Write]:
@@ -445,11 +551,44 @@ def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
         statuses.append(stripe().close_checkout(previous.checkout_session_id))
     if previous.invoice_id is not None:
         statuses.append(stripe().void_invoice(previous.invoice_id))
+        if previous.flow == INVOICE_FLOW and statuses[-1] == "void":
+            # Collected by invoice, its subscription is active unpaid: it ends with it.
+            _end_invoiced_subscription(previous.invoice_id, stripe)
     if "complete" in statuses or "paid" in statuses:
-        grant_purchase(previous.id)
+        if previous.checkout_session_id is not None and "complete" in statuses:
+            _grant_paid_checkout(previous.id, previous.checkout_session_id, stripe)
+        elif previous.invoice_id is not None:
+            paid = stripe().invoice_paid_for(previous.invoice_id)
+            subscription_id = paid.subscription_id if paid is not None else None
+            _granted_as_billed(previous.id, subscription_id, stripe)
         raise PlanAlreadyAttached(
             f"The customer just paid for the plan '{previous.plan_id}' on an earlier page."
         )
+
+
+def _end_invoiced_subscription(invoice_id: str, stripe: StripeFactory) -> None:
+    fields = stripe().retrieve_object("invoice", invoice_id) or {}
+    details = (fields.get("parent") or {}).get("subscription_details") or {}
+    subscription_id = details.get("subscription")
+    if isinstance(subscription_id, str):
+        stripe().cancel_now(subscription_id)
+
+
+def _grant_paid_checkout(purchase_id: str, session_id: str, stripe: StripeFactory) -> None:
+    """A Checkout page found paid before its webhook came: granted as the webhook grants it,
+    with the Stripe subscription it made (the plan records it, and its items)."""
+    paid = stripe().checkout_paid_for(session_id)
+    if paid is None or not paid.paid:
+        return
+    _granted_as_billed(purchase_id, paid.subscription_id, stripe)
+
+
+def _granted_as_billed(
+    purchase_id: str, subscription_id: str | None, stripe: StripeFactory
+) -> None:
+    grant_purchase(purchase_id, subscription_id)
+    if subscription_id is not None:
+        sync_subscription(subscription_id, stripe, refuse_early=False)
 
 
 def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:

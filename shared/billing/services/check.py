@@ -103,11 +103,10 @@ def _decided(
     # the balance allows, whatever each one read.
 
     def result_of(tracked: TrackResult) -> "CheckResult":
-        touched = list(tracked.balances.values())
         return CheckResult(
             allowed=tracked.applied,
-            # Null when the deduction touched several balances (own grant and credits).
-            balance=touched[0] if len(touched) == 1 else None,
+            # As Autumn answers: the balance speaking for the use, else the feature's own.
+            balance=tracked.balance or tracked.related.get(feature_id),
             flag=None,
             tracked=tracked,
             replayed=tracked.replayed,

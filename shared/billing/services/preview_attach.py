@@ -36,6 +36,7 @@ from billing.services.attach import (
     PRORATIONS,
     AttachPlan,
     AttachSituation,
+    invoice_decision,
     price_ids,
     sale_lines,
     situation,
@@ -69,6 +70,11 @@ def preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
 
 def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
     seen = situation(command, stripe)
+    if command.invoice_mode is not None and not seen.plan.free:
+        # Paid by an invoice sent to the customer: no page to go to, and refused as the
+        # attach refuses it.
+        invoiced = invoice_decision(seen)
+        return _purchase(command, seen, invoiced, seen.leaving(invoiced))
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id
     if decision.flow != "grant" and stripe_customer:
@@ -108,7 +114,7 @@ def _purchase(
     plan, now = seen.plan, clock.now_ms()
     lines: tuple[PreviewLine, ...] = ()
     cycle = None
-    if decision.flow in ("checkout", "charge"):
+    if decision.flow in ("checkout", "charge", "invoice"):
         sale_lines(plan, decision)  # refused as attach refuses a plan without Stripe prices
     if decision.flow != "grant":
         trial_ends = trial_end(decision.trial, now)
@@ -154,6 +160,9 @@ def _plan_change(
         leaving_price_ids=price_ids(leaving),
         line_items=sale_lines(plan, decision),
         proration=PRORATIONS[command.proration_behavior] if at_once else "none",
+        # The subscription that bills the plan held, as it recorded it (by price only for a
+        # plan granted before the ids were recorded): never another one selling its price.
+        subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
     )
     preview: ChangePreview = stripe().preview_change(change)
     switch_at = preview.period_end_s * 1000

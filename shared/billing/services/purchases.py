@@ -14,7 +14,7 @@ from billing import clock
 from billing.domain.attach import current_in_group, is_upgrade, left_behind, purchased_holdings
 from billing.domain.holdings import Holdings, Subscription, combined
 from billing.domain.plans import Plan
-from billing.domain.purchases import PendingPurchase
+from billing.domain.purchases import PendingPurchase, PurchaseStatus, purchase_id
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
@@ -43,30 +43,77 @@ def drop_pending(purchase_id: str) -> bool:
     return purchases.drop_pending(purchase_id)
 
 
+def reopen(closed: PendingPurchase) -> PendingPurchase:
+    """A new attempt at a purchase whose attempt was closed (a downgrade taken back for a
+    plan change that then was not paid, so it is scheduled again): the same terms, a new
+    attempt number, so its Stripe requests are new ones."""
+
+    def attempt() -> PendingPurchase:
+        latest = purchases.latest(closed.key)
+        number = (latest.attempt if latest is not None else closed.attempt) + 1
+        fresh = closed.model_copy(
+            update={
+                "id": purchase_id(closed.key, number),
+                "attempt": number,
+                "status": "pending",
+                "created_at": clock.now_ms(),
+                "checkout_session_id": None,
+                "invoice_id": None,
+                "declined": False,
+            }
+        )
+        return purchases.open_attempt(fresh, None, [])
+
+    return on_conflict(attempt)
+
+
 def refund_if_stale(
-    purchase_id: str, invoice_id: str, subscription_id: str | None, stripe: StripeFactory
+    purchase_id: str,
+    invoice_id: str | None,
+    subscription_id: str | None,
+    stripe: StripeFactory,
+    *,
+    checkout_session_id: str | None = None,
 ) -> bool:
-    """A paid invoice of a purchase that can no longer be granted (the customer's plans
-    moved on, or the customer is gone) is refunded by a credit note, and a subscription the
-    purchase made for itself is ended (it bills a plan nobody holds); the purchase is then
-    refunded. True if this call did it."""
+    """A payment of a purchase that can no longer be granted is given back: its attempt was
+    closed meanwhile (superseded by a newer one, abandoned), or the customer's plans moved
+    on, or the customer is gone. A paid invoice is refunded by a credit note; a
+    payment-mode Checkout Session (a one-off purchase: no invoice) by a refund of its
+    payment; a subscription the purchase made for itself is ended (it bills a plan nobody
+    holds). The purchase is then refunded. True if this call did it."""
     purchase = purchases.load(purchase_id)
-    if purchase is None or purchase.status != "pending":
-        return False
-    customer = customers.load(purchase.customer_id)
-    current = catalog.load()
-    plan = current.version(purchase.plan_id, purchase.plan_version)
-    if plan is None:
-        return False
-    gone = customer is None or customer.internal_id != purchase.internal_id
-    if customer is not None and not gone and not _stale(purchase, plan, customer.holdings, current):
+    if purchase is None or not _paid_too_late(purchase):
         return False
     # Stripe first (each call keyed once), our record last: a failure is retried whole.
-    stripe().refund_invoice(invoice_id)
-    if subscription_id is not None and not purchase.replaces_paid and not plan.one_off:
+    if checkout_session_id is not None:
+        stripe().refund_checkout(checkout_session_id)
+    elif invoice_id is not None:
+        stripe().refund_invoice(invoice_id)
+    current = catalog.load()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    one_off = plan is not None and plan.one_off
+    if subscription_id is not None and not purchase.replaces_paid and not one_off:
         stripe().cancel_now(subscription_id)
     logger.warning("stale payment refunded", extra={"purchase": purchase_id})
-    return purchases.close(purchase_id, "refunded")
+    return purchases.close(purchase_id, "refunded", closing=_REFUNDABLE)
+
+
+# An attempt paid in these statuses was never granted: a payment of it is given back.
+_REFUNDABLE: tuple[PurchaseStatus, ...] = ("pending", "abandoned", "superseded")
+
+
+def _paid_too_late(purchase: PendingPurchase) -> bool:
+    """Whether a payment of `purchase` is to be given back rather than granted."""
+    if purchase.status in ("abandoned", "superseded"):
+        return True  # closed here (and in Stripe) before the payment came
+    if purchase.status != "pending":
+        return False
+    customer = customers.load(purchase.customer_id)
+    if customer is None or customer.internal_id != purchase.internal_id:
+        return True
+    current = catalog.load()
+    plan = current.version(purchase.plan_id, purchase.plan_version)
+    return plan is not None and _stale(purchase, plan, customer.holdings, current)
 
 
 def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
@@ -99,6 +146,7 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     )
     if stripe_subscription_id is not None and plan.stripe is not None and not plan.one_off:
         added = billed_by(added, stripe_subscription_id)
+    added = granted_by(added, purchase.id)
     held = customer.holdings
     leaving = next((s for s in held.subscriptions if s.id == purchase.replaces), None)
     removed = left_behind(held, leaving) if leaving is not None else Holdings()
@@ -125,6 +173,13 @@ def billed_by(added: Holdings, stripe_subscription_id: str) -> Holdings:
         s._replace(stripe_subscription_id=stripe_subscription_id) for s in added.subscriptions
     )
     return added._replace(subscriptions=billed)
+
+
+def granted_by(added: Holdings, purchase_id: str) -> Holdings:
+    """The holdings granted, their subscription naming the purchase that granted it (its
+    lifecycle follows the subscription from then on)."""
+    named = tuple(s._replace(purchase_id=purchase_id) for s in added.subscriptions)
+    return added._replace(subscriptions=named)
 
 
 def _scenario(current: Catalog, plan: Plan, leaving: Subscription | None) -> Scenario:

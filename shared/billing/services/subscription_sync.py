@@ -15,6 +15,7 @@ from typing import NamedTuple
 from aws_lambda_powertools import Logger
 
 from billing import clock
+from billing.domain.attach import INVOICE_FLOW, is_upgrade, left_behind, purchased_holdings
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
@@ -23,9 +24,11 @@ from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_sync import (
     default_plan,
     held_for,
+    packages_billed,
     plan_price_ids,
     prepaid_synced,
     sells,
+    switched_in_stripe,
     synced,
 )
 from billing.services import app_events
@@ -83,35 +86,124 @@ def _sync(
         if refuse_early:
             _refuse_before_the_grant(state, customer)
         return
+    moved_to = (
+        None
+        if state.ended
+        else switched_in_stripe(held_plans[held.id], _every_version(current), state)
+    )
+    if moved_to is not None and switch is not None and switch.purchase.status == "pending":
+        moved_to = None  # the change scheduled here: granted by its switch, above
+    if moved_to is not None and _granted_as_invoiced(state, moved_to, stripe):
+        # Our own change (an upgrade), paid: its grant came first here. Sync what it holds.
+        _sync(subscription_id, stripe, event_created, refuse_early)
+        return
     now = clock.now_ms()
     raised = stripe_timeline.mark_raised(subscription_id, mark, event_created, now)
+    if moved_to is not None:
+        _follow_plan_changed_in_stripe(
+            customer, held, held_plans[held.id], moved_to, state, current, [raised], now
+        )
+        return
     if state.ended:
         shown = shown_as_scheduled(switch, customer.holdings)
         _expire(customer, held, held_plans[held.id], current, shown, [raised], now)
         return
     after = synced(held, held_plans[held.id], state)
+    replacing = pending_downgrade(switch)
+    if replacing is not None and not state.canceling:
+        # As Autumn shows a downgrade scheduled at the period end: the plan held is canceling
+        # (since the downgrade was asked for), and ends when the plan scheduled starts.
+        after = after._replace(
+            canceled_at=held.canceled_at or replacing.purchase.created_at,
+            expires_at=replacing.at_ms,
+        )
     regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
     dropped = shown_as_scheduled(switch, customer.holdings) if taken_back else ()
     if after == held and not regranted and not dropped:
         return
+    # Its purchase follows: scheduled to end while a cancellation or a change away from it
+    # is set for the period end, granted (active) again once that is taken back.
+    away = (
+        frozenset({after.id})
+        if shown_as_scheduled(switch, customer.holdings) and not dropped
+        else frozenset()
+    )
     stripe_subscriptions.save(
         customer,
         changed=[after],
         regranted=regranted,
         removed=Holdings(subscriptions=dropped),
-        also=[raised],
+        also=[raised, *purchases.followed([after], scheduled_away=away)],
         now_ms=now,
     )
     cause = f"{subscription_id}:{mark.revision + 1}"
-    if (held.canceled_at is None) != (after.canceled_at is None):
+    # A downgrade scheduled is told as one when it is scheduled, and as a renewal by
+    # whoever takes it back (services/uncancel): not as a cancellation here.
+    if replacing is None and (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
         _tell(customer, after, scenario, cause)
     if held.past_due != after.past_due and customer.id is not None:
         # Whoever changes past_due tells: the invoice's own event may come after this one
         # and then find nothing left to change.
         tell_payment_status(customer.id, [after], after.past_due, cause)
+
+
+def _every_version(current: Catalog) -> list[Plan]:
+    return [plan for versions in current.plan_versions.values() for plan in versions]
+
+
+def _granted_as_invoiced(state: StripeSubscription, plan: Plan, stripe: StripeFactory) -> bool:
+    """Converge on the latest invoice too: a subscription billing `plan` because our own
+    change to it was paid (the invoice names its purchase) has that purchase granted now,
+    whichever of the invoice's and the subscription's events comes first. True if this
+    call granted it."""
+    if state.latest_invoice is None:
+        return False
+    paid = stripe().invoice_paid_for(state.latest_invoice)
+    if paid is None or not paid.paid or paid.purchase_id is None:
+        return False
+    purchase = purchases.load(paid.purchase_id)
+    if purchase is None or purchase.status != "pending" or purchase.plan_id != plan.id:
+        return False
+    return grant_purchase(purchase.id, state.id)
+
+
+def _follow_plan_changed_in_stripe(
+    customer: Customer,
+    held: Subscription,
+    held_plan: Plan,
+    plan: Plan,
+    state: StripeSubscription,
+    current: Catalog,
+    also: list[Write],
+    now: int,
+) -> None:
+    """The subscription's items were switched to another plan's prices in Stripe itself
+    (the portal, Stripe's dashboard): what Stripe bills is the truth, so the plan held
+    becomes that plan, billed by the same subscription, with the packages it bills. The
+    purchase of the plan left ends."""
+    added = purchased_holdings(
+        plan, current.features, packages_billed(plan, state), now, clock.new_internal_id
+    )
+    (sub,) = added.subscriptions
+    sub = synced(sub, plan, state)
+    added = added._replace(subscriptions=(sub,))
+    also = [*also, *purchases.followed(ended=[held])]
+    if not plan.in_use:
+        also.append(catalog.mark_in_use(plan))
+    logger.info("plan changed in Stripe", extra={"plan": plan.id, "left": held.plan_id})
+    stripe_subscriptions.save(
+        customer,
+        removed=left_behind(customer.holdings, held),
+        added=added,
+        also=also,
+        staged_as=f"moved:{held.id}:{plan.id}:{plan.version}",
+        now_ms=now,
+    )
+    scenario: Scenario = "upgrade" if is_upgrade(held_plan, plan) else "downgrade"
+    _tell(customer, sub, scenario, f"moved:{held.id}:{plan.id}:{plan.version}")
 
 
 def billing_subscription(
@@ -151,7 +243,9 @@ def awaits_grant(purchase_id: str, customer: Customer) -> bool:
     purchase = purchases.load(purchase_id)
     if purchase is None or purchase.internal_id != customer.internal_id:
         return False
-    if purchase.status != "pending":
+    if purchase.status != "pending" or purchase.flow == INVOICE_FLOW:
+        # Collected by invoice: its subscription is active before it is paid, and the
+        # invoice's payment (maybe weeks away) grants it, not a redelivered event.
         return False
     return purchase.replaces is not None or not any(
         s.plan_id == purchase.plan_id and not s.one_off and s.status == "active"
@@ -191,6 +285,14 @@ def _switched_now(state: StripeSubscription, switch: Switch) -> bool:
     return False
 
 
+def pending_downgrade(switch: Switch | None) -> Switch | None:
+    """The switch when it moves the plan held to another paid plan at the period end and
+    is still to come (a move to a free plan is a cancellation Stripe shows itself)."""
+    if switch is None or switch.purchase.status != "pending" or switch.plan.free:
+        return None
+    return switch
+
+
 def shown_as_scheduled(switch: Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:
     """The plan shown as scheduled until the switch, while it is still to come."""
     if switch is None or switch.purchase.status != "pending":
@@ -223,6 +325,8 @@ def _expire(
         added = holdings_of(fallback, current.features, now, clock.new_internal_id, True)
         if not fallback.in_use:
             also = [*also, catalog.mark_in_use(fallback)]
+    # The purchase that granted the plan ends with it.
+    also = [*also, *purchases.followed(ended=[held])]
     logger.info("plan expired", extra={"plan": held.plan_id, "subscription": held.id})
     stripe_subscriptions.save(
         customer, removed=leaving, added=added, also=also, staged_as=f"expire:{held.id}", now_ms=now

@@ -21,6 +21,7 @@ from billing.domain.usage import (
     after_changes,
     draw,
     paying_features,
+    relevant_features,
     usable,
 )
 from billing.services import catalog_cache, idempotency
@@ -53,6 +54,12 @@ class TrackResult(NamedTuple):
     balances: dict[str, FeatureBalance]
     # A replay of the first call with this Idempotency-Key: its stored answer.
     replayed: str | None = None
+    # What the answer shows, as Autumn does: each feature used and every credit system that
+    # prices it, with the customer's balance as the use leaves it (None where none is held)...
+    related: dict[str, FeatureBalance | None] = {}
+    # ...and the one balance that speaks for the use (None when the features used give
+    # several, or none).
+    balance: FeatureBalance | None = None
 
     @property
     def deductions(self) -> list[Deduction]:
@@ -143,7 +150,43 @@ def decided(use: Usage, customer: Customer) -> "TrackResult":
         )
         for feature_id in targets
     ]
-    return TrackResult(draws=draws, balances=_after(held, draws, now))
+    after = balances(after_changes(usable(held, now), [d for e in draws for d in e.deductions]))
+    related = {
+        related_id: after.get(related_id)
+        for feature_id in targets
+        for related_id in relevant_features(feature_id, features)
+    }
+    speaking = {
+        chosen: after[chosen]
+        for feature_id in targets
+        if (chosen := _speaking_for(feature_id, features, after, draws)) in after
+    }
+    return TrackResult(
+        draws=draws,
+        balances=_after(held, draws, now),
+        related=related,
+        balance=next(iter(speaking.values())) if len(speaking) == 1 else None,
+    )
+
+
+def _speaking_for(
+    feature_id: str,
+    features: dict[str, Feature],
+    after: dict[str, FeatureBalance],
+    draws: list[Draw],
+) -> str:
+    """The feature whose balance answers for a use of `feature_id` (Autumn's choice): an
+    unlimited one if held, else the first that paid (the feature before its credits), else
+    a credit system pricing it, else the feature itself."""
+    relevant = relevant_features(feature_id, features)
+    unlimited = next((f for f in relevant if f in after and after[f].unlimited), None)
+    if unlimited is not None:
+        return unlimited
+    paid = {d.feature_id for each in draws for d in each.deductions if d.applied > 0}
+    first_paid = next((f for f in relevant if f in paid), None)
+    if first_paid is not None:
+        return first_paid
+    return next((f for f in relevant if f != feature_id), feature_id)
 
 
 def catalog_of(use: Usage) -> dict[str, Feature]:

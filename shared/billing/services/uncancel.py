@@ -8,31 +8,34 @@ new plan, with a pending purchase the sync grants once Stripe bills it: taken ba
 schedule is released (the subscription goes on billing its current items), then the purchase
 and the plan shown as scheduled are dropped.
 
-billing.update `uncancel` does this, and so does attaching the plan held again (as Autumn
-renews it). Both run under the customer's billing lock. Stripe is changed first, then our
+billing.update `uncancel` does this (attaching the plan held again is refused, as in
+Autumn), under the customer's billing lock. Stripe is changed first, then our
 copy: run again, it finds nothing left to change in Stripe and finishes what a run cut short
 left undone in our copy.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from billing import clock
+from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
-from billing.domain.errors import PlanAlreadyAttached
 from billing.domain.holdings import Holdings, Subscription
-from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_sync import billed_by, plan_price_ids
 from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
+from billing.services.purchases import reopen
 from billing.services.subscription_sync import (
-    billing_subscription,
     shown_as_scheduled,
     switch_of,
     sync_subscription,
 )
-from billing.store import catalog, purchases, stripe_timeline
+from billing.store import catalog, customers, purchases, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.payments import LineItem, PlanChange
 from billing.stripe_api.subscriptions import StripeSubscription
 
 
@@ -62,19 +65,6 @@ def uncancel(
     sync_subscription(live.id, stripe)
 
 
-def renew_by_attach(
-    customer: Customer, held: Subscription, plan: Plan, stripe: StripeFactory
-) -> None:
-    """Attaching the plan held while it is set to end (canceled, or another plan scheduled
-    in its place) renews it, as uncancel does."""
-    live = billing_subscription(customer, held, plan, stripe)
-    if live is None:
-        # Nothing in Stripe to take back: the plan is simply held.
-        raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
-    revision = stripe_timeline.mark(live.id).revision
-    uncancel(customer, held, live, revision, catalog.load(), stripe)
-
-
 def drop_paid_switch(
     customer: Customer,
     live: StripeSubscription,
@@ -101,8 +91,32 @@ def drop_paid_switch(
     if live.schedule_id is not None and not switch.plan.free:
         stripe().release_schedule(live.schedule_id)
     shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
-    dropped = purchases.drop_scheduled(customer, shown, switch.purchase.id, live.id, clock.now_ms())
+    # The plan held no longer shows it ends with the downgrade (the subscription sync shows
+    # a cancellation set in Stripe, if any, as its own).
+    renewed = [
+        s._replace(canceled_at=None, expires_at=None)
+        for s in billed_by(customer.holdings, live.id)
+        if s.canceled_at is not None and not live.canceling
+    ]
+    dropped = purchases.drop_scheduled(
+        customer,
+        shown,
+        switch.purchase.id,
+        live.id,
+        clock.now_ms(),
+        renewed=renewed[0] if renewed else None,
+    )
     return switch.purchase if dropped else None
+
+
+class TakenBack(NamedTuple):
+    """What `clear_pending_end` took back before a plan change: the subscription as Stripe
+    has it then, the change that was scheduled for its period end (its purchase, dropped),
+    and whether it was set to cancel then."""
+
+    subscription: StripeSubscription
+    switch: PendingPurchase | None = None
+    canceling: bool = False
 
 
 def clear_pending_end(
@@ -111,17 +125,65 @@ def clear_pending_end(
     current: Catalog,
     purchase_id: str,
     stripe: StripeFactory,
-) -> StripeSubscription:
+) -> TakenBack:
     """Before another plan change on `live` (an upgrade, a downgrade): what would end its
     plan at the period end is taken back first, in Stripe and here: a downgrade scheduled
     (its schedule released), a move to a free plan, a cancellation. The newer request
     replaces them, and the change starts from a subscription that simply renews. Returns
-    the subscription as Stripe has it then. `purchase_id`: the change's purchase (a retry of
+    what was taken back, with the subscription as Stripe has it then (`put_back` restores
+    the rest if the change is not paid). `purchase_id`: the change's purchase (a retry of
     it keeps what it scheduled, and reaches the same Stripe requests)."""
     dropped = drop_paid_switch(customer, live, current, stripe, free_too=True, keeping=purchase_id)
     if live.canceling:
         key = f"{live.id}:{stripe_timeline.mark(live.id).revision}:{purchase_id}:renew"
-        return stripe().set_cancel_at_period_end(live.id, False, key)
+        renewing = stripe().set_cancel_at_period_end(live.id, False, key)
+        return TakenBack(renewing, dropped, canceling=True)
     if dropped is None and live.schedule_id is None:
-        return live
-    return stripe().retrieve_subscription(live.id) or live
+        return TakenBack(live)
+    return TakenBack(stripe().retrieve_subscription(live.id) or live, dropped)
+
+
+def put_back(
+    customer_id: str, held: Subscription, taken: TakenBack, change_id: str, stripe: StripeFactory
+) -> None:
+    """A plan change whose payment did not go through (declined, or waiting for the
+    customer) changed nothing in Stripe: what `clear_pending_end` took back for it is set
+    again, in Stripe and here, so the customer ends where it was: the downgrade scheduled
+    again (a new attempt of its purchase, same terms), or the cancellation at the period
+    end. The change's open invoice, paid later, still applies it (Stripe's pending update)
+    and its grant then finds the subscription as Stripe has it."""
+    live = taken.subscription
+    current = catalog.load()
+    customer = customers.load(customer_id)
+    leaving = current.version(held.plan_id, held.plan_version)
+    if customer is None or leaving is None or customer.stripe_id is None:
+        return
+    switch = taken.switch
+    plan = current.version(switch.plan_id, switch.plan_version) if switch else None
+    if switch is not None and plan is not None:
+        again = reopen(switch)
+        if plan.free:
+            # Imported here: free_at_period_end builds on this module.
+            from billing.services.free_at_period_end import schedule_free_plan
+
+            schedule_free_plan(customer, plan, again, held, leaving, stripe)
+            return
+        change = PlanChange(
+            purchase_id=again.id,
+            stripe_customer=customer.stripe_id,
+            leaving_price_ids=plan_price_ids(leaving),
+            line_items=tuple(LineItem(price, n) for price, n in again.line_items),
+            proration="none",
+            subscription_id=live.id,
+        )
+        scheduled_switch = stripe().schedule_change(change)
+        at_ms = scheduled_switch.at_s * 1000
+        shown = scheduled(plan, f"sub_{again.id.removeprefix('pur_')}", at_ms)
+        purchases.save_scheduled(
+            customer, shown, again.id, scheduled_switch.subscription_id, at_ms, clock.now_ms()
+        )
+    elif taken.canceling:
+        stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{change_id}:put_back")
+    else:
+        return
+    sync_subscription(live.id, stripe, refuse_early=False)

@@ -22,9 +22,15 @@ from typing import Literal
 from billing import clock
 from billing.domain.attach import RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
-from billing.domain.errors import InvalidRequest, PlanNotFound, StripeCustomerGone
+from billing.domain.errors import (
+    InvalidRequest,
+    PlanNotFound,
+    RefusedChange,
+    StripeCustomerGone,
+)
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_sync import default_plan
 from billing.services.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
@@ -32,9 +38,11 @@ from billing.services.attach import (
     ProrationBehavior,
     RequiredAction,
     attach,
+    schedule_default_plan,
 )
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
+from billing.services.purchases import drop_pending
 from billing.services.subscription_sync import (
     billing_subscription,
     expire_now,
@@ -107,6 +115,8 @@ def held_subscription(
     recurring = [
         s for s in customer.holdings.subscriptions if not s.one_off and s.status == "active"
     ]
+    if command.cancel_action == "uncancel":
+        _refuse_uncancel_of_scheduled(customer, command)
     if command.subscription_id is not None:
         found = next((s for s in recurring if s.id == command.subscription_id), None)
         if found is None or command.plan_id not in (None, found.plan_id):
@@ -127,6 +137,26 @@ def held_subscription(
             details=[{"field": "plan_id", "message": "required here"}],
         )
     return main[0]
+
+
+def _refuse_uncancel_of_scheduled(customer: Customer, command: UpdatePlan) -> None:
+    """A plan shown as scheduled has not started: there is no cancellation of it to take
+    back (Autumn answers 400 too). Taking back the change that scheduled it is an uncancel
+    of the plan held now."""
+    for sub in customer.holdings.subscriptions:
+        if sub.status != "scheduled":
+            continue
+        if command.subscription_id is not None and sub.id != command.subscription_id:
+            continue
+        if command.plan_id not in (None, sub.plan_id) or (
+            command.plan_id is None and command.subscription_id is None
+        ):
+            continue
+        raise RefusedChange(
+            f"The plan '{sub.plan_id}' is scheduled, not started: there is nothing to "
+            "uncancel. Uncancel the plan it replaces to take the change back.",
+            details=[{"field": "cancel_action", "message": "the plan is scheduled"}],
+        )
 
 
 def _update(
@@ -151,9 +181,15 @@ def _update(
         uncancel(customer, held, live, revision, current, stripe)
         return done
     if command.cancel_action is not None:
+        # A change still waiting for its payment (a declined upgrade, new quantities) goes
+        # too: its open invoice, paid later, would apply it to a plan being cancelled.
+        void_pending_change(live, stripe)
         # A downgrade scheduled for the period end goes with the plan it was to replace.
         drop_paid_switch(customer, live, current, stripe)
-        _cancel(live, command.cancel_action, revision, command.proration_behavior, stripe)
+        ending = _cancel(live, command.cancel_action, revision, command.proration_behavior, stripe)
+        default = default_plan(current.plans(), plan)
+        if ending is not None and default is not None:
+            schedule_default_plan(command.customer_id, default, ending, stripe)
         sync_subscription(live.id, stripe)
         return done
     change = quantity_change(customer, held, plan, live, revision, command)
@@ -204,20 +240,35 @@ def _update_free(
     )
 
 
+def void_pending_change(live: StripeSubscription, stripe: StripeFactory) -> None:
+    """Voids the open invoice of a change Stripe keeps pending until it is paid, so it can
+    no longer be paid (nor apply the change); the purchase that waited for it, if any, is
+    abandoned (a new attach is a new attempt)."""
+    if not live.pending_update or live.latest_invoice is None:
+        return
+    state = stripe().invoice_state(live.latest_invoice)
+    if state is None or state.status != "open":
+        return
+    if stripe().void_invoice(state.id) == "void" and state.purchase_id is not None:
+        drop_pending(state.purchase_id)
+
+
 def _cancel(
     live: StripeSubscription,
     action: Literal["cancel_immediately", "cancel_end_of_cycle"],
     revision: int,
     proration: ProrationBehavior,
     stripe: StripeFactory,
-) -> None:
+) -> StripeSubscription | None:
+    """The subscription as Stripe has it once set to end at its period end; None once
+    cancelled now."""
     if action == "cancel_immediately":
         # As Autumn: the unused time is credited unless the caller asked for no proration.
         stripe().cancel_now(live.id, credit_unused=proration != "none")
-        return
+        return None
     if live.canceling:
-        return  # already so: nothing to ask of Stripe
-    stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+        return live  # already so: nothing to ask of Stripe
+    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
 
 
 def quantity_change(

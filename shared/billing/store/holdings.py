@@ -173,6 +173,21 @@ def put_new(item: Item, owner: str, on_condition_failed: type[BillingError] | No
     )
 
 
+def rewrite_owned(item: Item, owner: str) -> Write:
+    """Rewrites a holding only while `owner` still holds it (423 otherwise: read again)."""
+    return Write(
+        "Put",
+        {
+            "TableName": table_name(),
+            "Item": item,
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": OWNER},
+            "ExpressionAttributeValues": {":owner": {"S": owner}},
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
 def delete_owned(item: Item, owner: str) -> Write:
     """Deletes a holding only while `owner` still holds it (a newer customer of the id may
     have written over it)."""

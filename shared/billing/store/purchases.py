@@ -9,25 +9,35 @@ The attempt's status goes from pending to granted in the very transaction that w
 it grants, fenced on the live profile: two webhooks (or a webhook and the attach that saw
 the payment succeed) racing to grant one purchase grant it once. Every other move out of
 pending (abandoned, superseded, refunded) is conditional on it still being pending, so a
-purchase is never both granted and closed.
+purchase is never both granted and closed. From then on a granted purchase follows the
+subscription it granted (ending, back to granted, ended): `followed` makes those writes, and
+every writer of a customer's holdings puts them in the transaction that changes them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, BillingInProgress
-from billing.domain.holdings import Holdings
+from billing.domain.holdings import Holdings, Subscription
 from billing.domain.purchases import (
     PendingPurchase,
     PurchaseStatus,
     attempt_of_id,
+    held_status,
     is_purchase_id,
     key_of_id,
 )
 from billing.store import keys, writes
-from billing.store.holdings import change_in_stages, delete_owned, items_of, put_new
+from billing.store.holdings import (
+    change_in_stages,
+    delete_owned,
+    items_of,
+    put_new,
+    rewrite_owned,
+)
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
@@ -106,11 +116,57 @@ def _not_granted(purchase_id: str) -> Write:
         {
             "TableName": table_name(),
             "Key": _key(purchase_id),
-            "ConditionExpression": "#status <> :granted",
+            "ConditionExpression": "NOT #status IN (:granted, :ending, :ended)",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":granted": {"S": "granted"}},
+            "ExpressionAttributeValues": {
+                ":granted": {"S": "granted"},
+                ":ending": {"S": "ending"},
+                ":ended": {"S": "ended"},
+            },
         },
         on_condition_failed=PurchaseAlreadyGranted,
+    )
+
+
+def followed(
+    kept: Iterable[Subscription] = (),
+    ended: Iterable[Subscription] = (),
+    *,
+    scheduled_away: frozenset[str] = frozenset(),
+) -> list[Write]:
+    """The writes that move granted purchases on with the subscriptions they granted, for
+    the transaction that changes those subscriptions: each of `kept` (held on, perhaps set
+    to end: its id in `scheduled_away` when a change away from it is scheduled) to
+    `held_status`, each of `ended` (removed from the holdings) to ended. Subscriptions
+    granted without a purchase, and scheduled ones (not held yet), have none to move. Each
+    move requires the purchase to be granted or ending: what a held subscription's purchase
+    always is, so a failed check is a write based on a stale read (read again)."""
+    moves: dict[str, PurchaseStatus] = {}
+    for sub in kept:
+        if sub.purchase_id is not None and sub.status == "active":
+            moves[sub.purchase_id] = held_status(sub, scheduled_away=sub.id in scheduled_away)
+    for sub in ended:
+        if sub.purchase_id is not None and sub.status == "active":
+            moves[sub.purchase_id] = "ended"
+    return [_followed(purchase_id, status) for purchase_id, status in moves.items()]
+
+
+def _followed(purchase_id: str, status: PurchaseStatus) -> Write:
+    return Write(
+        "Update",
+        {
+            "TableName": table_name(),
+            "Key": _key(purchase_id),
+            "UpdateExpression": "SET #status = :to",
+            "ConditionExpression": "#status IN (:granted, :ending)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":granted": {"S": "granted"},
+                ":ending": {"S": "ending"},
+                ":to": {"S": status},
+            },
+        },
+        on_condition_failed=BillingInProgress,
     )
 
 
@@ -156,11 +212,13 @@ def record(
         return
 
 
-def close(purchase_id: str, status: PurchaseStatus) -> bool:
-    """Moves a pending attempt to `status` (abandoned, refunded); False when it was no
-    longer pending (granted, or closed already)."""
+def close(
+    purchase_id: str, status: PurchaseStatus, *, closing: tuple[PurchaseStatus, ...] = ("pending",)
+) -> bool:
+    """Moves an attempt that is in one of `closing` (pending by default) to `status`
+    (abandoned, refunded); False when it was not (granted, or closed already)."""
     try:
-        writes.run([_moved(purchase_id, status)])
+        writes.run([_moved(purchase_id, status, closing)])
     except PurchaseAlreadyGranted:
         return False
     return True
@@ -171,16 +229,19 @@ def drop_pending(purchase_id: str) -> bool:
     return close(purchase_id, "abandoned")
 
 
-def _moved(purchase_id: str, status: PurchaseStatus) -> Write:
+def _moved(
+    purchase_id: str, status: PurchaseStatus, closing: tuple[PurchaseStatus, ...] = ("pending",)
+) -> Write:
+    names = {f":from{n}": {"S": s} for n, s in enumerate(closing)}
     return Write(
         "Update",
         {
             "TableName": table_name(),
             "Key": _key(purchase_id),
             "UpdateExpression": "SET #status = :to",
-            "ConditionExpression": "#status = :pending",
+            "ConditionExpression": f"#status IN ({', '.join(names)})",
             "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":to": {"S": status}},
+            "ExpressionAttributeValues": {**names, ":to": {"S": status}},
         },
         on_condition_failed=PurchaseAlreadyGranted,
     )
@@ -247,6 +308,8 @@ def grant(
     )
     if purchase.trial_ends_at is not None:
         also = [*also, _trial_marked(purchase, now_ms)]
+    # The purchase of the plan it replaces ends with it.
+    also = [*also, *followed(ended=removed.subscriptions)]
     puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
     whole = [required(profile, now_ms), marked, *puts, *deletes, *also]
@@ -329,10 +392,22 @@ def save_scheduled(
         },
         on_condition_failed=PurchaseAlreadyGranted,
     )
+    # The plan left at the period end is scheduled to end (its purchase ending).
+    leaving = _billed_by(profile, stripe_subscription_id)
+    ending = followed(leaving, scheduled_away=frozenset(s.id for s in leaving))
     try:
-        writes.run([required(profile, now_ms), *puts, switch, kept])
+        writes.run([required(profile, now_ms), *puts, switch, kept, *ending])
     except PurchaseAlreadyGranted:
         return
+
+
+def _billed_by(profile: Customer, stripe_subscription_id: str) -> tuple[Subscription, ...]:
+    """The plans held that the Stripe subscription bills (by the id they recorded)."""
+    return tuple(
+        s
+        for s in profile.holdings.subscriptions
+        if s.stripe_subscription_id == stripe_subscription_id and s.status == "active"
+    )
 
 
 def scheduled_switch(stripe_subscription_id: str) -> tuple[str, int] | None:
@@ -355,11 +430,13 @@ def drop_scheduled(
     purchase_id: str,
     stripe_subscription_id: str,
     now_ms: int,
+    renewed: Subscription | None = None,
 ) -> bool:
     """Takes back a change at the period end that `save_scheduled` kept: the purchase is
     forgotten, the subscription no longer switches to it, and the plan shown as scheduled
     goes; at once, and only while the purchase is still pending (False, nothing written,
-    when it was granted or dropped meanwhile)."""
+    when it was granted or dropped meanwhile). `renewed`: the plan held as it is once the
+    change is taken back (no longer shown ending), rewritten in the same transaction."""
     pk, owner = pk_of(profile), profile.internal_id
     forgotten = _forgotten_while_pending(purchase_id)
     switch = Write(
@@ -373,8 +450,18 @@ def drop_scheduled(
         },
     )
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, shown)]
+    kept = Holdings(subscriptions=(renewed,) if renewed is not None else ())
+    rewrites = [rewrite_owned(item, owner) for item in items_of(pk, owner, kept)]
+    # The plan it was to replace goes on (its purchase granted again, unless it is set to
+    # cancel at the period end), as it is once rewritten.
+    going_on = tuple(
+        renewed if renewed is not None and s.id == renewed.id else s
+        for s in _billed_by(profile, stripe_subscription_id)
+    )
     try:
-        writes.run([required(profile, now_ms), forgotten, switch, *deletes])
+        writes.run(
+            [required(profile, now_ms), forgotten, switch, *deletes, *rewrites, *followed(going_on)]
+        )
     except PurchaseAlreadyGranted:
         return False
     return True

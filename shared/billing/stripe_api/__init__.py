@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Sale,
         SavedCard,
         ScheduledSwitch,
+        SentInvoice,
     )
     from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
 
@@ -83,10 +84,21 @@ class StripeGateway(Protocol):
         """Refunds what a paid invoice charged (a credit note); False if nothing was left."""
         ...
 
+    def refund_checkout(self, session_id: str) -> bool:
+        """Refunds what a completed payment-mode Checkout Session charged (its payment
+        intent); False if nothing was left to give back."""
+        ...
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         """Creates the subscription (or the one-off invoice) of `sale` and pays its first
         invoice with `payment_method` (None: a trial with nothing due yet); a card error is
         a `Payment`, not an exception."""
+        ...
+
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        """Creates the subscription (or the one-off invoice) of `sale` collected by invoice
+        (`send_invoice`): its first invoice finalized and sent, due in `days_until_due`
+        days; nothing charged."""
         ...
 
     def change_plan(self, change: PlanChange) -> Payment:
@@ -158,6 +170,11 @@ class StripeGateway(Protocol):
     def advance_test_clock(self, stripe_customer: str, frozen_time_s: int) -> ClockState:
         """Moves the test clock of the customer to `frozen_time_s`, replaying what happens
         on the way (renewals, trial ends, failed payments); InvalidRequest without one."""
+        ...
+
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        """Stripe's "now" for the customer: its test clock's frozen time (Unix seconds),
+        None when it has no test clock (then it is the wall clock's)."""
         ...
 
     def open_portal(

@@ -43,6 +43,7 @@ from billing.stripe_api.payments import (
     Sale,
     SavedCard,
     ScheduledSwitch,
+    SentInvoice,
 )
 from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription, subscription_from
 
@@ -202,6 +203,7 @@ class SdkStripeGateway:
     def retrieve_object(self, object_type: str, object_id: str) -> dict[str, Any] | None:
         v1 = self._client.v1
         retrievers: dict[str, Callable[[str], stripe.StripeObject]] = {
+            "charge": v1.charges.retrieve,
             "checkout.session": v1.checkout.sessions.retrieve,
             "customer": v1.customers.retrieve,
             "invoice": v1.invoices.retrieve,
@@ -328,6 +330,24 @@ class SdkStripeGateway:
         self._call(lambda: self._client.v1.credit_notes.create(params, {"idempotency_key": key}))
         return True
 
+    def refund_checkout(self, session_id: str) -> bool:
+        """A payment-mode session has no invoice to credit: its payment intent is refunded,
+        once (one key per session), for what is not refunded yet."""
+        session = self.retrieve_object("checkout.session", session_id)
+        intent_id = _id_of((session or {}).get("payment_intent"))
+        if session is None or session.get("payment_status") != "paid" or intent_id is None:
+            return False
+        intent = self.retrieve_object("payment_intent", intent_id) or {}
+        charge_id = _id_of(intent.get("latest_charge"))
+        charge = (self.retrieve_object("charge", charge_id) if charge_id else None) or {}
+        left = int(charge.get("amount_captured") or 0) - int(charge.get("amount_refunded") or 0)
+        if left <= 0:
+            return False
+        params: Any = {"payment_intent": intent_id, "amount": left}
+        key = f"{_KEY_PREFIX}:refund.checkout:{session_id}"
+        self._call(lambda: self._client.v1.refunds.create(params, {"idempotency_key": key}))
+        return True
+
     def charge(self, sale: Sale, payment_method: str | None) -> Payment:
         if sale.recurring:
             subscription = self._subscription(sale, payment_method)
@@ -342,7 +362,55 @@ class SdkStripeGateway:
             return self._paid(invoice_id, payment_method, subscription_id=str(fields["id"]))
         if payment_method is None:
             raise ValueError("a one-off purchase is paid by a card")
-        return self._paid(self._one_off_invoice(sale, payment_method), payment_method)
+        return self._paid(
+            self._one_off_invoice(
+                sale, payment_method, {"collection_method": "charge_automatically"}
+            ),
+            payment_method,
+        )
+
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        metadata = _metadata(sale)
+        terms: Any = {"collection_method": "send_invoice", "days_until_due": days_until_due}
+        subscription_id = None
+        if sale.recurring:
+            params: Any = {
+                "customer": sale.stripe_customer,
+                "items": [{"price": i.price_id, "quantity": i.quantity} for i in sale.line_items],
+                "metadata": metadata,
+                **terms,
+            }
+            key = f"{_KEY_PREFIX}:subscription.create:{sale.purchase_id}"
+            subscription = self._call(
+                lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
+            ).to_dict()
+            subscription_id = str(subscription["id"])
+            invoice_id = _id_of(subscription.get("latest_invoice"))
+            if invoice_id is None:
+                raise ValueError("a new subscription has a first invoice")
+        else:
+            invoice_id = self._one_off_invoice(sale, None, terms)
+        return SentInvoice(self._sent(invoice_id), subscription_id)
+
+    def _sent(self, invoice_id: str) -> InvoiceSummary:
+        """Finalizes the draft now (Stripe would wait an hour) and sends it; a retry finds it
+        open (or paid) already and sends nothing twice (keyed by the invoice)."""
+        if self._invoice_summary(invoice_id).status == "draft":
+            key = f"{_KEY_PREFIX}:invoice.finalize:{invoice_id}"
+            self._call(
+                lambda: self._client.v1.invoices.finalize_invoice(
+                    invoice_id, {"auto_advance": True}, {"idempotency_key": key}
+                )
+            )
+        summary = self._invoice_summary(invoice_id)
+        if summary.status == "open":
+            key = f"{_KEY_PREFIX}:invoice.send:{invoice_id}"
+            self._call(
+                lambda: self._client.v1.invoices.send_invoice(
+                    invoice_id, {}, {"idempotency_key": key}
+                )
+            )
+        return summary
 
     def change_plan(self, change: PlanChange) -> Payment:
         subscription = self._subscription_changed(change)
@@ -477,7 +545,9 @@ class SdkStripeGateway:
                 "customer": stripe_customer,
                 "status": "all",
                 "limit": 100,
-                "expand": ["data.schedule"],
+                # The latest invoice says whether a subscription collected by invoice is
+                # still waiting for its first payment (see `awaiting_first_invoice`).
+                "expand": ["data.schedule", "data.latest_invoice"],
                 **({"starting_after": after} if after else {}),
             }
             listed = self._call(partial(self._client.v1.subscriptions.list, params))
@@ -722,6 +792,14 @@ class SdkStripeGateway:
             time.sleep(pause)
             pause = min(pause * 2, 0.5)
 
+    def clock_now_s(self, stripe_customer: str) -> int | None:
+        found = self.retrieve_object("customer", stripe_customer) or {}
+        clock_id = _id_of(found.get("test_clock"))
+        if clock_id is None:
+            return None
+        clock = self._clock_when_settled(clock_id)
+        return int(clock.frozen_time)
+
     def open_portal(
         self, stripe_customer: str, *, return_url: str | None, configuration: str | None
     ) -> str:
@@ -895,16 +973,21 @@ class SdkStripeGateway:
             lambda: self._client.v1.subscriptions.create(params, {"idempotency_key": key})
         )
 
-    def _one_off_invoice(self, sale: Sale, payment_method: str) -> str:
+    def _one_off_invoice(
+        self, sale: Sale, payment_method: str | None, collection: dict[str, Any]
+    ) -> str:
+        """A draft invoice of the sale's one-time prices, collected as `collection` says
+        (charged to `payment_method`, or sent to be paid)."""
         metadata = _metadata(sale)
         params: Any = {
             "customer": sale.stripe_customer,
-            "collection_method": "charge_automatically",
+            **collection,
             "auto_advance": False,
-            "default_payment_method": payment_method,
             "pending_invoice_items_behavior": "exclude",
             "metadata": metadata,
         }
+        if payment_method is not None:
+            params["default_payment_method"] = payment_method
         key = f"{_KEY_PREFIX}:invoice.create:{sale.purchase_id}"
         invoice = self._call(
             lambda: self._client.v1.invoices.create(params, {"idempotency_key": key})

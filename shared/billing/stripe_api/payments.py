@@ -141,6 +141,15 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class SentInvoice:
+    """A purchase's invoice Stripe sends to the customer, to be paid within its terms (the
+    subscription it opens, for a recurring plan: active at once, its renewals sent too)."""
+
+    invoice: InvoiceSummary
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True)
 class PaidFor:
     """What a Stripe object (a checkout session, an invoice) says was paid, re-read from
     Stripe: the purchase it pays for, and whether it is settled."""

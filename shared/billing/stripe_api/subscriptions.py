@@ -55,6 +55,14 @@ class StripeSubscription:
     # The schedule's phases after the current one; read only when the schedule was
     # expanded (the audit's listing), else empty.
     upcoming_phases: tuple[UpcomingPhase, ...] = ()
+    # Collected by invoice (`send_invoice`), active at once, and its first invoice not paid
+    # yet: a purchase still waiting for the customer. Known only when the latest invoice
+    # was expanded (the audit's listing), else False.
+    awaiting_first_invoice: bool = False
+    # Its latest invoice, and whether a change waits for that invoice to be paid (Stripe's
+    # pending update: an upgrade or new quantities whose payment did not go through).
+    latest_invoice: str | None = None
+    pending_update: bool = False
 
     @property
     def paid_for(self) -> bool:
@@ -120,6 +128,19 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
         schedule_id=_id(fields.get("schedule")),
         upcoming_phases=_upcoming(fields.get("schedule")),
+        awaiting_first_invoice=_awaiting_first_invoice(fields),
+        latest_invoice=_id(fields.get("latest_invoice")),
+        pending_update=bool(fields.get("pending_update")),
+    )
+
+
+def _awaiting_first_invoice(fields: dict[str, Any]) -> bool:
+    latest = fields.get("latest_invoice")
+    return (
+        fields.get("collection_method") == "send_invoice"
+        and isinstance(latest, dict)
+        and latest.get("billing_reason") == "subscription_create"
+        and latest.get("status") in ("draft", "open")
     )
 
 

@@ -21,7 +21,7 @@ from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
 from billing.domain.errors import InvalidRequest
 from billing.domain.keep import KEEP
 from billing.domain.plans import PlanChanges
-from billing.services.attach import AttachPlan, AttachResult
+from billing.services.attach import AttachPlan, AttachResult, InvoiceMode
 
 MetadataValue = Annotated[str, Field(max_length=500)]
 
@@ -75,6 +75,10 @@ class CustomizeFields(WireRequest):
         return self
 
 
+# Stripe's default payment terms for a sent invoice when the caller names none.
+DEFAULT_NET_TERMS_DAYS = 30
+
+
 class InvoiceModeFields(WireRequest):
     """Stripe emails an invoice to be paid within `net_terms_days` instead of charging a
     card; the plan is granted once it is paid, or at once with `enable_plan_immediately`."""
@@ -87,6 +91,13 @@ class InvoiceModeFields(WireRequest):
     issue_method: Literal["draft", "finalize", "send"] | None = None
     invoice_template_id: Any = None
     payment_method_types: Any = None
+
+    def domain(self) -> InvoiceMode | None:
+        """None when not enabled: the card is charged as usual."""
+        if not self.enabled:
+            return None
+        days = DEFAULT_NET_TERMS_DAYS if self.net_terms_days is None else self.net_terms_days
+        return InvoiceMode(days_until_due=days, enable_now=self.enable_plan_immediately)
 
     @model_validator(mode="after")
     def _supported(self) -> InvoiceModeFields:
@@ -125,8 +136,6 @@ class AttachRequest(WireRequest):
                 "'discounts' are not available yet: rewards do not exist here.",
                 details=[{"field": "discounts", "message": "not supported yet"}],
             )
-        if self.invoice_mode is not None and self.invoice_mode.enabled:
-            raise _refused("invoice_mode", "being built")
         if self.entity_id is not None:
             raise InvalidRequest(
                 "Entities are not available yet.",
@@ -168,6 +177,7 @@ class AttachRequest(WireRequest):
             no_trial=trial_sent and free_trial is None,
             feature_quantities=quantities,
             customize=None if custom is None else custom.changes(),
+            invoice_mode=None if self.invoice_mode is None else self.invoice_mode.domain(),
             success_url=self.success_url,
             metadata=self.metadata or {},
         )

@@ -14,7 +14,7 @@ from billing.api.wire.common import (
     omitted_when_none,
 )
 from billing.api.wire.flags import FlagResponse, flag_response
-from billing.api.wire.holdings import BalanceResponse, balance_response
+from billing.api.wire.holdings import BalanceResponse, balance_response, related_balances
 from billing.domain.holdings import FeatureBalance, Flag
 
 
@@ -39,8 +39,8 @@ class CheckResponse(WireResponse):
     required_balance: Decimal
     balance: BalanceResponse | None
     flag: FlagResponse | None
-    # With send_event: every balance the deduction touched.
-    balances: dict[str, BalanceResponse] | None = omitted_when_none()
+    # With send_event: the feature and the credit systems pricing it (see wire.track).
+    balances: dict[str, BalanceResponse | None] | None = omitted_when_none()
     # Built by `wire.preview` (imported only for a denied check that asks for it).
     preview: dict[str, Any] | None = omitted_when_none()
 
@@ -52,7 +52,7 @@ def check_response(
     balance: FeatureBalance | None,
     flag: Flag | None,
     preview: dict[str, Any] | None = None,
-    touched: dict[str, FeatureBalance] | None = None,
+    related: dict[str, FeatureBalance | None] | None = None,
 ) -> "CheckResponse":
     return CheckResponse(
         allowed=allowed,
@@ -61,7 +61,5 @@ def check_response(
         balance=None if balance is None else balance_response(balance),
         flag=None if flag is None else flag_response(flag),
         preview=preview,
-        balances=None
-        if touched is None
-        else {feature_id: balance_response(b) for feature_id, b in touched.items()},
+        balances=None if related is None else related_balances(related),
     )

@@ -98,3 +98,14 @@ def _tier(tier: Tier) -> dict[str, Any]:
     """A tier's flat amount is optional, not nullable, too."""
     fields = {"to": tier.to, "amount": tier.amount}
     return fields if tier.flat_amount is None else {**fields, "flat_amount": tier.flat_amount}
+
+
+def related_balances(
+    related: dict[str, FeatureBalance | None],
+) -> dict[str, BalanceResponse | None] | None:
+    """Every feature the use concerns (the features used and the credit systems pricing
+    them) with its balance, null where the customer holds none; left out, as Autumn does,
+    when that is a single feature (its balance is `balance`)."""
+    if len(related) < 2:
+        return None
+    return {f: None if b is None else balance_response(b) for f, b in related.items()}

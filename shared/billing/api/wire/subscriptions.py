@@ -32,7 +32,9 @@ class PurchaseResponse(WireResponse):
 
 
 # Ours alone: Autumn's answer has no such fields.
-_NOT_SHOWN = frozenset({"plan_version", "one_off", "stripe_subscription_id", "stripe_item_ids"})
+_NOT_SHOWN = frozenset(
+    {"plan_version", "one_off", "stripe_subscription_id", "stripe_item_ids", "purchase_id"}
+)
 
 
 def subscription_response(sub: Subscription) -> SubscriptionResponse:

@@ -15,7 +15,7 @@ from billing.api.wire.common import (
     WireResponse,
     omitted_when_none,
 )
-from billing.api.wire.holdings import BalanceResponse, balance_response
+from billing.api.wire.holdings import BalanceResponse, balance_response, related_balances
 from billing.domain.holdings import FeatureBalance
 from billing.domain.usage import Deduction
 
@@ -53,22 +53,22 @@ class TrackResponse(WireResponse):
     value: Decimal
     balance: BalanceResponse | None
     event_name: str | None = omitted_when_none()
-    balances: dict[str, BalanceResponse] | None = omitted_when_none()
+    balances: dict[str, BalanceResponse | None] | None = omitted_when_none()
     deductions: list[DeductionResponse]
 
 
 def track_response(
-    request: TrackRequest, deductions: list[Deduction], balances: dict[str, FeatureBalance]
+    request: TrackRequest,
+    deductions: list[Deduction],
+    balance: FeatureBalance | None,
+    related: dict[str, FeatureBalance | None],
 ) -> "TrackResponse":
-    """`balances` holds every balance the use touched; `balance` is that balance when it
-    touched one, else null (an event name using several features, or credits paying)."""
-    shown = {feature_id: balance_response(b) for feature_id, b in balances.items()}
     return TrackResponse(
         customer_id=request.customer_id,
         value=request.value,
-        balance=next(iter(shown.values())) if len(shown) == 1 else None,
+        balance=None if balance is None else balance_response(balance),
         event_name=request.event_name,
-        balances=shown,
+        balances=related_balances(related),
         deductions=[
             DeductionResponse(
                 balance_id=change.grant.id,

@@ -4,7 +4,7 @@ and the plan the setup asked for is attached with it."""
 
 from __future__ import annotations
 
-from billing.services.purchases import grant_purchase
+from billing.services.purchases import grant_purchase, refund_if_stale
 from billing.services.setup_payment import card_saved
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.services.subscription_sync import sync_subscription
@@ -22,7 +22,13 @@ def on_checkout_completed(event: StripeEventCommand, stripe: StripeFactory) -> N
     paid_for = stripe().checkout_paid_for(event.object_id)
     if paid_for is None or paid_for.purchase_id is None or not paid_for.paid:
         return
-    grant_purchase(paid_for.purchase_id, paid_for.subscription_id)
+    granted = grant_purchase(paid_for.purchase_id, paid_for.subscription_id)
+    if not granted and paid_for.subscription_id is None:
+        # A one-off purchase paid after its attempt was closed (or went stale) is given
+        # back; a subscription's first invoice does this for its own (invoice.paid).
+        refund_if_stale(
+            paid_for.purchase_id, None, None, stripe, checkout_session_id=event.object_id
+        )
     if paid_for.subscription_id is not None:
         # Converge: our copy takes the subscription as Stripe bills it (its items).
         sync_subscription(paid_for.subscription_id, stripe, refuse_early=False)
