@@ -161,7 +161,7 @@ def render(found: list[Change]) -> str:
 
 def push(path: Path, url: str, key: str, dry_run: bool = False) -> list[Change]:
     features, plans = desired(read(path))
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as api:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as api:
         found = changes(features, plans, api)
         if not dry_run:
             apply(found, api)
@@ -181,7 +181,7 @@ def defaults(env: Mapping[str, str]) -> tuple[str, str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.catalog", description=__doc__.split("\n")[0]
+        prog=".venv/bin/python -m local.catalog", description=__doc__.split("\n")[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
     url, key, file = defaults(os.environ)

@@ -70,7 +70,7 @@ def dev_stack(
 
 def stop(process: subprocess.Popen[str], sig: signal.Signals) -> str:
     process.send_signal(sig)
-    output, _ = process.communicate(timeout=20)
+    output, _ = process.communicate(timeout=120)
     return output
 
 
@@ -132,10 +132,10 @@ def test_each_start_is_empty_unless_told_to_keep_data(tmp_path: Path) -> None:
         assert create_customer(api_url, "user_1").status_code == 200
         stop(process, signal.SIGTERM)
     with dev_stack(**keep) as (api_url, process):
-        kept = httpx.post(f"{api_url}/v1/customers.get", **get)
+        kept = httpx.post(f"{api_url}/v1/customers.get", **get, timeout=120)
         stop(process, signal.SIGTERM)
     with dev_stack() as (api_url, process):
-        fresh = httpx.post(f"{api_url}/v1/customers.get", **get)
+        fresh = httpx.post(f"{api_url}/v1/customers.get", **get, timeout=120)
         stop(process, signal.SIGTERM)
 
     assert kept.status_code == 200
@@ -269,7 +269,9 @@ def test_the_stack_prints_its_webhook_url_and_secret_and_accepts_events_signed_w
         webhook_line = printed.splitlines()[-1].split()
         webhook_url, secret = webhook_line[2], webhook_line[5]
         payload = stripe_event(event_id="evt_dev_stack")
-        delivered = httpx.post(webhook_url, content=payload, headers=signed(payload, secret))
+        delivered = httpx.post(
+            webhook_url, content=payload, headers=signed(payload, secret), timeout=120
+        )
         stop(process, signal.SIGTERM)
 
     assert webhook_url == f"{api_url}/webhooks/stripe"
