@@ -6,6 +6,7 @@ from typing import Any
 from billing.api.wire.common import WireResponse
 from billing.domain.holdings import FeatureBalance, Grant
 from billing.domain.terms import ItemPrice, Tier
+from billing.numbers import ZERO
 
 
 class ResetResponse(WireResponse):
@@ -43,7 +44,8 @@ def balance_response(balance: FeatureBalance) -> "BalanceResponse":
     return BalanceResponse(
         feature_id=balance.feature_id,
         granted=balance.granted,
-        remaining=balance.remaining,
+        # As Autumn shows it: never below 0; overage shows as usage past what was granted.
+        remaining=max(ZERO, balance.remaining),
         usage=balance.usage,
         unlimited=balance.unlimited,
         overage_allowed=balance.overage_allowed,
@@ -61,7 +63,7 @@ def _grant_response(grant: Grant) -> "GrantResponse":
         included_grant=grant.included,
         # Units used past the grant (seats) count as bought.
         prepaid_grant=grant.prepaid + grant.purchased,
-        remaining=grant.remaining,
+        remaining=max(ZERO, grant.remaining),
         usage=grant.usage,
         unlimited=grant.unlimited,
         reset=None
