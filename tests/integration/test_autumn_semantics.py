@@ -195,7 +195,9 @@ class TestPlanConfigAndVersions:
                     "name": "Free",
                     "auto_enable": True,
                     "free_trial": {"duration_length": 14, "duration_type": "day"},
-                    "items": [{"feature_id": "messages", "included": 5}],
+                    "items": [
+                        {"feature_id": "messages", "included": 5, "reset": {"interval": "month"}}
+                    ],
                 },
             )
         )
@@ -203,7 +205,13 @@ class TestPlanConfigAndVersions:
 
         [subscription] = customer["subscriptions"]
         assert plan["free_trial"]["duration_length"] == 14
-        assert subscription["trial_ends_at"] == customer["created_at"] + 14 * DAY_MS
+        trial_end = customer["created_at"] + 14 * DAY_MS
+        assert subscription["trial_ends_at"] == trial_end
+        # Trialing as Autumn shows a free plan's trial: the trial is its current period,
+        # and the balances' first reset is the trial's end.
+        assert subscription["current_period_start"] == subscription["started_at"]
+        assert subscription["current_period_end"] == trial_end
+        assert customer["balances"]["messages"]["next_reset_at"] == trial_end
 
 
 class TestOmittedNotNull:

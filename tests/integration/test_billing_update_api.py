@@ -316,3 +316,21 @@ def test_a_plan_of_many_items_cancelled_at_once_is_gone_whole_and_the_default_gi
     held = customer(catalog)
     assert [s["plan_id"] for s in held["subscriptions"]] == ["free"]
     assert list(held["balances"]) == ["messages"]
+
+
+def test_a_move_to_free_asked_again_after_uncancel_is_set_again_in_stripe(
+    catalog: httpx.Client, clean_stack: LocalStack, on_pro: str
+) -> None:
+    assert attach(catalog, plan_id="free").status_code == 200
+    assert update(catalog, plan_id="pro", cancel_action="uncancel").status_code == 200
+    assert the_subscription(clean_stack, on_pro).cancel_at_period_end is False
+
+    again = attach(catalog, plan_id="free")
+
+    # A new change in Stripe, not a replay of the first request's answer.
+    assert again.status_code == 200, again.text
+    assert the_subscription(clean_stack, on_pro).cancel_at_period_end is True
+    assert [(s["plan_id"], s["status"]) for s in customer(catalog)["subscriptions"]] == [
+        ("pro", "active"),
+        ("free", "scheduled"),
+    ]

@@ -207,18 +207,31 @@ def test_a_trial_without_a_card_ends_into_the_default_plan(on_clock: OnClock) ->
 
 def test_a_trial_with_a_card_added_meanwhile_becomes_the_paid_plan(on_clock: OnClock) -> None:
     trial = {"duration_length": 7, "duration_type": "day"}
+    monthly = [{"feature_id": "messages", "included": 1000, "reset": {"interval": "month"}}]
+    updated = on_clock.api.post("/v1/plans.update", json={"plan_id": "pro", "items": monthly})
+    assert updated.status_code == 200, updated.text
     on_clock.api.post(
         "/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro", "free_trial": trial}
     )
     on_clock.add_card()
+    trial_end = on_clock.stripe_subscription().trial_end * 1000
+    # As Autumn aligns them: the balances' first reset is the trial's end, not a month on.
+    (pro,) = on_clock.customer()["subscriptions"]
+    assert pro["trial_ends_at"] == trial_end
+    assert on_clock.customer()["balances"]["messages"]["next_reset_at"] == trial_end
 
     on_clock.advance(days=8)
 
     assert on_clock.held() == [("pro", "active")]
-    assert on_clock.stripe_subscription().status == "active"
+    converted = on_clock.stripe_subscription()
+    assert converted.status == "active"
     (pro,) = on_clock.customer()["subscriptions"]
-    assert pro["trial_ends_at"] == on_clock.stripe_subscription().trial_end * 1000
+    # No longer trialing: no trial end shown (Stripe keeps the past one).
+    assert pro["trial_ends_at"] is None
     assert pro["past_due"] is False
+    assert pro["current_period_start"] == trial_end
+    balance = on_clock.customer()["balances"]["messages"]
+    assert balance["next_reset_at"] == converted["items"].data[0].current_period_end * 1000
 
 
 def test_a_subscription_event_of_an_unknown_customer_is_acknowledged_without_a_write(

@@ -12,6 +12,7 @@ DOCUMENTED_STATUS = {
     errors.BillingError: 500,
     errors.InvalidRequest: 400,
     errors.InvalidStripeEvent: 400,
+    errors.RefusedChange: 400,
     errors.Unauthorized: 401,
     errors.RouteNotFound: 404,
     errors.CustomerNotFound: 404,
@@ -46,6 +47,7 @@ DOCUMENTED_STATUS = {
 DOCUMENTED_CODE = {
     errors.InvalidRequest: "invalid_inputs",
     errors.InvalidStripeEvent: "invalid_inputs",
+    errors.RefusedChange: "invalid_request",
     errors.Unauthorized: "invalid_secret_key",
     errors.RouteNotFound: "not_found",
     errors.CustomerNotFound: "customer_not_found",

@@ -99,11 +99,12 @@ def test_an_owed_payment_is_past_due_and_a_paid_one_clears_it() -> None:
     assert not synced(HELD._replace(past_due=True), TEAM, stripe_sub("active")).past_due
 
 
-def test_a_trial_end_is_taken_from_stripe() -> None:
+def test_a_trial_end_is_taken_from_stripe_while_trialing() -> None:
     trialing = synced(HELD, TEAM, stripe_sub("trialing", trial_end=END))
 
     assert trialing.trial_ends_at == END * 1000
-    assert synced(trialing, TEAM, stripe_sub("active")).trial_ends_at == END * 1000, "kept after"
+    converted = synced(trialing, TEAM, stripe_sub("active", trial_end=END))
+    assert converted.trial_ends_at is None, "no longer trialing (Stripe keeps the past end)"
 
 
 def test_prepaid_units_follow_the_packages_stripe_bills() -> None:

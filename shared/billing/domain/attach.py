@@ -22,7 +22,7 @@ from typing import Literal
 
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
 from billing.domain.features import Feature
-from billing.domain.holdings import Flag, Grant, Holdings, Subscription
+from billing.domain.holdings import Flag, Grant, Holdings, Subscription, first_reset
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.schedule import next_reset_at
 from billing.domain.terms import Reset
@@ -250,7 +250,9 @@ def trial_end(trial: FreeTrial | None, now_ms: int) -> int | None:
     if trial is None:
         return None
     length = Reset(interval=trial.duration_type, interval_count=trial.duration_length)
-    return next_reset_at(now_ms, length, now_ms)
+    ends = next_reset_at(now_ms, length, now_ms)
+    # In whole seconds, as Stripe keeps it: the grants' first reset is Stripe's trial end.
+    return None if ends is None else ends // 1000 * 1000
 
 
 def purchased_holdings(
@@ -290,6 +292,7 @@ def purchased_holdings(
             and item.price is not None
             and item.price.billing_method == "usage_based"
         )
+        anchor, first = first_reset(now_ms, item.reset, trial_ends_at)
         grants.append(
             Grant(
                 id=new_id("cus_ent"),
@@ -299,8 +302,8 @@ def purchased_holdings(
                 prepaid=packages.get(item.feature_id, Decimal(0)) * units,
                 unlimited=item.unlimited,
                 reset=item.reset,
-                anchor_at=now_ms,
-                next_reset_at=None if in_arrears else next_reset_at(now_ms, item.reset, now_ms),
+                anchor_at=anchor,
+                next_reset_at=None if in_arrears else first,
                 price=item.price,
             )
         )

@@ -123,6 +123,7 @@ def holdings_of(
     auto_enabled: bool = False,
 ) -> "Holdings":
     """What a customer holds once given `plan` at `now_ms` (a free plan, granted at once)."""
+    trial_ends_at = _trial_end(plan, now_ms)
     subscription = Subscription(
         id=new_id("sub"),
         plan_id=plan.id,
@@ -131,7 +132,7 @@ def holdings_of(
         auto_enable=auto_enabled,
         add_on=plan.add_on,
         started_at=now_ms,
-        trial_ends_at=_trial_end(plan, now_ms),
+        trial_ends_at=trial_ends_at,
     )
     grants: list[Grant] = []
     flags: list[Flag] = []
@@ -139,6 +140,7 @@ def holdings_of(
         if features[item.feature_id].type == "boolean":
             flags.append(Flag(id=new_id("cus_ent"), feature_id=item.feature_id, plan_id=plan.id))
             continue
+        anchor, first = first_reset(now_ms, item.reset, trial_ends_at)
         grants.append(
             Grant(
                 id=new_id("cus_ent"),
@@ -147,12 +149,33 @@ def holdings_of(
                 included=item.included,
                 unlimited=item.unlimited,
                 reset=item.reset,
-                anchor_at=now_ms,
-                next_reset_at=next_reset_at(now_ms, item.reset, now_ms),
+                anchor_at=anchor,
+                next_reset_at=first,
                 price=item.price,
             )
         )
     return Holdings(subscriptions=(subscription,), grants=tuple(grants), flags=tuple(flags))
+
+
+# Resets on calendar periods: counted from the trial's end when given during a trial.
+_CALENDAR_RESETS = frozenset({"month", "quarter", "semi_annual", "year"})
+
+
+def first_reset(
+    now_ms: int, reset: Reset | None, trial_ends_at: int | None
+) -> tuple[int, int | None]:
+    """A new grant's anchor (its resets are counted from it) and its first reset. Given
+    during a trial, an allowance reset monthly or less often starts its periods when the
+    trial ends, as the plan's billing does (Autumn aligns them so): its first reset is the
+    trial's end."""
+    if (
+        trial_ends_at is not None
+        and trial_ends_at > now_ms
+        and reset is not None
+        and reset.interval in _CALENDAR_RESETS
+    ):
+        return trial_ends_at, trial_ends_at
+    return now_ms, next_reset_at(now_ms, reset, now_ms)
 
 
 def _trial_end(plan: "Plan", now_ms: int) -> int | None:

@@ -87,7 +87,9 @@ def synced(sub: Subscription, plan: Plan, stripe_sub: StripeSubscription) -> Sub
         stripe_item_ids=stripe_sub.item_ids(plan_price_ids(plan)) or sub.stripe_item_ids,
         current_period_start=_ms(stripe_sub.current_period_start) or sub.current_period_start,
         current_period_end=_ms(stripe_sub.current_period_end) or sub.current_period_end,
-        trial_ends_at=_ms(stripe_sub.trial_end) or sub.trial_ends_at,
+        # Only while trialing: once converted (or ended) the plan is no longer on trial,
+        # though Stripe keeps the trial's end (Autumn shows null then too).
+        trial_ends_at=_ms(stripe_sub.trial_end) if stripe_sub.status == "trialing" else None,
         canceled_at=_ms(stripe_sub.canceled_at) if canceling else None,
         expires_at=_ms(ends) if canceling else None,
         past_due=stripe_sub.status in _OWING,

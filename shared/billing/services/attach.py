@@ -50,7 +50,7 @@ from billing.services.app_events import ProductsUpdated
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.services.free_at_period_end import schedule_free_plan
-from billing.services.purchases import grant_purchase
+from billing.services.purchases import AFTER_CANCEL, grant_purchase
 from billing.services.retry import on_conflict
 from billing.services.subscription_sync import billing_subscription, sync_subscription
 from billing.services.uncancel import clear_pending_end, put_back
@@ -272,7 +272,12 @@ def schedule_default_plan(
     shows it. Kept as a move to that free plan would be (free_at_period_end): a pending
     purchase of it that the subscription's end grants, dropped if the cancellation is
     taken back. Nothing when the customer holds the default plan already."""
-    command = AttachPlan(customer_id=customer_id, plan_id=default.id, version=default.version)
+    command = AttachPlan(
+        customer_id=customer_id,
+        plan_id=default.id,
+        version=default.version,
+        metadata={AFTER_CANCEL: "true"},
+    )
     try:
         seen = situation(command, stripe)
         decision = seen.decide(has_card=False)

@@ -20,7 +20,7 @@ from billing.services import app_events
 from billing.services.app_events import ProductsUpdated
 from billing.services.subscription_sync import billing_subscription, sync_subscription
 from billing.services.uncancel import drop_paid_switch
-from billing.store import catalog, purchases
+from billing.store import catalog, purchases, stripe_timeline
 from billing.stripe_api import StripeFactory
 
 
@@ -42,8 +42,11 @@ def schedule_free_plan(
     # paid plan has its schedule released first (Stripe refuses to set the cancellation of
     # a subscription a schedule manages), an earlier move to another free plan is dropped.
     drop_paid_switch(customer, live, catalog.load(), stripe, free_too=True, keeping=purchase.id)
-    # Keyed by the purchase: a retry of this attach reaches the same Stripe request.
-    ending = stripe().set_cancel_at_period_end(live.id, True, purchase.id)
+    # Keyed by the purchase and the subscription's revision: a retry of this attach reaches
+    # the same Stripe request, and the same move asked again after an uncancel (the same
+    # pending purchase) a new one, not the replay of the first answer.
+    revision = stripe_timeline.mark(live.id).revision
+    ending = stripe().set_cancel_at_period_end(live.id, True, f"{purchase.id}:{revision}")
     at_s = ending.cancel_at or ending.current_period_end
     if at_s is None:
         raise LookupError(f"Stripe subscription {live.id} has no period end")

@@ -155,16 +155,29 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     removed = combined([removed, Holdings(subscriptions=shown)])
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     purchases.grant(customer, purchase, added, removed, also, now)
-    app_events.publish(
-        ProductsUpdated(
-            cause=purchase.id,
-            customer_id=purchase.customer_id,
-            plan_id=plan.id,
-            plan_version=plan.version,
-            scenario=_scenario(current, plan, leaving),
+    told: list[tuple[str, int, Scenario]]
+    if purchase.metadata.get(AFTER_CANCEL) and leaving is not None:
+        # The default plan given when a cancelled plan ends: told as that plan's expiry and
+        # the default plan's start, as a cancellation with no default plan shown is told.
+        told = [(leaving.plan_id, leaving.plan_version, "expired"), (plan.id, plan.version, "new")]
+    else:
+        told = [(plan.id, plan.version, _scenario(current, plan, leaving))]
+    for plan_id, version, scenario in told:
+        app_events.publish(
+            ProductsUpdated(
+                cause=purchase.id if scenario != "expired" else f"expired:{purchase.id}",
+                customer_id=purchase.customer_id,
+                plan_id=plan_id,
+                plan_version=version,
+                scenario=scenario,
+            )
         )
-    )
     return True
+
+
+# In the metadata of the default plan's purchase made when a plan is cancelled at its
+# period end (services/attach.schedule_default_plan).
+AFTER_CANCEL = "billing_after_cancel"
 
 
 def billed_by(added: Holdings, stripe_subscription_id: str) -> Holdings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from billing import clock
 from billing.api.wire.common import WireResponse
 from billing.domain.holdings import Subscription
 
@@ -37,10 +38,19 @@ _NOT_SHOWN = frozenset(
 )
 
 
-def subscription_response(sub: Subscription) -> SubscriptionResponse:
-    return SubscriptionResponse(
-        **{k: v for k, v in sub._asdict().items() if k not in _NOT_SHOWN},
-    )
+def subscription_response(sub: Subscription, now_ms: int | None = None) -> SubscriptionResponse:
+    """As Autumn shows a subscription: `trial_ends_at` only while trialing (Stripe keeps a
+    converted subscription's past trial end; Autumn shows null); a plan Stripe does not
+    bill (free) shows its trial as its current period."""
+    now = clock.now_ms() if now_ms is None else now_ms
+    shown = {k: v for k, v in sub._asdict().items() if k not in _NOT_SHOWN}
+    trialing = sub.trial_ends_at is not None and sub.trial_ends_at > now
+    if not trialing:
+        shown["trial_ends_at"] = None
+    elif sub.stripe_subscription_id is None and sub.current_period_end is None:
+        shown["current_period_start"] = sub.started_at
+        shown["current_period_end"] = sub.trial_ends_at
+    return SubscriptionResponse(**shown)
 
 
 def purchase_response(sub: Subscription) -> PurchaseResponse:
