@@ -1,9 +1,9 @@
 """POST /v1/balances.track: record usage and deduct it (the hot path).
 
-The Idempotency-Key (header, or the body's `idempotency_key`) is kept in the same
-transaction as the deduction, not by the shared middleware: one write call, and a retry
-replays the first answer. With `async: true` the
-use is queued for the usage worker and the answer is a 202 without a balance.
+The Idempotency-Key header and the body's `idempotency_key` (two independent claims, as in
+Autumn) are kept in the same transaction as the deduction, not by the shared middleware:
+one write call, and a retry under either key replays the first answer. With `async: true`
+the use is queued for the usage worker and the answer is a 202 without a balance.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
+from billing.api.app import idempotency_claims, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.track import TrackRequest, track_response
 from billing.services.idempotency import fingerprint
@@ -28,6 +28,7 @@ app = make_app(idempotency=False)
 def track_usage() -> Response[str]:
     event = app.current_event
     request = parse(TrackRequest, event)
+    claims = idempotency_claims(app, request.idempotency_key)
     use = Usage(
         customer_id=request.customer_id,
         feature_id=request.feature_id,
@@ -36,7 +37,8 @@ def track_usage() -> Response[str]:
         properties=request.properties or {},
         timestamp=request.timestamp,
         overage=request.overage_behavior,
-        idempotency_key=idempotency_key(app, request.idempotency_key),
+        idempotency_key=claims[0] if claims else None,
+        more_keys=claims[1:],
         fingerprint=fingerprint(event.raw_path, canonical(event)),
     )
 

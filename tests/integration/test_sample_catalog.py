@@ -73,7 +73,7 @@ def test_the_sample_catalog_bills_as_it_says(sample: httpx.Client) -> None:
         json={"customer_id": "ada", "feature_id": "messages", "value": 1150},
     )
     assert used.status_code == 200, used.text
-    assert used.json()["balance"]["usage"] == 1150
+    assert (used.json()["balance"]["usage"], used.json()["balance"]["remaining"]) == (1150, 0)
 
     # The top-up: $10 once, 1,000 credits. The add-on: $49 a month, beside Pro.
     for plan_id, total in (("credits_top_up", 10), ("priority_support", 49)):

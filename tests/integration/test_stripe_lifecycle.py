@@ -69,7 +69,7 @@ def test_a_renewal_bills_the_overage_once_and_resets_the_balance(
 ) -> None:
     use(api, 130)
     shown = customer(api)["balances"]["messages"]
-    assert (shown["remaining"], shown["usage"]) == (0, 130)  # as Autumn: never below 0
+    assert (shown["usage"], shown["remaining"]) == (130, 0), "30 past the allowance"
 
     advance(clean_stack, subscribed["clock"], subscribed["period_end"] + 60)
     draft = renewal(clean_stack, subscribed)

@@ -141,9 +141,9 @@ def test_overflow_goes_negative_where_overage_is_allowed(
     answers = storm(clean_stack, "/v1/balances.track", bodies, [None] * len(bodies))
 
     assert {a.status_code for a in answers} == {200}
-    # As Autumn shows overage: remaining stays at 0, usage goes past the grant.
+    # Past the allowance: all of it is usage, nothing remains (Autumn shows no negative).
     shown = balance(metered, "u")
-    assert (shown["remaining"], shown["usage"]) == (0, THREADS * PER_THREAD)
+    assert (shown["usage"], shown["remaining"]) == (THREADS * PER_THREAD, 0)
     assert len(usage_events(clean_stack)) == THREADS * PER_THREAD
 
 
@@ -238,6 +238,6 @@ def test_async_overflow_goes_negative_where_overage_is_allowed(
     storm(clean_stack, "/v1/balances.track", bodies, [None] * len(bodies))
     clean_stack.drain_queues(timeout_s=120)
 
-    # As Autumn shows overage: remaining stays at 0, usage goes past the grant.
+    # Past the allowance: all of it is usage, nothing remains (Autumn shows no negative).
     shown = balance(metered, "u")
-    assert (shown["remaining"], shown["usage"]) == (0, THREADS * PER_THREAD)
+    assert (shown["usage"], shown["remaining"]) == (THREADS * PER_THREAD, 0)

@@ -132,18 +132,38 @@ def test_the_body_idempotency_key_of_track_dedupes_like_the_header(
     assert remaining(metered) == 7
 
 
-def test_a_body_idempotency_key_that_differs_from_the_header_is_a_400(
-    metered: httpx.Client,
+@pytest.mark.parametrize("queued", [False, True], ids=["sync", "async"])
+def test_the_header_and_body_keys_are_independent_claims(
+    metered: httpx.Client, clean_stack: LocalStack, queued: bool
 ) -> None:
-    response = metered.post(
-        "/v1/balances.track",
-        json=TRACK | {"idempotency_key": "one"},
-        headers={"Idempotency-Key": "two"},
-    )
+    """Autumn's track-body-idempotency scenario: a track with both keys claims both; a
+    later request reusing either one alone is a retry of it (a replay of the same request
+    here, a 409 for another request), never a second use."""
+    first_body = TRACK | {"idempotency_key": "body-a", "async": queued}
 
-    assert response.status_code == 400
-    assert response.json()["details"][0]["field"] == "idempotency_key"
-    assert remaining(metered) == 10
+    first = metered.post("/v1/balances.track", json=first_body, headers={"Idempotency-Key": "h"})
+    same_header = metered.post(
+        "/v1/balances.track",
+        json=first_body | {"idempotency_key": "body-fresh"},
+        headers={"Idempotency-Key": "h"},
+    )
+    same_body_key = metered.post(
+        "/v1/balances.track", json=first_body, headers={"Idempotency-Key": "h-fresh"}
+    )
+    # A body key never answers for a header key of the same text, nor the other way round.
+    header_text_as_body = metered.post(
+        "/v1/balances.track", json=TRACK | {"idempotency_key": "h", "async": queued}
+    )
+    clean_stack.drain_queues()
+
+    assert first.status_code == (202 if queued else 200)
+    assert same_header.status_code == 409
+    assert same_header.json()["code"] == "duplicate_idempotency_key"
+    assert same_body_key.status_code == first.status_code
+    assert same_body_key.headers["idempotent-replayed"] == "true"
+    assert header_text_as_body.status_code == first.status_code
+    assert "idempotent-replayed" not in header_text_as_body.headers
+    assert remaining(metered) == 4, "two uses of 3: the first, and the body key 'h' alone"
 
 
 @pytest.mark.parametrize(

@@ -289,7 +289,7 @@ class TestTiers:
     def test_a_negative_tier_flat_amount_is_rejected(self):
         bad = priced(tiers=(Tier(to=10, amount=1, flat_amount=-5), Tier(to="inf", amount=0.5)))
 
-        assert rejected_field(plan(bad)) == "items.0.price.tiers.0.amount"
+        assert rejected_field(plan(bad)) == "items.0.price.tiers.0.flat_amount"
 
 
 class TestDuplicates:

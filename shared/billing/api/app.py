@@ -55,21 +55,28 @@ def replayed(body: str, status: int = 200) -> Response[str]:
     )
 
 
-def idempotency_key(app: APIGatewayHttpResolver, in_body: str | None = None) -> str | None:
-    """The request's Idempotency-Key: the header, or the body's `idempotency_key` (which the
-    SDKs send for track); both mean the same, so two different ones are refused."""
+def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+    """The request's Idempotency-Key header, if any."""
     key = app.current_event.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= _MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise InvalidRequest(
             "The Idempotency-Key header must be 1 to 255 printable characters.",
             details=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
         )
-    if key is not None and in_body is not None and key != in_body:
-        raise InvalidRequest(
-            "The Idempotency-Key header and the body's idempotency_key differ.",
-            details=[{"field": "idempotency_key", "message": "differs from the header"}],
-        )
-    return key if key is not None else in_body
+    return key
+
+
+# Track's body keys live apart from header keys (a prefix no printable key can start with):
+# as in Autumn, the two are independent claims, and a body key never answers for a header's.
+_BODY_KEY = "\x1fbody\x1f"
+
+
+def idempotency_claims(app: APIGatewayHttpResolver, in_body: str | None) -> tuple[str, ...]:
+    """Every key a request claims: its Idempotency-Key header and the body's
+    `idempotency_key` (which the SDKs send for track), each its own claim."""
+    header = idempotency_key(app)
+    body_key = None if in_body is None else _BODY_KEY + in_body
+    return tuple(key for key in (header, body_key) if key is not None)
 
 
 def ok(model: BaseModel, status: int = 200) -> Response[str]:

@@ -234,7 +234,10 @@ def _validated_item(
     if item.included < 0:
         raise _invalid(f"{where}.included", "must be 0 or more")
     if item.included > MAX_INCLUDED:
-        raise _invalid(f"{where}.included", "can be at most 10 trillion: use unlimited for more")
+        raise _invalid(
+            f"{where}.included",
+            "Included usage cannot exceed 10 trillion; use unlimited usage instead",
+        )
     if item.unlimited and item.price is not None:
         raise _invalid(f"{where}.price", "an unlimited item has nothing to sell")
     reset = item.reset
@@ -268,8 +271,10 @@ def _default_reset(item: PlanItem, billed: PriceInterval | None) -> Reset:
 
 
 def _check_item_price(where: str, price: ItemPrice, feature: Feature, included: Decimal) -> None:
-    if (price.amount is None) == (price.tiers is None):
-        raise _invalid(f"{where}.price", "give either amount or tiers")
+    if price.amount is None and price.tiers is None:
+        raise _invalid(f"{where}.price", "either 'amount' or 'tiers' must be defined")
+    if price.amount is not None and price.tiers is not None:
+        raise _invalid(f"{where}.price", "'amount' and 'tiers' cannot both be defined")
     if price.amount is not None and not price.amount >= 0:
         raise _invalid(f"{where}.price.amount", "must be 0 or more")
     if not price.billing_units > 0:
@@ -300,8 +305,10 @@ def _check_tiers(where: str, tiers: tuple[Tier, ...]) -> None:
         raise _invalid(f"{where}.{len(tiers) - 1}.to", "the last tier must go to 'inf'")
     previous = Decimal(0)
     for index, tier in enumerate(tiers):
-        if not tier.amount >= 0 or (tier.flat_amount is not None and not tier.flat_amount >= 0):
+        if not tier.amount >= 0:
             raise _invalid(f"{where}.{index}.amount", "must be 0 or more")
+        if tier.flat_amount is not None and not tier.flat_amount >= 0:
+            raise _invalid(f"{where}.{index}.flat_amount", "flat_amount must be 0 or greater")
         if isinstance(tier.to, str):  # "inf"
             if index != len(tiers) - 1:
                 raise _invalid(f"{where}.{index}.to", "only the last tier goes to 'inf'")
@@ -316,14 +323,19 @@ def _check_tier_kind(where: str, price: ItemPrice, included: Decimal) -> None:
     tiers = price.tiers or ()
     flat = any(tier.flat_amount for tier in tiers)
     if flat and price.tier_behavior != "volume":
-        raise _invalid(f"{where}.tier_behavior", "flat_amount is only for volume tiers")
+        raise _invalid(
+            f"{where}.tier_behavior",
+            "flat_amount on tiers is only supported for volume-based pricing",
+        )
     if flat and len(tiers) < 2:
-        raise _invalid(f"{where}.tiers", "flat_amount is not for a single tier")
+        raise _invalid(f"{where}.tiers", "flat_amount is not supported on single-tier pricing")
     if price.tier_behavior == "volume" and price.billing_method != "prepaid":
-        raise _invalid(f"{where}.tier_behavior", "volume tiers are only for prepaid prices")
+        raise _invalid(
+            f"{where}.tier_behavior", "volume-based pricing is only supported for prepaid"
+        )
     first = tiers[0].to if tiers else INFINITE
     if included and not isinstance(first, str) and not first > included:
-        raise _invalid(f"{where}.tiers.0.to", "must be above the included amount")
+        raise _invalid(f"{where}.tiers.0.to", "tiers[0].to must be greater than included")
 
 
 def _check_duplicates(items: tuple[PlanItem, ...]) -> None:
@@ -442,6 +454,6 @@ def needs_new_version(current: Plan, terms: PlanTerms) -> bool:
 
 def _invalid(field: str, message: str) -> InvalidRequest:
     return InvalidRequest(
-        f"The plan is not valid: {field} {message}.",
+        f"The plan is not valid: {field}: {message}.",
         details=[{"field": field, "message": message}],
     )

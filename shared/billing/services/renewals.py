@@ -142,7 +142,10 @@ def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]
             amount=overage.amount,
         )
         for grant in grants
-        if (overage := overage_of(grant)) is not None
+        # A customer whose config says so is not billed overage (Autumn's
+        # disable_overage_billing): balances still reset as usual.
+        if not customer.config.disable_overage_billing
+        and (overage := overage_of(grant)) is not None
     )
     now = clock.now_ms()
     resets = [(g, reset_for_new_period(g, now)) for g in grants]

@@ -46,6 +46,14 @@ class Usage(NamedTuple):
     all_or_nothing: bool = False
     idempotency_key: str | None = None
     fingerprint: str = ""
+    # Further keys claimed with the first, each on its own (track's body key beside the
+    # header's): a retry under any of them is a retry of this use.
+    more_keys: tuple[str, ...] = ()
+
+    @property
+    def claims(self) -> list[str]:
+        """Every Idempotency-Key this use claims."""
+        return [] if self.idempotency_key is None else [self.idempotency_key, *self.more_keys]
 
 
 class TrackResult(NamedTuple):
@@ -93,13 +101,13 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> "Tr
     result = decided(use, customer)
     if use.all_or_nothing and not result.applied:
         return result  # denied: nothing to deduct, nothing to record
-    answer = None
-    if use.idempotency_key is not None:
+    answers = []
+    if use.claims:
         body = answer_of(result) if answer_of else "{}"
-        answer = idempotency.answer_in_transaction(use.idempotency_key, use.fingerprint, body)
+        answers = [idempotency.answer_in_transaction(k, use.fingerprint, body) for k in use.claims]
     event = event_of(use, result)
     try:
-        usage.record(customer, result.deductions, event, answer)
+        usage.record(customer, result.deductions, event, answers)
     except usage.KeyHeld as held:
         first = idempotency.replay_of(held.holder, use.fingerprint)
         return TrackResult(draws=[], balances={}, replayed=first.body)

@@ -44,7 +44,7 @@ def track_later(use: Usage, answer: str) -> str | None:
         track_queue.send(message)
         return None
     held = idempotency.record_queued(
-        use.idempotency_key,
+        use.claims,
         use.fingerprint,
         202,
         answer,

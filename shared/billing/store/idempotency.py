@@ -6,6 +6,7 @@ written in the very transaction that does the work (track, check with `send_even
 answer written with the message a queued request sent (async track).
 """
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
@@ -119,12 +120,34 @@ def held(key: str, now_ms: int) -> StoredRequest | None:
 
 
 def record_queued(
-    key: str, fingerprint: str, status: int, body: str, message: str, now_ms: int, ttl_s: int
+    keys_claimed: Sequence[str],
+    fingerprint: str,
+    status: int,
+    body: str,
+    message: str,
+    now_ms: int,
+    ttl_s: int,
 ) -> StoredRequest | None:
-    """Keeps a queued request's answer and message under its key, unless the key is held:
-    then returns the record holding it."""
-    put = answer_put(key, fingerprint, status, body, now_ms, ttl_s, queued_message=message)
-    return _put_unless_held(put["Put"])
+    """Keeps a queued request's answer and message under each of its keys, all or none,
+    unless one is held: then returns the record holding it."""
+    puts = [
+        answer_put(key, fingerprint, status, body, now_ms, ttl_s, queued_message=message)
+        for key in keys_claimed
+    ]
+    if len(puts) == 1:
+        return _put_unless_held(puts[0]["Put"])
+    try:
+        with translated_errors():
+            client().transact_write_items(TransactItems=puts)  # type: ignore[arg-type]
+    except ClientError as error:
+        if error_code(error) != "TransactionCanceledException":
+            raise
+        reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+        for reason in reasons:
+            if reason.get("Code") == "ConditionalCheckFailed":
+                return held_by(dict(reason.get("Item", {})))
+        raise  # a conflict with a concurrent write of the same keys: the caller retries
+    return None
 
 
 def _put_unless_held(put: dict[str, Any]) -> StoredRequest | None:

@@ -8,7 +8,7 @@ condition fails, DynamoDB hands back the item as it is now, and the caller decid
 """
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
@@ -60,22 +60,22 @@ def record(
     customer: Customer,
     deductions: list[Deduction],
     event: UsageEvent,
-    answer: dict[str, Any] | None = None,
+    answers: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Writes the use; with `answer` (the Idempotency-Key's record, built by
-    `services.idempotency`), only if the key is free, as the last item of the transaction.
-    Raises GrantsMoved when a grant changed, or the customer is gone or moving."""
+    """Writes the use; with `answers` (each Idempotency-Key's record, built by
+    `services.idempotency`), only if every key is free, as the last items of the transaction.
+    Raises KeyHeld when one is held, GrantsMoved when a grant changed, or the customer is
+    gone or moving."""
     customer_pk = pk_of(customer)
     ops = _fences(customer, clock.now_ms(), [event.timestamp])
     ops += [_grant_update(customer_pk, change) for d in deductions for change in d.changes]
     ops.append(
         {"Put": {"TableName": table_name(), "Item": _event_item(customer.internal_id, event)}}
     )
-    if answer is not None:
-        ops.append(answer)
+    ops.extend(answers)
     cancelled = transact(ops)
     if cancelled is not None:
-        raise _why_cancelled(cancelled, keyed=answer is not None) from cancelled
+        raise _why_cancelled(cancelled, keyed=len(answers)) from cancelled
 
 
 class AlreadyApplied(Exception):
@@ -306,11 +306,13 @@ def _event_item(owner: str, event: UsageEvent) -> Item:
     return item
 
 
-def _why_cancelled(error: ClientError, keyed: bool) -> Exception:
+def _why_cancelled(error: ClientError, keyed: int) -> Exception:
+    """Why the transaction was refused; `keyed` is how many idempotency records end it."""
     reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
     codes = cancellation_codes(error)
-    if keyed and codes and codes[-1] == "ConditionalCheckFailed":
-        return KeyHeld(idempotency.held_by(reasons[-1].get("Item", {})))
+    for at in range(len(codes) - keyed, len(codes)):
+        if at >= 0 and codes[at] == "ConditionalCheckFailed":
+            return KeyHeld(idempotency.held_by(reasons[at].get("Item", {})))
     fresh = [
         grant_from_item(reason["Item"])
         for reason, code in zip(reasons, codes, strict=False)

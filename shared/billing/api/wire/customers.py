@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from billing.api.wire.common import (
     Email,
@@ -51,6 +51,40 @@ class CustomerConfigFields(WireRequest):
         return CustomerConfigChanges(**self.model_dump())
 
 
+# Autumn's billing controls. Each one changes how a customer is billed or served (top-ups
+# bought on their own, spend and usage limits, alerts, overage per feature), none of which
+# is built here: an entry in any of them is refused, never kept and ignored.
+BILLING_CONTROLS = (
+    "auto_topups",
+    "spend_limits",
+    "usage_alerts",
+    "usage_limits",
+    "overage_allowed",
+)
+
+
+class BillingControlsFields(WireRequest):
+    auto_topups: list[dict[str, Any]] | None = None
+    spend_limits: list[dict[str, Any]] | None = None
+    usage_alerts: list[dict[str, Any]] | None = None
+    usage_limits: list[dict[str, Any]] | None = None
+    overage_allowed: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _none_set(self) -> BillingControlsFields:
+        named = [name for name in BILLING_CONTROLS if getattr(self, name)]
+        if named:
+            raise InvalidRequest(
+                "Billing controls (auto top-ups, spend and usage limits, usage alerts, "
+                "overage per feature) are not supported yet.",
+                details=[
+                    {"field": f"billing_controls.{name}", "message": "not supported yet"}
+                    for name in named
+                ],
+            )
+        return self
+
+
 class CustomerFields(WireRequest):
     """What a caller may say about a customer, on creation as on update."""
 
@@ -61,6 +95,8 @@ class CustomerFields(WireRequest):
     stripe_id: StripeId = None
     send_email_receipts: bool | None = None
     config: CustomerConfigFields | None = None
+    # Only empty controls pass (see BillingControlsFields): nothing to keep.
+    billing_controls: BillingControlsFields | None = None
 
 
 class GetOrCreateCustomerRequest(CustomerFields):

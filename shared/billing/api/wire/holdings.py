@@ -6,7 +6,6 @@ from typing import Any
 from billing.api.wire.common import WireResponse
 from billing.domain.holdings import FeatureBalance, Grant
 from billing.domain.terms import ItemPrice, Tier
-from billing.numbers import ZERO
 
 
 class ResetResponse(WireResponse):
@@ -44,8 +43,7 @@ def balance_response(balance: FeatureBalance) -> "BalanceResponse":
     return BalanceResponse(
         feature_id=balance.feature_id,
         granted=balance.granted,
-        # As Autumn shows it: never below 0; overage shows as usage past what was granted.
-        remaining=max(ZERO, balance.remaining),
+        remaining=_shown(balance.remaining),
         usage=balance.usage,
         unlimited=balance.unlimited,
         overage_allowed=balance.overage_allowed,
@@ -53,6 +51,12 @@ def balance_response(balance: FeatureBalance) -> "BalanceResponse":
         next_reset_at=balance.next_reset_at,
         breakdown=[_grant_response(g) for g in balance.grants],
     )
+
+
+def _shown(remaining: Decimal) -> Decimal:
+    """Use past the allowance (overage billed in arrears) shows as usage beyond `granted`
+    with nothing remaining, as Autumn answers it: its schema has no negative remaining."""
+    return max(remaining, Decimal(0))
 
 
 def _grant_response(grant: Grant) -> "GrantResponse":
@@ -63,7 +67,7 @@ def _grant_response(grant: Grant) -> "GrantResponse":
         included_grant=grant.included,
         # Units used past the grant (seats) count as bought.
         prepaid_grant=grant.prepaid + grant.purchased,
-        remaining=max(ZERO, grant.remaining),
+        remaining=_shown(grant.remaining),
         usage=grant.usage,
         unlimited=grant.unlimited,
         reset=None

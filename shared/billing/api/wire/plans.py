@@ -47,7 +47,8 @@ class BasePriceFields(WireRequest):
 class TierFields(WireRequest):
     to: Literal["inf"] | Annotated[Number, Field(gt=0)]
     amount: Amount = Decimal(0)
-    flat_amount: Amount | None = None
+    # Its sign is the plan rules' to refuse, in Autumn's words (domain.plans).
+    flat_amount: Annotated[Number, Field(le=Decimal("1e9"))] | None = None
 
 
 class ItemPriceFields(WireRequest):
