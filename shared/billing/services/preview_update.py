@@ -97,8 +97,13 @@ def _preview_update(command: UpdatePlan, stripe: StripeFactory) -> UpdatePreview
         )
     plan = plan_updated(held, current, command)
     live = None
-    if not plan.free and plan.stripe is not None:
+    if not plan.free and plan.stripe is not None and customer.stripe_id is not None:
         live = billing_subscription(customer, held, plan, stripe)
+        if live is None:
+            raise InvalidRequest(
+                "The plan has no live subscription in Stripe to change.",
+                details=[{"field": "plan_id", "message": "no Stripe subscription"}],
+            )
     if command.cancel_action is not None:
         return _cancel_preview(command, customer, held, plan, live, current, stripe)
     return _quantities_preview(command, customer, held, plan, live, current, stripe)
