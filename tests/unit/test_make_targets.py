@@ -26,6 +26,8 @@ def test_ci_runs_every_documented_make_target_within_a_bound() -> None:
     run = (ROOT / ".ci" / "run").read_text()
     script = (ROOT / ".ci" / "make_targets").read_text()
     bounded = set(re.findall(r"^step \d+ make ([a-z][a-z-]*)", script, flags=re.MULTILINE))
+    # Targets whose tests `make test` already ran: their recipe is resolved (make -n).
+    bounded |= set(re.findall(r"^covered ([a-z][a-z-]*) ", script, flags=re.MULTILINE))
     # `make dev` runs in the background (stopped by a signal), `make test` in .ci/run itself.
     bounded |= {"test"} if re.search(r"^make test$", run, flags=re.MULTILINE) else set()
     bounded |= {"dev"} if "setsid make dev" in script else set()
