@@ -125,10 +125,11 @@ def test_the_operator_pre_creates_a_customer_the_application_then_claims(
     plans = page.get_by_role("region", name="Plans")
     assert "Pro" in plans.inner_text()
     messages = page.get_by_role("article", name=re.compile("Messages"))
-    # The free plan's grant is used first (deduction order), the plan pro's is untouched.
+    # Pro holds the group `main`: claiming did not add Free beside it.
+    assert "Free" not in plans.locator("tbody").inner_text()
     assert messages.locator("[data-field=usage]").inner_text() == "42"
-    assert messages.locator("[data-field=remaining]").inner_text() == "1058"
-    assert "From the plan free: 58 of 100 left" in messages.inner_text()
+    assert messages.locator("[data-field=remaining]").inner_text() == "958"
+    assert "From the plan pro: 958 of 1000 left" in messages.inner_text()
 
     pro_grant = messages.locator(".grant", has_text="From the plan pro")
     pro_grant.get_by_label("Set remaining").fill("700")
@@ -136,7 +137,7 @@ def test_the_operator_pre_creates_a_customer_the_application_then_claims(
     page.get_by_role("status").wait_for()
     messages = page.get_by_role("article", name=re.compile("Messages"))
     assert "From the plan pro: 700 of 1000 left" in messages.inner_text()
-    assert messages.locator("[data-field=remaining]").inner_text() == "758"
+    assert messages.locator("[data-field=remaining]").inner_text() == "700"
 
     chart = page.locator("svg[data-feature=messages]")
     assert chart.get_attribute("data-total") == "42"

@@ -226,8 +226,9 @@ def test_enabling_a_paid_plan_grants_it_without_billing(
     customer = api.post("/v1/customers.get", json={"customer_id": "u4"}).json()
 
     assert answer.status_code == 303
-    assert {s["plan_id"] for s in customer["subscriptions"]} == {"free", "pro"}
-    assert customer["balances"]["messages"]["granted"] == 1100
+    # Pro takes Free's place in their group `main`, as a paid attach would.
+    assert {s["plan_id"] for s in customer["subscriptions"]} == {"pro"}
+    assert customer["balances"]["messages"]["granted"] == 1000
     assert customer["stripe_id"] is None  # nothing was charged, nothing made in Stripe
 
 
@@ -279,7 +280,7 @@ def test_enabling_a_plan_replaces_the_plan_of_its_group_with_what_that_one_grant
     customer = api.post("/v1/customers.get", json={"customer_id": "u6"}).json()
 
     assert [s["plan_id"] for s in customer["subscriptions"]] == ["pro"]
-    assert customer["balances"]["seats"]["granted"] == 1  # pro's, not starter's 3
+    assert customer["balances"]["seats"]["granted"] == 5  # pro's, not starter's 3
 
 
 def test_attach_shows_the_preview_first_then_gives_the_payment_link_granting_nothing_yet(
