@@ -93,7 +93,7 @@ def with_customer(operator: Dashboard, catalog_stack: LocalStack) -> Dashboard:
 
 
 @settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
