@@ -13,9 +13,16 @@ from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.store import writes
-from billing.store.holdings import OWNER, change_in_stages, delete_owned, items_of, put_new
+from billing.store.holdings import (
+    OWNER,
+    change_in_stages,
+    delete_owned,
+    items_of,
+    put_new,
+    rewrite_owned,
+)
 from billing.store.profiles import pk_of, required
-from billing.store.table import Item, table_name
+from billing.store.table import table_name
 from billing.store.writes import Write
 
 _NOTHING = Holdings()
@@ -46,7 +53,7 @@ def save(
         raise ValueError(f"holdings both rewritten and removed: {sorted(both)}")
     pk, owner = pk_of(profile), profile.internal_id
     subscriptions = Holdings(subscriptions=tuple(changed))
-    rewrites = [_rewrite(item, owner) for item in items_of(pk, owner, subscriptions)]
+    rewrites = [rewrite_owned(item, owner) for item in items_of(pk, owner, subscriptions)]
     regrants = [_regrant(pk, owner, before, after) for before, after in regranted]
     deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
     puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
@@ -57,20 +64,6 @@ def save(
         # A plan of many items expiring into another: written in stages, shown at once.
         shown_with = [*rewrites, *regrants, *also]
         change_in_stages(profile, staged_as, added, removed, shown_with, now_ms)
-
-
-def _rewrite(item: Item, owner: str) -> Write:
-    return Write(
-        "Put",
-        {
-            "TableName": table_name(),
-            "Item": item,
-            "ConditionExpression": "#owner = :owner",
-            "ExpressionAttributeNames": {"#owner": OWNER},
-            "ExpressionAttributeValues": {":owner": {"S": owner}},
-        },
-        on_condition_failed=BillingInProgress,
-    )
 
 
 def _regrant(pk: str, owner: str, before: Grant, after: Grant) -> Write:
