@@ -58,6 +58,25 @@ class _NumbersAsNumbers(GenerateJsonSchema):
     def decimal_schema(self, schema: core_schema.DecimalSchema) -> dict[str, Any]:
         return {"type": "number"}
 
+    def model_field_schema(self, schema: core_schema.ModelField) -> dict[str, Any]:
+        # A field left out of the answer when it is None (`omitted_when_none`) is never
+        # written as null: in an answer it is absent or has its value (and is not required).
+        inner = schema["schema"]
+        if self.mode == "serialization" and schema.get("serialization_exclude_if") is not None:
+            inner = _never_null(inner)
+        return self.generate_inner(inner)
+
+    def field_is_required(
+        self,
+        field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
+        total: bool,
+    ) -> bool:
+        if self.mode == "serialization" and field["type"] == "model-field":
+            # Answers are written with every field (`json_text`), defaults included, except
+            # those left out when None.
+            return field.get("serialization_exclude_if") is None
+        return super().field_is_required(field, total)
+
     def encode_default(self, dft: Any) -> Any:
         if isinstance(dft, Decimal):
             # Whole defaults only, so the document states them exactly as a JSON integer.
@@ -65,6 +84,16 @@ class _NumbersAsNumbers(GenerateJsonSchema):
                 raise ValueError(f"a fractional default ({dft}) cannot be written exactly")
             return int(dft)
         return super().encode_default(dft)
+
+
+def _never_null(schema: core_schema.CoreSchema) -> core_schema.CoreSchema:
+    """The schema of a value that is written only when it is not None."""
+    if schema["type"] == "default":
+        return _never_null(schema["schema"])
+    if schema["type"] == "nullable":
+        inner: core_schema.CoreSchema = schema["schema"]
+        return inner
+    return schema
 
 
 def routes() -> list[Route]:

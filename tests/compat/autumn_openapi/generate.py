@@ -1,11 +1,14 @@
-"""Regenerates responses.json: the answer schemas of Autumn's published OpenAPI document.
+"""Regenerates responses.json and requests.json: the answer and request schemas of Autumn's
+published OpenAPI document.
 
     /work/main/.venv/bin/python tests/compat/autumn_openapi/generate.py OPENAPI.yml COMMIT DATE
 
 OPENAPI.yml is `apps/docs/mintlify/api/openapi.yml` of useautumn/autumn (the document its
 docs publish) at COMMIT, made on DATE. Kept: every path's JSON answer schema by status, and
-the shared component schemas they refer to; dropped: requests, prose (descriptions, titles,
-examples), which validate nothing and would make the copy ten times larger.
+the shared component schemas they refer to (responses.json); every path's JSON request body
+schema (requests.json, whose references point into responses.json's components); dropped:
+prose (descriptions, titles, examples), which validates nothing and would make the copy ten
+times larger.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "responses.json"
+REQUESTS = HERE / "requests.json"
 SOURCE = "useautumn/autumn: apps/docs/mintlify/api/openapi.yml"
 # Keywords that describe a schema without constraining it.
 PROSE = frozenset({"description", "title", "example", "examples", "deprecated"})
@@ -55,6 +59,19 @@ def answers(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def requests(document: dict[str, Any]) -> dict[str, Any]:
+    """Path -> the JSON request body's schema, for every POST of the document that takes one."""
+    found: dict[str, Any] = {}
+    for path, operations in document["paths"].items():
+        operation = operations.get("post")
+        if not isinstance(operation, dict):
+            continue
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            found[path] = without_prose(content["application/json"]["schema"])
+    return found
+
+
 def main(source: Path, commit: str, date: str) -> None:
     document = yaml.safe_load(source.read_text())
     out = {
@@ -67,6 +84,9 @@ def main(source: Path, commit: str, date: str) -> None:
         "paths": answers(document),
     }
     OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    asked = {key: out[key] for key in ("source", "commit", "commit_date", "document_version")}
+    asked["paths"] = requests(document)
+    REQUESTS.write_text(json.dumps(asked, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
