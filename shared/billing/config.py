@@ -8,8 +8,12 @@ import json
 import os
 import re
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
+# botocore directly: boto3's session and resource layers are not needed for one client, and
+# importing them is a good part of a cold start.
+import botocore.session
+from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from billing.domain.environment import Environment, environment_of
@@ -176,6 +180,32 @@ def _stripe_secret() -> dict[str, object]:
     secret = client.get_secret_value(SecretId=settings().stripe_secret_arn)
     document: dict[str, object] = json.loads(secret["SecretString"])
     return document
+
+
+# botocore's retries and timeouts for the DynamoDB and SQS clients (README, "Retries and
+# timeouts"). Standard mode: throttles and 5xx retried with jittered exponential backoff;
+# adaptive mode's client-side rate limiter is per container, and a Lambda container serves one
+# request at a time, so it would only delay that request. Three attempts in all, and no attempt
+# waits long: worst case for one call, 3 x (1 s + 3 s) + at most 3 s of backoff, within the
+# API functions' 15 s; what is still failing then is answered as a retryable 503.
+AWS_RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 3}
+AWS_CONNECT_TIMEOUT_S = 1
+AWS_READ_TIMEOUT_S = 3
+
+
+def aws_client(service: Literal["dynamodb", "sqs"]) -> Any:
+    """The one place an AWS client of the billing layer is built, with the settings above."""
+    configured = settings()
+    endpoint = {"dynamodb": configured.dynamodb_endpoint_url, "sqs": configured.sqs_endpoint_url}
+    return botocore.session.get_session().create_client(
+        service,
+        endpoint_url=endpoint[service],
+        config=Config(
+            retries=AWS_RETRIES,  # type: ignore[arg-type]
+            connect_timeout=AWS_CONNECT_TIMEOUT_S,
+            read_timeout=AWS_READ_TIMEOUT_S,
+        ),
+    )
 
 
 def reset_caches() -> None:

@@ -9,10 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-import botocore.session
-from botocore.config import Config
-
-from billing.config import settings
+from billing.config import aws_client
 from billing.store.table import translated_errors
 
 if TYPE_CHECKING:
@@ -28,10 +25,5 @@ def send(queue_url: str, body: str, delay_s: int = 0) -> None:
 
 @cache
 def _client() -> SQSClient:
-    # botocore directly, as for DynamoDB: boto3's session layer is not needed for one client.
-    sqs: SQSClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
-        "sqs",
-        endpoint_url=settings().sqs_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2),
-    )
+    sqs: SQSClient = aws_client("sqs")
     return sqs

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from billing import clock
 from billing.domain.customers import Customer, PageQuery
-from billing.domain.errors import BillingError
+from billing.domain.errors import BillingError, StoreUnavailable
 from billing.store import holdings, profiles, writes
 from billing.store.profiles import pk_of
 from billing.store.writes import Write
@@ -54,12 +54,25 @@ def create(customer: Customer, also: list[Write] | None = None) -> None:
     profile and its guards in one transaction. `also` joins that transaction (plan versions
     marked in use). Losing to another creation leaves nothing behind."""
     pk, owner = pk_of(customer), customer.internal_id
-    holdings.put_ahead(pk, owner, customer.holdings)
     try:
+        holdings.put_ahead(pk, owner, customer.holdings)
         writes.run(profiles.created(customer, clock.now_ms()) + (also or []))
+    except StoreUnavailable:
+        # A write that timed out may have landed, only its answer lost. Read back first (a
+        # failing read leaves the holdings, invisible, rather than strip a live customer):
+        # if the profile is ours, the customer is created with all it holds.
+        if _owner_of(pk) == owner:
+            return
+        holdings.remove_owned(pk, owner)
+        raise
     except BillingError:
         holdings.remove_owned(pk, owner)
         raise
+
+
+def _owner_of(pk: str) -> str | None:
+    found = _load_partition(pk)
+    return None if found is None else found.internal_id
 
 
 def save(before: Customer, after: Customer) -> Customer:

@@ -9,8 +9,6 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
@@ -20,7 +18,7 @@ from botocore.exceptions import (
 )
 
 from billing import numbers
-from billing.config import settings
+from billing.config import aws_client, settings
 from billing.domain.errors import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -44,18 +42,7 @@ _TRANSIENT = {
 
 @cache
 def client() -> DynamoDBClient:
-    # botocore directly: boto3's session and resource layers are not needed for one
-    # client, and importing them is a good part of a cold start.
-    configured = settings()
-    dynamodb: DynamoDBClient = botocore.session.get_session().create_client(  # type: ignore[assignment]
-        "dynamodb",
-        endpoint_url=configured.dynamodb_endpoint_url,
-        config=Config(
-            retries={"mode": "standard", "max_attempts": 4},
-            connect_timeout=2,
-            read_timeout=5,
-        ),
-    )
+    dynamodb: DynamoDBClient = aws_client("dynamodb")
     return dynamodb
 
 
