@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from billing.domain.errors import StoreUnavailable
 from billing.store import keys
 from billing.store.table import client, error_code, from_item, table_name, translated_errors
 
@@ -146,7 +147,9 @@ def record_queued(
         for reason in reasons:
             if reason.get("Code") == "ConditionalCheckFailed":
                 return held_by(dict(reason.get("Item", {})))
-        raise  # a conflict with a concurrent write of the same keys: the caller retries
+        # Cancelled by a concurrent transaction on the same keys (TransactionConflict): as
+        # for a single write meeting one, the store is busy and the caller retries.
+        raise StoreUnavailable from error
     return None
 
 
