@@ -18,8 +18,8 @@ from local.stripe_emulator import (
     expand,
     hooks,
     hosted,
+    invoice_lines,
     pagination,
-    pricing,
     prorations,
 )
 from local.stripe_emulator import params as p
@@ -205,138 +205,16 @@ def draft(
             "type": "subscription_details",
         }
     for line in lines:
-        add_line(invoice, line)
+        invoice_lines.add_line(invoice, line)
     if include_pending:
         sub_id = subscription["id"] if subscription else None
         for item in store.live(ITEM_OBJECT)[::-1]:
-            if _pending_for(item, customer["id"], currency, sub_id):
-                attach_item(invoice, item)
+            if invoice_lines.pending_for(item, customer["id"], currency, sub_id):
+                invoice_lines.attach_item(invoice, item)
     if stored:
         store.insert(invoice)
         events.emit(store, "invoice.created", invoice, now)
     return invoice
-
-
-def _pending_for(item: JsonObject, customer_id: str, currency: str, sub_id: str | None) -> bool:
-    """A pending item goes on the customer's next invoice, or its own subscription's."""
-    if item["invoice"] is not None or item["customer"] != customer_id:
-        return False
-    parent = item["parent"]
-    item_sub = parent["subscription_details"]["subscription"] if parent else None
-    return item["currency"] == currency and item_sub in (None, sub_id)
-
-
-def subscription_line(
-    price: JsonObject,
-    quantity: int,
-    subscription_id: str,
-    item_id: str,
-    period: tuple[int, int],
-    description: str,
-) -> JsonObject:
-    """An invoice line charging a subscription item for one period: ``price`` with its
-    tiers (see `prorations.billed_price`), rounded once."""
-    amount = pricing.line_amount(price, quantity)
-    return {
-        "object": "line_item",
-        "amount": amount,
-        "currency": price["currency"],
-        "description": description,
-        "discount_amounts": [],
-        "discountable": True,
-        "discounts": [],
-        "livemode": False,
-        "metadata": {},
-        "parent": {
-            "invoice_item_details": None,
-            "subscription_item_details": {
-                "invoice_item": None,
-                "proration": False,
-                "proration_details": {"credited_items": None},
-                "subscription": subscription_id,
-                "subscription_item": item_id,
-            },
-            "type": "subscription_item_details",
-        },
-        "period": {"end": period[1], "start": period[0]},
-        "pretax_credit_amounts": [],
-        "pricing": _pricing(price),
-        "quantity": quantity,
-        "subtotal": amount,
-        "taxes": [],
-    }
-
-
-def attach_item(invoice: JsonObject, item: JsonObject) -> None:
-    """Puts a pending invoice item on a draft invoice as one line."""
-    item["invoice"] = invoice["id"]
-    add_line(invoice, _item_line(item))
-
-
-def _item_line(item: JsonObject) -> JsonObject:
-    parent = item["parent"]
-    return {
-        "object": "line_item",
-        "amount": item["amount"],
-        "currency": item["currency"],
-        "description": item["description"],
-        "discount_amounts": [],
-        "discountable": item["discountable"],
-        "discounts": [],
-        "livemode": False,
-        "metadata": dict(item["metadata"]),
-        "parent": {
-            "invoice_item_details": {
-                "invoice_item": item["id"],
-                "proration": item["proration"],
-                "proration_details": {"credited_items": None},
-                "subscription": (
-                    parent["subscription_details"]["subscription"] if parent else None
-                ),
-            },
-            "subscription_item_details": None,
-            "type": "invoice_item_details",
-        },
-        "period": dict(item["period"]),
-        "pretax_credit_amounts": [],
-        "pricing": item["pricing"],
-        "quantity": item["quantity"],
-        "subtotal": item["amount"],
-        "taxes": [],
-    }
-
-
-def add_line(invoice: JsonObject, line: JsonObject) -> None:
-    line = {"id": f"il_{invoice['id'][3:]}{len(invoice['lines']['data'])}", **line}
-    line["invoice"] = invoice["id"]
-    invoice["lines"]["data"].append(line)
-    _retotal(invoice)
-
-
-def remove_item_line(invoice: JsonObject, item_id: str) -> None:
-    """Takes a deleted invoice item's line off a draft invoice."""
-    invoice["lines"]["data"] = [
-        line
-        for line in invoice["lines"]["data"]
-        if (line["parent"].get("invoice_item_details") or {}).get("invoice_item") != item_id
-    ]
-    _retotal(invoice)
-
-
-def _retotal(invoice: JsonObject) -> None:
-    lines = invoice["lines"]
-    total = sum(int(each["amount"]) for each in lines["data"])
-    invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total)
-    invoice.update(total_excluding_tax=total, amount_due=max(total, 0))
-    invoice["amount_remaining"] = invoice["amount_due"]
-
-
-def _pricing(price: JsonObject) -> JsonObject:
-    return {
-        "price_details": {"price": price["id"], "product": price["product"]},
-        "type": "price_details",
-        "unit_amount_decimal": price["unit_amount_decimal"],
-    }
 
 
 # -- lifecycle -----------------------------------------------------------------------------
@@ -765,9 +643,9 @@ def create_preview(request: ApiRequest) -> JsonObject:
         sub_id = subscription["id"] if subscription else None
         currency = subscription["currency"] if subscription else None
         lines += [
-            _item_line(item)
+            invoice_lines.item_line(item)
             for item in store.live(ITEM_OBJECT)[::-1]
-            if _pending_for(item, customer["id"], currency or item["currency"], sub_id)
+            if invoice_lines.pending_for(item, customer["id"], currency or item["currency"], sub_id)
         ]
     preview = draft(
         store,
@@ -813,7 +691,9 @@ def _preview_new_subscription(request: ApiRequest) -> JsonObject:
     for spec in specs:
         name = prorations.product_name(store, spec.price)
         description = f"{spec.quantity} {prorations.TIMES} {name}"
-        line = subscription_line(spec.price, spec.quantity, "", "", (start, end), description)
+        line = invoice_lines.subscription_line(
+            spec.price, spec.quantity, "", "", (start, end), description
+        )
         # No subscription (nor item) exists yet to name.
         line["parent"]["subscription_item_details"]["subscription"] = None
         lines.append(line)
@@ -835,7 +715,7 @@ def _preview_new_subscription(request: ApiRequest) -> JsonObject:
 
 def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
     """As the invoice the change makes shows it: an invoice item's line, not created yet."""
-    return _item_line(
+    return invoice_lines.item_line(
         {
             # Stripe names the item the change will create in the preview's line too.
             "id": f"ii_{random_token()}",
@@ -846,7 +726,7 @@ def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
             "metadata": {},
             "parent": {"subscription_details": {"subscription": subscription_id}},
             "period": {"end": each.period[1], "start": each.period[0]},
-            "pricing": _pricing(each.price),
+            "pricing": invoice_lines.line_pricing(each.price),
             "proration": True,
             "quantity": each.quantity,
         }
@@ -866,7 +746,7 @@ def _next_period_line(
     product = store.find("product", str(spec.price["product"]))
     name = product["name"] if product else spec.price["product"]
     description = f"{spec.quantity} \N{MULTIPLICATION SIGN} {name}"
-    return subscription_line(
+    return invoice_lines.subscription_line(
         spec.price, spec.quantity, subscription_id, spec.item_id or "", period, description
     )
 

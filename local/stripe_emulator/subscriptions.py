@@ -17,6 +17,7 @@ from local.stripe_emulator import (
     events,
     expand,
     hooks,
+    invoice_lines,
     invoiceitems,
     invoices,
     pagination,
@@ -277,7 +278,7 @@ def _first_invoice(
         period=(item["current_period_start"], item["current_period_start"]),
     )
     for spec in one_time:
-        invoices.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
+        invoice_lines.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
     subscription["latest_invoice"] = invoice["id"]
     if invoice["collection_method"] == "send_invoice" and not trial:
         invoice["automatically_finalizes_at"] = now + invoices.SEND_INVOICE_DRAFT_S
@@ -836,7 +837,7 @@ def _period_line(
     else:
         unit = pricing.unit_label(price)
         description = f"{quantity} {TIMES} {name} (at {unit} / {price['recurring']['interval']})"
-    line = invoices.subscription_line(
+    line = invoice_lines.subscription_line(
         price, quantity, subscription["id"], item["id"], period, description
     )
     if free:
