@@ -20,17 +20,15 @@ from local.stripe_emulator import (
     hosted,
     invoice_lines,
     pagination,
-    prorations,
 )
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_intents as intents
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import Params
-from local.stripe_emulator.prorations import ItemSpec, Proration
 from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
-from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
-from local.stripe_emulator.timeline import now_for, period_end
+from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.timeline import now_for
 
 OBJECT = "invoice"
 URL = "/v1/invoices"
@@ -59,7 +57,6 @@ _DAY_S = 86400
 def register(router: Router) -> None:
     router.object_types.add(OBJECT)
     router.add("POST", URL, create)
-    router.add("POST", f"{URL}/create_preview", create_preview)
     router.add("GET", URL, list_invoices)
     router.add("GET", f"{URL}/{{id}}", retrieve)
     router.add("POST", f"{URL}/{{id}}", update)
@@ -558,197 +555,6 @@ def days_until_due(params: Params) -> int | None:
     if "days_until_due" not in params:
         raise missing_param("days_until_due")
     return p.integer(params, "days_until_due", minimum=0, maximum=730)
-
-
-_PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
-_PREVIEW_DETAILS = ("cancel_now", "items", "proration_behavior", "proration_date")
-_PRORATIONS = ("always_invoice", "create_prorations", "none")
-
-
-def create_preview(request: ApiRequest) -> JsonObject:
-    """``POST /v1/invoices/create_preview``: the invoice a subscription change would make,
-    built and answered but never stored (no object, no event, nothing charged).
-
-    ``always_invoice`` previews the invoice made at once (the prorations alone); otherwise
-    the subscription's next invoice: its items as changed for the next period, with the
-    prorations (``create_prorations``, the default) and pending items it would carry.
-    """
-    params, store = request.params, request.store
-    p.reject_unknown(params, _PREVIEW_PARAMS)
-    if "subscription" not in params:
-        if "customer" not in params:
-            raise missing_param("customer")
-        if "subscription_details" in params:
-            return _render(request, _preview_new_subscription(request))
-    subscription = (
-        store.require(SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription")
-        if "subscription" in params
-        else None
-    )
-    customer_id = p.string(params, "customer") if "customer" in params else None
-    if subscription is not None:
-        if customer_id not in (None, subscription["customer"]):
-            raise invalid_param("customer", "The subscription belongs to another customer.")
-        customer_id = subscription["customer"]
-    assert customer_id is not None
-    customer = methods.require_customer(store, customer_id)
-    now = now_for(store, customer["id"], request.now)
-    details = (p.hash_or_null(params, "subscription_details") or {}) if subscription else {}
-    p.reject_unknown(details, _PREVIEW_DETAILS, prefix="subscription_details")
-    with p.nested("subscription_details"):
-        proration = (
-            p.choice(details, "proration_behavior", _PRORATIONS)
-            if "proration_behavior" in details
-            else "create_prorations"
-        )
-        at = p.integer(details, "proration_date") if "proration_date" in details else now
-        cancel_now = "cancel_now" in details and p.boolean(details, "cancel_now")
-        if cancel_now and "items" in details:
-            raise invalid_param(
-                "subscription_details[items]", "You cannot pass items with cancel_now."
-            )
-        specs = (
-            prorations.item_specs(store, details, current=subscription)
-            if subscription is not None and "items" in details
-            else None
-        )
-    if cancel_now:
-        # The final invoice a cancel with invoice_now makes: the credits for the unused time
-        # (unless proration is none) and the pending items, no next period.
-        specs = []
-    lines: list[JsonObject] = []
-    period: tuple[int, int] | None = None
-    if subscription is not None:
-        changes = specs or []
-        prorated = (
-            []
-            if proration == "none" or subscription["status"] == "trialing"
-            else prorations.prorations(store, subscription, changes, at)
-        )
-        lines += [_proration_line(subscription["id"], each) for each in prorated]
-        if cancel_now:
-            period = (at, at)
-        elif proration != "always_invoice":
-            period = _next_period(subscription, prorations.current_period(subscription)[1])
-            kept = specs or [
-                ItemSpec(
-                    item["id"], prorations.billed_price(store, item), int(item["quantity"]), {}
-                )
-                for item in subscription["items"]["data"]
-            ]
-            lines += [_next_period_line(store, subscription["id"], spec, period) for spec in kept]
-        else:
-            period = (at, at)
-    if proration != "always_invoice" or cancel_now:
-        sub_id = subscription["id"] if subscription else None
-        currency = subscription["currency"] if subscription else None
-        lines += [
-            invoice_lines.item_line(item)
-            for item in store.live(ITEM_OBJECT)[::-1]
-            if invoice_lines.pending_for(item, customer["id"], currency or item["currency"], sub_id)
-        ]
-    preview = draft(
-        store,
-        now,
-        request.base_url,
-        customer,
-        currency=subscription["currency"] if subscription else "usd",
-        billing_reason="upcoming" if proration != "always_invoice" else "subscription_update",
-        subscription=subscription,
-        lines=lines,
-        include_pending=False,
-        period=period,
-        stored=False,
-    )
-    # A preview is no invoice: it has no page and an id of its own kind.
-    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
-    return _render(request, preview)
-
-
-_NEW_SUBSCRIPTION_DETAILS = ("items", "start_date")
-
-
-def _preview_new_subscription(request: ApiRequest) -> JsonObject:
-    """The first invoice of a subscription not created yet (``customer`` and
-    ``subscription_details[items]``): each item for its first whole period from
-    ``start_date`` (default: now, on the customer's clock). Nothing is stored."""
-    params, store = request.params, request.store
-    customer = methods.require_customer(store, p.string(params, "customer"))
-    details = p.hash_or_null(params, "subscription_details") or {}
-    with p.nested("subscription_details"):
-        p.reject_unknown(details, _NEW_SUBSCRIPTION_DETAILS)
-        if "items" not in details:
-            raise missing_param("items")
-        specs = prorations.item_specs(store, details, current=None)
-        start = (
-            p.integer(details, "start_date", minimum=0)
-            if "start_date" in details
-            else now_for(store, customer["id"], request.now)
-        )
-    recurring = specs[0].price["recurring"]
-    end = period_end(start, start, recurring["interval"], int(recurring["interval_count"]))
-    lines = []
-    for spec in specs:
-        name = prorations.product_name(store, spec.price)
-        description = f"{spec.quantity} {prorations.TIMES} {name}"
-        line = invoice_lines.subscription_line(
-            spec.price, spec.quantity, "", "", (start, end), description
-        )
-        # No subscription (nor item) exists yet to name.
-        line["parent"]["subscription_item_details"]["subscription"] = None
-        lines.append(line)
-    preview = draft(
-        store,
-        start,
-        request.base_url,
-        customer,
-        currency=specs[0].price["currency"],
-        billing_reason="upcoming",
-        lines=lines,
-        include_pending=False,
-        period=(start, start),
-        stored=False,
-    )
-    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
-    return preview
-
-
-def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
-    """As the invoice the change makes shows it: an invoice item's line, not created yet."""
-    return invoice_lines.item_line(
-        {
-            # Stripe names the item the change will create in the preview's line too.
-            "id": f"ii_{random_token()}",
-            "amount": each.amount,
-            "currency": each.price["currency"],
-            "description": each.description,
-            "discountable": False,
-            "metadata": {},
-            "parent": {"subscription_details": {"subscription": subscription_id}},
-            "period": {"end": each.period[1], "start": each.period[0]},
-            "pricing": invoice_lines.line_pricing(each.price),
-            "proration": True,
-            "quantity": each.quantity,
-        }
-    )
-
-
-def _next_period(subscription: JsonObject, end: int) -> tuple[int, int]:
-    """The billing period after the one ending at ``end``."""
-    recurring = subscription["items"]["data"][0]["price"]["recurring"]
-    anchor = int(subscription["billing_cycle_anchor"])
-    return end, period_end(anchor, end, recurring["interval"], int(recurring["interval_count"]))
-
-
-def _next_period_line(
-    store: ObjectStore, subscription_id: str, spec: ItemSpec, period: tuple[int, int]
-) -> JsonObject:
-    product = store.find("product", str(spec.price["product"]))
-    name = product["name"] if product else spec.price["product"]
-    description = f"{spec.quantity} \N{MULTIPLICATION SIGN} {name}"
-    return invoice_lines.subscription_line(
-        spec.price, spec.quantity, subscription_id, spec.item_id or "", period, description
-    )
 
 
 def retrieve(request: ApiRequest) -> JsonObject:
