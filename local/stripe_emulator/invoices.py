@@ -185,25 +185,34 @@ def draft(
         # Sent to be paid: due that many days after the invoice is made.
         invoice.update(collection_method="send_invoice", due_date=now + days * DAY_S)
     if subscription is not None:
-        invoice["parent"] = {
-            "quote_details": None,
-            "subscription_details": {
-                "metadata": dict(subscription["metadata"]),
-                "subscription": subscription["id"],
-            },
-            "type": "subscription_details",
-        }
+        invoice["parent"] = _parent(subscription)
     for line in lines:
         invoice_lines.add_line(invoice, line)
     if include_pending:
-        sub_id = subscription["id"] if subscription else None
-        for item in store.live(ITEM_OBJECT)[::-1]:
-            if invoice_lines.pending_for(item, customer["id"], currency, sub_id):
-                invoice_lines.attach_item(invoice, item)
+        _take_pending(store, invoice, subscription)
     if stored:
         store.insert(invoice)
         events.emit(store, "invoice.created", invoice, now)
     return invoice
+
+
+def _parent(subscription: JsonObject) -> JsonObject:
+    return {
+        "quote_details": None,
+        "subscription_details": {
+            "metadata": dict(subscription["metadata"]),
+            "subscription": subscription["id"],
+        },
+        "type": "subscription_details",
+    }
+
+
+def _take_pending(store: ObjectStore, invoice: JsonObject, subscription: JsonObject | None) -> None:
+    """Puts the customer's pending items on the draft (oldest first)."""
+    sub_id = subscription["id"] if subscription else None
+    for item in store.live(ITEM_OBJECT)[::-1]:
+        if invoice_lines.pending_for(item, invoice["customer"], invoice["currency"], sub_id):
+            invoice_lines.attach_item(invoice, item)
 
 
 # -- lifecycle -----------------------------------------------------------------------------
