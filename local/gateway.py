@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.iam import IamAuthorizer
 from local.lambda_state import invocation, keep_request_state_per_instance
 from local.template import Route
 
@@ -149,7 +150,14 @@ class _Server(ThreadingHTTPServer):
 class LocalHttpApi:
     """The routes of template.yaml served on localhost."""
 
-    def __init__(self, routes: list[Route], pages: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        pages: dict[str, str] | None = None,
+        authorizer: IamAuthorizer | None = None,
+    ) -> None:
+        # ApiAuth=iam: every route but those open under IAM needs a SigV4 signature.
+        self.authorizer = authorizer
         # Pages of the local stack itself (not template routes): path -> HTML (JSON where
         # the path ends in .json).
         self.pages = dict(pages or {})
@@ -232,9 +240,21 @@ class LocalHttpApi:
         for name, value in request.headers.items():
             key = name.lower()  # HTTP APIs lowercase header names and join repeats with commas
             headers[key] = f"{headers[key]},{value}" if key in headers else value
+        authorized = None
+        if self.authorizer is not None and not pool.route.open_under_iam:
+            authorized = self.authorizer.authorize(
+                request.command, request.path, headers, body, pool.route.route_key
+            )
+            if authorized is None:  # as API Gateway: no function runs
+                _reply(
+                    request, 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
+                )
+                return
         event = http_api_event(
             pool.route, request.command, request.path, headers, body, request.client_address[0]
         )
+        if authorized is not None:
+            event["requestContext"]["authorizer"] = authorized
         try:
             result = pool.invoke(event)
         except Exception:  # a crashed function is a 500 from API Gateway, as in AWS
