@@ -78,6 +78,14 @@ class FunctionPool:
         finally:
             self._idle.put(handler)
 
+    def discard_idle(self) -> None:
+        """Forgets the warm instances: the next request starts a new one (cold)."""
+        while True:
+            try:
+                self._idle.get_nowait()
+            except queue.Empty:
+                return
+
     def _cold_start(self) -> Handler:
         module_file, _, function = self.route.handler.rpartition(".")
         path = self.route.code_dir / f"{module_file.replace('.', '/')}.py"
@@ -176,6 +184,13 @@ class LocalHttpApi:
         # Called with (method, path, status, body) of every function's answer before it is
         # sent: the test suites check answers against Autumn's published document there.
         self.observers: list[Callable[[str, str, int, bytes], None]] = []
+
+    def discard_instances(self) -> None:
+        """As Lambda after a configuration change: every later request runs in a new
+        instance, which reads the configuration afresh."""
+        pools = [*self._pools.values(), *(pool for _, _, pool in self._greedy)]
+        for pool in [*pools, *([self._default] if self._default else [])]:
+            pool.discard_idle()
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         api = self

@@ -227,6 +227,16 @@ class LocalStack:
             self._stoppers.append(poller.stop)
         return self
 
+    def redeploy(self, **variables: str) -> None:
+        """A deployment changing the functions' environment (a new ApiKeyHashes, ...): in
+        AWS every instance after it is a new one, reading its settings afresh."""
+        from billing.config import reset_caches
+
+        os.environ.update(variables)
+        reset_caches()
+        if self.http_api is not None:
+            self.http_api.discard_instances()
+
     def _realism(self) -> Realism | None:
         config = self.config
         if config.webhook_delivery not in MODES:
