@@ -295,7 +295,7 @@ def autumn_answers(request: pytest.FixtureRequest) -> Iterator[None]:
 def audit_drifts(stack: LocalStack) -> list[Any]:
     """Every drift the billing audit finds on the stack now (one pass, in this process; the
     Stripe listing skipped while the emulator holds no subscription)."""
-    from billing.services.audit import audit_customers
+    from billing.services.billing.audit import audit_customers
     from billing.stripe_api import get_gateway
 
     stack.settle()  # every webhook delivered and every queue drained
