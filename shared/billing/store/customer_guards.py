@@ -18,7 +18,7 @@ def load_unclaimed_pk(email: str) -> str | None:
             client()
             .get_item(
                 TableName=table_name(),
-                Key=_key(keys.email_guard_pk(normalized_email(email)), "ANON"),
+                Key=_key(keys.email_guard_pk(normalized_email(email)), keys.EMAIL_GUARD_SK),
                 ConsistentRead=True,
             )
             .get("Item")
@@ -33,7 +33,7 @@ def linked_pk(stripe_id: str) -> str | None:
     with translated_errors():
         found = client().get_item(
             TableName=table_name(),
-            Key=_key(keys.stripe_customer_pk(stripe_id), "LINK"),
+            Key=_key(keys.stripe_customer_pk(stripe_id), keys.STRIPE_LINK_SK),
             ConsistentRead=True,
         )
     item = found.get("Item")
@@ -49,7 +49,7 @@ def claim_email(customer: Customer) -> Write:
             "Item": to_item(
                 {
                     "PK": keys.email_guard_pk(normalized_email(customer.email)),
-                    "SK": "ANON",
+                    "SK": keys.EMAIL_GUARD_SK,
                     "entity": "email_guard",
                     "internal_id": customer.internal_id,
                 }
@@ -66,7 +66,7 @@ def release_email(customer: Customer) -> Write:
         "Delete",
         {
             "TableName": table_name(),
-            "Key": _key(keys.email_guard_pk(normalized_email(customer.email)), "ANON"),
+            "Key": _key(keys.email_guard_pk(normalized_email(customer.email)), keys.EMAIL_GUARD_SK),
             "ConditionExpression": "internal_id = :iid",
             "ExpressionAttributeValues": {":iid": {"S": customer.internal_id}},
         },
@@ -82,7 +82,7 @@ def claim_stripe_customer(stripe_id: str, customer_pk: str) -> Write:
             "Item": to_item(
                 {
                     "PK": keys.stripe_customer_pk(stripe_id),
-                    "SK": "LINK",
+                    "SK": keys.STRIPE_LINK_SK,
                     "entity": "stripe_customer_link",
                     "customer_pk": customer_pk,
                 }
@@ -100,7 +100,7 @@ def release_stripe_customer(stripe_id: str, customer_pk: str) -> Write:
         "Delete",
         {
             "TableName": table_name(),
-            "Key": _key(keys.stripe_customer_pk(stripe_id), "LINK"),
+            "Key": _key(keys.stripe_customer_pk(stripe_id), keys.STRIPE_LINK_SK),
             "ConditionExpression": "customer_pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": customer_pk}},
         },
@@ -113,7 +113,7 @@ def relink_stripe_customer(stripe_id: str, old_pk: str, new_pk: str) -> Write:
         "Update",
         {
             "TableName": table_name(),
-            "Key": _key(keys.stripe_customer_pk(stripe_id), "LINK"),
+            "Key": _key(keys.stripe_customer_pk(stripe_id), keys.STRIPE_LINK_SK),
             "UpdateExpression": "SET customer_pk = :new",
             "ConditionExpression": "customer_pk = :old",
             "ExpressionAttributeValues": {":old": {"S": old_pk}, ":new": {"S": new_pk}},

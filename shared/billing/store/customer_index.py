@@ -20,8 +20,10 @@ _MAX_READS_PER_PAGE = 10
 def page(query: PageQuery) -> tuple[list[Customer], str | None]:
     """One page of profiles in creation order, cut after filtering: a page holds `limit`
     matches unless the listing ends; the cursor is opaque to callers."""
-    lowest = f"{query.created_from or 0:015d}"
-    highest = f"{query.created_to if query.created_to is not None else MAX_CREATED_AT:015d}#~"
+    lowest, highest = keys.customers_index_range(
+        query.created_from or 0,
+        query.created_to if query.created_to is not None else MAX_CREATED_AT,
+    )
     params: dict[str, Any] = {
         "TableName": table_name(),
         "IndexName": "GSI1",
