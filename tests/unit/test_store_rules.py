@@ -80,7 +80,7 @@ def key_literals(tree: ast.Module) -> Iterator[tuple[int, str]]:
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and _is_key_attribute(key) and _is_text(value):
-                    yield value.lineno, f"literal {key.value} value"
+                    yield value.lineno, f"literal {key.value!r} value"
         elif isinstance(node, ast.Assign) and _is_text(node.value):
             for target in node.targets:
                 named = isinstance(target, ast.Name) and target.id.endswith(("_SK", "_PK"))
