@@ -58,11 +58,13 @@ def billing_client(service: Service) -> Any:
 
 @dataclass
 class Step:
-    """The `nth` call (from 1) of `operation` on `service`."""
+    """The `nth` call (from 1) of `operation` on `service`; `thread` names the thread that
+    made it when recorded (a queue's worker runs on its poller's thread)."""
 
     service: Service
     operation: str
     nth: int
+    thread: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.operation}#{self.nth}"
@@ -93,7 +95,8 @@ def recording(*services: Service) -> Iterator[list[Step]]:
             with lock:
                 key = (_service, model.name)
                 counts[key] = counts.get(key, 0) + 1
-                steps.append(Step(_service, model.name, counts[key]))
+                thread = threading.current_thread().name
+                steps.append(Step(_service, model.name, counts[key], thread))
 
         events.register(f"before-call.{service}", seen, unique_id="fault-recorder")
         registered.append((events, service))

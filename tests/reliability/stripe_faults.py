@@ -27,6 +27,10 @@ class Lost:
     times: int
     lost: int = 0
 
+    @property
+    def fired(self) -> int:
+        return self.lost
+
 
 @contextmanager
 def answers_lost(method: str, path_prefix: str, times: int = 3) -> Iterator[Lost]:
@@ -39,7 +43,7 @@ def answers_lost(method: str, path_prefix: str, times: int = 3) -> Iterator[Lost
     original = stripe.new_default_http_client
     base: Any = type(original())
 
-    class Losing(base):  # type: ignore[misc, valid-type]
+    class Losing(base):  # type: ignore[misc]
         def request(self, method: str, url: str, headers: Any, post_data: Any = None) -> Any:
             answer = super().request(method, url, headers, post_data)
             with lock:
@@ -51,13 +55,15 @@ def answers_lost(method: str, path_prefix: str, times: int = 3) -> Iterator[Lost
                 if hit:
                     rule.lost += 1
             if hit:
-                raise stripe.APIConnectionError("Injected: the answer timed out", should_retry=True)
+                raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
+                    "Injected: the answer timed out", should_retry=True
+                )
             return answer
 
     def losing_client(*args: Any, **kwargs: Any) -> Any:
         return Losing(*args, **kwargs)
 
-    stripe.new_default_http_client = losing_client  # type: ignore[assignment]
+    stripe.new_default_http_client = losing_client
     gateway.gateway.cache_clear()
     try:
         yield rule

@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from billing import numbers
 from billing.api import body
 from billing.api.auth import authenticate, iam_caller
-from billing.api.errors import error_response, unexpected_error_response
+from billing.api.errors import error_response, logger, unexpected_error_response
 from billing.config import settings
-from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound
+from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound, StoreUnavailable
 
 _MAX_IDEMPOTENCY_KEY = 255
 
@@ -117,5 +117,10 @@ def _idempotent(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) ->
     except Exception:
         idempotency.finish(key, fingerprint, 500, "", None)
         raise
-    idempotency.finish(key, fingerprint, response.status_code, str(response.body or ""), code)
+    try:
+        idempotency.finish(key, fingerprint, response.status_code, str(response.body or ""), code)
+    except StoreUnavailable:
+        # The work is done and answered; only its record for retries is not. The key's lock
+        # lapses on its own (a retry meanwhile is told the key is in progress).
+        logger.warning("an idempotent answer was not kept", extra={"status": response.status_code})
     return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from billing.domain.errors import BillingInProgress
+from billing.domain.errors import BillingInProgress, StoreUnavailable
 from billing.store import keys, writes
 from billing.store.table import Item, table_name
 from billing.store.writes import Write
@@ -20,6 +20,16 @@ def take(customer_id: str, holder: str, now_ms: int, lease_ms: int) -> None:
     """Takes the lock for `holder` (a request's own token); BillingInProgress if another
     holder's lease still runs."""
     until = now_ms + lease_ms
+    try:
+        _put(customer_id, holder, until, now_ms)
+    except StoreUnavailable:
+        # The put may have landed with only its answer lost: given back (it is this
+        # holder's), so the caller's retry is not refused until the lease ends.
+        release(customer_id, holder)
+        raise
+
+
+def _put(customer_id: str, holder: str, until: int, now_ms: int) -> None:
     writes.run(
         [
             Write(
@@ -44,8 +54,9 @@ def take(customer_id: str, holder: str, now_ms: int, lease_ms: int) -> None:
 
 def release(customer_id: str, holder: str) -> None:
     """Gives the lock back, if it is still this holder's (a lease that ran out may have
-    passed to another caller: that one keeps it)."""
-    with contextlib.suppress(BillingInProgress):
+    passed to another caller: that one keeps it). Never fails the change it ends: if the
+    store fails now, the lease frees the lock when it runs out."""
+    with contextlib.suppress(BillingInProgress, StoreUnavailable):
         writes.run(
             [
                 Write(

@@ -73,7 +73,34 @@ def try_lock(
 ) -> StoredRequest | None:
     """Takes the key for this request. Returns None when taken, else the record holding it."""
     item = _record(key, fingerprint, IN_PROGRESS, now_ms + lock_ms, now_ms // 1000 + ttl_s)
-    return _put_unless_held(_guarded_put(item, now_ms))
+    try:
+        return _put_unless_held(_guarded_put(item, now_ms))
+    except StoreUnavailable:
+        # The put may have landed with only its answer lost: this very lock is freed, so
+        # the caller's retry is not turned away for the lock's whole time.
+        _unlock(key, fingerprint, now_ms + lock_ms)
+        raise
+
+
+def _unlock(key: str, fingerprint: str, until_ms: int) -> None:
+    """Deletes the lock `try_lock` wrote, if it is there (best effort: else it expires)."""
+    try:
+        with translated_errors():
+            client().delete_item(
+                TableName=table_name(),
+                Key=_key(key),
+                ConditionExpression=(
+                    "fingerprint = :fp AND #status = :in_progress AND locked_until_ms = :until"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":fp": {"S": fingerprint},
+                    ":in_progress": {"S": IN_PROGRESS},
+                    ":until": {"N": str(until_ms)},
+                },
+            )
+    except (ClientError, StoreUnavailable):
+        pass  # not this lock, or the store still failing: the lock's time frees it
 
 
 def answer_put(

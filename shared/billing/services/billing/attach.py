@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
+from aws_lambda_powertools import Logger
+
 from billing import clock
 from billing.config import settings
 from billing.domain.attach import (
@@ -41,6 +43,8 @@ from billing.domain.errors import (
     InvalidRequest,
     PlanAlreadyAttached,
     PlanNotFound,
+    StoreUnavailable,
+    StripeUnavailable,
 )
 from billing.domain.features import Feature
 from billing.domain.plans import Customization, FreeTrial, Plan, customized
@@ -68,6 +72,8 @@ from billing.stripe_api.payments import (
     ScheduledSwitch,
 )
 from billing.stripe_api.subscriptions import StripeSubscription
+
+logger = Logger(child=True)
 
 ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 
@@ -324,7 +330,7 @@ def _invoiced(
     purchases.record(purchase.id, invoice_id=sent.invoice.id)
     granted = mode.enable_now and grant_purchase(purchase.id, sent.subscription_id)
     if granted and sent.subscription_id is not None:
-        sync_subscription(sent.subscription_id, stripe, refuse_early=False)
+        _converged_once_granted(sent.subscription_id, stripe)
     return AttachResult(
         customer_id=command.customer_id,
         payment_url=sent.invoice.hosted_invoice_url,
@@ -400,8 +406,7 @@ def _answer(
     if payment.status == "paid":
         grant_purchase(purchase.id, payment.subscription_id)
         if payment.subscription_id is not None:
-            # Converge: our copy takes the subscription as Stripe bills it now (its items).
-            sync_subscription(payment.subscription_id, stripe, refuse_early=False)
+            _converged_once_granted(payment.subscription_id, stripe)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)
     invoice_id = payment.invoice.id if payment.invoice else None
     # Either way the open invoice's page is where the customer pays (authenticates, or
@@ -593,7 +598,21 @@ def _granted_as_billed(
 ) -> None:
     grant_purchase(purchase_id, subscription_id)
     if subscription_id is not None:
+        _converged_once_granted(subscription_id, stripe)
+
+
+def _converged_once_granted(subscription_id: str, stripe: StripeFactory) -> None:
+    """Our copy takes the subscription as Stripe bills it now (its items). The purchase is
+    paid and granted already: should the store or Stripe fail at this point, the attach is
+    still done (answering a failure would have the caller retry into a 409 for a plan it
+    now holds), and the subscription's own webhooks converge it as they always do."""
+    try:
         sync_subscription(subscription_id, stripe, refuse_early=False)
+    except (StoreUnavailable, StripeUnavailable, BillingInProgress) as error:
+        logger.warning(
+            "converging a granted purchase failed; its webhooks will",
+            extra={"cause": type(error).__name__},
+        )
 
 
 def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:

@@ -15,6 +15,7 @@ Exactly once, whatever Stripe delivers twice or at once:
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -63,13 +64,19 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
     handler = handler_for(command.type) if command.object_id else None
     token = secrets.token_hex(8)  # this delivery's claim: only it may complete or release it
     configured = settings()
-    held = stripe_events.claim(
-        _received(command, delivery.payload),
-        token,
-        now_ms,
-        lease_ms=configured.stripe_event_lease_seconds * 1000,
-        ttl_s=configured.stripe_event_ttl_seconds,
-    )
+    try:
+        held = stripe_events.claim(
+            _received(command, delivery.payload),
+            token,
+            now_ms,
+            lease_ms=configured.stripe_event_lease_seconds * 1000,
+            ttl_s=configured.stripe_event_ttl_seconds,
+        )
+    except StoreUnavailable:
+        # The claim may have landed with only its answer lost: freed (it is this delivery's
+        # token), so Stripe's next delivery is not turned away until the lease runs out.
+        _released_if_possible(command.event_id, token)
+        raise
     if held == stripe_events.COMPLETED:
         return Outcome.DUPLICATE
     if held is not None:
@@ -87,8 +94,21 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
     outcome = Outcome.HANDLED if handler is not None else Outcome.IGNORED
     # False only if this delivery outlived its lease and another took the event over: its
     # effects are done all the same, and the other delivery completes the record.
-    stripe_events.complete(command.event_id, token, outcome.value, clock.now_ms())
+    try:
+        stripe_events.complete(command.event_id, token, outcome.value, clock.now_ms())
+    except StoreUnavailable:
+        # Done, but the record could not say so: freed, so Stripe's next delivery (this one
+        # answers 503) runs the handlers again, which find their work done.
+        _released_if_possible(command.event_id, token)
+        raise
     return outcome
+
+
+def _released_if_possible(event_id: str, token: str) -> None:
+    """Frees this delivery's claim after a store failure; if the store fails again, the
+    claim's lease frees it later."""
+    with suppress(StoreUnavailable):
+        stripe_events.release(event_id, token, StoreUnavailable.__name__)
 
 
 def _command(event: StripeEvent) -> StripeEventCommand:
