@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -15,10 +16,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.gateway import LocalHttpApi
 from local.iam import REGION, IamAuthorizer, Principal, principals_from
 from local.stack import LocalStack
-from local.template import load_template, routes
+from local.template import load_template
 from tests.conftest import SECRET_KEY, table_items, with_metered_balance
 
 
@@ -27,16 +27,23 @@ def principals() -> dict[str, Principal]:
     return {p.role: p for p in principals_from(load_template())}
 
 
+@contextmanager
+def behind_iam(stack: LocalStack) -> Iterator[str]:
+    """The stack's gateway in IAM mode (as LOCAL_API_AUTH=iam starts it) while inside; its
+    warm function instances stay."""
+    gateway = stack.http_api
+    assert gateway is not None
+    gateway.authorizer = IamAuthorizer(principals_from(load_template()))
+    try:
+        yield stack.api_url
+    finally:
+        gateway.authorizer = None
+
+
 @pytest.fixture
 def iam_url(clean_stack: LocalStack) -> Iterator[str]:
-    """The stack's functions behind a gateway in IAM mode (as LOCAL_API_AUTH=iam starts)."""
-    template = load_template()
-    gateway = LocalHttpApi(routes(template), authorizer=IamAuthorizer(principals_from(template)))
-    url = gateway.start()
-    try:
+    with behind_iam(clean_stack) as url:
         yield url
-    finally:
-        gateway.stop()
 
 
 def signed(
@@ -55,13 +62,14 @@ def as_(principal: Principal, url: str, path: str, body: dict[str, Any]) -> http
 
 
 def test_a_signed_call_without_a_key_is_answered(
-    api: httpx.Client, iam_url: str, principals: dict[str, Principal]
+    api: httpx.Client, clean_stack: LocalStack, principals: dict[str, Principal]
 ):
     with_metered_balance(api, included=5)
     body = {"customer_id": "u", "feature_id": "messages", "value": 2}
 
-    tracked = as_(principals["worker"], iam_url, "/v1/balances.track", body)
-    checked = as_(principals["worker"], iam_url, "/v1/balances.check", body)
+    with behind_iam(clean_stack) as url:
+        tracked = as_(principals["worker"], url, "/v1/balances.track", body)
+        checked = as_(principals["worker"], url, "/v1/balances.check", body)
 
     assert tracked.status_code == 200, tracked.text
     assert checked.status_code == 200, checked.text
@@ -125,19 +133,20 @@ def test_a_signature_over_another_body_is_forbidden(
 
 
 def test_the_worker_may_check_and_track_but_not_attach_nor_change_the_catalog(
-    api: httpx.Client, iam_url: str, principals: dict[str, Principal]
+    api: httpx.Client, clean_stack: LocalStack, principals: dict[str, Principal]
 ):
     with_metered_balance(api, included=5)
     worker, admin = principals["worker"], principals["admin"]
     attach = {"customer_id": "u", "plan_id": "pro"}
     feature = {"feature_id": "seats", "name": "Seats", "type": "metered"}
 
-    assert as_(worker, iam_url, "/v1/billing.attach", attach).status_code == 403
-    assert as_(worker, iam_url, "/v1/features.create", feature).status_code == 403
-    assert as_(worker, iam_url, "/v1/customers.get", {"customer_id": "u"}).status_code == 403
-    # The admin policy reaches every route (the plan does not exist: the function says so).
-    assert as_(admin, iam_url, "/v1/billing.attach", attach).json()["code"] == "product_not_found"
-    assert as_(admin, iam_url, "/v1/features.create", feature).status_code == 200
+    with behind_iam(clean_stack) as url:
+        assert as_(worker, url, "/v1/billing.attach", attach).status_code == 403
+        assert as_(worker, url, "/v1/features.create", feature).status_code == 403
+        assert as_(worker, url, "/v1/customers.get", {"customer_id": "u"}).status_code == 403
+        # The admin policy reaches every route (no such plan: the function itself says so).
+        assert as_(admin, url, "/v1/billing.attach", attach).json()["code"] == "product_not_found"
+        assert as_(admin, url, "/v1/features.create", feature).status_code == 200
 
 
 def test_stripe_and_the_dashboard_stay_outside_iam(clean_stack: LocalStack, iam_url: str):
