@@ -10,8 +10,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.iam import MOST_CLOCK_SKEW_S, REGION, IamAuthorizer, principals_from
-from local.stack import StackConfig
+from local.iam import MOST_CLOCK_SKEW_S, REGION, IamAuthorizer, Principal, principals_from
+from local.stack import LocalStack, StackConfig, describe
 from local.template import load_template
 
 HOST = "127.0.0.1:8787"
@@ -32,7 +32,7 @@ def signed_headers(access_key: str, secret: str, region: str = REGION) -> dict[s
 
 
 @pytest.fixture(scope="module")
-def worker():
+def worker() -> Principal:
     return next(p for p in principals_from(load_template()) if p.role == "worker")
 
 
@@ -43,7 +43,7 @@ def authorize(headers: dict[str, str], clock_offset: float = 0.0) -> object:
     return authorizer.authorize("POST", PATH, headers, BODY, f"POST {PATH}")
 
 
-def test_a_fresh_signature_names_the_caller(worker):
+def test_a_fresh_signature_names_the_caller(worker: Principal):
     authorized = authorize(signed_headers(worker.access_key_id, worker.secret_access_key))
 
     assert authorized == {
@@ -60,14 +60,14 @@ def test_a_fresh_signature_names_the_caller(worker):
 
 
 @pytest.mark.parametrize("offset", [MOST_CLOCK_SKEW_S + 5, -(MOST_CLOCK_SKEW_S + 5)])
-def test_a_signature_outside_five_minutes_is_refused(worker, offset: float):
+def test_a_signature_outside_five_minutes_is_refused(worker: Principal, offset: float):
     headers = signed_headers(worker.access_key_id, worker.secret_access_key)
 
     assert authorize(headers, clock_offset=offset) is None
     assert authorize(headers, clock_offset=offset / 2) is not None
 
 
-def test_a_signature_for_another_region_or_a_changed_header_is_refused(worker):
+def test_a_signature_for_another_region_or_a_changed_header_is_refused(worker: Principal):
     other_region = signed_headers(worker.access_key_id, worker.secret_access_key, "eu-west-1")
     changed = signed_headers(worker.access_key_id, worker.secret_access_key)
     changed["content-type"] = "text/plain"
@@ -76,10 +76,18 @@ def test_a_signature_for_another_region_or_a_changed_header_is_refused(worker):
     assert authorize(changed) is None
 
 
-def test_the_local_stack_runs_in_iam_mode_from_its_environment(monkeypatch):
+def test_the_local_stack_runs_in_iam_mode_from_its_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LOCAL_API_AUTH", "iam")
     assert StackConfig.from_env().api_auth == "iam"
     monkeypatch.delenv("LOCAL_API_AUTH")
     assert StackConfig.from_env().api_auth == "key"
     with pytest.raises(ValueError, match="api_auth"):
         StackConfig(api_auth="basic")
+
+
+def test_in_iam_mode_the_local_stack_prints_its_credentials(worker: Principal):
+    printed = describe(LocalStack(StackConfig(api_auth="iam")))
+
+    assert f"{worker.access_key_id} / {worker.secret_access_key}" in printed
+    assert "POST /v1/balances.check, POST /v1/balances.track" in printed
+    assert worker.access_key_id not in describe(LocalStack(StackConfig()))
