@@ -5,9 +5,9 @@ Gateway's 403 and no function runs; the worker policy reaches check and track on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +16,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.iam import REGION, IamAuthorizer, Principal, principals_from
+from local.catalog import CatalogError, push
+from local.iam import REGION, IamAuthorizer, Principal, SigV4, principals_from
 from local.stack import LocalStack
 from local.template import load_template
 from tests.conftest import SECRET_KEY, table_items, with_metered_balance
@@ -49,12 +50,8 @@ def iam_url(clean_stack: LocalStack) -> Iterator[str]:
 def signed(
     url: str, path: str, body: dict[str, Any], access_key: str, secret: str
 ) -> httpx.Response:
-    data = json.dumps(body).encode()
-    request = AWSRequest(
-        method="POST", url=url + path, data=data, headers={"content-type": "application/json"}
-    )
-    SigV4Auth(Credentials(access_key, secret), "execute-api", REGION).add_auth(request)
-    return httpx.post(url + path, content=data, headers=dict(request.headers.items()), timeout=60)
+    """POSTs `body` signed as an AWS SDK signs (botocore's SigV4Auth, via local.iam.SigV4)."""
+    return httpx.post(url + path, json=body, auth=SigV4(access_key, secret), timeout=60)
 
 
 def as_(principal: Principal, url: str, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -156,3 +153,18 @@ def test_stripe_and_the_dashboard_stay_outside_iam(clean_stack: LocalStack, iam_
     assert webhook.status_code == 400  # our function: not a signed Stripe event
     assert webhook.json()["code"] == "invalid_inputs"
     assert dashboard.status_code in (200, 303)
+
+
+def test_make_dev_in_iam_mode_pushes_its_catalog_signed_as_the_admin(
+    clean_stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("features:\n  - id: sso\n    name: SSO\n    type: boolean\n")
+    monkeypatch.setattr(clean_stack.config, "api_auth", "iam")  # as LOCAL_API_AUTH=iam
+
+    with behind_iam(clean_stack) as url:
+        with pytest.raises(CatalogError, match="answered 403"):
+            push(catalog, url, SECRET_KEY)  # the Bearer key alone
+        pushed = push(catalog, url, SECRET_KEY, auth=clean_stack.admin_auth())
+
+    assert [(c.kind, c.id, c.action) for c in pushed] == [("feature", "sso", "create")]
