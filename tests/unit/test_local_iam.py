@@ -76,6 +76,16 @@ def test_a_signature_for_another_region_or_a_changed_header_is_refused(worker: P
     assert authorize(changed) is None
 
 
+def test_an_unknown_key_or_a_signature_over_another_body_is_refused(worker: Principal):
+    unknown = signed_headers("AKIAUNKNOWN000000001", worker.secret_access_key)
+    good = signed_headers(worker.access_key_id, worker.secret_access_key)
+    authorizer = IamAuthorizer(principals_from(load_template()))
+
+    assert authorize(unknown) is None
+    assert authorizer.authorize("POST", PATH, good, BODY, f"POST {PATH}") is not None
+    assert authorizer.authorize("POST", PATH, good, BODY + b" ", f"POST {PATH}") is None
+
+
 def test_the_local_stack_runs_in_iam_mode_from_its_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LOCAL_API_AUTH", "iam")
     assert StackConfig.from_env().api_auth == "iam"
