@@ -16,10 +16,9 @@ from botocore.exceptions import ClientError
 
 from billing import clock, numbers
 from billing.domain.customers import Customer
-from billing.domain.holdings import Grant
 from billing.domain.usage import Deduction, GrantChange
 from billing.store import idempotency, keys
-from billing.store.holdings import OWNER, grant_from_item
+from billing.store.holdings import OWNER
 from billing.store.idempotency import StoredRequest
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, cancellation_codes, table_name
@@ -41,11 +40,11 @@ class UsageEvent(NamedTuple):
 
 
 class GrantsMoved(Exception):
-    """A grant changed since it was read; `fresh` is how it stands now."""
+    """A grant changed since it was read (or the customer moved, or a concurrent write
+    conflicted): read again and decide again."""
 
-    def __init__(self, fresh: list[Grant]) -> None:
+    def __init__(self) -> None:
         super().__init__("a grant changed since it was read")
-        self.fresh = fresh
 
 
 class KeyHeld(Exception):
@@ -137,7 +136,7 @@ def record_batch(
     }
     if seen & set(queued_at):
         raise AlreadyApplied(seen & set(queued_at)) from cancelled
-    raise GrantsMoved([]) from cancelled
+    raise GrantsMoved from cancelled
 
 
 def _fences(customer: Customer, now_ms: int, timestamps: list[int]) -> list[dict[str, Any]]:
@@ -313,10 +312,5 @@ def _why_cancelled(error: ClientError, keyed: int) -> Exception:
     for at in range(len(codes) - keyed, len(codes)):
         if at >= 0 and codes[at] == "ConditionalCheckFailed":
             return KeyHeld(idempotency.held_by(reasons[at].get("Item", {})))
-    fresh = [
-        grant_from_item(reason["Item"])
-        for reason, code in zip(reasons, codes, strict=False)
-        if code == "ConditionalCheckFailed" and "Item" in reason and "body" in reason["Item"]
-    ]
-    # Also a transaction conflicting with a concurrent one: either way, decide again.
-    return GrantsMoved(fresh)
+    # A grant's condition, or a transaction conflicting with a concurrent one: decide again.
+    return GrantsMoved()
