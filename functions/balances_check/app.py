@@ -12,7 +12,7 @@ from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.check import CheckRequest, CheckResponse, check_response
 from billing.config import settings
-from billing.services.check import CheckResult, SentEventKey, check
+from billing.services.balances.check import CheckResult, SentEventKey, check
 from billing.services.idempotency import fingerprint
 
 logger = Logger()

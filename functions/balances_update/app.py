@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.balances import UpdateBalanceRequest
 from billing.api.wire.success import SuccessResponse
-from billing.services.balances import BalanceChange, update_balance
+from billing.services.balances.grants import BalanceChange, update_balance
 
 logger = Logger()
 app = make_app()

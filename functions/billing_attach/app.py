@@ -16,7 +16,7 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.attach import AttachRequest, attach_response
-from billing.services.attach import attach
+from billing.services.billing.attach import attach
 
 logger = Logger()
 app = make_app()

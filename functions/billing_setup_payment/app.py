@@ -13,7 +13,7 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.setup_payment import SetupPaymentRequest, setup_payment_response
-from billing.services.setup_payment import setup_payment
+from billing.services.billing.setup_payment import setup_payment
 
 logger = Logger()
 app = make_app()

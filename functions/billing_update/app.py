@@ -17,7 +17,7 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.update import UpdateRequest, update_response
-from billing.services.update import update
+from billing.services.billing.update import update
 
 logger = Logger()
 app = make_app()

@@ -12,7 +12,7 @@ from billing import clock
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.events import AggregateEventsRequest, aggregate_response
-from billing.services.events import aggregate_events
+from billing.services.balances.events import aggregate_events
 
 logger = Logger()
 app = make_app(idempotency=False)

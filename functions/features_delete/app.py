@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.features import FeatureIdRequest
 from billing.api.wire.success import SuccessResponse
-from billing.services.features import delete_feature
+from billing.services.catalog.features import delete_feature
 
 logger = Logger()
 app = make_app()

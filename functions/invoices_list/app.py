@@ -15,7 +15,7 @@ from billing.api.wire.invoices import (
     ListInvoicesRequest,
     listed_invoice_response,
 )
-from billing.services.invoices import list_invoices
+from billing.services.billing.invoices import list_invoices
 
 logger = Logger()
 app = make_app(idempotency=False)

@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import DeletePlanRequest
 from billing.api.wire.success import SuccessResponse
-from billing.services.plans import delete_plan
+from billing.services.catalog.plans import delete_plan
 
 logger = Logger()
 app = make_app()

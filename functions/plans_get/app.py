@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import GetPlanRequest, plan_response
 from billing.config import settings
-from billing.services.plans import get_plan
+from billing.services.catalog.plans import get_plan
 
 logger = Logger()
 app = make_app(idempotency=False)

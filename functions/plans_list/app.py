@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import ListPlansRequest, PlanListResponse, plan_response
 from billing.config import settings
-from billing.services.plans import list_plans
+from billing.services.catalog.plans import list_plans
 
 logger = Logger()
 app = make_app(idempotency=False)

@@ -13,7 +13,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.app_webhooks import WebhookIdRequest
 from billing.api.wire.success import SuccessResponse
-from billing.services.app_webhooks import delete_webhook
+from billing.services.app_webhooks.endpoints import delete_webhook
 
 logger = Logger()
 app = make_app()

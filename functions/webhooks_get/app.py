@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.app_webhooks import WebhookIdRequest, webhook_response
-from billing.services.app_webhooks import get_webhook
+from billing.services.app_webhooks.endpoints import get_webhook
 
 logger = Logger()
 app = make_app(idempotency=False)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.app_webhooks import UpdateWebhookRequest, webhook_response
-from billing.services.app_webhooks import update_webhook
+from billing.services.app_webhooks.endpoints import update_webhook
 
 logger = Logger()
 app = make_app()

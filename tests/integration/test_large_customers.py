@@ -276,7 +276,7 @@ def test_a_large_grant_cut_short_before_it_shows_leaves_the_customer_as_it_was_a
 def test_racing_grants_of_one_large_purchase_show_it_once_and_leave_nothing_staged(
     api: httpx.Client, clean_stack: LocalStack
 ) -> None:
-    from billing.services.purchases import grant_purchase
+    from billing.services.billing.purchases import grant_purchase
 
     big_paid_plan(api, "big", amount=20, included=10, features=True)
     api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
