@@ -202,6 +202,23 @@ def test_a_use_that_breaks_its_write_fails_alone_not_its_customer(
     assert sorted(e["id"] for e in listed) == ["evt_000000", "evt_000004"]
 
 
+def test_uses_queued_a_second_apart_are_cut_into_transactions_of_at_most_100_items(
+    worker: FunctionPool, api: httpx.Client, dynamodb_calls: Counter[str]
+) -> None:
+    event = batch([("a", 1)] * 150)
+    for n, record in enumerate(event["Records"]):
+        # Each use in a queue second of its own: an applied-ids item each.
+        use = json.loads(record["body"]) | {"queued_at": NOW + n * 1000, "timestamp": NOW}
+        record["body"] = json.dumps(use)
+
+    answer = worker.invoke(event)
+
+    assert answer == {"batchItemFailures": []}
+    # 2 fences, the grant, an event batch and 96 applied-ids items, then the other 54 uses.
+    assert dynamodb_calls == {"Query": 1, "TransactWriteItems": 2}
+    assert remaining(api, "a") == 850
+
+
 # One customer's uses queued over one minute at 250 a second: past the ~243 a second whose
 # ids outgrew DynamoDB's 400 KB item when the worker kept them in one item per queue minute.
 HOT_MINUTE_USES = 15_000
