@@ -90,7 +90,7 @@ T = TypeVar("T")
 # Events of queued uses are batched by the minute of event time.
 MINUTE_MS = 60_000
 # The ids of applied uses are kept by the second of queue time, one item each: an item holds
-# one customer's uses queued in that second (up to ~14,000 ids of 28 bytes fit DynamoDB's
+# one customer's uses queued in that second (about 14,600 ids of 28 bytes fit DynamoDB's
 # 400 KB item). A minute's item reached 400 KB at ~243 queued uses a second, and every chunk's
 # write was charged for the whole item: a second's stays small, and a chunk (its uses in
 # queue order) touches one or two of them.
