@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.subscription_sync import sync_subscription
 from billing.stripe_api import StripeGateway, get_gateway
-from billing.stripe_api.subscriptions import StripeSubscription
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import Plan
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.domain.stripe_subscriptions import StripeSubscription
 
 # Stripe statuses in which the customer owes a payment that failed.
 _OWING = frozenset({"past_due", "unpaid", "paused"})

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from billing.domain.periods import OverageCharge
     from billing.domain.plans import Plan, StripeMirror
+    from billing.domain.stripe_subscriptions import StripeSubscription
     from billing.stripe_api.payments import (
         CardSetup,
         ChangePreview,
         CheckoutSession,
         ClockState,
         InvoiceState,
-        OverageCharge,
         PaidFor,
         Payment,
         PlanChange,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
         ScheduledSwitch,
         SentInvoice,
     )
-    from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
+    from billing.stripe_api.subscriptions import QuantityChange
 
 
 @dataclass(frozen=True)

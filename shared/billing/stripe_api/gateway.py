@@ -24,7 +24,9 @@ from billing.domain.errors import (
     StripeRejected,
     StripeUnavailable,
 )
+from billing.domain.periods import OverageCharge
 from billing.domain.plans import Plan, StripeMirror
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.stripe_api import StripeCustomer, StripeGateway, catalog
 from billing.stripe_api.payments import (
     PURCHASE_KEY,
@@ -36,7 +38,6 @@ from billing.stripe_api.payments import (
     InvoiceLine,
     InvoiceState,
     InvoiceSummary,
-    OverageCharge,
     PaidFor,
     Payment,
     PlanChange,
@@ -45,7 +46,7 @@ from billing.stripe_api.payments import (
     ScheduledSwitch,
     SentInvoice,
 )
-from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription, subscription_from
+from billing.stripe_api.subscriptions import QuantityChange, subscription_from
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses

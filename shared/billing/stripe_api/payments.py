@@ -187,21 +187,6 @@ class InvoiceState:
 
 
 @dataclass(frozen=True)
-class OverageCharge:
-    """Usage past a usage-based allowance, billed in arrears on a renewal's draft invoice:
-    `quantity` packages of a flat price, or an `amount` we priced (tiers). Its idempotency
-    key names the customer, feature and period, so the charge is added once whatever
-    happens to the event that adds it."""
-
-    feature_id: str
-    description: str
-    idempotency_key: str
-    price_id: str | None = None
-    quantity: int = 1
-    amount: Decimal | None = None
-
-
-@dataclass(frozen=True)
 class ClockState:
     """A customer's Stripe test clock after an advance was asked of it."""
 

@@ -45,6 +45,7 @@ from billing.domain.errors import (
 from billing.domain.features import Feature
 from billing.domain.plans import Customization, FreeTrial, Plan, customized
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.free_at_period_end import schedule_free_plan
@@ -67,7 +68,6 @@ from billing.stripe_api.payments import (
     Sale,
     ScheduledSwitch,
 )
-from billing.stripe_api.subscriptions import StripeSubscription
 
 ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 

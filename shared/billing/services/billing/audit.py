@@ -15,10 +15,10 @@ from billing import clock
 from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch, drifts_of
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import CustomerNotFound
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.store import audits, catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.subscriptions import StripeSubscription
 
 PAGE_SIZE = 50
 

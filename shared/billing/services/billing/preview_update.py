@@ -31,6 +31,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.preview_attach import preview_attach, told_line
 from billing.services.billing.subscription_sync import billing_subscription
 from billing.services.billing.update import (
@@ -46,7 +47,6 @@ from billing.store import catalog
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import ChangePreview
-from billing.stripe_api.subscriptions import StripeSubscription
 
 Intent = Literal[
     "update_plan",

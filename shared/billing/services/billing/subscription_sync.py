@@ -21,6 +21,7 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase, purchase_key
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import (
     default_plan,
     held_for,
@@ -44,7 +45,6 @@ from billing.store import catalog, customers, purchases, stripe_subscriptions, s
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.subscriptions import StripeSubscription
 
 logger = Logger(child=True)
 

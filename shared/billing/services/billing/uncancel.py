@@ -23,6 +23,7 @@ from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings, Subscription
 from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import billed_by, plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
@@ -36,7 +37,6 @@ from billing.store import catalog, customers, purchases, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import LineItem, PlanChange
-from billing.stripe_api.subscriptions import StripeSubscription
 
 
 def uncancel(

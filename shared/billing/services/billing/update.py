@@ -30,6 +30,7 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import default_plan
 from billing.services.billing.attach import (
     LOCK_LEASE_MS,
@@ -53,7 +54,7 @@ from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import Payment, Proration
-from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
+from billing.stripe_api.subscriptions import QuantityChange
 
 CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
 
