@@ -70,7 +70,7 @@ def customer_drifts(
     }
     listed: tuple[StripeSubscription, ...] = ()
     if list_stripe and customer.stripe_id is not None:
-        listed = stripe().list_subscriptions(customer.stripe_id)
+        listed = stripe().subscriptions.list_all(customer.stripe_id)
     switches: dict[str, Switch] = {}
     if any(s.status == "scheduled" for s in customer.holdings.subscriptions):
         for stripe_sub in listed:

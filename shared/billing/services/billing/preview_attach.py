@@ -43,7 +43,8 @@ from billing.services.billing.attach import (
 )
 from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import ChangePreview, InvoiceLine, PlanChange
+from billing.stripe_api.previews import ChangePreview, InvoiceLine
+from billing.stripe_api.subscriptions import PlanChange
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id
     if decision.flow != "grant" and stripe_customer:
-        card = stripe().usable_payment_method(stripe_customer)
+        card = stripe().customers.usable_payment_method(stripe_customer)
         decision = seen.decide(has_card=card is not None)
     leaving = seen.leaving(decision)
     if leaving is not None and not leaving.free:
@@ -164,7 +165,7 @@ def _plan_change(
         # plan granted before the ids were recorded): never another one selling its price.
         subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
     )
-    preview: ChangePreview = stripe().preview_change(change)
+    preview: ChangePreview = stripe().previews.change(change)
     switch_at = preview.period_end_s * 1000
     lines = tuple(told_line(each, (plan, leaving), seen.features) for each in preview.lines)
     return AttachPreview(

@@ -53,8 +53,8 @@ from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import Payment, Proration
-from billing.stripe_api.subscriptions import QuantityChange
+from billing.stripe_api.invoices import Payment
+from billing.stripe_api.subscriptions import Proration, QuantityChange
 
 CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
 
@@ -196,7 +196,7 @@ def _update(
     change = quantity_change(customer, held, plan, live, revision, command)
     if change is None:
         return done
-    payment = stripe().change_quantities(change)
+    payment = stripe().subscriptions.change_quantities(change)
     return _answer(command.customer_id, live.id, payment, stripe)
 
 
@@ -247,10 +247,10 @@ def void_pending_change(live: StripeSubscription, stripe: StripeFactory) -> None
     abandoned (a new attach is a new attempt)."""
     if not live.pending_update or live.latest_invoice is None:
         return
-    state = stripe().invoice_state(live.latest_invoice)
+    state = stripe().invoices.state(live.latest_invoice)
     if state is None or state.status != "open":
         return
-    if stripe().void_invoice(state.id) == "void" and state.purchase_id is not None:
+    if stripe().invoices.void(state.id) == "void" and state.purchase_id is not None:
         drop_pending(state.purchase_id)
 
 
@@ -265,11 +265,13 @@ def _cancel(
     cancelled now."""
     if action == "cancel_immediately":
         # As Autumn: the unused time is credited unless the caller asked for no proration.
-        stripe().cancel_now(live.id, credit_unused=proration != "none")
+        stripe().subscriptions.cancel_now(live.id, credit_unused=proration != "none")
         return None
     if live.canceling:
         return live  # already so: nothing to ask of Stripe
-    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+    return stripe().subscriptions.set_cancel_at_period_end(
+        live.id, True, f"{live.id}:{revision}:{action}"
+    )
 
 
 def quantity_change(
