@@ -9,6 +9,7 @@ changed terms get new ones (Stripe prices are immutable).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,14 @@ def price_specs(plan: Plan, currency: str) -> list[PriceSpec]:
                 )
             )
     return specs
+
+
+def priced_quantities(mirror: StripeMirror, packages: Mapping[str, Decimal]) -> dict[str, int]:
+    """Packages of prepaid items as Stripe's item quantities: price id -> packages (the
+    features without a Stripe price left out)."""
+    return {
+        mirror.item_price_ids[f]: int(n) for f, n in packages.items() if f in mirror.item_price_ids
+    }
 
 
 def _item_params(plan: Plan, item: PlanItem, price: ItemPrice) -> dict[str, Any] | None:

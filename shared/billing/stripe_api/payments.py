@@ -7,10 +7,14 @@ Amounts here are in our major units (Decimal); only the calls speak Stripe's min
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from billing.domain.errors import InvalidRequest
+from billing.domain.plans import Plan
 from billing.stripe_api.call import once
 from billing.stripe_api.invoices import InvoiceSummary, Payment
 from billing.stripe_api.objects import PURCHASE_KEY, id_of
@@ -50,6 +54,28 @@ class SentInvoice:
 
     invoice: InvoiceSummary
     subscription_id: str | None = None
+
+
+def sale_lines(plan: Plan, packages: Mapping[str, Decimal]) -> tuple[LineItem, ...]:
+    """The Stripe prices and quantities a purchase of `plan` is billed with (`packages`:
+    feature id -> packages of billing units bought up front)."""
+    mirror = plan.stripe
+    if mirror is None:
+        raise InvalidRequest(
+            "This plan has no Stripe prices yet: update it once Stripe is reachable.",
+            details=[{"field": "plan_id", "message": "the plan is not mirrored in Stripe"}],
+        )
+    lines: list[LineItem] = []
+    if mirror.base_price_id is not None:
+        lines.append(LineItem(mirror.base_price_id, 1))
+    unbought: list[LineItem] = []
+    for feature_id, bought in packages.items():
+        price_id = mirror.item_price_ids.get(feature_id)
+        if price_id is not None:
+            (lines if bought > 0 else unbought).append(LineItem(price_id, int(bought)))
+    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
+    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
+    return tuple(lines or unbought)
 
 
 def sale_metadata(sale: Sale) -> dict[str, str]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+from billing.domain.attach import ProrationBehavior
 from billing.domain.errors import InvalidRequest, StripeCustomerGone, StripeRejected
 from billing.domain.stripe_subscriptions import (
     StripeSubscription,
@@ -29,6 +30,14 @@ _MAY_BILL = frozenset({"active", "trialing", "past_due", "incomplete", "unpaid",
 _LIVE = ("active", "trialing", "past_due")
 
 Proration = Literal["create_prorations", "always_invoice", "none"]
+
+# Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
+# what Stripe's always_invoice does for an upgrade.
+PRORATIONS: dict[ProrationBehavior, Proration] = {
+    "prorate_immediately": "always_invoice",
+    "bill_difference": "always_invoice",
+    "none": "none",
+}
 
 
 @dataclass(frozen=True)

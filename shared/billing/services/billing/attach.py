@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
 
 from billing import clock
 from billing.config import settings
@@ -30,6 +29,7 @@ from billing.domain.attach import (
     AttachDecision,
     AttachOptions,
     PlanSchedule,
+    ProrationBehavior,
     RedirectMode,
     decide,
     scheduled,
@@ -46,6 +46,7 @@ from billing.domain.features import Feature
 from billing.domain.plans import Customization, FreeTrial, Plan, customized
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
 from billing.domain.stripe_subscriptions import StripeSubscription
+from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.free_at_period_end import schedule_free_plan
@@ -60,11 +61,9 @@ from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.invoices import InvoiceSummary, Payment
-from billing.stripe_api.payments import LineItem, Sale
+from billing.stripe_api.payments import LineItem, Sale, sale_lines
 from billing.stripe_api.schedules import ScheduledSwitch
-from billing.stripe_api.subscriptions import PlanChange, Proration
-
-ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
+from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000
@@ -243,7 +242,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
-        leaving_price_ids=price_ids(leaving),
+        leaving_price_ids=plan_price_ids(leaving),
         line_items=sale.line_items,
         proration=PRORATIONS[command.proration_behavior],
         subscription_id=live.id,
@@ -411,23 +410,6 @@ def _answer(
     return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
-# Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
-# what Stripe's always_invoice does for an upgrade.
-PRORATIONS: dict[ProrationBehavior, Proration] = {
-    "prorate_immediately": "always_invoice",
-    "bill_difference": "always_invoice",
-    "none": "none",
-}
-
-
-def price_ids(plan: Plan) -> frozenset[str]:
-    mirror = plan.stripe
-    if mirror is None:
-        return frozenset()
-    base = {mirror.base_price_id} if mirror.base_price_id else set()
-    return frozenset(base | set(mirror.item_price_ids.values()))
-
-
 def _schedule(
     customer: Customer, plan: Plan, purchase: PendingPurchase, switch: ScheduledSwitch
 ) -> None:
@@ -495,7 +477,7 @@ def _pending(
         flow=decision.flow,
         line_items=tuple(
             (line.price_id, line.quantity)
-            for line in (() if plan.free else sale_lines(plan, decision))
+            for line in (() if plan.free else sale_lines(plan, decision.packages))
         ),
         trial=decision.trial,
         card=card,
@@ -603,27 +585,6 @@ def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:
         success_url=purchase.success_url,
         metadata={"billing_customer_id": purchase.customer_id[:500], **purchase.metadata},
     )
-
-
-def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
-    """The Stripe prices and quantities a purchase of `plan` is billed with."""
-    mirror = plan.stripe
-    if mirror is None:
-        raise InvalidRequest(
-            "This plan has no Stripe prices yet: update it once Stripe is reachable.",
-            details=[{"field": "plan_id", "message": "the plan is not mirrored in Stripe"}],
-        )
-    lines: list[LineItem] = []
-    if mirror.base_price_id is not None:
-        lines.append(LineItem(mirror.base_price_id, 1))
-    unbought: list[LineItem] = []
-    for feature_id, packages in decision.packages.items():
-        price_id = mirror.item_price_ids.get(feature_id)
-        if price_id is not None:
-            (lines if packages > 0 else unbought).append(LineItem(price_id, int(packages)))
-    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
-    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
-    return tuple(lines or unbought)
 
 
 def _with_success_url(sale: Sale) -> Sale:

@@ -37,7 +37,6 @@ from billing.services.billing.attach import (
     AttachPlan,
     attach,
     holdings_snapshot,
-    sale_lines,
     situation,
 )
 from billing.services.customers.get import get_customer
@@ -45,6 +44,7 @@ from billing.services.customers.stripe_sync import linked_to_stripe, with_live_s
 from billing.store import card_setups, catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.checkout import CardSetup
+from billing.stripe_api.payments import sale_lines
 
 logger = Logger(child=True)
 
@@ -84,7 +84,7 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
             catalog.put_custom_plan(seen.plan)
         decision = seen.decide(has_card=True)
         if decision.flow != "grant":
-            sale_lines(seen.plan, decision)  # a paid plan needs its Stripe prices
+            sale_lines(seen.plan, decision.packages)  # a paid plan needs its Stripe prices
         # The change is asked for what the customer holds now: a card saved on this page
         # once the customer's plans moved on (days later, another tab) runs nothing stale.
         expected = holdings_snapshot(seen.customer)

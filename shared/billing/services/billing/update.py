@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Literal
 
 from billing import clock
-from billing.domain.attach import RedirectMode, prepaid_packages
+from billing.domain.attach import ProrationBehavior, RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     InvalidRequest,
@@ -36,7 +36,6 @@ from billing.services.billing.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
     AttachResult,
-    ProrationBehavior,
     RequiredAction,
     attach,
     schedule_default_plan,
@@ -53,16 +52,11 @@ from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
+from billing.stripe_api import catalog as stripe_catalog
 from billing.stripe_api.invoices import Payment
-from billing.stripe_api.subscriptions import Proration, QuantityChange
+from billing.stripe_api.subscriptions import PRORATIONS, QuantityChange
 
 CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
-
-_PRORATIONS: dict[ProrationBehavior, Proration] = {
-    "prorate_immediately": "always_invoice",
-    "bill_difference": "always_invoice",
-    "none": "none",
-}
 
 
 @dataclass(frozen=True)
@@ -293,11 +287,7 @@ def quantity_change(
     wanted = {f: q for f, q in kept.items() if f in prepaid} | dict(command.feature_quantities)
     _refuse_below_use(customer, held, wanted)
     packages = prepaid_packages(plan, wanted)
-    quantities = {
-        plan.stripe.item_price_ids[f]: int(n)
-        for f, n in packages.items()
-        if f in plan.stripe.item_price_ids
-    }
+    quantities = stripe_catalog.priced_quantities(plan.stripe, packages)
     billed = {item.price_id: item.quantity for item in live.items}
     if all(billed.get(price) == n for price, n in quantities.items()):
         return None
@@ -305,7 +295,7 @@ def quantity_change(
     return QuantityChange(
         subscription_id=live.id,
         quantities=quantities,
-        proration=_PRORATIONS[command.proration_behavior],
+        proration=PRORATIONS[command.proration_behavior],
         change_id=f"{live.id}:{revision}:{digest}",
     )
 
