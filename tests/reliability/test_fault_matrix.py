@@ -17,7 +17,12 @@ import pytest
 
 from local.stack import LocalStack
 from tests.reliability.aws_faults import Kind, Service, Step
-from tests.reliability.fault_matrix import Matrix, Scenario, customer_state
+from tests.reliability.fault_matrix import (  # noqa: F401 (a fixture)
+    Matrix,
+    Scenario,
+    customer_state,
+    steady_catalog_cache,
+)
 
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
