@@ -146,9 +146,13 @@ def test_cancel_at_period_end_on_the_portal_expires_the_plan_then_and_gives_back
 
     on_the_portal(on_clock, "cancel")
 
-    (pro,) = on_clock.customer()["subscriptions"]
+    # As after billing.update's cancel_end_of_cycle (and as Autumn shows a cancellation
+    # made in Stripe): pro canceling, the group's default plan scheduled for its end.
+    pro, free = on_clock.customer()["subscriptions"]
     assert pro["canceled_at"] is not None
     assert pro["expires_at"] == pro["current_period_end"]
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")
+    assert free["started_at"] == pro["expires_at"]
     assert on_clock.customer()["balances"]["messages"]["granted"] == 1000
 
     on_clock.advance(days=32)
@@ -169,6 +173,7 @@ def test_a_cancellation_taken_back_on_the_portal_keeps_the_plan_past_the_period(
     on_clock.add_card()
     on_clock.api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
     on_the_portal(on_clock, "cancel")
+    assert on_clock.held() == [("pro", "active"), ("free", "scheduled")]
 
     on_the_portal(on_clock, "renew")
 
