@@ -358,9 +358,11 @@ def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
     # customer.subscription.created handled (again) while the customer cancels on the portal.
     sync_subscription(subscription_id, stripe=lambda: raced, event_created=created)
 
-    (pro,) = on_clock.customer()["subscriptions"]
+    # The portal's cancellation schedules the group's default plan for pro's end.
+    pro, free = on_clock.customer()["subscriptions"]
     assert pro["canceled_at"] is not None, "the cancellation stays"
     assert pro["expires_at"] == pro["current_period_end"]
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")
 
 
 def test_an_event_arriving_before_the_payment_is_granted_is_retried_not_lost(
