@@ -397,6 +397,8 @@ def test_an_event_arriving_before_the_payment_is_granted_is_retried_not_lost(
             emulator.redeliver(event["id"])
     emulator.redeliver(updated["id"])  # Stripe's next attempt
 
-    (pro,) = on_clock.customer()["subscriptions"]
+    # The cancellation made in Stripe schedules the group's default plan for pro's end.
+    pro, free = on_clock.customer()["subscriptions"]
     assert pro["plan_id"] == "pro"
     assert pro["canceled_at"] is not None, "the cancellation was not lost"
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")
