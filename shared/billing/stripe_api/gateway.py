@@ -26,6 +26,7 @@ from billing.domain.errors import (
 )
 from billing.domain.plans import Plan, StripeMirror
 from billing.stripe_api import StripeCustomer, StripeGateway, catalog
+from billing.stripe_api.observed import observed
 from billing.stripe_api.payments import (
     PURCHASE_KEY,
     SETUP_KEY,
@@ -1156,7 +1157,7 @@ def gateway() -> StripeGateway:
         base["api"] = configured.stripe_api_base
     # A Stripe that does not answer is a 502 well within the function's timeout: each try
     # waits at most this long (three tries: the SDK retries timeouts with the same key).
-    http = stripe.new_default_http_client(timeout=_TIMEOUT_S)
+    http = observed(stripe.new_default_http_client(timeout=_TIMEOUT_S))
     client = stripe.StripeClient(
         stripe_secret_key(), base_addresses=base, max_network_retries=2, http_client=http
     )
