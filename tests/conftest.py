@@ -39,6 +39,9 @@ settings.load_profile("suite")
 
 SECRET_KEY = "am_sk_test_suite_key"
 
+# Every test fails if a billing log line it caused carries a secret, key or card number.
+pytest_plugins = ["tests.log_secrets"]
+
 # Scenario files whose every test (that uses the stack) also runs with realistic delivery:
 # the ones that drive Checkout, declines, renewals, cancellations and schedules through
 # Stripe's webhooks. The billing layer must end in the same state whatever the order.

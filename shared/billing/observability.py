@@ -37,7 +37,10 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
-logger = Logger()
+# The service names the logger: every module's lines go through this one (template.yaml sets
+# POWERTOOLS_SERVICE_NAME; "billing" too where nothing set it before the first import).
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "billing"
+logger = Logger(service=SERVICE)
 
 DEFAULT_NAMESPACE = "Billing"
 # A caller's request id is logged as sent only when it is short and plain: it lands in every
@@ -62,8 +65,11 @@ def observed(operation: str, *, traced: bool = True) -> Callable[[Handler], Hand
             logger.append_keys(operation=operation)
             with _recording():
                 answer = inner(event, context)
-                if int(answer.get("statusCode") or 0) >= 500:
+                status = int(answer.get("statusCode") or 0)
+                if status >= 500:
                     count("ServerErrors", operation=operation)
+                # One line per invocation where LogLevel is DEBUG (none at the default INFO).
+                logger.debug("invocation ended", extra={"status": status or None})
                 return answer
 
         wrapped: Handler = logger.inject_lambda_context(run, clear_state=True)
@@ -112,7 +118,7 @@ def _record(name: str, unit: str, value: float, dimensions: dict[str, str]) -> N
     if metrics is None:
         namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
         metrics = sets[key] = AmazonCloudWatchEMFProvider(
-            namespace=namespace, default_dimensions=dict(dimensions)
+            namespace=namespace, service=SERVICE, default_dimensions=dict(dimensions)
         )
     metrics.add_metric(name=name, unit=unit, value=value)
 
