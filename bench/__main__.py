@@ -128,7 +128,7 @@ def hot_path(post: Callable[..., Callable[[httpx.Client], httpx.Response]]) -> l
     ]
 
 
-# The hot path's functions keep the catalog for 30 s (services/catalog_cache.py): one call
+# The hot path's functions keep the catalog for 30 s (services/balances/catalog_cache.py): one call
 # in 30 s per warm instance reads it again. The rows count a warm instance's calls, so each
 # is measured right after a call of its own function (another customer) that refreshed the
 # catalog: on a loaded machine the rows before it can take longer than 30 s.

@@ -137,7 +137,7 @@ def timings(invocations: int = INVOCATIONS) -> dict[str, Timing]:
     )
     from billing import sqs
     from billing.config import reset_caches
-    from billing.services import catalog_cache
+    from billing.services.balances import catalog_cache
     from billing.store import table
 
     reset_caches()

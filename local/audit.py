@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     # The audit answers no request: the API's key hashes are not needed to run it.
     os.environ.setdefault("API_KEY_HASHES", "0" * 64)
     from billing import clock
-    from billing.services.audit import audit_customer, audit_customers
+    from billing.services.billing.audit import audit_customer, audit_customers
     from billing.store import audits
     from billing.stripe_api import get_gateway
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.wire.app_events import event_payload
 from billing.observability import count, logger, observed
-from billing.services import app_webhook_delivery
+from billing.services.app_webhooks import delivery as app_webhook_delivery
 
 
 @observed("app_events.worker")

@@ -12,7 +12,7 @@ from billing.api.body import canonical, parse
 from billing.api.wire.check import CheckRequest, CheckResponse, check_response
 from billing.config import settings
 from billing.observability import count, observed
-from billing.services.check import CheckResult, SentEventKey, check
+from billing.services.balances.check import CheckResult, SentEventKey, check
 from billing.services.idempotency import fingerprint
 
 # A check with send_event keeps its Idempotency-Key in the transaction that deducts (as

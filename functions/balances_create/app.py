@@ -13,7 +13,7 @@ from billing.api.wire.balances import CreateBalanceRequest
 from billing.api.wire.success import SuccessResponse
 from billing.domain.terms import Reset
 from billing.observability import observed
-from billing.services.balances import NewBalance, create_balance
+from billing.services.balances.grants import NewBalance, create_balance
 
 app = make_app()
 

@@ -17,8 +17,8 @@ from billing.api.app import idempotency_claims, json_text, make_app, ok, replaye
 from billing.api.body import canonical, parse
 from billing.api.wire.track import TrackRequest, track_response
 from billing.observability import count, observed
+from billing.services.balances.track import TrackResult, Usage, track
 from billing.services.idempotency import fingerprint
-from billing.services.track import TrackResult, Usage, track
 
 app = make_app(idempotency=False)
 
@@ -44,7 +44,7 @@ def track_usage() -> Response[str]:
     if request.async_:
         # Imported here: the queue's client, message and answer are only for async tracks.
         from billing.api.wire.queued_track import QueuedTrackResponse
-        from billing.services.track_later import track_later
+        from billing.services.balances.track_later import track_later
 
         queued = QueuedTrackResponse(
             customer_id=request.customer_id, value=request.value, event_name=request.event_name

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from billing.observability import count, logger, observed
-from billing.services.apply_queued import apply_queued
+from billing.services.balances.apply_queued import apply_queued
 from billing.track_queue import QueuedUse
 
 

@@ -12,7 +12,7 @@ from billing.api.body import parse
 from billing.api.wire.balances import UpdateBalanceRequest
 from billing.api.wire.success import SuccessResponse
 from billing.observability import observed
-from billing.services.balances import BalanceChange, update_balance
+from billing.services.balances.grants import BalanceChange, update_balance
 
 app = make_app()
 

@@ -16,7 +16,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.attach import AttachRequest, attach_response
 from billing.observability import count, observed
-from billing.services.attach import AttachResult, attach
+from billing.services.billing.attach import AttachResult, attach
 
 app = make_app()
 

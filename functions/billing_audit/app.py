@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing import stripe_api
 from billing.observability import count, logger, observed
-from billing.services.audit import scheduled_audit
+from billing.services.billing.audit import scheduled_audit
 
 # Time kept back to store the report of a run cut short (ms).
 RESERVE_MS = 60_000

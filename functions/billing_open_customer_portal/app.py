@@ -13,7 +13,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.portal import OpenPortalRequest, portal_response
 from billing.observability import observed
-from billing.services.portal import open_portal
+from billing.services.billing.portal import open_portal
 
 app = make_app()
 

@@ -14,7 +14,7 @@ from billing.api.body import parse
 from billing.api.wire.preview_attach import PreviewAttachRequest, preview_attach_response
 from billing.config import settings
 from billing.observability import observed
-from billing.services.preview_attach import preview_attach
+from billing.services.billing.preview_attach import preview_attach
 
 app = make_app(idempotency=False)  # a preview changes nothing: nothing to replay
 

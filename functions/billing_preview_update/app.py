@@ -15,7 +15,7 @@ from billing.api.body import parse
 from billing.api.wire.preview_update import PreviewUpdateRequest, preview_update_response
 from billing.config import settings
 from billing.observability import observed
-from billing.services.preview_update import preview_update
+from billing.services.billing.preview_update import preview_update
 
 app = make_app(idempotency=False)  # a preview changes nothing: nothing to replay
 

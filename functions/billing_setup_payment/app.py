@@ -13,7 +13,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.setup_payment import SetupPaymentRequest, setup_payment_response
 from billing.observability import observed
-from billing.services.setup_payment import setup_payment
+from billing.services.billing.setup_payment import setup_payment
 
 app = make_app()
 

@@ -17,7 +17,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.update import UpdateRequest, update_response
 from billing.observability import observed
-from billing.services.update import update
+from billing.services.billing.update import update
 
 app = make_app()
 

@@ -13,9 +13,9 @@ from billing.api.wire.customers import GetCustomerRequest, customer_response
 from billing.api.wire.invoices import invoice_response
 from billing.config import settings
 from billing.observability import observed
+from billing.services.billing.invoices import invoices_to_embed
 from billing.services.customers.expand import features_to_embed
 from billing.services.customers.get import get_customer
-from billing.services.invoices import invoices_to_embed
 
 app = make_app(idempotency=False)
 

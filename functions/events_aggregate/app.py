@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.events import AggregateEventsRequest, aggregate_response
 from billing.observability import observed
-from billing.services.events import aggregate_events
+from billing.services.balances.events import aggregate_events
 
 app = make_app(idempotency=False)
 

@@ -11,7 +11,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.features import CreateFeatureRequest, feature_response
 from billing.observability import observed
-from billing.services.features import create_feature
+from billing.services.catalog.features import create_feature
 
 app = make_app()
 

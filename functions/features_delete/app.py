@@ -12,7 +12,7 @@ from billing.api.body import parse
 from billing.api.wire.features import FeatureIdRequest
 from billing.api.wire.success import SuccessResponse
 from billing.observability import observed
-from billing.services.features import delete_feature
+from billing.services.catalog.features import delete_feature
 
 app = make_app()
 

@@ -11,7 +11,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.features import FeatureIdRequest, feature_response
 from billing.observability import observed
-from billing.services.features import get_feature
+from billing.services.catalog.features import get_feature
 
 app = make_app(idempotency=False)
 

@@ -11,7 +11,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import json_body
 from billing.api.wire.features import FeatureListResponse, feature_response
 from billing.observability import observed
-from billing.services.features import list_features
+from billing.services.catalog.features import list_features
 
 app = make_app(idempotency=False)
 

@@ -11,7 +11,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.features import UpdateFeatureRequest, feature_response
 from billing.observability import observed
-from billing.services.features import update_feature
+from billing.services.catalog.features import update_feature
 
 app = make_app()
 

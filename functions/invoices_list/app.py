@@ -15,7 +15,7 @@ from billing.api.wire.invoices import (
     listed_invoice_response,
 )
 from billing.observability import observed
-from billing.services.invoices import list_invoices
+from billing.services.billing.invoices import list_invoices
 
 app = make_app(idempotency=False)
 

@@ -13,7 +13,7 @@ from billing.api.body import parse
 from billing.api.wire.plans import CreatePlanRequest, plan_response
 from billing.config import settings
 from billing.observability import observed
-from billing.services.plans import create_plan
+from billing.services.catalog.plans import create_plan
 
 app = make_app()
 

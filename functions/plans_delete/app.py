@@ -12,7 +12,7 @@ from billing.api.body import parse
 from billing.api.wire.plans import DeletePlanRequest
 from billing.api.wire.success import SuccessResponse
 from billing.observability import observed
-from billing.services.plans import delete_plan
+from billing.services.catalog.plans import delete_plan
 
 app = make_app()
 

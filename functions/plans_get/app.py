@@ -12,7 +12,7 @@ from billing.api.body import parse
 from billing.api.wire.plans import GetPlanRequest, plan_response
 from billing.config import settings
 from billing.observability import observed
-from billing.services.plans import get_plan
+from billing.services.catalog.plans import get_plan
 
 app = make_app(idempotency=False)
 

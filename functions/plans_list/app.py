@@ -12,7 +12,7 @@ from billing.api.body import parse
 from billing.api.wire.plans import ListPlansRequest, PlanListResponse, plan_response
 from billing.config import settings
 from billing.observability import observed
-from billing.services.plans import list_plans
+from billing.services.catalog.plans import list_plans
 
 app = make_app(idempotency=False)
 

@@ -13,7 +13,7 @@ from billing.api.body import parse
 from billing.api.wire.app_webhooks import WebhookIdRequest
 from billing.api.wire.success import SuccessResponse
 from billing.observability import observed
-from billing.services.app_webhooks import delete_webhook
+from billing.services.app_webhooks.endpoints import delete_webhook
 
 app = make_app()
 

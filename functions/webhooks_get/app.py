@@ -11,7 +11,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.app_webhooks import WebhookIdRequest, webhook_response
 from billing.observability import observed
-from billing.services.app_webhooks import get_webhook
+from billing.services.app_webhooks.endpoints import get_webhook
 
 app = make_app(idempotency=False)
 

@@ -11,7 +11,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import json_body
 from billing.api.wire.app_webhooks import WebhookListResponse, webhook_response
 from billing.observability import observed
-from billing.services.app_webhooks import list_webhooks
+from billing.services.app_webhooks.endpoints import list_webhooks
 
 app = make_app(idempotency=False)
 

@@ -12,7 +12,7 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.app_webhooks import UpdateWebhookRequest, webhook_response
 from billing.observability import observed
-from billing.services.app_webhooks import update_webhook
+from billing.services.app_webhooks.endpoints import update_webhook
 
 app = make_app()
 

@@ -1,7 +1,7 @@
 """The only code that talks to SQS: one client per container, and sending a message.
 
 The queues themselves (what a message holds, which queue) live in `track_queue`,
-`purge_queue` and, for the application's webhooks, `services.app_events`.
+`purge_queue` and, for the application's webhooks, `services.app_webhooks.events`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from billing.services.audit import audit_customer, audit_customers
+from billing.services.billing.audit import audit_customer, audit_customers
 from billing.stripe_api import get_gateway
 from local.gateway import FunctionPool
 from local.stack import LocalStack

@@ -245,7 +245,7 @@ def test_creating_a_customer_with_an_unknown_plan_creates_nothing(
 def test_a_customer_with_more_events_than_one_aggregate_reads_still_has_its_page(
     operator: Dashboard, api: httpx.Client, monkeypatch
 ):
-    from billing.services import events
+    from billing.services.balances import events
 
     with_metered_balance(api, included=100)
     for _ in range(3):

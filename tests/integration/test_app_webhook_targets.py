@@ -167,7 +167,7 @@ def test_a_name_resolving_to_an_internal_address_is_refused_at_delivery(
     receiver: WebhookReceiver,
     no_private_hosts_allowed: None,
 ) -> None:
-    from billing.services.app_webhook_delivery import post_json
+    from billing.services.app_webhooks.delivery import post_json
 
     # localhost resolves to loopback at delivery time: refused before any connection.
     port = receiver.url.split(":")[2].split("/")[0]

@@ -17,8 +17,8 @@ import standardwebhooks
 import svix.webhooks
 
 from billing.config import reset_caches
-from billing.services import app_events
-from billing.services.app_events import LimitReached, ProductsUpdated
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import LimitReached, ProductsUpdated
 from local.stack import LocalStack
 from tests.conftest import with_metered_balance
 from tests.emulator.receiver import Received, WebhookReceiver

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from billing.services.subscription_sync import sync_subscription
+from billing.services.billing.subscription_sync import sync_subscription
 from billing.stripe_api import StripeGateway, get_gateway
 from billing.stripe_api.subscriptions import StripeSubscription
 from local.stack import LocalStack

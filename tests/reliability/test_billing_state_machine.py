@@ -274,7 +274,7 @@ class Billing(RuleBasedStateMachine):
     def what_c1_holds_is_what_stripe_bills(self) -> None:
         if not self.stripe_customer:
             return
-        from billing.services.audit import audit_customer
+        from billing.services.billing.audit import audit_customer
         from billing.stripe_api import get_gateway
 
         self.stack.settle()  # what Stripe will still deliver is part of the step

@@ -29,12 +29,17 @@ from billing.config import reset_caches
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
 from billing.domain.feature_changes import FeatureSpec
-from billing.services import catalog_cache
-from billing.services.apply_queued import apply_queued
-from billing.services.balances import BalanceChange, NewBalance, create_balance, update_balance
-from billing.services.check import check
-from billing.services.features import create_feature
-from billing.services.track import Usage, track
+from billing.services.balances.apply_queued import apply_queued
+from billing.services.balances.check import check
+from billing.services.balances.grants import (
+    BalanceChange,
+    NewBalance,
+    catalog_cache,
+    create_balance,
+    update_balance,
+)
+from billing.services.balances.track import Usage, track
+from billing.services.catalog.features import create_feature
 from billing.store import customers, table
 from billing.track_queue import QueuedUse
 from local.template import load_template, table_definition

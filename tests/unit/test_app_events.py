@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from billing.config import reset_caches
-from billing.services import app_events
-from billing.services.app_events import (
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import (
     BillingUpdated,
     InvoiceFinalized,
     LimitReached,

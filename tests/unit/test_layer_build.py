@@ -62,7 +62,7 @@ def test_the_hot_handlers_import_from_the_built_layer_without_compiling(tmp_path
         f"spec = importlib.util.spec_from_file_location('app', {handler!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(module)\n"
-        "print(sys.modules['billing.services.track'].__file__)\n"
+        "print(sys.modules['billing.services.balances.track'].__file__)\n"
     )
     env = {"PYTHONPATH": str(layer), "TABLE_NAME": "layer", "API_KEY_HASHES": "0" * 64}
 
@@ -70,4 +70,4 @@ def test_the_hot_handlers_import_from_the_built_layer_without_compiling(tmp_path
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
 
-    assert out.stdout.strip() == str(layer / "billing" / "services" / "track.py")
+    assert out.stdout.strip() == str(layer / "billing" / "services" / "balances" / "track.py")

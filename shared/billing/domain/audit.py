@@ -1,6 +1,6 @@
 """The billing invariants, as pure rules: what a customer holds against what Stripe bills.
 
-The audit (`billing.services.audit`) reads a customer's holdings, the plan version behind
+The audit (`billing.services.billing.audit`) reads a customer's holdings, the plan version behind
 each, its Stripe subscriptions (with their schedules) and the period-end switches kept for
 them, and these rules say where the two disagree. Each disagreement is a `Drift` naming the
 invariant it breaks:

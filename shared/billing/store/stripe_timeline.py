@@ -9,14 +9,14 @@ chosen by what the writer knows:
   on the object's timeline (an invoice's creation and payment, a period's start...): the write
   goes through only if no later position was applied, so a late older event never rolls state
   back; `strictly=True` lets each position through once (an effect that must happen once per
-  period, such as closing it). Used by services/renewals.py.
+  period, such as closing it). Used by services/billing/renewals.py.
 - The mark (`mark`, `mark_raised`), when the writer re-reads the object from Stripe: a
   revision raised by every such write, and the creation time of the newest Stripe event
   applied. A writer reads the mark, then Stripe, and writes only if the revision is still the
   one it read: any write that landed first was based on an earlier read of Stripe, so what
   wins is never older than what it replaces (a loser reads again). An event older than one
   already applied is not applied at all (the newer one's re-read saw at least as much). Used
-  by services/subscription_sync.py.
+  by services/billing/subscription_sync.py.
 
 A Stripe subscription has both (its invoices move the position, its sync raises the mark):
 each write sets only its own attributes, so neither undoes the other. The item is kept 400

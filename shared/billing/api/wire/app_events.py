@@ -14,9 +14,9 @@ from billing.api.wire.plans import plan_response
 from billing.config import settings
 from billing.domain.errors import CustomerNotFound, PlanNotFound
 from billing.domain.holdings import Subscription
-from billing.services.app_webhook_delivery import Queued
+from billing.services.app_webhooks.delivery import Queued
+from billing.services.catalog.plans import get_plan
 from billing.services.customers.get import get_customer
-from billing.services.plans import get_plan
 
 logger = Logger(child=True)
 

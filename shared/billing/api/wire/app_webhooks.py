@@ -8,7 +8,7 @@ from pydantic import Field
 
 from billing.api.wire.common import Url, WireRequest, WireResponse
 from billing.domain.app_webhooks import Endpoint
-from billing.services.app_webhooks import CreateWebhook, UpdateWebhook
+from billing.services.app_webhooks.endpoints import CreateWebhook, UpdateWebhook
 
 WebhookId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
 Description = Annotated[str, Field(max_length=1024)]

@@ -20,7 +20,7 @@ from billing.api.wire.common import (
 from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
 from billing.domain.errors import InvalidRequest
 from billing.domain.plans import Customization
-from billing.services.attach import AttachPlan, AttachResult, InvoiceMode
+from billing.services.billing.attach import AttachPlan, AttachResult, InvoiceMode
 
 MetadataValue = Annotated[str, Field(max_length=500)]
 

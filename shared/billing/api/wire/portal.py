@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from billing.api.wire.common import Id, Url, WireRequest, WireResponse
-from billing.services.portal import OpenPortal, PortalSession
+from billing.services.billing.portal import OpenPortal, PortalSession
 
 ConfigurationId = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^bpc_\w+$")]
 

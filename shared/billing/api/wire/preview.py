@@ -8,7 +8,7 @@ from billing.api.wire.common import WireResponse
 from billing.domain.environment import Environment
 from billing.domain.features import Feature
 from billing.domain.plans import Plan, PlanItem
-from billing.services.check_preview import Preview
+from billing.services.balances.check_preview import Preview
 
 
 class PreviewProduct(WireResponse):

@@ -17,7 +17,7 @@ from billing.api.wire.preview_attach import (
 )
 from billing.api.wire.update import UpdateRequest
 from billing.domain.environment import Environment
-from billing.services.preview_update import Intent, UpdatePreview
+from billing.services.billing.preview_update import Intent, UpdatePreview
 
 
 class PreviewUpdateRequest(UpdateRequest):

@@ -16,7 +16,7 @@ from billing.api.wire.attach import (
 from billing.api.wire.common import Count, Id, Url, WireRequest, WireResponse
 from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
-from billing.services.setup_payment import SetupPayment, SetupSession
+from billing.services.billing.setup_payment import SetupPayment, SetupSession
 
 
 class SetupPaymentRequest(WireRequest):

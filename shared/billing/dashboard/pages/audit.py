@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from billing.dashboard.web import Request, page
 from billing.domain.audit import INVARIANTS
-from billing.services.audit import last_report
+from billing.services.billing.audit import last_report
 
 
 def show(request: Request) -> Response[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 
 from billing.dashboard.web import Request, page
-from billing.services.features import list_features
-from billing.services.plans import list_plans
+from billing.services.catalog.features import list_features
+from billing.services.catalog.plans import list_plans
 
 
 def show(request: Request) -> Response[str]:

@@ -27,14 +27,14 @@ from billing.domain.errors import BillingError, CustomerNotFound, InvalidRequest
 from billing.domain.holdings import Subscription, balances
 from billing.domain.reports import StoredEvent
 from billing.domain.usage import usable
-from billing.services.balances import BalanceChange, update_balance
+from billing.services.balances.events import aggregate_events, list_events
+from billing.services.balances.grants import BalanceChange, update_balance
+from billing.services.billing.enable_plan import EnablePlan, enable_plan
+from billing.services.billing.invoices import list_invoices
+from billing.services.billing.update import UpdatePlan, update
+from billing.services.catalog.features import list_features
+from billing.services.catalog.plans import list_plans
 from billing.services.customers.update import UpdateCustomer, update_customer
-from billing.services.enable_plan import EnablePlan, enable_plan
-from billing.services.events import aggregate_events, list_events
-from billing.services.features import list_features
-from billing.services.invoices import list_invoices
-from billing.services.plans import list_plans
-from billing.services.update import UpdatePlan, update
 from billing.store import customers
 from billing.store.invoices import InvoiceRecord
 

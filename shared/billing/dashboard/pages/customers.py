@@ -12,10 +12,10 @@ from billing.dashboard.web import Request, link, page, redirect
 from billing.domain.customer_changes import CustomerDraft
 from billing.domain.customers import PageQuery
 from billing.domain.errors import BillingError, InvalidRequest
+from billing.services.billing.enable_plan import EnablePlan, enable_plan
+from billing.services.catalog.plans import get_plan, list_plans
 from billing.services.customers.get_or_create import GetOrCreateCustomer, get_or_create
 from billing.services.customers.list import list_customers
-from billing.services.enable_plan import EnablePlan, enable_plan
-from billing.services.plans import get_plan, list_plans
 
 PAGE_SIZE = 25
 MOST_SEARCH = 256

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from billing.domain.customers import Customer
 from billing.domain.features import Feature
-from billing.services.catalog_cache import features_knowing
+from billing.services.balances.catalog_cache import features_knowing
 
 FEATURE_EXPANSIONS = frozenset({"balances.feature", "flags.feature"})
 

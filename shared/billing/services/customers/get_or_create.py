@@ -15,8 +15,8 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import combined, default_plans, holdings_of
 from billing.domain.plans import Plan
-from billing.services import app_events
-from billing.services.app_events import ProductsUpdated
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.customers.stripe_sync import (
     push_contact_details,
     require_stripe_customer,

@@ -4,10 +4,10 @@ and the plan the setup asked for is attached with it."""
 
 from __future__ import annotations
 
-from billing.services.purchases import grant_purchase, refund_if_stale
-from billing.services.setup_payment import card_saved
+from billing.services.billing.purchases import grant_purchase, refund_if_stale
+from billing.services.billing.setup_payment import card_saved
+from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.registry import StripeEventCommand, handles
-from billing.services.subscription_sync import sync_subscription
 from billing.stripe_api import StripeFactory
 
 

@@ -3,7 +3,7 @@ waited for it is dropped (unless it was granted meanwhile)."""
 
 from __future__ import annotations
 
-from billing.services.purchases import drop_pending
+from billing.services.billing.purchases import drop_pending
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import PURCHASE_KEY

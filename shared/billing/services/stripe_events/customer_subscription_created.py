@@ -4,8 +4,8 @@ one only takes Stripe's period, trial and status, as for any change."""
 
 from __future__ import annotations
 
+from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.registry import StripeEventCommand, handles
-from billing.services.subscription_sync import sync_subscription
 from billing.stripe_api import StripeFactory
 
 

@@ -6,8 +6,8 @@ re-read, so a late or repeated event changes nothing."""
 
 from __future__ import annotations
 
+from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.registry import StripeEventCommand, handles
-from billing.services.subscription_sync import sync_subscription
 from billing.stripe_api import StripeFactory
 
 

@@ -5,7 +5,7 @@ period's balances start again."""
 
 from __future__ import annotations
 
-from billing.services.renewals import close_period, record_invoice
+from billing.services.billing.renewals import close_period, record_invoice
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 

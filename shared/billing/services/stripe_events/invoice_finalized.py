@@ -4,7 +4,7 @@ application told (`invoice.finalized`)."""
 
 from __future__ import annotations
 
-from billing.services.renewals import record_invoice
+from billing.services.billing.renewals import record_invoice
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 

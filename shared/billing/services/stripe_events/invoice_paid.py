@@ -7,10 +7,10 @@ the period end switches in once Stripe bills it); the plans it bills are no long
 
 from __future__ import annotations
 
-from billing.services.purchases import grant_purchase, refund_if_stale
-from billing.services.renewals import mark_paid, record_invoice
+from billing.services.billing.purchases import grant_purchase, refund_if_stale
+from billing.services.billing.renewals import mark_paid, record_invoice
+from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.registry import StripeEventCommand, handles
-from billing.services.subscription_sync import sync_subscription
 from billing.stripe_api import StripeFactory
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from billing.services.renewals import mark_past_due, record_invoice
+from billing.services.billing.renewals import mark_past_due, record_invoice
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 

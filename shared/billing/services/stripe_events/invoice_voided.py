@@ -3,7 +3,7 @@ customer's invoice list; a write never moves an invoice back in its life."""
 
 from __future__ import annotations
 
-from billing.services.renewals import record_invoice
+from billing.services.billing.renewals import record_invoice
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
 

@@ -31,7 +31,7 @@ from billing.domain.errors import (
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.stripe_sync import default_plan
-from billing.services.attach import (
+from billing.services.billing.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
     AttachResult,
@@ -40,15 +40,15 @@ from billing.services.attach import (
     attach,
     schedule_default_plan,
 )
-from billing.services.customers.get import get_customer
-from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
-from billing.services.purchases import drop_pending
-from billing.services.subscription_sync import (
+from billing.services.billing.purchases import drop_pending
+from billing.services.billing.subscription_sync import (
     billing_subscription,
     expire_now,
     sync_subscription,
 )
-from billing.services.uncancel import drop_paid_switch, uncancel
+from billing.services.billing.uncancel import drop_paid_switch, uncancel
+from billing.services.customers.get import get_customer
+from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory

@@ -20,8 +20,14 @@ from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFound
 from billing.domain.holdings import Grant
 from billing.domain.usage import GrantChange, after_changes
+from billing.services.balances.track import (
+    TrackResult,
+    Usage,
+    decided,
+    event_of,
+    tell_limits_reached,
+)
 from billing.services.retry import pause
-from billing.services.track import TrackResult, Usage, decided, event_of, tell_limits_reached
 from billing.store import customers, usage
 from billing.track_queue import QueuedUse
 

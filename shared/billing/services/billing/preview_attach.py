@@ -1,7 +1,7 @@
 """billing.preview_attach: what `billing.attach` would do with the same request, and what it
 would cost now and next cycle, changing nothing.
 
-The decision is attach's own (`services.attach.situation`), taken on the customer as it is:
+The decision is attach's own (`services.billing.attach.situation`), taken on the customer as it is:
 the card on file is looked up when the customer has a Stripe customer (none yet means no
 card, as attach would find). Nothing is written: no Stripe customer is created, no
 purchase kept, no billing lock taken. A purchase is priced from the plan's terms; a change
@@ -32,7 +32,7 @@ from billing.domain.attach_preview import (
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import Feature
 from billing.domain.plans import Plan
-from billing.services.attach import (
+from billing.services.billing.attach import (
     PRORATIONS,
     AttachPlan,
     AttachSituation,

@@ -15,8 +15,8 @@ from billing.domain.attach import current_in_group, is_upgrade, left_behind, pur
 from billing.domain.holdings import Holdings, Subscription, combined
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase, PurchaseStatus, purchase_id
-from billing.services import app_events
-from billing.services.app_events import ProductsUpdated, Scenario
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases
 from billing.store.catalog import Catalog

@@ -17,13 +17,13 @@ from billing.domain.holdings import Subscription
 from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
-from billing.services import app_events
-from billing.services.app_events import (
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import (
     InvoiceFinalized,
     ProductsUpdated,
 )
+from billing.services.billing.subscription_sync import awaits_grant, tell_payment_status
 from billing.services.retry import on_conflict
-from billing.services.subscription_sync import awaits_grant, tell_payment_status
 from billing.store import catalog, customers, invoices, period_closes, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.store.holdings import replaced_subscription

@@ -33,7 +33,7 @@ from billing.domain.app_webhooks import (
     signed_headers,
     url_problem,
 )
-from billing.services.app_webhooks import runtime_api_host
+from billing.services.app_webhooks.endpoints import runtime_api_host
 from billing.store import app_webhooks
 
 logger = Logger(child=True)

@@ -45,15 +45,15 @@ from billing.domain.errors import (
 from billing.domain.features import Feature
 from billing.domain.plans import Customization, FreeTrial, Plan, customized
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
-from billing.services import app_events
-from billing.services.app_events import ProductsUpdated
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import ProductsUpdated
+from billing.services.billing.free_at_period_end import schedule_free_plan
+from billing.services.billing.purchases import AFTER_CANCEL, grant_purchase
+from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
+from billing.services.billing.uncancel import clear_pending_end, put_back
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
-from billing.services.free_at_period_end import schedule_free_plan
-from billing.services.purchases import AFTER_CANCEL, grant_purchase
 from billing.services.retry import on_conflict
-from billing.services.subscription_sync import billing_subscription, sync_subscription
-from billing.services.uncancel import clear_pending_end, put_back
 from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.store.writes import Write

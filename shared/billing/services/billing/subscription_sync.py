@@ -31,9 +31,14 @@ from billing.domain.stripe_sync import (
     switched_in_stripe,
     synced,
 )
-from billing.services import app_events
-from billing.services.app_events import BillingUpdated, PlanChanged, ProductsUpdated, Scenario
-from billing.services.purchases import grant_purchase
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import (
+    BillingUpdated,
+    PlanChanged,
+    ProductsUpdated,
+    Scenario,
+)
+from billing.services.billing.purchases import grant_purchase
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases, stripe_subscriptions, stripe_timeline
 from billing.store.catalog import Catalog

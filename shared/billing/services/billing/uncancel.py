@@ -24,10 +24,10 @@ from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings, Subscription
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_sync import billed_by, plan_price_ids
-from billing.services import app_events
-from billing.services.app_events import ProductsUpdated
-from billing.services.purchases import reopen
-from billing.services.subscription_sync import (
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import ProductsUpdated
+from billing.services.billing.purchases import reopen
+from billing.services.billing.subscription_sync import (
     shown_as_scheduled,
     switch_of,
     sync_subscription,
@@ -164,7 +164,7 @@ def put_back(
         again = reopen(switch)
         if plan.free:
             # Imported here: free_at_period_end builds on this module.
-            from billing.services.free_at_period_end import schedule_free_plan
+            from billing.services.billing.free_at_period_end import schedule_free_plan
 
             schedule_free_plan(customer, plan, again, held, leaving, stripe)
             return

@@ -24,7 +24,8 @@ from billing.domain.usage import (
     relevant_features,
     usable,
 )
-from billing.services import catalog_cache, idempotency
+from billing.services import idempotency
+from billing.services.balances import catalog_cache
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import usage
@@ -129,7 +130,8 @@ def tell_limits_reached(
     reached = [f for f in exhausted if f in before and _usable(before[f])]
     if not reached:
         return
-    from billing.services import app_events  # only when a limit is reached: off the hot path
+    # Imported only when a limit is reached: off the hot path.
+    from billing.services.app_webhooks import events as app_events
 
     for feature_id in reached:
         app_events.publish(

@@ -33,7 +33,7 @@ from billing.domain.errors import (
     PlanAlreadyAttached,
     PlanNotFound,
 )
-from billing.services.attach import (
+from billing.services.billing.attach import (
     AttachPlan,
     attach,
     holdings_snapshot,

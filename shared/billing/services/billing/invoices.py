@@ -1,4 +1,4 @@
-"""A customer's Stripe invoices, as the webhooks kept them (`services.renewals`)."""
+"""A customer's Stripe invoices, as the webhooks kept them (`services.billing.renewals`)."""
 
 from __future__ import annotations
 

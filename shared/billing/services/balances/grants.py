@@ -17,7 +17,7 @@ from billing.domain.holdings import Flag, Grant, Holdings
 from billing.domain.schedule import next_reset_at
 from billing.domain.terms import Reset, ResetInterval
 from billing.domain.usage import usable
-from billing.services import catalog_cache
+from billing.services.balances import catalog_cache
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import holdings, profiles

@@ -11,12 +11,13 @@ from billing.domain.features import Feature
 from billing.domain.holdings import FeatureBalance, Flag, balances
 from billing.domain.usage import draw, paying_features, usable
 from billing.numbers import ONE
-from billing.services import catalog_cache, idempotency
+from billing.services import idempotency
+from billing.services.balances import catalog_cache
+from billing.services.balances.track import TrackResult, Usage, track
 from billing.services.customers.get import get_customer
-from billing.services.track import TrackResult, Usage, track
 
 if TYPE_CHECKING:
-    from billing.services.check_preview import Preview
+    from billing.services.balances.check_preview import Preview
 
 
 class CheckResult(NamedTuple):
@@ -70,7 +71,7 @@ def check(
     if result.allowed or not with_preview:
         return result
     # Imported here: only a denied check asking for a preview reads the plans.
-    from billing.services.check_preview import preview
+    from billing.services.balances.check_preview import preview
 
     return result._replace(preview=preview(feature, customer.holdings))
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from billing import clock, track_queue
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
+from billing.services.balances.track import Usage, catalog_of, features_used
 from billing.services.idempotency import replay_of
-from billing.services.track import Usage, catalog_of, features_used
 from billing.store import idempotency
 
 # SQS takes messages of up to 256 KiB.

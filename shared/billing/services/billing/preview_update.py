@@ -31,17 +31,17 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
-from billing.services.customers.get import get_customer
-from billing.services.customers.stripe_sync import with_live_stripe_customer
-from billing.services.preview_attach import preview_attach, told_line
-from billing.services.subscription_sync import billing_subscription
-from billing.services.update import (
+from billing.services.billing.preview_attach import preview_attach, told_line
+from billing.services.billing.subscription_sync import billing_subscription
+from billing.services.billing.update import (
     UpdatePlan,
     as_attach,
     held_subscription,
     plan_updated,
     quantity_change,
 )
+from billing.services.customers.get import get_customer
+from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.store import catalog
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
