@@ -50,4 +50,6 @@ def outcome_of(status: int) -> str:
         return "ok"
     if status == 429:
         return "rate_limited"
-    return "refused" if status < 500 else "server_error"
+    if status < 500:
+        return "refused"
+    return "server_error"
