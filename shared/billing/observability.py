@@ -57,7 +57,10 @@ def observed(operation: str, *, traced: bool = True) -> Callable[[Handler], Hand
     a 5xx answer counted (`ServerErrors` by operation), and a trace where `traced`."""
 
     def decorate(handler: Handler) -> Handler:
-        inner = _tracer().capture_lambda_handler(handler) if traced else handler
+        # Answers stay out of the traces: they carry customers' data (and sessions' cookies).
+        inner = (
+            _tracer().capture_lambda_handler(handler, capture_response=False) if traced else handler
+        )
 
         @functools.wraps(handler)
         def run(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ timing, and the search that keeps secrets out of the suite's logs."""
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ import stripe
 from billing import observability
 from billing.observability import correlation_id, count, logger, observed
 from billing.stripe_api.observed import observed as observed_http_client
+from local.template import ROOT
 from tests.log_secrets import SEARCH, leaks
 
 CONTEXT = SimpleNamespace(
@@ -158,3 +160,25 @@ def test_a_secret_logged_by_the_billing_layer_is_caught_by_the_suites_log_search
     found, _ = SEARCH.take()  # taken here, so this test itself does not fail for it
 
     assert found == [f"{logger.name}: a key or secret starting 'am_sk_'"]
+
+
+def test_every_handler_is_wrapped_in_observed_and_only_check_and_track_go_untraced():
+    untraced = set()
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        tree = ast.parse(app.read_text())
+        (handler,) = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name == "lambda_handler"
+        ]
+        (decorator,) = handler.decorator_list
+        assert isinstance(decorator, ast.Call), app
+        assert ast.unparse(decorator.func) == "observed", app
+        operation = decorator.args[0]
+        assert isinstance(operation, ast.Constant), app
+        assert operation.value, app
+        if any(k.arg == "traced" and ast.unparse(k.value) == "False" for k in decorator.keywords):
+            untraced.add(app.parent.name)
+        assert "Logger(" not in app.read_text(), f"{app}: log through billing.observability"
+
+    assert untraced == {"balances_check", "balances_track"}
