@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 
 from local import openapi
 from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
-from local.iam import REGION, IamAuthorizer, principals_from
+from local.iam import REGION, IamAuthorizer, SigV4, principals_from
 from local.queues import QueuePoller, create_queues
 from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
@@ -226,6 +227,13 @@ class LocalStack:
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
         return self
+
+    def admin_auth(self) -> httpx.Auth | None:
+        """IAM mode: a signer with the local admin's credentials (every route); else None."""
+        if self.config.api_auth != "iam":
+            return None
+        admin = next(p for p in principals_from(load_template()) if p.role == "admin")
+        return SigV4(admin.access_key_id, admin.secret_access_key)
 
     def redeploy(self, **variables: str) -> None:
         """A deployment changing the functions' environment (a new ApiKeyHashes, ...): in

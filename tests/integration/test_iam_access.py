@@ -5,20 +5,18 @@ Gateway's 403 and no function runs; the worker policy reaches check and track on
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from local.gateway import LocalHttpApi
-from local.iam import REGION, IamAuthorizer, Principal, principals_from
+from local.catalog import CatalogError, push
+from local.iam import IamAuthorizer, Principal, SigV4, principals_from
 from local.stack import LocalStack
-from local.template import load_template, routes
+from local.template import load_template
 from tests.conftest import SECRET_KEY, table_items, with_metered_balance
 
 
@@ -27,27 +25,30 @@ def principals() -> dict[str, Principal]:
     return {p.role: p for p in principals_from(load_template())}
 
 
+@contextmanager
+def behind_iam(stack: LocalStack) -> Iterator[str]:
+    """The stack's gateway in IAM mode (as LOCAL_API_AUTH=iam starts it) while inside; its
+    warm function instances stay."""
+    gateway = stack.http_api
+    assert gateway is not None
+    gateway.authorizer = IamAuthorizer(principals_from(load_template()))
+    try:
+        yield stack.api_url
+    finally:
+        gateway.authorizer = None
+
+
 @pytest.fixture
 def iam_url(clean_stack: LocalStack) -> Iterator[str]:
-    """The stack's functions behind a gateway in IAM mode (as LOCAL_API_AUTH=iam starts)."""
-    template = load_template()
-    gateway = LocalHttpApi(routes(template), authorizer=IamAuthorizer(principals_from(template)))
-    url = gateway.start()
-    try:
+    with behind_iam(clean_stack) as url:
         yield url
-    finally:
-        gateway.stop()
 
 
 def signed(
     url: str, path: str, body: dict[str, Any], access_key: str, secret: str
 ) -> httpx.Response:
-    data = json.dumps(body).encode()
-    request = AWSRequest(
-        method="POST", url=url + path, data=data, headers={"content-type": "application/json"}
-    )
-    SigV4Auth(Credentials(access_key, secret), "execute-api", REGION).add_auth(request)
-    return httpx.post(url + path, content=data, headers=dict(request.headers.items()), timeout=60)
+    """POSTs `body` signed as an AWS SDK signs (botocore's SigV4Auth, via local.iam.SigV4)."""
+    return httpx.post(url + path, json=body, auth=SigV4(access_key, secret), timeout=60)
 
 
 def as_(principal: Principal, url: str, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -55,13 +56,14 @@ def as_(principal: Principal, url: str, path: str, body: dict[str, Any]) -> http
 
 
 def test_a_signed_call_without_a_key_is_answered(
-    api: httpx.Client, iam_url: str, principals: dict[str, Principal]
+    api: httpx.Client, clean_stack: LocalStack, principals: dict[str, Principal]
 ):
     with_metered_balance(api, included=5)
     body = {"customer_id": "u", "feature_id": "messages", "value": 2}
 
-    tracked = as_(principals["worker"], iam_url, "/v1/balances.track", body)
-    checked = as_(principals["worker"], iam_url, "/v1/balances.check", body)
+    with behind_iam(clean_stack) as url:
+        tracked = as_(principals["worker"], url, "/v1/balances.track", body)
+        checked = as_(principals["worker"], url, "/v1/balances.check", body)
 
     assert tracked.status_code == 200, tracked.text
     assert checked.status_code == 200, checked.text
@@ -82,62 +84,32 @@ def test_an_unsigned_call_is_forbidden_even_with_a_valid_key(clean_stack: LocalS
     assert table_items(clean_stack) == []  # no function ran
 
 
-@pytest.mark.parametrize(
-    ("access_key", "secret"),
-    [
-        pytest.param("AKIALOCALWORKER00001", "not-the-secret", id="wrong secret"),
-        pytest.param("AKIAUNKNOWN000000001", "local-worker-secret-access-key", id="unknown key"),
-    ],
-)
-def test_a_call_signed_with_wrong_credentials_is_forbidden(
-    clean_stack: LocalStack, iam_url: str, access_key: str, secret: str
-):
-    body = {"customer_id": "forged"}
-    answer = signed(iam_url, "/v1/customers.get_or_create", body, access_key, secret)
-
-    assert answer.status_code == 403
-    assert table_items(clean_stack) == []
-
-
-def test_a_signature_over_another_body_is_forbidden(
+def test_a_call_signed_with_a_wrong_secret_is_forbidden(
     clean_stack: LocalStack, iam_url: str, principals: dict[str, Principal]
 ):
-    admin = principals["admin"]
-    request = AWSRequest(
-        method="POST",
-        url=iam_url + "/v1/customers.get_or_create",
-        data=b'{"customer_id": "a"}',
-        headers={"content-type": "application/json"},
-    )
-    SigV4Auth(
-        Credentials(admin.access_key_id, admin.secret_access_key), "execute-api", REGION
-    ).add_auth(request)
-
-    answer = httpx.post(
-        iam_url + "/v1/customers.get_or_create",
-        content=b'{"customer_id": "b"}',
-        headers=dict(request.headers.items()),
-        timeout=60,
-    )
+    body = {"customer_id": "forged"}
+    worker = principals["worker"]
+    answer = signed(iam_url, "/v1/customers.get_or_create", body, worker.access_key_id, "wrong")
 
     assert answer.status_code == 403
     assert table_items(clean_stack) == []
 
 
 def test_the_worker_may_check_and_track_but_not_attach_nor_change_the_catalog(
-    api: httpx.Client, iam_url: str, principals: dict[str, Principal]
+    api: httpx.Client, clean_stack: LocalStack, principals: dict[str, Principal]
 ):
     with_metered_balance(api, included=5)
     worker, admin = principals["worker"], principals["admin"]
     attach = {"customer_id": "u", "plan_id": "pro"}
     feature = {"feature_id": "seats", "name": "Seats", "type": "metered"}
 
-    assert as_(worker, iam_url, "/v1/billing.attach", attach).status_code == 403
-    assert as_(worker, iam_url, "/v1/features.create", feature).status_code == 403
-    assert as_(worker, iam_url, "/v1/customers.get", {"customer_id": "u"}).status_code == 403
-    # The admin policy reaches every route (the plan does not exist: the function says so).
-    assert as_(admin, iam_url, "/v1/billing.attach", attach).json()["code"] == "product_not_found"
-    assert as_(admin, iam_url, "/v1/features.create", feature).status_code == 200
+    with behind_iam(clean_stack) as url:
+        assert as_(worker, url, "/v1/billing.attach", attach).status_code == 403
+        assert as_(worker, url, "/v1/features.create", feature).status_code == 403
+        assert as_(worker, url, "/v1/customers.get", {"customer_id": "u"}).status_code == 403
+        # The admin policy reaches every route (no such plan: the function itself says so).
+        assert as_(admin, url, "/v1/billing.attach", attach).json()["code"] == "product_not_found"
+        assert as_(admin, url, "/v1/features.create", feature).status_code == 200
 
 
 def test_stripe_and_the_dashboard_stay_outside_iam(clean_stack: LocalStack, iam_url: str):
@@ -147,3 +119,18 @@ def test_stripe_and_the_dashboard_stay_outside_iam(clean_stack: LocalStack, iam_
     assert webhook.status_code == 400  # our function: not a signed Stripe event
     assert webhook.json()["code"] == "invalid_inputs"
     assert dashboard.status_code in (200, 303)
+
+
+def test_make_dev_in_iam_mode_pushes_its_catalog_signed_as_the_admin(
+    clean_stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("features:\n  - id: sso\n    name: SSO\n    type: boolean\n")
+    monkeypatch.setattr(clean_stack.config, "api_auth", "iam")  # as LOCAL_API_AUTH=iam
+
+    with behind_iam(clean_stack) as url:
+        with pytest.raises(CatalogError, match="answered 403"):
+            push(catalog, url, SECRET_KEY)  # the Bearer key alone
+        pushed = push(catalog, url, SECRET_KEY, auth=clean_stack.admin_auth())
+
+    assert [(c.kind, c.id, c.action) for c in pushed] == [("feature", "sso", "create")]
