@@ -110,12 +110,13 @@ def milliseconds(name: str, value: float, **dimensions: str) -> None:
     _record(name, "Milliseconds", value, dimensions)
 
 
+MetricSets = dict[tuple[tuple[str, str], ...], AmazonCloudWatchEMFProvider]
+
+
 def _record(name: str, unit: str, value: float, dimensions: dict[str, str]) -> None:
-    sets: dict[tuple[tuple[str, str], ...], AmazonCloudWatchEMFProvider] | None = getattr(
-        _local, "sets", None
-    )
-    if sets is None:
+    if not getattr(_local, "recording", False):
         return
+    sets: MetricSets = _local.sets
     key = tuple(sorted(dimensions.items()))
     metrics = sets.get(key)
     if metrics is None:
@@ -128,16 +129,19 @@ def _record(name: str, unit: str, value: float, dimensions: dict[str, str]) -> N
 
 @contextmanager
 def _recording() -> Iterator[None]:
-    """The invocation's metric sets (one per set of dimensions), printed once at its end,
-    whatever way it ends."""
-    sets: dict[tuple[tuple[str, str], ...], AmazonCloudWatchEMFProvider] = {}
-    _local.sets = sets
+    """The invocation's metrics (one set per set of dimensions), printed once at its end,
+    whatever way it ends. A set is emptied when printed and kept for the thread's next
+    invocation (making one costs more than filling it)."""
+    if getattr(_local, "sets", None) is None:
+        _local.sets = {}
+    _local.recording = True
     try:
         yield
     finally:
-        _local.sets = None
-        for metrics in sets.values():
-            metrics.flush_metrics()
+        _local.recording = False
+        for metrics in _local.sets.values():
+            if metrics.metric_set:
+                metrics.flush_metrics()
 
 
 @functools.cache
