@@ -1,21 +1,23 @@
 """Every request to Stripe counted and timed, by outcome: the SDK's HTTP client, which every
-call of the gateway goes through (with the SDK's own retries inside it), is wrapped once.
+call of every resource module goes through (with the SDK's own retries inside it), is
+wrapped once, where `call.connect` makes it.
 
 Outcomes: `ok` (2xx), `refused` (a 4xx: Stripe read the request and said no, as for a
 declined card), `rate_limited` (429), `server_error` (5xx) and `unreachable` (no answer
 after the retries). The last three are Stripe's trouble, not the caller's: the
-`StripeErrorRate` alarm watches their share.
+`StripeErrorRateAlarm` watches their share.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import stripe
+from typing import TYPE_CHECKING, Any
 
 from billing import observability
+
+if TYPE_CHECKING:
+    import stripe
 
 
 def observed(client: stripe.HTTPClient) -> stripe.HTTPClient:
