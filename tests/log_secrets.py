@@ -12,16 +12,11 @@ the Luhn check, as 4242424242424242 does).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator
 
 import pytest
-
-# Before the local stack starts (it only sets what is not set yet): every level is logged.
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "DEBUG")
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "billing")
 
 _KEYS = re.compile(r"\b(?:sk_test_|sk_live_|rk_test_|rk_live_|whsec_|am_sk_)[A-Za-z0-9_]")
 _DIGITS = re.compile(r"(?<!\d)[3-6]\d{12,18}(?!\d)")
@@ -87,6 +82,9 @@ def _logs_searched() -> Iterator[None]:
         # Printed as the stack prints them (WARNING); searched at every level.
         handler.setLevel(logging.WARNING)
     level = billing.level
+    # Every module logs through this one logger (billing.observability): all levels reach
+    # the search. Set here, not by POWERTOOLS_LOG_LEVEL, which the stacks that tests start
+    # in subprocesses would inherit and print.
     billing.setLevel(logging.DEBUG)
     logging.getLogger().addHandler(SEARCH)
     yield
