@@ -4,6 +4,7 @@ card, and every event of each delivered again, twice and shuffled, changing noth
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Callable
@@ -13,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.subscription_sync import sync_subscription
-from billing.stripe_api import StripeGateway, get_gateway
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.stripe_api import get_gateway
+from billing.stripe_api.gateway import StripeGateway
+from billing.stripe_api.subscriptions import Subscriptions
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver
@@ -315,23 +318,30 @@ def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
 
 
 class RacedReads:
-    """Stripe as a handler sees it when a newer change lands between its read of Stripe
-    and its write: the first read returns the subscription as it was, and meanwhile
-    `change` happens (and its own webhook is handled in full)."""
+    """Stripe's subscriptions as a handler sees them when a newer change lands between its
+    read of Stripe and its write: the first read returns the subscription as it was, and
+    meanwhile `change` happens (and its own webhook is handled in full)."""
 
-    def __init__(self, gateway: StripeGateway, change: Callable[[], None]) -> None:
-        self._gateway = gateway
+    def __init__(self, subscriptions: Subscriptions, change: Callable[[], None]) -> None:
+        self._subscriptions = subscriptions
         self._change: Callable[[], None] | None = change
 
-    def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
-        read = self._gateway.retrieve_subscription(subscription_id)
+    def retrieve(self, subscription_id: str) -> StripeSubscription | None:
+        read = self._subscriptions.retrieve(subscription_id)
         if self._change is not None:
             change, self._change = self._change, None
             change()
         return read
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._gateway, name)
+        return getattr(self._subscriptions, name)
+
+
+def raced_gateway(change: Callable[[], None]) -> StripeGateway:
+    """The real gateway, but for its subscriptions' reads (see `RacedReads`)."""
+    raced = copy.copy(get_gateway())
+    raced.subscriptions = RacedReads(raced.subscriptions, change)  # type: ignore[assignment]
+    return raced
 
 
 def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
@@ -343,7 +353,7 @@ def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
     emulator = on_clock.stack.emulator
     assert emulator is not None
     created = emulator.events("customer.subscription.created")[-1]["created"]
-    raced = RacedReads(get_gateway(), lambda: on_the_portal(on_clock, "cancel"))
+    raced = raced_gateway(lambda: on_the_portal(on_clock, "cancel"))
 
     # customer.subscription.created handled (again) while the customer cancels on the portal.
     sync_subscription(subscription_id, stripe=lambda: raced, event_created=created)

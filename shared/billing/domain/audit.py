@@ -50,8 +50,8 @@ from pydantic import BaseModel, ConfigDict
 from billing.domain.customers import Customer
 from billing.domain.holdings import Subscription, balances
 from billing.domain.plans import Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import plan_price_ids
-from billing.stripe_api.subscriptions import StripeSubscription
 
 Invariant = Literal["I1", "I2", "I3", "I4", "I5", "I6"]
 

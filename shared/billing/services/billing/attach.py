@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
 
 from billing import clock
 from billing.config import settings
@@ -30,6 +29,7 @@ from billing.domain.attach import (
     AttachDecision,
     AttachOptions,
     PlanSchedule,
+    ProrationBehavior,
     RedirectMode,
     decide,
     scheduled,
@@ -45,6 +45,8 @@ from billing.domain.errors import (
 from billing.domain.features import Feature
 from billing.domain.plans import Customization, FreeTrial, Plan, customized
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
+from billing.domain.stripe_subscriptions import StripeSubscription
+from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.free_at_period_end import schedule_free_plan
@@ -58,18 +60,10 @@ from billing.store import billing_lock, catalog, purchases
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import (
-    InvoiceSummary,
-    LineItem,
-    Payment,
-    PlanChange,
-    Proration,
-    Sale,
-    ScheduledSwitch,
-)
-from billing.stripe_api.subscriptions import StripeSubscription
-
-ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
+from billing.stripe_api.invoices import InvoiceSummary, Payment
+from billing.stripe_api.payments import LineItem, Sale, sale_lines
+from billing.stripe_api.schedules import ScheduledSwitch
+from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000
@@ -171,7 +165,7 @@ def situation(command: AttachPlan, stripe: StripeFactory) -> AttachSituation:
     if command.customize is not None:
         plan = customized(plan, command.customize, customer.internal_id, current.features)
         kept = current.version(plan.id, plan.version)
-        mirror = kept.stripe if kept is not None else stripe().mirror_plan(plan)
+        mirror = kept.stripe if kept is not None else stripe().catalog.mirror_plan(plan)
         plan = kept or plan.model_copy(update={"stripe": mirror})
     options = AttachOptions(
         redirect_mode=command.redirect_mode,
@@ -212,7 +206,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     assert customer.stripe_id is not None
     if command.invoice_mode is not None:
         return _invoiced(command, command.invoice_mode, seen, customer, stripe)
-    card = stripe().usable_payment_method(customer.stripe_id)
+    card = stripe().customers.usable_payment_method(customer.stripe_id)
     decision = seen.decide(has_card=card is not None)
     if decision.flow == "card_required":
         return AttachResult(
@@ -234,7 +228,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return _checkout(command, purchase, sale, stripe)
     leaving = seen.leaving(decision)
     if leaving is None or leaving.free or decision.replaces is None:
-        return _answer(command.customer_id, purchase, stripe().charge(sale, card), stripe)
+        return _answer(command.customer_id, purchase, stripe().payments.charge(sale, card), stripe)
     live = billing_subscription(customer, decision.replaces, leaving, stripe)
     if live is None:
         raise InvalidRequest(
@@ -248,16 +242,16 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
-        leaving_price_ids=price_ids(leaving),
+        leaving_price_ids=plan_price_ids(leaving),
         line_items=sale.line_items,
         proration=PRORATIONS[command.proration_behavior],
         subscription_id=live.id,
     )
     if decision.flow == "schedule":
-        _schedule(customer, plan, purchase, stripe().schedule_change(change))
+        _schedule(customer, plan, purchase, stripe().schedules.schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
-    payment = stripe().change_plan(change)
+    payment = stripe().subscriptions.change_plan(change)
     if payment.status != "paid":
         # Not paid: Stripe bills what it did, so what was taken back for it is set again.
         put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
@@ -318,7 +312,7 @@ def _invoiced(
     purchase = _pending(customer, seen.plan, decision, command, None, stripe, leaving)
     if purchase.status != "pending":
         return AttachResult(customer_id=command.customer_id)  # a rerun of a finished attach
-    sent = stripe().send_invoice(
+    sent = stripe().payments.send_invoice(
         _sale(customer.stripe_id, seen.plan, purchase), mode.days_until_due
     )
     purchases.record(purchase.id, invoice_id=sent.invoice.id)
@@ -386,7 +380,7 @@ def _checkout(
         # Expired before its webhook told us: the attempt is over, the next one starts.
         purchases.drop_pending(purchase.id)
         return _attach(command, stripe)
-    session = stripe().create_checkout_session(_with_success_url(sale))
+    session = stripe().checkout.create(_with_success_url(sale))
     purchases.record(purchase.id, checkout_session_id=session.id)
     return AttachResult(customer_id=command.customer_id, payment_url=session.url)
 
@@ -414,23 +408,6 @@ def _answer(
     purchases.record(purchase.id, invoice_id=invoice_id, declined=True)
     action = RequiredAction("payment_failed", "The card on file was declined.")
     return AttachResult(customer_id, hosted, payment.invoice, action)
-
-
-# Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
-# what Stripe's always_invoice does for an upgrade.
-PRORATIONS: dict[ProrationBehavior, Proration] = {
-    "prorate_immediately": "always_invoice",
-    "bill_difference": "always_invoice",
-    "none": "none",
-}
-
-
-def price_ids(plan: Plan) -> frozenset[str]:
-    mirror = plan.stripe
-    if mirror is None:
-        return frozenset()
-    base = {mirror.base_price_id} if mirror.base_price_id else set()
-    return frozenset(base | set(mirror.item_price_ids.values()))
 
 
 def _schedule(
@@ -500,7 +477,7 @@ def _pending(
         flow=decision.flow,
         line_items=tuple(
             (line.price_id, line.quantity)
-            for line in (() if plan.free else sale_lines(plan, decision))
+            for line in (() if plan.free else sale_lines(plan, decision.packages))
         ),
         trial=decision.trial,
         card=card,
@@ -531,7 +508,7 @@ def _stripe_now_ms(customer: Customer, stripe: StripeFactory, now_ms: int) -> in
     the clock's frozen time (a trial end is refused unless after it), else it is now."""
     if customer.stripe_id is None:
         return now_ms
-    frozen_s = stripe().clock_now_s(customer.stripe_id)
+    frozen_s = stripe().test_clocks.now_s(customer.stripe_id)
     return now_ms if frozen_s is None else frozen_s * 1000
 
 
@@ -553,9 +530,9 @@ def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
     invoice voided. One paid just before is granted, and this attach refused as held."""
     statuses = []
     if previous.checkout_session_id is not None:
-        statuses.append(stripe().close_checkout(previous.checkout_session_id))
+        statuses.append(stripe().checkout.close(previous.checkout_session_id))
     if previous.invoice_id is not None:
-        statuses.append(stripe().void_invoice(previous.invoice_id))
+        statuses.append(stripe().invoices.void(previous.invoice_id))
         if previous.flow == INVOICE_FLOW and statuses[-1] == "void":
             # Collected by invoice, its subscription is active unpaid: it ends with it.
             _end_invoiced_subscription(previous.invoice_id, stripe)
@@ -563,7 +540,7 @@ def _close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
         if previous.checkout_session_id is not None and "complete" in statuses:
             _grant_paid_checkout(previous.id, previous.checkout_session_id, stripe)
         elif previous.invoice_id is not None:
-            paid = stripe().invoice_paid_for(previous.invoice_id)
+            paid = stripe().invoices.paid_for(previous.invoice_id)
             subscription_id = paid.subscription_id if paid is not None else None
             _granted_as_billed(previous.id, subscription_id, stripe)
         raise PlanAlreadyAttached(
@@ -576,13 +553,13 @@ def _end_invoiced_subscription(invoice_id: str, stripe: StripeFactory) -> None:
     details = (fields.get("parent") or {}).get("subscription_details") or {}
     subscription_id = details.get("subscription")
     if isinstance(subscription_id, str):
-        stripe().cancel_now(subscription_id)
+        stripe().subscriptions.cancel_now(subscription_id)
 
 
 def _grant_paid_checkout(purchase_id: str, session_id: str, stripe: StripeFactory) -> None:
     """A Checkout page found paid before its webhook came: granted as the webhook grants it,
     with the Stripe subscription it made (the plan records it, and its items)."""
-    paid = stripe().checkout_paid_for(session_id)
+    paid = stripe().checkout.paid_for(session_id)
     if paid is None or not paid.paid:
         return
     _granted_as_billed(purchase_id, paid.subscription_id, stripe)
@@ -608,27 +585,6 @@ def _sale(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale:
         success_url=purchase.success_url,
         metadata={"billing_customer_id": purchase.customer_id[:500], **purchase.metadata},
     )
-
-
-def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
-    """The Stripe prices and quantities a purchase of `plan` is billed with."""
-    mirror = plan.stripe
-    if mirror is None:
-        raise InvalidRequest(
-            "This plan has no Stripe prices yet: update it once Stripe is reachable.",
-            details=[{"field": "plan_id", "message": "the plan is not mirrored in Stripe"}],
-        )
-    lines: list[LineItem] = []
-    if mirror.base_price_id is not None:
-        lines.append(LineItem(mirror.base_price_id, 1))
-    unbought: list[LineItem] = []
-    for feature_id, packages in decision.packages.items():
-        price_id = mirror.item_price_ids.get(feature_id)
-        if price_id is not None:
-            (lines if packages > 0 else unbought).append(LineItem(price_id, int(packages)))
-    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
-    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
-    return tuple(lines or unbought)
 
 
 def _with_success_url(sale: Sale) -> Sale:

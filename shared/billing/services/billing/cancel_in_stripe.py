@@ -20,7 +20,7 @@ def default_follows_cancel(subscription_id: str, stripe: StripeFactory) -> None:
     """Schedules the default plan of the group whose plan this Stripe subscription bills,
     if Stripe has it set to end and nothing is scheduled for that end yet. Read afresh from
     Stripe, so a late or repeated event after the cancellation was taken back does nothing."""
-    state = stripe().retrieve_subscription(subscription_id)
+    state = stripe().subscriptions.retrieve(subscription_id)
     if state is None or not state.canceling or state.ended or state.schedule_id is not None:
         return  # not ending, or a schedule (a change we asked for) decides what follows
     customer = customers.load_by_stripe_id(state.customer)

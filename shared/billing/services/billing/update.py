@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Literal
 
 from billing import clock
-from billing.domain.attach import RedirectMode, prepaid_packages
+from billing.domain.attach import ProrationBehavior, RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     InvalidRequest,
@@ -30,12 +30,12 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import default_plan
 from billing.services.billing.attach import (
     LOCK_LEASE_MS,
     AttachPlan,
     AttachResult,
-    ProrationBehavior,
     RequiredAction,
     attach,
     schedule_default_plan,
@@ -52,16 +52,11 @@ from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import Payment, Proration
-from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
+from billing.stripe_api import catalog as stripe_catalog
+from billing.stripe_api.invoices import Payment
+from billing.stripe_api.subscriptions import PRORATIONS, QuantityChange
 
 CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
-
-_PRORATIONS: dict[ProrationBehavior, Proration] = {
-    "prorate_immediately": "always_invoice",
-    "bill_difference": "always_invoice",
-    "none": "none",
-}
 
 
 @dataclass(frozen=True)
@@ -195,7 +190,7 @@ def _update(
     change = quantity_change(customer, held, plan, live, revision, command)
     if change is None:
         return done
-    payment = stripe().change_quantities(change)
+    payment = stripe().subscriptions.change_quantities(change)
     return _answer(command.customer_id, live.id, payment, stripe)
 
 
@@ -246,10 +241,10 @@ def void_pending_change(live: StripeSubscription, stripe: StripeFactory) -> None
     abandoned (a new attach is a new attempt)."""
     if not live.pending_update or live.latest_invoice is None:
         return
-    state = stripe().invoice_state(live.latest_invoice)
+    state = stripe().invoices.state(live.latest_invoice)
     if state is None or state.status != "open":
         return
-    if stripe().void_invoice(state.id) == "void" and state.purchase_id is not None:
+    if stripe().invoices.void(state.id) == "void" and state.purchase_id is not None:
         drop_pending(state.purchase_id)
 
 
@@ -264,11 +259,13 @@ def _cancel(
     cancelled now."""
     if action == "cancel_immediately":
         # As Autumn: the unused time is credited unless the caller asked for no proration.
-        stripe().cancel_now(live.id, credit_unused=proration != "none")
+        stripe().subscriptions.cancel_now(live.id, credit_unused=proration != "none")
         return None
     if live.canceling:
         return live  # already so: nothing to ask of Stripe
-    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+    return stripe().subscriptions.set_cancel_at_period_end(
+        live.id, True, f"{live.id}:{revision}:{action}"
+    )
 
 
 def quantity_change(
@@ -290,11 +287,7 @@ def quantity_change(
     wanted = {f: q for f, q in kept.items() if f in prepaid} | dict(command.feature_quantities)
     _refuse_below_use(customer, held, wanted)
     packages = prepaid_packages(plan, wanted)
-    quantities = {
-        plan.stripe.item_price_ids[f]: int(n)
-        for f, n in packages.items()
-        if f in plan.stripe.item_price_ids
-    }
+    quantities = stripe_catalog.priced_quantities(plan.stripe, packages)
     billed = {item.price_id: item.quantity for item in live.items}
     if all(billed.get(price) == n for price, n in quantities.items()):
         return None
@@ -302,7 +295,7 @@ def quantity_change(
     return QuantityChange(
         subscription_id=live.id,
         quantities=quantities,
-        proration=_PRORATIONS[command.proration_behavior],
+        proration=PRORATIONS[command.proration_behavior],
         change_id=f"{live.id}:{revision}:{digest}",
     )
 

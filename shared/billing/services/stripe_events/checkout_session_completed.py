@@ -19,7 +19,7 @@ def on_checkout_completed(event: StripeEventCommand, stripe: StripeFactory) -> N
         return
     # Re-read: the event may be stale, and only a session Stripe calls paid grants anything
     # (a delayed payment method completes the session before the money arrives).
-    paid_for = stripe().checkout_paid_for(event.object_id)
+    paid_for = stripe().checkout.paid_for(event.object_id)
     if paid_for is None or paid_for.purchase_id is None or not paid_for.paid:
         return
     granted = grant_purchase(paid_for.purchase_id, paid_for.subscription_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from billing.services.billing.purchases import drop_pending
 from billing.services.stripe_events.registry import StripeEventCommand, handles
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import PURCHASE_KEY
+from billing.stripe_api.objects import PURCHASE_KEY
 
 
 @handles("checkout.session.expired")

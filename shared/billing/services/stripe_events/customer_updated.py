@@ -10,6 +10,6 @@ from billing.stripe_api import StripeFactory
 
 @handles("customer.updated")
 def on_customer_updated(event: StripeEventCommand, stripe: StripeFactory) -> None:
-    found = stripe().retrieve_customer(event.object_id)
+    found = stripe().customers.retrieve(event.object_id)
     if found is not None:
         follow_stripe_contact_details(found)

@@ -11,6 +11,6 @@ from billing.stripe_api import StripeFactory
 
 @handles("invoice.finalized")
 def on_invoice_finalized(event: StripeEventCommand, stripe: StripeFactory) -> None:
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is not None:
         record_invoice(invoice, announce=True)

@@ -16,7 +16,7 @@ from billing.stripe_api import StripeFactory
 
 @handles("invoice.paid")
 def on_invoice_paid(event: StripeEventCommand, stripe: StripeFactory) -> None:
-    paid_for = stripe().invoice_paid_for(event.object_id)
+    paid_for = stripe().invoices.paid_for(event.object_id)
     if paid_for is None or not paid_for.paid:
         return
     purchase_id, subscription_id = paid_for.purchase_id, paid_for.subscription_id
@@ -27,7 +27,7 @@ def on_invoice_paid(event: StripeEventCommand, stripe: StripeFactory) -> None:
         # Converge on what the subscription bills now: its items recorded, a change at the
         # period end granted only if Stripe bills the new plan (never on our record alone).
         sync_subscription(subscription_id, stripe, refuse_early=False)
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     customer = record_invoice(invoice) if invoice is not None else None
     if invoice is not None and customer is not None and invoice.subscription_id is not None:
         mark_paid(customer, invoice, stripe)

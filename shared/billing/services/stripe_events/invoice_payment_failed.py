@@ -10,7 +10,7 @@ from billing.stripe_api import StripeFactory
 
 @handles("invoice.payment_failed")
 def on_invoice_payment_failed(event: StripeEventCommand, stripe: StripeFactory) -> None:
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is None:
         return
     customer = record_invoice(invoice)

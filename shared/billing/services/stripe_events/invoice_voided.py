@@ -10,6 +10,6 @@ from billing.stripe_api import StripeFactory
 
 @handles("invoice.voided")
 def on_invoice_voided(event: StripeEventCommand, stripe: StripeFactory) -> None:
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is not None:
         record_invoice(invoice)
