@@ -39,6 +39,9 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 SECRET_KEY = "am_sk_test_suite_key"
+# autumn-sdk's own HTTP client gives up after httpx's default 5 s, which one attach through
+# Stripe can take on a loaded two-core machine: the tests wait for the answer instead.
+SDK_TIMEOUT_MS = 300_000
 
 # Every test fails if a billing log line it caused carries a secret, key or card number.
 pytest_plugins = ["tests.log_secrets"]
