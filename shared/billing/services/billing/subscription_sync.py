@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from aws_lambda_powertools import Logger
-
 from billing import clock
 from billing.domain.attach import INVOICE_FLOW, is_upgrade, left_behind, purchased_holdings
 from billing.domain.customers import Customer
@@ -32,6 +30,7 @@ from billing.domain.stripe_sync import (
     switched_in_stripe,
     synced,
 )
+from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import (
     BillingUpdated,
@@ -45,8 +44,6 @@ from billing.store import catalog, customers, purchases, stripe_subscriptions, s
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
-
-logger = Logger(child=True)
 
 
 def sync_subscription(

@@ -29,6 +29,7 @@ from billing.domain.errors import (
     StripeEventTooEarly,
     StripeUnavailable,
 )
+from billing.observability import count
 from billing.services.stripe_events.registry import StripeEventCommand, handler_for
 from billing.store import stripe_events
 from billing.stripe_api import StripeFactory
@@ -78,6 +79,7 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
         _released_if_possible(command.event_id, token)
         raise
     if held == stripe_events.COMPLETED:
+        count("StripeEvents", type=command.type, outcome=Outcome.DUPLICATE.value)
         return Outcome.DUPLICATE
     if held is not None:
         raise StripeEventInProgress
@@ -101,6 +103,7 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
         # answers 503) runs the handlers again, which find their work done.
         _released_if_possible(command.event_id, token)
         raise
+    count("StripeEvents", type=command.type, outcome=outcome.value)
     return outcome
 
 
