@@ -65,7 +65,7 @@ def steady_catalog_cache(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # The suite tries a long operation's fault at this many of its steps, spread over it (the
-# first and last always); FAULT_MATRIX=all tries every step (make test-faults).
+# first and last always); FAULT_MATRIX=all tries every step.
 MOST_STEPS = None if os.environ.get("FAULT_MATRIX") == "all" else 6
 
 
