@@ -41,9 +41,6 @@ KNOWN_WRONG_WAY: dict[str, str] = {
     "billing.domain.stripe_sync -> billing.stripe_api.subscriptions": (
         "StripeSubscription is a plain data class that belongs in the domain"
     ),
-    "billing.track_queue -> billing.api.wire.common": (
-        "the event-time bounds belong below the wire models"
-    ),
     "billing.store.period_closes -> billing.stripe_api.payments": (
         "OverageCharge is a plain data class that belongs in the domain"
     ),
