@@ -14,10 +14,7 @@ from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_sync import billed_by
-from billing.services.billing.subscription_sync import (
-    shown_as_scheduled,
-    switch_of,
-)
+from billing.services.billing.switches import shown_as_scheduled, switch_of
 from billing.store import purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory

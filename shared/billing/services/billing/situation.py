@@ -18,13 +18,14 @@ from billing.domain.attach import (
     RedirectMode,
     decide,
 )
+from billing.domain.custom_plans import Customization, customized
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     InvalidRequest,
     PlanNotFound,
 )
 from billing.domain.features import Feature
-from billing.domain.plans import Customization, FreeTrial, Plan, customized
+from billing.domain.plans import FreeTrial, Plan
 from billing.services.customers.get import get_customer
 from billing.store import catalog, purchases
 from billing.store.catalog import Catalog
