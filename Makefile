@@ -60,9 +60,11 @@ $(LAMBDA_VENV)/.installed: pyproject.toml
 	$(LAMBDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(LAMBDA_VENV)/requirements.txt
 	touch $@
 
-# Prints a new random secret key and the SHA-256 digest to give `sam deploy` as ApiKeyHashes.
+# Prints a new random secret key and the SHA-256 digest to give `sam deploy` as ApiKeyHashes;
+# HASHES=<the current ApiKeyHashes> prints the list with the new key added. REVOKE=<key id>
+# HASHES=<current> prints the list without that key (README: "Rotating secret keys").
 api-key: $(INSTALLED)
-	@$(BIN)/python -c "import secrets,hashlib; k='am_sk_'+secrets.token_urlsafe(32); print('secret key:', k); print('hash:      ', hashlib.sha256(k.encode()).hexdigest())"
+	@$(BIN)/python -m local.api_keys $(if $(REVOKE),revoke $(REVOKE),new) $(if $(HASHES),--hashes $(HASHES))
 
 # Copies events/stripe_webhook_*.json to .local-data/events/, signed again (good for five
 # minutes), for `sam local invoke`; the tracked samples never change.

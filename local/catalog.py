@@ -160,9 +160,13 @@ def render(found: list[Change]) -> str:
     return "\n".join(lines)
 
 
-def push(path: Path, url: str, key: str, dry_run: bool = False) -> list[Change]:
+def push(
+    path: Path, url: str, key: str, dry_run: bool = False, auth: httpx.Auth | None = None
+) -> list[Change]:
+    """`auth` (a SigV4 signer, ApiAuth=iam) instead of the Bearer key."""
     features, plans = desired(read(path))
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as api:
+    headers = {} if auth is not None else {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, auth=auth, timeout=120) as api:
         found = changes(features, plans, api)
         if not dry_run:
             apply(found, api)

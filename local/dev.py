@@ -20,7 +20,7 @@ def push_catalog(catalog: Path, stack: LocalStack) -> None:
     from local.catalog import CatalogError, push, render
 
     try:
-        found = push(catalog, stack.api_url, stack.config.secret_key)
+        found = push(catalog, stack.api_url, stack.config.secret_key, auth=stack.admin_auth())
     except (CatalogError, httpx.HTTPError) as error:
         print(
             f"\nCatalog {catalog} was not pushed: {error}\n"
@@ -58,6 +58,13 @@ def main() -> int:
     catalog = os.environ.get("LOCAL_CATALOG", str(ROOT / "local" / "catalog.yaml"))
     if catalog.lower() not in ("", "none"):
         push_catalog(Path(catalog), stack)
+    if stack.config.api_auth == "iam":
+        print(
+            "\nIAM mode: sign /v1 requests (SigV4, service execute-api) with a key pair above;"
+            " unsigned ones answer 403. From Python: httpx.Client(auth=local.iam.SigV4(key_id,"
+            " secret)).",
+            flush=True,
+        )
     print(
         f"\nTry:\n  curl -s {stack.api_url}/v1/customers.get_or_create \\\n"
         f"    -H 'Authorization: Bearer {stack.config.secret_key}' \\\n"

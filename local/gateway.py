@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.iam import IamAuthorizer
 from local.lambda_state import invocation, keep_request_state_per_instance
 from local.template import Route
 
@@ -76,6 +77,14 @@ class FunctionPool:
                 return handler(event, context)
         finally:
             self._idle.put(handler)
+
+    def discard_idle(self) -> None:
+        """Forgets the warm instances: the next request starts a new one (cold)."""
+        while True:
+            try:
+                self._idle.get_nowait()
+            except queue.Empty:
+                return
 
     def _cold_start(self) -> Handler:
         module_file, _, function = self.route.handler.rpartition(".")
@@ -149,7 +158,14 @@ class _Server(ThreadingHTTPServer):
 class LocalHttpApi:
     """The routes of template.yaml served on localhost."""
 
-    def __init__(self, routes: list[Route], pages: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        pages: dict[str, str] | None = None,
+        authorizer: IamAuthorizer | None = None,
+    ) -> None:
+        # ApiAuth=iam: every route but those open under IAM needs a SigV4 signature.
+        self.authorizer = authorizer
         # Pages of the local stack itself (not template routes): path -> HTML (JSON where
         # the path ends in .json).
         self.pages = dict(pages or {})
@@ -168,6 +184,13 @@ class LocalHttpApi:
         # Called with (method, path, status, body) of every function's answer before it is
         # sent: the test suites check answers against Autumn's published document there.
         self.observers: list[Callable[[str, str, int, bytes], None]] = []
+
+    def discard_instances(self) -> None:
+        """As Lambda after a configuration change: every later request runs in a new
+        instance, which reads the configuration afresh."""
+        pools = [*self._pools.values(), *(pool for _, _, pool in self._greedy)]
+        for pool in [*pools, *([self._default] if self._default else [])]:
+            pool.discard_idle()
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         api = self
@@ -232,9 +255,21 @@ class LocalHttpApi:
         for name, value in request.headers.items():
             key = name.lower()  # HTTP APIs lowercase header names and join repeats with commas
             headers[key] = f"{headers[key]},{value}" if key in headers else value
+        authorized = None
+        if self.authorizer is not None and not pool.route.open_under_iam:
+            authorized = self.authorizer.authorize(
+                request.command, request.path, headers, body, pool.route.route_key
+            )
+            if authorized is None:  # as API Gateway: no function runs
+                _reply(
+                    request, 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
+                )
+                return
         event = http_api_event(
             pool.route, request.command, request.path, headers, body, request.client_address[0]
         )
+        if authorized is not None:
+            event["requestContext"]["authorizer"] = authorized
         try:
             result = pool.invoke(event)
         except Exception:  # a crashed function is a 500 from API Gateway, as in AWS

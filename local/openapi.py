@@ -211,7 +211,8 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": keys[(route.request, "validation")]}},
             }
         if route.path.startswith("/v1/"):
-            operation["security"] = [{"apiKey": []}]
+            # Either one: a deployment answers to the one its ApiAuth parameter chose.
+            operation["security"] = [{"apiKey": []}, {"awsSigV4": []}]
         operation["responses"].update(
             {
                 status: {
@@ -236,7 +237,23 @@ def document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components.items())),
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A secret key (ApiAuth=key, the default).",
+                },
+                "awsSigV4": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": (
+                        "ApiAuth=iam: the request signed with AWS Signature Version 4 for "
+                        "the service execute-api, by a principal allowed execute-api:Invoke "
+                        "on the route; API Gateway answers 403 to any other."
+                    ),
+                },
+            },
         },
     }
 

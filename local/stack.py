@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 
 from local import openapi
 from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
+from local.iam import REGION, IamAuthorizer, SigV4, principals_from
 from local.queues import QueuePoller, create_queues
 from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
@@ -44,6 +46,8 @@ DEV_DASHBOARD_SECRET = "local-dashboard-session-secret-never-used-in-aws"  # noq
 DEV_WEBHOOK_QUIET_S = 0.1
 # How long `settle` waits at most: far above what a loaded two-core machine needs.
 SETTLE_TIMEOUT_S = 120.0
+# The template's ApiAuth values (LOCAL_API_AUTH).
+API_AUTH_MODES = ("key", "iam")
 
 
 @dataclass
@@ -73,10 +77,15 @@ class StackConfig:
     # Where Checkout sends a customer back when a call names no success_url (None: the
     # stack's own "payment complete" page).
     checkout_success_url: str | None = None
+    # "key" (Bearer secret keys) or "iam": the routes a deployment with ApiAuth=iam puts
+    # behind API Gateway's AWS_IAM authorizer want a SigV4 signature by a local principal.
+    api_auth: str = "key"
 
     def __post_init__(self) -> None:
         if self.webhook_delivery not in MODES:
             raise ValueError(f"webhook_delivery must be one of {', '.join(MODES)}")
+        if self.api_auth not in API_AUTH_MODES:
+            raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}")
 
     @property
     def snapshot(self) -> Path:
@@ -102,6 +111,7 @@ class StackConfig:
             webhook_delivery=env.get("STRIPE_WEBHOOK_DELIVERY") or ORDERED,
             webhook_seed=seed_from(env.get("STRIPE_WEBHOOK_SEED")),
             checkout_success_url=env.get("CHECKOUT_SUCCESS_URL") or None,
+            api_auth=env.get("LOCAL_API_AUTH") or "key",
         )
 
 
@@ -188,7 +198,8 @@ class LocalStack:
 
         reset_caches()
 
-        api = self.http_api = LocalHttpApi(routes(template))
+        authorizer = IamAuthorizer(principals_from(template)) if config.api_auth == "iam" else None
+        api = self.http_api = LocalHttpApi(routes(template), authorizer=authorizer)
         self.api_url = api.start(port=config.port)
         self._stoppers.append(api.stop)
         # The dashboard's address, known once the API listens (Checkout sends customers back).
@@ -216,6 +227,23 @@ class LocalStack:
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
         return self
+
+    def admin_auth(self) -> httpx.Auth | None:
+        """IAM mode: a signer with the local admin's credentials (every route); else None."""
+        if self.config.api_auth != "iam":
+            return None
+        admin = next(p for p in principals_from(load_template()) if p.role == "admin")
+        return SigV4(admin.access_key_id, admin.secret_access_key)
+
+    def redeploy(self, **variables: str) -> None:
+        """A deployment changing the functions' environment (a new ApiKeyHashes, ...): in
+        AWS every instance after it is a new one, reading its settings afresh."""
+        from billing.config import reset_caches
+
+        os.environ.update(variables)
+        reset_caches()
+        if self.http_api is not None:
+            self.http_api.discard_instances()
 
     def _realism(self) -> Realism | None:
         config = self.config
@@ -350,6 +378,16 @@ def describe(stack: LocalStack) -> str:
         f"Stripe webhook  {stack.webhook_url}   signing secret"
         f" {stack.config.stripe_webhook_secret}   (STRIPE_WEBHOOK_SECRET)",
     ]
+    if stack.config.api_auth == "iam":
+        lines.append(
+            f"IAM (SigV4)     service execute-api, region {REGION}; /v1 routes want a signature"
+            " (LOCAL_API_AUTH=iam):"
+        )
+        for principal in principals_from(load_template()):
+            lines.append(
+                f"  {principal.role:<13} {principal.access_key_id} / {principal.secret_access_key}"
+                f"   may invoke {', '.join(principal.allowed_routes)}"
+            )
     if stack.realistic:
         lines.append(
             f"Stripe delivery realistic, seed {stack.webhook_seed}   (STRIPE_WEBHOOK_DELIVERY,"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,9 @@ class Route:
     function: str
     code_dir: Path
     handler: str
+    # ApiAuth=iam: whether the route stays outside the AWS_IAM authorizer (its event says
+    # `Authorizer: NONE` under the IamAuth condition): Stripe's webhook, the dashboard.
+    open_under_iam: bool = False
 
     @property
     def is_default(self) -> bool:
@@ -69,11 +72,23 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 def routes(template: dict[str, Any]) -> list[Route]:
     """Every HttpApi route of every function, as API Gateway would route it."""
     return [
-        _function(
-            template, name, event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+        replace(
+            _function(
+                template, name, event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+            ),
+            open_under_iam=_authorizer_under_iam(event["Properties"].get("Auth")) == "NONE",
         )
         for name, event in _events_of_kind(template, "HttpApi")
     ]
+
+
+def _authorizer_under_iam(auth: Any) -> str | None:
+    """The route's authorizer when ApiAuth=iam: `!If [IamAuth, {Authorizer: X}, ...]` or a
+    plain `{Authorizer: X}`; None for the API's default (AWS_IAM)."""
+    if isinstance(auth, dict) and "If" in auth:
+        condition, when_iam, _ = auth["If"]
+        auth = when_iam if condition == "IamAuth" else None
+    return auth.get("Authorizer") if isinstance(auth, dict) else None
 
 
 def scheduled(template: dict[str, Any]) -> list[Route]:

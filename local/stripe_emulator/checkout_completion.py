@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from local.stripe_emulator import (
     cards,
     customers,
+    invoice_lines,
     invoiceitems,
     invoices,
     payment_intents,
@@ -152,7 +153,7 @@ def _post_payment_invoice(
             quantity=quantity,
             price=price,
         )
-        invoices.attach_item(invoice, item)
+        invoice_lines.attach_item(invoice, item)
     data = session["invoice_creation"]["invoice_data"]
     invoice.update(
         description=data["description"],

@@ -9,7 +9,8 @@ from local.stripe_emulator import (
     pagination,
     payment_methods,
     search,
-    subscriptions,
+    subscription_billing,
+    subscription_objects,
     timeline,
 )
 from local.stripe_emulator import params as p
@@ -139,12 +140,14 @@ def delete(request: ApiRequest) -> JsonObject:
     customer = request.store.require(OBJECT, customer_id)
     now = timeline.now_for(request.store, customer_id, request.now)
     # Stripe cancels a deleted customer's subscriptions at once.
-    for subscription in request.store.live(subscriptions.OBJECT):
+    for subscription in request.store.live(subscription_objects.OBJECT):
         if subscription["customer"] == customer_id and subscription["status"] not in (
             "canceled",
             "incomplete_expired",
         ):
-            subscriptions.cancel(request.store, subscription, now, reason="cancellation_requested")
+            subscription_billing.cancel(
+                request.store, subscription, now, reason="cancellation_requested"
+            )
     request.store.delete(OBJECT, customer_id)
     events.emit(request.store, "customer.deleted", customer, now)
     return _tombstone(customer_id)

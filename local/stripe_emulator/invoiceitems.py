@@ -7,7 +7,7 @@ one created with ``invoice=`` goes on that draft at once. Prorations are invoice
 
 from __future__ import annotations
 
-from local.stripe_emulator import events, invoices, pagination, pricing
+from local.stripe_emulator import events, invoice_lines, invoices, pagination, pricing
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
@@ -147,7 +147,7 @@ def create(request: ApiRequest) -> JsonObject:
     if "discountable" in params:
         item["discountable"] = p.boolean(params, "discountable")
     if invoice is not None:
-        invoices.attach_item(invoice, item)
+        invoice_lines.attach_item(invoice, item)
     return item
 
 
@@ -192,7 +192,7 @@ def delete(request: ApiRequest) -> JsonObject:
     item = store.require(OBJECT, request.path_params["id"], "invoiceitem")
     invoice = _require_editable(store, item)
     if invoice is not None:
-        invoices.remove_item_line(invoice, item["id"])
+        invoice_lines.remove_item_line(invoice, item["id"])
     store.delete(OBJECT, item["id"])
     events.emit(store, "invoiceitem.deleted", item, now_for(store, item["customer"], request.now))
     return {"id": item["id"], "object": OBJECT, "deleted": True}

@@ -1,4 +1,4 @@
-"""The Invoice resource: ``/v1/invoices``, invoice lines and the hosted invoice page.
+"""The Invoice resource: ``/v1/invoices``.
 
 Lifecycle: ``draft`` -> finalize -> ``open`` -> paid (``paid``) or payment failed (stays
 ``open``, ``attempt_count`` grows) or ``void``/``uncollectible``. An open invoice's
@@ -9,28 +9,21 @@ API has no ``invoice.payment_intent``); the intent's outcome settles the invoice
 
 from __future__ import annotations
 
-import html
+import copy
 from collections.abc import Iterable
 
 from local.stripe_emulator import (
-    cards,
     events,
     expand,
     hooks,
-    hosted,
-    pagination,
-    pricing,
-    prorations,
+    invoice_lines,
 )
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_intents as intents
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import Params
-from local.stripe_emulator.prorations import ItemSpec, Proration
-from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
-from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
-from local.stripe_emulator.timeline import now_for, period_end
+from local.stripe_emulator.store import JsonObject, ObjectStore
 
 OBJECT = "invoice"
 URL = "/v1/invoices"
@@ -39,39 +32,105 @@ ITEM_OBJECT = "invoiceitem"
 PAYMENT_OBJECT = "invoice_payment"
 SUBSCRIPTION_OBJECT = "subscription"
 
-_UPDATABLE = frozenset(
-    {"auto_advance", "collection_method", "default_payment_method", "description", "metadata"}
-)
-_CREATABLE = _UPDATABLE | {
-    "currency",
-    "customer",
-    "days_until_due",
-    "pending_invoice_items_behavior",
-    "subscription",
-}
-_LIST_FILTERS = frozenset({"customer", "status", "subscription", "collection_method"})
-_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 # A send_invoice subscription's first invoice waits this long as a draft, as Stripe's does.
 SEND_INVOICE_DRAFT_S = 3600
-_DAY_S = 86400
+DAY_S = 86400
 
 
-def register(router: Router) -> None:
-    router.object_types.add(OBJECT)
-    router.add("POST", URL, create)
-    router.add("POST", f"{URL}/create_preview", create_preview)
-    router.add("GET", URL, list_invoices)
-    router.add("GET", f"{URL}/{{id}}", retrieve)
-    router.add("POST", f"{URL}/{{id}}", update)
-    router.add("DELETE", f"{URL}/{{id}}", delete)
-    router.add("GET", f"{URL}/{{id}}/lines", list_lines)
-    router.add("POST", f"{URL}/{{id}}/finalize", finalize_route)
-    router.add("POST", f"{URL}/{{id}}/pay", pay_route)
-    router.add("POST", f"{URL}/{{id}}/void", void_route)
-    router.add("POST", f"{URL}/{{id}}/send", send_route)
-    router.add("POST", f"{URL}/{{id}}/mark_uncollectible", mark_uncollectible_route)
-    router.add_page("GET", PAGE, hosted_page)
-    router.add_page("POST", PAGE, hosted_page_submit)
+# Every field of a new invoice, in Stripe's order; `draft` fills those set to None here
+# with the invoice's own values.
+_BLANK: JsonObject = {
+    "id": None,
+    "object": OBJECT,
+    "account_country": "US",
+    "account_name": "Stripe emulator",
+    "account_tax_ids": None,
+    "amount_due": 0,
+    "amount_overpaid": 0,
+    "amount_paid": 0,
+    "amount_remaining": 0,
+    "amount_shipping": 0,
+    "application": None,
+    "attempt_count": 0,
+    "attempted": False,
+    "auto_advance": True,
+    "automatic_tax": {
+        "disabled_reason": None,
+        "enabled": False,
+        "liability": None,
+        "provider": None,
+        "status": None,
+    },
+    "automatically_finalizes_at": None,
+    "billing_reason": None,
+    "collection_method": "charge_automatically",
+    "created": None,
+    "currency": None,
+    "custom_fields": None,
+    "customer": None,
+    "customer_account": None,
+    "customer_address": None,
+    "customer_email": None,
+    "customer_name": None,
+    "customer_phone": None,
+    "customer_shipping": None,
+    "customer_tax_exempt": None,
+    "customer_tax_ids": [],
+    "default_payment_method": None,
+    "default_source": None,
+    "default_tax_rates": [],
+    "description": None,
+    "discounts": [],
+    "due_date": None,
+    "effective_at": None,
+    "ending_balance": None,
+    "footer": None,
+    "from_invoice": None,
+    "hosted_invoice_url": None,
+    "invoice_pdf": None,
+    "issuer": {"type": "self"},
+    "last_finalization_error": None,
+    "latest_revision": None,
+    "lines": None,
+    "livemode": False,
+    "metadata": {},
+    "next_payment_attempt": None,
+    "number": None,
+    "on_behalf_of": None,
+    "parent": None,
+    "payment_settings": {
+        "default_mandate": None,
+        "payment_method_options": None,
+        "payment_method_types": None,
+    },
+    "period_end": None,
+    "period_start": None,
+    "post_payment_credit_notes_amount": 0,
+    "pre_payment_credit_notes_amount": 0,
+    "receipt_number": None,
+    "rendering": None,
+    "shipping_cost": None,
+    "shipping_details": None,
+    "starting_balance": 0,
+    "statement_descriptor": None,
+    "status": "draft",
+    "status_transitions": {
+        "finalized_at": None,
+        "marked_uncollectible_at": None,
+        "paid_at": None,
+        "voided_at": None,
+    },
+    "subtotal": 0,
+    "subtotal_excluding_tax": 0,
+    "test_clock": None,
+    "threshold_reason": None,
+    "total": 0,
+    "total_discount_amounts": [],
+    "total_excluding_tax": 0,
+    "total_pretax_credit_amounts": [],
+    "total_taxes": [],
+    "webhooks_delivered_at": None,
+}
 
 
 # -- building ----------------------------------------------------------------------------
@@ -91,252 +150,69 @@ def draft(
     period: tuple[int, int] | None = None,
     stored: bool = True,
 ) -> JsonObject:
-    """A stored draft invoice with ``lines`` (see `subscription_line`) and pending items;
-    with ``stored=False`` only built (a preview: no object, no event)."""
+    """A stored draft invoice with ``lines`` (see `invoice_lines.subscription_line`) and
+    pending items; with ``stored=False`` only built (a preview: no object, no event)."""
     invoice_id = store.new_id("in", 24)
-    invoice: JsonObject = {
-        "id": invoice_id,
-        "object": OBJECT,
-        "account_country": "US",
-        "account_name": "Stripe emulator",
-        "account_tax_ids": None,
-        "amount_due": 0,
-        "amount_overpaid": 0,
-        "amount_paid": 0,
-        "amount_remaining": 0,
-        "amount_shipping": 0,
-        "application": None,
-        "attempt_count": 0,
-        "attempted": False,
-        "auto_advance": True,
-        "automatic_tax": {
-            "disabled_reason": None,
-            "enabled": False,
-            "liability": None,
-            "provider": None,
-            "status": None,
-        },
-        "automatically_finalizes_at": None,
-        "billing_reason": billing_reason,
-        "collection_method": "charge_automatically",
-        "created": now,
-        "currency": currency,
-        "custom_fields": None,
-        "customer": customer["id"],
-        "customer_account": None,
-        "customer_address": customer["address"],
-        "customer_email": customer["email"],
-        "customer_name": customer["name"],
-        "customer_phone": customer["phone"],
-        "customer_shipping": customer["shipping"],
-        "customer_tax_exempt": customer["tax_exempt"],
-        "customer_tax_ids": [],
-        "default_payment_method": None,
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": None,
-        "discounts": [],
-        "due_date": None,
-        "effective_at": None,
-        "ending_balance": None,
-        "footer": None,
-        "from_invoice": None,
-        "hosted_invoice_url": f"{base_url}{PAGE.format(id=invoice_id)}",
-        "invoice_pdf": f"{base_url}{PAGE.format(id=invoice_id)}/pdf",
-        "issuer": {"type": "self"},
-        "last_finalization_error": None,
-        "latest_revision": None,
-        "lines": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"{URL}/{invoice_id}/lines",
-        },
-        "livemode": False,
-        "metadata": {},
-        "next_payment_attempt": None,
-        "number": None,
-        "on_behalf_of": None,
-        "parent": None,
-        "payment_settings": {
-            "default_mandate": None,
-            "payment_method_options": None,
-            "payment_method_types": None,
-        },
-        "period_end": period[1] if period else now,
-        "period_start": period[0] if period else now,
-        "post_payment_credit_notes_amount": 0,
-        "pre_payment_credit_notes_amount": 0,
-        "receipt_number": None,
-        "rendering": None,
-        "shipping_cost": None,
-        "shipping_details": None,
-        "starting_balance": 0,
-        "statement_descriptor": None,
-        "status": "draft",
-        "status_transitions": {
-            "finalized_at": None,
-            "marked_uncollectible_at": None,
-            "paid_at": None,
-            "voided_at": None,
-        },
-        "subtotal": 0,
-        "subtotal_excluding_tax": 0,
-        "test_clock": customer["test_clock"],
-        "threshold_reason": None,
-        "total": 0,
-        "total_discount_amounts": [],
-        "total_excluding_tax": 0,
-        "total_pretax_credit_amounts": [],
-        "total_taxes": [],
-        "webhooks_delivered_at": None,
-    }
+    invoice = copy.deepcopy(_BLANK)
+    invoice.update(
+        {
+            "id": invoice_id,
+            "billing_reason": billing_reason,
+            "created": now,
+            "currency": currency,
+            "customer": customer["id"],
+            "customer_address": customer["address"],
+            "customer_email": customer["email"],
+            "customer_name": customer["name"],
+            "customer_phone": customer["phone"],
+            "customer_shipping": customer["shipping"],
+            "customer_tax_exempt": customer["tax_exempt"],
+            "hosted_invoice_url": f"{base_url}{PAGE.format(id=invoice_id)}",
+            "invoice_pdf": f"{base_url}{PAGE.format(id=invoice_id)}/pdf",
+            "lines": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"{URL}/{invoice_id}/lines",
+            },
+            "period_end": period[1] if period else now,
+            "period_start": period[0] if period else now,
+            "test_clock": customer["test_clock"],
+        }
+    )
     days = subscription["days_until_due"] if subscription is not None else None
     if days is not None:
         # Sent to be paid: due that many days after the invoice is made.
-        invoice.update(collection_method="send_invoice", due_date=now + days * _DAY_S)
+        invoice.update(collection_method="send_invoice", due_date=now + days * DAY_S)
     if subscription is not None:
-        invoice["parent"] = {
-            "quote_details": None,
-            "subscription_details": {
-                "metadata": dict(subscription["metadata"]),
-                "subscription": subscription["id"],
-            },
-            "type": "subscription_details",
-        }
+        invoice["parent"] = _parent(subscription)
     for line in lines:
-        add_line(invoice, line)
+        invoice_lines.add_line(invoice, line)
     if include_pending:
-        sub_id = subscription["id"] if subscription else None
-        for item in store.live(ITEM_OBJECT)[::-1]:
-            if _pending_for(item, customer["id"], currency, sub_id):
-                attach_item(invoice, item)
+        _take_pending(store, invoice, subscription)
     if stored:
         store.insert(invoice)
         events.emit(store, "invoice.created", invoice, now)
     return invoice
 
 
-def _pending_for(item: JsonObject, customer_id: str, currency: str, sub_id: str | None) -> bool:
-    """A pending item goes on the customer's next invoice, or its own subscription's."""
-    if item["invoice"] is not None or item["customer"] != customer_id:
-        return False
-    parent = item["parent"]
-    item_sub = parent["subscription_details"]["subscription"] if parent else None
-    return item["currency"] == currency and item_sub in (None, sub_id)
-
-
-def subscription_line(
-    price: JsonObject,
-    quantity: int,
-    subscription_id: str,
-    item_id: str,
-    period: tuple[int, int],
-    description: str,
-) -> JsonObject:
-    """An invoice line charging a subscription item for one period: ``price`` with its
-    tiers (see `prorations.billed_price`), rounded once."""
-    amount = pricing.line_amount(price, quantity)
+def _parent(subscription: JsonObject) -> JsonObject:
     return {
-        "object": "line_item",
-        "amount": amount,
-        "currency": price["currency"],
-        "description": description,
-        "discount_amounts": [],
-        "discountable": True,
-        "discounts": [],
-        "livemode": False,
-        "metadata": {},
-        "parent": {
-            "invoice_item_details": None,
-            "subscription_item_details": {
-                "invoice_item": None,
-                "proration": False,
-                "proration_details": {"credited_items": None},
-                "subscription": subscription_id,
-                "subscription_item": item_id,
-            },
-            "type": "subscription_item_details",
+        "quote_details": None,
+        "subscription_details": {
+            "metadata": dict(subscription["metadata"]),
+            "subscription": subscription["id"],
         },
-        "period": {"end": period[1], "start": period[0]},
-        "pretax_credit_amounts": [],
-        "pricing": _pricing(price),
-        "quantity": quantity,
-        "subtotal": amount,
-        "taxes": [],
+        "type": "subscription_details",
     }
 
 
-def attach_item(invoice: JsonObject, item: JsonObject) -> None:
-    """Puts a pending invoice item on a draft invoice as one line."""
-    item["invoice"] = invoice["id"]
-    add_line(invoice, _item_line(item))
-
-
-def _item_line(item: JsonObject) -> JsonObject:
-    parent = item["parent"]
-    return {
-        "object": "line_item",
-        "amount": item["amount"],
-        "currency": item["currency"],
-        "description": item["description"],
-        "discount_amounts": [],
-        "discountable": item["discountable"],
-        "discounts": [],
-        "livemode": False,
-        "metadata": dict(item["metadata"]),
-        "parent": {
-            "invoice_item_details": {
-                "invoice_item": item["id"],
-                "proration": item["proration"],
-                "proration_details": {"credited_items": None},
-                "subscription": (
-                    parent["subscription_details"]["subscription"] if parent else None
-                ),
-            },
-            "subscription_item_details": None,
-            "type": "invoice_item_details",
-        },
-        "period": dict(item["period"]),
-        "pretax_credit_amounts": [],
-        "pricing": item["pricing"],
-        "quantity": item["quantity"],
-        "subtotal": item["amount"],
-        "taxes": [],
-    }
-
-
-def add_line(invoice: JsonObject, line: JsonObject) -> None:
-    line = {"id": f"il_{invoice['id'][3:]}{len(invoice['lines']['data'])}", **line}
-    line["invoice"] = invoice["id"]
-    invoice["lines"]["data"].append(line)
-    _retotal(invoice)
-
-
-def remove_item_line(invoice: JsonObject, item_id: str) -> None:
-    """Takes a deleted invoice item's line off a draft invoice."""
-    invoice["lines"]["data"] = [
-        line
-        for line in invoice["lines"]["data"]
-        if (line["parent"].get("invoice_item_details") or {}).get("invoice_item") != item_id
-    ]
-    _retotal(invoice)
-
-
-def _retotal(invoice: JsonObject) -> None:
-    lines = invoice["lines"]
-    total = sum(int(each["amount"]) for each in lines["data"])
-    invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total)
-    invoice.update(total_excluding_tax=total, amount_due=max(total, 0))
-    invoice["amount_remaining"] = invoice["amount_due"]
-
-
-def _pricing(price: JsonObject) -> JsonObject:
-    return {
-        "price_details": {"price": price["id"], "product": price["product"]},
-        "type": "price_details",
-        "unit_amount_decimal": price["unit_amount_decimal"],
-    }
+def _take_pending(store: ObjectStore, invoice: JsonObject, subscription: JsonObject | None) -> None:
+    """Puts the customer's pending items on the draft (oldest first)."""
+    sub_id = subscription["id"] if subscription else None
+    for item in store.live(ITEM_OBJECT)[::-1]:
+        if invoice_lines.pending_for(item, invoice["customer"], invoice["currency"], sub_id):
+            invoice_lines.attach_item(invoice, item)
 
 
 # -- lifecycle -----------------------------------------------------------------------------
@@ -345,7 +221,7 @@ def _pricing(price: JsonObject) -> JsonObject:
 def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     """draft -> open: numbered, customer balance applied, a PaymentIntent for what is due."""
     if invoice["status"] != "draft":
-        raise _unexpected_state(invoice, "finalize")
+        raise unexpected_state(invoice, "finalize")
     customer = store.require("customer", invoice["customer"], "customer")
     balance = int(customer["balance"])
     total = int(invoice["total"])
@@ -368,7 +244,7 @@ def finalize(store: ObjectStore, invoice: JsonObject, now: int) -> None:
         _record_payment(store, invoice, intent, now, due)
     events.emit(store, "invoice.finalized", invoice, now)
     if due == 0:
-        _mark_paid(store, invoice, now)
+        mark_paid(store, invoice, now)
 
 
 def paid_by(store: ObjectStore, invoice: JsonObject, intent: JsonObject, now: int) -> None:
@@ -376,13 +252,13 @@ def paid_by(store: ObjectStore, invoice: JsonObject, intent: JsonObject, now: in
     post-payment invoice): opened, linked to that intent and paid, with no second charge
     and no credit balance applied."""
     if invoice["status"] != "draft":
-        raise _unexpected_state(invoice, "finalize")
+        raise unexpected_state(invoice, "finalize")
     customer = store.require("customer", invoice["customer"], "customer")
     balance = int(customer["balance"])
     _open(store, customer, invoice, now, int(invoice["total"]), (balance, balance))
     _record_payment(store, invoice, intent, now, int(invoice["total"]))
     events.emit(store, "invoice.finalized", invoice, now)
-    _mark_paid(store, invoice, now)
+    mark_paid(store, invoice, now)
 
 
 def _open(
@@ -469,7 +345,7 @@ def pay(
         raise StripeError(400, "Invoice is already paid.", code="invoice_not_open")
     payment = current_payment(store, invoice)
     if payment is None:
-        _mark_paid(store, invoice, now)
+        mark_paid(store, invoice, now)
         return
     intent = store.require(intents.OBJECT, payment["payment"]["payment_intent"])
     if intent["status"] == "requires_action" and payment_method_id is None:
@@ -506,7 +382,7 @@ def current_intent(store: ObjectStore, invoice: JsonObject) -> JsonObject | None
 
 def void(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     if invoice["status"] not in ("open", "uncollectible"):
-        raise _unexpected_state(invoice, "void")
+        raise unexpected_state(invoice, "void")
     intent = current_intent(store, invoice)
     if intent is not None and intent["status"] not in ("succeeded", "canceled"):
         intents.cancel_intent(store, intent, now, None)
@@ -519,7 +395,7 @@ def void(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     events.emit(store, "invoice.voided", invoice, now)
 
 
-def _mark_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
+def mark_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     invoice.update(
         status="paid",
         amount_paid=invoice["amount_due"],
@@ -550,7 +426,7 @@ def _on_intent_attempted(store: ObjectStore, intent: JsonObject, now: int) -> No
     if invoice is None or invoice["status"] != "open":
         return
     if intent["status"] == "succeeded":
-        _mark_paid(store, invoice, now)
+        mark_paid(store, invoice, now)
     elif intent["status"] == "requires_action":
         events.emit(store, "invoice.payment_action_required", invoice, now)
         hooks.announce(store, hooks.INVOICE_PAYMENT_FAILED, invoice, now)
@@ -593,7 +469,7 @@ def _default_payment_method(store: ObjectStore, invoice: JsonObject) -> str | No
     return None if default is None else str(default["id"])
 
 
-def _unexpected_state(invoice: JsonObject, action: str) -> StripeError:
+def unexpected_state(invoice: JsonObject, action: str) -> StripeError:
     return StripeError(
         400,
         f"You can only {action} an invoice that is "
@@ -623,45 +499,6 @@ expand.includable(OBJECT, "payments", _payments)
 expand.includable(OBJECT, "confirmation_secret", _confirmation_secret)
 
 
-# -- routes ------------------------------------------------------------------------------
-
-
-def create(request: ApiRequest) -> JsonObject:
-    params, store = request.params, request.store
-    p.reject_unknown(params, _CREATABLE)
-    if "customer" not in params:
-        raise missing_param("customer")
-    customer = methods.require_customer(store, p.string(params, "customer"))
-    now = now_for(store, customer["id"], request.now)
-    subscription = None
-    if "subscription" in params:
-        subscription = store.require(
-            SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription"
-        )
-    behavior = (
-        p.choice(params, "pending_invoice_items_behavior", ("exclude", "include"))
-        if "pending_invoice_items_behavior" in params
-        else "exclude"
-    )
-    changes = _changes(store, params, {"metadata": {}})
-    days = days_until_due(params)
-    currency = p.string(params, "currency").lower() if "currency" in params else "usd"
-    invoice = draft(
-        store,
-        now,
-        request.base_url,
-        customer,
-        currency=currency,
-        billing_reason="manual",
-        subscription=subscription,
-        include_pending=behavior == "include",
-    )
-    invoice.update(changes)
-    if days is not None:
-        invoice.update(collection_method="send_invoice", due_date=now + days * _DAY_S)
-    return _render(request, invoice)
-
-
 def days_until_due(params: Params) -> int | None:
     """``collection_method`` and ``days_until_due`` of a create: the days a sent invoice
     gives the customer to pay (None: charged automatically). Stripe needs them together."""
@@ -682,473 +519,6 @@ def days_until_due(params: Params) -> int | None:
     return p.integer(params, "days_until_due", minimum=0, maximum=730)
 
 
-_PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
-_PREVIEW_DETAILS = ("cancel_now", "items", "proration_behavior", "proration_date")
-_PRORATIONS = ("always_invoice", "create_prorations", "none")
-
-
-def create_preview(request: ApiRequest) -> JsonObject:
-    """``POST /v1/invoices/create_preview``: the invoice a subscription change would make,
-    built and answered but never stored (no object, no event, nothing charged).
-
-    ``always_invoice`` previews the invoice made at once (the prorations alone); otherwise
-    the subscription's next invoice: its items as changed for the next period, with the
-    prorations (``create_prorations``, the default) and pending items it would carry.
-    """
-    params, store = request.params, request.store
-    p.reject_unknown(params, _PREVIEW_PARAMS)
-    if "subscription" not in params:
-        if "customer" not in params:
-            raise missing_param("customer")
-        if "subscription_details" in params:
-            return _render(request, _preview_new_subscription(request))
-    subscription = (
-        store.require(SUBSCRIPTION_OBJECT, p.string(params, "subscription"), "subscription")
-        if "subscription" in params
-        else None
-    )
-    customer_id = p.string(params, "customer") if "customer" in params else None
-    if subscription is not None:
-        if customer_id not in (None, subscription["customer"]):
-            raise invalid_param("customer", "The subscription belongs to another customer.")
-        customer_id = subscription["customer"]
-    assert customer_id is not None
-    customer = methods.require_customer(store, customer_id)
-    now = now_for(store, customer["id"], request.now)
-    details = (p.hash_or_null(params, "subscription_details") or {}) if subscription else {}
-    p.reject_unknown(details, _PREVIEW_DETAILS, prefix="subscription_details")
-    with p.nested("subscription_details"):
-        proration = (
-            p.choice(details, "proration_behavior", _PRORATIONS)
-            if "proration_behavior" in details
-            else "create_prorations"
-        )
-        at = p.integer(details, "proration_date") if "proration_date" in details else now
-        cancel_now = "cancel_now" in details and p.boolean(details, "cancel_now")
-        if cancel_now and "items" in details:
-            raise invalid_param(
-                "subscription_details[items]", "You cannot pass items with cancel_now."
-            )
-        specs = (
-            prorations.item_specs(store, details, current=subscription)
-            if subscription is not None and "items" in details
-            else None
-        )
-    if cancel_now:
-        # The final invoice a cancel with invoice_now makes: the credits for the unused time
-        # (unless proration is none) and the pending items, no next period.
-        specs = []
-    lines: list[JsonObject] = []
-    period: tuple[int, int] | None = None
-    if subscription is not None:
-        changes = specs or []
-        prorated = (
-            []
-            if proration == "none" or subscription["status"] == "trialing"
-            else prorations.prorations(store, subscription, changes, at)
-        )
-        lines += [_proration_line(subscription["id"], each) for each in prorated]
-        if cancel_now:
-            period = (at, at)
-        elif proration != "always_invoice":
-            period = _next_period(subscription, prorations.current_period(subscription)[1])
-            kept = specs or [
-                ItemSpec(
-                    item["id"], prorations.billed_price(store, item), int(item["quantity"]), {}
-                )
-                for item in subscription["items"]["data"]
-            ]
-            lines += [_next_period_line(store, subscription["id"], spec, period) for spec in kept]
-        else:
-            period = (at, at)
-    if proration != "always_invoice" or cancel_now:
-        sub_id = subscription["id"] if subscription else None
-        currency = subscription["currency"] if subscription else None
-        lines += [
-            _item_line(item)
-            for item in store.live(ITEM_OBJECT)[::-1]
-            if _pending_for(item, customer["id"], currency or item["currency"], sub_id)
-        ]
-    preview = draft(
-        store,
-        now,
-        request.base_url,
-        customer,
-        currency=subscription["currency"] if subscription else "usd",
-        billing_reason="upcoming" if proration != "always_invoice" else "subscription_update",
-        subscription=subscription,
-        lines=lines,
-        include_pending=False,
-        period=period,
-        stored=False,
-    )
-    # A preview is no invoice: it has no page and an id of its own kind.
-    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
-    return _render(request, preview)
-
-
-_NEW_SUBSCRIPTION_DETAILS = ("items", "start_date")
-
-
-def _preview_new_subscription(request: ApiRequest) -> JsonObject:
-    """The first invoice of a subscription not created yet (``customer`` and
-    ``subscription_details[items]``): each item for its first whole period from
-    ``start_date`` (default: now, on the customer's clock). Nothing is stored."""
-    params, store = request.params, request.store
-    customer = methods.require_customer(store, p.string(params, "customer"))
-    details = p.hash_or_null(params, "subscription_details") or {}
-    with p.nested("subscription_details"):
-        p.reject_unknown(details, _NEW_SUBSCRIPTION_DETAILS)
-        if "items" not in details:
-            raise missing_param("items")
-        specs = prorations.item_specs(store, details, current=None)
-        start = (
-            p.integer(details, "start_date", minimum=0)
-            if "start_date" in details
-            else now_for(store, customer["id"], request.now)
-        )
-    recurring = specs[0].price["recurring"]
-    end = period_end(start, start, recurring["interval"], int(recurring["interval_count"]))
-    lines = []
-    for spec in specs:
-        name = prorations.product_name(store, spec.price)
-        description = f"{spec.quantity} {prorations.TIMES} {name}"
-        line = subscription_line(spec.price, spec.quantity, "", "", (start, end), description)
-        # No subscription (nor item) exists yet to name.
-        line["parent"]["subscription_item_details"]["subscription"] = None
-        lines.append(line)
-    preview = draft(
-        store,
-        start,
-        request.base_url,
-        customer,
-        currency=specs[0].price["currency"],
-        billing_reason="upcoming",
-        lines=lines,
-        include_pending=False,
-        period=(start, start),
-        stored=False,
-    )
-    preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
-    return preview
-
-
-def _proration_line(subscription_id: str, each: Proration) -> JsonObject:
-    """As the invoice the change makes shows it: an invoice item's line, not created yet."""
-    return _item_line(
-        {
-            # Stripe names the item the change will create in the preview's line too.
-            "id": f"ii_{random_token()}",
-            "amount": each.amount,
-            "currency": each.price["currency"],
-            "description": each.description,
-            "discountable": False,
-            "metadata": {},
-            "parent": {"subscription_details": {"subscription": subscription_id}},
-            "period": {"end": each.period[1], "start": each.period[0]},
-            "pricing": _pricing(each.price),
-            "proration": True,
-            "quantity": each.quantity,
-        }
-    )
-
-
-def _next_period(subscription: JsonObject, end: int) -> tuple[int, int]:
-    """The billing period after the one ending at ``end``."""
-    recurring = subscription["items"]["data"][0]["price"]["recurring"]
-    anchor = int(subscription["billing_cycle_anchor"])
-    return end, period_end(anchor, end, recurring["interval"], int(recurring["interval_count"]))
-
-
-def _next_period_line(
-    store: ObjectStore, subscription_id: str, spec: ItemSpec, period: tuple[int, int]
-) -> JsonObject:
-    product = store.find("product", str(spec.price["product"]))
-    name = product["name"] if product else spec.price["product"]
-    description = f"{spec.quantity} \N{MULTIPLICATION SIGN} {name}"
-    return subscription_line(
-        spec.price, spec.quantity, subscription_id, spec.item_id or "", period, description
-    )
-
-
-def retrieve(request: ApiRequest) -> JsonObject:
-    p.reject_unknown(request.params, ())
-    return _render(request, request.store.require(OBJECT, request.path_params["id"], "invoice"))
-
-
-def update(request: ApiRequest) -> JsonObject:
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    p.reject_unknown(request.params, _UPDATABLE)
-    if invoice["status"] != "draft" and set(request.params) - {"metadata", "expand"}:
-        raise StripeError(
-            400,
-            "Only metadata can be changed on a finalized invoice.",
-            code="invoice_not_editable",
-        )
-    changes = _changes(store, request.params, invoice)
-    previous = {name: invoice[name] for name in changes if invoice[name] != changes[name]}
-    invoice.update(changes)
-    if previous:
-        now = now_for(store, invoice["customer"], request.now)
-        events.emit(store, "invoice.updated", invoice, now, previous)
-    return _render(request, invoice)
-
-
-def delete(request: ApiRequest) -> JsonObject:
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    if invoice["status"] != "draft":
-        raise StripeError(
-            400, "You can only delete draft invoices.", code="invoice_unexpected_state"
-        )
-    for line in invoice["lines"]["data"]:
-        item_id = (line["parent"].get("invoice_item_details") or {}).get("invoice_item")
-        item = store.find(ITEM_OBJECT, item_id) if item_id else None
-        if item is not None:
-            item["invoice"] = None
-    store.delete(OBJECT, invoice["id"])
-    events.emit(store, "invoice.deleted", invoice, now_for(store, invoice["customer"], request.now))
-    return {"id": invoice["id"], "object": OBJECT, "deleted": True}
-
-
-def finalize_route(request: ApiRequest) -> JsonObject:
-    p.reject_unknown(request.params, ("auto_advance",))
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    finalize(store, invoice, now_for(store, invoice["customer"], request.now))
-    return _render(request, invoice)
-
-
-def pay_route(request: ApiRequest) -> JsonObject:
-    params, store = request.params, request.store
-    p.reject_unknown(params, ("payment_method", "off_session", "paid_out_of_band"))
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    now = now_for(store, invoice["customer"], request.now)
-    if invoice["status"] != "open" and invoice["status"] != "draft":
-        raise StripeError(400, "Invoice is already paid.", code="invoice_not_open")
-    if "paid_out_of_band" in params and p.boolean(params, "paid_out_of_band"):
-        if invoice["status"] == "draft":
-            finalize(store, invoice, now)
-        if invoice["status"] == "open":
-            _mark_paid(store, invoice, now)
-        return _render(request, invoice)
-    chosen = None
-    if "payment_method" in params:
-        chosen = methods.resolve(store, now, p.string(params, "payment_method"), "payment_method")
-    pay(store, invoice, now, request.base_url, chosen["id"] if chosen else None)
-    if invoice["status"] == "open":
-        raise _payment_error(store, invoice)
-    return _render(request, invoice)
-
-
-def send_route(request: ApiRequest) -> JsonObject:
-    """Sends a finalized send_invoice invoice to its customer: no email here (as in Stripe's
-    test mode), only the ``invoice.sent`` event."""
-    p.reject_unknown(request.params, ())
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    if invoice["collection_method"] != "send_invoice":
-        raise StripeError(
-            400,
-            "You can only send an invoice whose collection_method is send_invoice.",
-            code="invoice_not_editable",
-        )
-    if invoice["status"] == "draft":
-        raise StripeError(
-            400, "You can only send an invoice once it is finalized.", code="invoice_not_editable"
-        )
-    events.emit(store, "invoice.sent", invoice, now_for(store, invoice["customer"], request.now))
-    return _render(request, invoice)
-
-
-def void_route(request: ApiRequest) -> JsonObject:
-    p.reject_unknown(request.params, ())
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    void(store, invoice, now_for(store, invoice["customer"], request.now))
-    return _render(request, invoice)
-
-
-def mark_uncollectible_route(request: ApiRequest) -> JsonObject:
-    p.reject_unknown(request.params, ())
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    if invoice["status"] != "open":
-        raise _unexpected_state(invoice, "mark uncollectible")
-    now = now_for(store, invoice["customer"], request.now)
-    invoice["status"] = "uncollectible"
-    invoice["status_transitions"]["marked_uncollectible_at"] = now
-    events.emit(store, "invoice.marked_uncollectible", invoice, now)
-    return _render(request, invoice)
-
-
-def list_invoices(request: ApiRequest) -> JsonObject:
-    params = request.params
-    p.reject_unknown(params, pagination.LIST_PARAMS | _LIST_FILTERS)
-    in_range = pagination.created_filter(params)
-    customer = p.string(params, "customer") if "customer" in params else None
-    status = p.choice(params, "status", _STATUSES) if "status" in params else None
-    subscription = p.string(params, "subscription") if "subscription" in params else None
-    found = [
-        invoice
-        for invoice in request.store.live(OBJECT)
-        if in_range(invoice)
-        and (customer is None or invoice["customer"] == customer)
-        and (status is None or invoice["status"] == status)
-        and (subscription is None or subscription_of(invoice) == subscription)
-    ]
-    page = pagination.list_page(request.store, OBJECT, found, params, URL)
-    return expand.render(request.store, page, expand.requested(params))
-
-
-def list_lines(request: ApiRequest) -> JsonObject:
-    p.reject_unknown(request.params, pagination.LIST_PARAMS)
-    invoice = request.store.require(OBJECT, request.path_params["id"], "invoice")
-    lines = invoice["lines"]
-    return {**lines, "data": lines["data"][: pagination.limit(request.params)]}
-
-
 def subscription_of(invoice: JsonObject) -> str | None:
     parent = invoice["parent"]
     return str(parent["subscription_details"]["subscription"]) if parent else None
-
-
-def _changes(store: ObjectStore, params: Params, current: JsonObject) -> JsonObject:
-    changes: JsonObject = {}
-    if "auto_advance" in params:
-        changes["auto_advance"] = p.boolean(params, "auto_advance")
-    if "collection_method" in params:
-        changes["collection_method"] = p.choice(
-            params, "collection_method", ("charge_automatically", "send_invoice")
-        )
-    if "description" in params:
-        changes["description"] = p.nullable_string(params, "description")
-    if "metadata" in params:
-        changes["metadata"] = p.apply_metadata(current["metadata"], params["metadata"])
-    if "default_payment_method" in params:
-        value = p.nullable_string(params, "default_payment_method")
-        if value is not None and store.find(methods.OBJECT, value) is None:
-            raise invalid_param(
-                "default_payment_method",
-                f"No such PaymentMethod: '{value}'",
-                "resource_missing",
-            )
-        changes["default_payment_method"] = value
-    return changes
-
-
-def _payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
-    intent = current_intent(store, invoice)
-    error = intent["last_payment_error"] if intent else None
-    if intent is not None and intent["status"] == "requires_action":
-        return StripeError(
-            402,
-            "Payment for this invoice requires additional user action before it can be "
-            "completed successfully.",
-            error_type="card_error",
-            code="invoice_payment_intent_requires_action",
-            extra={"payment_intent": intent},
-        )
-    if error is None:
-        return StripeError(
-            402,
-            "This customer has no attached payment source or default payment method.",
-            error_type="card_error",
-            code="invoice_no_payment_method_types",
-        )
-    return StripeError(
-        402,
-        error["message"],
-        error_type="card_error",
-        code=error["code"],
-        extra={"decline_code": error.get("decline_code"), "payment_intent": intent},
-    )
-
-
-def _render(request: ApiRequest, invoice: JsonObject) -> JsonObject:
-    return expand.render(request.store, invoice, expand.requested(request.params))
-
-
-# -- the hosted invoice page -------------------------------------------------------------
-
-
-def hosted_page(request: PageRequest) -> PageResponse:
-    invoice = request.store.require(OBJECT, request.path_params["id"], "invoice")
-    return 200, _page(request.store, invoice, None), {}
-
-
-def hosted_page_submit(request: PageRequest) -> PageResponse:
-    """Pays the invoice with the card typed in (or the card on file), or authenticates."""
-    store = request.store
-    invoice = store.require(OBJECT, request.path_params["id"], "invoice")
-    now = now_for(store, invoice["customer"], request.now)
-    if invoice["status"] != "open":
-        return 409, _page(store, invoice, f"This invoice is {invoice['status']}."), {}
-    intent = current_intent(store, invoice)
-    action = request.form.get("action", "pay")
-    if action in ("authenticate", "fail_authentication"):
-        if intent is None or intent["status"] != "requires_action":
-            return 409, _page(store, invoice, "There is nothing to authenticate."), {}
-        intents.authenticate(store, intent, now, succeed=action == "authenticate")
-    elif action == "pay":
-        number = request.form.get("card_number", "").strip()
-        chosen = None
-        if number:
-            card = cards.card_for_number(number)
-            if card is None:
-                return 402, _page(store, invoice, "Your card number is incorrect."), {}
-            chosen = methods.card_payment_method(store, now, card)["id"]
-        pay(store, invoice, now, request.base_url, chosen)
-    else:
-        return 400, _page(store, invoice, f"Unknown action: {action}"), {}
-    if invoice["status"] == "paid":
-        return 200, _page(store, invoice, "Thank you: the invoice is paid."), {}
-    intent = current_intent(store, invoice)
-    if intent is not None and intent["status"] == "requires_action":
-        return 200, _page(store, invoice, "Your bank asks you to authenticate this payment."), {}
-    error = intent["last_payment_error"] if intent else None
-    message = error["message"] if error else "No card to charge."
-    return 402, _page(store, invoice, message), {}
-
-
-def _page(store: ObjectStore, invoice: JsonObject, notice: str | None) -> str:
-    def money(amount: int) -> str:
-        return f"{amount / 100:.2f} {invoice['currency'].upper()}"
-
-    rows = "".join(
-        f"<tr><td>{html.escape(str(line['description'] or ''))}</td>"
-        f"<td>{money(int(line['amount']))}</td></tr>"
-        for line in invoice["lines"]["data"]
-    )
-    parts = [
-        f"<h1>Invoice {html.escape(invoice['number'] or invoice['id'])}</h1>",
-        f'<p>Status: <span id="status">{html.escape(invoice["status"])}</span></p>',
-        f"<p>Date: {hosted.date(invoice['created'])}"
-        + (f", due {hosted.date(invoice['due_date'])}" if invoice.get("due_date") else "")
-        + "</p>",
-        f'<p>Amount due: <span id="amount_due">{money(int(invoice["amount_due"]))}</span></p>',
-        f"<table>{rows}</table>",
-    ]
-    if notice:
-        parts.append(f'<p id="notice">{html.escape(notice)}</p>')
-    intent = current_intent(store, invoice)
-    if invoice["status"] == "open" and intent is not None:
-        if intent["status"] == "requires_action":
-            parts.append(
-                '<form method="post"><button name="action" value="authenticate">'
-                "Authenticate payment</button> "
-                '<button name="action" value="fail_authentication">Fail authentication'
-                "</button></form>"
-            )
-        else:
-            parts.append(
-                '<form method="post"><input type="hidden" name="action" value="pay">'
-                '<label>Card number <input name="card_number" autocomplete="cc-number">'
-                '</label> <button type="submit">Pay</button></form>'
-            )
-    title = html.escape(f"Invoice {invoice['number'] or invoice['id']}")
-    return (
-        f"<!doctype html><html><head><title>{title}</title></head>"
-        f"<body>{''.join(parts)}</body></html>"
-    )

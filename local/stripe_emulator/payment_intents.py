@@ -1,21 +1,17 @@
-"""The PaymentIntent resource: ``/v1/payment_intents``, and its 3-D Secure page.
+"""The PaymentIntent resource: ``/v1/payment_intents``.
 
 What a confirmation does is decided by the card (`cards`). A card that needs
-authentication leaves the intent in ``requires_action`` with a ``redirect_to_url`` to the
-emulator's authentication page, where a POST completes (or fails) the authentication:
-Stripe has no API for that step either, the customer does it in a browser.
+authentication leaves the intent waiting for 3-D Secure (`three_d_secure`).
 """
 
 from __future__ import annotations
 
-import html
-
-from local.stripe_emulator import cards, charges, events, expand, hooks, pagination
+from local.stripe_emulator import cards, charges, events, expand, hooks, pagination, three_d_secure
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import Params
-from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
+from local.stripe_emulator.routing import ApiRequest, Router
 from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
 from local.stripe_emulator.timeline import now_for
 
@@ -45,8 +41,7 @@ def register(router: Router) -> None:
     router.add("POST", f"{URL}/{{id}}", update)
     router.add("POST", f"{URL}/{{id}}/confirm", confirm)
     router.add("POST", f"{URL}/{{id}}/cancel", cancel)
-    router.add_page("GET", AUTH_PAGE, authentication_page)
-    router.add_page("POST", AUTH_PAGE, authentication_submit)
+    three_d_secure.register(router, FLOW)
 
 
 # -- the seam invoices and the hosted pages use ------------------------------------------
@@ -142,12 +137,7 @@ def attempt(
         intent["status"] = "requires_payment_method"
         events.emit(store, "payment_intent.payment_failed", intent, now)
     else:
-        page = f"{base_url}{AUTH_PAGE.format(id=intent['id'])}"
-        intent["status"] = "requires_action"
-        intent["next_action"] = {
-            "type": "redirect_to_url",
-            "redirect_to_url": {"return_url": return_url, "url": page},
-        }
+        three_d_secure.require_action(FLOW, intent, base_url, return_url)
         if off_session:
             intent["last_payment_error"] = {
                 "type": "card_error",
@@ -162,12 +152,7 @@ def attempt(
 
 def authenticate(store: ObjectStore, intent: JsonObject, now: int, *, succeed: bool) -> None:
     """The customer completes (or fails) 3-D Secure for an intent in ``requires_action``."""
-    if intent["status"] != "requires_action":
-        raise _unexpected_state(
-            f"This PaymentIntent's status is {intent['status']}: it needs no authentication."
-        )
-    intent["next_action"] = None
-    payment_method = store.require(methods.OBJECT, intent["payment_method"])
+    payment_method = three_d_secure.begin_authentication(FLOW, store, intent)
     if succeed:
         _succeed(store, intent, payment_method, now)
     else:
@@ -195,6 +180,18 @@ def cancel_intent(store: ObjectStore, intent: JsonObject, now: int, reason: str 
     events.emit(store, "payment_intent.canceled", intent, now)
 
 
+FLOW = three_d_secure.Flow(
+    OBJECT,
+    AUTH_PAGE,
+    "PaymentIntent",
+    "payment",
+    lambda intent: (
+        f"Authenticate a payment of {intent['amount'] / 100:.2f} {intent['currency'].upper()}."
+    ),
+    authenticate,
+)
+
+
 def _succeed(store: ObjectStore, intent: JsonObject, payment_method: JsonObject, now: int) -> None:
     card = methods.card_of(payment_method)
     charge = charges.record(store, now, intent, payment_method, card, succeeded=True)
@@ -210,7 +207,7 @@ def _succeed(store: ObjectStore, intent: JsonObject, payment_method: JsonObject,
 
 
 def _unexpected_state(message: str) -> StripeError:
-    return StripeError(400, message, code="payment_intent_unexpected_state")
+    return three_d_secure.unexpected_state(FLOW, message)
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -230,14 +227,14 @@ def create(request: ApiRequest) -> JsonObject:
             "amount_too_small",
         )
     currency = p.string(params, "currency").lower()
-    customer = _customer(store, params)
+    customer = methods.customer_param(store, params)
     now = now_for(store, customer, request.now)
     if "capture_method" in params:
         p.choice(params, "capture_method", ("automatic", "automatic_async"))
     confirming = p.boolean(params, "confirm") if "confirm" in params else False
     _session_options(params)
     future_usage = _future_usage(params) if "setup_future_usage" in params else None
-    payment_method = _payment_method(store, now, params)
+    payment_method = methods.payment_method_param(store, now, params)
     metadata = p.apply_metadata({}, params["metadata"]) if "metadata" in params else {}
     description = p.nullable_string(params, "description") if "description" in params else None
     intent = new_intent(
@@ -277,7 +274,7 @@ def update(request: ApiRequest) -> JsonObject:
     if "currency" in params:
         changes["currency"] = p.string(params, "currency").lower()
     if "customer" in params:
-        changes["customer"] = _customer(store, params)
+        changes["customer"] = methods.customer_param(store, params)
     if "description" in params:
         changes["description"] = p.nullable_string(params, "description")
     if "metadata" in params:
@@ -285,7 +282,7 @@ def update(request: ApiRequest) -> JsonObject:
     if "setup_future_usage" in params:
         changes["setup_future_usage"] = _future_usage(params)
     if "payment_method" in params:
-        changes["payment_method"] = _payment_method(store, now, params)
+        changes["payment_method"] = methods.payment_method_param(store, now, params)
         changes["status"] = "requires_confirmation"
     previous = {name: intent[name] for name in changes if intent[name] != changes[name]}
     intent.update(changes)
@@ -308,7 +305,7 @@ def confirm(request: ApiRequest) -> JsonObject:
         _future_usage(params) if "setup_future_usage" in params else intent["setup_future_usage"]
     )
     if "payment_method" in params:
-        intent["payment_method"] = _payment_method(store, now, params)
+        intent["payment_method"] = methods.payment_method_param(store, now, params)
     intent["setup_future_usage"] = future_usage
     _confirm(request, intent, now)
     return _render(request, intent)
@@ -381,70 +378,5 @@ def _future_usage(params: Params) -> str | None:
     return p.choice(params, "setup_future_usage", ("off_session", "on_session"))
 
 
-def _customer(store: ObjectStore, params: Params) -> str | None:
-    if "customer" not in params or params["customer"] == "":
-        return None
-    return str(methods.require_customer(store, p.string(params, "customer"))["id"])
-
-
-def _payment_method(store: ObjectStore, now: int, params: Params) -> str | None:
-    if "payment_method" not in params or params["payment_method"] == "":
-        return None
-    payment_method = methods.resolve(
-        store, now, p.string(params, "payment_method"), "payment_method"
-    )
-    owner = payment_method["customer"]
-    customer = params.get("customer")
-    if owner is not None and isinstance(customer, str) and customer and owner != customer:
-        raise invalid_param(
-            "payment_method",
-            "The provided PaymentMethod belongs to another customer.",
-            "payment_method_unexpected_state",
-        )
-    return str(payment_method["id"])
-
-
 def _render(request: ApiRequest, intent: JsonObject) -> JsonObject:
     return expand.render(request.store, intent, expand.requested(request.params))
-
-
-# -- the authentication page ------------------------------------------------------------
-
-
-def authentication_page(request: PageRequest) -> PageResponse:
-    intent = request.store.require(OBJECT, request.path_params["id"])
-    amount = f"{intent['amount'] / 100:.2f} {intent['currency'].upper()}"
-    if intent["status"] != "requires_action":
-        body = f"<p>Nothing to authenticate: this payment is {html.escape(intent['status'])}.</p>"
-    else:
-        body = (
-            f"<p>Authenticate a payment of {html.escape(amount)}.</p>"
-            '<form method="post"><button name="action" value="complete">Complete '
-            'authentication</button> <button name="action" value="fail">Fail '
-            "authentication</button></form>"
-        )
-    return 200, _page("3D Secure", body), {}
-
-
-def authentication_submit(request: PageRequest) -> PageResponse:
-    store = request.store
-    intent = store.require(OBJECT, request.path_params["id"])
-    action = request.form.get("action", "complete")
-    if action not in ("complete", "fail"):
-        raise invalid_param("action", "action must be complete or fail")
-    now = now_for(store, intent["customer"], request.now)
-    next_action = intent["next_action"] or {}
-    return_url = (next_action.get("redirect_to_url") or {}).get("return_url")
-    authenticate(store, intent, now, succeed=action == "complete")
-    if return_url:
-        separator = "&" if "?" in return_url else "?"
-        return 303, "", {"Location": f"{return_url}{separator}payment_intent={intent['id']}"}
-    body = f"<p>Payment {html.escape(intent['status'])}.</p>"
-    return 200, _page("3D Secure", body), {}
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )

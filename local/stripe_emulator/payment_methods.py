@@ -157,6 +157,33 @@ def require_customer(store: ObjectStore, customer_id: str, param: str = "custome
     return customer
 
 
+# -- an intent's ``customer`` and ``payment_method`` parameters (payment and setup intents) --
+
+
+def customer_param(store: ObjectStore, params: Params) -> str | None:
+    """The id of the customer ``params`` names; None when it names none (or "")."""
+    if "customer" not in params or params["customer"] == "":
+        return None
+    return str(require_customer(store, p.string(params, "customer"))["id"])
+
+
+def payment_method_param(store: ObjectStore, now: int, params: Params) -> str | None:
+    """The id of the payment method ``params`` names (a test card's name makes one), which
+    must not belong to another customer than ``params``' own; None when it names none."""
+    if "payment_method" not in params or params["payment_method"] == "":
+        return None
+    payment_method = resolve(store, now, p.string(params, "payment_method"), "payment_method")
+    owner = payment_method["customer"]
+    customer = params.get("customer")
+    if owner is not None and isinstance(customer, str) and customer and owner != customer:
+        raise invalid_param(
+            "payment_method",
+            "The provided PaymentMethod belongs to another customer.",
+            "payment_method_unexpected_state",
+        )
+    return str(payment_method["id"])
+
+
 # -- routes ------------------------------------------------------------------------------
 
 

@@ -1,21 +1,16 @@
-"""The emulator: request pipeline, control API and the threaded HTTP server around it."""
+"""The emulator: its test controls and the request pipeline (faults, authentication,
+idempotency, the store lock, webhook dispatch, background jobs). The HTTP server around it
+is in `http_server`, the control API in `control`, the wire format in `wire`."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import html
 import json
-import re
-import socket
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -26,32 +21,37 @@ from local.stripe_emulator import (
     charges,
     checkout_page,
     checkout_sessions,
+    control,
     credit_notes,
     customers,
     events,
     forms,
+    http_server,
+    invoice_page,
     invoice_payments,
+    invoice_preview,
+    invoice_routes,
     invoiceitems,
-    invoices,
     payment_intents,
     payment_methods,
     prices,
     products,
     refunds,
     setup_intents,
-    shapes,
     subscription_items,
     subscription_schedules,
     subscriptions,
     test_clocks,
     webhook_endpoints,
+    wire,
 )
+from local.stripe_emulator.control import CONTROL_PREFIX
 from local.stripe_emulator.deliveries import Delivery
 from local.stripe_emulator.delivery import WebhookDelivery
 from local.stripe_emulator.errors import StripeError, api_error, invalid_param, unrecognized_url
 from local.stripe_emulator.faults import FaultInjector
 from local.stripe_emulator.idempotency import IdempotencyCache, SavedResponse
-from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
+from local.stripe_emulator.realistic import Realism
 from local.stripe_emulator.routing import (
     ApiRequest,
     BackgroundJob,
@@ -60,6 +60,10 @@ from local.stripe_emulator.routing import (
     Router,
 )
 from local.stripe_emulator.store import ObjectStore, random_token
+from local.stripe_emulator.wire import HttpResponse
+
+# Answers the SDK tests read from here too.
+__all__ = ["API_VERSION", "CONTROL_PREFIX", "HttpResponse", "StripeEmulator"]
 
 # Each resource module contributes its routes; later slices append to this tuple.
 RESOURCES = (
@@ -77,7 +81,9 @@ RESOURCES = (
     payment_intents.register,
     refunds.register,
     setup_intents.register,
-    invoices.register,
+    invoice_routes.register,
+    invoice_preview.register,
+    invoice_page.register,
     invoiceitems.register,
     invoice_payments.register,
     credit_notes.register,
@@ -88,19 +94,9 @@ RESOURCES = (
 )
 
 API_VERSION = "2026-10-28.endive"
-CONTROL_PREFIX = "/_emulator/"
-_KEY_PREFIXES = ("sk_test_", "rk_test_")
 _MAX_IDEMPOTENCY_KEY_LENGTH = 255
-_REDELIVER = re.compile(r"events/evt_\w+/redeliver")
 # How long `settle` waits by default: far above what a loaded two-core machine needs.
 SETTLE_TIMEOUT_S = 120.0
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class StripeEmulator:
@@ -118,7 +114,7 @@ class StripeEmulator:
         self._router = Router()
         for register in RESOURCES:
             register(self._router)
-        self._server: _Server | None = None
+        self._server: http_server.Server | None = None
         self._thread: threading.Thread | None = None
         # Work still running after its request was answered (test clock advances).
         self._background: list[threading.Thread] = []
@@ -131,7 +127,7 @@ class StripeEmulator:
             raise RuntimeError("emulator already started")
         if self._realism is not None and self._webhooks.realism is None:
             self._webhooks.configure(self._realism, self._store)  # started again after stop
-        server = _Server((host, port), _Handler)
+        server = http_server.Server((host, port), http_server.Handler)
         server.emulator = self
         self._server = server
         self._thread = threading.Thread(
@@ -315,7 +311,7 @@ class StripeEmulator:
         url = urlsplit(target)
         path = unquote(url.path)
         if path.startswith(CONTROL_PREFIX):
-            return self._control(method, path, url.query, body)
+            return control.answer(self, method, path, url.query, body)
         # Realistic delivery waits for requests being answered: they may emit events.
         self._webhooks.request_began()
         try:
@@ -334,10 +330,10 @@ class StripeEmulator:
         try:
             response = self._api(request_id, method, path, query, headers, body, base_url)
         except StripeError as error:
-            response = _json(error.status, error.body())
+            response = wire.json_response(error.status, error.body())
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            response = _json(500, api_error().body())
+            response = wire.json_response(500, api_error().body())
         response.headers["Request-Id"] = request_id
         response.headers["Stripe-Version"] = headers.get("stripe-version") or API_VERSION
         return response
@@ -356,8 +352,8 @@ class StripeEmulator:
         failure = self._faults.take_failure(method, path)
         if failure is not None:
             raise api_error(failure, "Injected fault: the emulator failed this request on purpose.")
-        _authenticate(headers.get("authorization"))
-        params = _decode_params(method, query, headers, body)
+        wire.authenticate(headers.get("authorization"))
+        params = wire.decode_params(method, query, headers, body)
         resolved = self._router.resolve(method, path)
         if resolved is None:
             raise unrecognized_url(method, path)
@@ -381,13 +377,8 @@ class StripeEmulator:
                     deliver_pending=self._deliver_pending,
                     run_later=later.append,
                 )
-                response = _json(200, handler(request))
-                # What a test clock replays happens "later", caused by no request (Stripe: null).
-                cause = (
-                    None
-                    if path.startswith("/v1/test_helpers/")
-                    else {"id": request_id, "idempotency_key": headers.get("idempotency-key")}
-                )
+                response = wire.json_response(200, handler(request))
+                cause = _cause(path, request_id, headers)
                 outbox.extend(self._webhooks.take(self._store, cause))
             return response
 
@@ -466,13 +457,13 @@ class StripeEmulator:
         with self._idempotency.lock(scope):
             saved = self._idempotency.get(scope)
             if saved is not None:
-                return _replay(saved, key, method, path, fingerprint)
+                return wire.replay(saved, key, method, path, fingerprint)
             try:
                 response = execute()
             except StripeError as error:
                 if error.status >= 500 or not error.replayable:
                     raise
-                response = _json(error.status, error.body())
+                response = wire.json_response(error.status, error.body())
             if response.status < 500:
                 self._idempotency.save(
                     scope,
@@ -511,12 +502,12 @@ class StripeEmulator:
                 status, page, extra = handler(request)
                 outbox = self._webhooks.take(self._store)
         except StripeError as error:
-            return _html(error.status, "Error", error.message)
+            return wire.html_response(error.status, "Error", error.message)
         except UnicodeDecodeError:
-            return _html(400, "Bad request", "The form body is not UTF-8.")
+            return wire.html_response(400, "Bad request", "The form body is not UTF-8.")
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            return _html(500, "Error", "The emulator failed to render this page.")
+            return wire.html_response(500, "Error", "The emulator failed to render this page.")
         # As for API requests: outside the lock, before the browser sees the answer (ordered)
         # or after it (realistic).
         self._webhooks.dispatch(outbox, self._store)
@@ -524,246 +515,10 @@ class StripeEmulator:
             status, page.encode(), {"Content-Type": "text/html; charset=utf-8", **extra}
         )
 
-    # -- control API for stacks in other processes -------------------------------------
 
-    def _control(self, method: str, path: str, query: str, body: bytes) -> HttpResponse:
-        action = (method, path.removeprefix(CONTROL_PREFIX).strip("/"))
-        try:
-            if action == ("POST", "reset"):
-                self.reset()
-                return _json(200, {"reset": True})
-            if action == ("GET", "counts"):
-                return _json(200, self.counts())
-            if action == ("GET", "requests"):
-                args = dict(parse_qsl(query))
-                made = self.requests_made(args.get("method", "*"), args.get("path_prefix", "/"))
-                return _json(200, {"count": made})
-            if action == ("POST", "faults"):
-                spec = _json_body(body)
-                self.fail_next(
-                    str(spec["method"]),
-                    str(spec["path_prefix"]),
-                    status=int(spec.get("status", 500)),
-                    times=int(spec.get("times", 1)),
-                )
-                return _json(200, {"ok": True})
-            if action == ("POST", "webhook_endpoints"):
-                spec = _json_body(body)
-                secret = self.forward_webhooks(str(spec["url"]), spec.get("secret"))
-                return _json(200, {"url": spec["url"], "secret": secret})
-            if action == ("DELETE", "webhook_endpoints"):
-                self.stop_forwarding_webhooks()
-                return _json(200, {"ok": True})
-            if action == ("GET", "deliveries"):
-                return _json(200, {"data": self.deliveries()})
-            if method == "POST" and _REDELIVER.fullmatch(action[1]):
-                self.redeliver(action[1].split("/")[1])
-                return _json(200, {"ok": True})
-            if action == ("POST", "settle"):
-                spec = _json_body(body)
-                self.settle(float(spec.get("timeout_s", SETTLE_TIMEOUT_S)))
-                return _json(200, {"settled": True, "undeliverable": self.undeliverable()})
-            if action == ("GET", "delivery"):
-                return _json(200, _delivery_mode(self._realism))
-            if action == ("POST", "delivery"):
-                self.set_delivery(_realism_from(_json_body(body)))
-                return _json(200, _delivery_mode(self._realism))
-            if action == ("GET", "delivery/plan"):
-                return _json(200, {"data": self.planned_deliveries()})
-            if action == ("POST", "delays"):
-                spec = _json_body(body)
-                self.delay(str(spec["method"]), str(spec["path_prefix"]), float(spec["seconds"]))
-                return _json(200, {"ok": True})
-        except TimeoutError as error:
-            return _json(504, api_error(504, str(error)).body())
-        except (KeyError, TypeError, ValueError) as error:
-            return _json(400, invalid_param("body", f"Invalid control request: {error}").body())
-        except StripeError as error:
-            return _json(error.status, error.body())
-        return _json(404, unrecognized_url(method, path).body())
-
-
-def _delivery_mode(realism: Realism | None) -> dict[str, Any]:
-    if realism is None:
-        return {"mode": ORDERED}
-    return {"mode": REALISTIC, **asdict(realism)}
-
-
-def _realism_from(spec: Mapping[str, Any]) -> Realism | None:
-    """The control API's ``{"mode": "realistic", "seed": 7, ...}`` (or ``ordered``)."""
-    mode = spec.get("mode", REALISTIC)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    if mode == ORDERED:
+def _cause(path: str, request_id: str, headers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The request an event names as its cause. What a test clock replays happens "later",
+    caused by no request (Stripe: null)."""
+    if path.startswith("/v1/test_helpers/"):
         return None
-    quiet = spec.get("quiet_s")
-    defaults = Realism(seed=0)
-    return Realism(
-        seed=int(spec["seed"]),
-        window=int(spec.get("window", defaults.window)),
-        duplicate_rate=float(spec.get("duplicate_rate", defaults.duplicate_rate)),
-        late_rate=float(spec.get("late_rate", defaults.late_rate)),
-        max_attempts=int(spec.get("max_attempts", defaults.max_attempts)),
-        quiet_s=None if quiet is None else float(quiet),
-    )
-
-
-def _authenticate(authorization: str | None) -> None:
-    if not authorization:
-        raise StripeError(
-            401,
-            "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-            "YOUR_SECRET_KEY').",
-        )
-    scheme, _, credentials = authorization.partition(" ")
-    key = credentials.strip()
-    if scheme.lower() == "basic":
-        # curl -u sk_test_...: sends the key as a Basic username.
-        try:
-            key = base64.b64decode(key, validate=True).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            key = ""
-    elif scheme.lower() != "bearer":
-        key = ""
-    if not key.startswith(_KEY_PREFIXES):
-        shown = f"{key[:8]}{'*' * 8}{key[-4:]}" if len(key) > 12 else key
-        raise StripeError(401, f"Invalid API Key provided: {shown}")
-
-
-def _decode_params(
-    method: str, query: str, headers: Mapping[str, str], body: bytes
-) -> forms.Params:
-    try:
-        if method == "POST" and body:
-            content_type = headers.get("content-type", "").split(";")[0].strip()
-            if content_type != "application/x-www-form-urlencoded":
-                raise invalid_param(
-                    "Content-Type",
-                    "Invalid request: v1 endpoints take application/x-www-form-urlencoded "
-                    f"bodies, got {content_type or 'no Content-Type'}.",
-                )
-            return forms.parse_query(body.decode("utf-8"))
-        return forms.parse_query(query)
-    except forms.FormError as error:
-        raise invalid_param(error.param, str(error)) from None
-    except UnicodeDecodeError:
-        raise invalid_param("body", "Invalid request: body is not UTF-8.") from None
-
-
-def _replay(
-    saved: SavedResponse, key: str, method: str, path: str, fingerprint: str
-) -> HttpResponse:
-    if (saved.method, saved.path) != (method, path):
-        raise StripeError(
-            400,
-            "Keys for idempotent requests can only be used for the same endpoint they were "
-            f"first used for ('{saved.method} {saved.path}' vs '{method} {path}'). Try using a "
-            f"key other than '{key}' if you meant to execute a different request.",
-            error_type="idempotency_error",
-        )
-    if saved.fingerprint != fingerprint:
-        raise StripeError(
-            400,
-            "Keys for idempotent requests can only be used with the same parameters they were "
-            f"first used with. Try using a key other than '{key}' if you meant to execute a "
-            "different request.",
-            error_type="idempotency_error",
-        )
-    return HttpResponse(
-        saved.status,
-        saved.body,
-        {
-            "Idempotency-Key": key,
-            "Idempotent-Replayed": "true",
-            "Original-Request": saved.request_id,
-        },
-    )
-
-
-def _json(status: int, payload: Mapping[str, Any]) -> HttpResponse:
-    body = json.dumps(shapes.conform(payload), indent=2)
-    return HttpResponse(status, body.encode() + b"\n")
-
-
-def _html(status: int, title: str, message: str) -> HttpResponse:
-    page = (
-        f"<!doctype html><html><head><title>{html.escape(title)}</title></head>"
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
-    )
-    return HttpResponse(status, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
-
-
-def _json_body(body: bytes) -> dict[str, Any]:
-    payload = json.loads(body or b"{}")
-    if not isinstance(payload, dict):
-        raise TypeError("expected a JSON object")
-    return payload
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # SDK clients keep connections alive; joining their threads would hang stop().
-    block_on_close = False
-    # The default backlog of 5 drops bursts of concurrent connects, which then stall
-    # for a full second in SYN retransmission.
-    request_queue_size = 128
-    emulator: StripeEmulator
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Drop kept-alive connections so a stopped emulator really stops answering."""
-        with self._connections_lock:
-            connections = list(self._connections)
-            self._connections.clear()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out as two writes; with Nagle on, the body waits for the
-    # client's delayed ACK and every request costs ~40 ms.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        headers = dict(self.headers.items())
-        response = self.server.emulator.handle(self.command, self.path, headers, body)
-        self.send_response(response.status)
-        if "Content-Type" not in response.headers:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: request lines would drown test output."""
+    return {"id": request_id, "idempotency_key": headers.get("idempotency-key")}

@@ -1,20 +1,17 @@
 """The SetupIntent resource: ``/v1/setup_intents``, saving a card for later payments.
 
 Confirming checks the card as Stripe does when saving it: a card that declines on
-attach fails the setup, one that needs 3-D Secure waits in ``requires_action`` for the
-emulator's authentication page, any other is attached to the intent's customer.
+attach fails the setup, one that needs 3-D Secure waits for it (`three_d_secure`), any
+other is attached to the intent's customer.
 """
 
 from __future__ import annotations
 
-import html
-
-from local.stripe_emulator import cards, events, expand, pagination
+from local.stripe_emulator import cards, events, expand, pagination, three_d_secure
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
-from local.stripe_emulator.errors import StripeError, invalid_param
-from local.stripe_emulator.forms import Params
-from local.stripe_emulator.routing import ApiRequest, PageRequest, PageResponse, Router
+from local.stripe_emulator.errors import StripeError
+from local.stripe_emulator.routing import ApiRequest, Router
 from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
 from local.stripe_emulator.timeline import now_for
 
@@ -41,8 +38,7 @@ def register(router: Router) -> None:
     router.add("POST", f"{URL}/{{id}}", update)
     router.add("POST", f"{URL}/{{id}}/confirm", confirm_route)
     router.add("POST", f"{URL}/{{id}}/cancel", cancel_route)
-    router.add_page("GET", AUTH_PAGE, authentication_page)
-    router.add_page("POST", AUTH_PAGE, authentication_submit)
+    three_d_secure.register(router, FLOW)
 
 
 # -- the seam hosted pages use -----------------------------------------------------------
@@ -103,24 +99,14 @@ def confirm(
     if card.declines_on_attach:
         _fail(store, intent, methods.card_error(card, payment_method), now)
     elif card.outcome is cards.Outcome.REQUIRES_ACTION:
-        page = f"{base_url}{AUTH_PAGE.format(id=intent['id'])}"
-        intent["status"] = "requires_action"
-        intent["next_action"] = {
-            "type": "redirect_to_url",
-            "redirect_to_url": {"return_url": return_url, "url": page},
-        }
+        three_d_secure.require_action(FLOW, intent, base_url, return_url)
         events.emit(store, "setup_intent.requires_action", intent, now)
     else:
         _succeed(store, intent, payment_method, now)
 
 
 def authenticate(store: ObjectStore, intent: JsonObject, now: int, *, succeed: bool) -> None:
-    if intent["status"] != "requires_action":
-        raise _unexpected_state(
-            f"This SetupIntent's status is {intent['status']}: it needs no authentication."
-        )
-    intent["next_action"] = None
-    payment_method = store.require(methods.OBJECT, intent["payment_method"])
+    payment_method = three_d_secure.begin_authentication(FLOW, store, intent)
     if succeed:
         _succeed(store, intent, payment_method, now)
     else:
@@ -132,6 +118,16 @@ def authenticate(store: ObjectStore, intent: JsonObject, now: int, *, succeed: b
             "payment_method": payment_method,
         }
         _fail(store, intent, error, now)
+
+
+FLOW = three_d_secure.Flow(
+    OBJECT,
+    AUTH_PAGE,
+    "SetupIntent",
+    "setup",
+    lambda intent: "Authenticate saving this card.",
+    authenticate,
+)
 
 
 def _succeed(store: ObjectStore, intent: JsonObject, payment_method: JsonObject, now: int) -> None:
@@ -147,7 +143,7 @@ def _fail(store: ObjectStore, intent: JsonObject, error: JsonObject, now: int) -
 
 
 def _unexpected_state(message: str) -> StripeError:
-    return StripeError(400, message, code="setup_intent_unexpected_state")
+    return three_d_secure.unexpected_state(FLOW, message)
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -156,7 +152,7 @@ def _unexpected_state(message: str) -> StripeError:
 def create(request: ApiRequest) -> JsonObject:
     params, store = request.params, request.store
     p.reject_unknown(params, _CREATABLE)
-    customer = _customer(store, params)
+    customer = methods.customer_param(store, params)
     now = now_for(store, customer, request.now)
     confirming = p.boolean(params, "confirm") if "confirm" in params else False
     usage = (
@@ -167,7 +163,7 @@ def create(request: ApiRequest) -> JsonObject:
     return_url = p.string(params, "return_url") if "return_url" in params else None
     metadata = p.apply_metadata({}, params["metadata"]) if "metadata" in params else {}
     description = p.nullable_string(params, "description") if "description" in params else None
-    payment_method = _payment_method(store, now, params)
+    payment_method = methods.payment_method_param(store, now, params)
     intent = new_setup_intent(
         store,
         now,
@@ -196,13 +192,13 @@ def update(request: ApiRequest) -> JsonObject:
     now = now_for(store, intent["customer"], request.now)
     changes: JsonObject = {}
     if "customer" in params:
-        changes["customer"] = _customer(store, params)
+        changes["customer"] = methods.customer_param(store, params)
     if "description" in params:
         changes["description"] = p.nullable_string(params, "description")
     if "metadata" in params:
         changes["metadata"] = p.apply_metadata(intent["metadata"], params["metadata"])
     if "payment_method" in params:
-        changes["payment_method"] = _payment_method(store, now, params)
+        changes["payment_method"] = methods.payment_method_param(store, now, params)
         changes["status"] = "requires_confirmation"
     previous = {name: intent[name] for name in changes if intent[name] != changes[name]}
     intent.update(changes)
@@ -222,7 +218,7 @@ def confirm_route(request: ApiRequest) -> JsonObject:
     now = now_for(store, intent["customer"], request.now)
     return_url = p.string(params, "return_url") if "return_url" in params else None
     if "payment_method" in params:
-        intent["payment_method"] = _payment_method(store, now, params)
+        intent["payment_method"] = methods.payment_method_param(store, now, params)
     _confirm(request, intent, now, return_url)
     return _render(request, intent)
 
@@ -277,67 +273,5 @@ def _confirm(request: ApiRequest, intent: JsonObject, now: int, return_url: str 
         )
 
 
-def _customer(store: ObjectStore, params: Params) -> str | None:
-    if "customer" not in params or params["customer"] == "":
-        return None
-    return str(methods.require_customer(store, p.string(params, "customer"))["id"])
-
-
-def _payment_method(store: ObjectStore, now: int, params: Params) -> str | None:
-    if "payment_method" not in params or params["payment_method"] == "":
-        return None
-    payment_method = methods.resolve(
-        store, now, p.string(params, "payment_method"), "payment_method"
-    )
-    customer = params.get("customer")
-    owner = payment_method["customer"]
-    if owner is not None and isinstance(customer, str) and customer and owner != customer:
-        raise invalid_param(
-            "payment_method",
-            "The provided PaymentMethod belongs to another customer.",
-            "payment_method_unexpected_state",
-        )
-    return str(payment_method["id"])
-
-
 def _render(request: ApiRequest, intent: JsonObject) -> JsonObject:
     return expand.render(request.store, intent, expand.requested(request.params))
-
-
-# -- the authentication page ------------------------------------------------------------
-
-
-def authentication_page(request: PageRequest) -> PageResponse:
-    intent = request.store.require(OBJECT, request.path_params["id"])
-    if intent["status"] != "requires_action":
-        body = f"<p>Nothing to authenticate: this setup is {html.escape(intent['status'])}.</p>"
-    else:
-        body = (
-            "<p>Authenticate saving this card.</p>"
-            '<form method="post"><button name="action" value="complete">Complete '
-            'authentication</button> <button name="action" value="fail">Fail '
-            "authentication</button></form>"
-        )
-    return 200, _page(body), {}
-
-
-def authentication_submit(request: PageRequest) -> PageResponse:
-    store = request.store
-    intent = store.require(OBJECT, request.path_params["id"])
-    action = request.form.get("action", "complete")
-    if action not in ("complete", "fail"):
-        raise invalid_param("action", "action must be complete or fail")
-    return_url = ((intent["next_action"] or {}).get("redirect_to_url") or {}).get("return_url")
-    now = now_for(store, intent["customer"], request.now)
-    authenticate(store, intent, now, succeed=action == "complete")
-    if return_url:
-        separator = "&" if "?" in return_url else "?"
-        return 303, "", {"Location": f"{return_url}{separator}setup_intent={intent['id']}"}
-    return 200, _page(f"<p>Setup {html.escape(intent['status'])}.</p>"), {}
-
-
-def _page(body: str) -> str:
-    return (
-        "<!doctype html><html><head><title>3D Secure</title></head>"
-        f"<body><h1>3D Secure</h1>{body}</body></html>"
-    )

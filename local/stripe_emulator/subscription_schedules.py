@@ -8,7 +8,14 @@ schedule releases the subscription or cancels it, as ``end_behavior`` says.
 
 from __future__ import annotations
 
-from local.stripe_emulator import events, expand, pagination, prorations, subscriptions
+from local.stripe_emulator import (
+    events,
+    expand,
+    pagination,
+    prorations,
+    subscription_billing,
+    subscription_objects,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
@@ -68,20 +75,22 @@ def transition(store: ObjectStore, schedule: JsonObject, now: int, base_url: str
         for i, phase in enumerate(phases)
         if phase["start_date"] == schedule["current_phase"]["start_date"]
     )
-    subscription = store.require(subscriptions.OBJECT, schedule["subscription"])
+    subscription = store.require(subscription_objects.OBJECT, schedule["subscription"])
     if subscription["status"] in ("canceled", "incomplete_expired"):
         schedule.update(status="canceled", canceled_at=now, current_phase=None)
         events.emit(store, "subscription_schedule.canceled", schedule, now)
         return
     if index + 1 < len(phases):
         phase = phases[index + 1]
-        previous = subscriptions.snapshot(subscription)
-        subscriptions.apply_items(store, subscription, _specs(store, phase, subscription), now)
-        subscriptions.emit_updated(store, subscription, previous, now)
+        previous = subscription_objects.snapshot(subscription)
+        subscription_billing.apply_items(
+            store, subscription, _specs(store, phase, subscription), now
+        )
+        subscription_objects.emit_updated(store, subscription, previous, now)
         _enter(store, schedule, phase, now)
         return
     if schedule["end_behavior"] == "cancel":
-        subscriptions.cancel(store, subscription, now, reason="cancellation_requested")
+        subscription_billing.cancel(store, subscription, now, reason="cancellation_requested")
         schedule.update(status="completed", completed_at=now, current_phase=None)
         events.emit(store, "subscription_schedule.completed", schedule, now)
     else:
@@ -159,12 +168,12 @@ def update(request: ApiRequest) -> JsonObject:
     schedule.update(changes)
     if "phases" in changes and schedule["status"] == "active":
         phase = changes["phases"][0]
-        subscription = store.require(subscriptions.OBJECT, schedule["subscription"])
+        subscription = store.require(subscription_objects.OBJECT, schedule["subscription"])
         specs = _specs(store, phase, subscription)
-        before = subscriptions.snapshot(subscription)
+        before = subscription_objects.snapshot(subscription)
         if prorations.changes_items(subscription, specs):
-            subscriptions.apply_items(store, subscription, specs, now)
-        subscriptions.emit_updated(store, subscription, before, now)
+            subscription_billing.apply_items(store, subscription, specs, now)
+        subscription_objects.emit_updated(store, subscription, before, now)
         schedule["current_phase"] = {
             "end_date": phase["end_date"],
             "start_date": phase["start_date"],
@@ -191,9 +200,9 @@ def cancel_route(request: ApiRequest) -> JsonObject:
     _require_open(schedule, "cancel")
     now = now_for(store, schedule["customer"], request.now)
     if schedule["subscription"]:
-        subscription = store.require(subscriptions.OBJECT, schedule["subscription"])
+        subscription = store.require(subscription_objects.OBJECT, schedule["subscription"])
         if subscription["status"] not in ("canceled", "incomplete_expired"):
-            subscriptions.cancel(store, subscription, now, reason="cancellation_requested")
+            subscription_billing.cancel(store, subscription, now, reason="cancellation_requested")
     schedule.update(status="canceled", canceled_at=now, current_phase=None)
     events.emit(store, "subscription_schedule.canceled", schedule, now)
     return _render(request, schedule)
@@ -219,7 +228,7 @@ def list_schedules(request: ApiRequest) -> JsonObject:
 def _from_subscription(request: ApiRequest) -> JsonObject:
     store = request.store
     sub_id = p.string(request.params, "from_subscription")
-    subscription = store.find(subscriptions.OBJECT, sub_id)
+    subscription = store.find(subscription_objects.OBJECT, sub_id)
     if subscription is None:
         raise invalid_param(
             "from_subscription", f"No such subscription: '{sub_id}'", "resource_missing"
@@ -433,7 +442,9 @@ def _start(
     store: ObjectStore, schedule: JsonObject, phase: JsonObject, now: int, base_url: str
 ) -> None:
     customer = store.require("customer", schedule["customer"], "customer")
-    subscription = subscriptions.start(store, now, base_url, customer, _specs(store, phase, None))
+    subscription = subscription_billing.start(
+        store, now, base_url, customer, _specs(store, phase, None)
+    )
     subscription["schedule"] = schedule["id"]
     store.insert(subscription)
     events.emit(store, "customer.subscription.created", subscription, now)
@@ -451,7 +462,7 @@ def _enter(store: ObjectStore, schedule: JsonObject, phase: JsonObject, now: int
 
 
 def _release(store: ObjectStore, schedule: JsonObject, now: int) -> None:
-    subscription = store.find(subscriptions.OBJECT, schedule["subscription"] or "")
+    subscription = store.find(subscription_objects.OBJECT, schedule["subscription"] or "")
     if subscription is not None:
         subscription["schedule"] = None
     schedule.update(

@@ -24,8 +24,9 @@ from local.stripe_emulator import (
     invoices,
     pagination,
     prorations,
+    subscription_billing,
+    subscription_objects,
     subscription_schedules,
-    subscriptions,
 )
 from local.stripe_emulator import params as p
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
@@ -223,7 +224,7 @@ def _subscriptions(store: ObjectStore, clock_id: str) -> list[JsonObject]:
     customers = _customers(store, clock_id)
     return [
         sub
-        for sub in store.live(subscriptions.OBJECT)[::-1]
+        for sub in store.live(subscription_objects.OBJECT)[::-1]
         if sub["customer"] in customers and sub["status"] in _RUNNING
     ]
 
@@ -285,7 +286,9 @@ def _run_boundary(store: ObjectStore, clock_id: str, moment: int, base_url: str)
             invoices.pay(store, invoice, moment, base_url)
     for invoice in _drafts(store, clock_id):
         if invoice["automatically_finalizes_at"] == moment:
-            subscription = store.find(subscriptions.OBJECT, invoices.subscription_of(invoice) or "")
+            subscription = store.find(
+                subscription_objects.OBJECT, invoices.subscription_of(invoice) or ""
+            )
             card = subscription["default_payment_method"] if subscription else None
             invoices.collect(store, invoice, moment, base_url, card)
     for schedule in _schedules(store, clock_id):
@@ -296,6 +299,8 @@ def _run_boundary(store: ObjectStore, clock_id: str, moment: int, base_url: str)
             continue
         cancel_at = subscription["cancel_at"]
         if cancel_at is not None and cancel_at <= moment:
-            subscriptions.cancel(store, subscription, cancel_at, reason="cancellation_requested")
+            subscription_billing.cancel(
+                store, subscription, cancel_at, reason="cancellation_requested"
+            )
         else:
-            subscriptions.renew(store, subscription, base_url, draft_wait_s=DRAFT_WAIT_S)
+            subscription_billing.renew(store, subscription, base_url, draft_wait_s=DRAFT_WAIT_S)

@@ -123,7 +123,7 @@ def test_a_rename_that_cannot_finish_leaves_the_customer_as_it_was_and_the_id_fr
     api: httpx.Client, clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from billing.domain.errors import BillingInProgress
-    from billing.store import customers, profiles
+    from billing.store import customers, moves
 
     api.post("/v1/features.create", json={"feature_id": "messages", "name": "M", "type": "metered"})
     api.post("/v1/customers.get_or_create", json={"customer_id": "stays"})
@@ -134,7 +134,7 @@ def test_a_rename_that_cannot_finish_leaves_the_customer_as_it_was_and_the_id_fr
     before = customers.load("stays")
     assert before is not None
     # A lease shorter than the margin the switch needs: as a mover that ran too long.
-    monkeypatch.setattr(profiles, "MOVE_LEASE_MS", profiles.MOVE_MARGIN_MS - 1)
+    monkeypatch.setattr(moves, "MOVE_LEASE_MS", moves.MOVE_MARGIN_MS - 1)
 
     with pytest.raises(BillingInProgress):
         customers.move(before, before._replace(id="taken"))

@@ -210,3 +210,32 @@ class TestDeepBodies:
         body = '{"a": ' * 48 + "1" + "}" * 48
 
         assert "a" in json_body(api_event(body))
+
+
+class TestSizeLimitBeforeParsing:
+    def test_an_oversized_base64_body_is_too_large_before_it_is_decoded(self):
+        # Not valid base64 either: only a check of its length before decoding says 413.
+        body = "!" * (MAX_BODY_BYTES * 2)
+
+        with pytest.raises(PayloadTooLarge):
+            json_body(api_event(body, base64_encoded=True))
+
+    def test_an_oversized_body_that_is_not_json_is_too_large_not_invalid(self):
+        with pytest.raises(PayloadTooLarge):
+            json_body(api_event("{" * (MAX_BODY_BYTES + 1)))
+
+    def test_too_large_names_the_body_and_the_limit(self):
+        with pytest.raises(PayloadTooLarge) as raised:
+            json_body(api_event("x" * (MAX_BODY_BYTES + 1)))
+
+        assert raised.value.code == "payload_too_large"
+        assert raised.value.details == [
+            {"field": "body", "message": f"at most {MAX_BODY_BYTES} bytes"}
+        ]
+
+    @pytest.mark.parametrize("size", [MAX_BODY_BYTES - 1, MAX_BODY_BYTES])
+    def test_a_base64_body_up_to_the_limit_is_decoded(self, size: int):
+        body = b'{"p": "' + b"x" * (size - len(b'{"p": ""}')) + b'"}'
+
+        assert len(body) == size
+        assert json_body(api_event(body))["p"] == "x" * (size - 9)

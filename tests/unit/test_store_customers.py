@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from billing.api.wire.customers import ListCustomersRequest
 from billing.domain.errors import InvalidRequest
+from billing.store import customer_index as store
 from billing.store import keys
-from billing.store import profiles as store
 
 LAST_KEY = {
     "PK": {"S": "CUS#u1"},

@@ -113,8 +113,11 @@ def test_stripes_webhook_route_has_no_authorizer_and_reads_only_the_stripe_secre
     ]
 
     assert webhook.route_key == "POST /webhooks/stripe"
-    assert "Auth" not in event["Properties"]
-    assert "Auth" not in template["Resources"]["BillingApi"]["Properties"]
+    # No authorizer with either ApiAuth: the API's default (AWS_IAM) is waived under IAM.
+    assert webhook.open_under_iam
+    assert event["Properties"]["Auth"] == {
+        "If": ["IamAuth", {"Authorizer": "NONE"}, {"Ref": "AWS::NoValue"}]
+    }
     assert secret_policies == [{"SecretArn": {"Ref": "StripeSecret"}}]
     secret = template["Resources"]["StripeSecret"]["Properties"]["SecretString"]["Sub"]
     assert '"stripe_webhook_secret": "${StripeWebhookSecret}"' in secret

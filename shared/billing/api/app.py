@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from billing import numbers
 from billing.api import body
-from billing.api.auth import authenticate
+from billing.api.auth import authenticate, iam_caller
 from billing.api.errors import error_response, unexpected_error_response
 from billing.config import settings
 from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound
@@ -22,7 +22,8 @@ Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[str]]
 
 
 def make_app(*, idempotency: bool = True) -> APIGatewayHttpResolver:
-    """An app for the application's routes: Bearer key required. `idempotency=False` for
+    """An app for the application's routes: a Bearer key, or an IAM caller API Gateway
+    verified (ApiAuth=iam), required. `idempotency=False` for
     read-only routes (nothing to make idempotent) and for routes that keep their
     Idempotency-Key in their own transaction (track, check)."""
     return _app([_authenticated, _idempotent] if idempotency else [_authenticated])
@@ -89,7 +90,10 @@ def json_text(model: BaseModel) -> str:
 
 
 def _authenticated(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
-    authenticate(app.current_event.headers.get("authorization"), settings().api_key_hashes)
+    # ApiAuth=iam: API Gateway verified the SigV4 signature and the caller's permission on
+    # this route; the Authorization header then carries that signature, not a key.
+    if iam_caller(app.current_event.raw_event) is None:
+        authenticate(app.current_event.headers.get("authorization"), settings().api_key_hashes)
     return next_middleware(app)
 
 

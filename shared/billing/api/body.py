@@ -15,6 +15,11 @@ from pydantic import BaseModel, ValidationError
 from billing.api.wire.common import json_depth
 from billing.domain.errors import InvalidRequest, PayloadTooLarge
 
+# The largest request body a route takes (413 above it). Every route's largest legitimate
+# body (a plan with its items, a track's properties, customer metadata) is far below it; a
+# queued track must fit one SQS message (256 KiB) and a remembered answer one DynamoDB item
+# (400 KB); and a bound known before parsing keeps a caller from making a function spend
+# its memory and time on one request.
 MAX_BODY_BYTES = 256 * 1024
 # No route takes JSON nested deeper than this (caller JSON inside a body nests at most 32):
 # refused before validation, so no deep structure reaches a model or the store.
@@ -24,16 +29,33 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def raw_body(event: APIGatewayProxyEventV2, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body's bytes, refused (413) over `limit` before anything reads it as JSON or
+    decodes its base64."""
     body = event.get("body") or ""
+    encoded = bool(event.get("isBase64Encoded"))
+    # Bounds from the length as received: base64 grows 4/3, and UTF-8 is at least one byte
+    # a character, so a longer body is too large whatever it decodes to.
+    if len(body) > (_base64_length(limit) if encoded else limit):
+        raise _too_large(limit)
     try:
-        data = (
-            base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode()
-        )
+        data = base64.b64decode(body, validate=True) if encoded else body.encode()
     except (binascii.Error, ValueError) as error:
         raise InvalidRequest("The request body is not valid base64.") from error
     if len(data) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        raise _too_large(limit)
     return data
+
+
+def _base64_length(size: int) -> int:
+    """The length of `size` bytes in base64 (padded): no longer body decodes to `size` or less."""
+    return 4 * -(-size // 3)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request body is larger than {limit} bytes.",
+        details=[{"field": "body", "message": f"at most {limit} bytes"}],
+    )
 
 
 def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:

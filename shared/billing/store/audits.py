@@ -7,28 +7,25 @@ from billing.domain.audit import AuditReport
 from billing.store import keys
 from billing.store.table import Item, client, table_name, translated_errors
 
-_LAST = "LAST"
-_PROGRESS = "PROGRESS"
-
 
 def save_last(report: AuditReport) -> None:
     """The report of a complete run, in place of the one before; its progress forgotten."""
-    _put(_LAST, report)
+    _put(keys.AUDIT_LAST_SK, report)
     with translated_errors():
-        client().delete_item(TableName=table_name(), Key=_key(_PROGRESS))
+        client().delete_item(TableName=table_name(), Key=_key(keys.AUDIT_PROGRESS_SK))
 
 
 def load_last() -> AuditReport | None:
-    return _get(_LAST)
+    return _get(keys.AUDIT_LAST_SK)
 
 
 def save_progress(report: AuditReport) -> None:
     """A run cut short: what it found so far, and its cursor to resume at."""
-    _put(_PROGRESS, report)
+    _put(keys.AUDIT_PROGRESS_SK, report)
 
 
 def load_progress() -> AuditReport | None:
-    return _get(_PROGRESS)
+    return _get(keys.AUDIT_PROGRESS_SK)
 
 
 def _put(sk: str, report: AuditReport) -> None:

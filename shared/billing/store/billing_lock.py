@@ -15,8 +15,6 @@ from billing.store import keys, writes
 from billing.store.table import Item, table_name
 from billing.store.writes import Write
 
-_SK = "LOCK"
-
 
 def take(customer_id: str, holder: str, now_ms: int, lease_ms: int) -> None:
     """Takes the lock for `holder` (a request's own token); BillingInProgress if another
@@ -65,4 +63,4 @@ def release(customer_id: str, holder: str) -> None:
 
 
 def _key(customer_id: str) -> Item:
-    return {"PK": {"S": keys.billing_lock_pk(customer_id)}, "SK": {"S": _SK}}
+    return {"PK": {"S": keys.billing_lock_pk(customer_id)}, "SK": {"S": keys.BILLING_LOCK_SK}}

@@ -6,8 +6,6 @@ from __future__ import annotations
 from billing.store import keys
 from billing.store.table import Item, client, table_name, translated_errors
 
-_SK = "SETUP"
-
 
 def save(setup_id: str, attach_request: str, now_ms: int, ttl_s: int) -> None:
     """Keeps the attach request (JSON) under the setup id. A setup id derives from the
@@ -33,4 +31,4 @@ def load(setup_id: str) -> str | None:
 
 
 def _key(setup_id: str) -> Item:
-    return {"PK": {"S": keys.card_setup_pk(setup_id)}, "SK": {"S": _SK}}
+    return {"PK": {"S": keys.card_setup_pk(setup_id)}, "SK": {"S": keys.CARD_SETUP_SK}}

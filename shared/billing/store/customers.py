@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from billing import clock
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import BillingError
-from billing.store import holdings, profiles, writes
+from billing.store import customer_guards, customer_index, holdings, moves, profiles, writes
 from billing.store.profiles import pk_of
 from billing.store.writes import Write
 
@@ -37,14 +37,14 @@ def load(customer_id: str) -> Customer | None:
 
 def load_unclaimed(email: str) -> Customer | None:
     """The id-less customer holding this email, if any (guard, then its partition)."""
-    pk = profiles.load_unclaimed_pk(email)
+    pk = customer_guards.load_unclaimed_pk(email)
     return None if pk is None else _load_partition(pk)
 
 
 def load_by_stripe_id(stripe_id: str) -> Customer | None:
     """The customer linked to this Stripe customer (its link guard, then its partition);
     None when none is, or the link no longer matches the customer's own Stripe id."""
-    pk = profiles.linked_pk(stripe_id)
+    pk = customer_guards.linked_pk(stripe_id)
     found = None if pk is None else _load_partition(pk)
     return found if found is not None and found.stripe_id == stripe_id else None
 
@@ -76,11 +76,11 @@ def move(before: Customer, after: Customer) -> Customer:
     """
     moved = after._replace(version=before.version + 2)
     old_pk, new_pk = pk_of(before), pk_of(moved)
-    lease = [profiles.start_move(before, new_pk, clock.now_ms())]
+    lease = [moves.start_move(before, new_pk, clock.now_ms())]
 
     def renewed() -> None:
         # Between chunks of copies: a large customer never outlasts the lease.
-        lease[0] = profiles.renew_move(before, new_pk, lease[0], clock.now_ms())
+        lease[0] = moves.renew_move(before, new_pk, lease[0], clock.now_ms())
 
     try:
         fenced = _load_partition(old_pk)
@@ -89,13 +89,13 @@ def move(before: Customer, after: Customer) -> Customer:
         holdings.remove_owned(new_pk, before.internal_id)
         since = fenced.events_since if fenced is not None else before.events_since
         holdings.put_ahead(new_pk, before.internal_id, held, since, renewed)
-        if clock.now_ms() > lease[0] - profiles.MOVE_LEASE_MS // 2:
+        if clock.now_ms() > lease[0] - moves.MOVE_LEASE_MS // 2:
             renewed()  # the switch needs some lease left
-        profiles.finish_move(before, moved, lease[0], clock.now_ms())
+        moves.finish_move(before, moved, lease[0], clock.now_ms())
     except Exception:
         # Conditional on the mark and placeholder still being ours: a no-op if the switch
         # did happen and only its answer was lost.
-        profiles.abandon_move(before, new_pk, lease[0])
+        moves.abandon_move(before, new_pk, lease[0])
         raise
     holdings.remove_owned(old_pk, before.internal_id)
     return moved._replace(holdings=held)
@@ -111,7 +111,7 @@ def delete(customer: Customer) -> None:
 
 def page(query: PageQuery) -> tuple[list[Customer], str | None]:
     """One page of customers in creation order, each with what it holds."""
-    found, cursor = profiles.page(query)
+    found, cursor = customer_index.page(query)
     return _with_holdings(found), cursor
 
 

@@ -30,6 +30,16 @@ AUDIT_PK = "AUDIT"
 # The application's webhook endpoints: one partition (a deployment is one environment).
 APP_WEBHOOKS_PK = "APP_WEBHOOKS"
 APP_WEBHOOK = "WEBHOOK#"
+# The sort keys of single-item partitions (the partition key names the thing).
+EMAIL_GUARD_SK = "ANON"
+STRIPE_LINK_SK = "LINK"
+TRIAL_USED_SK = "TRIAL"
+SCHEDULED_SWITCH_SK = "SWITCH"
+CARD_SETUP_SK = "SETUP"
+BILLING_LOCK_SK = "LOCK"
+PERIOD_CLOSE_SK = "CLOSE"
+AUDIT_LAST_SK = "LAST"
+AUDIT_PROGRESS_SK = "PROGRESS"
 
 
 def part(value: str) -> str:
@@ -142,6 +152,12 @@ def idempotency_pk(key: str) -> str:
 def customers_index_sk(created_at: int, internal_id: str) -> str:
     # Zero-padded so the string order of the index is the creation order.
     return f"{created_at:015d}#{part(internal_id)}"
+
+
+def customers_index_range(created_from: int, created_to: int) -> tuple[str, str]:
+    """The lowest and highest index sort keys of customers created from `created_from` to
+    `created_to` (ms), both included (`~` sorts after any escaped internal id)."""
+    return f"{created_from:015d}", f"{created_to:015d}#~"
 
 
 def subscription_sk(plan_id: str, subscription_id: str) -> str:

@@ -21,7 +21,6 @@ from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
 from billing.stripe_api.payments import OverageCharge
 
-_SK = "CLOSE"
 # Far past Stripe's retries of the renewal's events.
 _TTL_S = 90 * 24 * 3600
 
@@ -101,5 +100,5 @@ def close(
 def _key(stripe_subscription_id: str, period_end_s: int) -> Item:
     return {
         "PK": {"S": keys.period_close_pk(stripe_subscription_id, period_end_s)},
-        "SK": {"S": _SK},
+        "SK": {"S": keys.PERIOD_CLOSE_SK},
     }

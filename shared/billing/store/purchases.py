@@ -42,9 +42,6 @@ from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
 
-_SWITCH_SK = "SWITCH"
-_TRIAL_SK = "TRIAL"
-
 
 class PurchaseAlreadyGranted(BillingError):
     """The purchase is no longer pending (granted, or closed) by an earlier call."""
@@ -256,7 +253,10 @@ def trial_used(internal_id: str, plan_id: str) -> bool:
     with translated_errors():
         found = client().get_item(
             TableName=table_name(),
-            Key={"PK": {"S": keys.trial_used_pk(internal_id, plan_id)}, "SK": {"S": _TRIAL_SK}},
+            Key={
+                "PK": {"S": keys.trial_used_pk(internal_id, plan_id)},
+                "SK": {"S": keys.TRIAL_USED_SK},
+            },
             ConsistentRead=True,
         )
     return "Item" in found
@@ -269,7 +269,7 @@ def _trial_marked(purchase: PendingPurchase, now_ms: int) -> Write:
             "TableName": table_name(),
             "Item": {
                 "PK": {"S": keys.trial_used_pk(purchase.internal_id, purchase.plan_id)},
-                "SK": {"S": _TRIAL_SK},
+                "SK": {"S": keys.TRIAL_USED_SK},
                 "purchase_id": {"S": purchase.id},
                 "at": {"N": str(now_ms)},
             },
@@ -373,7 +373,7 @@ def save_scheduled(
             "TableName": table_name(),
             "Item": {
                 "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
-                "SK": {"S": _SWITCH_SK},
+                "SK": {"S": keys.SCHEDULED_SWITCH_SK},
                 "purchase_id": {"S": purchase_id},
                 "at_ms": {"N": str(at_ms)},
                 "ttl": ttl,
@@ -414,7 +414,7 @@ def scheduled_switch(stripe_subscription_id: str) -> tuple[str, int] | None:
     """The purchase a subscription switches to at its period end, and when (ms)."""
     key = {
         "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
-        "SK": {"S": _SWITCH_SK},
+        "SK": {"S": keys.SCHEDULED_SWITCH_SK},
     }
     with translated_errors():
         found = client().get_item(TableName=table_name(), Key=key, ConsistentRead=True)
@@ -445,7 +445,7 @@ def drop_scheduled(
             "TableName": table_name(),
             "Key": {
                 "PK": {"S": keys.scheduled_switch_pk(stripe_subscription_id)},
-                "SK": {"S": _SWITCH_SK},
+                "SK": {"S": keys.SCHEDULED_SWITCH_SK},
             },
         },
     )
