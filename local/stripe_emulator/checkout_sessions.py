@@ -9,6 +9,8 @@ at, or when its customer's test clock passes that time.
 
 from __future__ import annotations
 
+import copy
+
 from local.stripe_emulator import (
     checkout_params,
     events,
@@ -58,6 +60,64 @@ _CREATABLE = frozenset(
 PRIVATE = "_private"
 
 
+# Every field of a new session, in Stripe's order; `_create` fills those set to None here.
+_BLANK: JsonObject = {
+    "id": None,
+    "object": OBJECT,
+    "after_expiration": None,
+    "allow_promotion_codes": None,
+    "amount_subtotal": None,
+    "amount_total": None,
+    "automatic_tax": {"enabled": False, "liability": None, "status": None},
+    "billing_address_collection": None,
+    "cancel_url": None,
+    "client_reference_id": None,
+    "client_secret": None,
+    "consent": None,
+    "consent_collection": None,
+    "created": None,
+    "currency": None,
+    "custom_fields": [],
+    "custom_text": {
+        "after_submit": None,
+        "shipping_address": None,
+        "submit": None,
+        "terms_of_service_acceptance": None,
+    },
+    "customer": None,
+    "customer_creation": None,
+    "customer_details": None,
+    "customer_email": None,
+    "expires_at": None,
+    "invoice": None,
+    "invoice_creation": None,
+    "livemode": False,
+    "locale": None,
+    "metadata": None,
+    "mode": None,
+    "payment_intent": None,
+    "payment_link": None,
+    "payment_method_collection": None,
+    "payment_method_options": {},
+    "payment_method_types": ["card"],
+    "payment_status": None,
+    "phone_number_collection": {"enabled": False},
+    "recovered_from": None,
+    "setup_intent": None,
+    "shipping_address_collection": None,
+    "shipping_cost": None,
+    "shipping_options": [],
+    "status": "open",
+    "submit_type": None,
+    "subscription": None,
+    "success_url": None,
+    "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+    "ui_mode": "hosted",
+    "url": None,
+    PRIVATE: None,
+}
+
+
 def register(router: Router) -> None:
     router.object_types.add(OBJECT)
     router.add("POST", URL, create)
@@ -103,78 +163,22 @@ def _create(request: ApiRequest, made: list[JsonObject]) -> JsonObject:
     invoice_creation = checkout_params.invoice_creation(params, mode)
     expires_at = checkout_params.expires_at(params, now)
     due_now = checkout_params.amount_due(items, mode, trial)
-    session: JsonObject = {
-        "id": store.new_id("cs_test", 58),
-        "object": OBJECT,
-        "after_expiration": None,
-        "allow_promotion_codes": (
-            p.boolean(params, "allow_promotion_codes")
-            if "allow_promotion_codes" in params
-            else None
-        ),
-        "amount_subtotal": due_now,
-        "amount_total": due_now,
-        "automatic_tax": {"enabled": False, "liability": None, "status": None},
-        "billing_address_collection": None,
-        "cancel_url": checkout_params.optional_url(params, "cancel_url"),
-        "client_reference_id": (
-            p.nullable_string(params, "client_reference_id", max_length=200)
-            if "client_reference_id" in params
-            else None
-        ),
-        "client_secret": None,
-        "consent": None,
-        "consent_collection": None,
-        "created": now,
-        "currency": currency,
-        "custom_fields": [],
-        "custom_text": {
-            "after_submit": None,
-            "shipping_address": None,
-            "submit": None,
-            "terms_of_service_acceptance": None,
-        },
-        "customer": customer_id,
-        "customer_creation": checkout_params.customer_creation(params, mode, customer_id),
-        "customer_details": None,
-        "customer_email": (
-            p.nullable_string(params, "customer_email", max_length=512)
-            if "customer_email" in params
-            else None
-        ),
-        "expires_at": expires_at,
-        "invoice": None,
-        "invoice_creation": invoice_creation,
-        "livemode": False,
-        "locale": p.nullable_string(params, "locale") if "locale" in params else None,
-        "metadata": p.apply_metadata({}, params["metadata"]) if "metadata" in params else {},
-        "mode": mode,
-        "payment_intent": None,
-        "payment_link": None,
-        "payment_method_collection": collection,
-        "payment_method_options": {},
-        "payment_method_types": ["card"],
-        "payment_status": "no_payment_required" if mode == "setup" else "unpaid",
-        "phone_number_collection": {"enabled": False},
-        "recovered_from": None,
-        "setup_intent": None,
-        "shipping_address_collection": None,
-        "shipping_cost": None,
-        "shipping_options": [],
-        "status": "open",
-        "submit_type": None,
-        "subscription": None,
-        "success_url": checkout_params.optional_url(params, "success_url"),
-        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
-        "url": None,
-        PRIVATE: {
-            "line_items": items,
-            "trial": trial,
-            **mode_data,
-            "pending_card": None,
-        },
-    }
+    session = copy.deepcopy(_BLANK)
+    session.update(id=store.new_id("cs_test", 58))
+    session.update(_given(params, mode, customer_id))
+    session.update(
+        amount_subtotal=due_now,
+        amount_total=due_now,
+        created=now,
+        currency=currency,
+        customer=customer_id,
+        expires_at=expires_at,
+        invoice_creation=invoice_creation,
+        mode=mode,
+        payment_method_collection=collection,
+        payment_status="no_payment_required" if mode == "setup" else "unpaid",
+    )
+    session[PRIVATE] = {"line_items": items, "trial": trial, **mode_data, "pending_card": None}
     session["url"] = f"{request.base_url}{PAGE}/{session['id']}"
     store.insert(session)
     if mode == "setup":
@@ -190,6 +194,33 @@ def _create(request: ApiRequest, made: list[JsonObject]) -> JsonObject:
         intent["description"] = setup_data.get("description")
         session["setup_intent"] = intent["id"]
     return _render(store, session, request.params)
+
+
+def _given(params: Params, mode: str, customer_id: str | None) -> JsonObject:
+    """The session's fields its parameters give as they are (read in the order of the
+    session's fields, so the first bad one is the one named)."""
+    return {
+        "allow_promotion_codes": (
+            p.boolean(params, "allow_promotion_codes")
+            if "allow_promotion_codes" in params
+            else None
+        ),
+        "cancel_url": checkout_params.optional_url(params, "cancel_url"),
+        "client_reference_id": (
+            p.nullable_string(params, "client_reference_id", max_length=200)
+            if "client_reference_id" in params
+            else None
+        ),
+        "customer_creation": checkout_params.customer_creation(params, mode, customer_id),
+        "customer_email": (
+            p.nullable_string(params, "customer_email", max_length=512)
+            if "customer_email" in params
+            else None
+        ),
+        "locale": p.nullable_string(params, "locale") if "locale" in params else None,
+        "metadata": p.apply_metadata({}, params["metadata"]) if "metadata" in params else {},
+        "success_url": checkout_params.optional_url(params, "success_url"),
+    }
 
 
 def retrieve(request: ApiRequest) -> JsonObject:

@@ -59,7 +59,7 @@ def hosted_page_submit(request: PageRequest) -> PageResponse:
 
 def _page(store: ObjectStore, invoice: JsonObject, notice: str | None) -> str:
     def money(amount: int) -> str:
-        return f"{amount / 100:.2f} {invoice['currency'].upper()}"
+        return hosted.money(amount, invoice["currency"])
 
     rows = "".join(
         f"<tr><td>{html.escape(str(line['description'] or ''))}</td>"

@@ -6,7 +6,16 @@ authentication leaves the intent waiting for 3-D Secure (`three_d_secure`).
 
 from __future__ import annotations
 
-from local.stripe_emulator import cards, charges, events, expand, hooks, pagination, three_d_secure
+from local.stripe_emulator import (
+    cards,
+    charges,
+    events,
+    expand,
+    hooks,
+    hosted,
+    pagination,
+    three_d_secure,
+)
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
@@ -186,7 +195,7 @@ FLOW = three_d_secure.Flow(
     "PaymentIntent",
     "payment",
     lambda intent: (
-        f"Authenticate a payment of {intent['amount'] / 100:.2f} {intent['currency'].upper()}."
+        f"Authenticate a payment of {hosted.money(intent['amount'], intent['currency'])}."
     ),
     authenticate,
 )

@@ -144,3 +144,29 @@ def test_autumn_js_updates_and_parses_the_answers(
     assert gone["ok"], gone
     answer = on_team.post("/v1/customers.get", json={"customer_id": "c1"}).json()
     assert answer["subscriptions"] == []
+
+
+def test_autumn_js_previews_updates_and_parses_the_answers(
+    autumn_js: AutumnJs, on_team: httpx.Client
+) -> None:
+    more_seats, gone = autumn_js.values(
+        (
+            "billing.previewUpdate",
+            {
+                "customerId": "c1",
+                "planId": "team",
+                "featureQuantities": [{"featureId": "seats", "quantity": 12}],
+            },
+        ),
+        (
+            "billing.previewUpdate",
+            {"customerId": "c1", "planId": "team", "cancelAction": "cancel_immediately"},
+        ),
+    )
+
+    assert more_seats["customerId"] == "c1"
+    assert 0 < more_seats["total"] <= 8, "one more pack of 5 seats, prorated"
+    assert more_seats["lineItems"], more_seats
+    assert gone["total"] < 0, "the unused time of the month is credited"
+    assert [p["planId"] for p in gone["outgoing"]] == ["team"]
+    assert held(on_team)["canceled_at"] is None, "a preview changes nothing"

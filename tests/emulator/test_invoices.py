@@ -164,3 +164,15 @@ def test_list_filters_by_customer_and_status(client, customer):
     listed = client.v1.invoices.list({"customer": customer.id, "status": "paid"})
     assert [i.id for i in listed.data] == [paid.id]
     assert draft.id in {i.id for i in client.v1.invoices.list({"customer": customer.id}).data}
+
+
+def test_hosted_page_shows_a_zero_decimal_currency_in_whole_units(client):
+    bare = client.v1.customers.create()
+    invoice = client.v1.invoices.create({"customer": bare.id, "currency": "jpy"})
+    client.v1.invoice_items.create(
+        {"customer": bare.id, "invoice": invoice.id, "amount": 500, "currency": "jpy"}
+    )
+    invoice = client.v1.invoices.finalize_invoice(invoice.id)
+    page = httpx.get(invoice.hosted_invoice_url)
+    assert "500 JPY" in page.text
+    assert "5.00 JPY" not in page.text

@@ -121,3 +121,33 @@ def test_the_renewal_bills_overage_tracked_with_the_default_overage_behavior(
     assert invoice_totals(api) == [Decimal("20.00"), renewal]
     balance = messages(api)
     assert (balance["usage"], balance["remaining"]) == (0, 100)
+
+
+def test_cancel_immediately_credits_the_unused_time_and_bills_no_overage(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """Autumn's cancel-consumable scenario: 400 messages past the allowance, then cancel
+    immediately at the start of the cycle. Autumn's final invoice is the base price's credit
+    alone (-$20); overage billed in arrears is not charged on an immediate cancel (only a
+    period that closes bills it), and the preview says the same total."""
+    subscribe(api, clean_stack, pro_with_overage(0.1, 1))
+    tracked = api.post(
+        "/v1/balances.track", json={"customer_id": "c1", "feature_id": "messages", "value": 500}
+    )
+    assert tracked.status_code == 200, tracked.text
+    cancel = {"customer_id": "c1", "plan_id": "pro", "cancel_action": "cancel_immediately"}
+
+    preview = api.post("/v1/billing.preview_update", json=cancel)
+    assert preview.status_code == 200, preview.text
+    canceled = api.post("/v1/billing.update", json=cancel)
+
+    assert canceled.status_code == 200, canceled.text
+    # The attach's $20 and the final invoice (made in the same second, so sorted by amount).
+    credit, paid = sorted(invoice_totals(api))
+    assert paid == Decimal("20.00")
+    # Cancelled within seconds of the attach: the whole month's credit, to within the
+    # cents those seconds of proration take; no overage ($40) on it.
+    assert Decimal("-20.00") <= credit <= Decimal("-19.98"), credit
+    assert Decimal(str(preview.json()["total"])).quantize(CENT) == credit
+    held = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    assert held["subscriptions"] == []

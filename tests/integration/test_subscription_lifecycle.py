@@ -4,6 +4,7 @@ card, and every event of each delivered again, twice and shuffled, changing noth
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Callable
@@ -13,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.subscription_sync import sync_subscription
-from billing.stripe_api import StripeGateway, get_gateway
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.stripe_api import get_gateway
+from billing.stripe_api.gateway import StripeGateway
+from billing.stripe_api.subscriptions import Subscriptions
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
 from tests.emulator.receiver import WebhookReceiver
@@ -143,9 +146,13 @@ def test_cancel_at_period_end_on_the_portal_expires_the_plan_then_and_gives_back
 
     on_the_portal(on_clock, "cancel")
 
-    (pro,) = on_clock.customer()["subscriptions"]
+    # As after billing.update's cancel_end_of_cycle (and as Autumn shows a cancellation
+    # made in Stripe): pro canceling, the group's default plan scheduled for its end.
+    pro, free = on_clock.customer()["subscriptions"]
     assert pro["canceled_at"] is not None
     assert pro["expires_at"] == pro["current_period_end"]
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")
+    assert free["started_at"] == pro["expires_at"]
     assert on_clock.customer()["balances"]["messages"]["granted"] == 1000
 
     on_clock.advance(days=32)
@@ -166,6 +173,7 @@ def test_a_cancellation_taken_back_on_the_portal_keeps_the_plan_past_the_period(
     on_clock.add_card()
     on_clock.api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
     on_the_portal(on_clock, "cancel")
+    assert on_clock.held() == [("pro", "active"), ("free", "scheduled")]
 
     on_the_portal(on_clock, "renew")
 
@@ -310,23 +318,30 @@ def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
 
 
 class RacedReads:
-    """Stripe as a handler sees it when a newer change lands between its read of Stripe
-    and its write: the first read returns the subscription as it was, and meanwhile
-    `change` happens (and its own webhook is handled in full)."""
+    """Stripe's subscriptions as a handler sees them when a newer change lands between its
+    read of Stripe and its write: the first read returns the subscription as it was, and
+    meanwhile `change` happens (and its own webhook is handled in full)."""
 
-    def __init__(self, gateway: StripeGateway, change: Callable[[], None]) -> None:
-        self._gateway = gateway
+    def __init__(self, subscriptions: Subscriptions, change: Callable[[], None]) -> None:
+        self._subscriptions = subscriptions
         self._change: Callable[[], None] | None = change
 
-    def retrieve_subscription(self, subscription_id: str) -> StripeSubscription | None:
-        read = self._gateway.retrieve_subscription(subscription_id)
+    def retrieve(self, subscription_id: str) -> StripeSubscription | None:
+        read = self._subscriptions.retrieve(subscription_id)
         if self._change is not None:
             change, self._change = self._change, None
             change()
         return read
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._gateway, name)
+        return getattr(self._subscriptions, name)
+
+
+def raced_gateway(change: Callable[[], None]) -> StripeGateway:
+    """The real gateway, but for its subscriptions' reads (see `RacedReads`)."""
+    raced = copy.copy(get_gateway())
+    raced.subscriptions = RacedReads(raced.subscriptions, change)  # type: ignore[assignment]
+    return raced
 
 
 def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
@@ -338,7 +353,7 @@ def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
     emulator = on_clock.stack.emulator
     assert emulator is not None
     created = emulator.events("customer.subscription.created")[-1]["created"]
-    raced = RacedReads(get_gateway(), lambda: on_the_portal(on_clock, "cancel"))
+    raced = raced_gateway(lambda: on_the_portal(on_clock, "cancel"))
 
     # customer.subscription.created handled (again) while the customer cancels on the portal.
     sync_subscription(subscription_id, stripe=lambda: raced, event_created=created)

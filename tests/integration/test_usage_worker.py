@@ -15,6 +15,7 @@ import pytest
 from local.gateway import FunctionPool
 from local.stack import LocalStack
 from local.template import load_template, queue_sources
+from tests.conftest import table_items
 
 # Queued a minute ago: within the range events.list shows by default.
 NOW = int(time.time() * 1000) - 60_000
@@ -199,3 +200,65 @@ def test_a_use_that_breaks_its_write_fails_alone_not_its_customer(
     assert remaining(api, "b") == 994
     listed = api.post("/v1/events.list", json={"customer_id": "a"}).json()["list"]
     assert sorted(e["id"] for e in listed) == ["evt_000000", "evt_000004"]
+
+
+def test_uses_queued_a_second_apart_are_cut_into_transactions_of_at_most_100_items(
+    worker: FunctionPool, api: httpx.Client, dynamodb_calls: Counter[str]
+) -> None:
+    event = batch([("a", 1)] * 150)
+    for n, record in enumerate(event["Records"]):
+        # Each use in a queue second of its own: an applied-ids item each.
+        use = json.loads(record["body"]) | {"queued_at": NOW + n * 1000, "timestamp": NOW}
+        record["body"] = json.dumps(use)
+
+    answer = worker.invoke(event)
+
+    assert answer == {"batchItemFailures": []}
+    # 2 fences, the grant, an event batch and 96 applied-ids items, then the other 54 uses.
+    assert dynamodb_calls == {"Query": 1, "TransactWriteItems": 2}
+    assert remaining(api, "a") == 850
+
+
+# One customer's uses queued over one minute at 250 a second: past the ~243 a second whose
+# ids outgrew DynamoDB's 400 KB item when the worker kept them in one item per queue minute.
+HOT_MINUTE_USES = 15_000
+ITEM_LIMIT_BYTES = 400 * 1024
+
+
+def test_a_hot_customers_minute_of_queued_uses_fits_dynamodb_items_and_counts_each_use_once(
+    worker: FunctionPool, api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    from bench.capacity import item_size
+    from billing import clock
+
+    minute = NOW // 60_000 * 60_000
+    records = [
+        {
+            "messageId": f"hot-{n}",
+            "body": json.dumps(
+                {
+                    "event_id": clock.new_internal_id("evt"),  # as track_later names them
+                    "queued_at": minute + n * 4,
+                    "customer_id": "a",
+                    "feature_id": "messages",
+                    "value": 0.01,
+                    "timestamp": minute + n * 4,
+                }
+            ),
+        }
+        for n in range(HOT_MINUTE_USES)
+    ]
+    deliveries = [records[at : at + 1000] for at in range(0, HOT_MINUTE_USES, 1000)]
+    for delivery in deliveries:
+        assert worker.invoke({"Records": delivery}) == {"batchItemFailures": []}
+
+    # SQS delivers again: uses from the first and the last seconds of the minute.
+    again = worker.invoke({"Records": deliveries[0][:500] + deliveries[-1][500:]})
+
+    assert again == {"batchItemFailures": []}
+    assert remaining(api, "a") == 850  # 15,000 uses of 0.01, each once
+    applied = [i for i in table_items(clean_stack) if i["PK"]["S"].startswith("APPLIED#")]
+    kept = sorted(event_id for item in applied for event_id in item["applied_ids"]["SS"])
+    assert kept == sorted(json.loads(r["body"])["event_id"] for r in records)
+    # moto takes an item of any size in a transaction; DynamoDB refuses one over 400 KB.
+    assert max(item_size(item) for item in applied) <= ITEM_LIMIT_BYTES

@@ -10,8 +10,8 @@ from billing.domain.audit_rules import drifts_of
 from billing.domain.customers import Customer
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import BasePrice, Plan, PlanItem, PlanTerms, StripeMirror
+from billing.domain.stripe_subscriptions import StripeSubscription, SubscriptionItem, UpcomingPhase
 from billing.domain.terms import ItemPrice
-from billing.stripe_api.subscriptions import StripeSubscription, SubscriptionItem, UpcomingPhase
 
 FREE = Plan(id="free", name="Free", group="main", auto_enable=True)
 PRO = Plan(

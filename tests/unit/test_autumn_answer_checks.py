@@ -125,3 +125,16 @@ def test_errors_other_methods_and_our_own_pages_are_not_checked() -> None:
     checks = AnswerChecks()
     checks.observe("GET", "/v1/customers.get", 200, b"{}")
     assert checks.take() == []
+
+
+def test_autumn_js_models_are_checked_too() -> None:
+    found = observed("/v1/customers.get", {**CUSTOMER, "created_at": "yesterday"})
+
+    assert any("autumn-js model" in line and "$.created_at" in line for line in found), found
+
+
+def test_a_preview_update_answer_is_parsed_with_autumn_js_too() -> None:
+    # An empty body is no preview of an update.
+    found = observed("/v1/billing.preview_update", {})
+
+    assert any("autumn-js model" in line and "$.customer_id" in line for line in found), found

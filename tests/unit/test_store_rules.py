@@ -1,16 +1,29 @@
 """House rules of the store, read from the source: every key of the table is built in
-`store/keys.py`, so the single table's layout can be read (and changed) in one place."""
+`store/keys.py`, so the single table's layout can be read (and changed) in one place; every
+write goes through `store/writes.py`, the one owner of conditions and transactions (which
+names each failed condition and keeps transactions within DynamoDB's limits)."""
 
 from __future__ import annotations
 
 import ast
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from local.template import ROOT
 
 _BILLING = ROOT / "shared" / "billing"
 _KEYS_MODULE = _BILLING / "store" / "keys.py"
+_WRITES_MODULE = _BILLING / "store" / "writes.py"
+# DynamoDB's write calls (the client's and a resource Table's).
+_WRITE_CALLS = {
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "batch_writer",
+}
 _KEY_ATTRIBUTES = re.compile(r"^(PK|SK|GSI\d+PK|GSI\d+SK)$")
 # An entity prefix, as keys begin: `CUS#`, `APPLIED#`, `GRANT#`.
 _KEY_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]*#")
@@ -18,9 +31,13 @@ _KEY_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]*#")
 _PADDED = re.compile(r"^0\d+d$")
 
 
-def _modules() -> Iterator[tuple[str, ast.Module]]:
+# Stripe's idempotency keys (`stripe_api.call.key`) are keys of Stripe's, not the table's.
+_STRIPE_SEAM = _BILLING / "stripe_api"
+
+
+def _modules(but: Path, nor: Path | None = None) -> Iterator[tuple[str, ast.Module]]:
     for path in sorted(_BILLING.rglob("*.py")):
-        if path != _KEYS_MODULE:
+        if path != but and (nor is None or nor not in path.parents):
             yield str(path.relative_to(ROOT)), ast.parse(path.read_text(), str(path))
 
 
@@ -91,7 +108,9 @@ def key_literals(tree: ast.Module) -> Iterator[tuple[int, str]]:
 
 def test_every_key_is_built_in_the_keys_module() -> None:
     found = [
-        f"{path}:{line}: {what}" for path, tree in _modules() for line, what in key_literals(tree)
+        f"{path}:{line}: {what}"
+        for path, tree in _modules(but=_KEYS_MODULE, nor=_STRIPE_SEAM)
+        for line, what in key_literals(tree)
     ]
     assert found == [], "build these keys in store/keys.py:\n" + "\n".join(found)
 
@@ -111,3 +130,28 @@ found = get(_key(pk, "ANON")) or get(_key(_LAST))
 """
     lines = sorted(line for line, _ in key_literals(ast.parse(written_by_hand)))
     assert lines == [2, 3, 3, 3, 4, 5, 6, 8, 8]
+
+
+def direct_writes(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """Where a module calls DynamoDB's write API itself instead of `writes.run`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _WRITE_CALLS:
+            yield node.lineno, node.attr
+
+
+def test_every_write_goes_through_the_writes_module() -> None:
+    found = [
+        f"{path}:{line}: {call}"
+        for path, tree in _modules(but=_WRITES_MODULE)
+        for line, call in direct_writes(tree)
+    ]
+    assert found == [], "write these through store.writes.run:\n" + "\n".join(found)
+
+
+def test_the_write_rule_sees_a_direct_write() -> None:
+    written_directly = """
+client().put_item(TableName=table, Item=item)
+dynamodb = client(); update = dynamodb.update_item
+writes.run([Write("Delete", params)])
+"""
+    assert sorted(line for line, _ in direct_writes(ast.parse(written_directly))) == [2, 3]

@@ -22,7 +22,7 @@ from billing.services.stripe_events import handlers
 from billing.services.stripe_events.command import StripeEventCommand
 from billing.services.stripe_events.receive import Delivery, Outcome, receive
 from billing.store import stripe_events
-from billing.stripe_api import StripeGateway
+from billing.stripe_api.gateway import StripeGateway
 from tests.conftest import in_process_table
 from tests.stripe_events import signed, stripe_event
 

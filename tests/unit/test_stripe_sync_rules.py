@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import BasePrice, Plan, PlanItem, PlanTerms, StripeMirror
+from billing.domain.stripe_subscriptions import StripeSubscription, SubscriptionItem
 from billing.domain.stripe_sync import (
     billed_by,
     default_plan,
@@ -18,7 +19,7 @@ from billing.domain.stripe_sync import (
     synced,
 )
 from billing.domain.terms import ItemPrice
-from billing.stripe_api.subscriptions import StripeSubscription, SubscriptionItem, subscription_from
+from billing.stripe_api.subscriptions import subscription_from
 
 START, END = 1_790_000_000, 1_792_592_000
 

@@ -39,6 +39,10 @@ Starts = Literal["now", "period_end"]
 _MONTHS = {"month": 1, "quarter": 3, "semi_annual": 6, "year": 12}
 
 
+# How a plan change is prorated, in Autumn's words (the Stripe seam maps them to Stripe's).
+ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
+
+
 @dataclass(frozen=True)
 class AttachOptions:
     redirect_mode: RedirectMode = "if_required"

@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict
 from billing.domain.customers import Customer
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.domain.stripe_subscriptions import StripeSubscription
 
 Invariant = Literal["I1", "I2", "I3", "I4", "I5", "I6"]
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from billing.domain.audit import CustomerFacts, Drift, active_plans, drift, is_live
 from billing.domain.holdings import Subscription, balances
 from billing.domain.plans import Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import plan_price_ids
-from billing.stripe_api.subscriptions import StripeSubscription
 
 
 def drifts_of(facts: CustomerFacts) -> list[Drift]:

@@ -3,6 +3,7 @@ billed in arrears, and the period's balances start again. Pure."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import NamedTuple
 
@@ -80,3 +81,18 @@ def reset_for_new_period(grant: Grant, now_ms: int) -> Grant:
         else next_reset_at(grant.anchor_at, grant.reset, max(now_ms, grant.next_reset_at))
     )
     return grant._replace(usage=ZERO, next_reset_at=following)
+
+
+@dataclass(frozen=True)
+class OverageCharge:
+    """Usage past a usage-based allowance, billed in arrears on a renewal's draft invoice:
+    `quantity` packages of a flat price, or an `amount` we priced (tiers). Its idempotency
+    key names the customer, feature and period, so the charge is added once whatever
+    happens to the event that adds it."""
+
+    feature_id: str
+    description: str
+    idempotency_key: str
+    price_id: str | None = None
+    quantity: int = 1
+    amount: Decimal | None = None

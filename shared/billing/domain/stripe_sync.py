@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import Plan
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.domain.stripe_subscriptions import StripeSubscription
 
 # Stripe statuses in which the customer owes a payment that failed.
 _OWING = frozenset({"past_due", "unpaid", "paused"})
@@ -19,11 +19,7 @@ _OWING = frozenset({"past_due", "unpaid", "paused"})
 
 def plan_price_ids(plan: Plan) -> frozenset[str]:
     """Every Stripe price of a plan version: how a Stripe subscription is matched to it."""
-    mirror = plan.stripe
-    if mirror is None:
-        return frozenset()
-    base = {mirror.base_price_id} if mirror.base_price_id else set()
-    return frozenset(base | set(mirror.item_price_ids.values()))
+    return frozenset() if plan.stripe is None else plan.stripe.price_ids
 
 
 def held_for(

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from billing.domain.app_webhooks import Endpoint
-from billing.store import keys
-from billing.store.table import client, error_code, from_item, table_name, translated_errors
+from billing.store import keys, writes
+from billing.store.table import client, from_item, table_name, translated_errors
+from billing.store.writes import ConditionFailed, Write
 
 # Longer than SQS keeps a message (4 days) and than the retries last.
 DELIVERED_TTL_S = 14 * 24 * 3600
@@ -34,15 +33,15 @@ def create(endpoint: Endpoint) -> None:
         "entity": {"S": "app_webhook"},
         **_attributes(endpoint),
     }
+    put = {
+        "TableName": table_name(),
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(PK)",
+    }
     try:
-        with translated_errors():
-            client().put_item(
-                TableName=table_name(), Item=item, ConditionExpression="attribute_not_exists(PK)"
-            )
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            raise EndpointExists(endpoint.id) from error
-        raise
+        writes.run([Write("Put", put, on_condition_failed=ConditionFailed)])
+    except ConditionFailed as taken:
+        raise EndpointExists(endpoint.id) from taken
 
 
 def load(webhook_id: str) -> Endpoint | None:
@@ -82,23 +81,17 @@ def replace(endpoint: Endpoint) -> None:
         "entity": {"S": "app_webhook"},
         **_attributes(endpoint),
     }
+    put = {"TableName": table_name(), "Item": item, "ConditionExpression": "attribute_exists(PK)"}
     try:
-        with translated_errors():
-            client().put_item(
-                TableName=table_name(), Item=item, ConditionExpression="attribute_exists(PK)"
-            )
-    except ClientError as error:
-        if error_code(error) == "ConditionalCheckFailedException":
-            raise EndpointMissing(endpoint.id) from error
-        raise
+        writes.run([Write("Put", put, on_condition_failed=ConditionFailed)])
+    except ConditionFailed as gone:
+        raise EndpointMissing(endpoint.id) from gone
 
 
 def delete(webhook_id: str) -> bool:
     """True if it existed."""
-    with translated_errors():
-        got = client().delete_item(
-            TableName=table_name(), Key=_key(webhook_id), ReturnValues="ALL_OLD"
-        )
+    delete = {"TableName": table_name(), "Key": _key(webhook_id), "ReturnValues": "ALL_OLD"}
+    got = writes.run([Write("Delete", delete)])
     return bool(got.get("Attributes"))
 
 
@@ -111,17 +104,14 @@ def delivered(message_id: str, webhook_id: str) -> bool:
 
 
 def mark_delivered(message_id: str, webhook_id: str, now_ms: int, attempt: int) -> None:
-    with translated_errors():
-        client().put_item(
-            TableName=table_name(),
-            Item={
-                **_delivery_key(message_id, webhook_id),
-                "entity": {"S": "app_delivery"},
-                "delivered_at": {"N": str(now_ms)},
-                "attempt": {"N": str(attempt)},
-                "ttl": {"N": str(now_ms // 1000 + DELIVERED_TTL_S)},
-            },
-        )
+    item = {
+        **_delivery_key(message_id, webhook_id),
+        "entity": {"S": "app_delivery"},
+        "delivered_at": {"N": str(now_ms)},
+        "attempt": {"N": str(attempt)},
+        "ttl": {"N": str(now_ms // 1000 + DELIVERED_TTL_S)},
+    }
+    writes.run([Write("Put", {"TableName": table_name(), "Item": item})])
 
 
 def _delivery_key(message_id: str, webhook_id: str) -> dict[str, Any]:

@@ -4,15 +4,16 @@ progress of a run cut short by its time budget (the next run resumes from it).""
 from __future__ import annotations
 
 from billing.domain.audit import AuditReport
-from billing.store import keys
+from billing.store import keys, writes
 from billing.store.table import Item, client, table_name, translated_errors
 
 
 def save_last(report: AuditReport) -> None:
     """The report of a complete run, in place of the one before; its progress forgotten."""
     _put(keys.AUDIT_LAST_SK, report)
-    with translated_errors():
-        client().delete_item(TableName=table_name(), Key=_key(keys.AUDIT_PROGRESS_SK))
+    writes.run(
+        [writes.Write("Delete", {"TableName": table_name(), "Key": _key(keys.AUDIT_PROGRESS_SK)})]
+    )
 
 
 def load_last() -> AuditReport | None:
@@ -30,8 +31,7 @@ def load_progress() -> AuditReport | None:
 
 def _put(sk: str, report: AuditReport) -> None:
     item: Item = {**_key(sk), "body": {"S": report.kept().model_dump_json()}}
-    with translated_errors():
-        client().put_item(TableName=table_name(), Item=item)
+    writes.run([writes.Write("Put", {"TableName": table_name(), "Item": item})])
 
 
 def _get(sk: str) -> AuditReport | None:

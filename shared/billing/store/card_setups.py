@@ -3,23 +3,20 @@ once Stripe says the card is saved. Kept a while, then expired by DynamoDB's TTL
 
 from __future__ import annotations
 
-from billing.store import keys
+from billing.store import keys, writes
 from billing.store.table import Item, client, table_name, translated_errors
 
 
 def save(setup_id: str, attach_request: str, now_ms: int, ttl_s: int) -> None:
     """Keeps the attach request (JSON) under the setup id. A setup id derives from the
     request, so writing it again writes the same thing."""
-    with translated_errors():
-        client().put_item(
-            TableName=table_name(),
-            Item={
-                **_key(setup_id),
-                "body": {"S": attach_request},
-                "created_at": {"N": str(now_ms)},
-                "ttl": {"N": str(now_ms // 1000 + ttl_s)},
-            },
-        )
+    item: Item = {
+        **_key(setup_id),
+        "body": {"S": attach_request},
+        "created_at": {"N": str(now_ms)},
+        "ttl": {"N": str(now_ms // 1000 + ttl_s)},
+    }
+    writes.run([writes.Write("Put", {"TableName": table_name(), "Item": item})])
 
 
 def load(setup_id: str) -> str | None:

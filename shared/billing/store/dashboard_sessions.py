@@ -4,8 +4,9 @@ And wrong sign-in keys counted per source (one item each, gone by TTL), to lock 
 
 from __future__ import annotations
 
-from billing.store import keys
+from billing.store import keys, writes
 from billing.store.table import client, table_name, translated_errors
+from billing.store.writes import ConditionFailed, Write
 
 
 def _key(nonce: str) -> dict[str, dict[str, str]]:
@@ -13,16 +14,13 @@ def _key(nonce: str) -> dict[str, dict[str, str]]:
 
 
 def open_session(nonce: str, expires_at_ms: int) -> None:
-    with translated_errors():
-        client().put_item(
-            TableName=table_name(),
-            Item={
-                **_key(nonce),
-                "expires_at": {"N": str(expires_at_ms)},
-                # DynamoDB's TTL removes it some time after it expired (the cookie says when).
-                "ttl": {"N": str(expires_at_ms // 1000 + 3600)},
-            },
-        )
+    item = {
+        **_key(nonce),
+        "expires_at": {"N": str(expires_at_ms)},
+        # DynamoDB's TTL removes it some time after it expired (the cookie says when).
+        "ttl": {"N": str(expires_at_ms // 1000 + 3600)},
+    }
+    writes.run([Write("Put", {"TableName": table_name(), "Item": item})])
 
 
 def is_open(nonce: str) -> bool:
@@ -32,8 +30,7 @@ def is_open(nonce: str) -> bool:
 
 
 def close_session(nonce: str) -> None:
-    with translated_errors():
-        client().delete_item(TableName=table_name(), Key=_key(nonce))
+    writes.run([Write("Delete", {"TableName": table_name(), "Key": _key(nonce)})])
 
 
 def _source_key(source: str) -> dict[str, dict[str, str]]:
@@ -56,37 +53,32 @@ def note_wrong_key(source: str, now_ms: int, *, most: int, window_ms: int, lock_
     """Counts a wrong key from this source within its window (a new window once the last
     ran out); the `most`-th in one window locks the source for `lock_ms`."""
     ttl = {"N": str((now_ms + window_ms + lock_ms) // 1000 + 60)}
-    with translated_errors():
-        try:
-            counted = client().update_item(
-                TableName=table_name(),
-                Key=_source_key(source),
-                UpdateExpression="ADD failures :one SET #ttl = :ttl",
-                ConditionExpression="window_until > :now",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":now": {"N": str(now_ms)},
-                    ":ttl": ttl,
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-            failures = int(counted["Attributes"]["failures"]["N"])
-        except client().exceptions.ConditionalCheckFailedException:
-            client().put_item(
-                TableName=table_name(),
-                Item={
-                    **_source_key(source),
-                    "failures": {"N": "1"},
-                    "window_until": {"N": str(now_ms + window_ms)},
-                    "ttl": ttl,
-                },
-            )
-            failures = 1
-        if failures >= most:
-            client().update_item(
-                TableName=table_name(),
-                Key=_source_key(source),
-                UpdateExpression="SET locked_until = :until",
-                ExpressionAttributeValues={":until": {"N": str(now_ms + lock_ms)}},
-            )
+    counted = {
+        "TableName": table_name(),
+        "Key": _source_key(source),
+        "UpdateExpression": "ADD failures :one SET #ttl = :ttl",
+        "ConditionExpression": "window_until > :now",
+        "ExpressionAttributeNames": {"#ttl": "ttl"},
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":now": {"N": str(now_ms)}, ":ttl": ttl},
+        "ReturnValues": "UPDATED_NEW",
+    }
+    try:
+        answer = writes.run([Write("Update", counted, on_condition_failed=ConditionFailed)])
+        failures = int(answer["Attributes"]["failures"]["N"])
+    except ConditionFailed:
+        window = {
+            **_source_key(source),
+            "failures": {"N": "1"},
+            "window_until": {"N": str(now_ms + window_ms)},
+            "ttl": ttl,
+        }
+        writes.run([Write("Put", {"TableName": table_name(), "Item": window})])
+        failures = 1
+    if failures >= most:
+        lock = {
+            "TableName": table_name(),
+            "Key": _source_key(source),
+            "UpdateExpression": "SET locked_until = :until",
+            "ExpressionAttributeValues": {":until": {"N": str(now_ms + lock_ms)}},
+        }
+        writes.run([Write("Update", lock)])

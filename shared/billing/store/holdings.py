@@ -203,11 +203,6 @@ def delete_owned(item: Item, owner: str) -> Write:
     )
 
 
-def replace_grant(profile: Customer, before: Grant, after: Grant, now_ms: int) -> None:
-    """Writes `after` over `before`, if its usage and next reset are still as read."""
-    writes.run([required(profile, now_ms), replaced_grant(profile, before, after)])
-
-
 def replace_grant_fenced(
     fenced: Customer, lease_until: int, before: Grant, after: Grant, now_ms: int
 ) -> None:

@@ -6,13 +6,13 @@ written in the very transaction that does the work (track, check with `send_even
 answer written with the message a queued request sent (async track).
 """
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
-from billing.store import keys
-from billing.store.table import client, error_code, from_item, table_name, translated_errors
+from billing.store import keys, writes
+from billing.store.table import client, from_item, table_name, translated_errors
+from billing.store.writes import ConditionFailed, Write
 
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
@@ -134,65 +134,50 @@ def record_queued(
         answer_put(key, fingerprint, status, body, now_ms, ttl_s, queued_message=message)
         for key in keys_claimed
     ]
-    if len(puts) == 1:
-        return _put_unless_held(puts[0]["Put"])
-    try:
-        with translated_errors():
-            client().transact_write_items(TransactItems=puts)  # type: ignore[arg-type]
-    except ClientError as error:
-        if error_code(error) != "TransactionCanceledException":
-            raise
-        reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-        for reason in reasons:
-            if reason.get("Code") == "ConditionalCheckFailed":
-                return held_by(dict(reason.get("Item", {})))
-        raise  # a conflict with a concurrent write of the same keys: the caller retries
-    return None
+    # A conflict with a concurrent write of the same keys raises BillingInProgress: the
+    # caller retries.
+    return _put_unless_held(*(put["Put"] for put in puts))
 
 
-def _put_unless_held(put: dict[str, Any]) -> StoredRequest | None:
+def _put_unless_held(*puts: dict[str, Any]) -> StoredRequest | None:
+    """Puts all or none; the record holding the first key that is held, if one is."""
     try:
-        with translated_errors():
-            client().put_item(**put)
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
-        return held_by(dict(error.response.get("Item", {})))  # type: ignore[call-overload]
+        writes.run([Write("Put", put, on_condition_failed=ConditionFailed) for put in puts])
+    except ConditionFailed as held:
+        return held_by(dict(held.item))
     return None
 
 
 def complete(key: str, fingerprint: str, status: int, body: str) -> None:
     """Stores the answer that retries with this key will replay."""
-    with translated_errors():
-        client().update_item(
-            TableName=table_name(),
-            Key=_key(key),
-            UpdateExpression="SET #status = :done, response_status = :code, response_body = :body",
-            ConditionExpression="fingerprint = :fp",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":done": {"S": COMPLETED},
-                ":code": {"N": str(status)},
-                ":body": {"S": body},
-                ":fp": {"S": fingerprint},
-            },
-        )
+    update = {
+        "TableName": table_name(),
+        "Key": _key(key),
+        "UpdateExpression": "SET #status = :done, response_status = :code, response_body = :body",
+        "ConditionExpression": "fingerprint = :fp",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":done": {"S": COMPLETED},
+            ":code": {"N": str(status)},
+            ":body": {"S": body},
+            ":fp": {"S": fingerprint},
+        },
+    }
+    # The key is no longer this request's (ConditionFailed): an internal error, not an answer.
+    writes.run([Write("Update", update, on_condition_failed=ConditionFailed)])
 
 
 def release(key: str, fingerprint: str) -> None:
     """Frees the key after an answer that is not final, so the caller's retry runs for real."""
-    try:
-        with translated_errors():
-            client().delete_item(
-                TableName=table_name(),
-                Key=_key(key),
-                ConditionExpression="fingerprint = :fp AND #status = :in_progress",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":fp": {"S": fingerprint},
-                    ":in_progress": {"S": IN_PROGRESS},
-                },
-            )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+    delete = {
+        "TableName": table_name(),
+        "Key": _key(key),
+        "ConditionExpression": "fingerprint = :fp AND #status = :in_progress",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":fp": {"S": fingerprint},
+            ":in_progress": {"S": IN_PROGRESS},
+        },
+    }
+    with contextlib.suppress(ConditionFailed):
+        writes.run([Write("Delete", delete, on_condition_failed=ConditionFailed)])

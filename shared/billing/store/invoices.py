@@ -13,11 +13,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
 from billing import numbers
-from billing.store import cursors, keys
-from billing.store.table import Item, client, error_code, table_name, translated_errors
+from billing.store import cursors, keys, writes
+from billing.store.table import Item, client, table_name, translated_errors
+from billing.store.writes import ConditionFailed, Write
 
 # How far along its life an invoice is: a write never moves one back.
 _RANK = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
@@ -58,18 +57,16 @@ def put(owner: str, record: InvoiceRecord) -> bool:
         item["hosted_invoice_url"] = {"S": record.hosted_invoice_url}
     if record.number is not None:
         item["number"] = {"S": record.number}
+    put = {
+        "TableName": table_name(),
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(PK) OR #rank <= :rank",
+        "ExpressionAttributeNames": {"#rank": "rank"},
+        "ExpressionAttributeValues": {":rank": item["rank"]},
+    }
     try:
-        with translated_errors():
-            client().put_item(
-                TableName=table_name(),
-                Item=item,
-                ConditionExpression="attribute_not_exists(PK) OR #rank <= :rank",
-                ExpressionAttributeNames={"#rank": "rank"},
-                ExpressionAttributeValues={":rank": item["rank"]},
-            )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+        writes.run([Write("Put", put, on_condition_failed=ConditionFailed)])
+    except ConditionFailed:
         return False
     return True
 

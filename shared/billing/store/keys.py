@@ -228,8 +228,9 @@ def applied_pk(owner: str) -> str:
     return f"APPLIED#{part(owner)}"
 
 
-def applied_sk(queue_minute: int) -> str:
-    return f"{queue_minute:012d}"
+def applied_sk(queue_second: int) -> str:
+    # 13 digits: never the 12-digit queue minute an applied-ids item was once kept under.
+    return f"{queue_second:013d}"
 
 
 def app_webhook_sk(webhook_id: str) -> str:

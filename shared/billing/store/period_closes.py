@@ -14,12 +14,12 @@ from decimal import Decimal
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingError
 from billing.domain.holdings import Grant
+from billing.domain.periods import OverageCharge
 from billing.store import keys, writes
 from billing.store.holdings import replaced_grant
 from billing.store.profiles import required
 from billing.store.table import Item, client, table_name, translated_errors
 from billing.store.writes import Write
-from billing.stripe_api.payments import OverageCharge
 
 # Far past Stripe's retries of the renewal's events.
 _TTL_S = 90 * 24 * 3600

@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from billing.store import keys
-from billing.store.table import client, error_code, from_item, table_name, translated_errors
+from billing.store import keys, writes
+from billing.store.table import client, from_item, table_name, translated_errors
+from billing.store.writes import ConditionFailed, Write
 
 PROCESSING = "PROCESSING"
 COMPLETED = "COMPLETED"
@@ -77,31 +76,29 @@ def claim(event: ReceivedEvent, token: str, now_ms: int, lease_ms: int, ttl_s: i
         ":one": {"N": "1"},
     }
     raw_attribute = "raw_event" if raw_kept else "raw_event_bytes"
+    update = {
+        "TableName": table_name(),
+        "Key": _key(event.event_id),
+        "UpdateExpression": (
+            "SET entity = :entity, #status = :processing, claim_token = :token,"
+            " lease_until_ms = :lease, event_type = :type, created = :created,"
+            " livemode = :livemode, object_id = :object_id,"
+            f" object_type = :object_type, {raw_attribute} = :raw,"
+            " received_at_ms = if_not_exists(received_at_ms, :now), #ttl = :ttl"
+            " ADD attempts :one"
+        ),
+        "ConditionExpression": (
+            "attribute_not_exists(PK) OR #status = :failed OR #ttl < :now_s"
+            " OR (#status = :processing AND lease_until_ms < :now)"
+        ),
+        "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
+        "ExpressionAttributeValues": {**values, ":entity": {"S": "stripe_event"}},
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
     try:
-        with translated_errors():
-            client().update_item(
-                TableName=table_name(),
-                Key=_key(event.event_id),
-                UpdateExpression=(
-                    "SET entity = :entity, #status = :processing, claim_token = :token,"
-                    " lease_until_ms = :lease, event_type = :type, created = :created,"
-                    " livemode = :livemode, object_id = :object_id,"
-                    f" object_type = :object_type, {raw_attribute} = :raw,"
-                    " received_at_ms = if_not_exists(received_at_ms, :now), #ttl = :ttl"
-                    " ADD attempts :one"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(PK) OR #status = :failed OR #ttl < :now_s"
-                    " OR (#status = :processing AND lease_until_ms < :now)"
-                ),
-                ExpressionAttributeNames={"#status": "status", "#ttl": "ttl"},
-                ExpressionAttributeValues={**values, ":entity": {"S": "stripe_event"}},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
-        held: dict[str, Any] = dict(error.response.get("Item", {}))  # type: ignore[call-overload]
+        writes.run([Write("Update", update, on_condition_failed=ConditionFailed)])
+    except ConditionFailed as taken:
+        held = taken.item
         # No item back: it was deleted in between, and a retry will take it.
         return str(held["status"]["S"]) if held else PROCESSING
     return None
@@ -133,23 +130,21 @@ def release(event_id: str, token: str, error_type: str) -> bool:
 
 
 def _finish(event_id: str, token: str, update: str, values: dict[str, Any]) -> bool:
+    finish = {
+        "TableName": table_name(),
+        "Key": _key(event_id),
+        "UpdateExpression": update,
+        "ConditionExpression": "claim_token = :token AND #status = :processing",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            **values,
+            ":token": {"S": token},
+            ":processing": {"S": PROCESSING},
+        },
+    }
     try:
-        with translated_errors():
-            client().update_item(
-                TableName=table_name(),
-                Key=_key(event_id),
-                UpdateExpression=update,
-                ConditionExpression="claim_token = :token AND #status = :processing",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    **values,
-                    ":token": {"S": token},
-                    ":processing": {"S": PROCESSING},
-                },
-            )
-    except ClientError as error:
-        if error_code(error) != "ConditionalCheckFailedException":
-            raise
+        writes.run([Write("Update", finish, on_condition_failed=ConditionFailed)])
+    except ConditionFailed:
         return False  # the lease ran out and another delivery took the event over
     return True
 

@@ -4,6 +4,7 @@ failure named, and large sets written in chunks.
 One item goes out as a plain conditional write (half the cost of a transaction); several go
 out as one transaction. Either way, a failed condition raises the exception its write names,
 read from the transaction's cancellation reasons, so callers never guess which one failed.
+Every write of the table goes through here (a unit test holds the other modules to it).
 """
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from billing.domain.errors import BillingError, BillingInProgress
 from billing.store.table import (
+    Item,
     cancellation_codes,
     client,
     error_code,
@@ -29,15 +31,26 @@ CHUNK_ITEMS = 50
 _BATCH_ITEMS = 25
 
 
+class ConditionFailed(Exception):
+    """A write's condition was false, for callers to whom that is an answer, not an error.
+    `item` is the item as it stood if the write asked for it
+    (`ReturnValuesOnConditionCheckFailure`), else empty."""
+
+    def __init__(self, item: Item | None = None) -> None:
+        super().__init__("the write's condition was false")
+        self.item: Item = item or {}
+
+
 class Write(NamedTuple):
     kind: WriteKind
     params: dict[str, Any]
-    # Raised when this write's ConditionExpression is false; None means it has no condition.
-    on_condition_failed: type[BillingError] | None = None
+    # Raised when this write's ConditionExpression is false (BillingInProgress when None).
+    on_condition_failed: type[BillingError] | type[ConditionFailed] | None = None
 
 
 def run(writes: list[Write]) -> dict[str, Any]:
-    """Applies all writes or none. Returns the single-item response (empty for transactions)."""
+    """Applies all writes or none. Returns the single-item response (empty for transactions):
+    what a write asked back with `ReturnValues`."""
     if len(writes) == 1 and writes[0].kind != "ConditionCheck":
         try:
             with translated_errors():
@@ -129,12 +142,19 @@ def _single(write: Write) -> dict[str, Any]:
 def _named_failure(error: ClientError, writes: list[Write]) -> Exception:
     code = error_code(error)
     if code == "ConditionalCheckFailedException":
-        return (writes[0].on_condition_failed or BillingInProgress)()
+        return _failure(writes[0], error.response.get("Item"))  # type: ignore[arg-type]
     if code != "TransactionCanceledException":
         return error
-    reasons = cancellation_codes(error)
-    for write, reason in zip(writes, reasons, strict=False):
-        if reason == "ConditionalCheckFailed":
-            return (write.on_condition_failed or BillingInProgress)()
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
+    for write, reason, code in zip(writes, reasons, cancellation_codes(error), strict=False):
+        if code == "ConditionalCheckFailed":
+            return _failure(write, reason.get("Item"))
     # Cancelled by a concurrent transaction on the same items: the caller reloads and retries.
     return BillingInProgress()
+
+
+def _failure(write: Write, item: Item | None) -> Exception:
+    named = write.on_condition_failed or BillingInProgress
+    if issubclass(named, ConditionFailed):
+        return named(dict(item) if item else None)
+    return named()

@@ -1,6 +1,7 @@
-"""How a plan version looks in Stripe: one product per plan, one price per priced thing.
+"""How a plan version looks in Stripe: one product per plan, one price per priced thing,
+and `Catalog`, which makes them so in Stripe.
 
-Pure translation, no I/O. Every price gets a lookup key derived from the plan version and
+The translation is pure (no I/O). Every price gets a lookup key derived from the plan version and
 from exactly what it charges, so pushing the same catalog again finds the same prices, and
 changed terms get new ones (Stripe prices are immutable).
 """
@@ -8,11 +9,19 @@ changed terms get new ones (Stripe prices are immutable).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from billing.domain.plans import Plan, PlanItem
+from billing.config import settings
+from billing.domain.plans import Plan, PlanItem, StripeMirror
+from billing.stripe_api.call import once
+
+if TYPE_CHECKING:
+    from stripe.params import ProductCreateParams, ProductUpdateParams
+
+    from billing.stripe_api.call import StripeCall
 from billing.domain.terms import ItemPrice
 
 # (Stripe interval, months in one of ours): quarter and semi-annual are multiples of months.
@@ -62,6 +71,14 @@ def price_specs(plan: Plan, currency: str) -> list[PriceSpec]:
                 )
             )
     return specs
+
+
+def priced_quantities(mirror: StripeMirror, packages: Mapping[str, Decimal]) -> dict[str, int]:
+    """Packages of prepaid items as Stripe's item quantities: price id -> packages (the
+    features without a Stripe price left out)."""
+    return {
+        mirror.item_price_ids[f]: int(n) for f, n in packages.items() if f in mirror.item_price_ids
+    }
 
 
 def _item_params(plan: Plan, item: PlanItem, price: ItemPrice) -> dict[str, Any] | None:
@@ -148,3 +165,50 @@ def major_units(minor: int) -> Decimal:
 
 def digest(text: str, length: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+class Catalog:
+    def __init__(self, call: StripeCall) -> None:
+        self._call = call
+
+    def mirror_plan(self, plan: Plan) -> StripeMirror:
+        """The plan version's product and prices in Stripe, found or created: idempotent,
+        so pushing the same catalog again creates nothing."""
+        product = self._ensured_product(plan)
+        mirror = StripeMirror(product_id=product)
+        item_prices: dict[str, str] = {}
+        for spec in price_specs(plan, settings().currency):
+            price_id = self._ensured_price(spec, product)
+            if spec.feature_id is None:
+                mirror = mirror.model_copy(update={"base_price_id": price_id})
+            else:
+                item_prices[spec.feature_id] = price_id
+        return mirror.model_copy(update={"item_price_ids": item_prices})
+
+    def _ensured_product(self, plan: Plan) -> str:
+        products = self._call.v1.products
+        wanted = product_id(plan.id)
+        found = self._call.found(lambda: products.retrieve(wanted))
+        if found is None:
+            params: ProductCreateParams = {
+                "id": wanted,
+                "name": plan.name,
+                "metadata": {"billing_plan_id": plan.id[:500]},
+            }
+            created = once("product.create", wanted)
+            self._call(lambda: products.create(params, created))
+        elif found.name != plan.name:
+            update: ProductUpdateParams = {"name": plan.name}
+            renamed = once("product.update", wanted, digest(plan.name))
+            self._call(lambda: products.update(wanted, update, renamed))
+        return wanted
+
+    def _ensured_price(self, spec: PriceSpec, product: str) -> str:
+        prices = self._call.v1.prices
+        listed = self._call(lambda: prices.list({"lookup_keys": [spec.lookup_key], "limit": 1}))
+        if listed.data:
+            return str(listed.data[0].id)
+        params: Any = {**spec.params, "product": product}
+        options = once("price.create", spec.lookup_key)
+        created = self._call(lambda: prices.create(params, options))
+        return str(created.id)

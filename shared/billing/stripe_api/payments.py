@@ -1,19 +1,28 @@
-"""The values billing calls exchange with the Stripe gateway: what to sell, and how paying
-for it went. Plain data, no `stripe` import: services build and read these.
+"""Paying for a sale: the Stripe subscription (or, for a one-off plan, the invoice) of one
+purchase of ours, charged to the card on file or sent to be paid. The same purchase id
+always leads to the same Stripe objects (idempotency keys derive from it).
 
-Amounts here are in our major units (Decimal); only the gateway speaks Stripe's minor units.
+Amounts here are in our major units (Decimal); only the calls speak Stripe's minor units.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-# Where a purchase's id travels in the metadata of the Stripe objects that pay for it.
-PURCHASE_KEY = "billing_purchase_id"
-# Where a card setup's id travels in the metadata of its Checkout Session.
-SETUP_KEY = "billing_setup_id"
+from billing.domain.errors import InvalidRequest
+from billing.domain.plans import Plan
+from billing.stripe_api.call import once
+from billing.stripe_api.invoices import InvoiceSummary, Payment
+from billing.stripe_api.objects import PURCHASE_KEY, id_of
+
+if TYPE_CHECKING:
+    from billing.stripe_api.call import StripeCall
+    from billing.stripe_api.customers import Customers
+    from billing.stripe_api.invoices import Invoices
 
 
 @dataclass(frozen=True)
@@ -38,108 +47,6 @@ class Sale:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
-Proration = Literal["create_prorations", "always_invoice", "none"]
-
-
-@dataclass(frozen=True)
-class PlanChange:
-    """Moving a paid subscription to another plan at once (an upgrade): the items of the
-    plan left are replaced by `line_items`, prorated as asked, and the change applies only
-    once its invoice is paid (Stripe's pending updates). The subscription's own card pays,
-    as it pays its renewals."""
-
-    purchase_id: str
-    stripe_customer: str
-    leaving_price_ids: frozenset[str]
-    line_items: tuple[LineItem, ...]
-    proration: Proration
-    # The Stripe subscription billing the plan left (its recorded id); None: the customer's
-    # live subscription selling one of `leaving_price_ids` (a plan granted before the ids
-    # were recorded, or a preview).
-    subscription_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ScheduledSwitch:
-    """A change at the period end: the Stripe subscription that switches, and when."""
-
-    subscription_id: str
-    at_s: int
-
-
-@dataclass(frozen=True)
-class InvoiceLine:
-    """One line of an invoice Stripe would make (a preview): its price, in our units."""
-
-    price_id: str | None
-    # Packages of the price's billing units (1 for a base price).
-    quantity: int
-    amount: Decimal
-    description: str
-    # Unix seconds.
-    period: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class ChangePreview:
-    """What moving a paid subscription to another plan at once would invoice now (read from
-    Stripe, nothing written), and when the subscription's current period ends."""
-
-    period_end_s: int
-    currency: str
-    lines: tuple[InvoiceLine, ...]
-    # When Stripe made the preview (the customer's test clock time, if it has one).
-    made_at_s: int | None = None
-
-
-@dataclass(frozen=True)
-class CardSetup:
-    """A Checkout Session in setup mode: the customer saves a card, nothing is charged.
-    Keyed by `setup_id`: the same id always leads to the same session."""
-
-    setup_id: str
-    stripe_customer: str
-    success_url: str
-    metadata: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SavedCard:
-    """A setup session as Stripe has it now: whose card, and which one once it is saved."""
-
-    setup_id: str | None
-    stripe_customer: str | None
-    # None until the session completed with a card.
-    payment_method: str | None
-
-
-@dataclass(frozen=True)
-class CheckoutSession:
-    id: str
-    url: str
-
-
-@dataclass(frozen=True)
-class InvoiceSummary:
-    id: str
-    status: str | None
-    total: Decimal
-    currency: str
-    hosted_invoice_url: str | None
-
-
-PaymentStatus = Literal["paid", "requires_action", "failed"]
-
-
-@dataclass(frozen=True)
-class Payment:
-    """How charging the card on file went. `paid` includes nothing due (a trial)."""
-
-    status: PaymentStatus
-    invoice: InvoiceSummary | None
-    subscription_id: str | None = None
-
-
 @dataclass(frozen=True)
 class SentInvoice:
     """A purchase's invoice Stripe sends to the customer, to be paid within its terms (the
@@ -149,62 +56,140 @@ class SentInvoice:
     subscription_id: str | None = None
 
 
-@dataclass(frozen=True)
-class PaidFor:
-    """What a Stripe object (a checkout session, an invoice) says was paid, re-read from
-    Stripe: the purchase it pays for, and whether it is settled."""
-
-    purchase_id: str | None
-    paid: bool
-    subscription_id: str | None = None
-    # When Stripe made the object (Unix seconds, on the customer's test clock if any).
-    created_s: int | None = None
-
-
-@dataclass(frozen=True)
-class InvoiceState:
-    """A Stripe invoice as Stripe has it now (re-read, never the event's snapshot)."""
-
-    id: str
-    stripe_customer: str | None
-    subscription_id: str | None
-    status: str
-    billing_reason: str | None
-    total: Decimal
-    currency: str
-    hosted_invoice_url: str | None
-    # Unix seconds, on the customer's test clock if it has one.
-    created_s: int
-    period_start_s: int
-    period_end_s: int
-    # The prices its lines charge: which of our plans it bills.
-    price_ids: frozenset[str]
-    purchase_id: str | None = None
-    # Where the subscription periods its lines charge end (a renewal: the new period's end).
-    lines_period_end_s: int | None = None
-    # Stripe's invoice number, once finalized.
-    number: str | None = None
+def sale_lines(plan: Plan, packages: Mapping[str, Decimal]) -> tuple[LineItem, ...]:
+    """The Stripe prices and quantities a purchase of `plan` is billed with (`packages`:
+    feature id -> packages of billing units bought up front)."""
+    mirror = plan.stripe
+    if mirror is None:
+        raise InvalidRequest(
+            "This plan has no Stripe prices yet: update it once Stripe is reachable.",
+            details=[{"field": "plan_id", "message": "the plan is not mirrored in Stripe"}],
+        )
+    lines: list[LineItem] = []
+    if mirror.base_price_id is not None:
+        lines.append(LineItem(mirror.base_price_id, 1))
+    unbought: list[LineItem] = []
+    for feature_id, bought in packages.items():
+        price_id = mirror.item_price_ids.get(feature_id)
+        if price_id is not None:
+            (lines if bought > 0 else unbought).append(LineItem(price_id, int(bought)))
+    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
+    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
+    return tuple(lines or unbought)
 
 
-@dataclass(frozen=True)
-class OverageCharge:
-    """Usage past a usage-based allowance, billed in arrears on a renewal's draft invoice:
-    `quantity` packages of a flat price, or an `amount` we priced (tiers). Its idempotency
-    key names the customer, feature and period, so the charge is added once whatever
-    happens to the event that adds it."""
-
-    feature_id: str
-    description: str
-    idempotency_key: str
-    price_id: str | None = None
-    quantity: int = 1
-    amount: Decimal | None = None
+def sale_metadata(sale: Sale) -> dict[str, str]:
+    return {**sale.metadata, PURCHASE_KEY: sale.purchase_id}
 
 
-@dataclass(frozen=True)
-class ClockState:
-    """A customer's Stripe test clock after an advance was asked of it."""
+def items_of(lines: tuple[LineItem, ...]) -> list[dict[str, Any]]:
+    """Line items as Stripe's `items` (and `line_items`) parameters list them."""
+    return [{"price": line.price_id, "quantity": line.quantity} for line in lines]
 
-    frozen_time_s: int
-    # "advancing" while Stripe replays what happens on the way, then "ready".
-    status: str
+
+class Payments:
+    def __init__(self, call: StripeCall, customers: Customers, invoices: Invoices) -> None:
+        self._call = call
+        self._customers = customers
+        self._invoices = invoices
+
+    def charge(self, sale: Sale, payment_method: str | None) -> Payment:
+        """Creates the subscription (or the one-off invoice) of `sale` and pays its first
+        invoice with `payment_method` (None: a trial with nothing due yet); a card error is
+        a `Payment`, not an exception."""
+        if sale.recurring:
+            fields = self._subscription(sale, payment_method).to_dict()
+            invoice_id = id_of(fields.get("latest_invoice"))
+            if fields["status"] in ("active", "trialing") or invoice_id is None:
+                summary = self._invoices.summary(invoice_id) if invoice_id else None
+                return Payment("paid", summary, subscription_id=str(fields["id"]))
+            if payment_method is None:
+                return Payment("failed", self._invoices.summary(invoice_id), str(fields["id"]))
+            return self._invoices.pay(invoice_id, payment_method, str(fields["id"]))
+        if payment_method is None:
+            raise ValueError("a one-off purchase is paid by a card")
+        terms = {"collection_method": "charge_automatically"}
+        return self._invoices.pay(
+            self._one_off_invoice(sale, payment_method, terms), payment_method
+        )
+
+    def send_invoice(self, sale: Sale, days_until_due: int) -> SentInvoice:
+        """Creates the subscription (or the one-off invoice) of `sale` collected by invoice
+        (`send_invoice`): its first invoice finalized and sent, due in `days_until_due`
+        days; nothing charged."""
+        terms: Any = {"collection_method": "send_invoice", "days_until_due": days_until_due}
+        subscription_id = None
+        if sale.recurring:
+            params: Any = {
+                "customer": sale.stripe_customer,
+                "items": items_of(sale.line_items),
+                "metadata": sale_metadata(sale),
+                **terms,
+            }
+            options = once("subscription.create", sale.purchase_id)
+            subscription = self._call(
+                lambda: self._call.v1.subscriptions.create(params, options)
+            ).to_dict()
+            subscription_id = str(subscription["id"])
+            invoice_id = id_of(subscription.get("latest_invoice"))
+            if invoice_id is None:
+                raise ValueError("a new subscription has a first invoice")
+        else:
+            invoice_id = self._one_off_invoice(sale, None, terms)
+        return SentInvoice(self._invoices.send(invoice_id), subscription_id)
+
+    def _subscription(self, sale: Sale, payment_method: str | None) -> Any:
+        """Created incomplete, then paid on purpose: a card error is then an answer about
+        this invoice (decline, authentication) rather than a failed creation."""
+        params: Any = {
+            "customer": sale.stripe_customer,
+            "items": items_of(sale.line_items),
+            "payment_behavior": "default_incomplete",
+            "metadata": sale_metadata(sale),
+        }
+        if (
+            payment_method is not None
+            and self._customers.default_card(sale.stripe_customer) is None
+        ):
+            # Pinned only when the customer has no default card: a pinned card outranks the
+            # customer's default, so a card the customer makes default later (setup_payment,
+            # the portal) would not pay this subscription's upgrades and renewals.
+            params["default_payment_method"] = payment_method
+        if sale.trial_end_s is not None:
+            params["trial_end"] = sale.trial_end_s
+            if payment_method is None:
+                # A trial without a card ends the subscription (and the plan) when no card
+                # was added by then, instead of billing a customer who cannot pay.
+                params["trial_settings"] = {"end_behavior": {"missing_payment_method": "cancel"}}
+        options = once("subscription.create", sale.purchase_id)
+        return self._call(lambda: self._call.v1.subscriptions.create(params, options))
+
+    def _one_off_invoice(
+        self, sale: Sale, payment_method: str | None, collection: dict[str, Any]
+    ) -> str:
+        """A draft invoice of the sale's one-time prices, collected as `collection` says
+        (charged to `payment_method`, or sent to be paid)."""
+        v1 = self._call.v1
+        metadata = sale_metadata(sale)
+        params: Any = {
+            "customer": sale.stripe_customer,
+            **collection,
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "metadata": metadata,
+        }
+        if payment_method is not None:
+            params["default_payment_method"] = payment_method
+        options = once("invoice.create", sale.purchase_id)
+        invoice = self._call(lambda: v1.invoices.create(params, options))
+        for index, line in enumerate(sale.line_items):
+            item: Any = {
+                "customer": sale.stripe_customer,
+                "invoice": invoice.id,
+                "pricing": {"price": line.price_id},
+                "quantity": line.quantity,
+                "metadata": metadata,
+            }
+            item_options = once("invoiceitem.create", sale.purchase_id, index)
+            self._call(partial(v1.invoice_items.create, item, item_options))
+        return str(invoice.id)

@@ -1,90 +1,61 @@
-"""A Stripe subscription as our services read it (re-read from Stripe, never trusted from
-an event's payload), and the changes billing.update asks of one. Plain data, no `stripe`
-import: the gateway builds these from Stripe's objects.
-"""
+"""Stripe subscriptions: read (into the domain's `StripeSubscription`), listed, canceled,
+and changed at once (another plan, new quantities), the change applied only once its
+invoice is paid."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
 
-from billing.stripe_api.payments import PURCHASE_KEY, Proration
+from billing.domain.attach import ProrationBehavior
+from billing.domain.errors import InvalidRequest, StripeCustomerGone, StripeRejected
+from billing.domain.stripe_subscriptions import (
+    StripeSubscription,
+    SubscriptionItem,
+    UpcomingPhase,
+)
+from billing.stripe_api.call import Refusal, once
+from billing.stripe_api.invoices import Payment
+from billing.stripe_api.objects import PURCHASE_KEY, id_of
+from billing.stripe_api.payments import LineItem, items_of
 
-# Statuses after which a Stripe subscription never bills again.
-ENDED = frozenset({"canceled", "incomplete_expired"})
+if TYPE_CHECKING:
+    from billing.stripe_api.call import StripeCall
+    from billing.stripe_api.invoices import Invoices
+
+# Subscription statuses that may still charge the customer (an incomplete one, once paid).
+_MAY_BILL = frozenset({"active", "trialing", "past_due", "incomplete", "unpaid", "paused"})
+# Statuses in which a subscription is in force (paid, or in a trial) and can be changed.
+_LIVE = ("active", "trialing", "past_due")
+
+Proration = Literal["create_prorations", "always_invoice", "none"]
+
+# Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
+# what Stripe's always_invoice does for an upgrade.
+PRORATIONS: dict[ProrationBehavior, Proration] = {
+    "prorate_immediately": "always_invoice",
+    "bill_difference": "always_invoice",
+    "none": "none",
+}
 
 
 @dataclass(frozen=True)
-class SubscriptionItem:
-    price_id: str
-    # Packages of the price's billing units (1 for a base price).
-    quantity: int
-    # Stripe's id of the item (si_...).
-    id: str = ""
+class PlanChange:
+    """Moving a paid subscription to another plan at once (an upgrade): the items of the
+    plan left are replaced by `line_items`, prorated as asked, and the change applies only
+    once its invoice is paid (Stripe's pending updates). The subscription's own card pays,
+    as it pays its renewals."""
 
-
-@dataclass(frozen=True)
-class UpcomingPhase:
-    """A phase of the subscription's schedule still to come: what Stripe will bill from
-    `start` (Unix seconds) on."""
-
-    start: int
-    price_ids: frozenset[str]
-    # Our purchase the phase was scheduled for (its metadata), if any.
-    purchase_id: str | None = None
-
-
-@dataclass(frozen=True)
-class StripeSubscription:
-    """The parts of a Stripe subscription billing acts on. Times are Unix seconds."""
-
-    id: str
-    customer: str
-    status: str
-    items: tuple[SubscriptionItem, ...]
-    cancel_at_period_end: bool = False
-    cancel_at: int | None = None
-    canceled_at: int | None = None
-    current_period_start: int | None = None
-    current_period_end: int | None = None
-    trial_end: int | None = None
-    # Our purchase the subscription was created for (its metadata), if any.
-    purchase_id: str | None = None
-    # The subscription schedule driving it (a change at the period end), if any.
-    schedule_id: str | None = None
-    # The schedule's phases after the current one; read only when the schedule was
-    # expanded (the audit's listing), else empty.
-    upcoming_phases: tuple[UpcomingPhase, ...] = ()
-    # Collected by invoice (`send_invoice`), active at once, and its first invoice not paid
-    # yet: a purchase still waiting for the customer. Known only when the latest invoice
-    # was expanded (the audit's listing), else False.
-    awaiting_first_invoice: bool = False
-    # Its latest invoice, and whether a change waits for that invoice to be paid (Stripe's
-    # pending update: an upgrade or new quantities whose payment did not go through).
-    latest_invoice: str | None = None
-    pending_update: bool = False
-
-    @property
-    def paid_for(self) -> bool:
-        """In force in Stripe: paid, or in a trial that needed no payment."""
-        return self.status in ("active", "trialing", "past_due")
-
-    @property
-    def ended(self) -> bool:
-        return self.status in ENDED
-
-    @property
-    def canceling(self) -> bool:
-        """Set to end at a moment still to come (at the period end, or at `cancel_at`)."""
-        return not self.ended and (self.cancel_at_period_end or self.cancel_at is not None)
-
-    @property
-    def price_ids(self) -> frozenset[str]:
-        return frozenset(item.price_id for item in self.items)
-
-    def item_ids(self, prices: frozenset[str]) -> tuple[str, ...]:
-        """The ids of the items billing these prices, in Stripe's order."""
-        return tuple(item.id for item in self.items if item.price_id in prices and item.id)
+    purchase_id: str
+    stripe_customer: str
+    leaving_price_ids: frozenset[str]
+    line_items: tuple[LineItem, ...]
+    proration: Proration
+    # The Stripe subscription billing the plan left (its recorded id); None: the customer's
+    # live subscription selling one of `leaving_price_ids` (a plan granted before the ids
+    # were recorded, or a preview).
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,3 +134,188 @@ def _upcoming(schedule: Any) -> tuple[UpcomingPhase, ...]:
 
 def _id(value: Any) -> Any:
     return value["id"] if isinstance(value, dict) else value
+
+
+class Subscriptions:
+    def __init__(self, call: StripeCall, invoices: Invoices) -> None:
+        self._call = call
+        self._invoices = invoices
+
+    def retrieve(self, subscription_id: str) -> StripeSubscription | None:
+        """The subscription as Stripe has it now; None when Stripe has no such one."""
+        fields = self._call.retrieve("subscription", subscription_id)
+        return None if fields is None else subscription_from(fields)
+
+    def selling(self, stripe_customer: str, price_ids: frozenset[str]) -> StripeSubscription | None:
+        """The customer's live subscription with an item of one of these prices, if any."""
+        try:
+            return subscription_from(self._selling(stripe_customer, price_ids))
+        except StripeRejected:
+            raise  # Stripe refused the listing itself: not "none sells them"
+        except InvalidRequest:
+            return None
+
+    def list_all(self, stripe_customer: str) -> tuple[StripeSubscription, ...]:
+        """Every subscription of the customer, whatever its status (ended ones too), with
+        the phases its schedule still has to come (the billing audit reads them)."""
+        found: list[StripeSubscription] = []
+        after: str | None = None
+        while True:
+            params: Any = {
+                "customer": stripe_customer,
+                "status": "all",
+                "limit": 100,
+                # The latest invoice says whether a subscription collected by invoice is
+                # still waiting for its first payment (see `awaiting_first_invoice`).
+                "expand": ["data.schedule", "data.latest_invoice"],
+                **({"starting_after": after} if after else {}),
+            }
+            listed = self._call(partial(self._call.v1.subscriptions.list, params))
+            page = [subscription_from(item.to_dict()) for item in listed.data]
+            found.extend(page)
+            if not listed.has_more or not page:
+                return tuple(found)
+            after = page[-1].id
+
+    def live_ids(self, stripe_customer: str) -> list[str]:
+        """Every subscription of the customer that may still bill it (whatever it sells);
+        none for a customer Stripe no longer has."""
+        params: Any = {"customer": stripe_customer, "status": "all", "limit": 100}
+        found = self._call.attempt(
+            lambda: [
+                s.to_dict() for s in self._call.v1.subscriptions.list(params).auto_paging_iter()
+            ]
+        )
+        if isinstance(found, Refusal):
+            if isinstance(found.error, StripeCustomerGone):
+                return []  # Stripe ended its subscriptions when it deleted the customer
+            raise found.error from found.cause
+        return [str(s["id"]) for s in found if s["status"] in _MAY_BILL]
+
+    def cancel_now(
+        self, subscription_id: str, credit_unused: bool = False
+    ) -> StripeSubscription | None:
+        """Ends the subscription at once (a subscription ends once: one key per id). With
+        `credit_unused`, the unused time of its period is credited on a final invoice (to
+        the customer's Stripe credit balance); else nothing is refunded. One that had
+        already ended is left as it is."""
+        options = once("subscription.cancel", subscription_id)
+        params: Any = {"prorate": True, "invoice_now": True} if credit_unused else {}
+        # Already ended (no such live subscription) is what we wanted.
+        self._call.found(
+            lambda: self._call.v1.subscriptions.cancel(subscription_id, params, options)
+        )
+        return self.retrieve(subscription_id)
+
+    def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool, change_id: str
+    ) -> StripeSubscription:
+        """Cancels at the period end, or takes that back. `change_id` names this change
+        (a retry of it reaches the same Stripe request; the next change has another)."""
+        params: Any = {"cancel_at_period_end": cancel}
+        options = once("subscription.cancel_at_period_end", change_id)
+        updated = self._call(
+            lambda: self._call.v1.subscriptions.update(subscription_id, params, options)
+        )
+        return subscription_from(updated.to_dict())
+
+    def change_plan(self, change: PlanChange) -> Payment:
+        """Replaces a paid subscription's plan at once; a card error is a `Payment`."""
+        subscription = self.changed(change)
+        before = id_of(subscription.get("latest_invoice"))
+        # Metadata cannot change with pending_if_incomplete: the new invoice carries ours.
+        params: Any = {
+            "items": replaced_items(subscription, change),
+            "proration_behavior": change.proration,
+            "payment_behavior": "pending_if_incomplete",
+        }
+        options = once("subscription.update", change.purchase_id)
+        updated = self._call(
+            lambda: self._call.v1.subscriptions.update(subscription["id"], params, options)
+        ).to_dict()
+        invoice_id = id_of(updated.get("latest_invoice"))
+        if invoice_id is None or invoice_id == before:
+            return Payment("paid", None, subscription_id=str(updated["id"]))  # nothing due
+        summary = self._invoices.summary(invoice_id)
+        if summary.status == "paid":
+            return Payment("paid", summary, subscription_id=str(updated["id"]))
+        self._invoices.tag(invoice_id, change.purchase_id)
+        return self._invoices.pay(invoice_id, None, str(updated["id"]))
+
+    def change_quantities(self, change: QuantityChange) -> Payment:
+        """New item quantities, applied once their invoice is paid; a card error is a
+        `Payment`."""
+        found = self._call(
+            lambda: self._call.v1.subscriptions.retrieve(change.subscription_id)
+        ).to_dict()
+        before = id_of(found.get("latest_invoice"))
+        if found.get("pending_update") and before is not None:
+            # An earlier change still waits for its invoice (declined, or never paid): it
+            # is voided, so it can't be paid on top of this one, which is a new attempt.
+            self._invoices.void(before)
+        params: Any = {
+            "items": quantity_items(found, change),
+            "proration_behavior": change.proration,
+            "payment_behavior": "pending_if_incomplete",
+        }
+        # The invoice before names the attempt: after a decline, the same change asked
+        # again is a new request to Stripe, not a replay of the declined one.
+        options = once("subscription.quantities", change.change_id, before)
+        updated = self._call(
+            lambda: self._call.v1.subscriptions.update(change.subscription_id, params, options)
+        ).to_dict()
+        invoice_id = id_of(updated.get("latest_invoice"))
+        if invoice_id is None or invoice_id == before:
+            return Payment("paid", None, subscription_id=str(updated["id"]))  # nothing due
+        summary = self._invoices.summary(invoice_id)
+        if summary.status == "paid":
+            return Payment("paid", summary, subscription_id=str(updated["id"]))
+        return self._invoices.pay(invoice_id, None, str(updated["id"]))
+
+    def changed(self, change: PlanChange) -> dict[str, Any]:
+        """The Stripe subscription a plan change is about: the one recorded on the plan."""
+        if change.subscription_id is None:
+            return self._selling(change.stripe_customer, change.leaving_price_ids)
+        subscription_id = change.subscription_id
+        found: dict[str, Any] = self._call(
+            lambda: self._call.v1.subscriptions.retrieve(subscription_id)
+        ).to_dict()
+        if found["status"] not in _LIVE:
+            raise InvalidRequest(
+                "The customer's current plan has no live subscription in Stripe to change.",
+                details=[{"field": "plan_id", "message": "its Stripe subscription has ended"}],
+            )
+        return found
+
+    def _selling(self, stripe_customer: str, price_ids: frozenset[str]) -> dict[str, Any]:
+        """The customer's live subscription with an item of one of these prices."""
+        params: Any = {"customer": stripe_customer, "limit": 100}
+        listed = self._call(lambda: self._call.v1.subscriptions.list(params))
+        for found in listed.data:
+            fields: dict[str, Any] = found.to_dict()
+            if fields["status"] not in _LIVE:
+                continue
+            if any(item["price"]["id"] in price_ids for item in fields["items"]["data"]):
+                return fields
+        raise InvalidRequest(
+            "The customer's current plan has no live subscription in Stripe to change.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription to upgrade"}],
+        )
+
+
+def replaced_items(subscription: dict[str, Any], change: PlanChange) -> list[dict[str, Any]]:
+    """The subscription's items as the change makes them: all of the old plan's gone, the
+    new plan's added."""
+    items: list[dict[str, Any]] = [
+        {"id": item["id"], "deleted": True} for item in subscription["items"]["data"]
+    ]
+    return items + items_of(change.line_items)
+
+
+def quantity_items(subscription: dict[str, Any], change: QuantityChange) -> list[dict[str, Any]]:
+    """The subscription's items whose quantity the change sets, with their new quantity."""
+    return [
+        {"id": item["id"], "quantity": change.quantities[item["price"]["id"]]}
+        for item in subscription["items"]["data"]
+        if item["price"]["id"] in change.quantities
+    ]

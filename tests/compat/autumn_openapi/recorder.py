@@ -1,6 +1,7 @@
 """Checks every 2xx answer the local stack's API sends during a test: against Autumn's
-published OpenAPI document (conformance.py) and against the response model the Python
-`autumn-sdk` parses that answer with. Installed on the stack's HTTP API by tests/conftest.py;
+published OpenAPI document (conformance.py), against the response model the Python
+`autumn-sdk` parses that answer with, and against the zod schema autumn-js parses it with
+(js_models.py). Installed on the stack's HTTP API by tests/conftest.py;
 what it finds fails the test that received the answer."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from autumn_sdk import models
 from pydantic import TypeAdapter, ValidationError
 
 from tests.compat.autumn_openapi.conformance import published_answers
+from tests.compat.autumn_openapi.js_models import js_models
 
 # In the SDK's generated operations: the path of a request, then each status it parses and
 # the model it parses that status with.
@@ -62,6 +64,10 @@ def _model(name: str) -> Any:
         return getattr(models, _UNLOADABLE[name])
 
 
+# What the parsers are given when an answer is not JSON (no SDK model accepts a string).
+_NOT_JSON = "<not JSON>"
+
+
 class AnswerChecks:
     """What the answers received since the last `take` do not match, one line each."""
 
@@ -89,11 +95,14 @@ class AnswerChecks:
     def _check(path: str, status: int, payload: bytes) -> list[str]:
         document = published_answers()
         model = sdk_model(path, str(status))
-        if not document.covers(path) and model is None:
-            return []  # one of our own routes: neither Autumn's document nor its SDK has it
         try:
             body = json.loads(payload)
         except ValueError:
+            body = _NOT_JSON
+        js_found = js_models().problems(path, status, body)
+        if not document.covers(path) and model is None and js_found is None:
+            return []  # one of our own routes: neither Autumn's document nor its SDKs have it
+        if body is _NOT_JSON:
             return [f"{path} {status}: the answer is not JSON"]
         found = [
             f"{path} {status} (Autumn's OpenAPI document) {problem}"
@@ -107,6 +116,7 @@ class AnswerChecks:
                     f"{path} {status} (autumn-sdk model) {_where(e['loc'])}: {e['msg']}"
                     for e in error.errors()[:10]
                 )
+        found.extend(f"{path} {status} (autumn-js model) {line}" for line in js_found or [])
         return found
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from billing.api.wire.attach import AttachResponse, FeatureQuantityFields, attach_response
+from billing.api.wire.attach import FeatureQuantityFields, attach_response
 from billing.api.wire.common import Count, Id, WireRequest
 from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
@@ -100,5 +100,4 @@ class UpdateRequest(WireRequest):
         )
 
 
-UpdateResponse = AttachResponse
 update_response = attach_response

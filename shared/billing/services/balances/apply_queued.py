@@ -36,7 +36,7 @@ logger = Logger(child=True)
 ATTEMPTS = 8
 # A transaction holds at most 100 items and a condition expression at most 4 KB; an item at
 # most 400 KB. A chunk of up to 100 uses, cut earlier if its items (grants, an applied-ids
-# item per queue minute, an event batch per event minute) or bytes would not fit.
+# item per queue second, an event batch per event minute) or bytes would not fit.
 CHUNK_USES = 100
 CHUNK_ITEMS = 100
 # Besides: the check that the customer is still there and not moving, and maybe the note of
@@ -183,21 +183,22 @@ def _holding(customer: Customer, grants: tuple[Grant, ...]) -> Customer:
 def _chunks(uses: Iterable[QueuedUse], grants: int) -> Iterator[list[QueuedUse]]:
     """Uses in order, cut where one more would overflow a transaction."""
     chunk: list[QueuedUse] = []
-    queue_minutes: set[int] = set()
+    queue_seconds: set[int] = set()
     event_minutes: set[int] = set()
     size = 0
     for use in uses:
-        queued, happened = use.queued_at // usage.MINUTE_MS, use.timestamp // usage.MINUTE_MS
+        queued = use.queued_at // usage.APPLIED_SPAN_MS
+        happened = use.timestamp // usage.MINUTE_MS
         bytes_ = len(use.model_dump_json())
-        minutes = len(queue_minutes | {queued}) + len(event_minutes | {happened})
-        items = FENCE_ITEMS + grants + minutes
+        spans = len(queue_seconds | {queued}) + len(event_minutes | {happened})
+        items = FENCE_ITEMS + grants + spans
         if chunk and (
             len(chunk) >= CHUNK_USES or items > CHUNK_ITEMS or size + bytes_ > CHUNK_BYTES
         ):
             yield chunk
-            chunk, queue_minutes, event_minutes, size = [], set(), set(), 0
+            chunk, queue_seconds, event_minutes, size = [], set(), set(), 0
         chunk.append(use)
-        queue_minutes.add(queued)
+        queue_seconds.add(queued)
         event_minutes.add(happened)
         size += bytes_
     if chunk:

@@ -30,14 +30,14 @@ from billing.domain.errors import (
 )
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_subscriptions import StripeSubscription
+from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.attempts import (
-    PRORATIONS,
     grant_now,
     grant_paid_checkout,
     open_attempt,
-    price_ids,
     sale_of,
     with_success_url,
 )
@@ -56,14 +56,10 @@ from billing.services.billing.subscription_sync import billing_subscription, syn
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import billing_lock, catalog, purchases
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import (
-    InvoiceSummary,
-    Payment,
-    PlanChange,
-    Sale,
-    ScheduledSwitch,
-)
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.stripe_api.invoices import InvoiceSummary, Payment
+from billing.stripe_api.payments import Sale
+from billing.stripe_api.schedules import ScheduledSwitch
+from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000
@@ -114,7 +110,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
     assert customer.stripe_id is not None
     if command.invoice_mode is not None:
         return _invoiced(command, command.invoice_mode, seen, customer, stripe)
-    card = stripe().usable_payment_method(customer.stripe_id)
+    card = stripe().customers.usable_payment_method(customer.stripe_id)
     decision = seen.decide(has_card=card is not None)
     if decision.flow == "card_required":
         return AttachResult(
@@ -136,7 +132,7 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return _checkout(command, purchase, sale, stripe)
     leaving = seen.leaving(decision)
     if leaving is None or leaving.free or decision.replaces is None:
-        return _answer(command.customer_id, purchase, stripe().charge(sale, card), stripe)
+        return _answer(command.customer_id, purchase, stripe().payments.charge(sale, card), stripe)
     return _change_paid_plan(command, customer, decision, (plan, leaving), purchase, sale, stripe)
 
 
@@ -167,16 +163,16 @@ def _change_paid_plan(
     change = PlanChange(
         purchase_id=purchase.id,
         stripe_customer=customer.stripe_id,
-        leaving_price_ids=price_ids(leaving),
+        leaving_price_ids=plan_price_ids(leaving),
         line_items=sale.line_items,
         proration=PRORATIONS[command.proration_behavior],
         subscription_id=live.id,
     )
     if decision.flow == "schedule":
-        _schedule(customer, plan, purchase, stripe().schedule_change(change))
+        _schedule(customer, plan, purchase, stripe().schedules.schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
-    payment = stripe().change_plan(change)
+    payment = stripe().subscriptions.change_plan(change)
     if payment.status != "paid":
         # Not paid: Stripe bills what it did, so what was taken back for it is set again.
         put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
@@ -237,7 +233,7 @@ def _invoiced(
     purchase = open_attempt(customer, seen.plan, decision, command, None, stripe, leaving)
     if purchase.status != "pending":
         return AttachResult(customer_id=command.customer_id)  # a rerun of a finished attach
-    sent = stripe().send_invoice(
+    sent = stripe().payments.send_invoice(
         sale_of(customer.stripe_id, seen.plan, purchase), mode.days_until_due
     )
     purchases.record(purchase.id, invoice_id=sent.invoice.id)
@@ -266,7 +262,7 @@ def _checkout(
         # Expired before its webhook told us: the attempt is over, the next one starts.
         purchases.drop_pending(purchase.id)
         return _attach(command, stripe)
-    session = stripe().create_checkout_session(with_success_url(sale))
+    session = stripe().checkout.create(with_success_url(sale))
     purchases.record(purchase.id, checkout_session_id=session.id)
     return AttachResult(customer_id=command.customer_id, payment_url=session.url)
 

@@ -23,17 +23,13 @@ from billing.domain.errors import (
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase, purchase_id, purchase_key, was_granted
 from billing.services.billing.purchases import grant_purchase
-from billing.services.billing.situation import AttachPlan, ProrationBehavior
+from billing.services.billing.situation import AttachPlan
 from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.retry import on_conflict
 from billing.store import catalog, purchases
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import (
-    LineItem,
-    Proration,
-    Sale,
-)
+from billing.stripe_api.payments import LineItem, Sale, sale_lines
 
 
 def grant_now(purchase: PendingPurchase) -> None:
@@ -71,7 +67,7 @@ def open_attempt(
         flow=decision.flow,
         line_items=tuple(
             (line.price_id, line.quantity)
-            for line in (() if plan.free else sale_lines(plan, decision))
+            for line in (() if plan.free else sale_lines(plan, decision.packages))
         ),
         trial=decision.trial,
         card=card,
@@ -102,7 +98,7 @@ def _stripe_now_ms(customer: Customer, stripe: StripeFactory, now_ms: int) -> in
     the clock's frozen time (a trial end is refused unless after it), else it is now."""
     if customer.stripe_id is None:
         return now_ms
-    frozen_s = stripe().clock_now_s(customer.stripe_id)
+    frozen_s = stripe().test_clocks.now_s(customer.stripe_id)
     return now_ms if frozen_s is None else frozen_s * 1000
 
 
@@ -124,9 +120,9 @@ def close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
     invoice voided. One paid just before is granted, and this attach refused as held."""
     statuses = []
     if previous.checkout_session_id is not None:
-        statuses.append(stripe().close_checkout(previous.checkout_session_id))
+        statuses.append(stripe().checkout.close(previous.checkout_session_id))
     if previous.invoice_id is not None:
-        statuses.append(stripe().void_invoice(previous.invoice_id))
+        statuses.append(stripe().invoices.void(previous.invoice_id))
         if previous.flow == INVOICE_FLOW and statuses[-1] == "void":
             # Collected by invoice, its subscription is active unpaid: it ends with it.
             _end_invoiced_subscription(previous.invoice_id, stripe)
@@ -134,7 +130,7 @@ def close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
         if previous.checkout_session_id is not None and "complete" in statuses:
             grant_paid_checkout(previous.id, previous.checkout_session_id, stripe)
         elif previous.invoice_id is not None:
-            paid = stripe().invoice_paid_for(previous.invoice_id)
+            paid = stripe().invoices.paid_for(previous.invoice_id)
             subscription_id = paid.subscription_id if paid is not None else None
             _granted_as_billed(previous.id, subscription_id, stripe)
         raise PlanAlreadyAttached(
@@ -147,13 +143,13 @@ def _end_invoiced_subscription(invoice_id: str, stripe: StripeFactory) -> None:
     details = (fields.get("parent") or {}).get("subscription_details") or {}
     subscription_id = details.get("subscription")
     if isinstance(subscription_id, str):
-        stripe().cancel_now(subscription_id)
+        stripe().subscriptions.cancel_now(subscription_id)
 
 
 def grant_paid_checkout(purchase_id: str, session_id: str, stripe: StripeFactory) -> None:
     """A Checkout page found paid before its webhook came: granted as the webhook grants it,
     with the Stripe subscription it made (the plan records it, and its items)."""
-    paid = stripe().checkout_paid_for(session_id)
+    paid = stripe().checkout.paid_for(session_id)
     if paid is None or not paid.paid:
         return
     _granted_as_billed(purchase_id, paid.subscription_id, stripe)
@@ -179,44 +175,6 @@ def sale_of(stripe_customer: str, plan: Plan, purchase: PendingPurchase) -> Sale
         success_url=purchase.success_url,
         metadata={"billing_customer_id": purchase.customer_id[:500], **purchase.metadata},
     )
-
-
-def sale_lines(plan: Plan, decision: AttachDecision) -> tuple[LineItem, ...]:
-    """The Stripe prices and quantities a purchase of `plan` is billed with."""
-    mirror = plan.stripe
-    if mirror is None:
-        raise InvalidRequest(
-            "This plan has no Stripe prices yet: update it once Stripe is reachable.",
-            details=[{"field": "plan_id", "message": "the plan is not mirrored in Stripe"}],
-        )
-    lines: list[LineItem] = []
-    if mirror.base_price_id is not None:
-        lines.append(LineItem(mirror.base_price_id, 1))
-    unbought: list[LineItem] = []
-    for feature_id, packages in decision.packages.items():
-        price_id = mirror.item_price_ids.get(feature_id)
-        if price_id is not None:
-            (lines if packages > 0 else unbought).append(LineItem(price_id, int(packages)))
-    # A plan of prepaid items alone, bought at quantity 0, is still a subscription (as in
-    # Autumn): its items at quantity 0, so that buying some later changes their quantity.
-    return tuple(lines or unbought)
-
-
-# Autumn's names for how a change is prorated -> Stripe's. Billing the difference at once is
-# what Stripe's always_invoice does for an upgrade.
-PRORATIONS: dict[ProrationBehavior, Proration] = {
-    "prorate_immediately": "always_invoice",
-    "bill_difference": "always_invoice",
-    "none": "none",
-}
-
-
-def price_ids(plan: Plan) -> frozenset[str]:
-    mirror = plan.stripe
-    if mirror is None:
-        return frozenset()
-    base = {mirror.base_price_id} if mirror.base_price_id else set()
-    return frozenset(base | set(mirror.item_price_ids.values()))
 
 
 def with_success_url(sale: Sale) -> Sale:

@@ -16,10 +16,10 @@ from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch
 from billing.domain.audit_rules import drifts_of
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import CustomerNotFound
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.store import audits, catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.subscriptions import StripeSubscription
 
 PAGE_SIZE = 50
 
@@ -71,7 +71,7 @@ def customer_drifts(
     }
     listed: tuple[StripeSubscription, ...] = ()
     if list_stripe and customer.stripe_id is not None:
-        listed = stripe().list_subscriptions(customer.stripe_id)
+        listed = stripe().subscriptions.list_all(customer.stripe_id)
     switches: dict[str, Switch] = {}
     if any(s.status == "scheduled" for s in customer.holdings.subscriptions):
         for stripe_sub in listed:

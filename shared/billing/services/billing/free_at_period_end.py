@@ -46,7 +46,9 @@ def schedule_free_plan(
     # the same Stripe request, and the same move asked again after an uncancel (the same
     # pending purchase) a new one, not the replay of the first answer.
     revision = stripe_timeline.mark(live.id).revision
-    ending = stripe().set_cancel_at_period_end(live.id, True, f"{purchase.id}:{revision}")
+    ending = stripe().subscriptions.set_cancel_at_period_end(
+        live.id, True, f"{purchase.id}:{revision}"
+    )
     at_s = ending.cancel_at or ending.current_period_end
     if at_s is None:
         raise LookupError(f"Stripe subscription {live.id} has no period end")

@@ -22,6 +22,7 @@ from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
 from billing.domain.holdings import Subscription
 from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
@@ -32,8 +33,8 @@ from billing.services.billing.subscription_sync import sync_subscription
 from billing.store import catalog, customers, purchases, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import LineItem, PlanChange
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.stripe_api.payments import LineItem
+from billing.stripe_api.subscriptions import PlanChange
 
 
 def uncancel(
@@ -47,7 +48,9 @@ def uncancel(
     """`live`: the Stripe subscription billing `held`, read under the lock; `revision`: its
     mark's revision then (the cancellation's key, so the next change gets a new one)."""
     if live.canceling:
-        stripe().set_cancel_at_period_end(live.id, False, f"{live.id}:{revision}:uncancel")
+        stripe().subscriptions.set_cancel_at_period_end(
+            live.id, False, f"{live.id}:{revision}:uncancel"
+        )
     dropped = drop_paid_switch(customer, live, current, stripe)
     if dropped is not None and customer.id is not None:
         app_events.publish(
@@ -89,11 +92,11 @@ def clear_pending_end(
     dropped = drop_paid_switch(customer, live, current, stripe, free_too=True, keeping=purchase_id)
     if live.canceling:
         key = f"{live.id}:{stripe_timeline.mark(live.id).revision}:{purchase_id}:renew"
-        renewing = stripe().set_cancel_at_period_end(live.id, False, key)
+        renewing = stripe().subscriptions.set_cancel_at_period_end(live.id, False, key)
         return TakenBack(renewing, dropped, canceling=True)
     if dropped is None and live.schedule_id is None:
         return TakenBack(live)
-    return TakenBack(stripe().retrieve_subscription(live.id) or live, dropped)
+    return TakenBack(stripe().subscriptions.retrieve(live.id) or live, dropped)
 
 
 def put_back(
@@ -126,14 +129,16 @@ def put_back(
             proration="none",
             subscription_id=live.id,
         )
-        scheduled_switch = stripe().schedule_change(change)
+        scheduled_switch = stripe().schedules.schedule_change(change)
         at_ms = scheduled_switch.at_s * 1000
         shown = scheduled(plan, f"sub_{again.id.removeprefix('pur_')}", at_ms)
         purchases.save_scheduled(
             customer, shown, again.id, scheduled_switch.subscription_id, at_ms, clock.now_ms()
         )
     elif taken.canceling:
-        stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{change_id}:put_back")
+        stripe().subscriptions.set_cancel_at_period_end(
+            live.id, True, f"{live.id}:{change_id}:put_back"
+        )
     else:
         return
     sync_subscription(live.id, stripe, refuse_early=False)

@@ -33,7 +33,7 @@ def open_portal(command: OpenPortal, stripe: StripeFactory) -> PortalSession:
 def _open_portal(command: OpenPortal, stripe: StripeFactory) -> PortalSession:
     customer = linked_to_stripe(get_customer(command.customer_id), command.customer_id, stripe)
     assert customer.stripe_id is not None  # linked_to_stripe's promise
-    url = stripe().open_portal(
+    url = stripe().portal.open(
         customer.stripe_id, return_url=command.return_url, configuration=command.configuration_id
     )
     return PortalSession(command.customer_id, url)

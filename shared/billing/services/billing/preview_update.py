@@ -31,6 +31,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.previews import preview_of_attach, told_line
 from billing.services.billing.subscription_sync import billing_subscription
 from billing.services.billing.updating import (
@@ -45,8 +46,7 @@ from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.store import catalog
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import ChangePreview
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.stripe_api.previews import ChangePreview
 
 Intent = Literal[
     "update_plan",
@@ -129,7 +129,7 @@ def _cancel_preview(
         ends_at = now
         if live is not None:
             credit = command.proration_behavior != "none"
-            final = stripe().preview_cancel(live.id, credit)
+            final = stripe().previews.cancel(live.id, credit)
             lines = _told(final, plan, current)
             # Stripe's time: a customer on a test clock ends at the clock's time.
             ends_at = final.made_at_s * 1000 if final.made_at_s is not None else now
@@ -183,7 +183,7 @@ def _quantities_preview(
     )
     if change is None:
         return unchanged
-    preview = stripe().preview_quantities(change)
+    preview = stripe().previews.quantities(change)
     kept = {g.feature_id: g.included + g.prepaid for g in customer.holdings.grants}
     wanted = {f: kept[f] for f in prepaid_packages(plan, {}) if f in kept}
     packages = prepaid_packages(plan, wanted | dict(command.feature_quantities))

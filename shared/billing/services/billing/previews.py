@@ -33,7 +33,7 @@ from billing.domain.attach_preview import (
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import Feature
 from billing.domain.plans import Plan
-from billing.services.billing.attempts import PRORATIONS, price_ids, sale_lines
+from billing.domain.stripe_sync import plan_price_ids
 from billing.services.billing.situation import (
     AttachPlan,
     AttachSituation,
@@ -42,7 +42,9 @@ from billing.services.billing.situation import (
 )
 from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import ChangePreview, InvoiceLine, PlanChange
+from billing.stripe_api.payments import sale_lines
+from billing.stripe_api.previews import ChangePreview, InvoiceLine
+from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview
     decision = seen.decide(has_card=False)
     stripe_customer = seen.customer.stripe_id
     if decision.flow != "grant" and stripe_customer:
-        card = stripe().usable_payment_method(stripe_customer)
+        card = stripe().customers.usable_payment_method(stripe_customer)
         decision = seen.decide(has_card=card is not None)
     leaving = seen.leaving(decision)
     if leaving is not None and not leaving.free:
@@ -114,7 +116,9 @@ def _purchase(
     lines: tuple[PreviewLine, ...] = ()
     cycle = None
     if decision.flow in ("checkout", "charge", "invoice"):
-        sale_lines(plan, decision)  # refused as attach refuses a plan without Stripe prices
+        sale_lines(
+            plan, decision.packages
+        )  # refused as attach refuses a plan without Stripe prices
     if decision.flow != "grant":
         trial_ends = trial_end(decision.trial, now)
         if trial_ends is not None:
@@ -156,14 +160,14 @@ def _plan_change(
     change = PlanChange(
         purchase_id="preview",  # names nothing: a preview writes nothing
         stripe_customer=stripe_customer,
-        leaving_price_ids=price_ids(leaving),
-        line_items=sale_lines(plan, decision),
+        leaving_price_ids=plan_price_ids(leaving),
+        line_items=sale_lines(plan, decision.packages),
         proration=PRORATIONS[command.proration_behavior] if at_once else "none",
         # The subscription that bills the plan held, as it recorded it (by price only for a
         # plan granted before the ids were recorded): never another one selling its price.
         subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
     )
-    preview: ChangePreview = stripe().preview_change(change)
+    preview: ChangePreview = stripe().previews.change(change)
     switch_at = preview.period_end_s * 1000
     lines = tuple(told_line(each, (plan, leaving), seen.features) for each in preview.lines)
     return AttachPreview(

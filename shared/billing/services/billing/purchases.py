@@ -86,14 +86,14 @@ def refund_if_stale(
         return False
     # Stripe first (each call keyed once), our record last: a failure is retried whole.
     if checkout_session_id is not None:
-        stripe().refund_checkout(checkout_session_id)
+        stripe().checkout.refund(checkout_session_id)
     elif invoice_id is not None:
-        stripe().refund_invoice(invoice_id)
+        stripe().invoices.refund(invoice_id)
     current = catalog.load()
     plan = current.version(purchase.plan_id, purchase.plan_version)
     one_off = plan is not None and plan.one_off
     if subscription_id is not None and not purchase.replaces_paid and not one_off:
-        stripe().cancel_now(subscription_id)
+        stripe().subscriptions.cancel_now(subscription_id)
     logger.warning("stale payment refunded", extra={"purchase": purchase_id})
     return purchases.close(purchase_id, "refunded", closing=_REFUNDABLE)
 

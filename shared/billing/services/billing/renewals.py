@@ -14,7 +14,12 @@ from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Subscription
-from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
+from billing.domain.periods import (
+    OverageCharge,
+    overage_of,
+    reset_for_new_period,
+    resets_with_period,
+)
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
@@ -30,7 +35,7 @@ from billing.store.holdings import replaced_subscription
 from billing.store.invoices import InvoiceRecord
 from billing.store.profiles import required
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import InvoiceState, OverageCharge
+from billing.stripe_api.invoices import InvoiceState
 
 # Positions on a Stripe subscription's timeline: an invoice's creation, then how its payment
 # went (paid after failed), so a late failure of an invoice since paid changes nothing.
@@ -103,11 +108,11 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
     if not charges or not customer.stripe_id:
         return
     if invoice.status == "draft":
-        stripe().add_invoice_items(invoice.id, customer.stripe_id, charges)
+        stripe().invoices.add_items(invoice.id, customer.stripe_id, charges)
     elif closed_now:
         # The renewal was finalized before its period closed here (its invoice.created
         # never came): the overage goes on the customer's next invoice instead.
-        stripe().add_invoice_items(None, customer.stripe_id, charges)
+        stripe().invoices.add_items(None, customer.stripe_id, charges)
 
 
 def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]:

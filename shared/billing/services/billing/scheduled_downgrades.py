@@ -13,12 +13,12 @@ from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings
 from billing.domain.purchases import PendingPurchase
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import billed_by
 from billing.services.billing.switches import shown_as_scheduled, switch_of
 from billing.store import purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.subscriptions import StripeSubscription
 
 
 def drop_paid_switch(
@@ -45,7 +45,7 @@ def drop_paid_switch(
         return None
     # A run cut short after the release finds no schedule left: only our copy is to follow.
     if live.schedule_id is not None and not switch.plan.free:
-        stripe().release_schedule(live.schedule_id)
+        stripe().schedules.release(live.schedule_id)
     shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
     # The plan held no longer shows it ends with the downgrade (the subscription sync shows
     # a cancellation set in Stripe, if any, as its own).

@@ -34,13 +34,13 @@ from billing.domain.errors import (
     PlanNotFound,
 )
 from billing.services.billing.attaching import attach_plan
-from billing.services.billing.attempts import sale_lines
 from billing.services.billing.situation import AttachPlan, holdings_snapshot, situation
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import card_setups, catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import CardSetup
+from billing.stripe_api.checkout import CardSetup
+from billing.stripe_api.payments import sale_lines
 
 logger = Logger(child=True)
 
@@ -80,7 +80,7 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
             catalog.put_custom_plan(seen.plan)
         decision = seen.decide(has_card=True)
         if decision.flow != "grant":
-            sale_lines(seen.plan, decision)  # a paid plan needs its Stripe prices
+            sale_lines(seen.plan, decision.packages)  # a paid plan needs its Stripe prices
         # The change is asked for what the customer holds now: a card saved on this page
         # once the customer's plans moved on (days later, another tab) runs nothing stale.
         expected = holdings_snapshot(seen.customer)
@@ -96,7 +96,7 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
     customer = linked_to_stripe(customer, command.customer_id, stripe)
     assert customer.stripe_id is not None  # linked_to_stripe's promise
     request = None if command.then_attach is None else _REQUEST.dump_json(command.then_attach)
-    card = stripe().usable_payment_method(customer.stripe_id)
+    card = stripe().customers.usable_payment_method(customer.stripe_id)
     setup_id = _setup_id(
         customer.internal_id.encode(),
         command.customer_id.encode(),  # in the session's metadata
@@ -106,7 +106,7 @@ def _setup_payment(command: SetupPayment, stripe: StripeFactory) -> SetupSession
     )
     if request is not None:
         card_setups.save(setup_id, request.decode(), clock.now_ms(), SETUP_TTL_S)
-    session = stripe().create_setup_session(
+    session = stripe().checkout.create_setup(
         CardSetup(
             setup_id=setup_id,
             stripe_customer=customer.stripe_id,
@@ -129,10 +129,10 @@ def card_saved(session_id: str, stripe: StripeFactory) -> None:
     is set with the same idempotency key, and the attach names its purchase after the
     setup, so a rerun finds that purchase (or the plan already held) instead of buying
     again."""
-    saved = stripe().saved_card(session_id)
+    saved = stripe().checkout.saved_card(session_id)
     if saved is None or saved.payment_method is None or saved.stripe_customer is None:
         return
-    stripe().make_default_card(saved.stripe_customer, saved.payment_method)
+    stripe().customers.make_default_card(saved.stripe_customer, saved.payment_method)
     request = card_setups.load(saved.setup_id) if saved.setup_id else None
     if request is None:
         return

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
 
 from billing.domain.attach import (
     INVOICE_FLOW,
     AttachDecision,
     AttachOptions,
     PlanSchedule,
+    ProrationBehavior,
     RedirectMode,
     decide,
 )
@@ -30,8 +30,6 @@ from billing.services.customers.get import get_customer
 from billing.store import catalog, purchases
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-
-ProrationBehavior = Literal["prorate_immediately", "bill_difference", "none"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def situation(command: AttachPlan, stripe: StripeFactory) -> AttachSituation:
     if command.customize is not None:
         plan = customized(plan, command.customize, customer.internal_id, current.features)
         kept = current.version(plan.id, plan.version)
-        mirror = kept.stripe if kept is not None else stripe().mirror_plan(plan)
+        mirror = kept.stripe if kept is not None else stripe().catalog.mirror_plan(plan)
         plan = kept or plan.model_copy(update={"stripe": mirror})
     options = AttachOptions(
         redirect_mode=command.redirect_mode,

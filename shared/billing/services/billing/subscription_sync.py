@@ -19,6 +19,7 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import purchase_key
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import (
     default_plan,
     held_for,
@@ -48,7 +49,6 @@ from billing.store import catalog, customers, purchases, stripe_subscriptions, s
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.subscriptions import StripeSubscription
 
 logger = Logger(child=True)
 
@@ -73,7 +73,7 @@ def _sync(
     mark = stripe_timeline.mark(subscription_id)
     if event_created is not None and event_created < mark.event_created:
         return  # a newer event of this subscription was applied: its state is newer
-    state = stripe().retrieve_subscription(subscription_id)
+    state = stripe().subscriptions.retrieve(subscription_id)
     if state is None:
         return
     customer = customers.load_by_stripe_id(state.customer)
@@ -198,7 +198,7 @@ def _own_change_granted(
         if plan.id != held.plan_id and sells(plan, state)
     ]
     if state.latest_invoice is not None:
-        paid = stripe().invoice_paid_for(state.latest_invoice)
+        paid = stripe().invoices.paid_for(state.latest_invoice)
         if paid is not None and paid.paid and paid.purchase_id is not None:
             found.append(purchases.load(paid.purchase_id))
     for purchase in found:
@@ -259,8 +259,8 @@ def billing_subscription(
     if customer.stripe_id is None:
         return None
     if held.stripe_subscription_id is None:
-        return stripe().subscription_selling(customer.stripe_id, plan_price_ids(plan))
-    live = stripe().retrieve_subscription(held.stripe_subscription_id)
+        return stripe().subscriptions.selling(customer.stripe_id, plan_price_ids(plan))
+    live = stripe().subscriptions.retrieve(held.stripe_subscription_id)
     return live if live is not None and live.paid_for else None
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal
 
 from billing import clock
+from billing.domain.attach import ProrationBehavior
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     InvalidRequest,
@@ -23,6 +24,7 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import default_plan
 from billing.services.billing.attaching import (
     LOCK_LEASE_MS,
@@ -34,7 +36,6 @@ from billing.services.billing.attaching import (
 from billing.services.billing.pending import uncancel
 from billing.services.billing.purchases import drop_pending
 from billing.services.billing.scheduled_downgrades import drop_paid_switch
-from billing.services.billing.situation import ProrationBehavior
 from billing.services.billing.subscription_sync import (
     billing_subscription,
     expire_now,
@@ -52,8 +53,7 @@ from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import Payment
-from billing.stripe_api.subscriptions import StripeSubscription
+from billing.stripe_api.invoices import Payment
 
 
 def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
@@ -117,7 +117,7 @@ def _update(
     change = quantity_change(customer, held, plan, live, revision, command)
     if change is None:
         return done
-    payment = stripe().change_quantities(change)
+    payment = stripe().subscriptions.change_quantities(change)
     return _answer(command.customer_id, live.id, payment, stripe)
 
 
@@ -150,10 +150,10 @@ def void_pending_change(live: StripeSubscription, stripe: StripeFactory) -> None
     abandoned (a new attach is a new attempt)."""
     if not live.pending_update or live.latest_invoice is None:
         return
-    state = stripe().invoice_state(live.latest_invoice)
+    state = stripe().invoices.state(live.latest_invoice)
     if state is None or state.status != "open":
         return
-    if stripe().void_invoice(state.id) == "void" and state.purchase_id is not None:
+    if stripe().invoices.void(state.id) == "void" and state.purchase_id is not None:
         drop_pending(state.purchase_id)
 
 
@@ -168,11 +168,13 @@ def _cancel(
     cancelled now."""
     if action == "cancel_immediately":
         # As Autumn: the unused time is credited unless the caller asked for no proration.
-        stripe().cancel_now(live.id, credit_unused=proration != "none")
+        stripe().subscriptions.cancel_now(live.id, credit_unused=proration != "none")
         return None
     if live.canceling:
         return live  # already so: nothing to ask of Stripe
-    return stripe().set_cancel_at_period_end(live.id, True, f"{live.id}:{revision}:{action}")
+    return stripe().subscriptions.set_cancel_at_period_end(
+        live.id, True, f"{live.id}:{revision}:{action}"
+    )
 
 
 def _answer(

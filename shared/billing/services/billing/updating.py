@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from billing.domain.attach import RedirectMode, prepaid_packages
+from billing.domain.attach import ProrationBehavior, RedirectMode, prepaid_packages
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     InvalidRequest,
@@ -19,19 +19,13 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
-from billing.services.billing.situation import AttachPlan, ProrationBehavior
+from billing.domain.stripe_subscriptions import StripeSubscription
+from billing.services.billing.situation import AttachPlan
 from billing.store.catalog import Catalog
-from billing.stripe_api.payments import Proration
-from billing.stripe_api.subscriptions import QuantityChange, StripeSubscription
+from billing.stripe_api import catalog as stripe_catalog
+from billing.stripe_api.subscriptions import PRORATIONS, QuantityChange
 
 CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
-
-
-_PRORATIONS: dict[ProrationBehavior, Proration] = {
-    "prorate_immediately": "always_invoice",
-    "bill_difference": "always_invoice",
-    "none": "none",
-}
 
 
 @dataclass(frozen=True)
@@ -141,11 +135,7 @@ def quantity_change(
     wanted = {f: q for f, q in kept.items() if f in prepaid} | dict(command.feature_quantities)
     _refuse_below_use(customer, held, wanted)
     packages = prepaid_packages(plan, wanted)
-    quantities = {
-        plan.stripe.item_price_ids[f]: int(n)
-        for f, n in packages.items()
-        if f in plan.stripe.item_price_ids
-    }
+    quantities = stripe_catalog.priced_quantities(plan.stripe, packages)
     billed = {item.price_id: item.quantity for item in live.items}
     if all(billed.get(price) == n for price, n in quantities.items()):
         return None
@@ -153,7 +143,7 @@ def quantity_change(
     return QuantityChange(
         subscription_id=live.id,
         quantities=quantities,
-        proration=_PRORATIONS[command.proration_behavior],
+        proration=PRORATIONS[command.proration_behavior],
         change_id=f"{live.id}:{revision}:{digest}",
     )
 

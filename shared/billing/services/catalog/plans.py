@@ -108,4 +108,4 @@ def _mirrored(plan: Plan, stripe: StripeFactory) -> Plan:
     saved paid version can always be sold. Free versions need nothing in Stripe."""
     if plan.free:
         return plan.model_copy(update={"stripe": None})
-    return plan.model_copy(update={"stripe": stripe().mirror_plan(plan)})
+    return plan.model_copy(update={"stripe": stripe().catalog.mirror_plan(plan)})

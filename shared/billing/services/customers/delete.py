@@ -20,10 +20,10 @@ def delete_customer(customer_id: str, delete_in_stripe: bool, stripe: StripeFact
         if customer.stripe_id:
             # Stripe first: if it fails, nothing is lost and the call can be retried.
             gateway = stripe()
-            for subscription_id in gateway.live_subscription_ids(customer.stripe_id):
-                gateway.cancel_now(subscription_id)
+            for subscription_id in gateway.subscriptions.live_ids(customer.stripe_id):
+                gateway.subscriptions.cancel_now(subscription_id)
             if delete_in_stripe:
-                gateway.delete_customer(customer.stripe_id)
+                gateway.customers.delete(customer.stripe_id)
         customers.delete(customer)
         return customer
 

@@ -152,7 +152,7 @@ def _linked_to_stripe(
         return customer
     # Concurrent callers all derive the same idempotency key from the internal id, so Stripe
     # creates one customer and hands every caller its id; one of them links it.
-    created = stripe().create_customer(customer.internal_id, customer.id, customer.version)
+    created = stripe().customers.create(customer.internal_id, customer.id, customer.version)
     linked = customer._replace(stripe_id=created.id)
     push_contact_details(stripe, linked)
     return customers.save(customer, linked)

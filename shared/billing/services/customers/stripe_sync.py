@@ -10,7 +10,8 @@ from billing.domain.errors import InvalidRequest, StripeCustomerGone, UnclaimedE
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import customers
-from billing.stripe_api import StripeCustomer, StripeFactory
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.customers import StripeCustomer
 
 T = TypeVar("T")
 
@@ -20,7 +21,7 @@ def linked_to_stripe(customer: Customer, customer_id: str, stripe: StripeFactory
     Stripe customer however many calls race: its idempotency key is our internal id)."""
     if customer.stripe_id:
         return customer
-    created = stripe().create_customer(customer.internal_id, customer.id, customer.version)
+    created = stripe().customers.create(customer.internal_id, customer.id, customer.version)
 
     def link() -> Customer:
         fresh = get_customer(customer_id)
@@ -33,7 +34,7 @@ def linked_to_stripe(customer: Customer, customer_id: str, stripe: StripeFactory
 
 def require_stripe_customer(stripe: StripeFactory, stripe_id: str) -> None:
     """A Stripe customer id given to us must name a live Stripe customer."""
-    if stripe().retrieve_customer(stripe_id) is None:
+    if stripe().customers.retrieve(stripe_id) is None:
         raise InvalidRequest(
             "No such Stripe customer.",
             details=[{"field": "stripe_id", "message": "Stripe has no live customer with this id"}],
@@ -43,7 +44,7 @@ def require_stripe_customer(stripe: StripeFactory, stripe_id: str) -> None:
 def push_contact_details(stripe: StripeFactory, customer: Customer) -> None:
     """Copies name and email to the linked Stripe customer (receipts, checkout prefill)."""
     if customer.stripe_id and (customer.name or customer.email):
-        stripe().update_customer(
+        stripe().customers.update(
             customer.stripe_id, name=customer.name, email=customer.email, version=customer.version
         )
 
@@ -91,7 +92,7 @@ def unlink_gone_stripe_customer(customer_id: str, stripe: StripeFactory) -> None
 
     def unlink() -> None:
         customer = get_customer(customer_id)
-        if customer.stripe_id is None or stripe().retrieve_customer(customer.stripe_id):
+        if customer.stripe_id is None or stripe().customers.retrieve(customer.stripe_id):
             return  # relinked meanwhile, or Stripe has it after all: nothing to drop
         customers.save(customer, customer._replace(stripe_id=None))
 
@@ -101,7 +102,7 @@ def unlink_gone_stripe_customer(customer_id: str, stripe: StripeFactory) -> None
 def forget_deleted_stripe_customer(stripe_id: str, stripe: StripeFactory) -> None:
     """customer.deleted: whoever is linked to this Stripe customer is unlinked (once Stripe
     confirms it is gone), so its next billing call makes a new one instead of failing."""
-    if stripe().retrieve_customer(stripe_id) is not None:
+    if stripe().customers.retrieve(stripe_id) is not None:
         return
 
     def unlink() -> None:

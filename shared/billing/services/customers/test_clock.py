@@ -34,5 +34,5 @@ def advance_test_clock(command: AdvanceTestClock, stripe: StripeFactory) -> Adva
     # A customer with no Stripe customer yet gets one (on a clock of its own) first.
     customer = linked_to_stripe(get_customer(command.customer_id), command.customer_id, stripe)
     assert customer.stripe_id is not None  # linked_to_stripe's promise
-    clock = stripe().advance_test_clock(customer.stripe_id, command.frozen_time // 1000)
+    clock = stripe().test_clocks.advance(customer.stripe_id, command.frozen_time // 1000)
     return AdvancedClock(command.customer_id, clock.frozen_time_s * 1000, clock.status)

@@ -20,7 +20,7 @@ it behaves the same), and add the type to `HANDLERS` in `handlers.py`::
     def paid(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
         if customer is None:
             return  # not one of ours
-        invoice = stripe().invoice_state(event.object_id)
+        invoice = stripe().invoices.state(event.object_id)
         ...
 
     HANDLERS = {..., "invoice.paid": invoice.paid}
@@ -30,7 +30,7 @@ A handler:
   type, the payload's snapshot of the object and its `previous_attributes`), the customer
   of ours linked to the object's Stripe customer (None: none of ours, or no customer), and
   a `StripeFactory` (call it only when Stripe is really needed: it is what loads the SDK);
-- re-reads the object from Stripe (`stripe().retrieve_object(...)`, or a typed gateway
+- re-reads the object from Stripe (`stripe().retrieve_object(...)`, or a typed resource
   method) before acting: an event is a snapshot that may be stale or out of order;
 - returns None when done. Raising anything (a `BillingError` or not) releases the claim and
   answers a non-2xx status, so Stripe delivers the event again: use that when something the

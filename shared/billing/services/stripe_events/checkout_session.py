@@ -13,7 +13,7 @@ from billing.services.billing.setup_payment import card_saved
 from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.command import StripeEventCommand
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.payments import PURCHASE_KEY
+from billing.stripe_api.objects import PURCHASE_KEY
 
 
 def completed(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
@@ -26,7 +26,7 @@ def completed(event: StripeEventCommand, customer: Customer | None, stripe: Stri
         return
     # Re-read: the event may be stale, and only a session Stripe calls paid grants anything
     # (a delayed payment method completes the session before the money arrives).
-    paid_for = stripe().checkout_paid_for(event.object_id)
+    paid_for = stripe().checkout.paid_for(event.object_id)
     if paid_for is None or paid_for.purchase_id is None or not paid_for.paid:
         return
     granted = grant_purchase(paid_for.purchase_id, paid_for.subscription_id)

@@ -17,7 +17,7 @@ def updated(event: StripeEventCommand, customer: Customer | None, stripe: Stripe
     portal, Checkout); ours follows, as Stripe has it now."""
     if customer is None:
         return
-    found = stripe().retrieve_customer(event.object_id)
+    found = stripe().customers.retrieve(event.object_id)
     if found is not None:
         follow_stripe_contact_details(found)
 

@@ -13,7 +13,7 @@ HANDLERS: dict[str, EventHandler] = {
     "checkout.session.completed": checkout_session.completed,
     "checkout.session.expired": checkout_session.expired,
     "customer.subscription.created": subscription.synced,
-    "customer.subscription.updated": subscription.synced,
+    "customer.subscription.updated": subscription.updated,
     "customer.subscription.deleted": subscription.synced,
     "invoice.created": invoice.created,
     "invoice.finalized": invoice.finalized,

@@ -16,7 +16,7 @@ def recorded(event: StripeEventCommand, customer: Customer | None, stripe: Strip
     """invoice.updated and invoice.voided: the invoice's status (and total) kept."""
     if customer is None:
         return
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is not None:
         record_invoice(customer, invoice)
 
@@ -25,7 +25,7 @@ def finalized(event: StripeEventCommand, customer: Customer | None, stripe: Stri
     """invoice.finalized: the invoice kept, and the application told (`invoice.finalized`)."""
     if customer is None:
         return
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is not None:
         record_invoice(customer, invoice, announce=True)
 
@@ -37,7 +37,7 @@ def created(event: StripeEventCommand, customer: Customer | None, stripe: Stripe
     and the period's balances start again."""
     if customer is None:
         return
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is None:
         return
     record_invoice(customer, invoice)
@@ -53,7 +53,7 @@ def paid(event: StripeEventCommand, customer: Customer | None, stripe: StripeFac
     it); the invoice is kept, the plans it bills are no longer `past_due`, and a renewal
     starts their new period. The grant follows the purchase the invoice names, whose own
     customer is the one served (as for a Checkout Session)."""
-    paid_for = stripe().invoice_paid_for(event.object_id)
+    paid_for = stripe().invoices.paid_for(event.object_id)
     if paid_for is None or not paid_for.paid:
         return
     purchase_id, subscription_id = paid_for.purchase_id, paid_for.subscription_id
@@ -66,7 +66,7 @@ def paid(event: StripeEventCommand, customer: Customer | None, stripe: StripeFac
         sync_subscription(subscription_id, stripe, refuse_early=False)
     if customer is None:
         return
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is None:
         return
     record_invoice(customer, invoice)
@@ -81,7 +81,7 @@ def payment_failed(
     `past_due` at once (access kept), until a payment succeeds (invoice.paid)."""
     if customer is None:
         return
-    invoice = stripe().invoice_state(event.object_id)
+    invoice = stripe().invoices.state(event.object_id)
     if invoice is None:
         return
     record_invoice(customer, invoice)
