@@ -328,14 +328,14 @@ WORKER_CHUNK_USES = 100
 
 def applied_ids_bytes(ids: int) -> int:
     """The size of the usage worker's item of applied use ids (one per customer and queue
-    minute, store.usage) holding `ids` ids, by DynamoDB's item-size rules."""
+    second, store.usage) holding `ids` ids, by DynamoDB's item-size rules."""
     from billing import clock
     from billing.store import keys
 
     one = clock.new_internal_id("evt")
     item: dict[str, Any] = {
         "PK": {"S": keys.applied_pk(clock.new_internal_id("cus"))},
-        "SK": {"S": keys.applied_sk(29_000_000)},
+        "SK": {"S": keys.applied_sk(1_700_000_000)},
         "ttl": {"N": "1700000000"},
         "applied_ids": {"SS": [one]},
     }
@@ -344,29 +344,35 @@ def applied_ids_bytes(ids: int) -> int:
 
 def applied_ids_write_units_per_s(uses_per_s: int, chunk: int = WORKER_CHUNK_USES) -> Fraction:
     """Write units a second on one customer's applied-ids partition when it queues
-    `uses_per_s` steadily: every chunk's transaction rewrites that minute's item, which grows
-    by a chunk of ids each time and is charged whole, twice."""
-    per_minute = uses_per_s * 60
+    `uses_per_s` steadily. The worker takes the uses in queue order, `chunk` to a
+    transaction; a chunk adds its ids to the item of each queue second it spans, and each
+    such write is charged for that item as it then is, whole, twice. Chunk edges meet second
+    edges again after `chunk / gcd` seconds: the average over that period is the steady one."""
+    period = chunk // math.gcd(uses_per_s, chunk)
     total = Fraction(0)
-    for done in range(chunk, per_minute + chunk, chunk):
-        total += capacity.write_units(applied_ids_bytes(min(done, per_minute)), transactional=True)
-    return total / 60
+    for start in range(0, uses_per_s * period, chunk):
+        end = start + chunk  # the chunk's uses are start .. end - 1, queued in order
+        for second in range(start // uses_per_s, (end - 1) // uses_per_s + 1):
+            ids = min(end, (second + 1) * uses_per_s) - second * uses_per_s
+            total += capacity.write_units(applied_ids_bytes(ids), transactional=True)
+    return total / period
 
 
 def queued_ceiling_by_applied_ids() -> tuple[int, str]:
-    """The most queued uses a second one customer can sustain before its applied-ids item
-    either takes more than a partition's 1,000 write units a second or outgrows 400 KB."""
+    """The most queued uses a second one customer can sustain before its applied-ids items
+    either take more than a partition's 1,000 write units a second (they share one partition
+    key) or one second's item outgrows 400 KB."""
     low, high = 1, 100_000
     while low < high:
         rate = (low + high + 1) // 2
-        fits = applied_ids_bytes(rate * 60) <= ITEM_LIMIT_BYTES
+        fits = applied_ids_bytes(rate) <= ITEM_LIMIT_BYTES
         if fits and applied_ids_write_units_per_s(rate) <= PARTITION_WRITE_UNITS_PER_S:
             low = rate
         else:
             high = rate - 1
-    if applied_ids_bytes((low + 1) * 60) > ITEM_LIMIT_BYTES:
-        return low, "the applied-ids item of a minute reaches 400 KB"
-    return low, "APPLIED#… writes (the minute's applied-ids item, rewritten whole per chunk)"
+    if applied_ids_bytes(low + 1) > ITEM_LIMIT_BYTES:
+        return low, "the applied-ids item of a queue second reaches 400 KB"
+    return low, "APPLIED#… writes (each second's applied-ids item, rewritten whole per chunk)"
 
 
 # --- measuring ----------------------------------------------------------------------------------

@@ -282,6 +282,8 @@ class LocalHttpApi:
             raise
         status = int(result.get("statusCode", 200))
         out_headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+        # API Gateway names its request id in every answer: the logs' correlation id.
+        out_headers["apigw-requestid"] = event["requestContext"]["requestId"]
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
         for observe in self.observers:

@@ -30,6 +30,7 @@ from hypothesis import settings
 
 from local.stack import LocalStack, StackConfig, ensure_path, seed_from
 from local.stripe_emulator.realistic import ORDERED, REALISTIC
+from tests.compat.autumn_openapi.js_models import js_models
 from tests.compat.autumn_openapi.recorder import AnswerChecks
 
 # Property tests assert outcomes, not speed: on a loaded two-core machine one example may take
@@ -38,6 +39,12 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 SECRET_KEY = "am_sk_test_suite_key"
+# autumn-sdk's own HTTP client gives up after httpx's default 5 s, which one attach through
+# Stripe can take on a loaded two-core machine: the tests wait for the answer instead.
+SDK_TIMEOUT_MS = 300_000
+
+# Every test fails if a billing log line it caused carries a secret, key or card number.
+pytest_plugins = ["tests.log_secrets"]
 
 # Scenario files whose every test (that uses the stack) also runs with realistic delivery:
 # the ones that drive Checkout, declines, renewals, cancellations and schedules through
@@ -161,6 +168,8 @@ def stack() -> Iterator[LocalStack]:
         queue_window_s=0.1,
         queue_retry_delay_s=0,
     )
+    # autumn-js's answer parser (node) loads while the stack starts, not in a first answer.
+    js_models()
     running = LocalStack(config).start()
     assert running.http_api is not None
     running.http_api.observers.append(_answer_checks.observe)

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.wire.app_events import event_payload
+from billing.observability import count, logger, observed
 from billing.services.app_webhooks import delivery as app_webhook_delivery
 
-logger = Logger()
 
-
-@logger.inject_lambda_context(clear_state=True)
+@observed("app_events.worker")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed: list[str] = []
     for record in event.get("Records", []):
@@ -28,8 +26,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             failed.append(record["messageId"])
             continue
         try:
-            app_webhook_delivery.handle(message, event_payload)
+            app_webhook_delivery.handle(message, event_payload, post=counted_post)
         except Exception:
             logger.exception("an application event will be handled again", extra={"id": message.id})
             failed.append(record["messageId"])
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def counted_post(url: str, body: str, headers: dict[str, str]) -> bool:
+    """One post to an application's endpoint, counted by whether it took it."""
+    delivered = app_webhook_delivery.post_json(url, body, headers)
+    count("AppWebhookDeliveries", outcome="delivered" if delivered else "failed")
+    return delivered

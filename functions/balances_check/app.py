@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,10 +11,10 @@ from billing.api.app import idempotency_key, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.check import CheckRequest, CheckResponse, check_response
 from billing.config import settings
+from billing.observability import count, observed
 from billing.services.balances.check import CheckResult, SentEventKey, check
 from billing.services.idempotency import fingerprint
 
-logger = Logger()
 # A check with send_event keeps its Idempotency-Key in the transaction that deducts (as
 # track does); a check without it changes nothing, so it has nothing to make idempotent.
 app = make_app(idempotency=False)
@@ -43,6 +42,7 @@ def check_access() -> Response[str]:
     )
     if result.replayed is not None:
         return replayed(result.replayed)
+    count("Checks", outcome="allowed" if result.allowed else "denied")
     return ok(answer(request, result))
 
 
@@ -64,6 +64,6 @@ def answer(request: CheckRequest, result: CheckResult) -> CheckResponse:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("balances.check", traced=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import idempotency_claims, json_text, make_app, ok, replayed
 from billing.api.body import canonical, parse
 from billing.api.wire.track import TrackRequest, track_response
+from billing.observability import count, observed
 from billing.services.balances.track import TrackResult, Usage, track
 from billing.services.idempotency import fingerprint
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -51,6 +50,8 @@ def track_usage() -> Response[str]:
             customer_id=request.customer_id, value=request.value, event_name=request.event_name
         )
         first = track_later(use, json_text(queued))
+        if first is None:
+            count("Tracks", outcome="queued")
         return ok(queued, status=202) if first is None else replayed(first, status=202)
 
     def answer(result: TrackResult) -> str:
@@ -59,9 +60,10 @@ def track_usage() -> Response[str]:
     result = track(use, answer_of=answer)
     if result.replayed is not None:
         return replayed(result.replayed)
+    count("Tracks", outcome="recorded")
     return ok(track_response(request, result.deductions, result.balance, result.related))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("balances.track", traced=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

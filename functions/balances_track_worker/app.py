@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from billing.observability import count, logger, observed
 from billing.services.balances.apply_queued import apply_queued
 from billing.track_queue import QueuedUse
 
-logger = Logger()
 
-
-@logger.inject_lambda_context(clear_state=True)
+@observed("balances.track_worker")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])
     message_of: dict[str, str] = {}
@@ -38,6 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         message_of.setdefault(use.event_id, record["messageId"])
     failed = apply_queued(uses)
     retry = unreadable + [message_of[event_id] for event_id in sorted(failed)]
+    count("QueuedUses", len(uses) - len(failed), outcome="applied")
     if retry:
+        count("QueuedUses", len(retry), outcome="retried")
         logger.warning("some queued uses will be delivered again", extra={"messages": len(retry)})
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,9 +15,10 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.attach import AttachRequest, attach_response
+from billing.observability import count, observed
 from billing.services.billing.attach import attach
+from billing.services.billing.attaching import AttachResult
 
-logger = Logger()
 app = make_app()
 
 
@@ -26,9 +26,22 @@ app = make_app()
 def attach_plan() -> Response[str]:
     request = parse(AttachRequest, app.current_event)
     result = attach(request.command(), stripe=stripe_api.get_gateway)
+    count("Attaches", outcome=outcome(result))
     return ok(attach_response(result))
 
 
-@logger.inject_lambda_context(clear_state=True)
+def outcome(result: AttachResult) -> str:
+    """What the attach came to, as the `Attaches` metric counts it."""
+    if result.payment_url is not None:
+        return "checkout"  # the customer pays on Stripe's page; granted once paid
+    if result.required_action is not None:
+        return "action_required"  # the card needs the customer (3-D Secure)
+    if result.invoice is not None:
+        # Paid: charged to the card on file; else sent to be paid by invoice.
+        return "charged" if result.invoice.status == "paid" else "invoiced"
+    return "granted"  # nothing to pay now (a free plan, a change at the period's end)
+
+
+@observed("billing.attach")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,7 +4,7 @@ against what Stripe bills (I1-I6, `billing.domain.audit`), read-only.
 A complete audit runs once a day (AUDIT_EVERY_HOURS); one too large for a run stops between
 pages and the next hourly run resumes it. A complete run logs its report, stores it for the
 dashboard, and emits the metric `BillingDrift` (the number of drifts found; CloudWatch
-embedded metric format, through Powertools Metrics) beside `CustomersAudited`.
+embedded metric format, through `billing.observability`) beside `CustomersAudited`.
 """
 
 from __future__ import annotations
@@ -12,23 +12,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing import stripe_api
+from billing.observability import count, logger, observed
 from billing.services.billing.audit import scheduled_audit
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Billing"))
 
 # Time kept back to store the report of a run cut short (ms).
 RESERVE_MS = 60_000
 HOUR_MS = 3_600_000
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
+@observed("billing.audit")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     every_ms = int(os.environ.get("AUDIT_EVERY_HOURS", "24")) * HOUR_MS
     report = scheduled_audit(
@@ -50,8 +45,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for drift in report.drifts:
         logger.warning("billing drift", extra=drift.model_dump())
     logger.info("billing audit complete", extra=summary)
-    metrics.add_metric(name="BillingDrift", unit=MetricUnit.Count, value=report.drift_count)
-    metrics.add_metric(
-        name="CustomersAudited", unit=MetricUnit.Count, value=report.customers_audited
-    )
+    count("BillingDrift", report.drift_count)
+    count("CustomersAudited", report.customers_audited)
     return {"audited": True, **summary}

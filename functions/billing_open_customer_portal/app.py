@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,9 +12,9 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.portal import OpenPortalRequest, portal_response
+from billing.observability import observed
 from billing.services.billing.portal import open_portal
 
-logger = Logger()
 app = make_app()
 
 
@@ -26,6 +25,6 @@ def open_customer_portal() -> Response[str]:
     return ok(portal_response(session))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("billing.open_customer_portal")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,9 +13,9 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.preview_attach import PreviewAttachRequest, preview_attach_response
 from billing.config import settings
+from billing.observability import observed
 from billing.services.billing.preview_attach import preview_attach
 
-logger = Logger()
 app = make_app(idempotency=False)  # a preview changes nothing: nothing to replay
 
 
@@ -27,6 +26,6 @@ def preview_attach_plan() -> Response[str]:
     return ok(preview_attach_response(preview, settings().environment))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("billing.preview_attach")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

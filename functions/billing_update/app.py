@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,9 +16,9 @@ from billing import stripe_api
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.update import UpdateRequest, update_response
+from billing.observability import observed
 from billing.services.billing.update import update
 
-logger = Logger()
 app = make_app()
 
 
@@ -30,6 +29,6 @@ def update_plan() -> Response[str]:
     return ok(update_response(result))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("billing.update")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,9 +12,9 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import DeleteCustomerRequest
 from billing.api.wire.success import SuccessResponse
+from billing.observability import observed
 from billing.services.customers.delete import delete_customer
 
-logger = Logger()
 app = make_app()
 
 
@@ -26,6 +25,6 @@ def delete() -> Response[str]:
     return ok(SuccessResponse(success=True))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("customers.delete")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,11 +12,11 @@ from billing.api.body import parse
 from billing.api.wire.customers import GetCustomerRequest, customer_response
 from billing.api.wire.invoices import invoice_response
 from billing.config import settings
+from billing.observability import observed
 from billing.services.billing.invoices import invoices_to_embed
 from billing.services.customers.expand import features_to_embed
 from billing.services.customers.get import get_customer
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -32,6 +31,6 @@ def get() -> Response[str]:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("customers.get")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

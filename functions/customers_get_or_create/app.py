@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,10 +12,10 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import GetOrCreateCustomerRequest, customer_response
 from billing.config import settings
+from billing.observability import observed
 from billing.services.customers.expand import features_to_embed
 from billing.services.customers.get_or_create import GetOrCreateCustomer, get_or_create
 
-logger = Logger()
 app = make_app()
 
 
@@ -35,6 +34,6 @@ def get_or_create_customer() -> Response[str]:
     return ok(customer_response(customer, settings().environment, request.expand, features))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("customers.get_or_create")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

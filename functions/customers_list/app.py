@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +11,9 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.customers import ListCustomersRequest, customer_page
 from billing.config import settings
+from billing.observability import observed
 from billing.services.customers.list import list_customers
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -25,6 +24,6 @@ def list_page() -> Response[str]:
     return ok(customer_page(customers, next_cursor, settings().environment))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("customers.list")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

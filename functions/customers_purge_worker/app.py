@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from billing import purge_queue
+from billing.observability import observed
 from billing.purge_queue import PurgeRequest
 from billing.services.customers.purge import purge
-
-logger = Logger()
 
 # Time kept back for handing the rest on (ms).
 RESERVE_MS = 10_000
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("customers.purge_worker")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed: list[str] = []
     for record in event.get("Records", []):

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.dashboard.app import make_app
+from billing.observability import observed
 
-logger = Logger()
 app = make_app()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("dashboard")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

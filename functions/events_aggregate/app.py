@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +11,9 @@ from billing import clock
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.events import AggregateEventsRequest, aggregate_response
+from billing.observability import observed
 from billing.services.balances.events import aggregate_events
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -36,6 +35,6 @@ def aggregate() -> Response[str]:
     return ok(aggregate_response(bins, totals, grouped, request.max_groups))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("events.aggregate")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +11,9 @@ from billing import clock
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.events import EventListResponse, ListEventsRequest, event_response
+from billing.observability import observed
 from billing.services.balances.events import list_events
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -34,6 +33,6 @@ def list_page() -> Response[str]:
     return ok(EventListResponse(list=[event_response(e, asked) for e in found], next_cursor=cursor))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("events.list")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

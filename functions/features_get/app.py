@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.features import FeatureIdRequest, feature_response
+from billing.observability import observed
 from billing.services.catalog.features import get_feature
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -23,6 +22,6 @@ def get() -> Response[str]:
     return ok(feature_response(get_feature(request.feature_id)))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("features.get")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import make_app, ok
 from billing.api.body import json_body
 from billing.api.wire.features import FeatureListResponse, feature_response
+from billing.observability import observed
 from billing.services.catalog.features import list_features
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -23,6 +22,6 @@ def list_all() -> Response[str]:
     return ok(FeatureListResponse(list=[feature_response(f) for f in list_features()]))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("features.list")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

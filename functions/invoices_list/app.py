@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,9 +14,9 @@ from billing.api.wire.invoices import (
     ListInvoicesRequest,
     listed_invoice_response,
 )
+from billing.observability import observed
 from billing.services.billing.invoices import list_invoices
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -40,6 +39,6 @@ def list_page() -> Response[str]:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("invoices.list")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,9 +12,9 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import CreatePlanRequest, plan_response
 from billing.config import settings
+from billing.observability import observed
 from billing.services.catalog.plans import create_plan
 
-logger = Logger()
 app = make_app()
 
 
@@ -28,6 +27,6 @@ def create() -> Response[str]:
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("plans.create")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

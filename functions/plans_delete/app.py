@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +11,9 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import DeletePlanRequest
 from billing.api.wire.success import SuccessResponse
+from billing.observability import observed
 from billing.services.catalog.plans import delete_plan
 
-logger = Logger()
 app = make_app()
 
 
@@ -25,6 +24,6 @@ def delete() -> Response[str]:
     return ok(SuccessResponse(success=True))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("plans.delete")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +11,9 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.plans import ListPlansRequest, PlanListResponse, plan_response
 from billing.config import settings
+from billing.observability import observed
 from billing.services.catalog.plans import list_plans
 
-logger = Logger()
 app = make_app(idempotency=False)
 
 
@@ -26,6 +25,6 @@ def list_all() -> Response[str]:
     return ok(PlanListResponse(list=[plan_response(plan, env) for plan in plans]))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("plans.list")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

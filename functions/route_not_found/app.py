@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.app import make_unauthenticated_app
+from billing.observability import observed
 
-logger = Logger()
 # No routes, so every request gets the app's not-found answer; no key is needed to learn
 # that a route does not exist, as behind API Gateway without this route.
 app = make_unauthenticated_app()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("route_not_found")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,9 +12,10 @@ from billing import stripe_api
 from billing.api.app import make_unauthenticated_app, ok
 from billing.api.body import raw_body
 from billing.api.wire.webhooks import WebhookReceived
+from billing.domain.errors import StripeEventInProgress
+from billing.observability import count, logger, observed
 from billing.services.stripe_events.receive import Delivery, receive
 
-logger = Logger()
 app = make_unauthenticated_app()
 
 # Stripe's events are far below this; a larger body is refused (413) before any parsing.
@@ -29,11 +29,19 @@ def stripe_webhook() -> Response[str]:
         payload=raw_body(event, limit=MAX_EVENT_BYTES),
         signature=event.headers.get("stripe-signature"),
     )
-    outcome = receive(delivery, stripe=stripe_api.get_gateway)
+    try:
+        outcome = receive(delivery, stripe=stripe_api.get_gateway)
+    except StripeEventInProgress:
+        raise  # another delivery holds the event: Stripe's next one gets its outcome
+    except Exception as error:
+        # Stripe will deliver it again; many of these mean a wrong secret or a broken handler.
+        count("StripeEventFailures")
+        logger.warning("stripe event failed", extra={"error_type": type(error).__name__})
+        raise
     logger.info("stripe event received", extra={"outcome": outcome.value})
     return ok(WebhookReceived(received=True, outcome=outcome.value))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed("stripe.webhook")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

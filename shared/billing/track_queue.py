@@ -1,6 +1,6 @@
 """The usage queue (SQS): `track` with `async: true` puts a use here, the worker applies it.
 
-A message is one use with its event id and queue minute already fixed, so however often
+A message is one use with its event id and queue time already fixed, so however often
 SQS delivers it, the worker recognises it and applies it once.
 """
 

@@ -10,7 +10,7 @@ from autumn_sdk import Autumn
 from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 
 
 @pytest.fixture
@@ -25,7 +25,9 @@ def autumn(clean_stack: LocalStack, api: httpx.Client) -> Iterator[Autumn]:
         },
     )
     api.post("/v1/features.create", json={"feature_id": "sso", "name": "SSO", "type": "boolean"})
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as client:
         client.plans.create(
             plan_id="free",
             name="Free",

@@ -14,12 +14,14 @@ from autumn_sdk import Autumn
 from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 
 
 @pytest.fixture
 def autumn(clean_stack: LocalStack) -> Iterator[Autumn]:
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as client:
         yield client
 
 
@@ -99,7 +101,9 @@ def test_delete_with_the_sdk(autumn: Autumn) -> None:
 
 def test_a_wrong_key_is_a_401_the_sdk_reports(clean_stack: LocalStack) -> None:
     with (
-        Autumn(secret_key="am_sk_wrong", server_url=clean_stack.api_url) as client,
+        Autumn(
+            secret_key="am_sk_wrong", server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+        ) as client,
         pytest.raises(AutumnError) as refused,
     ):
         client.customers.get_or_create(customer_id="user_123")
@@ -145,7 +149,12 @@ def test_the_sdk_speaks_api_version_2_5_and_is_answered(clean_stack: LocalStack)
 
     with (
         httpx.Client(event_hooks={"request": [record]}) as http,
-        Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url, client=http) as autumn,
+        Autumn(
+            secret_key=SECRET_KEY,
+            server_url=clean_stack.api_url,
+            client=http,
+            timeout_ms=SDK_TIMEOUT_MS,
+        ) as autumn,
     ):
         customer = autumn.customers.get_or_create(customer_id="u")
 

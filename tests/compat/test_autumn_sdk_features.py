@@ -16,12 +16,14 @@ import pytest
 from autumn_sdk import Autumn, models
 
 from local.stack import LocalStack
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 
 
 @pytest.fixture
 def autumn(clean_stack: LocalStack) -> Iterator[Autumn]:
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as client:
         yield client
 
 

@@ -11,7 +11,7 @@ from autumn_sdk import Autumn
 from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 
 
 @pytest.fixture
@@ -23,7 +23,9 @@ def autumn(clean_stack: LocalStack, api: httpx.Client) -> Iterator[Autumn]:
         {"feature_id": "sso", "name": "SSO", "type": "boolean"},
     ):
         api.post("/v1/features.create", json=body)
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as client:
         yield client
 
 

@@ -8,7 +8,7 @@ from autumn_sdk import Autumn
 
 from local.stack import LocalStack
 from tests.compat.js_sdk import AutumnJs
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 
 
 def test_autumn_sdk_opens_the_portal_and_parses_the_answer(
@@ -16,7 +16,9 @@ def test_autumn_sdk_opens_the_portal_and_parses_the_answer(
 ) -> None:
     api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
 
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as autumn:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as autumn:
         answer = autumn.billing.open_customer_portal(
             customer_id="c1", return_url="https://app.example.com/account"
         )

@@ -12,7 +12,7 @@ from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
 from tests.compat.js_sdk import AutumnJs
-from tests.conftest import SECRET_KEY, stripe_client
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY, stripe_client
 
 SEATS = {
     "feature_id": "seats",
@@ -51,7 +51,9 @@ def catalog(api: httpx.Client) -> httpx.Client:
 
 @pytest.fixture
 def autumn(clean_stack: LocalStack, catalog: httpx.Client) -> Iterator[Autumn]:
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as client:
         yield client
 
 

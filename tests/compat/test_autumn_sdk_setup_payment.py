@@ -10,7 +10,7 @@ from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
 from tests.compat.js_sdk import AutumnJs
-from tests.conftest import SECRET_KEY, stripe_client
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY, stripe_client
 
 SUCCESS_URL = "https://app.example.com/card-saved"
 
@@ -26,7 +26,9 @@ def catalog(api: httpx.Client) -> httpx.Client:
 def test_autumn_sdk_asks_for_a_card_setup_and_the_plan_follows_the_card(
     catalog: httpx.Client, clean_stack: LocalStack
 ) -> None:
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as autumn:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as autumn:
         answer = autumn.billing.setup_payment(
             customer_id="c1", plan_id="pro", success_url=SUCCESS_URL
         )
@@ -43,7 +45,9 @@ def test_autumn_sdk_sees_an_unknown_customer_as_a_404(
     catalog: httpx.Client, clean_stack: LocalStack
 ) -> None:
     with (
-        Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as autumn,
+        Autumn(
+            secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+        ) as autumn,
         pytest.raises(AutumnError) as refused,
     ):
         autumn.billing.setup_payment(customer_id="nobody", success_url=SUCCESS_URL)

@@ -12,7 +12,7 @@ from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
 from tests.compat.js_sdk import AutumnJs
-from tests.conftest import SECRET_KEY, stripe_client
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY, stripe_client
 
 TEAM = {
     "plan_id": "team",
@@ -58,7 +58,9 @@ def on_team(api: httpx.Client, clean_stack: LocalStack) -> httpx.Client:
 
 @pytest.fixture
 def autumn(clean_stack: LocalStack, on_team: httpx.Client) -> Iterator[Autumn]:
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as client:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as client:
         yield client
 
 

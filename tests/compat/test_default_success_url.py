@@ -10,7 +10,7 @@ from autumn_sdk import Autumn
 
 from local.stack import LocalStack
 from tests.compat.js_sdk import AutumnJs
-from tests.conftest import SECRET_KEY, stripe_client
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY, stripe_client
 
 PAGE_TIMEOUT_S = 120
 
@@ -53,7 +53,9 @@ def plans_held(api: httpx.Client, customer_id: str) -> dict[str, str]:
 def test_autumn_sdk_attach_without_success_url_pays_on_checkout_and_grants_the_plan(
     clean_stack: LocalStack, paid_catalog: httpx.Client
 ) -> None:
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as autumn:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as autumn:
         autumn.customers.get_or_create(customer_id="ada", email="ada@example.com")
         answer = autumn.billing.attach(customer_id="ada", plan_id="pro")
 

@@ -12,7 +12,7 @@ from autumn_sdk import Autumn
 
 from local.stack import LocalStack
 from tests.compat.js_sdk import AutumnJs
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 from tests.lifecycle import paid_pro_customer
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,9 @@ def test_autumn_sdk_lists_invoices_embeds_them_and_advances_the_test_clock(
     clean_stack: LocalStack, subscribed: dict[str, Any]
 ) -> None:
     renewal_ms = (subscribed["period_end"] + 86_400) * 1000
-    with Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url) as autumn:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as autumn:
         moved = autumn.customers.advance_test_clock(customer_id="c1", frozen_time=renewal_ms)
         listed = autumn.invoices.list(customer_id="c1")
         customer = autumn.customers.get(customer_id="c1", expand=["invoices"])

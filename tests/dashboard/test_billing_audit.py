@@ -92,7 +92,7 @@ def test_the_scheduled_audit_stores_its_report_emits_the_drift_metric_and_the_pa
     metrics = [
         json.loads(line)
         for line in capsys.readouterr().out.splitlines()
-        if line.startswith("{") and '"_aws"' in line
+        if line.startswith("{") and '"BillingDrift"' in line
     ]
     (emitted,) = metrics
     assert emitted["BillingDrift"] == [1.0]

@@ -18,7 +18,7 @@ from autumn_sdk import Autumn
 
 from local.stack import LocalStack
 from local.template import ROOT
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM_ARGS = [
@@ -112,7 +112,9 @@ def test_the_operator_pre_creates_a_customer_the_application_then_claims(
     assert "Pre-created: ada@example.com" in page.get_by_role("heading", level=1).inner_text()
     snap(page, "customer-pre-created")
 
-    with Autumn(secret_key=SECRET_KEY, server_url=catalog_stack.api_url) as autumn:
+    with Autumn(
+        secret_key=SECRET_KEY, server_url=catalog_stack.api_url, timeout_ms=SDK_TIMEOUT_MS
+    ) as autumn:
         claimed = autumn.customers.get_or_create(customer_id="u1", email="Ada@Example.com")
         autumn.track(customer_id="u1", feature_id="messages", value=42)
     assert claimed.name == "Ada Lovelace"

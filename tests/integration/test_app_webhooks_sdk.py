@@ -17,13 +17,13 @@ from autumn_sdk.errors import AutumnError
 
 from local.stack import LocalStack
 from local.template import ROOT
-from tests.conftest import SECRET_KEY
+from tests.conftest import SDK_TIMEOUT_MS, SECRET_KEY
 from tests.emulator.receiver import WebhookReceiver
 
 
 @pytest.fixture
 def autumn(clean_stack: LocalStack) -> Autumn:
-    return Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url)
+    return Autumn(secret_key=SECRET_KEY, server_url=clean_stack.api_url, timeout_ms=SDK_TIMEOUT_MS)
 
 
 def test_autumn_sdk_creates_reads_lists_updates_and_deletes_a_webhook(autumn: Autumn) -> None:

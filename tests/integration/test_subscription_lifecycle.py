@@ -358,9 +358,10 @@ def test_a_delivery_racing_a_newer_change_never_rolls_the_subscription_back(
     # customer.subscription.created handled (again) while the customer cancels on the portal.
     sync_subscription(subscription_id, stripe=lambda: raced, event_created=created)
 
-    (pro,) = on_clock.customer()["subscriptions"]
+    pro, free = on_clock.customer()["subscriptions"]
     assert pro["canceled_at"] is not None, "the cancellation stays"
     assert pro["expires_at"] == pro["current_period_end"]
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")
 
 
 def test_an_event_arriving_before_the_payment_is_granted_is_retried_not_lost(
@@ -395,6 +396,8 @@ def test_an_event_arriving_before_the_payment_is_granted_is_retried_not_lost(
             emulator.redeliver(event["id"])
     emulator.redeliver(updated["id"])  # Stripe's next attempt
 
-    (pro,) = on_clock.customer()["subscriptions"]
+    pro, free = on_clock.customer()["subscriptions"]
     assert pro["plan_id"] == "pro"
     assert pro["canceled_at"] is not None, "the cancellation was not lost"
+    # A cancellation set in Stripe itself schedules the default plan for its end.
+    assert (free["plan_id"], free["status"]) == ("free", "scheduled")

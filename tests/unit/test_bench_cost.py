@@ -104,16 +104,32 @@ def test_the_readme_cost_table_is_the_model_of_the_recorded_measurement() -> Non
             ), partition
 
 
-def test_a_hot_customers_queued_uses_are_bound_by_the_applied_ids_item_of_a_minute() -> None:
+def test_a_hot_customers_queued_uses_are_bound_by_its_per_second_applied_ids_writes() -> None:
     rate, why = cost.queued_ceiling_by_applied_ids()
-    # At the ceiling a minute's ids still fit in one item and its rewrites in the partition;
+    # At the ceiling a second's ids still fit in one item and its rewrites in the partition;
     # one use a second more and one of them does not.
-    assert cost.applied_ids_bytes(rate * 60) <= cost.ITEM_LIMIT_BYTES
+    assert cost.applied_ids_bytes(rate) <= cost.ITEM_LIMIT_BYTES
     assert cost.applied_ids_write_units_per_s(rate) <= cost.PARTITION_WRITE_UNITS_PER_S
     assert (
-        cost.applied_ids_bytes((rate + 1) * 60) > cost.ITEM_LIMIT_BYTES
+        cost.applied_ids_bytes(rate + 1) > cost.ITEM_LIMIT_BYTES
         or cost.applied_ids_write_units_per_s(rate + 1) > cost.PARTITION_WRITE_UNITS_PER_S
     )
-    # Each chunk rewrites the whole item: twice the uses take about four times the units.
-    assert cost.applied_ids_write_units_per_s(200) > 3 * cost.applied_ids_write_units_per_s(100)
-    assert "400 KB" in why
+    # A minute's item held the ids at 243 uses a second until 400 KB; a second's item is far
+    # from it at the new ceiling, which the partition's write units set instead.
+    assert rate > 243
+    assert cost.applied_ids_bytes(rate) < cost.ITEM_LIMIT_BYTES // 5
+    assert why.startswith("APPLIED#… writes")
+    # Each chunk rewrites its second's item whole: twice the uses take more than three times
+    # the units.
+    assert cost.applied_ids_write_units_per_s(1000) > 3 * cost.applied_ids_write_units_per_s(500)
+
+
+def test_a_chunk_is_charged_for_each_queue_second_it_spans_as_that_item_then_is() -> None:
+    # 100 uses a second: each chunk is one second's item, 100 ids (under 3 KB), twice.
+    assert cost.applied_ids_bytes(100) <= 3 * 1024
+    assert cost.applied_ids_write_units_per_s(100) == 6
+    # 150 a second: chunks of 100 meet second edges every 2 seconds. Second 0 takes 100 ids
+    # (6 units), then 50 more beside 50 of second 1 (its 150 ids: 10; their 50: 4), then
+    # second 1 takes its other 100 (150 ids: 10): 30 units in 2 seconds.
+    assert cost.applied_ids_bytes(150) > 4 * 1024
+    assert cost.applied_ids_write_units_per_s(150) == 15

@@ -17,6 +17,8 @@ _PACKAGE_ROOT = ROOT / "shared"
 LAYERS: dict[str, int] = {
     "numbers": 0,
     "clock": 0,
+    # Logs, metrics and traces: Powertools only, so every layer may record through it.
+    "observability": 0,
     "domain": 1,
     "config": 2,
     "store": 3,

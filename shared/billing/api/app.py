@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from pydantic import BaseModel
 
-from billing import numbers
+from billing import numbers, observability
 from billing.api import body
 from billing.api.auth import authenticate, iam_caller
 from billing.api.errors import error_response, unexpected_error_response
@@ -48,6 +48,7 @@ def _app(middlewares: list[Middleware]) -> APIGatewayHttpResolver:
 
 def replayed(body: str, status: int = 200) -> Response[str]:
     """The stored answer of the first call with this Idempotency-Key."""
+    observability.count("IdempotentReplays")
     return Response(
         status_code=status,
         content_type="application/json",

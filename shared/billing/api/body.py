@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ValidationError
 
+from billing import observability
 from billing.api.wire.common import json_depth
 from billing.domain.errors import InvalidRequest, PayloadTooLarge
 
@@ -85,7 +86,7 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
 def parse(model: type[Model], event: APIGatewayProxyEventV2) -> Model:
     payload = json_body(event)
     try:
-        return model.model_validate(payload)
+        parsed = model.model_validate(payload)
     except ValidationError as error:
         raise InvalidRequest(
             "The request has invalid fields.",
@@ -98,6 +99,10 @@ def parse(model: type[Model], event: APIGatewayProxyEventV2) -> Model:
                 for issue in error.errors(include_url=False, include_input=False)
             ],
         ) from None
+    # The request's later log lines name the customer it is about (validated: a caller's
+    # string lands in every line only once the model has bounded it).
+    observability.about_customer(getattr(parsed, "customer_id", None))
+    return parsed
 
 
 def canonical(event: APIGatewayProxyEventV2) -> bytes:

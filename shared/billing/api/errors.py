@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
 from billing.domain import errors
-
-logger = Logger(child=True)
+from billing.observability import logger
 
 _STATUS: dict[type[errors.BillingError], int] = {
     errors.InvalidRequest: 400,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
@@ -30,9 +29,9 @@ from billing.dashboard.web import (
     static_file,
 )
 from billing.domain.errors import BillingError
+from billing.observability import logger
 from billing.store import dashboard_sessions
 
-logger = Logger(child=True)
 View = Callable[[Request], Response[str]]
 
 # Pages anyone may see: the rest need a signed-in session.

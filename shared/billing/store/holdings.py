@@ -19,13 +19,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from billing import numbers
 from billing.domain.customers import Customer
 from billing.domain.errors import BalanceExists, BillingError, BillingInProgress
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
 from billing.domain.terms import price_from, reset_from
+from billing.observability import logger
 from billing.store import keys, profiles, records, writes
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, client, table_name, translated_errors
@@ -35,8 +34,6 @@ OWNER = "owner"
 # Tags of a change written in stages: the item arrives, or leaves, when the change is revealed.
 ADDED_BY = "added_by"
 REMOVED_BY = "removed_by"
-
-logger = Logger(child=True)
 
 
 def items_of(pk: str, owner: str, holdings: Holdings) -> list[Item]:

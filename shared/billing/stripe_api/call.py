@@ -19,6 +19,7 @@ from billing.domain.errors import (
     StripeRejected,
     StripeUnavailable,
 )
+from billing.stripe_api.observed import observed
 
 if TYPE_CHECKING:
     import stripe
@@ -140,7 +141,7 @@ def connect(secret_key: str, api_base: str | None) -> StripeCall:
         base["api"] = api_base
     # A Stripe that does not answer is a 502 well within the function's timeout: each try
     # waits at most this long (three tries: the SDK retries timeouts with the same key).
-    http = stripe.new_default_http_client(timeout=_TIMEOUT_S)
+    http = observed(stripe.new_default_http_client(timeout=_TIMEOUT_S))
     client = stripe.StripeClient(
         secret_key, base_addresses=base, max_network_retries=2, http_client=http
     )

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from billing import numbers
 from billing.api.wire.customers import customer_response
 from billing.api.wire.plans import plan_response
 from billing.config import settings
 from billing.domain.errors import CustomerNotFound, PlanNotFound
 from billing.domain.holdings import Subscription
+from billing.observability import logger
 from billing.services.app_webhooks.delivery import Queued
 from billing.services.catalog.plans import get_plan
 from billing.services.customers.get import get_customer
-
-logger = Logger(child=True)
 
 
 def event_payload(message: Queued) -> str | None:

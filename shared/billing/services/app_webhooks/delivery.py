@@ -21,7 +21,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict
 
 from billing import clock, sqs
@@ -33,10 +32,9 @@ from billing.domain.app_webhooks import (
     signed_headers,
     url_problem,
 )
+from billing.observability import logger
 from billing.services.app_webhooks.endpoints import runtime_api_host
 from billing.store import app_webhooks
-
-logger = Logger(child=True)
 
 # How long an endpoint has to answer one post (Svix gives 15 s).
 POST_TIMEOUT_S = 10

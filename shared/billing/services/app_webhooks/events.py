@@ -17,12 +17,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
-from aws_lambda_powertools import Logger
-
 from billing import clock, numbers, sqs
 from billing.config import settings
-
-logger = Logger(child=True)
+from billing.observability import logger
 
 # What happened to the customer's plan, in Autumn's words.
 Scenario = Literal[

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from aws_lambda_powertools import Logger
-
 from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFound
 from billing.domain.holdings import Grant
 from billing.domain.usage import GrantChange, after_changes
+from billing.observability import logger
 from billing.services.balances.track import (
     TrackResult,
     Usage,
@@ -30,8 +29,6 @@ from billing.services.balances.track import (
 from billing.services.retry import pause
 from billing.store import customers, usage
 from billing.track_queue import QueuedUse
-
-logger = Logger(child=True)
 
 ATTEMPTS = 8
 # A transaction holds at most 100 items and a condition expression at most 4 KB; an item at

@@ -8,13 +8,12 @@ is refunded (a credit note) and a subscription it made for itself ended."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
-
 from billing import clock
 from billing.domain.attach import current_in_group, is_upgrade, left_behind, purchased_holdings
 from billing.domain.holdings import Holdings, Subscription, combined
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase, PurchaseStatus, purchase_id
+from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
@@ -22,8 +21,6 @@ from billing.store import catalog, customers, purchases
 from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
 from billing.stripe_api import StripeFactory
-
-logger = Logger(child=True)
 
 
 def grant_purchase(purchase_id: str, stripe_subscription_id: str | None = None) -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from aws_lambda_powertools import Logger
 from pydantic import TypeAdapter
 
 from billing import clock
@@ -33,6 +32,7 @@ from billing.domain.errors import (
     PlanAlreadyAttached,
     PlanNotFound,
 )
+from billing.observability import logger
 from billing.services.billing.attaching import attach_plan
 from billing.services.billing.situation import AttachPlan, holdings_snapshot, situation
 from billing.services.customers.get import get_customer
@@ -41,8 +41,6 @@ from billing.store import card_setups, catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.checkout import CardSetup
 from billing.stripe_api.payments import sale_lines
-
-logger = Logger(child=True)
 
 # A Checkout Session lasts 24 hours; its card may be saved (and the webhook retried) later.
 SETUP_TTL_S = 7 * 24 * 3600

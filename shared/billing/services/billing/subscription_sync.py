@@ -10,8 +10,6 @@ events delivered in any order, ends in the state Stripe has now.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
-
 from billing import clock
 from billing.domain.attach import INVOICE_FLOW, is_upgrade, left_behind, purchased_holdings
 from billing.domain.customers import Customer
@@ -30,6 +28,7 @@ from billing.domain.stripe_sync import (
     switched_in_stripe,
     synced,
 )
+from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import (
     BillingUpdated,
@@ -49,8 +48,6 @@ from billing.store import catalog, customers, purchases, stripe_subscriptions, s
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
-
-logger = Logger(child=True)
 
 
 def sync_subscription(

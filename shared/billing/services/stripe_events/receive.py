@@ -28,6 +28,7 @@ from billing.domain.errors import (
     StripeEventTooEarly,
     StripeUnavailable,
 )
+from billing.observability import count
 from billing.services.stripe_events.command import StripeEventCommand, customer_behind
 from billing.services.stripe_events.handlers import HANDLERS
 from billing.store import stripe_events
@@ -72,6 +73,7 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
         ttl_s=configured.stripe_event_ttl_seconds,
     )
     if held == stripe_events.COMPLETED:
+        count("StripeEvents", type=command.type, outcome=Outcome.DUPLICATE.value)
         return Outcome.DUPLICATE
     if held is not None:
         raise StripeEventInProgress
@@ -91,6 +93,7 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
     # False only if this delivery outlived its lease and another took the event over: its
     # effects are done all the same, and the other delivery completes the record.
     stripe_events.complete(command.event_id, token, outcome.value, clock.now_ms())
+    count("StripeEvents", type=command.type, outcome=outcome.value)
     return outcome
 
 
