@@ -39,7 +39,8 @@ from billing.api.wire.plans import CreatePlanRequest  # noqa: E402
 from billing.domain.errors import InvalidRequest  # noqa: E402
 from billing.domain.feature_changes import shaped  # noqa: E402
 from billing.domain.features import Feature  # noqa: E402
-from billing.domain.plans import Plan, validated  # noqa: E402
+from billing.domain.plan_rules import validated  # noqa: E402
+from billing.domain.plans import Plan  # noqa: E402
 from billing.store import records  # noqa: E402
 
 SAMPLE_CATALOG = ROOT / "local" / "catalog.yaml"

@@ -16,7 +16,8 @@ from billing.api.app import make_app, ok
 from billing.api.body import parse
 from billing.api.wire.attach import AttachRequest, attach_response
 from billing.observability import count, observed
-from billing.services.billing.attach import AttachResult, attach
+from billing.services.billing.attach import attach
+from billing.services.billing.attaching import AttachResult
 
 app = make_app()
 

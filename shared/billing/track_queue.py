@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from billing import sqs
-from billing.api.wire.common import EARLIEST_EVENT_MS, LAST_MS
+from billing.clock import EARLIEST_EVENT_MS, LAST_MS
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from billing.domain.errors import StoreUnavailable
-from billing.services.stripe_events import registry
+from billing.services.stripe_events import handlers
+from billing.services.stripe_events.command import StripeEventCommand
 from billing.store import table
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, table_items
@@ -31,7 +32,7 @@ class CountingHandler:
     def __init__(self) -> None:
         self.failures_left = 0
 
-    def __call__(self, event: registry.StripeEventCommand, stripe: Any) -> None:
+    def __call__(self, event: StripeEventCommand, customer: Any, stripe: Any) -> None:
         time.sleep(0.3)
         if self.failures_left:
             self.failures_left -= 1
@@ -47,7 +48,7 @@ class CountingHandler:
 @pytest.fixture
 def handler(monkeypatch: pytest.MonkeyPatch) -> CountingHandler:
     counting = CountingHandler()
-    monkeypatch.setitem(registry.HANDLERS, EFFECT, counting)
+    monkeypatch.setitem(handlers.HANDLERS, EFFECT, counting)
     return counting
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch, drifts_of
+from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch
+from billing.domain.audit_rules import drifts_of
 from billing.domain.customers import Customer
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import BasePrice, Plan, PlanItem, PlanTerms, StripeMirror

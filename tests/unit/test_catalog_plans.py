@@ -6,6 +6,7 @@ import pytest
 
 from billing.domain.errors import InvalidRequest
 from billing.domain.features import CreditCost, Feature
+from billing.domain.plan_rules import validated
 from billing.domain.plans import (
     BasePrice,
     FreeTrial,
@@ -14,10 +15,9 @@ from billing.domain.plans import (
     PlanItem,
     PlanTerms,
     Reset,
-    Tier,
     needs_new_version,
-    validated,
 )
+from billing.domain.terms import Tier
 
 
 def feature(id: str, type: str = "metered", consumable: bool = True, **fields: object) -> Feature:

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from billing.domain.plans import BasePrice, ItemPrice, Plan, PlanItem, PlanTerms, Tier
+from billing.domain.plans import BasePrice, ItemPrice, Plan, PlanItem, PlanTerms
+from billing.domain.terms import Tier
 from billing.stripe_api.catalog import PriceSpec, price_specs, product_id
 
 USD = "usd"

@@ -3,7 +3,9 @@ may carry, and which plans may have a free trial."""
 
 from __future__ import annotations
 
-from billing.domain.plans import BasePrice, FreeTrial, ItemPrice, PlanItem, Tier, validated
+from billing.domain.plan_rules import validated
+from billing.domain.plans import BasePrice, FreeTrial, ItemPrice, PlanItem
+from billing.domain.terms import Tier
 from tests.unit.test_catalog_plans import FEATURES, MONTHLY, item, plan, rejected_field
 
 

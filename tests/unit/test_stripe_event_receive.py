@@ -18,7 +18,8 @@ from billing.domain.errors import (
     StripeEventFailed,
     StripeEventInProgress,
 )
-from billing.services.stripe_events import registry
+from billing.services.stripe_events import handlers
+from billing.services.stripe_events.command import StripeEventCommand
 from billing.services.stripe_events.receive import Delivery, Outcome, receive
 from billing.store import stripe_events
 from billing.stripe_api.gateway import StripeGateway
@@ -37,7 +38,7 @@ class RecordingHandler:
         self.failures_left = 0
         self.during: Any = None
 
-    def __call__(self, event: registry.StripeEventCommand, stripe: Any) -> None:
+    def __call__(self, event: StripeEventCommand, customer: Any, stripe: Any) -> None:
         if self.during is not None:
             self.during()
         if self.failures_left:
@@ -51,7 +52,7 @@ def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingHandler]:
     recording = RecordingHandler()
     with in_process_table(monkeypatch, "billing-webhooks"):
         monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-        monkeypatch.setitem(registry.HANDLERS, TYPE, recording)
+        monkeypatch.setitem(handlers.HANDLERS, TYPE, recording)
         yield recording
 
 
@@ -69,9 +70,9 @@ def effect_event(event_id: str = "evt_unit_1") -> bytes:
 
 
 def test_an_event_runs_its_handler_with_the_command_and_is_kept_completed(handler):
-    seen: list[registry.StripeEventCommand] = []
+    seen: list[StripeEventCommand] = []
     handler.during = lambda: None
-    registry.HANDLERS[TYPE] = lambda event, stripe: seen.append(event)
+    handlers.HANDLERS[TYPE] = lambda event, customer, stripe: seen.append(event)
 
     assert deliver(effect_event()) is Outcome.HANDLED
 
@@ -183,10 +184,10 @@ def test_an_event_about_an_object_without_id_is_recorded_and_ignored(handler):
 
 
 def test_a_handler_failing_with_a_client_error_answers_a_5xx_and_frees_the_event(handler):
-    def missing(event: registry.StripeEventCommand, stripe: Any) -> None:
+    def missing(event: StripeEventCommand, customer: Any, stripe: Any) -> None:
         raise CustomerNotFound
 
-    registry.HANDLERS[TYPE] = missing
+    handlers.HANDLERS[TYPE] = missing
     with pytest.raises(StripeEventFailed) as failed:
         deliver(effect_event())
 

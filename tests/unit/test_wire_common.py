@@ -10,14 +10,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from billing import clock
 from billing.api.wire.common import (
-    EARLIEST_EVENT_MS,
-    LAST_MS,
     MOST_JSON_BYTES,
     EpochMs,
     EventTime,
     JsonObject,
     json_depth,
 )
+from billing.clock import EARLIEST_EVENT_MS, LAST_MS
 
 json_object = TypeAdapter(JsonObject)
 event_time = TypeAdapter(EventTime)

@@ -12,9 +12,10 @@ from pydantic import BaseModel
 from billing import numbers, observability
 from billing.api import body
 from billing.api.auth import authenticate, iam_caller
-from billing.api.errors import error_response, logger, unexpected_error_response
+from billing.api.errors import error_response, unexpected_error_response
 from billing.config import settings
 from billing.domain.errors import BillingError, InvalidRequest, RouteNotFound, StoreUnavailable
+from billing.observability import logger
 
 _MAX_IDEMPOTENCY_KEY = 255
 

@@ -4,7 +4,7 @@ the plans it brings and ends. Pure, no I/O; amounts in major units, moments in e
 A purchase is priced here from the plan's own terms, exactly as its Stripe prices charge
 (the base price, and each prepaid item's packages, tiered as its Stripe price is). A change
 of a paid subscription is prorated by Stripe, so its lines come from Stripe's invoice
-preview instead (see `services/billing/preview_attach.py`).
+preview instead (see `services/billing/previews.py`).
 """
 
 from __future__ import annotations

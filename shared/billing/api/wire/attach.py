@@ -18,9 +18,10 @@ from billing.api.wire.common import (
     omitted_when_none,
 )
 from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
+from billing.domain.custom_plans import Customization
 from billing.domain.errors import InvalidRequest
-from billing.domain.plans import Customization
-from billing.services.billing.attach import AttachPlan, AttachResult, InvoiceMode
+from billing.services.billing.attaching import AttachResult
+from billing.services.billing.situation import AttachPlan, InvoiceMode
 
 MetadataValue = Annotated[str, Field(max_length=500)]
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from billing import clock, numbers
+from billing.clock import EARLIEST_EVENT_MS, EVENT_LEAD_MS, LAST_MS
 
 
 class WireRequest(BaseModel):
@@ -109,13 +110,6 @@ Number = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_storable)
 # so that balances add up exactly within DynamoDB's 38 digits.
 Quantity = Annotated[Number, Field(ge=Decimal("-1e12"), le=Decimal("1e12"), decimal_places=20)]
 NonNegativeQuantity = Annotated[Quantity, Field(ge=0)]
-
-# The last millisecond of year 9999: the calendar ends there, and so do our dates.
-LAST_MS = 253_402_300_799_999
-# When usage can have happened: not before 2000, and not more than a day ahead of our clock
-# (a caller's clock may run a little fast; a use from the far future is a mistake).
-EARLIEST_EVENT_MS = 946_684_800_000
-EVENT_LEAD_MS = 86_400_000
 
 
 def _not_far_ahead(value: int) -> int:

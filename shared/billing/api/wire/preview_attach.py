@@ -11,7 +11,7 @@ from billing.api.wire.common import WireResponse, omitted_when_none
 from billing.api.wire.plans import PlanResponse, plan_response
 from billing.domain.attach_preview import Cycle, Period, PlanMove, PreviewLine, total
 from billing.domain.environment import Environment
-from billing.services.billing.preview_attach import AttachPreview
+from billing.services.billing.previews import AttachPreview
 
 
 class PreviewAttachRequest(AttachRequest):

@@ -12,7 +12,7 @@ from billing.api.wire.attach import FeatureQuantityFields, attach_response
 from billing.api.wire.common import Count, Id, WireRequest
 from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
-from billing.services.billing.update import UpdatePlan
+from billing.services.billing.updating import UpdatePlan
 
 # Options of Autumn's update that change invoices, prices or cycles in ways not built yet:
 # refused rather than ignored, so a caller never believes they applied.

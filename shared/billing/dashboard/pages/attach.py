@@ -13,8 +13,9 @@ from billing.dashboard.forms import EnablePlanForm, parsed
 from billing.dashboard.pages import customer
 from billing.dashboard.web import ROOT, Request, link, page
 from billing.domain.errors import BillingError, CustomerNotFound
-from billing.services.billing.attach import AttachPlan, attach
+from billing.services.billing.attach import attach
 from billing.services.billing.preview_attach import preview_attach
+from billing.services.billing.situation import AttachPlan
 
 
 def preview(request: Request) -> Response[str]:

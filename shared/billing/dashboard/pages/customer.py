@@ -31,7 +31,8 @@ from billing.services.balances.events import aggregate_events, list_events
 from billing.services.balances.grants import BalanceChange, update_balance
 from billing.services.billing.enable_plan import EnablePlan, enable_plan
 from billing.services.billing.invoices import list_invoices
-from billing.services.billing.update import UpdatePlan, update
+from billing.services.billing.update import update
+from billing.services.billing.updating import UpdatePlan
 from billing.services.catalog.features import list_features
 from billing.services.catalog.plans import list_plans
 from billing.services.customers.update import UpdateCustomer, update_customer

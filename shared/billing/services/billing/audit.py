@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from billing import clock
-from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch, drifts_of
+from billing.domain.audit import AuditReport, CustomerFacts, Drift, Switch
+from billing.domain.audit_rules import drifts_of
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import CustomerNotFound
 from billing.domain.stripe_subscriptions import StripeSubscription

@@ -10,8 +10,9 @@ scheduled default plan is dropped by the sync, as after billing.update's `uncanc
 from __future__ import annotations
 
 from billing.domain.stripe_sync import default_plan, held_for
-from billing.services.billing.attach import schedule_default_plan
-from billing.services.billing.subscription_sync import switch_of, sync_subscription
+from billing.services.billing.attaching import schedule_default_plan
+from billing.services.billing.subscription_sync import sync_subscription
+from billing.services.billing.switches import switch_of
 from billing.store import catalog, customers
 from billing.stripe_api import StripeFactory
 

@@ -18,8 +18,8 @@ from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
+from billing.services.billing.scheduled_downgrades import drop_paid_switch
 from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
-from billing.services.billing.uncancel import drop_paid_switch
 from billing.store import catalog, purchases, stripe_timeline
 from billing.stripe_api import StripeFactory
 

@@ -32,9 +32,9 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.stripe_subscriptions import StripeSubscription
-from billing.services.billing.preview_attach import preview_attach, told_line
+from billing.services.billing.previews import preview_of_attach, told_line
 from billing.services.billing.subscription_sync import billing_subscription
-from billing.services.billing.update import (
+from billing.services.billing.updating import (
     UpdatePlan,
     as_attach,
     held_subscription,
@@ -85,7 +85,7 @@ def _preview_update(command: UpdatePlan, stripe: StripeFactory) -> UpdatePreview
     current = catalog.load()
     held = held_subscription(customer, current, command)
     if held is None:
-        moved = preview_attach(as_attach(command), stripe)
+        moved = preview_of_attach(as_attach(command), stripe)
         return UpdatePreview(
             customer_id=command.customer_id,
             intent="update_plan",

@@ -2,10 +2,10 @@
 period closed once (its usage-based overage billed on the renewal's draft, its balances
 reset), a failed payment marking the plans `past_due` and the next paid one restoring them.
 
-Called by the `invoice.*` webhook handlers with the invoice as Stripe has it now. An invoice
-of a Stripe customer that is none of ours changes nothing. Writes about one Stripe
-subscription go through the order guard (`store.stripe_timeline`) on its own timeline, so a
-late event never rolls a later state back.
+Called by the `invoice.*` webhook handlers with the invoice as Stripe has it now, for a
+customer of ours (an invoice of a Stripe customer that is none of ours changes nothing).
+Writes about one Stripe subscription go through the order guard (`store.stripe_timeline`) on
+its own timeline, so a late event never rolls a later state back.
 """
 
 from __future__ import annotations
@@ -42,19 +42,10 @@ from billing.stripe_api.invoices import InvoiceState
 _FAILED, _PAID = 1, 2
 
 
-def customer_of(invoice: InvoiceState) -> Customer | None:
-    if invoice.stripe_customer is None:
-        return None
-    return customers.load_by_stripe_id(invoice.stripe_customer)
-
-
-def record_invoice(invoice: InvoiceState, *, announce: bool = False) -> Customer | None:
+def record_invoice(customer: Customer, invoice: InvoiceState, *, announce: bool = False) -> None:
     """Keeps the invoice (as it is now) for the customer's invoice list, and with `announce`
-    tells the application it was finalized; the customer, or None when the invoice is no
-    customer's of ours."""
-    customer = customer_of(invoice)
-    if customer is None:
-        return None
+    tells the application it was finalized. `customer`: the customer of ours the invoice's
+    Stripe customer is linked to (the caller resolved it: see stripe_events.command)."""
     current = catalog.load()
     plan_ids = sorted(
         {
@@ -78,7 +69,6 @@ def record_invoice(invoice: InvoiceState, *, announce: bool = False) -> Customer
     kept = invoices.put(customer.internal_id, record)
     if kept and announce:
         _announce_finalized(customer, record)
-    return customer
 
 
 def _announce_finalized(customer: Customer, record: InvoiceRecord) -> None:

@@ -33,12 +33,8 @@ from billing.domain.errors import (
     PlanNotFound,
 )
 from billing.observability import logger
-from billing.services.billing.attach import (
-    AttachPlan,
-    attach,
-    holdings_snapshot,
-    situation,
-)
+from billing.services.billing.attaching import attach_plan
+from billing.services.billing.situation import AttachPlan, holdings_snapshot, situation
 from billing.services.customers.get import get_customer
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import card_setups, catalog
@@ -140,7 +136,7 @@ def card_saved(session_id: str, stripe: StripeFactory) -> None:
         return
     wanted = replace(_REQUEST.validate_json(request), purchase_key=saved.setup_id)
     try:
-        result = attach(wanted, stripe)
+        result = attach_plan(wanted, stripe)
     except PlanAlreadyAttached:
         return  # attached by an earlier run of this event, or meanwhile another way
     except (CustomerNotFound, PlanNotFound, InvalidRequest) as refused:

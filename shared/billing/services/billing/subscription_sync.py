@@ -10,15 +10,13 @@ events delivered in any order, ends in the state Stripe has now.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from billing import clock
 from billing.domain.attach import INVOICE_FLOW, is_upgrade, left_behind, purchased_holdings
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
-from billing.domain.purchases import PendingPurchase, purchase_key
+from billing.domain.purchases import purchase_key
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import (
     default_plan,
@@ -39,6 +37,12 @@ from billing.services.app_webhooks.events import (
     Scenario,
 )
 from billing.services.billing.purchases import grant_purchase
+from billing.services.billing.switches import (
+    Switch,
+    pending_downgrade,
+    shown_as_scheduled,
+    switch_of,
+)
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchases, stripe_subscriptions, stripe_timeline
 from billing.store.catalog import Catalog
@@ -110,7 +114,23 @@ def _sync(
         shown = shown_as_scheduled(switch, customer.holdings)
         _expire(customer, held, held_plans[held.id], current, shown, [raised], now)
         return
-    after = synced(held, held_plans[held.id], state)
+    cause = f"{subscription_id}:{mark.revision + 1}"
+    _follow(customer, held, held_plans[held.id], state, switch, (raised, cause, now))
+
+
+def _follow(
+    customer: Customer,
+    held: Subscription,
+    plan: Plan,
+    state: StripeSubscription,
+    switch: Switch | None,
+    write: tuple[Write, str, int],
+) -> None:
+    """The plan held, still billed by the subscription, takes its state as Stripe has it (its
+    period, status, cancellation, prepaid quantities), told when that changes. `write`: the
+    subscription's mark raised (joins the write), the cause told, and now."""
+    raised, cause, now = write
+    after = synced(held, plan, state)
     replacing = pending_downgrade(switch)
     if replacing is not None and not state.canceling:
         # As Autumn shows a downgrade scheduled at the period end: the plan held is canceling
@@ -119,7 +139,7 @@ def _sync(
             canceled_at=held.canceled_at or replacing.purchase.created_at,
             expires_at=replacing.at_ms,
         )
-    regranted = prepaid_synced(customer.holdings.grants, held_plans[held.id], state)
+    regranted = prepaid_synced(customer.holdings.grants, plan, state)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
     dropped = shown_as_scheduled(switch, customer.holdings) if taken_back else ()
@@ -140,9 +160,8 @@ def _sync(
         also=[raised, *purchases.followed([after], scheduled_away=away)],
         now_ms=now,
     )
-    cause = f"{subscription_id}:{mark.revision + 1}"
     # A downgrade scheduled is told as one when it is scheduled, and as a renewal by
-    # whoever takes it back (services/uncancel): not as a cancellation here.
+    # whoever takes it back (billing/pending): not as a cancellation here.
     if replacing is None and (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
         _tell(customer, after, scenario, cause)
@@ -275,24 +294,6 @@ def awaits_grant(purchase_id: str, customer: Customer) -> bool:
     )
 
 
-class Switch(NamedTuple):
-    """A change scheduled for a subscription's period end: the purchase it grants then."""
-
-    purchase: PendingPurchase
-    plan: Plan
-    at_ms: int
-
-
-def switch_of(subscription_id: str, current: Catalog, customer: Customer) -> Switch | None:
-    """The customer's change scheduled for the subscription's period end, if any."""
-    found = purchases.scheduled_switch(subscription_id)
-    purchase = purchases.load(found[0]) if found is not None else None
-    if found is None or purchase is None or purchase.internal_id != customer.internal_id:
-        return None
-    plan = current.version(purchase.plan_id, purchase.plan_version)
-    return None if plan is None else Switch(purchase, plan, found[1])
-
-
 def _switched_now(state: StripeSubscription, switch: Switch) -> bool:
     """The change is granted once Stripe bills the new plan (then billed by this Stripe
     subscription), or, for a free plan, once the paid subscription has ended. True if this
@@ -305,23 +306,6 @@ def _switched_now(state: StripeSubscription, switch: Switch) -> bool:
     if state.ended and switch.plan.free:
         return grant_purchase(switch.purchase.id)
     return False
-
-
-def pending_downgrade(switch: Switch | None) -> Switch | None:
-    """The switch when it moves the plan held to another paid plan at the period end and
-    is still to come (a move to a free plan is a cancellation Stripe shows itself)."""
-    if switch is None or switch.purchase.status != "pending" or switch.plan.free:
-        return None
-    return switch
-
-
-def shown_as_scheduled(switch: Switch | None, holdings: Holdings) -> tuple[Subscription, ...]:
-    """The plan shown as scheduled until the switch, while it is still to come."""
-    if switch is None or switch.purchase.status != "pending":
-        return ()
-    return tuple(
-        s for s in holdings.subscriptions if s.status == "scheduled" and s.plan_id == switch.plan.id
-    )
 
 
 def _expire(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from billing import clock
 from billing.domain.errors import BillingInProgress, PlanExists, PlanNotFound
-from billing.domain.plans import Plan, PlanChanges, needs_new_version, validated
+from billing.domain.plan_rules import validated
+from billing.domain.plans import Plan, PlanChanges, needs_new_version
 from billing.services.retry import on_conflict
 from billing.store import catalog
 from billing.store.catalog import Catalog

@@ -30,7 +30,8 @@ from billing.domain.errors import (
     StripeUnavailable,
 )
 from billing.observability import count
-from billing.services.stripe_events.registry import StripeEventCommand, handler_for
+from billing.services.stripe_events.command import StripeEventCommand, customer_behind
+from billing.services.stripe_events.handlers import HANDLERS
 from billing.store import stripe_events
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.webhooks import StripeEvent, construct_event
@@ -62,7 +63,7 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
     command = _command(event)
     # Every type we act on is about an object with an id; the few objects without one
     # (`balance`) are recorded and ignored.
-    handler = handler_for(command.type) if command.object_id else None
+    handler = HANDLERS.get(command.type) if command.object_id else None
     token = secrets.token_hex(8)  # this delivery's claim: only it may complete or release it
     configured = settings()
     try:
@@ -85,7 +86,9 @@ def receive(delivery: Delivery, stripe: StripeFactory) -> Outcome:
         raise StripeEventInProgress
     try:
         if handler is not None:
-            handler(command, stripe)
+            # Resolved here, once, for every handler (a store read: inside the claim, so
+            # a failure releases it).
+            handler(command, customer_behind(command), stripe)
     except Exception as error:
         stripe_events.release(command.event_id, token, type(error).__name__)
         if isinstance(error, BillingError) and not isinstance(error, _RETRYABLE):

@@ -1,17 +1,16 @@
-"""Taking back what would end a paid plan at its period end, so that it renews.
+"""What is pending at a paid plan's period end, taken back so that it renews (and put back
+when the change that took it back is not paid).
 
 Two things end a paid plan then. A cancellation at the period end (`cancel_at_period_end`;
 a downgrade to a free plan is one too, see free_at_period_end): taken back in Stripe, the
 subscription sync drops the free plan shown as scheduled. And a downgrade to another paid
-plan, which attach schedules in Stripe as a subscription schedule whose next phase bills the
-new plan, with a pending purchase the sync grants once Stripe bills it: taken back, the
-schedule is released (the subscription goes on billing its current items), then the purchase
-and the plan shown as scheduled are dropped.
+plan (scheduled_downgrades).
 
 billing.update `uncancel` does this (attaching the plan held again is refused, as in
-Autumn), under the customer's billing lock. Stripe is changed first, then our
-copy: run again, it finds nothing left to change in Stripe and finishes what a run cut short
-left undone in our copy.
+Autumn), under the customer's billing lock; an attach that changes the plan takes them back
+first (`clear_pending_end`) and sets them again if its payment fails (`put_back`). Stripe is
+changed first, then our copy: run again, it finds nothing left to change in Stripe and
+finishes what a run cut short left undone in our copy.
 """
 
 from __future__ import annotations
@@ -21,18 +20,16 @@ from typing import NamedTuple
 from billing import clock
 from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
-from billing.domain.holdings import Holdings, Subscription
+from billing.domain.holdings import Subscription
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_subscriptions import StripeSubscription
-from billing.domain.stripe_sync import billed_by, plan_price_ids
+from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
+from billing.services.billing.free_at_period_end import schedule_free_plan
 from billing.services.billing.purchases import reopen
-from billing.services.billing.subscription_sync import (
-    shown_as_scheduled,
-    switch_of,
-    sync_subscription,
-)
+from billing.services.billing.scheduled_downgrades import drop_paid_switch
+from billing.services.billing.subscription_sync import sync_subscription
 from billing.store import catalog, customers, purchases, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
@@ -66,50 +63,6 @@ def uncancel(
             )
         )
     sync_subscription(live.id, stripe)
-
-
-def drop_paid_switch(
-    customer: Customer,
-    live: StripeSubscription,
-    current: Catalog,
-    stripe: StripeFactory,
-    *,
-    free_too: bool = False,
-    keeping: str | None = None,
-) -> PendingPurchase | None:
-    """Takes back a downgrade to another paid plan scheduled for `live`'s period end (the
-    schedule released in Stripe, then the purchase and the plan shown as scheduled dropped
-    at once). Returns the purchase dropped; None when there was none, or another run
-    dropped it first. Cancelling goes through here too: Stripe refuses to change the
-    cancellation of a subscription that a schedule manages. `free_too`: a move to a free
-    plan is dropped as well (its cancellation in Stripe is the caller's to take back).
-    `keeping`: the purchase being scheduled (a retry finds its own switch: kept)."""
-    switch = switch_of(live.id, current, customer)
-    if switch is None or switch.purchase.status != "pending" or switch.purchase.id == keeping:
-        return None
-    # A move to a free plan is a cancellation: Stripe's own state says it is taken back.
-    if switch.plan.free and not free_too:
-        return None
-    # A run cut short after the release finds no schedule left: only our copy is to follow.
-    if live.schedule_id is not None and not switch.plan.free:
-        stripe().schedules.release(live.schedule_id)
-    shown = Holdings(subscriptions=shown_as_scheduled(switch, customer.holdings))
-    # The plan held no longer shows it ends with the downgrade (the subscription sync shows
-    # a cancellation set in Stripe, if any, as its own).
-    renewed = [
-        s._replace(canceled_at=None, expires_at=None)
-        for s in billed_by(customer.holdings, live.id)
-        if s.canceled_at is not None and not live.canceling
-    ]
-    dropped = purchases.drop_scheduled(
-        customer,
-        shown,
-        switch.purchase.id,
-        live.id,
-        clock.now_ms(),
-        renewed=renewed[0] if renewed else None,
-    )
-    return switch.purchase if dropped else None
 
 
 class TakenBack(NamedTuple):
@@ -166,9 +119,6 @@ def put_back(
     if switch is not None and plan is not None:
         again = reopen(switch)
         if plan.free:
-            # Imported here: free_at_period_end builds on this module.
-            from billing.services.billing.free_at_period_end import schedule_free_plan
-
             schedule_free_plan(customer, plan, again, held, leaving, stripe)
             return
         change = PlanChange(

@@ -1,0 +1,232 @@
+"""What an attach would do with a request, and what it would cost now and next cycle,
+changing nothing: the operation behind billing.preview_attach and billing.preview_update's
+plan change.
+
+The decision is attach's own (`situation`), taken on the customer as it is:
+the card on file is looked up when the customer has a Stripe customer (none yet means no
+card, as attach would find). Nothing is written: no Stripe customer is created, no
+purchase kept, no billing lock taken. A purchase is priced from the plan's terms; a change
+of a paid subscription (an upgrade now) by Stripe's own invoice preview, so the prorations
+shown are the ones Stripe would invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing import clock
+from billing.config import settings
+from billing.domain.attach import AttachDecision, trial_end
+from billing.domain.attach_preview import (
+    Cycle,
+    PlanMove,
+    PreviewLine,
+    bought_quantities,
+    held_quantities,
+    next_cycle,
+    period_end,
+    purchase_lines,
+    total,
+)
+from billing.domain.errors import InvalidRequest
+from billing.domain.features import Feature
+from billing.domain.plans import Plan
+from billing.domain.stripe_sync import plan_price_ids
+from billing.services.billing.situation import (
+    AttachPlan,
+    AttachSituation,
+    invoice_decision,
+    situation,
+)
+from billing.services.customers.stripe_sync import with_live_stripe_customer
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.payments import sale_lines
+from billing.stripe_api.previews import ChangePreview, InvoiceLine
+from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
+
+
+@dataclass(frozen=True)
+class AttachPreview:
+    customer_id: str
+    currency: str
+    # What is due now.
+    lines: tuple[PreviewLine, ...]
+    incoming: tuple[PlanMove, ...]
+    outgoing: tuple[PlanMove, ...]
+    redirect_to_checkout: bool
+    next_cycle: Cycle | None
+
+    @property
+    def total(self) -> Decimal:
+        return total(self.lines)
+
+
+def preview_of_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
+    return with_live_stripe_customer(
+        command.customer_id, stripe, lambda: _preview_attach(command, stripe)
+    )
+
+
+def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
+    seen = situation(command, stripe)
+    if command.invoice_mode is not None and not seen.plan.free:
+        # Paid by an invoice sent to the customer: no page to go to, and refused as the
+        # attach refuses it.
+        invoiced = invoice_decision(seen)
+        return _purchase(command, seen, invoiced, seen.leaving(invoiced))
+    decision = seen.decide(has_card=False)
+    stripe_customer = seen.customer.stripe_id
+    if decision.flow != "grant" and stripe_customer:
+        card = stripe().customers.usable_payment_method(stripe_customer)
+        decision = seen.decide(has_card=card is not None)
+    leaving = seen.leaving(decision)
+    if leaving is not None and not leaving.free:
+        if seen.plan.free:
+            return _to_free(command, seen, decision, leaving)
+        return _plan_change(command, seen, decision, leaving, stripe)
+    return _purchase(command, seen, decision, leaving)
+
+
+def _to_free(
+    command: AttachPlan, seen: AttachSituation, decision: AttachDecision, leaving: Plan
+) -> AttachPreview:
+    """A paid plan left for a free one: nothing due, the switch at the paid period's end (or
+    now with `plan_schedule: immediate`)."""
+    now = clock.now_ms()
+    ending = decision.replaces.current_period_end if decision.replaces is not None else None
+    switch_at = ending if decision.flow == "schedule" and ending is not None else now
+    return AttachPreview(
+        customer_id=command.customer_id,
+        currency=settings().currency,
+        lines=(),
+        incoming=(PlanMove(seen.plan, (), None if switch_at == now else switch_at),),
+        outgoing=(_outgoing(seen, leaving, switch_at),),
+        redirect_to_checkout=False,
+        next_cycle=None,
+    )
+
+
+def _purchase(
+    command: AttachPlan, seen: AttachSituation, decision: AttachDecision, leaving: Plan | None
+) -> AttachPreview:
+    """A plan bought anew (or in place of a free one): priced from its terms."""
+    plan, now = seen.plan, clock.now_ms()
+    lines: tuple[PreviewLine, ...] = ()
+    cycle = None
+    if decision.flow in ("checkout", "charge", "invoice"):
+        sale_lines(
+            plan, decision.packages
+        )  # refused as attach refuses a plan without Stripe prices
+    if decision.flow != "grant":
+        trial_ends = trial_end(decision.trial, now)
+        if trial_ends is not None:
+            cycle = next_cycle(plan, seen.features, decision.packages, trial_ends)
+        else:
+            ends = period_end(plan, now)
+            period = (now, ends) if ends is not None else None
+            lines = purchase_lines(plan, seen.features, decision.packages, period)
+            cycle = next_cycle(plan, seen.features, decision.packages, ends) if ends else None
+    outgoing = () if leaving is None else (_outgoing(seen, leaving, now),)
+    return AttachPreview(
+        customer_id=command.customer_id,
+        currency=settings().currency,
+        lines=lines,
+        incoming=(PlanMove(plan, bought_quantities(plan, decision.packages), None),),
+        outgoing=outgoing,
+        redirect_to_checkout=decision.flow == "checkout",
+        next_cycle=cycle,
+    )
+
+
+def _plan_change(
+    command: AttachPlan,
+    seen: AttachSituation,
+    decision: AttachDecision,
+    leaving: Plan,
+    stripe: StripeFactory,
+) -> AttachPreview:
+    """A paid subscription moved to another plan: now (prorated by Stripe) or at its period
+    end (nothing due now)."""
+    plan, now = seen.plan, clock.now_ms()
+    stripe_customer = seen.customer.stripe_id
+    if stripe_customer is None:
+        raise InvalidRequest(
+            "The customer's current plan has no live subscription in Stripe to change.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription to change"}],
+        )
+    at_once = decision.flow != "schedule"
+    change = PlanChange(
+        purchase_id="preview",  # names nothing: a preview writes nothing
+        stripe_customer=stripe_customer,
+        leaving_price_ids=plan_price_ids(leaving),
+        line_items=sale_lines(plan, decision.packages),
+        proration=PRORATIONS[command.proration_behavior] if at_once else "none",
+        # The subscription that bills the plan held, as it recorded it (by price only for a
+        # plan granted before the ids were recorded): never another one selling its price.
+        subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
+    )
+    preview: ChangePreview = stripe().previews.change(change)
+    switch_at = preview.period_end_s * 1000
+    lines = tuple(told_line(each, (plan, leaving), seen.features) for each in preview.lines)
+    return AttachPreview(
+        customer_id=command.customer_id,
+        currency=preview.currency,
+        lines=lines,
+        incoming=(
+            PlanMove(
+                plan,
+                bought_quantities(plan, decision.packages),
+                None if at_once else switch_at,
+            ),
+        ),
+        outgoing=(_outgoing(seen, leaving, now if at_once else switch_at),),
+        redirect_to_checkout=False,
+        next_cycle=next_cycle(plan, seen.features, decision.packages, switch_at),
+    )
+
+
+def _outgoing(seen: AttachSituation, leaving: Plan, effective_at: int) -> PlanMove:
+    return PlanMove(leaving, held_quantities(seen.customer.holdings, leaving.id), effective_at)
+
+
+def told_line(
+    line: InvoiceLine, plans: tuple[Plan, ...], features: Mapping[str, Feature]
+) -> PreviewLine:
+    """A Stripe invoice line, told as ours: which plan (and item) its price belongs to."""
+    for plan in plans:
+        mirror = plan.stripe
+        if mirror is None:
+            continue
+        if line.price_id is not None and line.price_id == mirror.base_price_id:
+            return _told(line, plan, None, Decimal(1), plan.name)
+        for feature_id, price_id in mirror.item_price_ids.items():
+            if price_id == line.price_id:
+                units = next(
+                    (
+                        i.price.billing_units
+                        for i in plan.terms.items
+                        if i.feature_id == feature_id and i.price
+                    ),
+                    Decimal(1),
+                )
+                feature = features.get(feature_id)
+                name = feature.name if feature is not None else feature_id
+                return _told(line, plan, feature_id, units, name)
+    # Not a price of either plan (another pending item on the invoice): shown as it is.
+    return _told(line, plans[0], None, Decimal(1), line.description)
+
+
+def _told(
+    line: InvoiceLine, plan: Plan, feature_id: str | None, units: Decimal, name: str
+) -> PreviewLine:
+    return PreviewLine(
+        display_name=name,
+        description=line.description,
+        amount=line.amount,
+        plan_id=plan.id,
+        feature_id=feature_id,
+        quantity=Decimal(line.quantity) * units,
+        period=(line.period[0] * 1000, line.period[1] * 1000),
+    )
