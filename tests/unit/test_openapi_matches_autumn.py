@@ -31,7 +31,7 @@ OURS_ONLY_ROUTES = {
 }
 
 # Reasons shared by many differences (each difference below names one).
-_IGNORED = "an Autumn feature not built here: a 400 naming the field, as any unknown field"
+_IGNORED = "an Autumn feature not built here; the field is ignored today, like any unknown field"
 _REFUSED = "an Autumn SDK field missing from its document; refused with a 400 naming it"
 _NOT_ANSWERED = "optional in Autumn's answer; the feature behind it is not built here"
 _NO_ENTITIES = "entities are not built here; optional in Autumn's answer"
