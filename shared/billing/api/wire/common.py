@@ -11,10 +11,9 @@ from billing.clock import EARLIEST_EVENT_MS, EVENT_LEAD_MS, LAST_MS
 
 
 class WireRequest(BaseModel):
-    """Strict about types (no "1" for 1) and about fields: one we do not know is a 400 naming
-    it, never silently dropped (Autumn documents fields we do not build, e.g. `lock`)."""
+    """Strict about types (no "1" for 1), lenient about unknown fields (newer SDKs send more)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
 
 class WireResponse(BaseModel):
