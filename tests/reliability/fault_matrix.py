@@ -91,10 +91,10 @@ class Matrix:
     def steps(self, *services: Service) -> tuple[list[Step], Any, Counter[str], Counter[str]]:
         """The steps of the operation on a warm stack (the catalog cache filled by a first
         run), what it leaves and what it adds to the table and to Stripe."""
-        self.scenario.prepare("warm")
+        self._prepare("warm")
         self.scenario.act("warm")
         self.scenario.after()
-        self.scenario.prepare("base")
+        self._prepare("base")
         before = (self._table(), self._stripe())
         with recording(*services) as steps:
             answer = self.scenario.act("base")
@@ -116,7 +116,7 @@ class Matrix:
     ) -> Outcome:
         """The operation on `subject` with a fault armed, then retried until it succeeds
         (at most twice); it must leave what the faultless run left."""
-        self.scenario.prepare(subject)
+        self._prepare(subject)
         before = (self._table(), self._stripe())
         with armed() as injected:
             first = self.scenario.act(subject)
@@ -163,6 +163,12 @@ class Matrix:
                 (state, table, stripe),
                 step,
             )
+
+    def _prepare(self, subject: str) -> None:
+        """The subject made ready and settled: what preparing it queued (an application
+        event, say) is handled before the operation's calls are counted, not among them."""
+        self.scenario.prepare(subject)
+        self.stack.settle()
 
     def _table(self) -> Counter[str]:
         """How many items of each kind the table holds (the key prefixes and the entity)."""
