@@ -55,7 +55,7 @@ from billing.services.billing.situation import (
 )
 from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
-from billing.store import billing_lock, catalog, purchases
+from billing.store import billing_lock, catalog, purchases, scheduled_switches
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.invoices import InvoiceSummary, Payment
 from billing.stripe_api.payments import Sale
@@ -213,7 +213,7 @@ def schedule_default_plan(
     if purchase.status != "pending":
         return
     shown = scheduled(default, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
-    purchases.save_scheduled(
+    scheduled_switches.save_scheduled(
         seen.customer, shown, purchase.id, ending.id, at_s * 1000, clock.now_ms()
     )
 
@@ -299,7 +299,7 @@ def _schedule(
     after it (paid) grants the purchase."""
     at_ms = switch.at_s * 1000
     shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_ms)
-    purchases.save_scheduled(
+    scheduled_switches.save_scheduled(
         customer, shown, purchase.id, switch.subscription_id, at_ms, clock.now_ms()
     )
     # As Autumn tells it: the plan the customer moves down to, when the move is scheduled.
