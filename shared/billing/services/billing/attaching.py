@@ -254,10 +254,10 @@ def _checkout(
     """The attempt's one Checkout page: the one made already while it is open (a retry, a
     second tab), else a new one."""
     if purchase.checkout_session_id is not None:
-        fields = stripe().retrieve_object("checkout.session", purchase.checkout_session_id)
-        if fields is not None and fields.get("status") == "open" and fields.get("url"):
-            return AttachResult(customer_id=command.customer_id, payment_url=str(fields["url"]))
-        if fields is not None and fields.get("status") == "complete":
+        made = stripe().checkout.state(purchase.checkout_session_id)
+        if made is not None and made.status == "open" and made.url is not None:
+            return AttachResult(customer_id=command.customer_id, payment_url=made.url)
+        if made is not None and made.status == "complete":
             grant_paid_checkout(purchase.id, purchase.checkout_session_id, stripe)
             return AttachResult(customer_id=command.customer_id)
         # Expired before its webhook told us: the attempt is over, the next one starts.
