@@ -103,7 +103,7 @@ DIFFERENCES: dict[str, str] = {
         "plans.update request version autumn-only",
     ),
     # Requests: fields we take at the SDKs' default value only (nested ones, such as
-    # items[].pooled, are pinned by tests/unit/test_wire_unknown_fields.py).
+    # items[].pooled, are pinned by tests/unit/test_wire_sdk_defaults.py).
     **_each(
         _SDK_DEFAULT,
         "plans.create request create_in_stripe default-only",
