@@ -57,6 +57,8 @@ class Queued(BaseModel):
     attempt: int = 1
     due_at: int = 0
     payload: str | None = None
+    # The request that caused the event, for the worker's log lines (`observability.correlated`).
+    correlation_id: str | None = None
 
 
 # The body of an event; None: it cannot be told any more (what it is about is gone).
