@@ -103,6 +103,10 @@ def _deliver(message: Queued, endpoint: Endpoint, payload: str, post: Post) -> N
     headers = signed_headers(endpoint.secret, message.id, now // 1000, payload)
     if post(endpoint.url, payload, headers):
         app_webhooks.mark_delivered(message.id, endpoint.id, now, message.attempt)
+        logger.debug(
+            "an application event was delivered",
+            extra={"webhook": endpoint.id, "message_id": message.id, "attempt": message.attempt},
+        )
         return
     owed = message.model_copy(update={"webhook_id": endpoint.id, "payload": payload})
     delay_s = next_attempt_delay(message.attempt, settings().app_webhook_retry_delays)
