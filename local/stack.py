@@ -116,6 +116,14 @@ class StackConfig:
         )
 
 
+def quiet_metrics() -> None:
+    """The functions' metrics not printed (POWERTOOLS_METRICS_DISABLED), unless the environment
+    already says: `make dev`, `make bench`, `make load` and `make cost` print their own
+    output, which an EMF line per invocation would bury. The test suite leaves them on (the
+    observability tests read them)."""
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
 def seed_from(value: str | None) -> int | None:
     """STRIPE_WEBHOOK_SEED: an integer, or unset/empty for a random seed."""
     if not value:

@@ -164,6 +164,9 @@ def _recording() -> Iterator[None]:
         for metrics in _local.sets.values():
             if metrics.metric_set:
                 metrics.flush_metrics()
+                # Printing empties the set, but POWERTOOLS_METRICS_DISABLED skips both: the
+                # next invocation must not start with this one's values.
+                metrics.clear_metrics()
 
 
 @functools.cache
