@@ -21,7 +21,7 @@ from local.template import Route, scheduled
 
 FUNCTION = "AppEventsSweeperFunction"
 # How often the thread looks into the outbox (one Query).
-LOOK_EVERY_S = 0.25
+LOOK_EVERY_S = 0.5
 
 
 class OutboxSweeper:
