@@ -163,9 +163,9 @@ class LocalStack:
             ("APP_WEBHOOK_RETRY_DELAYS", "1,2,5,10,30"),
             # Application webhooks go to receivers on this machine (tests, trying by hand).
             ("APP_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"),
-            # An application event SQS did not take is sent again from the outbox after a
-            # second, not a minute as deployed.
-            ("OUTBOX_MIN_AGE_S", "1"),
+            # An application event SQS did not take is sent again from the outbox after half
+            # a second, not a minute as deployed.
+            ("OUTBOX_MIN_AGE_S", "0.5"),
         ):
             os.environ.setdefault(name, value)
 

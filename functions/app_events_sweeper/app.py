@@ -22,10 +22,8 @@ RESERVE_MS = 10_000
 @observed("app_events.sweeper")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Older than any publishing function takes from keeping an event to queueing it.
-    min_age_s = int(os.environ.get("OUTBOX_MIN_AGE_S", "60"))
-    swept = sweep(
-        min_age_s * 1000, more_time=lambda: context.get_remaining_time_in_millis() > RESERVE_MS
-    )
+    min_age_ms = int(float(os.environ.get("OUTBOX_MIN_AGE_S", "60")) * 1000)
+    swept = sweep(min_age_ms, more_time=lambda: context.get_remaining_time_in_millis() > RESERVE_MS)
     count("AppEventsResent", swept.resent)
     milliseconds("AppEventsOutboxAge", swept.oldest_left_ms)
     return {"resent": swept.resent, "oldest_left_s": swept.oldest_left_ms // 1000}
