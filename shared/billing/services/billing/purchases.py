@@ -18,7 +18,7 @@ from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import AppEvent, ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
-from billing.store import catalog, customers, purchases
+from billing.store import catalog, customers, purchase_grants, purchases
 from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
 from billing.stripe_api import StripeFactory
@@ -162,7 +162,7 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     # they are told even if this function stops right after.
     going = app_events.outgoing(_told(purchase, plan, leaving, current))
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
-    purchases.grant(customer, purchase, added, removed, also + going.writes(), now)
+    purchase_grants.grant(customer, purchase, added, removed, also + going.writes(), now)
     app_events.send(going)
     return True
 
