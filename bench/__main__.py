@@ -13,7 +13,7 @@ import httpx
 
 from bench import cold_start, queued, warm
 from bench.round_trips import counting_dynamodb_calls
-from local.stack import LocalStack, StackConfig, ensure_path
+from local.stack import LocalStack, StackConfig, ensure_path, quiet_metrics
 
 SECRET = "am_sk_bench"  # noqa: S105 (a throwaway key for an in-process stack)
 
@@ -144,6 +144,7 @@ def main() -> int:
     # A batching window long enough to gather a backlog of queued uses into one batch of the
     # template's size, as Lambda's poller does; moto answers receives slower than SQS.
     config = StackConfig(secret_key=SECRET, table_name="billing-bench", queue_window_s=30)
+    quiet_metrics()
     stack = LocalStack(config).start()
     try:
         with httpx.Client(

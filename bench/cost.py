@@ -381,12 +381,13 @@ QUEUED_USES = 1000
 
 
 def measure(queued_uses: int = QUEUED_USES) -> Measured:
-    from local.stack import LocalStack, StackConfig, ensure_path
+    from local.stack import LocalStack, StackConfig, ensure_path, quiet_metrics
 
     ensure_path()
     import httpx
 
     config = StackConfig(secret_key=SECRET, table_name="billing-cost", queue_window_s=30)
+    quiet_metrics()
     stack = LocalStack(config).start()
     try:
         with httpx.Client(

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from local.stack import LocalStack, StackConfig, ensure_path
+from local.stack import LocalStack, StackConfig, ensure_path, quiet_metrics
 
 SECRET = "am_sk_load"  # noqa: S105 (a throwaway key for an in-process stack)
 GRANT = Decimal(1_000_000_000)  # large enough that no use is ever refused for want of balance
@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     ensure_path()
     config = StackConfig(secret_key=SECRET, table_name="billing-load", queue_window_s=1)
+    quiet_metrics()
     stack = LocalStack(config).start()
     try:
         tally, elapsed, problems = run(stack, SECRET, args)

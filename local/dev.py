@@ -8,7 +8,14 @@ import sys
 import threading
 from pathlib import Path
 
-from local.stack import DEFAULT_SECRET_KEY, LocalStack, StackConfig, describe, ensure_path
+from local.stack import (
+    DEFAULT_SECRET_KEY,
+    LocalStack,
+    StackConfig,
+    describe,
+    ensure_path,
+    quiet_metrics,
+)
 from local.template import ROOT
 
 
@@ -53,6 +60,7 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    quiet_metrics()
     stack = LocalStack(StackConfig.from_env()).start()
     print(describe(stack), flush=True)
     catalog = os.environ.get("LOCAL_CATALOG", str(ROOT / "local" / "catalog.yaml"))

@@ -21,6 +21,7 @@ from local import openapi
 from local.dynamodb import ensure_table, start_moto_server
 from local.gateway import LocalHttpApi
 from local.iam import REGION, IamAuthorizer, SigV4, principals_from
+from local.outbox_sweeper import OutboxSweeper
 from local.queues import QueuePoller, create_queues
 from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.realistic import MODES, ORDERED, REALISTIC, Realism
@@ -115,6 +116,14 @@ class StackConfig:
         )
 
 
+def quiet_metrics() -> None:
+    """The functions' metrics not printed (POWERTOOLS_METRICS_DISABLED), unless the environment
+    already says: `make dev`, `make bench`, `make load` and `make cost` print their own
+    output, which an EMF line per invocation would bury. The test suite leaves them on (the
+    observability tests read them)."""
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
 def seed_from(value: str | None) -> int | None:
     """STRIPE_WEBHOOK_SEED: an integer, or unset/empty for a random seed."""
     if not value:
@@ -136,6 +145,7 @@ class LocalStack:
     # Realistic delivery's seed (the configured one, or the one drawn): replays a run.
     webhook_seed: int | None = None
     pollers: list[QueuePoller] = field(default_factory=list)
+    sweeper: OutboxSweeper | None = None
     http_api: LocalHttpApi | None = None
     _stoppers: list[Any] = field(default_factory=list)
 
@@ -153,6 +163,9 @@ class LocalStack:
             ("APP_WEBHOOK_RETRY_DELAYS", "1,2,5,10,30"),
             # Application webhooks go to receivers on this machine (tests, trying by hand).
             ("APP_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,localhost,::1"),
+            # An application event SQS did not take is sent again from the outbox after half
+            # a second, not a minute as deployed.
+            ("OUTBOX_MIN_AGE_S", "0.5"),
         ):
             os.environ.setdefault(name, value)
 
@@ -226,6 +239,8 @@ class LocalStack:
             ).start()
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
+        self.sweeper = OutboxSweeper(template, self.dynamodb_url).start()
+        self._stoppers.append(self.sweeper.stop)
         return self
 
     def admin_auth(self) -> httpx.Auth | None:
@@ -270,8 +285,8 @@ class LocalStack:
 
     def settle(self, timeout_s: float = SETTLE_TIMEOUT_S, queues: bool = True) -> None:
         """Returns once every Stripe event emitted so far has been delivered (duplicates,
-        late ones and retries included) and, with `queues`, every queue is drained,
-        including what those deliveries and queued messages caused in turn. Raises
+        late ones and retries included) and, with `queues`, every queue is drained and the
+        outbox emptied, including what those deliveries and queued messages caused in turn. Raises
         TimeoutError past `timeout_s` (the message names the seed). Ordered delivery:
         drains the queues."""
         deadline = time.monotonic() + timeout_s
@@ -281,6 +296,10 @@ class LocalStack:
             if not queues:
                 return
             self.drain_queues(max(deadline - time.monotonic(), 0.001))
+            if self.sweeper is not None and self.sweeper.wait_until_empty(
+                max(deadline - time.monotonic(), 0.001)
+            ):
+                continue  # what it sent is queued now
             if self.emulator is None or self.emulator.pending_deliveries() == 0:
                 return
 

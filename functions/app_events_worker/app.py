@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing.api.wire.app_events import event_payload
-from billing.observability import count, logger, observed
+from billing.observability import correlated, count, logger, observed
 from billing.services.app_webhooks import delivery as app_webhook_delivery
 
 
@@ -25,11 +25,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             # Not something we queued: it alone goes back, on to the dead-letter queue.
             failed.append(record["messageId"])
             continue
-        try:
-            app_webhook_delivery.handle(message, event_payload, post=counted_post)
-        except Exception:
-            logger.exception("an application event will be handled again", extra={"id": message.id})
-            failed.append(record["messageId"])
+        # Its lines carry the correlation id of the request that caused the event.
+        with correlated(message.correlation_id):
+            try:
+                app_webhook_delivery.handle(message, event_payload, post=counted_post)
+            except Exception:
+                logger.exception(
+                    "an application event will be handled again", extra={"id": message.id}
+                )
+                failed.append(record["messageId"])
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 

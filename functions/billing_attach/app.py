@@ -32,10 +32,11 @@ def attach_plan() -> Response[str]:
 
 def outcome(result: AttachResult) -> str:
     """What the attach came to, as the `Attaches` metric counts it."""
-    if result.payment_url is not None:
-        return "checkout"  # the customer pays on Stripe's page; granted once paid
+    # First: a card needing 3-D Secure also answers a payment_url (the invoice's page).
     if result.required_action is not None:
         return "action_required"  # the card needs the customer (3-D Secure)
+    if result.payment_url is not None:
+        return "checkout"  # the customer pays on Stripe's page; granted once paid
     if result.invoice is not None:
         # Paid: charged to the card on file; else sent to be paid by invoice.
         return "charged" if result.invoice.status == "paid" else "invoiced"

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from billing import purge_queue
-from billing.observability import observed
+from billing.observability import correlated, logger, observed
 from billing.purge_queue import PurgeRequest
 from billing.services.customers.purge import purge
 
@@ -30,7 +30,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except ValidationError:
             failed.append(record["messageId"])  # not ours: the dead-letter queue keeps it
             continue
-        rest = purge(request, more_time=lambda: context.get_remaining_time_in_millis() > RESERVE_MS)
-        if rest is not None:
-            purge_queue.send(rest)
+        with correlated(request.correlation_id):
+            rest = purge(
+                request, more_time=lambda: context.get_remaining_time_in_millis() > RESERVE_MS
+            )
+            if rest is not None:
+                purge_queue.send(rest)
+            logger.debug("a purge ran", extra={"finished": rest is None})
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

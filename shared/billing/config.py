@@ -187,7 +187,7 @@ def _stripe_secret() -> dict[str, object]:
 # adaptive mode's client-side rate limiter is per container, and a Lambda container serves one
 # request at a time, so it would only delay that request. Three attempts in all, and no attempt
 # waits long: worst case for one call, 3 x (1 s + 3 s) + at most 3 s of backoff, within the
-# API functions' 15 s; what is still failing then is answered as a retryable 503.
+# functions' timeout (tests/unit/test_timeouts.py); what still fails is a retryable 503.
 AWS_RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 3}
 AWS_CONNECT_TIMEOUT_S = 1
 AWS_READ_TIMEOUT_S = 3

@@ -7,7 +7,9 @@ Every `functions/*/app.py` wraps its handler in `observed(operation)`, and nothi
   (`about_customer`, called by `api.body.parse`). The correlation id is the caller's
   `X-Request-Id` header when it sends a plain one (1 to 128 letters, digits or `-_.:`), so
   one id follows a request from the caller's logs into ours; else API Gateway's request id
-  (the `apigw-requestid` header of every answer); for a queue or schedule, Lambda's own.
+  (the `apigw-requestid` header of every answer); for a queue or schedule, Lambda's own,
+  and while a queue worker handles a message, the id of the request that queued it
+  (`current_correlation_id` when sending, `correlated` when handling).
 - Metrics: CloudWatch's embedded metric format (EMF), written by Powertools' EMF provider in
   the namespace POWERTOOLS_METRICS_NAMESPACE (default `Billing`), each with the dimension
   `service` (POWERTOOLS_SERVICE_NAME) and those `count`/`milliseconds` name. An invocation
@@ -94,6 +96,26 @@ def correlation_id(event: dict[str, Any], context: Any) -> str | None:
     return getattr(context, "aws_request_id", None)
 
 
+def current_correlation_id() -> str | None:
+    """The invocation's correlation id, for a message it queues to carry (`correlated`)."""
+    found = logger.get_correlation_id()
+    return found if isinstance(found, str) else None
+
+
+@contextmanager
+def correlated(sent: object) -> Iterator[None]:
+    """Inside, log lines carry the correlation id a queued message `sent` (that of the
+    request that queued it, when it is a plain one), then the invocation's own again: one id
+    follows a request into the queue workers' lines."""
+    own = current_correlation_id()
+    if isinstance(sent, str) and _CALLER_ID.fullmatch(sent):
+        logger.set_correlation_id(sent)
+    try:
+        yield
+    finally:
+        logger.set_correlation_id(own)
+
+
 def about_customer(customer_id: object) -> None:
     """Keys the invocation's later log lines by the customer its request is about."""
     if isinstance(customer_id, str) and customer_id:
@@ -142,6 +164,9 @@ def _recording() -> Iterator[None]:
         for metrics in _local.sets.values():
             if metrics.metric_set:
                 metrics.flush_metrics()
+                # Printing empties the set, but POWERTOOLS_METRICS_DISABLED skips both: the
+                # next invocation must not start with this one's values.
+                metrics.clear_metrics()
 
 
 @functools.cache

@@ -23,6 +23,8 @@ class PurgeRequest(BaseModel):
     since: str | None = None
     # The partition to go on from, when an earlier run ran out of time.
     resume_at: str | None = None
+    # The request that deleted the customer, for the worker's log lines.
+    correlation_id: str | None = None
 
 
 def configured() -> bool:

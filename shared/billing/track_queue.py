@@ -31,6 +31,8 @@ class QueuedUse(BaseModel):
     timestamp: int = Field(ge=EARLIEST_EVENT_MS, le=LAST_MS)
     overage: Literal["cap", "overflow"] = "cap"
     idempotency_key: str | None = None
+    # The request that queued it, for the worker's log lines (`observability.correlated`).
+    correlation_id: str | None = None
 
 
 def send(body: str) -> None:

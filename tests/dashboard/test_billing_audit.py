@@ -22,7 +22,7 @@ from tests.lifecycle import paid_pro_customer
 
 
 def invoke_audit_function() -> dict[str, Any]:
-    (route,) = scheduled(load_template())
+    (route,) = [r for r in scheduled(load_template()) if r.function == "BillingAuditFunction"]
     event = {"source": "aws.events", "detail-type": "Scheduled Event", "id": str(uuid.uuid4())}
     return FunctionPool(route).invoke(event)
 

@@ -19,6 +19,7 @@ import svix.webhooks
 from billing.config import reset_caches
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import LimitReached, ProductsUpdated
+from billing.store import outbox
 from local.stack import LocalStack
 from tests.conftest import with_metered_balance
 from tests.emulator.receiver import Received, WebhookReceiver
@@ -433,3 +434,32 @@ def test_a_check_with_send_event_that_uses_the_last_tells_limit_reached(
     assert answer.json()["allowed"] is True
     wait_for(lambda: len(receiver.received) == 1)
     assert receiver.received[0].event["data"]["feature_id"] == "messages"
+
+
+def test_an_event_left_in_the_outbox_is_queued_again_by_the_sweeper_and_posted_once(
+    catalog: httpx.Client, receiver: WebhookReceiver, clean_stack: LocalStack
+) -> None:
+    """Queued, but its outbox item not removed (the function stopped, or the table failed
+    just then): the sweeper queues it again, and the endpoint that got it is not posted it
+    again. One that never reached SQS is posted once the sweeper queues it."""
+    endpoint(catalog, receiver.url)
+    catalog.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+    clean_stack.settle()
+    sent = ProductsUpdated(cause="sent-once", customer_id="c1", plan_id="free", scenario="new")
+    never_queued = ProductsUpdated(cause="lost", customer_id="c1", plan_id="free", scenario="new")
+    app_events.publish(sent)
+    clean_stack.settle()
+    before = len(receiver.received)
+    swept = clean_stack.sweeper
+    assert swept is not None
+    invocations = swept.invocations
+
+    outbox.keep(
+        [*app_events.outgoing([sent]).entries, *app_events.outgoing([never_queued]).entries]
+    )
+    clean_stack.settle()
+
+    ids = [message_id(received) for received in receiver.received[before:]]
+    assert ids == [app_events.event_id(never_queued)]
+    assert swept.invocations > invocations
+    assert not swept.waiting()

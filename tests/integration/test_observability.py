@@ -10,9 +10,18 @@ from typing import Any
 import httpx
 import pytest
 
+from local.stack import LocalStack
+from tests.conftest import stripe_client
+from tests.emulator.receiver import WebhookReceiver
 from tests.log_secrets import SEARCH
 
 FREE = {"plan_id": "free", "name": "Free", "items": [{"feature_id": "messages", "included": 5}]}
+PRO = {
+    "plan_id": "pro",
+    "name": "Pro",
+    "price": {"amount": 20, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 1000}],
+}
 
 
 def emitted(out: str) -> list[dict[str, Any]]:
@@ -159,3 +168,87 @@ def test_every_line_of_a_request_names_its_customer_operation_and_api_gateways_r
     assert ended["customer_id"] == "c1"
     assert ended["status"] == 200
     assert ended["correlation_id"] == answer.headers["apigw-requestid"]
+
+
+def test_queue_workers_log_under_the_correlation_id_of_the_request_that_queued_the_message(
+    stack: LocalStack, api: httpx.Client
+):
+    """A use queued by a track sent with X-Request-Id is applied by the usage worker under
+    that id; an application event published by an attach is delivered by the events worker
+    under the attach's id."""
+    receiver = WebhookReceiver()
+    try:
+        api.post(
+            "/v1/features.create",
+            json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+        )
+        assert api.post("/v1/plans.create", json=FREE).status_code == 200
+        assert api.post("/v1/webhooks.create", json={"id": "app", "url": receiver.url}).is_success
+        api.post("/v1/customers.get_or_create", json={"customer_id": "c1"})
+        stack.settle()
+        SEARCH.take()
+
+        queued = api.post(
+            "/v1/balances.track",
+            json={"customer_id": "c1", "feature_id": "messages", "value": 1, "async": True},
+            headers={"X-Request-Id": "queued-by-7"},
+        )
+        stack.settle()
+        attached = api.post(
+            "/v1/billing.attach",
+            json={"customer_id": "c1", "plan_id": "free"},
+            headers={"X-Request-Id": "attached-by-8"},
+        )
+        stack.settle()
+        _, logged = SEARCH.take()
+    finally:
+        receiver.stop()
+
+    lines = [json.loads(line) for line in logged]
+    applied = [line for line in lines if line["message"] == "queued uses applied"]
+    delivered = [line for line in lines if line["message"] == "an application event was delivered"]
+    assert queued.status_code == 202
+    assert attached.status_code == 200
+    assert [(line["operation"], line["correlation_id"]) for line in applied] == [
+        ("balances.track_worker", "queued-by-7")
+    ]
+    assert [(line["operation"], line["correlation_id"]) for line in delivered] == [
+        ("app_events.worker", "attached-by-8")
+    ]
+
+
+def test_attaches_are_counted_charged_or_action_required_by_how_the_card_answered(
+    stack: LocalStack, api: httpx.Client, capsys: pytest.CaptureFixture[str]
+):
+    api.post(
+        "/v1/features.create",
+        json={"feature_id": "messages", "name": "Messages", "type": "metered"},
+    )
+    assert api.post("/v1/plans.create", json=PRO).status_code == 200
+    for customer_id, card in (("c1", "pm_card_visa"), ("c2", "pm_card_authenticationRequired")):
+        linked = api.post(
+            "/v1/customers.get_or_create",
+            json={"customer_id": customer_id, "create_in_stripe": True},
+        ).json()
+        stripe = stripe_client(stack)
+        method = stripe.v1.payment_methods.attach(card, {"customer": linked["stripe_id"]})
+        stripe.v1.customers.update(
+            linked["stripe_id"], {"invoice_settings": {"default_payment_method": method.id}}
+        )
+    capsys.readouterr()
+
+    charged = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "pro"})
+    lines = emitted(capsys.readouterr().out)
+    needs_the_customer = api.post(
+        "/v1/billing.attach", json={"customer_id": "c2", "plan_id": "pro"}
+    )
+    lines_3ds = emitted(capsys.readouterr().out)
+    # The customer authenticates, so the purchase ends granted.
+    httpx.post(
+        needs_the_customer.json()["payment_url"], data={"action": "authenticate"}, timeout=30
+    )
+
+    assert charged.status_code == needs_the_customer.status_code == 200
+    assert values(lines, "Attaches", outcome="charged") == [1.0]
+    assert values(lines_3ds, "Attaches", outcome="action_required") == [1.0]
+    assert values(lines + lines_3ds, "Attaches", outcome="checkout") == []

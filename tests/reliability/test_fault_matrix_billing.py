@@ -247,8 +247,8 @@ def test_application_webhook_delivery_at_every_step(
     """Pro attached on a card (customer.products.updated to the application): a DynamoDB
     fault at any step of the delivery worker fails its message, SQS hands it over again, and
     the application gets the event, every copy under the one webhook id. (The worker sends
-    to SQS only after a failed post; a failed send of the event itself is the known gap of
-    the README's matrix.)"""
+    to SQS only after a failed post; a failed send of the event itself is the outbox's,
+    `test_get_or_create_at_every_step`.)"""
     kinds: list[Kind] = ["throughput", "throttling", "timeout"]
     created = catalog.post("/v1/webhooks.create", json={"id": "app", "url": receiver.url})
     assert created.status_code == 200, created.text

@@ -16,6 +16,7 @@ from billing.services.app_webhooks.events import (
     PlanChanged,
     ProductsUpdated,
 )
+from billing.store import table
 
 
 def test_the_same_cause_gives_the_same_event_id() -> None:
@@ -59,15 +60,17 @@ def test_the_queued_body_carries_the_type_id_and_fields_with_decimals_as_numbers
     assert queued_invoice["event"]["invoice"]["total"] == 9.99
 
 
-def test_publishing_to_an_unreachable_queue_does_not_raise(
+def test_publishing_with_the_queue_and_the_table_unreachable_does_not_raise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TABLE_NAME", "billing-test")
     monkeypatch.setenv("API_KEY_HASHES", "0" * 64)
     monkeypatch.setenv("APP_EVENTS_QUEUE_URL", "http://127.0.0.1:9/queue/nowhere")
     monkeypatch.setenv("SQS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:9")
     reset_caches()
     app_events.sqs._client.cache_clear()
+    table.client.cache_clear()
     try:
         published = app_events.publish(
             LimitReached(cause="track_1", customer_id="c", feature_id="messages")
@@ -77,3 +80,4 @@ def test_publishing_to_an_unreachable_queue_does_not_raise(
         monkeypatch.undo()
         reset_caches()
         app_events.sqs._client.cache_clear()
+        table.client.cache_clear()

@@ -16,6 +16,7 @@ import stripe
 from billing import observability
 from billing.observability import correlation_id, count, logger, observed
 from billing.stripe_api.observed import observed as observed_http_client
+from local.stack import quiet_metrics
 from local.template import ROOT
 from tests.log_secrets import SEARCH, leaks
 
@@ -182,3 +183,33 @@ def test_every_handler_is_wrapped_in_observed_and_only_check_and_track_go_untrac
         assert "Logger(" not in app.read_text(), f"{app}: log through billing.observability"
 
     assert untraced == {"balances_check", "balances_track"}
+
+
+def test_the_local_tools_keep_metrics_off_their_output_unless_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """`make dev`, `make bench`, `make load` and `make cost` call `quiet_metrics` before
+    starting the stack; the suite's stack does not (its metrics are read)."""
+
+    @observed("things.count", traced=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        count("Checks", outcome="allowed")
+        return {"statusCode": 200, "body": "{}"}
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    quiet_metrics()
+    capsys.readouterr()
+    handler(http_event(), CONTEXT)
+    quiet = emitted(capsys.readouterr().out)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    quiet_metrics()  # said otherwise: kept
+    handler(http_event(), CONTEXT)
+    printed = emitted(capsys.readouterr().out)
+    callers = {
+        path: "quiet_metrics()" in (ROOT / path).read_text()
+        for path in ("local/dev.py", "bench/__main__.py", "bench/load.py", "bench/cost.py")
+    }
+
+    assert quiet == []
+    assert [line["Checks"] for line in printed] == [[1.0]]
+    assert callers == dict.fromkeys(callers, True)

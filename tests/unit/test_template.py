@@ -18,6 +18,7 @@ from local.template import (
     table_definition,
     ttl_attribute,
 )
+from tests.function_imports import modules_reached
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
@@ -54,7 +55,7 @@ def test_every_function_has_an_http_api_post_route_a_queue_or_a_schedule(
 
     assert functions
     assert set(functions) == routed | polled | timed | {"RouteNotFoundFunction"}
-    assert timed == {"BillingAuditFunction"}
+    assert timed == {"BillingAuditFunction", "AppEventsSweeperFunction"}
     assert polled == {
         "BalancesTrackWorkerFunction",
         "CustomersPurgeWorkerFunction",
@@ -221,7 +222,7 @@ def test_outputs_give_the_api_and_webhook_urls(template: dict[str, Any]):
 
 
 def test_the_billing_audit_runs_hourly_and_writes_only_its_own_records(template: dict[str, Any]):
-    (audit,) = scheduled(template)
+    (audit,) = [r for r in scheduled(template) if r.function == "BillingAuditFunction"]
     function = template["Resources"]["BillingAuditFunction"]["Properties"]
     statements = function["Policies"][0]["Statement"]
     writes = [
@@ -251,3 +252,68 @@ def test_every_function_gets_the_checkout_success_url_parameter(template: dict[s
 
     assert parameter["Default"] == ""
     assert variables["CHECKOUT_SUCCESS_URL"] == {"Ref": "CheckoutSuccessUrl"}
+
+
+def test_the_outbox_sweeper_runs_every_minute_and_touches_only_the_outbox(
+    template: dict[str, Any],
+):
+    (sweeper,) = [r for r in scheduled(template) if r.function == "AppEventsSweeperFunction"]
+    function = template["Resources"]["AppEventsSweeperFunction"]["Properties"]
+    table, queue = (policy["Statement"] for policy in function["Policies"])
+
+    assert sweeper.path == "rate(1 minute)"
+    assert table == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query", "dynamodb:DeleteItem"],
+            "Resource": {"GetAtt": "BillingTable.Arn"},
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["OUTBOX"]}},
+        }
+    ]
+    assert queue == [
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": {"GetAtt": "AppEventsQueue.Arn"},
+        }
+    ]
+
+
+# Functions whose code imports the events module but never publishes (a preview prices a
+# change with the attach's own decisions and writes nothing).
+NEVER_PUBLISH = {"BillingPreviewAttachFunction", "BillingPreviewUpdateFunction"}
+
+
+def _allowed(function: dict[str, Any]) -> set[tuple[str, str]]:
+    """(action, resource) pairs of the function's own statements."""
+    return {
+        (action, str(statement["Resource"]))
+        for policy in function.get("Policies", [])
+        if isinstance(policy, dict) and "Statement" in policy
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+    }
+
+
+def test_every_function_that_publishes_application_events_may_queue_them_and_keep_them(
+    template: dict[str, Any],
+):
+    """A publisher keeps the event in the outbox (a table write it removes once queued)
+    and sends it to the events queue: without those, its events wait for the sweeper."""
+    table, queue = str({"GetAtt": "BillingTable.Arn"}), str({"GetAtt": "AppEventsQueue.Arn"})
+    needed = {("dynamodb:PutItem", table), ("dynamodb:DeleteItem", table)}
+    needed.add(("sqs:SendMessage", queue))
+    publishers = {
+        name: properties
+        for name, properties in resources_of(template, "AWS::Serverless::Function").items()
+        if "billing.services.app_webhooks.events"
+        in modules_reached(ROOT / properties["Properties"]["CodeUri"])
+        and name not in NEVER_PUBLISH
+    }
+    missing = {
+        name: sorted(needed - _allowed(resource["Properties"]))
+        for name, resource in publishers.items()
+    }
+
+    assert {"CustomersGetOrCreateFunction", "BalancesTrackFunction"} <= set(publishers)
+    assert {name: gaps for name, gaps in missing.items() if gaps} == {}

@@ -244,3 +244,19 @@ def app_delivery_pk(message_id: str) -> str:
 
 def app_delivery_sk(webhook_id: str) -> str:
     return f"DELIVERED#{part(webhook_id)}"
+
+
+# The application events' outbox: each event kept until SQS took it (store.outbox). One
+# partition: an event is two writes (kept, removed), so it takes 500 events a second, far
+# more than plan changes and limits reached make.
+OUTBOX_PK = "OUTBOX"
+
+
+def outbox_sk(kept_at_ms: int, message_id: str) -> str:
+    # Zero-padded so the oldest sort first.
+    return f"{kept_at_ms:015d}#{part(message_id)}"
+
+
+def outbox_sk_before(kept_at_ms: int) -> str:
+    """Every outbox sort key of an event kept before `kept_at_ms` sorts below this one."""
+    return f"{kept_at_ms:015d}"

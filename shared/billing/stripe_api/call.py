@@ -31,7 +31,12 @@ T = TypeVar("T")
 # Stripe keeps an idempotency key for 24 hours; the prefix names the operation so that one
 # id can never collide across operations.
 _KEY_PREFIX = "billing-v1"
-_TIMEOUT_S = 8
+# Each try waits at most TIMEOUT_S for Stripe; the SDK tries NETWORK_RETRIES more times
+# (timeouts, 5xx, 409, 429 it is told to retry) with its own backoff. The functions that call
+# Stripe are given more time than all of that (a template test reads these; README,
+# "Retries and timeouts").
+TIMEOUT_S = 8
+NETWORK_RETRIES = 2
 _TEST_KEYS = ("sk_test_", "rk_test_")
 
 
@@ -139,11 +144,11 @@ def connect(secret_key: str, api_base: str | None) -> StripeCall:
     base: Any = {}
     if api_base:  # the local emulator instead of Stripe
         base["api"] = api_base
-    # A Stripe that does not answer is a 502 well within the function's timeout: each try
-    # waits at most this long (three tries: the SDK retries timeouts with the same key).
-    http = observed(stripe.new_default_http_client(timeout=_TIMEOUT_S))
+    # A Stripe that does not answer is a 502 within the function's timeout (the SDK
+    # retries timeouts with the same idempotency key).
+    http = observed(stripe.new_default_http_client(timeout=TIMEOUT_S))
     client = stripe.StripeClient(
-        secret_key, base_addresses=base, max_network_retries=2, http_client=http
+        secret_key, base_addresses=base, max_network_retries=NETWORK_RETRIES, http_client=http
     )
     return StripeCall(client, test_mode=secret_key.startswith(_TEST_KEYS))
 

@@ -57,6 +57,8 @@ class Queued(BaseModel):
     attempt: int = 1
     due_at: int = 0
     payload: str | None = None
+    # The request that caused the event, for the worker's log lines (`observability.correlated`).
+    correlation_id: str | None = None
 
 
 # The body of an event; None: it cannot be told any more (what it is about is gone).
@@ -101,6 +103,10 @@ def _deliver(message: Queued, endpoint: Endpoint, payload: str, post: Post) -> N
     headers = signed_headers(endpoint.secret, message.id, now // 1000, payload)
     if post(endpoint.url, payload, headers):
         app_webhooks.mark_delivered(message.id, endpoint.id, now, message.attempt)
+        logger.debug(
+            "an application event was delivered",
+            extra={"webhook": endpoint.id, "message_id": message.id, "attempt": message.attempt},
+        )
         return
     owed = message.model_copy(update={"webhook_id": endpoint.id, "payload": payload})
     delay_s = next_attempt_delay(message.attempt, settings().app_webhook_retry_delays)

@@ -1,9 +1,13 @@
 """Events for the application's webhooks: what changed, published as it happens.
 
-`publish(event)` queues the event (one SQS message) and returns; the delivery worker later
-builds its payload as Autumn sends it, signs it and posts it to every endpoint that wants it,
-retrying for more than a day. Publishing never fails the operation that publishes: a queue
-that is missing or unreachable loses the event, logged, and the operation goes on.
+`publish(event)` keeps the event in the outbox (one item of the table), queues it (one SQS
+message) and removes it from the outbox; the delivery worker later builds its payload as
+Autumn sends it, signs it and posts it to every endpoint that wants it, retrying for more
+than a day. Where one write makes the change that causes the events, `outgoing(events)` gives
+their outbox items to join it and `send` queues them after: an event is then never lost
+between the change and the queue. Publishing never fails the operation that publishes: what
+SQS did not take stays in the outbox, and the sweeper (`outbox.sweep`, every minute) sends it
+again; the worker posts an event id once per endpoint, however often it is queued.
 
 Each event names its `cause`: what made it happen, the same on every retry of that operation
 (a purchase id, a Stripe event id, an idempotency key). Its id is derived from the cause and
@@ -19,7 +23,10 @@ from typing import Any, Literal, NamedTuple
 
 from billing import clock, numbers, sqs
 from billing.config import settings
-from billing.observability import logger
+from billing.observability import current_correlation_id, logger
+from billing.store import outbox
+from billing.store.outbox import Entry
+from billing.store.writes import Write
 
 # What happened to the customer's plan, in Autumn's words.
 Scenario = Literal[
@@ -106,27 +113,79 @@ def event_id(event: AppEvent) -> str:
     return f"msg_{hashlib.sha256(content.encode()).hexdigest()[:32]}"
 
 
-def queued_body(event: AppEvent, occurred_at: int) -> str:
-    """The message the delivery worker reads (`app_webhooks.delivery.Queued`)."""
-    return numbers.dumps(
-        {
-            "id": event_id(event),
-            "type": event_type(event),
-            "occurred_at": occurred_at,
-            "event": _fields(event),
-        }
+def queued_body(event: AppEvent, occurred_at: int, correlation_id: str | None = None) -> str:
+    """The message the delivery worker reads (`app_webhooks.delivery.Queued`); it carries
+    the correlation id of the request that caused the event, for the worker's log lines."""
+    body: dict[str, Any] = {
+        "id": event_id(event),
+        "type": event_type(event),
+        "occurred_at": occurred_at,
+        "event": _fields(event),
+    }
+    if correlation_id is not None:
+        body["correlation_id"] = correlation_id
+    return numbers.dumps(body)
+
+
+class Outgoing(NamedTuple):
+    """Events ready to go: `writes` keep them in the outbox (in the caller's transaction),
+    then `send` queues them. Empty where the deployment has no events queue."""
+
+    entries: tuple[Entry, ...]
+
+    def writes(self) -> list[Write]:
+        return [outbox.kept(entry) for entry in self.entries]
+
+
+def outgoing(events: list[AppEvent]) -> Outgoing:
+    if not events or settings().app_events_queue_url is None:
+        return Outgoing(())
+    now, correlation_id = clock.now_ms(), current_correlation_id()
+    return Outgoing(
+        tuple(
+            Entry(event_id(event), queued_body(event, now, correlation_id), now) for event in events
+        )
     )
 
 
 def publish(event: AppEvent) -> None:
-    """Queues the event for the application's webhooks; never raises."""
+    """Keeps the event in the outbox and queues it; never raises."""
+    going = outgoing([event])
+    if not going.entries:
+        return  # a deployment without application webhooks
     try:
-        queue_url = settings().app_events_queue_url
-        if queue_url is None:
-            return  # a deployment without application webhooks
-        sqs.send(queue_url, queued_body(event, clock.now_ms()))
-    except Exception:  # the operation that publishes has happened: it must not fail now
-        logger.exception("an application event was not queued", extra={"event": event_type(event)})
+        outbox.keep(list(going.entries))
+    except Exception:  # the table is unreachable: queueing it may still work
+        logger.exception("an application event was not kept in the outbox", extra=_about(event))
+    send(going)
+
+
+def send(going: Outgoing) -> None:
+    """Queues each event kept in the outbox, and removes it from there once SQS took it;
+    never raises (what is left there, the sweeper sends)."""
+    queue_url = settings().app_events_queue_url
+    if queue_url is None:
+        return
+    for entry in going.entries:
+        try:
+            sqs.send(queue_url, entry.body)
+        except Exception:  # the operation that publishes has happened: it must not fail now
+            logger.exception(
+                "an application event was not queued; the outbox keeps it",
+                extra={"message_id": entry.message_id},
+            )
+            continue
+        try:
+            outbox.remove(entry)
+        except Exception:  # queued: the sweeper's copy is posted once (by its id)
+            logger.warning(
+                "a queued application event stays in the outbox",
+                extra={"message_id": entry.message_id},
+            )
+
+
+def _about(event: AppEvent) -> dict[str, str]:
+    return {"event": event_type(event), "message_id": event_id(event)}
 
 
 def _fields(event: AppEvent) -> dict[str, Any]:

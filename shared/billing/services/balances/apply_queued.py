@@ -18,7 +18,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import BillingError, BillingInProgress, FeatureNotFound
 from billing.domain.holdings import Grant
 from billing.domain.usage import GrantChange, after_changes
-from billing.observability import logger
+from billing.observability import correlated, logger
 from billing.services.balances.track import (
     TrackResult,
     Usage,
@@ -56,7 +56,15 @@ def apply_queued(queued: list[QueuedUse]) -> set[str]:
 def _apply_isolating(customer_id: str, uses: list[QueuedUse]) -> set[str]:
     """Applies a customer's uses; returns those to deliver again. A use that breaks their
     write in a way no retry mends is found by applying them one at a time (uses applied
-    already are recognised and skipped): it alone fails, never its customer or its batch."""
+    already are recognised and skipped): it alone fails, never its customer or its batch.
+    The lines logged meanwhile carry the correlation id of the request that queued the uses
+    when they share one (else the worker's own)."""
+    queued_by = {use.correlation_id for use in uses}
+    with correlated(queued_by.pop() if len(queued_by) == 1 else None):
+        return _applied_or_failed(customer_id, uses)
+
+
+def _applied_or_failed(customer_id: str, uses: list[QueuedUse]) -> set[str]:
     try:
         _apply_for_customer(customer_id, uses)
     except BillingError as error:
@@ -70,6 +78,7 @@ def _apply_isolating(customer_id: str, uses: list[QueuedUse]) -> set[str]:
         logger.exception("queued uses failed together: applying them one at a time")
         ordered = sorted(uses, key=lambda u: (u.queued_at, u.event_id))
         return set().union(*(_apply_isolating(customer_id, [use]) for use in ordered))
+    logger.debug("queued uses applied", extra={"uses": len(uses)})
     return set()
 
 
@@ -169,7 +178,7 @@ def _decide_in_order(
 
 def _usage(queued: QueuedUse) -> Usage:
     # A queued use is a track request plus its id and queue time.
-    return Usage(**queued.model_dump(exclude={"event_id", "queued_at"}))
+    return Usage(**queued.model_dump(exclude={"event_id", "queued_at", "correlation_id"}))
 
 
 def _holding(customer: Customer, grants: tuple[Grant, ...]) -> Customer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from billing import clock, track_queue
 from billing.config import settings
 from billing.domain.errors import InvalidRequest
+from billing.observability import current_correlation_id
 from billing.services.balances.track import Usage, catalog_of, features_used
 from billing.services.idempotency import replay_of
 from billing.store import idempotency
@@ -34,6 +35,7 @@ def track_later(use: Usage, answer: str) -> str | None:
         timestamp=use.timestamp if use.timestamp is not None else now,
         overage=use.overage,
         idempotency_key=use.idempotency_key,
+        correlation_id=current_correlation_id(),
     ).model_dump_json()
     if len(message.encode()) > MOST_MESSAGE_BYTES:
         raise InvalidRequest(

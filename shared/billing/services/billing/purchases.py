@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from billing import clock
 from billing.domain.attach import current_in_group, is_upgrade, left_behind, purchased_holdings
+from billing.domain.errors import StoreUnavailable
 from billing.domain.holdings import Holdings, Subscription, combined
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase, PurchaseStatus, purchase_id
 from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
-from billing.services.app_webhooks.events import ProductsUpdated, Scenario
+from billing.services.app_webhooks.events import AppEvent, ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchase_grants, purchases
 from billing.store.catalog import Catalog
@@ -32,6 +33,13 @@ def grant_purchase(purchase_id: str, stripe_subscription_id: str | None = None) 
         return on_conflict(lambda: _grant(purchase_id, stripe_subscription_id))
     except PurchaseAlreadyGranted:
         return False
+    except StoreUnavailable:
+        # A grant whose answer was lost may have landed (its events with it, in the outbox):
+        # read back before failing, so a retried attach finds it done, not "already held".
+        granted = purchases.load(purchase_id)
+        if granted is not None and granted.status == "granted":
+            return True
+        raise
 
 
 def drop_pending(purchase_id: str) -> bool:
@@ -150,8 +158,19 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     # A change at the period end was shown as a scheduled subscription until now.
     shown = tuple(s for s in held.subscriptions if s.status == "scheduled" and s.plan_id == plan.id)
     removed = combined([removed, Holdings(subscriptions=shown)])
+    # The application's events are kept in the outbox with the grant itself: once granted,
+    # they are told even if this function stops right after.
+    going = app_events.outgoing(_told(purchase, plan, leaving, current))
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
-    purchase_grants.grant(customer, purchase, added, removed, also, now)
+    purchase_grants.grant(customer, purchase, added, removed, also + going.writes(), now)
+    app_events.send(going)
+    return True
+
+
+def _told(
+    purchase: PendingPurchase, plan: Plan, leaving: Subscription | None, current: Catalog
+) -> list[AppEvent]:
+    """What the grant tells the application."""
     told: list[tuple[str, int, Scenario]]
     if purchase.metadata.get(AFTER_CANCEL) and leaving is not None:
         # The default plan given when a cancelled plan ends: told as that plan's expiry and
@@ -159,17 +178,16 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
         told = [(leaving.plan_id, leaving.plan_version, "expired"), (plan.id, plan.version, "new")]
     else:
         told = [(plan.id, plan.version, _scenario(current, plan, leaving))]
-    for plan_id, version, scenario in told:
-        app_events.publish(
-            ProductsUpdated(
-                cause=purchase.id if scenario != "expired" else f"expired:{purchase.id}",
-                customer_id=purchase.customer_id,
-                plan_id=plan_id,
-                plan_version=version,
-                scenario=scenario,
-            )
+    return [
+        ProductsUpdated(
+            cause=purchase.id if scenario != "expired" else f"expired:{purchase.id}",
+            customer_id=purchase.customer_id,
+            plan_id=plan_id,
+            plan_version=version,
+            scenario=scenario,
         )
-    return True
+        for plan_id, version, scenario in told
+    ]
 
 
 # In the metadata of the default plan's purchase made when a plan is cancelled at its

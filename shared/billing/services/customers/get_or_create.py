@@ -16,7 +16,7 @@ from billing.domain.errors import (
 from billing.domain.holdings import combined, default_plans, holdings_of
 from billing.domain.plans import Plan
 from billing.services.app_webhooks import events as app_events
-from billing.services.app_webhooks.events import ProductsUpdated
+from billing.services.app_webhooks.events import AppEvent, ProductsUpdated
 from billing.services.customers.stripe_sync import (
     push_contact_details,
     require_stripe_customer,
@@ -104,27 +104,30 @@ def _created(command: GetOrCreateCustomer, stripe: StripeFactory) -> Customer:
         created_at=now,
         holdings=holdings,
     )
-    # Held from now on: the versions' terms are frozen in the same transaction.
-    customers.create(customer, also=[catalog.mark_in_use(p) for p in starting if not p.in_use])
-    _tell_the_application(customer, starting)
+    # Held from now on: the versions' terms are frozen in the same transaction, and the
+    # application's events kept in the outbox with it (never lost once the customer exists).
+    going = app_events.outgoing(_told_to_the_application(customer, starting))
+    in_use = [catalog.mark_in_use(p) for p in starting if not p.in_use]
+    customers.create(customer, also=in_use + going.writes())
+    app_events.send(going)
     return customer
 
 
-def _tell_the_application(customer: Customer, starting: list[Plan]) -> None:
+def _told_to_the_application(customer: Customer, starting: list[Plan]) -> list[AppEvent]:
     """Each default plan the new customer starts with, as Autumn tells it (a customer
     without an id cannot be read back, so it is not told)."""
     if customer.id is None:
-        return
-    for plan in starting:
-        app_events.publish(
-            ProductsUpdated(
-                cause=customer.internal_id,
-                customer_id=customer.id,
-                plan_id=plan.id,
-                plan_version=plan.version,
-                scenario="new",
-            )
+        return []
+    return [
+        ProductsUpdated(
+            cause=customer.internal_id,
+            customer_id=customer.id,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            scenario="new",
         )
+        for plan in starting
+    ]
 
 
 def _starting_plans(current: Catalog, chosen: str | None) -> list[Plan]:

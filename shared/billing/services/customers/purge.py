@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from billing import clock, purge_queue
 from billing.domain.customers import Customer
+from billing.observability import current_correlation_id
 from billing.purge_queue import PurgeRequest
 from billing.store import leftovers
 
@@ -14,7 +15,9 @@ from billing.store import leftovers
 def request_purge(gone: Customer) -> None:
     # Asked for every customer, linked to Stripe now or not: its invoices were kept under
     # whatever Stripe customer it was linked to then, and the link can have changed since.
-    request = PurgeRequest(owner=gone.internal_id, since=gone.events_since)
+    request = PurgeRequest(
+        owner=gone.internal_id, since=gone.events_since, correlation_id=current_correlation_id()
+    )
     if purge_queue.configured():
         purge_queue.send(request)
     else:
