@@ -123,8 +123,8 @@ class QueuePoller:
                 if batch:
                     self._idle.clear()
                     self._handle(batch)
-            if not batch:
-                self._idle.set()
+            # Between batches: `drain` asks SQS whether anything is left.
+            self._idle.set()
             if held:
                 self._stop.wait(0.02)
 
