@@ -35,6 +35,9 @@ class InvoiceSummary:
 
 PaymentStatus = Literal["paid", "requires_action", "failed"]
 
+# The metadata naming the ended period a final invoice bills (see `Invoices.bill_final`).
+_FINAL_KEY = "billing_final_period"
+
 
 @dataclass(frozen=True)
 class Payment:
@@ -195,6 +198,59 @@ class Invoices:
         fields = self._call.retrieve("invoice", invoice_id)
         return None if fields is None else _state(fields)
 
+    def bill_final(
+        self,
+        stripe_customer: str,
+        key: str,
+        charges: tuple[OverageCharge, ...],
+        subscription_id: str,
+    ) -> Payment:
+        """An invoice of its own for `charges` (an ended subscription's last overage),
+        finalized and charged to that subscription's card, else the customer's default. Made
+        once per `key`: a retry finds it (by its metadata, after Stripe forgot the
+        idempotency keys) and only takes the steps left (items, finalizing, paying)."""
+        v1 = self._call.v1
+        invoice_id = self._final_invoice(stripe_customer, key)
+        if invoice_id is None:
+            params: Any = {
+                "customer": stripe_customer,
+                "collection_method": "charge_automatically",
+                "auto_advance": False,
+                # Only these charges: other pending items wait for the invoice they belong to.
+                "pending_invoice_items_behavior": "exclude",
+                "description": "Usage past the allowance in the last period",
+                "metadata": {_FINAL_KEY: key[:500]},
+            }
+            ended = self._call.retrieve("subscription", subscription_id) or {}
+            card = id_of(ended.get("default_payment_method"))
+            if card is not None:
+                # The card that paid the subscription pays its last period too.
+                params["default_payment_method"] = card
+            options = once("invoice.create", key)
+            invoice_id = str(self._call(lambda: v1.invoices.create(params, options)).id)
+        self.add_items(invoice_id, stripe_customer, charges)
+        if self.summary(invoice_id).status == "draft":
+            # Stripe collects an open invoice on its own schedule after a failed charge.
+            finalize = once("invoice.finalize", invoice_id)
+            self._call(
+                lambda: v1.invoices.finalize_invoice(invoice_id, {"auto_advance": True}, finalize)
+            )
+        summary = self.summary(invoice_id)
+        if summary.status != "open":
+            status: PaymentStatus = "paid" if summary.status == "paid" else "failed"
+            return Payment(status, summary)
+        return self.pay(invoice_id, None)
+
+    def _final_invoice(self, stripe_customer: str, key: str) -> str | None:
+        """The customer's invoice made for `key`, if any (among its latest 100)."""
+        listed: Any = self._call(
+            lambda: self._call.v1.invoices.list({"customer": stripe_customer, "limit": 100})
+        )
+        for invoice in listed.to_dict()["data"]:
+            if (invoice.get("metadata") or {}).get(_FINAL_KEY) == key[:500]:
+                return str(invoice["id"])
+        return None
+
     def add_items(
         self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
     ) -> None:
@@ -208,7 +264,9 @@ class Invoices:
             else {"customer": stripe_customer, "pending": True, "limit": 100}
         )
         listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
-        present = {(item.metadata or {}).get("billing_charge") for item in listed.data}
+        present = {
+            (item.get("metadata") or {}).get("billing_charge") for item in listed.to_dict()["data"]
+        }
         for charge in charges:
             if charge.idempotency_key[:500] in present:
                 continue
