@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 # Statuses after which a Stripe subscription never bills again.
 ENDED = frozenset({"canceled", "incomplete_expired"})
+# An end this close to the period's end is that end (Stripe's clock may run a little ahead of
+# the period boundary it ends at); Autumn allows 20 seconds for the same reading.
+_PERIOD_END_SLACK_S = 60
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class StripeSubscription:
         if not self.ended or self.ended_at is None or self.current_period_end is None:
             return False
         in_trial = self.trial_end is not None and self.trial_end >= self.ended_at
-        return not in_trial and self.ended_at >= self.current_period_end
+        return not in_trial and self.ended_at >= self.current_period_end - _PERIOD_END_SLACK_S
 
     @property
     def canceling(self) -> bool:
