@@ -279,3 +279,31 @@ def test_the_overage_of_a_plan_leaving_at_the_period_end_is_billed_once(
         0,
         100 if held_after == "free" else 50,
     )
+
+
+def test_a_downgrades_overage_missing_from_a_renewal_finalized_without_us_goes_on_the_next_one(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """Our webhook route is down through the period end for longer than Stripe waits
+    before finalizing a renewal (72 hours): the downgrade's renewal is paid without the old
+    plan's overage. Heard late, the overage goes on the next invoice, once."""
+    held = subscribe(api, clean_stack, pro_with_overage(0.1, 1), BASIC)
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 500}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+    assert api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "basic"}).is_success
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    seen = {e["id"] for e in emulator.events()}
+    with clean_stack.stripe_webhooks_paused():
+        advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 4 * 86400)
+    # Heard at last, in the order Stripe made them, then each once more.
+    for _ in range(2):
+        for event in emulator.events():
+            if event["id"] not in seen:
+                emulator.redeliver(event["id"])
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("10.00")]
+
+    advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 35 * 86400)
+
+    # The next renewal: Basic's $10 and the $40 of Pro's last period.
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("10.00"), Decimal("50.00")]

@@ -252,10 +252,15 @@ class Invoices:
         return None
 
     def add_items(
-        self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
+        self,
+        invoice_id: str | None,
+        stripe_customer: str,
+        charges: tuple[OverageCharge, ...],
+        billed_on: str | None = None,
     ) -> None:
         """Adds the charges to a draft invoice (None: to the customer's next invoice), each
-        once (by its idempotency key)."""
+        once (by its idempotency key); those already on the invoice `billed_on` (finalized)
+        are not added again."""
         # Stripe forgets an idempotency key after 24 hours, and a failed invoice.created is
         # retried for up to 3 days: the charges already on the invoice are skipped by name.
         where: Any = (
@@ -263,16 +268,22 @@ class Invoices:
             if invoice_id
             else {"customer": stripe_customer, "pending": True, "limit": 100}
         )
-        listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
-        present = {
-            (item.get("metadata") or {}).get("billing_charge") for item in listed.to_dict()["data"]
-        }
+        present = self._charges_listed(where)
+        if billed_on is not None:
+            present |= self._charges_listed({"invoice": billed_on, "limit": 100})
         for charge in charges:
             if charge.idempotency_key[:500] in present:
                 continue
             params = _item(invoice_id, stripe_customer, charge)
             options = once("invoiceitem.create", charge.idempotency_key)
             self._call(partial(self._call.v1.invoice_items.create, params, options))
+
+    def _charges_listed(self, where: Any) -> set[str | None]:
+        """The charge keys of the invoice items Stripe lists for `where`."""
+        listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
+        return {
+            (item.get("metadata") or {}).get("billing_charge") for item in listed.to_dict()["data"]
+        }
 
 
 def _item(invoice_id: str | None, stripe_customer: str, charge: OverageCharge) -> Any:

@@ -98,17 +98,17 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
     nothing) until paid, unless its `config.ignore_past_due` says reset anyway."""
     assert invoice.subscription_id is not None
     charges = period_closes.load(invoice.subscription_id, invoice.period_end_s)
-    closed_now = charges is None
     if charges is None:
         charges = on_conflict(lambda: _close(customer.id or "", invoice))
     if not charges or not customer.stripe_id:
         return
     if invoice.status == "draft":
         stripe().invoices.add_items(invoice.id, customer.stripe_id, charges)
-    elif closed_now:
-        # The renewal was finalized before its period closed here (its invoice.created
-        # never came): the overage goes on the customer's next invoice instead.
-        stripe().invoices.add_items(None, customer.stripe_id, charges)
+    else:
+        # The renewal was finalized without the charges (its invoice.created came too late
+        # or never came; or the period was closed before, by a downgrade switching in):
+        # those not on it go on the customer's next invoice instead.
+        stripe().invoices.add_items(None, customer.stripe_id, charges, billed_on=invoice.id)
 
 
 def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]:
