@@ -204,14 +204,18 @@ class Invoices:
         key: str,
         charges: tuple[OverageCharge, ...],
         subscription_id: str,
-    ) -> Payment:
+    ) -> Payment | None:
         """An invoice of its own for `charges` (an ended subscription's last overage),
         finalized and charged to that subscription's card, else the customer's default. Made
         once per `key`: a retry finds it (by its metadata, after Stripe forgot the
-        idempotency keys) and only takes the steps left (items, finalizing, paying)."""
+        idempotency keys) and only takes the steps left (items, finalizing, paying). None
+        when every charge is on an invoice item already (none is made)."""
         v1 = self._call.v1
         invoice_id = self._final_invoice(stripe_customer, key)
         if invoice_id is None:
+            billed = self._billed_keys(stripe_customer)
+            if all(charge.idempotency_key[:500] in billed for charge in charges):
+                return None  # billed already, on an invoice of Stripe's own making
             params: Any = {
                 "customer": stripe_customer,
                 "collection_method": "charge_automatically",
@@ -252,25 +256,15 @@ class Invoices:
         return None
 
     def add_items(
-        self,
-        invoice_id: str | None,
-        stripe_customer: str,
-        charges: tuple[OverageCharge, ...],
-        billed_on: str | None = None,
+        self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
     ) -> None:
         """Adds the charges to a draft invoice (None: to the customer's next invoice), each
-        once (by its idempotency key); those already on the invoice `billed_on` (finalized)
-        are not added again."""
+        once for the customer: a charge already on any of its invoice items (this draft,
+        pending, or an invoice finalized with it) is not added again."""
         # Stripe forgets an idempotency key after 24 hours, and a failed invoice.created is
-        # retried for up to 3 days: the charges already on the invoice are skipped by name.
-        where: Any = (
-            {"invoice": invoice_id, "limit": 100}
-            if invoice_id
-            else {"customer": stripe_customer, "pending": True, "limit": 100}
-        )
-        present = self._charges_listed(where)
-        if billed_on is not None:
-            present |= self._charges_listed({"invoice": billed_on, "limit": 100})
+        # retried for up to 3 days: the charges already billed are skipped by name. Keys name
+        # the customer, feature and period, so one listing finds them wherever they went.
+        present = self._billed_keys(stripe_customer)
         for charge in charges:
             if charge.idempotency_key[:500] in present:
                 continue
@@ -278,8 +272,9 @@ class Invoices:
             options = once("invoiceitem.create", charge.idempotency_key)
             self._call(partial(self._call.v1.invoice_items.create, params, options))
 
-    def _charges_listed(self, where: Any) -> set[str | None]:
-        """The charge keys of the invoice items Stripe lists for `where`."""
+    def _billed_keys(self, stripe_customer: str) -> set[str | None]:
+        """The charge keys on the customer's latest invoice items (pending or invoiced)."""
+        where: Any = {"customer": stripe_customer, "limit": 100}
         listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
         return {
             (item.get("metadata") or {}).get("billing_charge") for item in listed.to_dict()["data"]

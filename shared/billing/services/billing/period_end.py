@@ -135,7 +135,7 @@ def bill_final_period(state: StripeSubscription, stripe: StripeFactory) -> None:
         return  # no longer linked to a customer of ours: nothing of ours to bill
     key = f"final:{state.id}:{state.current_period_end}"
     payment = stripe().invoices.bill_final(state.customer, key, charges, state.id)
-    if payment.status != "paid":
+    if payment is not None and payment.status != "paid":
         # Left open: Stripe retries it on its schedule, the hosted page can pay it.
         logger.warning(
             "final overage invoice not paid",

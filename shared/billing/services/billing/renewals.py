@@ -108,7 +108,7 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
         # The renewal was finalized without the charges (its invoice.created came too late
         # or never came; or the period was closed before, by a downgrade switching in):
         # those not on it go on the customer's next invoice instead.
-        stripe().invoices.add_items(None, customer.stripe_id, charges, billed_on=invoice.id)
+        stripe().invoices.add_items(None, customer.stripe_id, charges)
 
 
 def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]:
