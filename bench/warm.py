@@ -44,7 +44,7 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from billing.domain.features import Feature
     from billing.domain.holdings import Grant, Holdings
     from billing.domain.terms import Reset
-    from billing.store import holdings, profiles, records
+    from billing.store import holding_items, profiles, records
 
     grant = Grant(
         id="cus_ent_1",
@@ -60,7 +60,7 @@ def _items() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     )
     partition = [
         profiles.profile_item(customer),
-        *holdings.items_of("CUS#u", customer.internal_id, customer.holdings),
+        *holding_items.items_of("CUS#u", customer.internal_id, customer.holdings),
     ]
     feature = Feature(id="messages", name="Messages", type="metered", consumable=True)
     catalog = [

@@ -233,14 +233,14 @@ def test_paid_plans_of_as_many_items_as_allowed_are_granted_and_upgraded_with_no
 def test_a_large_grant_cut_short_before_it_shows_leaves_the_customer_as_it_was_and_is_redone(
     api: httpx.Client, clean_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from billing.store import holdings, writes
+    from billing.store import holding_items, writes
 
     big_paid_plan(api, "big", amount=20, included=10, features=True)
     stripe_customer = with_card_on_file(api, clean_stack, "pm_card_visa")
     run = writes.run
 
     def crash_at_the_reveal(batch: list[writes.Write]) -> Any:
-        if any(w.params.get("Item", {}).get(holdings.ADDED_BY) for w in batch) or any(
+        if any(w.params.get("Item", {}).get(holding_items.ADDED_BY) for w in batch) or any(
             str(w.params.get("Item", {}).get("SK", {}).get("S", "")).startswith("REVEALED")
             for w in batch
         ):

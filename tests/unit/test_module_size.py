@@ -1,6 +1,5 @@
 """Sizes in `shared/billing/`: no module over 400 lines and no function over 60, so each
-can be read at once. The few modules still over are listed with who is splitting them; the
-list may only shrink."""
+can be read at once."""
 
 from __future__ import annotations
 
@@ -13,13 +12,6 @@ _PACKAGE = ROOT / "shared" / "billing"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
-# Modules over MAX_MODULE_LINES today (paths under shared/billing), each with why it is still
-# here.
-KNOWN_LONG_MODULES: dict[str, str] = {
-    "store/holdings.py": "store: not split yet",
-    "store/purchases.py": "store: not split yet",
-}
-
 
 def _modules() -> dict[str, Path]:
     return {path.relative_to(_PACKAGE).as_posix(): path for path in _PACKAGE.rglob("*.py")}
@@ -29,11 +21,8 @@ def long_modules(limit: int = MAX_MODULE_LINES) -> set[str]:
     return {name for name, path in _modules().items() if line_count(path) > limit}
 
 
-def test_no_module_is_over_400_lines_but_the_known_few_being_split() -> None:
-    long = long_modules()
-
-    assert long - set(KNOWN_LONG_MODULES) == set(), "a module grew over 400 lines"
-    assert set(KNOWN_LONG_MODULES) - long == set(), "split: drop it from KNOWN_LONG_MODULES"
+def test_no_module_is_over_400_lines() -> None:
+    assert long_modules() == set(), "split these by concern"
 
 
 def test_no_function_is_over_60_lines() -> None:

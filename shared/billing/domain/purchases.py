@@ -32,7 +32,7 @@ Lifecycle, one item per attempt (the status names are the stored values):
 
 What it bought is a subscription held (`Subscription.purchase_id` names the purchase): a
 granted purchase moves on with it, in the same transaction as the holdings change, and only
-the store's holdings writers move it (`store.purchases.followed`), by `held_status`: so
+the store's holdings writers move it (`store.purchase_grants.followed`), by `held_status`: so
 its status is never out of step with what the customer holds.
 
 The terms are frozen when the customer is asked to pay: the attempt keeps the price ids and

@@ -1,5 +1,6 @@
-"""Customers as a whole: a profile (`store.profiles`) and what it holds (`store.holdings`),
-loaded together and created, moved and deleted whatever the number of items they hold.
+"""Customers as a whole: a profile (`store.profiles`) and what it holds (`store.holdings`
+writes it, `store.holding_items` reads it), loaded together and created, moved and deleted
+whatever the number of items they hold.
 
 No step is ever half-visible: holdings are written ahead of the profile that reveals them and
 removed after the profile that revealed them is gone, and readers keep only the holdings of
@@ -13,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from billing import clock
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import BillingError, StoreUnavailable
-from billing.store import customer_guards, customer_index, holdings, moves, profiles, writes
+from billing.store import (
+    customer_guards,
+    customer_index,
+    holding_items,
+    holdings,
+    moves,
+    profiles,
+    writes,
+)
 from billing.store.profiles import pk_of
 from billing.store.writes import Write
 
@@ -139,12 +148,13 @@ def _with_holdings(found: list[Customer]) -> list[Customer]:
 
 
 def _load_partition(pk: str) -> Customer | None:
-    items = holdings.partition_items(pk)
+    items = holding_items.partition_items(pk)
     profile = next((i for i in items if profiles.is_profile(i)), None)
     if profile is None:
         return None
     customer = profiles.customer_from(profile)
     owner = customer.internal_id
     return customer._replace(
-        holdings=holdings.owned(items, owner), events_since=holdings.events_since(items, owner)
+        holdings=holding_items.owned(items, owner),
+        events_since=holding_items.events_since(items, owner),
     )

@@ -13,15 +13,10 @@ from billing.domain.customers import Customer
 from billing.domain.errors import BillingInProgress
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.store import writes
-from billing.store.holdings import (
-    OWNER,
-    change_in_stages,
-    delete_owned,
-    items_of,
-    put_new,
-    rewrite_owned,
-)
+from billing.store.holding_items import OWNER, items_of
+from billing.store.holdings import delete_owned, put_new, rewrite_owned
 from billing.store.profiles import pk_of, required
+from billing.store.staged_changes import change_in_stages
 from billing.store.table import table_name
 from billing.store.writes import Write
 

@@ -18,7 +18,7 @@ from billing import clock, numbers
 from billing.domain.customers import Customer
 from billing.domain.usage import Deduction, GrantChange
 from billing.store import idempotency, keys
-from billing.store.holdings import OWNER
+from billing.store.holding_items import OWNER
 from billing.store.idempotency import StoredRequest
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, cancellation_codes, table_name

@@ -25,6 +25,17 @@ class CheckoutSession:
 
 
 @dataclass(frozen=True)
+class SessionState:
+    """A Checkout Session as Stripe has it now: open (payable at `url`), complete or
+    expired, and the purchase of ours it is for."""
+
+    id: str
+    status: str | None
+    url: str | None
+    purchase_id: str | None
+
+
+@dataclass(frozen=True)
 class CardSetup:
     """A Checkout Session in setup mode: the customer saves a card, nothing is charged.
     Keyed by `setup_id`: the same id always leads to the same session."""
@@ -118,6 +129,18 @@ class Checkout:
         options = once("refund.checkout", session_id)
         self._call(lambda: self._call.v1.refunds.create(params, options))
         return True
+
+    def state(self, session_id: str) -> SessionState | None:
+        """The session as Stripe has it now; None when Stripe has no such session."""
+        fields = self._call.retrieve("checkout.session", session_id)
+        if fields is None:
+            return None
+        return SessionState(
+            id=str(fields["id"]),
+            status=fields.get("status"),
+            url=fields.get("url") or None,
+            purchase_id=(fields.get("metadata") or {}).get(PURCHASE_KEY),
+        )
 
     def paid_for(self, session_id: str) -> PaidFor | None:
         fields = self._call.retrieve("checkout.session", session_id)

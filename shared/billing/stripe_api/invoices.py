@@ -3,6 +3,7 @@ ours), paid, sent, voided, refunded, and the overage charges added to a renewal'
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from billing.config import settings
 from billing.domain.errors import StripeUnavailable
 from billing.domain.periods import OverageCharge
+from billing.domain.plans import Plan
+from billing.domain.stripe_sync import plan_price_ids
 from billing.stripe_api import catalog
 from billing.stripe_api.call import Refusal, once
 from billing.stripe_api.objects import PURCHASE_KEY, id_of
@@ -83,6 +86,15 @@ class InvoiceState:
     lines_period_end_s: int | None = None
     # Stripe's invoice number, once finalized.
     number: str | None = None
+
+    def charges_a_price_of(self, plan: Plan) -> bool:
+        """Whether a line of the invoice charges one of the plan version's Stripe prices."""
+        return bool(plan_price_ids(plan) & self.price_ids)
+
+    def plans_charged(self, plans: Iterable[Plan]) -> tuple[str, ...]:
+        """The ids of the plans (of any of their versions) whose prices the invoice's lines
+        charge, sorted."""
+        return tuple(sorted({plan.id for plan in plans if self.charges_a_price_of(plan)}))
 
 
 class Invoices:

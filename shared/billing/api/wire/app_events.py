@@ -4,10 +4,12 @@ data shaped as Autumn sends it (the customer as `customers.get` answers, the pla
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from billing import numbers
 from billing.api.wire.customers import customer_response
+from billing.api.wire.invoices import finalized_invoice_data
 from billing.api.wire.plans import plan_response
 from billing.config import settings
 from billing.domain.errors import CustomerNotFound, PlanNotFound
@@ -16,6 +18,7 @@ from billing.observability import logger
 from billing.services.app_webhooks.delivery import Queued
 from billing.services.catalog.plans import get_plan
 from billing.services.customers.get import get_customer
+from billing.store.invoices import InvoiceRecord
 
 
 def event_payload(message: Queued) -> str | None:
@@ -50,7 +53,7 @@ def _data(event_type: str, event: dict[str, Any]) -> dict[str, Any]:
             }
         )
     if event_type == "invoice.finalized":
-        return dict(event["invoice"])
+        return finalized_invoice_data(_invoice(event["invoice"]))
     raise ValueError(f"unknown application event type {event_type}")
 
 
@@ -118,3 +121,17 @@ def _snapshot(plan_id: str, action: str, sub: Subscription | None) -> dict[str, 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     """Optional fields Autumn leaves out when they have no value (entity_id)."""
     return {k: v for k, v in values.items() if v is not None or k != "entity_id"}
+
+
+def _invoice(fields: dict[str, Any]) -> InvoiceRecord:
+    """The invoice an `invoice.finalized` message carries (`app_webhooks.events`), its
+    amounts exact again. A message queued before the event carried the record (the invoice
+    already shaped) holds the same fields under the same names: the others are left out."""
+    known = {name: fields[name] for name in InvoiceRecord._fields if name in fields}
+    return InvoiceRecord(
+        **{
+            **known,
+            "total": Decimal(str(fields["total"])),
+            "plan_ids": tuple(fields["plan_ids"]),
+        }
+    )

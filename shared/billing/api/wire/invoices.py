@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -73,10 +73,37 @@ def invoice_response(record: InvoiceRecord) -> InvoiceResponse:
     )
 
 
-def listed_invoice_response(record: InvoiceRecord, customer_id: str) -> ListedInvoiceResponse:
+def listed_invoice_response(
+    record: InvoiceRecord, customer_id: str | None
+) -> ListedInvoiceResponse:
     return ListedInvoiceResponse(
         **dict(invoice_response(record)),
         id=record.stripe_id,
         customer_id=customer_id,
         amount_paid=record.total if record.status == "paid" else Decimal(0),
     )
+
+
+# What `invoice.finalized` sends, in the order it always has: invoices.list's answer but its
+# items (the event tells of the invoice, not of its lines).
+_FINALIZED_FIELDS = (
+    "id",
+    "stripe_id",
+    "customer_id",
+    "entity_id",
+    "plan_ids",
+    "status",
+    "total",
+    "amount_paid",
+    "refunded_amount",
+    "currency",
+    "created_at",
+    "hosted_invoice_url",
+    "processor_type",
+)
+
+
+def finalized_invoice_data(record: InvoiceRecord) -> dict[str, Any]:
+    """The data of an `invoice.finalized` event: the invoice as invoices.list answers it."""
+    listed = listed_invoice_response(record, record.customer_id).model_dump()
+    return {name: listed[name] for name in _FINALIZED_FIELDS}

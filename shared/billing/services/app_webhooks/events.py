@@ -78,8 +78,8 @@ class BillingUpdated(NamedTuple):
 
 
 class InvoiceFinalized(NamedTuple):
-    """`invoice.finalized`: `invoice` is the invoice as `invoices.list` shows it (JSON values;
-    Decimal amounts are sent as numbers)."""
+    """`invoice.finalized`: `invoice` is the invoice as it was kept (`store.invoices`' record,
+    its fields by name), delivered as `invoices.list` shows it (`api.wire.app_events`)."""
 
     cause: str
     customer_id: str

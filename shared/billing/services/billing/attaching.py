@@ -55,7 +55,7 @@ from billing.services.billing.situation import (
 )
 from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
-from billing.store import billing_lock, catalog, purchases
+from billing.store import billing_lock, catalog, purchases, scheduled_switches
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.invoices import InvoiceSummary, Payment
 from billing.stripe_api.payments import Sale
@@ -213,7 +213,7 @@ def schedule_default_plan(
     if purchase.status != "pending":
         return
     shown = scheduled(default, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
-    purchases.save_scheduled(
+    scheduled_switches.save_scheduled(
         seen.customer, shown, purchase.id, ending.id, at_s * 1000, clock.now_ms()
     )
 
@@ -254,10 +254,10 @@ def _checkout(
     """The attempt's one Checkout page: the one made already while it is open (a retry, a
     second tab), else a new one."""
     if purchase.checkout_session_id is not None:
-        fields = stripe().retrieve_object("checkout.session", purchase.checkout_session_id)
-        if fields is not None and fields.get("status") == "open" and fields.get("url"):
-            return AttachResult(customer_id=command.customer_id, payment_url=str(fields["url"]))
-        if fields is not None and fields.get("status") == "complete":
+        made = stripe().checkout.state(purchase.checkout_session_id)
+        if made is not None and made.status == "open" and made.url is not None:
+            return AttachResult(customer_id=command.customer_id, payment_url=made.url)
+        if made is not None and made.status == "complete":
             grant_paid_checkout(purchase.id, purchase.checkout_session_id, stripe)
             return AttachResult(customer_id=command.customer_id)
         # Expired before its webhook told us: the attempt is over, the next one starts.
@@ -299,7 +299,7 @@ def _schedule(
     after it (paid) grants the purchase."""
     at_ms = switch.at_s * 1000
     shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_ms)
-    purchases.save_scheduled(
+    scheduled_switches.save_scheduled(
         customer, shown, purchase.id, switch.subscription_id, at_ms, clock.now_ms()
     )
     # As Autumn tells it: the plan the customer moves down to, when the move is scheduled.

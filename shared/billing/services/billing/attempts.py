@@ -142,11 +142,9 @@ def close_in_stripe(previous: PendingPurchase, stripe: StripeFactory) -> None:
 
 
 def _end_invoiced_subscription(invoice_id: str, stripe: StripeFactory) -> None:
-    fields = stripe().retrieve_object("invoice", invoice_id) or {}
-    details = (fields.get("parent") or {}).get("subscription_details") or {}
-    subscription_id = details.get("subscription")
-    if isinstance(subscription_id, str):
-        stripe().subscriptions.cancel_now(subscription_id)
+    invoice = stripe().invoices.state(invoice_id)
+    if invoice is not None and invoice.subscription_id is not None:
+        stripe().subscriptions.cancel_now(invoice.subscription_id)
 
 
 def grant_paid_checkout(purchase_id: str, session_id: str, stripe: StripeFactory) -> None:

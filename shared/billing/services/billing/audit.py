@@ -17,7 +17,7 @@ from billing.domain.audit_rules import drifts_of
 from billing.domain.customers import Customer, PageQuery
 from billing.domain.errors import CustomerNotFound
 from billing.domain.stripe_subscriptions import StripeSubscription
-from billing.store import audits, catalog, customers, purchases
+from billing.store import audits, catalog, customers, purchases, scheduled_switches
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 
@@ -84,7 +84,7 @@ def customer_drifts(
 
 def _switch(stripe_subscription_id: str) -> Switch | None:
     """The switch kept for the subscription's period end, with its purchase as it is now."""
-    found = purchases.scheduled_switch(stripe_subscription_id)
+    found = scheduled_switches.scheduled_switch(stripe_subscription_id)
     if found is None:
         return None
     purchase = purchases.load(found[0])

@@ -16,7 +16,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import CustomerNotFound, PlanNotFound
 from billing.domain.holdings import Holdings
 from billing.services.retry import on_conflict
-from billing.store import catalog, customers, holdings
+from billing.store import catalog, customers, staged_changes
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _enable(command: EnablePlan) -> None:
     removed = left_behind(held, decision.replaces) if decision.replaces else Holdings()
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     change_id = clock.new_internal_id("enable")
-    holdings.exchange(customer, change_id, added, removed, also, now)
+    staged_changes.exchange(customer, change_id, added, removed, also, now)
 
 
 def _customer(command: EnablePlan) -> Customer:

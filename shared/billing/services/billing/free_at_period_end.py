@@ -20,7 +20,7 @@ from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.scheduled_downgrades import drop_paid_switch
 from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
-from billing.store import catalog, purchases, stripe_timeline
+from billing.store import catalog, scheduled_switches, stripe_timeline
 from billing.stripe_api import StripeFactory
 
 
@@ -53,7 +53,9 @@ def schedule_free_plan(
     if at_s is None:
         raise LookupError(f"Stripe subscription {live.id} has no period end")
     shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
-    purchases.save_scheduled(customer, shown, purchase.id, live.id, at_s * 1000, clock.now_ms())
+    scheduled_switches.save_scheduled(
+        customer, shown, purchase.id, live.id, at_s * 1000, clock.now_ms()
+    )
     sync_subscription(live.id, stripe)
     # As a downgrade between paid plans is told when it is scheduled.
     app_events.publish(

@@ -30,7 +30,7 @@ from billing.services.billing.free_at_period_end import schedule_free_plan
 from billing.services.billing.purchases import reopen
 from billing.services.billing.scheduled_downgrades import drop_paid_switch
 from billing.services.billing.subscription_sync import sync_subscription
-from billing.store import catalog, customers, purchases, stripe_timeline
+from billing.store import catalog, customers, scheduled_switches, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import LineItem
@@ -132,7 +132,7 @@ def put_back(
         scheduled_switch = stripe().schedules.schedule_change(change)
         at_ms = scheduled_switch.at_s * 1000
         shown = scheduled(plan, f"sub_{again.id.removeprefix('pur_')}", at_ms)
-        purchases.save_scheduled(
+        scheduled_switches.save_scheduled(
             customer, shown, again.id, scheduled_switch.subscription_id, at_ms, clock.now_ms()
         )
     elif taken.canceling:

@@ -32,7 +32,7 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.stripe_subscriptions import StripeSubscription
-from billing.services.billing.previews import preview_of_attach, told_line
+from billing.services.billing.previews import preview_of_attach
 from billing.services.billing.subscription_sync import billing_subscription
 from billing.services.billing.updating import (
     UpdatePlan,
@@ -46,7 +46,7 @@ from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.store import catalog
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.previews import ChangePreview
+from billing.stripe_api.previews import ToldAs
 
 Intent = Literal[
     "update_plan",
@@ -129,8 +129,8 @@ def _cancel_preview(
         ends_at = now
         if live is not None:
             credit = command.proration_behavior != "none"
-            final = stripe().previews.cancel(live.id, credit)
-            lines = _told(final, plan, current)
+            final = stripe().previews.cancel(live.id, credit, ToldAs((plan,), current.features))
+            lines = final.lines
             # Stripe's time: a customer on a test clock ends at the clock's time.
             ends_at = final.made_at_s * 1000 if final.made_at_s is not None else now
         outgoing = (PlanMove(plan, quantities, ends_at),)
@@ -183,7 +183,7 @@ def _quantities_preview(
     )
     if change is None:
         return unchanged
-    preview = stripe().previews.quantities(change)
+    preview = stripe().previews.quantities(change, ToldAs((plan,), current.features))
     kept = {g.feature_id: g.included + g.prepaid for g in customer.holdings.grants}
     wanted = {f: kept[f] for f in prepaid_packages(plan, {}) if f in kept}
     packages = prepaid_packages(plan, wanted | dict(command.feature_quantities))
@@ -192,12 +192,8 @@ def _quantities_preview(
         customer_id=command.customer_id,
         intent="update_quantity",
         currency=preview.currency,
-        lines=_told(preview, plan, current),
+        lines=preview.lines,
         incoming=(PlanMove(plan, bought_quantities(plan, packages), None),),
         outgoing=(PlanMove(plan, held_quantities(customer.holdings, plan.id), now),),
         next_cycle=next_cycle(plan, current.features, packages, preview.period_end_s * 1000),
     )
-
-
-def _told(preview: ChangePreview, plan: Plan, current: Catalog) -> tuple[PreviewLine, ...]:
-    return tuple(told_line(line, (plan,), current.features) for line in preview.lines)

@@ -12,7 +12,6 @@ shown are the ones Stripe would invoice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,7 +30,6 @@ from billing.domain.attach_preview import (
     total,
 )
 from billing.domain.errors import InvalidRequest
-from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
 from billing.services.billing.situation import (
@@ -43,7 +41,7 @@ from billing.services.billing.situation import (
 from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import sale_lines
-from billing.stripe_api.previews import ChangePreview, InvoiceLine
+from billing.stripe_api.previews import ChangePreview, ToldAs
 from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 
@@ -167,13 +165,14 @@ def _plan_change(
         # plan granted before the ids were recorded): never another one selling its price.
         subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
     )
-    preview: ChangePreview = stripe().previews.change(change)
+    preview: ChangePreview = stripe().previews.change(
+        change, ToldAs((plan, leaving), seen.features)
+    )
     switch_at = preview.period_end_s * 1000
-    lines = tuple(told_line(each, (plan, leaving), seen.features) for each in preview.lines)
     return AttachPreview(
         customer_id=command.customer_id,
         currency=preview.currency,
-        lines=lines,
+        lines=preview.lines,
         incoming=(
             PlanMove(
                 plan,
@@ -189,44 +188,3 @@ def _plan_change(
 
 def _outgoing(seen: AttachSituation, leaving: Plan, effective_at: int) -> PlanMove:
     return PlanMove(leaving, held_quantities(seen.customer.holdings, leaving.id), effective_at)
-
-
-def told_line(
-    line: InvoiceLine, plans: tuple[Plan, ...], features: Mapping[str, Feature]
-) -> PreviewLine:
-    """A Stripe invoice line, told as ours: which plan (and item) its price belongs to."""
-    for plan in plans:
-        mirror = plan.stripe
-        if mirror is None:
-            continue
-        if line.price_id is not None and line.price_id == mirror.base_price_id:
-            return _told(line, plan, None, Decimal(1), plan.name)
-        for feature_id, price_id in mirror.item_price_ids.items():
-            if price_id == line.price_id:
-                units = next(
-                    (
-                        i.price.billing_units
-                        for i in plan.terms.items
-                        if i.feature_id == feature_id and i.price
-                    ),
-                    Decimal(1),
-                )
-                feature = features.get(feature_id)
-                name = feature.name if feature is not None else feature_id
-                return _told(line, plan, feature_id, units, name)
-    # Not a price of either plan (another pending item on the invoice): shown as it is.
-    return _told(line, plans[0], None, Decimal(1), line.description)
-
-
-def _told(
-    line: InvoiceLine, plan: Plan, feature_id: str | None, units: Decimal, name: str
-) -> PreviewLine:
-    return PreviewLine(
-        display_name=name,
-        description=line.description,
-        amount=line.amount,
-        plan_id=plan.id,
-        feature_id=feature_id,
-        quantity=Decimal(line.quantity) * units,
-        period=(line.period[0] * 1000, line.period[1] * 1000),
-    )

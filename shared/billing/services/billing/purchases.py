@@ -17,7 +17,7 @@ from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import ProductsUpdated, Scenario
 from billing.services.retry import on_conflict
-from billing.store import catalog, customers, purchases
+from billing.store import catalog, customers, purchase_grants, purchases
 from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
 from billing.stripe_api import StripeFactory
@@ -151,7 +151,7 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     shown = tuple(s for s in held.subscriptions if s.status == "scheduled" and s.plan_id == plan.id)
     removed = combined([removed, Holdings(subscriptions=shown)])
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
-    purchases.grant(customer, purchase, added, removed, also, now)
+    purchase_grants.grant(customer, purchase, added, removed, also, now)
     told: list[tuple[str, int, Scenario]]
     if purchase.metadata.get(AFTER_CANCEL) and leaving is not None:
         # The default plan given when a cancelled plan ends: told as that plan's expiry and

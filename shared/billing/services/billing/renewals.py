@@ -16,7 +16,6 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Subscription
 from billing.domain.periods import OverageCharge, reset_for_new_period, resets_with_period
 from billing.domain.plans import Plan
-from billing.domain.stripe_sync import plan_price_ids
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import (
     InvoiceFinalized,
@@ -43,13 +42,8 @@ def record_invoice(customer: Customer, invoice: InvoiceState, *, announce: bool 
     tells the application it was finalized. `customer`: the customer of ours the invoice's
     Stripe customer is linked to (the caller resolved it: see stripe_events.command)."""
     current = catalog.load()
-    plan_ids = sorted(
-        {
-            plan.id
-            for versions in current.plan_versions.values()
-            for plan in versions
-            if plan.stripe is not None and plan.stripe.price_ids & invoice.price_ids
-        }
+    plan_ids = invoice.plans_charged(
+        plan for versions in current.plan_versions.values() for plan in versions
     )
     record = InvoiceRecord(
         stripe_id=invoice.id,
@@ -59,7 +53,7 @@ def record_invoice(customer: Customer, invoice: InvoiceState, *, announce: bool 
         currency=invoice.currency,
         hosted_invoice_url=invoice.hosted_invoice_url,
         created_at=invoice.created_s * 1000,
-        plan_ids=tuple(plan_ids),
+        plan_ids=plan_ids,
         number=invoice.number,
     )
     kept = invoices.put(customer.internal_id, record)
@@ -68,25 +62,13 @@ def record_invoice(customer: Customer, invoice: InvoiceState, *, announce: bool 
 
 
 def _announce_finalized(customer: Customer, record: InvoiceRecord) -> None:
-    """Tells the application (`invoice.finalized`), the invoice as invoices.list shows it."""
-    shown = {
-        "id": record.stripe_id,
-        "stripe_id": record.stripe_id,
-        "customer_id": customer.id,
-        "entity_id": None,
-        "plan_ids": list(record.plan_ids),
-        "status": record.status,
-        "total": record.total,
-        "amount_paid": record.total if record.status == "paid" else 0,
-        "refunded_amount": 0,
-        "currency": record.currency,
-        "created_at": record.created_at,
-        "hosted_invoice_url": record.hosted_invoice_url,
-        "processor_type": "stripe",
-    }
+    """Tells the application (`invoice.finalized`); the delivery sends the invoice as
+    invoices.list shows it."""
     app_events.publish(
         InvoiceFinalized(
-            cause=f"{record.stripe_id}:finalized", customer_id=customer.id or "", invoice=shown
+            cause=f"{record.stripe_id}:finalized",
+            customer_id=customer.id or "",
+            invoice=record._asdict(),
         )
     )
 
@@ -217,7 +199,7 @@ def _billed_by(sub: Subscription, plan: Plan, invoice: InvoiceState) -> bool:
     (it carries our purchase id): never by one made in Stripe's dashboard."""
     if sub.stripe_subscription_id is not None:
         return sub.stripe_subscription_id == invoice.subscription_id
-    return invoice.purchase_id is not None and bool(plan_price_ids(plan) & invoice.price_ids)
+    return invoice.purchase_id is not None and invoice.charges_a_price_of(plan)
 
 
 def _in_next_period(sub: Subscription, invoice: InvoiceState) -> Subscription:

@@ -16,7 +16,7 @@ from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import billed_by
 from billing.services.billing.switches import shown_as_scheduled, switch_of
-from billing.store import purchases
+from billing.store import scheduled_switches
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 
@@ -54,7 +54,7 @@ def drop_paid_switch(
         for s in billed_by(customer.holdings, live.id)
         if s.canceled_at is not None and not live.canceling
     ]
-    dropped = purchases.drop_scheduled(
+    dropped = scheduled_switches.drop_scheduled(
         customer,
         shown,
         switch.purchase.id,

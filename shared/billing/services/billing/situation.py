@@ -27,7 +27,7 @@ from billing.domain.errors import (
 from billing.domain.features import Feature
 from billing.domain.plans import FreeTrial, Plan
 from billing.services.customers.get import get_customer
-from billing.store import catalog, purchases
+from billing.store import catalog, purchase_grants
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
 
@@ -121,7 +121,7 @@ def _trial_had(customer: Customer, plan: Plan, command: AttachPlan) -> bool:
     own offer, and is given as asked."""
     if command.free_trial is not None or plan.terms.free_trial is None:
         return False
-    return purchases.trial_used(customer.internal_id, plan.id)
+    return purchase_grants.trial_used(customer.internal_id, plan.id)
 
 
 def _plan(current: Catalog, command: AttachPlan) -> Plan:

@@ -45,7 +45,14 @@ from billing.services.billing.switches import (
     switch_of,
 )
 from billing.services.retry import on_conflict
-from billing.store import catalog, customers, purchases, stripe_subscriptions, stripe_timeline
+from billing.store import (
+    catalog,
+    customers,
+    purchase_grants,
+    purchases,
+    stripe_subscriptions,
+    stripe_timeline,
+)
 from billing.store.catalog import Catalog
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
@@ -162,7 +169,7 @@ def _follow(
         changed=[after],
         regranted=regranted,
         removed=Holdings(subscriptions=dropped),
-        also=[raised, *purchases.followed([after], scheduled_away=away)],
+        also=[raised, *purchase_grants.followed([after], scheduled_away=away)],
         now_ms=now,
     )
     # A downgrade scheduled is told as one when it is scheduled, and as a renewal by
@@ -236,7 +243,7 @@ def _follow_plan_changed_in_stripe(
     (sub,) = added.subscriptions
     sub = synced(sub, plan, state)
     added = added._replace(subscriptions=(sub,))
-    also = [*also, *purchases.followed(ended=[held])]
+    also = [*also, *purchase_grants.followed(ended=[held])]
     if not plan.in_use:
         also.append(catalog.mark_in_use(plan))
     logger.info("plan changed in Stripe", extra={"plan": plan.id, "left": held.plan_id})
@@ -337,7 +344,7 @@ def _expire(
         if not fallback.in_use:
             also = [*also, catalog.mark_in_use(fallback)]
     # The purchase that granted the plan ends with it.
-    also = [*also, *purchases.followed(ended=[held])]
+    also = [*also, *purchase_grants.followed(ended=[held])]
     logger.info("plan expired", extra={"plan": held.plan_id, "subscription": held.id})
     stripe_subscriptions.save(
         customer, removed=leaving, added=added, also=also, staged_as=f"expire:{held.id}", now_ms=now

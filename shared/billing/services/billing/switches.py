@@ -11,7 +11,7 @@ from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings, Subscription
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
-from billing.store import purchases
+from billing.store import purchases, scheduled_switches
 from billing.store.catalog import Catalog
 
 
@@ -25,7 +25,7 @@ class Switch(NamedTuple):
 
 def switch_of(subscription_id: str, current: Catalog, customer: Customer) -> Switch | None:
     """The customer's change scheduled for the subscription's period end, if any."""
-    found = purchases.scheduled_switch(subscription_id)
+    found = scheduled_switches.scheduled_switch(subscription_id)
     purchase = purchases.load(found[0]) if found is not None else None
     if found is None or purchase is None or purchase.internal_id != customer.internal_id:
         return None

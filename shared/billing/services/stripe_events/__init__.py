@@ -30,8 +30,9 @@ A handler:
   type, the payload's snapshot of the object and its `previous_attributes`), the customer
   of ours linked to the object's Stripe customer (None: none of ours, or no customer), and
   a `StripeFactory` (call it only when Stripe is really needed: it is what loads the SDK);
-- re-reads the object from Stripe (`stripe().retrieve_object(...)`, or a typed resource
-  method) before acting: an event is a snapshot that may be stale or out of order;
+- re-reads the object from Stripe through its resource's typed read (`stripe().checkout.state`,
+  `stripe().invoices.state`, ...: never a raw Stripe dict) before acting: an event is a
+  snapshot that may be stale or out of order;
 - returns None when done. Raising anything (a `BillingError` or not) releases the claim and
   answers a non-2xx status, so Stripe delivers the event again: use that when something the
   event depends on is not there yet, or Stripe or the store is unavailable;

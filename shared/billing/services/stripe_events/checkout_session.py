@@ -13,7 +13,6 @@ from billing.services.billing.setup_payment import card_saved
 from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.command import StripeEventCommand
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.objects import PURCHASE_KEY
 
 
 def completed(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
@@ -44,9 +43,8 @@ def completed(event: StripeEventCommand, customer: Customer | None, stripe: Stri
 def expired(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
     """checkout.session.expired: nobody paid on the Checkout page in time; the purchase that
     waited for it is dropped (unless it was granted meanwhile)."""
-    session = stripe().retrieve_object("checkout.session", event.object_id)
-    if session is None or session.get("status") != "expired":
+    session = stripe().checkout.state(event.object_id)
+    if session is None or session.status != "expired":
         return
-    purchase_id = (session.get("metadata") or {}).get(PURCHASE_KEY)
-    if purchase_id is not None:
-        drop_pending(purchase_id)
+    if session.purchase_id is not None:
+        drop_pending(session.purchase_id)
