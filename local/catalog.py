@@ -247,8 +247,30 @@ def _plan_of(request: CreatePlanRequest) -> Plan:
     return request.plan()
 
 
+# The fields an answer shares with the create request, read back as that request: the rest of
+# an answer (archived, version, created_at, processors, ...) is not the caller's to send, and
+# a request model refuses a field it does not take.
+_FEATURE_REQUEST_FIELDS = ("name", "type", "consumable", "event_names", "credit_schema", "display")
+_PLAN_REQUEST_FIELDS = (
+    "name",
+    "description",
+    "group",
+    "add_on",
+    "auto_enable",
+    "price",
+    "items",
+    "free_trial",
+)
+
+
+def _request_of(answer: dict[str, Any], fields: tuple[str, ...], id_field: str) -> dict[str, Any]:
+    return {id_field: answer["id"], **{name: answer[name] for name in fields if name in answer}}
+
+
 def _feature_of(body: dict[str, Any], others: dict[str, Feature]) -> Feature:
-    request = CreateFeatureRequest.model_validate(_as_request(body, "feature_id"))
+    request = CreateFeatureRequest.model_validate(
+        _request_of(body, _FEATURE_REQUEST_FIELDS, "feature_id")
+    )
     spec = request.spec().model_copy(update={"archived": bool(body.get("archived"))})
     return shaped(spec, others)
 
@@ -257,7 +279,9 @@ def _plan_differences(
     current: dict[str, Any], wanted: Plan, features: dict[str, Feature]
 ) -> tuple[str, ...]:
     try:
-        request = CreatePlanRequest.model_validate(_as_request(current, "plan_id"))
+        request = CreatePlanRequest.model_validate(
+            _request_of(current, _PLAN_REQUEST_FIELDS, "plan_id")
+        )
         now = validated(_plan_of(request), features)
     except (ValidationError, InvalidRequest):
         return ("terms",)  # what is deployed no longer reads as valid: replace it
@@ -298,10 +322,7 @@ def _differences(current: dict[str, Any], wanted: dict[str, Any]) -> tuple[str, 
 
 def _feature_body(feature: Feature) -> dict[str, Any]:
     values = records.as_dict(feature)
-    body = {
-        name: values[name]
-        for name in ("name", "type", "consumable", "event_names", "credit_schema", "display")
-    }
+    body = {name: values[name] for name in _FEATURE_REQUEST_FIELDS}
     if body["display"] is None:
         del body["display"]
     return {"feature_id": feature.id, **body}

@@ -38,6 +38,14 @@ from tests.compat.autumn_openapi.recorder import AnswerChecks
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
+# httpx's default 5 s per call (every `httpx.post(...)` and client a test makes without its
+# own timeout) is less than one Stripe-backed request can take on a loaded two-core machine:
+# the suite's calls wait as long as a test may. The default is one shared object, so setting
+# it here reaches every call that leaves the timeout out.
+_DEFAULT_HTTPX_TIMEOUT = httpx._config.DEFAULT_TIMEOUT_CONFIG
+_DEFAULT_HTTPX_TIMEOUT.connect = _DEFAULT_HTTPX_TIMEOUT.read = 120.0
+_DEFAULT_HTTPX_TIMEOUT.write = _DEFAULT_HTTPX_TIMEOUT.pool = 120.0
+
 SECRET_KEY = "am_sk_test_suite_key"
 # autumn-sdk's own HTTP client gives up after httpx's default 5 s, which one attach through
 # Stripe can take on a loaded two-core machine: the tests wait for the answer instead.

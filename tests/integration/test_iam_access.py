@@ -59,11 +59,11 @@ def test_a_signed_call_without_a_key_is_answered(
     api: httpx.Client, clean_stack: LocalStack, principals: dict[str, Principal]
 ):
     with_metered_balance(api, included=5)
-    body = {"customer_id": "u", "feature_id": "messages", "value": 2}
+    use = {"customer_id": "u", "feature_id": "messages"}
 
     with behind_iam(clean_stack) as url:
-        tracked = as_(principals["worker"], url, "/v1/balances.track", body)
-        checked = as_(principals["worker"], url, "/v1/balances.check", body)
+        tracked = as_(principals["worker"], url, "/v1/balances.track", {**use, "value": 2})
+        checked = as_(principals["worker"], url, "/v1/balances.check", use)
 
     assert tracked.status_code == 200, tracked.text
     assert checked.status_code == 200, checked.text

@@ -7,7 +7,10 @@ import pytest
 from pydantic import BaseModel
 
 from billing.api.body import MAX_BODY_BYTES, canonical, json_body, parse
+from billing.api.wire.check import CheckRequest
 from billing.api.wire.customers import GetOrCreateCustomerRequest, ListCustomersRequest
+from billing.api.wire.plans import UpdatePlanRequest
+from billing.api.wire.track import TrackRequest
 from billing.domain.errors import InvalidRequest, PayloadTooLarge
 from tests.unit.events import api_event
 
@@ -160,6 +163,68 @@ class TestParse:
             parse(GetOrCreateCustomerRequest, api_event("[]"))
 
         assert raised.value.details == [{"field": "body", "message": "expected a JSON object"}]
+
+
+class TestUnknownFields:
+    @pytest.mark.parametrize("model", [CheckRequest, TrackRequest])
+    def test_autumns_lock_is_refused_by_name_never_dropped(self, model: type[BaseModel]):
+        body = {"customer_id": "u1", "feature_id": "messages", "lock": {"lock_id": "l1"}}
+
+        with pytest.raises(InvalidRequest) as raised:
+            parse(model, api_event(json.dumps(body)))
+
+        assert raised.value.details == [
+            {
+                "field": "lock",
+                "message": "not supported here: this API does not take this field",
+                "type": "extra_forbidden",
+            }
+        ]
+        assert raised.value.message == "The request has fields this API does not support: lock."
+
+    def test_an_unknown_field_inside_a_list_is_named_by_its_dotted_path(self):
+        body = {"plan_id": "pro", "items": [{"feature_id": "m"}, {"feature_id": "n", "x": 1}]}
+
+        with pytest.raises(InvalidRequest) as raised:
+            parse(UpdatePlanRequest, api_event(json.dumps(body)))
+
+        assert [d["field"] for d in raised.value.details or []] == ["items.1.x"]
+
+    def test_unknown_and_invalid_fields_are_reported_together(self):
+        body = {"customer_id": "u1", "limit": 0, "x": 1, "y": 2, "z": 3, "w": 4}
+
+        with pytest.raises(InvalidRequest) as raised:
+            parse(ListCustomersRequest, api_event(json.dumps(body)))
+
+        assert {d["field"] for d in raised.value.details or []} == {
+            "customer_id",
+            "limit",
+            "x",
+            "y",
+            "z",
+            "w",
+        }
+        assert raised.value.message == "The request has invalid fields."
+
+    def test_a_message_names_at_most_three_unknown_fields(self):
+        body = {"customer_id": "u1", "a": 1, "b": 2, "c": 3, "d": 4}
+
+        with pytest.raises(InvalidRequest) as raised:
+            parse(GetOrCreateCustomerRequest, api_event(json.dumps(body)))
+
+        assert raised.value.message == (
+            "The request has fields this API does not support: a, b, c and 1 more."
+        )
+
+    def test_a_query_parameter_is_refused_by_name(self):
+        event = api_event('{"customer_id": "u1"}')
+        event.raw_event["rawQueryString"] = "customer_id=u2&dry_run"
+        event.raw_event["queryStringParameters"] = {"customer_id": "u2", "dry_run": ""}
+
+        with pytest.raises(InvalidRequest) as raised:
+            parse(GetOrCreateCustomerRequest, event)
+
+        assert [d["field"] for d in raised.value.details or []] == ["customer_id", "dry_run"]
 
 
 class TestCanonical:

@@ -4,7 +4,8 @@ below with its reason: a new difference, or a listed one that went away, fails.
 
 Compared, per shared route: the top-level fields of the request body and of the 200 answer,
 which of them are required, and their JSON types. In a request we must take every type Autumn
-sends; in an answer we must write only types Autumn allows (an integer is a number). Nested
+sends, and a field we take at one value only (the official SDKs' default) is listed; in an
+answer we must write only types Autumn allows (an integer is a number). Nested
 answer shapes are checked on every answer the suite receives (tests/compat/autumn_openapi/
 recorder.py); this test is the static, whole-surface view. Pure JSON: no stack, no network.
 """
@@ -31,7 +32,11 @@ OURS_ONLY_ROUTES = {
 }
 
 # Reasons shared by many differences (each difference below names one).
-_IGNORED = "an Autumn feature not built here; the field is ignored today, like any unknown field"
+_UNKNOWN = "an Autumn feature not built here: a 400 naming the field, as any field not taken here"
+_SDK_DEFAULT = (
+    "an Autumn feature not built here that the SDKs send at its default: taken at that value "
+    "only, any other is a 400 naming the field"
+)
 _REFUSED = "an Autumn SDK field missing from its document; refused with a 400 naming it"
 _NOT_ANSWERED = "optional in Autumn's answer; the feature behind it is not built here"
 _NO_ENTITIES = "entities are not built here; optional in Autumn's answer"
@@ -46,9 +51,9 @@ def _each(reason: str, *differences: str) -> dict[str, str]:
 
 
 DIFFERENCES: dict[str, str] = {
-    # Requests: Autumn takes the field, we do not know it.
+    # Requests: Autumn takes the field, we do not take it.
     **_each(
-        _IGNORED,
+        _UNKNOWN,
         "balances.check request lock autumn-only",
         "balances.track request lock autumn-only",
         "billing.preview_update request carry_over_usages autumn-only",
@@ -81,14 +86,12 @@ DIFFERENCES: dict[str, str] = {
         "features.update request model_markups autumn-only",
         "features.update request provider_markups autumn-only",
         "plans.create request billing_controls autumn-only",
-        "plans.create request create_in_stripe autumn-only",
         "plans.create request licenses autumn-only",
         "plans.list request customer_id autumn-only",
         "plans.list request entity_id autumn-only",
         "plans.update request all_versions autumn-only",
         "plans.update request base_plan_id autumn-only",
         "plans.update request billing_controls autumn-only",
-        "plans.update request create_in_stripe autumn-only",
         "plans.update request disable_version autumn-only",
         "plans.update request is_default autumn-only",
         "plans.update request licenses autumn-only",
@@ -98,6 +101,13 @@ DIFFERENCES: dict[str, str] = {
         "plans.update request update_variant_ids autumn-only",
         "plans.update request variants autumn-only",
         "plans.update request version autumn-only",
+    ),
+    # Requests: fields we take at the SDKs' default value only (nested ones, such as
+    # items[].pooled, are pinned by tests/unit/test_wire_sdk_defaults.py).
+    **_each(
+        _SDK_DEFAULT,
+        "plans.create request create_in_stripe default-only",
+        "plans.update request create_in_stripe default-only",
     ),
     # Requests: fields we declare that Autumn's document does not have.
     **_each(
@@ -247,6 +257,10 @@ class _Schemas:
             required |= set(part.get("required", []))
         return properties, required
 
+    def only_one(self, schema: dict[str, Any]) -> bool:
+        """Whether the schema allows a single value (a const)."""
+        return "const" in self.resolved(schema)
+
     def kinds(self, schema: dict[str, Any]) -> set[str]:
         """The JSON types a schema allows; "any" when it does not say."""
         schema = self.resolved(schema)
@@ -295,6 +309,9 @@ def _compare(
     for name in sorted(our_fields.keys() & autumn_fields.keys()):
         if side == "request" and name in our_required - autumn_required:
             found[f"{prefix} {name} required-here"] = "we require it, Autumn does not"
+        narrowed = our_schemas.only_one(our_fields[name])
+        if side == "request" and narrowed and not autumn_schemas.only_one(autumn_fields[name]):
+            found[f"{prefix} {name} default-only"] = "we take one value, Autumn any"
         if side == "answer" and name in autumn_required - our_required:
             found[f"{prefix} {name} not-always"] = "Autumn always answers it, we may not"
         mine = our_schemas.kinds(our_fields[name])
@@ -370,3 +387,13 @@ def test_the_comparison_sees_a_field_dropped_from_an_answer_or_a_type_changed() 
 
     assert set(answer) == {"r answer allowed autumn-only"}
     assert set(request) == {"r request allowed autumn-only", "r request value type"}
+
+
+def test_the_comparison_sees_a_request_field_narrowed_to_one_value() -> None:
+    schemas = _Schemas({})
+    theirs = {"type": "object", "properties": {"pooled": {"type": "boolean"}}}
+    ours = {"type": "object", "properties": {"pooled": {"type": "boolean", "const": False}}}
+
+    request = _compare("r", "request", (schemas, ours), (schemas, theirs))
+
+    assert set(request) == {"r request pooled default-only"}

@@ -51,11 +51,11 @@ class TestStrictTypes:
         with pytest.raises(ValidationError):
             get_or_create(name=42)
 
-    def test_unknown_fields_are_ignored(self):
-        request = get_or_create(name="Ada", added_in_a_newer_sdk={"x": 1})
+    def test_an_unknown_field_is_refused_by_name_not_dropped(self):
+        with pytest.raises(ValidationError) as refused:
+            get_or_create(name="Ada", added_in_a_newer_sdk={"x": 1})
 
-        assert request.name == "Ada"
-        assert not hasattr(request, "added_in_a_newer_sdk")
+        assert error_types(refused.value) == {"added_in_a_newer_sdk": "extra_forbidden"}
 
     def test_requests_are_immutable(self):
         request = get_or_create()
@@ -216,10 +216,17 @@ class TestUpdateChanges:
             send_email_receipts=False
         )
 
-    def test_ids_and_unknown_fields_are_never_changes(self):
-        changes = self.update(new_customer_id="u2", internal_id="x", created_at=5).changes()
+    def test_a_new_id_is_not_a_profile_change(self):
+        assert self.update(new_customer_id="u2").changes() == CustomerChanges()
 
-        assert changes == CustomerChanges()
+    def test_fields_a_customer_shows_but_no_caller_sets_are_refused(self):
+        with pytest.raises(ValidationError) as refused:
+            self.update(internal_id="x", created_at=5)
+
+        assert error_types(refused.value) == {
+            "internal_id": "extra_forbidden",
+            "created_at": "extra_forbidden",
+        }
 
     def test_changes_apply_only_what_was_sent_and_keep_the_rest(self):
         before = Customer(

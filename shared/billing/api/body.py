@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ValidationError
 
 from billing import observability
-from billing.api.wire.common import json_depth
+from billing.api.wire.common import NOT_SUPPORTED, json_depth
 from billing.domain.errors import InvalidRequest, PayloadTooLarge
 
 # The largest request body a route takes (413 above it). Every route's largest legitimate
@@ -60,6 +60,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
+    _no_query(event)
     data = raw_body(event)
     if not data.strip():
         return {}
@@ -83,26 +84,57 @@ def json_body(event: APIGatewayProxyEventV2) -> dict[str, Any]:
     return parsed
 
 
+def _no_query(event: APIGatewayProxyEventV2) -> None:
+    """Every route takes its fields in the JSON body: a query parameter would be dropped
+    unread, so it is a 400 naming it."""
+    if not event.get("rawQueryString"):
+        return
+    names = sorted(event.get("queryStringParameters") or {}) or ["query string"]
+    raise InvalidRequest(
+        "This route takes its fields in the JSON body, not in the query string.",
+        details=[
+            {"field": name, "message": "a query parameter: not supported here"} for name in names
+        ],
+    )
+
+
+# What an unknown field is told (pydantic's own words, "extra inputs are not permitted", say
+# nothing of why).
+_UNKNOWN_FIELD = "not supported here: this API does not take this field"
+
+
 def parse(model: type[Model], event: APIGatewayProxyEventV2) -> Model:
+    """The body validated by `model`; a 400 naming every field at fault otherwise (a path such
+    as `items.0.price.amount`), an unknown field included."""
     payload = json_body(event)
     try:
         parsed = model.model_validate(payload)
     except ValidationError as error:
+        issues = error.errors(include_url=False, include_input=False)
+        details = [
+            {
+                "field": ".".join(str(part) for part in issue["loc"]) or "body",
+                "message": _UNKNOWN_FIELD if issue["type"] == "extra_forbidden" else issue["msg"],
+                "type": issue["type"],
+            }
+            for issue in issues
+        ]
+        unsupported = all(i["type"] in ("extra_forbidden", NOT_SUPPORTED) for i in issues)
         raise InvalidRequest(
-            "The request has invalid fields.",
-            details=[
-                {
-                    "field": ".".join(str(part) for part in issue["loc"]) or "body",
-                    "message": issue["msg"],
-                    "type": issue["type"],
-                }
-                for issue in error.errors(include_url=False, include_input=False)
-            ],
+            _unsupported_message(details) if unsupported else "The request has invalid fields.",
+            details=details,
         ) from None
     # The request's later log lines name the customer it is about (validated: a caller's
     # string lands in every line only once the model has bounded it).
     observability.about_customer(getattr(parsed, "customer_id", None))
     return parsed
+
+
+def _unsupported_message(details: list[dict[str, str]]) -> str:
+    """Names the first few fields, for callers whose SDK shows only the message."""
+    names = ", ".join(d["field"] for d in details[:3])
+    more = f" and {len(details) - 3} more" if len(details) > 3 else ""
+    return f"The request has fields this API does not support: {names}{more}."
 
 
 def canonical(event: APIGatewayProxyEventV2) -> bytes:

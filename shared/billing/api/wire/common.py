@@ -1,19 +1,73 @@
 """Field types and base classes shared by every wire model."""
 
 import json
+import typing
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from billing import clock, numbers
 from billing.clock import EARLIEST_EVENT_MS, EVENT_LEAD_MS, LAST_MS
 
 
 class WireRequest(BaseModel):
-    """Strict about types (no "1" for 1), lenient about unknown fields (newer SDKs send more)."""
+    """Strict about types (no "1" for 1) and about fields: one this API does not take is a 400
+    naming it (`extra_forbidden`), never dropped, at any depth. A caller who sends Autumn's
+    `lock` must learn that nothing was locked."""
 
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+NOT_SUPPORTED = "not_supported"
+"""The error type of a field given a value this API does not build (see `SdkDefaultOnly`)."""
+
+
+class SdkDefaultOnly:
+    """Marks a field the official SDKs (autumn-sdk, autumn-js) send at its default whether or
+    not the caller set it, for a feature not built here: `Annotated[Literal[False],
+    SDK_DEFAULT_ONLY] = False`. The default asks for nothing and is taken; any other value is
+    a 400 naming the field (`not_supported`), since it would be dropped. Declared in the model,
+    so that the API reference shows the one value taken."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        (default,) = typing.get_args(source)
+        shown = json.dumps(default)
+
+        def only_the_default(value: Any) -> Any:
+            # `type(...) is` too: 0 == False in Python, yet 0 is not the JSON value false.
+            if type(value) is not type(default) or value != default:
+                raise PydanticCustomError(
+                    NOT_SUPPORTED, f"not supported here: only the default, {shown}, is taken"
+                )
+            return value
+
+        return core_schema.no_info_before_validator_function(only_the_default, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        found = handler(schema)
+        found["description"] = (
+            "Sent by the official SDKs at its default, the only value taken "
+            "(any other is a 400: not supported here)."
+        )
+        return found
+
+
+SDK_DEFAULT_ONLY = SdkDefaultOnly()
 
 
 class WireResponse(BaseModel):

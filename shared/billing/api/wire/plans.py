@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from billing.api.wire.common import (
+    SDK_DEFAULT_ONLY,
     Count,
     Id,
     Metadata,
@@ -78,6 +79,8 @@ class ItemFields(WireRequest):
     unlimited: bool = False
     reset: ResetFields | None = None
     price: ItemPriceFields | None = None
+    # Autumn's balance pooled across entities: entities are not built here.
+    pooled: Annotated[Literal[False], SDK_DEFAULT_ONLY] = False
 
     def domain(self) -> PlanItem:
         return PlanItem(
@@ -93,13 +96,18 @@ class FreeTrialFields(WireRequest):
     duration_length: Count
     duration_type: TrialUnit = "month"
     card_required: bool = False
+    # What happens at the trial's end: billed (Stripe converts the subscription); Autumn's
+    # other choice, cancel, is not built here.
+    on_end: Annotated[Literal["bill"], SDK_DEFAULT_ONLY] = "bill"
 
     def domain(self) -> FreeTrial:
-        return FreeTrial(**self.model_dump())
+        return FreeTrial(**self.model_dump(exclude={"on_end"}))
 
 
 class PlanConfigFields(WireRequest):
     ignore_past_due: bool | None = None
+    # Billing periods anchored to the 1st of the month: not built (periods start at purchase).
+    anchor_to_month_start: Annotated[Literal[False], SDK_DEFAULT_ONLY] = False
 
 
 PlanName = Annotated[str, Field(min_length=1, max_length=256)]
@@ -119,6 +127,9 @@ class PlanFields(WireRequest):
     free_trial: FreeTrialFields | None = None
     config: PlanConfigFields | None = None
     metadata: Metadata = None
+    # A priced plan version is always mirrored to Stripe (a product and prices) before it is
+    # saved; Autumn's choice not to, false, is not built here.
+    create_in_stripe: Annotated[Literal[True], SDK_DEFAULT_ONLY] = True
 
     def changes(self) -> PlanChanges:
         """What the caller sent: null clears description, group, price and free_trial, and
