@@ -10,13 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.store.keys import STRIPE_EVENT_SK, stripe_event_pk
 from local.stack import LocalStack
-from tests.conftest import stripe_client
+from tests.conftest import dynamodb_client, stripe_client
 from tests.stripe_clocks import advance
 
 pytestmark = pytest.mark.slow
 
 CENT = Decimal("0.01")
+MESSAGES = {"feature_id": "messages", "name": "Messages", "type": "metered"}
 
 
 def pro_with_overage(unit_price: float, billing_units: int) -> dict[str, Any]:
@@ -41,10 +43,14 @@ def pro_with_overage(unit_price: float, billing_units: int) -> dict[str, Any]:
     }
 
 
-def subscribe(api: httpx.Client, stack: LocalStack, plan: dict[str, Any]) -> dict[str, Any]:
-    """Customer c1 on `plan`, paid with a card on file; its Stripe customer on a test clock."""
-    feature = {"feature_id": "messages", "name": "Messages", "type": "metered"}
-    assert api.post("/v1/features.create", json=feature).status_code == 200
+def subscribe(
+    api: httpx.Client, stack: LocalStack, plan: dict[str, Any], *also: dict[str, Any]
+) -> dict[str, Any]:
+    """Customer c1 on `plan` (the plans `also` in the catalog too), paid with a card on
+    file; its Stripe customer on a test clock."""
+    assert api.post("/v1/features.create", json=MESSAGES).status_code == 200
+    for other in also:
+        assert api.post("/v1/plans.create", json=other).status_code == 200
     created = api.post("/v1/plans.create", json=plan)
     assert created.status_code == 200, created.text
     linked = api.post(
@@ -61,6 +67,7 @@ def subscribe(api: httpx.Client, stack: LocalStack, plan: dict[str, Any]) -> dic
     return {
         "clock": stripe.v1.customers.retrieve(linked["stripe_id"]).test_clock,
         "period_end": subscription["items"].data[0].current_period_end,
+        "stripe_customer": linked["stripe_id"],
     }
 
 
@@ -151,3 +158,152 @@ def test_cancel_immediately_credits_the_unused_time_and_bills_no_overage(
     assert Decimal(str(preview.json()["total"])).quantize(CENT) == credit
     held = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
     assert held["subscriptions"] == []
+
+
+FREE_DEFAULT = {
+    "plan_id": "free",
+    "name": "Free",
+    "auto_enable": True,
+    "items": [{"feature_id": "messages", "included": 100, "reset": {"interval": "month"}}],
+}
+
+
+@pytest.mark.realistic_delivery
+def test_overage_of_a_plan_canceled_at_the_period_end_is_billed_on_a_final_invoice(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """Autumn's cancel-end-of-cycle consumable scenario: 400 messages past the allowance,
+    `cancel_end_of_cycle`, then the period ends. No renewal comes to carry the overage, so a
+    final invoice bills it alone ($40), charged to the card on file; the plan is gone and the
+    default plan given back. However often (and late) Stripe's events come, it is billed once."""
+    held = subscribe(api, clean_stack, pro_with_overage(0.1, 1), FREE_DEFAULT)
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 500}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+    cancel = {"customer_id": "c1", "plan_id": "pro", "cancel_action": "cancel_end_of_cycle"}
+    assert api.post("/v1/billing.update", json=cancel).status_code == 200
+
+    advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 86400)
+
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("40.00")]
+    shown = api.post("/v1/customers.get", json={"customer_id": "c1", "expand": ["invoices"]})
+    final = shown.json()["invoices"][0]
+    assert (final["status"], Decimal(str(final["total"]))) == ("paid", Decimal("40"))
+    assert final["plan_ids"] == ["pro"]
+    assert [s["plan_id"] for s in shown.json()["subscriptions"]] == ["free"]
+    assert final_invoices(clean_stack, held["stripe_customer"]) == [("paid", 4000, 1)]
+
+    # Stripe delivers the end again after we forgot we saw it (its retries last days): the
+    # final invoice is found, and nothing is billed twice.
+    redelivered_unseen(clean_stack, "customer.subscription.deleted")
+    assert final_invoices(clean_stack, held["stripe_customer"]) == [("paid", 4000, 1)]
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("40.00")]
+
+
+def final_invoices(stack: LocalStack, stripe_customer: str) -> list[tuple[str, int, int]]:
+    """Stripe's invoices not made by a subscription: status, total (cents), item count."""
+    stripe = stripe_client(stack)
+    return [
+        (i.status, i.total, len(stripe.v1.invoice_items.list({"invoice": i.id}).data))
+        for i in stripe.v1.invoices.list({"customer": stripe_customer}).data
+        if i.parent is None
+    ]
+
+
+def redelivered_unseen(stack: LocalStack, event_type: str) -> None:
+    """Every event of the type delivered twice more, its claim forgotten first (as if
+    never seen), each delivery answered 2xx."""
+    assert stack.emulator is not None
+    table = dynamodb_client(stack)
+    for event in stack.emulator.events(event_type):
+        for _ in range(2):
+            table.delete_item(
+                TableName=stack.config.table_name,
+                Key={"PK": {"S": stripe_event_pk(event["id"])}, "SK": {"S": STRIPE_EVENT_SK}},
+            )
+            stack.emulator.redeliver(event["id"])
+            stack.settle()
+            (last,) = [a for a in stack.emulator.deliveries() if a["event_id"] == event["id"]][-1:]
+            assert 200 <= last["status"] < 300, last
+
+
+BASIC = {
+    "plan_id": "basic",
+    "name": "Basic",
+    "price": {"amount": 10, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 50, "reset": {"interval": "month"}}],
+}
+
+
+@pytest.mark.parametrize(
+    ("ending", "invoices", "held_after"),
+    [
+        # Autumn's scheduled-switch consumable scenarios: a downgrade to a free plan ends the
+        # subscription at the period end, the overage alone on a final invoice.
+        (("attach", "free"), [Decimal("20.00"), Decimal("40.00")], "free"),
+        # A downgrade to another paid plan switches in on the same subscription: the renewal
+        # bills the new plan's price and the old plan's overage together ($10 + $40).
+        (("attach", "basic"), [Decimal("20.00"), Decimal("50.00")], "basic"),
+        # disable_overage_billing: the plan ends and nothing more is billed.
+        (("no_overage", "cancel_end_of_cycle"), [Decimal("20.00")], "free"),
+    ],
+    ids=["downgrade_to_free", "downgrade_to_paid", "overage_billing_disabled"],
+)
+def test_the_overage_of_a_plan_leaving_at_the_period_end_is_billed_once(
+    api: httpx.Client,
+    clean_stack: LocalStack,
+    ending: tuple[str, str],
+    invoices: list[Decimal],
+    held_after: str,
+) -> None:
+    free = {**FREE_DEFAULT, "auto_enable": ending[1] == "cancel_end_of_cycle"}
+    held = subscribe(api, clean_stack, pro_with_overage(0.1, 1), free, BASIC)
+    if ending[0] == "no_overage":
+        config = {"customer_id": "c1", "config": {"disable_overage_billing": True}}
+        assert api.post("/v1/customers.update", json=config).status_code == 200
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 500}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+    if ending[0] == "attach":
+        asked = api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": ending[1]})
+    else:
+        cancel = {"customer_id": "c1", "plan_id": "pro", "cancel_action": ending[1]}
+        asked = api.post("/v1/billing.update", json=cancel)
+    assert asked.status_code == 200, asked.text
+
+    advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 86400)
+
+    assert invoice_totals(api) == invoices
+    shown = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    assert [s["plan_id"] for s in shown["subscriptions"]] == [held_after]
+    # The plan switched to starts its own period afresh.
+    assert (shown["balances"]["messages"]["usage"], shown["balances"]["messages"]["remaining"]) == (
+        0,
+        100 if held_after == "free" else 50,
+    )
+
+
+def test_a_downgrades_overage_missing_from_a_renewal_finalized_without_us_goes_on_the_next_one(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """Our webhook route is down through the period end for longer than Stripe waits
+    before finalizing a renewal (72 hours): the downgrade's renewal is paid without the old
+    plan's overage. Heard late, the overage goes on the next invoice, once."""
+    held = subscribe(api, clean_stack, pro_with_overage(0.1, 1), BASIC)
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 500}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+    assert api.post("/v1/billing.attach", json={"customer_id": "c1", "plan_id": "basic"}).is_success
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    seen = {e["id"] for e in emulator.events()}
+    with clean_stack.stripe_webhooks_paused():
+        advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 4 * 86400)
+    # Heard at last, in the order Stripe made them, then each once more.
+    for _ in range(2):
+        for event in emulator.events():
+            if event["id"] not in seen:
+                emulator.redeliver(event["id"])
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("10.00")]
+
+    advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 35 * 86400)
+
+    # The next renewal: Basic's $10 and the $40 of Pro's last period.
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("10.00"), Decimal("50.00")]

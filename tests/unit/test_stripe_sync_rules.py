@@ -165,3 +165,26 @@ def test_stripes_object_is_read_with_periods_on_its_items() -> None:
     assert read.price_ids == frozenset({"price_team"})
     assert not read.ended
     assert subscription_from({"id": "s", "customer": "c", "status": "canceled"}).ended
+
+
+def test_a_subscription_ended_with_its_period_is_told_from_one_cut_short_or_ended_in_trial():
+    """Only a period that ran its course bills its overage in arrears (see period_end)."""
+    running = StripeSubscription(
+        id="sub_x", customer="cus_x", status="active", items=(), current_period_end=END
+    )
+    at_the_end = replace(running, status="canceled", ended_at=END)
+    assert at_the_end.ended_with_its_period
+    assert replace(at_the_end, ended_at=END - 30).ended_with_its_period, "a clock a bit ahead"
+    assert not replace(at_the_end, ended_at=END - 86400).ended_with_its_period, "canceled now"
+    assert not replace(at_the_end, trial_end=END).ended_with_its_period, "a trial's end"
+    assert not running.ended_with_its_period
+    assert not replace(running, ended_at=END).ended_with_its_period
+    assert not replace(at_the_end, ended_at=None).ended_with_its_period
+    fields = {
+        "id": "sub_x",
+        "customer": "cus_x",
+        "status": "canceled",
+        "ended_at": END,
+        "items": {"data": [{"price": "price_team", "quantity": 1, "current_period_end": END}]},
+    }
+    assert subscription_from(fields).ended_with_its_period

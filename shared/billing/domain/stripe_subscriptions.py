@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 # Statuses after which a Stripe subscription never bills again.
 ENDED = frozenset({"canceled", "incomplete_expired"})
+# An end this close to the period's end is that end (Stripe's clock may run a little ahead of
+# the period boundary it ends at); Autumn allows 20 seconds for the same reading.
+_PERIOD_END_SLACK_S = 60
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class StripeSubscription:
     # pending update: an upgrade or new quantities whose payment did not go through).
     latest_invoice: str | None = None
     pending_update: bool = False
+    # When it ended (Unix seconds); None while it runs.
+    ended_at: int | None = None
 
     @property
     def paid_for(self) -> bool:
@@ -69,6 +74,16 @@ class StripeSubscription:
     @property
     def ended(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def ended_with_its_period(self) -> bool:
+        """Ended when its paid period did (a cancellation at the period end, a move to a
+        free plan), so that period ran its course and its usage is billed in arrears; not
+        one cut short (canceled now), nor one ended with a trial (trial usage is free)."""
+        if not self.ended or self.ended_at is None or self.current_period_end is None:
+            return False
+        in_trial = self.trial_end is not None and self.trial_end >= self.ended_at
+        return not in_trial and self.ended_at >= self.current_period_end - _PERIOD_END_SLACK_S
 
     @property
     def canceling(self) -> bool:

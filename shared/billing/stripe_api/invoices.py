@@ -38,6 +38,9 @@ class InvoiceSummary:
 
 PaymentStatus = Literal["paid", "requires_action", "failed"]
 
+# The metadata naming the ended period a final invoice bills (see `Invoices.bill_final`).
+_FINAL_KEY = "billing_final_period"
+
 
 @dataclass(frozen=True)
 class Payment:
@@ -207,26 +210,87 @@ class Invoices:
         fields = self._call.retrieve("invoice", invoice_id)
         return None if fields is None else _state(fields)
 
+    def bill_final(
+        self,
+        stripe_customer: str,
+        key: str,
+        charges: tuple[OverageCharge, ...],
+        subscription_id: str,
+    ) -> Payment | None:
+        """An invoice of its own for `charges` (an ended subscription's last overage),
+        finalized and charged to that subscription's card, else the customer's default. Made
+        once per `key`: a retry finds it (by its metadata, after Stripe forgot the
+        idempotency keys) and only takes the steps left (items, finalizing, paying). None
+        when every charge is on an invoice item already (none is made)."""
+        v1 = self._call.v1
+        invoice_id = self._final_invoice(stripe_customer, key)
+        if invoice_id is None:
+            billed = self._billed_keys(stripe_customer)
+            if all(charge.idempotency_key[:500] in billed for charge in charges):
+                return None  # billed already, on an invoice of Stripe's own making
+            params: Any = {
+                "customer": stripe_customer,
+                "collection_method": "charge_automatically",
+                "auto_advance": False,
+                # Only these charges: other pending items wait for the invoice they belong to.
+                "pending_invoice_items_behavior": "exclude",
+                "description": "Usage past the allowance in the last period",
+                "metadata": {_FINAL_KEY: key[:500]},
+            }
+            ended = self._call.retrieve("subscription", subscription_id) or {}
+            card = id_of(ended.get("default_payment_method"))
+            if card is not None:
+                # The card that paid the subscription pays its last period too.
+                params["default_payment_method"] = card
+            options = once("invoice.create", key)
+            invoice_id = str(self._call(lambda: v1.invoices.create(params, options)).id)
+        self.add_items(invoice_id, stripe_customer, charges)
+        if self.summary(invoice_id).status == "draft":
+            # Stripe collects an open invoice on its own schedule after a failed charge.
+            finalize = once("invoice.finalize", invoice_id)
+            self._call(
+                lambda: v1.invoices.finalize_invoice(invoice_id, {"auto_advance": True}, finalize)
+            )
+        summary = self.summary(invoice_id)
+        if summary.status != "open":
+            status: PaymentStatus = "paid" if summary.status == "paid" else "failed"
+            return Payment(status, summary)
+        return self.pay(invoice_id, None)
+
+    def _final_invoice(self, stripe_customer: str, key: str) -> str | None:
+        """The customer's invoice made for `key`, if any (among its latest 100)."""
+        listed: Any = self._call(
+            lambda: self._call.v1.invoices.list({"customer": stripe_customer, "limit": 100})
+        )
+        for invoice in listed.to_dict()["data"]:
+            if (invoice.get("metadata") or {}).get(_FINAL_KEY) == key[:500]:
+                return str(invoice["id"])
+        return None
+
     def add_items(
         self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
     ) -> None:
         """Adds the charges to a draft invoice (None: to the customer's next invoice), each
-        once (by its idempotency key)."""
+        once for the customer: a charge already on any of its invoice items (this draft,
+        pending, or an invoice finalized with it) is not added again."""
         # Stripe forgets an idempotency key after 24 hours, and a failed invoice.created is
-        # retried for up to 3 days: the charges already on the invoice are skipped by name.
-        where: Any = (
-            {"invoice": invoice_id, "limit": 100}
-            if invoice_id
-            else {"customer": stripe_customer, "pending": True, "limit": 100}
-        )
-        listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
-        present = {(item.metadata or {}).get("billing_charge") for item in listed.data}
+        # retried for up to 3 days: the charges already billed are skipped by name. Keys name
+        # the customer, feature and period, so one listing finds them wherever they went.
+        present = self._billed_keys(stripe_customer)
         for charge in charges:
             if charge.idempotency_key[:500] in present:
                 continue
             params = _item(invoice_id, stripe_customer, charge)
             options = once("invoiceitem.create", charge.idempotency_key)
             self._call(partial(self._call.v1.invoice_items.create, params, options))
+
+    def _billed_keys(self, stripe_customer: str) -> set[str | None]:
+        """The charge keys on the customer's latest invoice items (pending or invoiced)."""
+        where: Any = {"customer": stripe_customer, "limit": 100}
+        listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
+        return {
+            (item.get("metadata") or {}).get("billing_charge") for item in listed.to_dict()["data"]
+        }
 
 
 def _item(invoice_id: str | None, stripe_customer: str, charge: OverageCharge) -> Any:

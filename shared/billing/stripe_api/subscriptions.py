@@ -102,6 +102,7 @@ def subscription_from(fields: dict[str, Any]) -> StripeSubscription:
         awaiting_first_invoice=_awaiting_first_invoice(fields),
         latest_invoice=_id(fields.get("latest_invoice")),
         pending_update=bool(fields.get("pending_update")),
+        ended_at=fields.get("ended_at"),
     )
 
 

@@ -14,18 +14,14 @@ from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Subscription
-from billing.domain.periods import (
-    OverageCharge,
-    overage_of,
-    reset_for_new_period,
-    resets_with_period,
-)
+from billing.domain.periods import OverageCharge, reset_for_new_period, resets_with_period
 from billing.domain.plans import Plan
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import (
     InvoiceFinalized,
     ProductsUpdated,
 )
+from billing.services.billing.period_end import overage_charges
 from billing.services.billing.subscription_sync import awaits_grant, tell_payment_status
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, invoices, period_closes, stripe_timeline
@@ -84,16 +80,16 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
     nothing) until paid, unless its `config.ignore_past_due` says reset anyway."""
     assert invoice.subscription_id is not None
     charges = period_closes.load(invoice.subscription_id, invoice.period_end_s)
-    closed_now = charges is None
     if charges is None:
         charges = on_conflict(lambda: _close(customer.id or "", invoice))
     if not charges or not customer.stripe_id:
         return
     if invoice.status == "draft":
         stripe().invoices.add_items(invoice.id, customer.stripe_id, charges)
-    elif closed_now:
-        # The renewal was finalized before its period closed here (its invoice.created
-        # never came): the overage goes on the customer's next invoice instead.
+    else:
+        # The renewal was finalized without the charges (its invoice.created came too late
+        # or never came; or the period was closed before, by a downgrade switching in):
+        # those not on it go on the customer's next invoice instead.
         stripe().invoices.add_items(None, customer.stripe_id, charges)
 
 
@@ -106,24 +102,7 @@ def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]
     held = _paid_plans(customer, current, invoice)
     closing = {plan.id for sub, plan in held if not sub.past_due or plan.ignore_past_due}
     grants = [g for g in customer.holdings.grants if g.plan_id in closing and resets_with_period(g)]
-    charges = tuple(
-        OverageCharge(
-            feature_id=overage.feature_id,
-            description=f"{overage.units} {overage.feature_id} past the allowance",
-            idempotency_key=(
-                f"overage:{customer.internal_id}:{overage.feature_id}:{overage.plan_id}:"
-                f"{invoice.period_start_s}-{invoice.period_end_s}"
-            ),
-            price_id=_item_price(held, overage.plan_id, overage.feature_id),
-            quantity=overage.packages,
-            amount=overage.amount,
-        )
-        for grant in grants
-        # A customer whose config says so is not billed overage (Autumn's
-        # disable_overage_billing): balances still reset as usual.
-        if not customer.config.disable_overage_billing
-        and (overage := overage_of(grant)) is not None
-    )
+    charges = overage_charges(customer, grants, held, invoice.period_start_s, invoice.period_end_s)
     now = clock.now_ms()
     resets = [(g, reset_for_new_period(g, now)) for g in grants]
     started = [
@@ -229,12 +208,3 @@ def _in_next_period(sub: Subscription, invoice: InvoiceState) -> Subscription:
     end_s = invoice.lines_period_end_s
     end_ms = end_s * 1000 if end_s and end_s * 1000 > start_ms else None
     return sub._replace(current_period_start=start_ms, current_period_end=end_ms)
-
-
-def _item_price(
-    held: list[tuple[Subscription, Plan]], plan_id: str | None, feature_id: str
-) -> str | None:
-    for _sub, plan in held:
-        if plan.id == plan_id and plan.stripe is not None:
-            return plan.stripe.item_price_ids.get(feature_id)
-    return None

@@ -36,6 +36,7 @@ from billing.services.app_webhooks.events import (
     ProductsUpdated,
     Scenario,
 )
+from billing.services.billing.period_end import close_ending_period
 from billing.services.billing.purchases import grant_purchase
 from billing.services.billing.switches import (
     Switch,
@@ -90,6 +91,10 @@ def _sync(
         if (plan := current.version(sub.plan_id, sub.plan_version)) is not None
     }
     switch = switch_of(state.id, current, customer)
+    if close_ending_period(customer, held_plans, state, switch):
+        # Its overage recorded and its balances reset: read them again before it leaves.
+        _sync(subscription_id, stripe, event_created, refuse_early)
+        return
     if switch is not None and _switched_now(state, switch):
         # The plan switched to is held now, billed by this subscription: sync it.
         _sync(subscription_id, stripe, event_created, refuse_early)

@@ -14,7 +14,7 @@ HANDLERS: dict[str, EventHandler] = {
     "checkout.session.expired": checkout_session.expired,
     "customer.subscription.created": subscription.synced,
     "customer.subscription.updated": subscription.updated,
-    "customer.subscription.deleted": subscription.synced,
+    "customer.subscription.deleted": subscription.deleted,
     "invoice.created": invoice.created,
     "invoice.finalized": invoice.finalized,
     "invoice.paid": invoice.paid,
