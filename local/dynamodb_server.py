@@ -41,13 +41,15 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # The one request left out of the lock: an SQS receive may wait for messages (long polling),
 # and holding the lock meanwhile would stop every other request, the send it waits for too.
 _UNLOCKED_TARGETS = {"AmazonSQS.ReceiveMessage"}
+# The request's X-Amz-Target header, as WSGI names it (a header, not a setting).
+_TARGET = "HTTP_X_AMZ_TARGET"
 
 
 def atomic(app: WsgiApp) -> WsgiApp:
     lock = threading.Lock()
 
     def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") in _UNLOCKED_TARGETS:
+        if environ.get(_TARGET) in _UNLOCKED_TARGETS:
             return list(app(environ, start_response))
         with lock:
             # Read the whole answer inside the lock: the work happens while it is produced.

@@ -194,7 +194,8 @@ _running: list[LocalStack] = []
 @contextmanager
 def stack_held() -> Iterator[None]:
     """The session's stack, if it runs in this process, does nothing in the background while
-    inside: no queue batches (waiting for one in flight) and no Stripe webhook deliveries.
+    inside: no queue batches (waiting for one in flight), no outbox sweeps and no Stripe
+    webhook deliveries.
     Its functions share this process's cached settings and clients: a purge left queued by
     the last test must not rebuild them while a test points them at an in-process DynamoDB."""
     with ExitStack() as held:
@@ -202,6 +203,8 @@ def stack_held() -> Iterator[None]:
             held.enter_context(running.stripe_webhooks_paused())
             for poller in running.pollers:
                 held.enter_context(poller.held())
+            if running.sweeper is not None:
+                held.enter_context(running.sweeper.held())
         yield
 
 

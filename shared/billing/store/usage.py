@@ -22,7 +22,7 @@ from billing.store.holding_items import OWNER
 from billing.store.idempotency import StoredRequest
 from billing.store.profiles import pk_of, required
 from billing.store.table import Item, cancellation_codes, table_name
-from billing.store.writes import transact
+from billing.store.writes import Write, transact
 
 
 class UsageEvent(NamedTuple):
@@ -60,17 +60,19 @@ def record(
     deductions: list[Deduction],
     event: UsageEvent,
     answers: Sequence[dict[str, Any]] = (),
+    also: Sequence[Write] = (),
 ) -> None:
-    """Writes the use; with `answers` (each Idempotency-Key's record, built by
-    `services.idempotency`), only if every key is free, as the last items of the transaction.
-    Raises KeyHeld when one is held, GrantsMoved when a grant changed, or the customer is
-    gone or moving."""
+    """Writes the use, and `also` (what it causes, e.g. outbox entries); with `answers` (each
+    Idempotency-Key's record, built by `services.idempotency`), only if every key is free, as
+    the last items of the transaction. Raises KeyHeld when one is held, GrantsMoved when a
+    grant changed, or the customer is gone or moving."""
     customer_pk = pk_of(customer)
     ops = _fences(customer, clock.now_ms(), [event.timestamp])
     ops += [_grant_update(customer_pk, change) for d in deductions for change in d.changes]
     ops.append(
         {"Put": {"TableName": table_name(), "Item": _event_item(customer.internal_id, event)}}
     )
+    ops.extend({write.kind: write.params} for write in also)
     ops.extend(answers)
     cancelled = transact(ops)
     if cancelled is not None:

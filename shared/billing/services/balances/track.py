@@ -7,7 +7,7 @@ holding the answer). A lost race hands back the grants as they are now: decide a
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from billing import clock
 from billing.domain.customers import Customer
@@ -29,6 +29,9 @@ from billing.services.balances import catalog_cache
 from billing.services.customers.get import get_customer
 from billing.services.retry import on_conflict
 from billing.store import usage
+
+if TYPE_CHECKING:
+    from billing.services.app_webhooks.events import Outgoing
 
 ATTEMPTS = 8
 
@@ -107,36 +110,64 @@ def _recorded(use: Usage, customer: Customer, answer_of: AnswerOf | None) -> "Tr
         body = answer_of(result) if answer_of else "{}"
         answers = [idempotency.answer_in_transaction(k, use.fingerprint, body) for k in use.claims]
     event = event_of(use, result)
+    # Kept in the outbox by the use's own transaction: no write of its own before the send.
+    limits = _limit_events(use.customer_id, _limits_reached(customer, result), event.id)
     try:
-        usage.record(customer, result.deductions, event, answers)
+        usage.record(
+            customer, result.deductions, event, answers, also=limits.writes() if limits else ()
+        )
     except usage.KeyHeld as held:
         first = idempotency.replay_of(held.holder, use.fingerprint)
         return TrackResult(draws=[], balances={}, replayed=first.body)
     except usage.GrantsMoved as moved:
         raise BillingInProgress from moved
-    tell_limits_reached(use.customer_id, customer, result, event.id)
+    if limits is not None:
+        from billing.services.app_webhooks import events as app_events
+
+        app_events.send(limits)
     return result
 
 
 def tell_limits_reached(
     customer_id: str, customer: Customer, result: "TrackResult", cause: str
 ) -> None:
-    """`balances.limit_reached` for each feature this use took the last of. Nothing is read
-    for it, and a use that leaves its features usable (nearly all) loads nothing more."""
-    exhausted = [f for f, b in result.balances.items() if not _usable(b)]
-    if not exhausted:
-        return
-    before = balances(usable(customer.holdings.grants, clock.now_ms()))
-    reached = [f for f in exhausted if f in before and _usable(before[f])]
+    """`balances.limit_reached` for each feature this use took the last of, kept in the
+    outbox and queued (the usage worker's path, after its own write)."""
+    reached = _limits_reached(customer, result)
     if not reached:
         return
-    # Imported only when a limit is reached: off the hot path.
     from billing.services.app_webhooks import events as app_events
 
     for feature_id in reached:
         app_events.publish(
             app_events.LimitReached(cause=cause, customer_id=customer_id, feature_id=feature_id)
         )
+
+
+def _limits_reached(customer: Customer, result: "TrackResult") -> list[str]:
+    """The features this use takes the last of. Nothing is read for it, and a use that
+    leaves its features usable (nearly all) loads nothing more."""
+    exhausted = [f for f, b in result.balances.items() if not _usable(b)]
+    if not exhausted:
+        return []
+    before = balances(usable(customer.holdings.grants, clock.now_ms()))
+    return [f for f in exhausted if f in before and _usable(before[f])]
+
+
+def _limit_events(customer_id: str, reached: list[str], cause: str) -> "Outgoing | None":
+    """The `balances.limit_reached` events, ready for the outbox (None when none is due, or
+    the deployment sends no events). Imported only when a limit is reached: off the hot path."""
+    if not reached:
+        return None
+    from billing.services.app_webhooks import events as app_events
+
+    going = app_events.outgoing(
+        [
+            app_events.LimitReached(cause=cause, customer_id=customer_id, feature_id=feature_id)
+            for feature_id in reached
+        ]
+    )
+    return going if going.entries else None
 
 
 def _usable(balance: FeatureBalance) -> bool:
