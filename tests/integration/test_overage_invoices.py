@@ -345,6 +345,10 @@ def test_an_immediate_upgrade_bills_the_old_plans_overage_once(
     preview = api.post("/v1/billing.preview_attach", json=upgrade)
     assert preview.status_code == 200, preview.text
     assert Decimal(str(preview.json()["total"])).quantize(CENT) == due_now
+    # billing.update switching to the plan previews the same.
+    preview = api.post("/v1/billing.preview_update", json=upgrade)
+    assert preview.status_code == 200, preview.text
+    assert Decimal(str(preview.json()["total"])).quantize(CENT) == due_now
     attached = api.post("/v1/billing.attach", json=upgrade)
     assert attached.status_code == 200, attached.text
     # A retry of the same upgrade bills nothing more.
