@@ -41,6 +41,7 @@ from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import billed_by, held_for, sells
 from billing.observability import logger
 from billing.services.billing.switches import Switch
+from billing.services.retry import on_conflict
 from billing.store import customers, period_closes
 from billing.stripe_api import StripeFactory
 
@@ -123,19 +124,33 @@ def upgrade_overage(
     changes the subscription (the grant may come first from a webhook): a retry reads the
     same charges back. Each keeps the key the renewal would have given it, so it is billed
     once for the customer whatever the number of attempts."""
-    start_s, end_s = live.current_period_start or 0, live.current_period_end or 0
     closed = _upgrade_close(live.id, purchase_id)
+    end_s = live.current_period_end or 0
     found = period_closes.load(closed, end_s)
     if found is not None:
         return found
-    grants = [
-        g for g in customer.holdings.grants if g.plan_id == leaving.id and resets_with_period(g)
-    ]
-    charges = overage_charges(customer, grants, [(replaced, leaving)], start_s, end_s)
-    try:
-        period_closes.close(customer, closed, end_s, charges, [], clock.now_ms())
-    except period_closes.PeriodAlreadyClosed:
-        return period_closes.load(closed, end_s) or ()
+    return on_conflict(
+        lambda: _record_upgrade_overage(customer, replaced, leaving, live, closed),
+        also=(period_closes.PeriodAlreadyClosed,),
+    )
+
+
+def _record_upgrade_overage(
+    customer: Customer,
+    replaced: Subscription,
+    leaving: Plan,
+    live: StripeSubscription,
+    closed: str,
+) -> tuple[OverageCharge, ...]:
+    start_s, end_s = live.current_period_start or 0, live.current_period_end or 0
+    found = period_closes.load(closed, end_s)
+    if found is not None:
+        return found
+    # Read again: taking back a pending end (or a track) may have changed it since.
+    fresh = customers.load_by_stripe_id(customer.stripe_id or "") or customer
+    grants = [g for g in fresh.holdings.grants if g.plan_id == leaving.id and resets_with_period(g)]
+    charges = overage_charges(fresh, grants, [(replaced, leaving)], start_s, end_s)
+    period_closes.close(fresh, closed, end_s, charges, [], clock.now_ms())
     return charges
 
 
