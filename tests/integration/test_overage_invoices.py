@@ -307,3 +307,60 @@ def test_a_downgrades_overage_missing_from_a_renewal_finalized_without_us_goes_o
 
     # The next renewal: Basic's $10 and the $40 of Pro's last period.
     assert invoice_totals(api) == [Decimal("20.00"), Decimal("10.00"), Decimal("50.00")]
+
+
+PREMIUM = {
+    "plan_id": "premium",
+    "name": "Premium",
+    "price": {"amount": 50, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 1000, "reset": {"interval": "month"}}],
+}
+
+
+@pytest.mark.realistic_delivery
+@pytest.mark.parametrize(
+    ("overage_billing", "due_now"),
+    [
+        # 150 used, 50 past Pro's 100 at $0.10: the $30 prorated difference and the $5.
+        (True, Decimal("35.00")),
+        # disable_overage_billing: the difference alone.
+        (False, Decimal("30.00")),
+    ],
+    ids=["overage_billed", "overage_billing_disabled"],
+)
+def test_an_immediate_upgrade_bills_the_old_plans_overage_once(
+    api: httpx.Client, clean_stack: LocalStack, overage_billing: bool, due_now: Decimal
+) -> None:
+    """Autumn's upgrade scenarios with a usage-based item: the overage the old plan accrued
+    in the period is billed with the upgrade (and shown by its preview), and the renewal
+    bills the new plan alone."""
+    held = subscribe(api, clean_stack, pro_with_overage(0.1, 1), PREMIUM)
+    if not overage_billing:
+        config = {"customer_id": "c1", "config": {"disable_overage_billing": True}}
+        assert api.post("/v1/customers.update", json=config).status_code == 200
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 150}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+    upgrade = {"customer_id": "c1", "plan_id": "premium"}
+
+    preview = api.post("/v1/billing.preview_attach", json=upgrade)
+    assert preview.status_code == 200, preview.text
+    assert Decimal(str(preview.json()["total"])).quantize(CENT) == due_now
+    # billing.update switching to the plan previews the same.
+    preview = api.post("/v1/billing.preview_update", json=upgrade)
+    assert preview.status_code == 200, preview.text
+    assert Decimal(str(preview.json()["total"])).quantize(CENT) == due_now
+    attached = api.post("/v1/billing.attach", json=upgrade)
+    assert attached.status_code == 200, attached.text
+    # A retry of the same upgrade bills nothing more.
+    assert api.post("/v1/billing.attach", json=upgrade).status_code in (200, 409)
+
+    # (Invoices made at one test-clock instant have no order among them: summed.)
+    assert sum(invoice_totals(api), Decimal(0)) == Decimal("20.00") + due_now
+    assert (messages(api)["usage"], messages(api)["remaining"]) == (0, 1000)
+
+    advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 86400)
+
+    # The renewal: Premium's $50, and no overage of Pro's billed again.
+    renewed = invoice_totals(api)
+    assert renewed[-1] == Decimal("50.00")
+    assert sum(renewed, Decimal(0)) == Decimal("70.00") + due_now

@@ -44,6 +44,7 @@ from billing.services.billing.attempts import (
 )
 from billing.services.billing.free_at_period_end import schedule_free_plan
 from billing.services.billing.pending import clear_pending_end, put_back
+from billing.services.billing.period_end import bill_upgrade_overage, upgrade_overage
 from billing.services.billing.purchases import AFTER_CANCEL, grant_purchase
 from billing.services.billing.situation import (
     AttachPlan,
@@ -173,8 +174,13 @@ def _change_paid_plan(
         _schedule(customer, plan, purchase, stripe().schedules.schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
+    # The old plan's period ends now: its overage so far, recorded before the change
+    # (whose grant resets the balances), billed once the change is paid.
+    overage = upgrade_overage(customer, decision.replaces, leaving, live, purchase.id)
     payment = stripe().subscriptions.change_plan(change)
-    if payment.status != "paid":
+    if payment.status == "paid":
+        bill_upgrade_overage(customer.stripe_id, live, purchase.id, overage, stripe)
+    else:
         # Not paid: Stripe bills what it did, so what was taken back for it is set again.
         put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
     return _answer(command.customer_id, purchase, payment, stripe)

@@ -11,6 +11,10 @@ closes it (see `renewals`); a plan that leaves at its period end has no renewal 
   closed before the new plan is granted, and the renewal's draft invoice carries the old
   plan's overage beside the new plan's price (the renewal reads the charges recorded here).
 
+An upgrade made at once ends the old plan's period there: its overage so far is recorded
+(`upgrade_overage`, once per attempt) before Stripe changes the subscription, and billed on
+an invoice of its own once the upgrade is paid (`bill_upgrade_overage`).
+
 Nothing is billed for a subscription cut short (canceled now: as in Autumn, an immediate
 cancel bills no overage), nor for one that ended with its trial (trial usage is free).
 
@@ -37,6 +41,7 @@ from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import billed_by, held_for, sells
 from billing.observability import logger
 from billing.services.billing.switches import Switch
+from billing.services.retry import on_conflict
 from billing.store import customers, period_closes
 from billing.stripe_api import StripeFactory
 
@@ -105,6 +110,75 @@ def close_ending_period(
     except period_closes.PeriodAlreadyClosed:
         return False
     return True
+
+
+def upgrade_overage(
+    customer: Customer,
+    replaced: Subscription,
+    leaving: Plan,
+    live: StripeSubscription,
+    purchase_id: str,
+) -> tuple[OverageCharge, ...]:
+    """The overage the plan left by an immediate upgrade accrued in its period so far (its
+    balances are reset by the upgrade's grant). Recorded once per attempt, before Stripe
+    changes the subscription (the grant may come first from a webhook): a retry reads the
+    same charges back. Each keeps the key the renewal would have given it, so it is billed
+    once for the customer whatever the number of attempts."""
+    closed = _upgrade_close(live.id, purchase_id)
+    end_s = live.current_period_end or 0
+    found = period_closes.load(closed, end_s)
+    if found is not None:
+        return found
+    return on_conflict(
+        lambda: _record_upgrade_overage(customer, replaced, leaving, live, closed),
+        also=(period_closes.PeriodAlreadyClosed,),
+    )
+
+
+def _record_upgrade_overage(
+    customer: Customer,
+    replaced: Subscription,
+    leaving: Plan,
+    live: StripeSubscription,
+    closed: str,
+) -> tuple[OverageCharge, ...]:
+    start_s, end_s = live.current_period_start or 0, live.current_period_end or 0
+    found = period_closes.load(closed, end_s)
+    if found is not None:
+        return found
+    # Read again: taking back a pending end (or a track) may have changed it since.
+    fresh = customers.load_by_stripe_id(customer.stripe_id or "") or customer
+    grants = [g for g in fresh.holdings.grants if g.plan_id == leaving.id and resets_with_period(g)]
+    charges = overage_charges(fresh, grants, [(replaced, leaving)], start_s, end_s)
+    period_closes.close(fresh, closed, end_s, charges, [], clock.now_ms())
+    return charges
+
+
+def bill_upgrade_overage(
+    stripe_customer: str,
+    live: StripeSubscription,
+    purchase_id: str,
+    charges: tuple[OverageCharge, ...],
+    stripe: StripeFactory,
+) -> None:
+    """Bills a paid upgrade's old-plan overage on an invoice of its own, paid with the
+    subscription's card (once per attempt: its Stripe keys derive from the attempt)."""
+    if not charges:
+        return
+    key = f"upgrade:{purchase_id}"
+    payment = stripe().invoices.bill_final(stripe_customer, key, charges, live.id)
+    if payment is not None and payment.status != "paid":
+        # Left open: Stripe retries it on its schedule, the hosted page can pay it.
+        logger.warning(
+            "upgrade overage invoice not paid",
+            extra={"subscription": live.id, "status": payment.status},
+        )
+
+
+def _upgrade_close(subscription_id: str, purchase_id: str) -> str:
+    """The record of an upgrade's close: the subscription and the attempt (a renewal's
+    close of the same period is keyed by the subscription alone)."""
+    return f"{subscription_id}@{purchase_id}"
 
 
 def _ending_period(state: StripeSubscription, switch: Switch | None) -> int | None:

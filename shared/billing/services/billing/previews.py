@@ -30,6 +30,7 @@ from billing.domain.attach_preview import (
     total,
 )
 from billing.domain.errors import InvalidRequest
+from billing.domain.periods import overage_of, resets_with_period
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
 from billing.services.billing.situation import (
@@ -169,10 +170,11 @@ def _plan_change(
         change, ToldAs((plan, leaving), seen.features)
     )
     switch_at = preview.period_end_s * 1000
+    overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if at_once else ()
     return AttachPreview(
         customer_id=command.customer_id,
         currency=preview.currency,
-        lines=preview.lines,
+        lines=preview.lines + overage,
         incoming=(
             PlanMove(
                 plan,
@@ -184,6 +186,37 @@ def _plan_change(
         redirect_to_checkout=False,
         next_cycle=next_cycle(plan, seen.features, decision.packages, switch_at),
     )
+
+
+def _overage_lines(
+    seen: AttachSituation, decision: AttachDecision, leaving: Plan, period_end_s: int
+) -> tuple[PreviewLine, ...]:
+    """The overage the plan left has accrued so far: an upgrade made now bills it with the
+    upgrade (see period_end.upgrade_overage)."""
+    grants = [
+        g
+        for g in seen.customer.holdings.grants
+        if g.plan_id == leaving.id and resets_with_period(g)
+    ]
+    started_ms = decision.replaces.current_period_start if decision.replaces else None
+    lines = []
+    for grant in grants:
+        overage = overage_of(grant)
+        if overage is None or seen.customer.config.disable_overage_billing:
+            continue
+        feature = seen.features.get(overage.feature_id)
+        lines.append(
+            PreviewLine(
+                display_name=feature.name if feature is not None else overage.feature_id,
+                description=f"{overage.units} {overage.feature_id} past the allowance",
+                amount=overage.amount,
+                plan_id=leaving.id,
+                feature_id=overage.feature_id,
+                quantity=overage.units,
+                period=(started_ms, period_end_s * 1000) if started_ms is not None else None,
+            )
+        )
+    return tuple(lines)
 
 
 def _outgoing(seen: AttachSituation, leaving: Plan, effective_at: int) -> PlanMove:
