@@ -12,11 +12,11 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 
+from local.background import Holdable
 from local.gateway import FunctionPool
 from local.template import Route, scheduled
 
@@ -25,15 +25,16 @@ FUNCTION = "AppEventsSweeperFunction"
 LOOK_EVERY_S = 0.25
 
 
-class OutboxSweeper:
+class OutboxSweeper(Holdable):
+    """Held (`held`), it neither looks nor sweeps: a test pointing the billing layer's
+    settings at another table must not have them read meanwhile by this thread."""
+
     def __init__(self, template: dict[str, Any], dynamodb_url: str) -> None:
+        super().__init__()
         route: Route = next(r for r in scheduled(template) if r.function == FUNCTION)
         self._pool = FunctionPool(route)
         self._dynamodb = boto3.client("dynamodb", endpoint_url=dynamodb_url)
         self._stop = threading.Event()
-        self._held = threading.Event()
-        # Held while the thread looks into the outbox or runs the sweeper: `held` waits for it.
-        self._busy = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.invocations = 0
 
@@ -44,18 +45,6 @@ class OutboxSweeper:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """No looks and no sweeps while inside (a test pointing the billing layer's settings
-        at another table must not have them read meanwhile by this thread)."""
-        self._held.set()
-        with self._busy:
-            pass  # from here on, the thread sees `_held` before it looks again
-        try:
-            yield
-        finally:
-            self._held.clear()
 
     def waiting(self, older_than_s: float = 0) -> bool:
         """Whether an event waits in the outbox (for longer than `older_than_s`)."""
@@ -80,7 +69,7 @@ class OutboxSweeper:
         while not self._stop.wait(LOOK_EVERY_S):
             min_age_s = float(os.environ.get("OUTBOX_MIN_AGE_S", "60"))
             # A failed run (or look) is as a failed scheduled run in AWS: the next one retries.
-            with self._busy, contextlib.suppress(Exception):
-                if not self._held.is_set() and self.waiting(min_age_s):
+            with self.round_of_work() as free, contextlib.suppress(Exception):
+                if free and self.waiting(min_age_s):
                     self.invocations += 1
                     self._pool.invoke({"source": "aws.events", "detail-type": "Scheduled Event"})

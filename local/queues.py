@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import boto3
 
+from local.background import Holdable
 from local.gateway import FunctionPool
 from local.template import QueueSource
 
@@ -47,8 +46,10 @@ def create_queues(endpoint_url: str, prefix: str, sources: list[QueueSource]) ->
     return urls
 
 
-class QueuePoller:
-    """Receives batches from one queue and invokes its function with the SQS event."""
+class QueuePoller(Holdable):
+    """Receives batches from one queue and invokes its function with the SQS event. Held
+    (`held`), it takes no batch: a batch in hand, or a receive under way (at most
+    LONG_POLL_S), ends first; what queues meanwhile is handled after."""
 
     def __init__(
         self,
@@ -58,14 +59,12 @@ class QueuePoller:
         window_s: float | None = None,
         retry_delay_s: int = LOCAL_RETRY_DELAY_S,
     ) -> None:
+        super().__init__()
         self._sqs = boto3.client("sqs", endpoint_url=endpoint_url)
         self.queue_url = queue_url
         self._source = source
         self._window_s = source.window_s if window_s is None else window_s
         self._retry_delay_s = retry_delay_s
-        self._held = threading.Event()
-        # Held while the poller receives or handles a batch: `held` waits for it.
-        self._busy = threading.Lock()
         self._pool = FunctionPool(source.function)
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -84,18 +83,6 @@ class QueuePoller:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """No batches while inside (what has queued meanwhile is handled after). Waits for a
-        batch in hand, or a receive under way (at most LONG_POLL_S), to end first."""
-        self._held.set()
-        with self._busy:
-            pass  # from here on, the poller sees `_held` before it receives again
-        try:
-            yield
-        finally:
-            self._held.clear()
 
     def drain(self, timeout_s: float = 30) -> None:
         """Returns once every message is handled (applied or in the dead-letter queue)."""
@@ -117,9 +104,9 @@ class QueuePoller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            with self._busy:
-                held = self._held.is_set()
-                batch = [] if held else self._gather()
+            with self.round_of_work() as free:
+                held = not free
+                batch = self._gather() if free else []
                 if batch:
                     self._idle.clear()
                     self._handle(batch)
