@@ -1,6 +1,6 @@
 """The application events' outbox sweeper, locally: EventBridge runs it every minute in AWS;
 here a thread runs the template's sweeper function whenever an event has waited in the
-outbox longer than OUTBOX_MIN_AGE_S (the stack sets 0.5 s), and `settle` waits for it.
+outbox longer than OUTBOX_MIN_AGE_S (the stack sets 2 s), and `settle` waits for it.
 
 Whether anything waits is asked with the stack's own DynamoDB client: the billing layer's
 client makes only the calls the sweeper itself makes, when there is something to send (the

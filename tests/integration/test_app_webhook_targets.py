@@ -94,7 +94,10 @@ def test_an_endpoint_whose_url_cannot_be_opened_never_holds_up_another(
     wait_for(lambda: len(receiver.received) == 1, timeout_s=10)
     kept = _dead_letters(clean_stack, wait_s=6)
     assert len(receiver.received) == 1, "delivered once, never again"
-    assert [m["webhook_id"] for m in kept] == ["broken"], "only the broken endpoint's copy"
+    # Delivery is at least once (the outbox may queue an event again), so the broken
+    # endpoint's copy may be kept more than once; the other endpoint's never is.
+    assert kept, "the broken endpoint's copy is kept"
+    assert {m["webhook_id"] for m in kept} == {"broken"}, "only the broken endpoint's copy"
 
 
 class Redirector:
