@@ -153,6 +153,9 @@ def test_the_log_search_finds_keys_secrets_and_card_numbers_and_no_ordinary_numb
     assert leaks("card 4242424242424242 and 5555555555554444") == ["a card number"] * 2
     ordinary = '{"timestamp": 1765065600123, "amount": "20.00", "id": "4242424242424241"}'
     assert leaks(ordinary) == []
+    # A digit run inside a hex id is no card number, even when it passes the Luhn check.
+    assert leaks('{"message_id": "msg_a4242424242424242f"}') == []
+    assert leaks("pm_card_4242424242424242 and =5555555555554444;") == ["a card number"] * 2
 
 
 def test_a_secret_logged_by_the_billing_layer_is_caught_by_the_suites_log_search():
