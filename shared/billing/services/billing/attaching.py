@@ -32,8 +32,6 @@ from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import plan_price_ids
-from billing.services.app_webhooks import events as app_events
-from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.attempts import (
     converged_once_granted,
     grant_now,
@@ -46,6 +44,7 @@ from billing.services.billing.free_at_period_end import schedule_free_plan
 from billing.services.billing.pending import clear_pending_end, put_back
 from billing.services.billing.period_end import bill_upgrade_overage, upgrade_overage
 from billing.services.billing.purchases import AFTER_CANCEL, grant_purchase
+from billing.services.billing.scheduled_downgrades import announce_scheduled, show_scheduled
 from billing.services.billing.situation import (
     AttachPlan,
     AttachSituation,
@@ -303,18 +302,5 @@ def _schedule(
 ) -> None:
     """The plan shown as scheduled until the switch; the subscription's first invoice
     after it (paid) grants the purchase."""
-    at_ms = switch.at_s * 1000
-    shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_ms)
-    scheduled_switches.save_scheduled(
-        customer, shown, purchase.id, switch.subscription_id, at_ms, clock.now_ms()
-    )
-    # As Autumn tells it: the plan the customer moves down to, when the move is scheduled.
-    app_events.publish(
-        ProductsUpdated(
-            cause=f"scheduled:{purchase.id}",
-            customer_id=purchase.customer_id,
-            plan_id=plan.id,
-            plan_version=plan.version,
-            scenario="downgrade",
-        )
-    )
+    show_scheduled(customer, plan, purchase, switch.subscription_id, switch.at_s * 1000)
+    announce_scheduled(plan, purchase)

@@ -9,18 +9,18 @@ the free plan's purchase is granted in place of the paid plan. Taking the cancel
 
 from __future__ import annotations
 
-from billing import clock
-from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
-from billing.services.app_webhooks import events as app_events
-from billing.services.app_webhooks.events import ProductsUpdated
-from billing.services.billing.scheduled_downgrades import drop_paid_switch
+from billing.services.billing.scheduled_downgrades import (
+    announce_scheduled,
+    drop_paid_switch,
+    show_scheduled,
+)
 from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
-from billing.store import catalog, scheduled_switches, stripe_timeline
+from billing.store import catalog, stripe_timeline
 from billing.stripe_api import StripeFactory
 
 
@@ -52,18 +52,7 @@ def schedule_free_plan(
     at_s = ending.cancel_at or ending.current_period_end
     if at_s is None:
         raise LookupError(f"Stripe subscription {live.id} has no period end")
-    shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_s * 1000)
-    scheduled_switches.save_scheduled(
-        customer, shown, purchase.id, live.id, at_s * 1000, clock.now_ms()
-    )
+    show_scheduled(customer, plan, purchase, live.id, at_s * 1000)
     sync_subscription(live.id, stripe)
     # As a downgrade between paid plans is told when it is scheduled.
-    app_events.publish(
-        ProductsUpdated(
-            cause=f"scheduled:{purchase.id}",
-            customer_id=purchase.customer_id,
-            plan_id=plan.id,
-            plan_version=plan.version,
-            scenario="downgrade",
-        )
-    )
+    announce_scheduled(plan, purchase)

@@ -1,4 +1,5 @@
-"""Taking back a downgrade to another paid plan scheduled for a subscription's period end.
+"""A downgrade scheduled for a subscription's period end: shown and told when it is
+scheduled, and taken back.
 
 Attach schedules one in Stripe as a subscription schedule whose next phase bills the new
 plan, with a pending purchase the subscription sync grants once Stripe bills it. Taken back
@@ -10,15 +11,42 @@ purchase and the plan shown as scheduled are dropped.
 from __future__ import annotations
 
 from billing import clock
+from billing.domain.attach import scheduled
 from billing.domain.customers import Customer
 from billing.domain.holdings import Holdings
+from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import billed_by
+from billing.services.app_webhooks import events as app_events
+from billing.services.app_webhooks.events import ProductsUpdated
 from billing.services.billing.switches import shown_as_scheduled, switch_of
 from billing.store import scheduled_switches
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
+
+
+def show_scheduled(
+    customer: Customer, plan: Plan, purchase: PendingPurchase, subscription_id: str, at_ms: int
+) -> None:
+    """`plan` shown as scheduled for `at_ms`, its purchase kept until the switch."""
+    shown = scheduled(plan, f"sub_{purchase.id.removeprefix('pur_')}", at_ms)
+    scheduled_switches.save_scheduled(
+        customer, shown, purchase.id, subscription_id, at_ms, clock.now_ms()
+    )
+
+
+def announce_scheduled(plan: Plan, purchase: PendingPurchase) -> None:
+    """As Autumn tells it: the plan the customer moves down to, when the move is scheduled."""
+    app_events.publish(
+        ProductsUpdated(
+            cause=f"scheduled:{purchase.id}",
+            customer_id=purchase.customer_id,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            scenario="downgrade",
+        )
+    )
 
 
 def drop_paid_switch(

@@ -4,6 +4,8 @@ An invoice of a Stripe customer that is none of ours is not kept."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from billing.domain.customers import Customer
 from billing.services.billing.purchases import grant_purchase, refund_if_stale
 from billing.services.billing.renewals import close_period, mark_paid, mark_past_due, record_invoice
@@ -11,23 +13,18 @@ from billing.services.billing.subscription_sync import sync_subscription
 from billing.services.stripe_events.command import StripeEventCommand
 from billing.stripe_api import StripeFactory
 
+if TYPE_CHECKING:
+    from billing.stripe_api.invoices import InvoiceState
+
 
 def recorded(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
     """invoice.updated and invoice.voided: the invoice's status (and total) kept."""
-    if customer is None:
-        return
-    invoice = stripe().invoices.state(event.object_id)
-    if invoice is not None:
-        record_invoice(customer, invoice)
+    _kept(event, customer, stripe)
 
 
 def finalized(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
     """invoice.finalized: the invoice kept, and the application told (`invoice.finalized`)."""
-    if customer is None:
-        return
-    invoice = stripe().invoices.state(event.object_id)
-    if invoice is not None:
-        record_invoice(customer, invoice, announce=True)
+    _kept(event, customer, stripe, announce=True)
 
 
 def created(event: StripeEventCommand, customer: Customer | None, stripe: StripeFactory) -> None:
@@ -35,12 +32,9 @@ def created(event: StripeEventCommand, customer: Customer | None, stripe: Stripe
     the period it ends: its usage-based overage is added to the draft as invoice items
     (Stripe waits about an hour before finalizing it), once however often the event comes,
     and the period's balances start again."""
-    if customer is None:
+    invoice = _kept(event, customer, stripe)
+    if customer is None or invoice is None:
         return
-    invoice = stripe().invoices.state(event.object_id)
-    if invoice is None:
-        return
-    record_invoice(customer, invoice)
     if invoice.subscription_id is not None and invoice.billing_reason == "subscription_cycle":
         close_period(customer, invoice, stripe)
 
@@ -64,12 +58,9 @@ def paid(event: StripeEventCommand, customer: Customer | None, stripe: StripeFac
         # Converge on what the subscription bills now: its items recorded, a change at the
         # period end granted only if Stripe bills the new plan (never on our record alone).
         sync_subscription(subscription_id, stripe, refuse_early=False)
-    if customer is None:
+    invoice = _kept(event, customer, stripe)
+    if customer is None or invoice is None:
         return
-    invoice = stripe().invoices.state(event.object_id)
-    if invoice is None:
-        return
-    record_invoice(customer, invoice)
     if invoice.subscription_id is not None:
         mark_paid(customer, invoice, stripe)
 
@@ -79,13 +70,26 @@ def payment_failed(
 ) -> None:
     """invoice.payment_failed: a subscription's invoice could not be charged; its plans are
     `past_due` at once (access kept), until a payment succeeds (invoice.paid)."""
-    if customer is None:
+    invoice = _kept(event, customer, stripe)
+    if customer is None or invoice is None:
         return
-    invoice = stripe().invoices.state(event.object_id)
-    if invoice is None:
-        return
-    record_invoice(customer, invoice)
     # Re-read: a retry that succeeded since makes this failure old news.
     if invoice.subscription_id is None or invoice.status != "open":
         return
     mark_past_due(customer, invoice)
+
+
+def _kept(
+    event: StripeEventCommand,
+    customer: Customer | None,
+    stripe: StripeFactory,
+    announce: bool = False,
+) -> InvoiceState | None:
+    """The event's invoice as Stripe has it now, kept for the customer's invoice list; None
+    (nothing kept) for a customer none of ours or an invoice Stripe no longer has."""
+    if customer is None:
+        return None
+    invoice = stripe().invoices.state(event.object_id)
+    if invoice is not None:
+        record_invoice(customer, invoice, announce=announce)
+    return invoice
