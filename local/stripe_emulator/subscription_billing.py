@@ -136,7 +136,12 @@ def _first_invoice(
 
 
 def _one_time_item(
-    store: ObjectStore, subscription: JsonObject, customer: JsonObject, spec: ItemSpec, now: int
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    spec: ItemSpec,
+    now: int,
+    period: tuple[int, int] | None = None,
 ) -> JsonObject:
     return invoiceitems.create_item(
         store,
@@ -145,7 +150,7 @@ def _one_time_item(
         amount=pricing.line_amount(spec.price, spec.quantity),
         currency=spec.price["currency"],
         description=product_name(store, spec.price),
-        period=(now, now),
+        period=period or (now, now),
         quantity=spec.quantity,
         price=spec.price,
         subscription=(subscription["id"], None),
@@ -163,9 +168,16 @@ def change_items(
     base_url: str,
     proration: str,
     behavior: str,
+    one_time: list[ItemSpec] | None = None,
 ) -> None:
+    """Another set of items (``specs``), prorated as asked; ``one_time``
+    (``add_invoice_items``) goes on the invoice the change makes (with its prorations), or
+    waits as pending items of the subscription for its next invoice when the change
+    invoices nothing now. A pending update's invoice carries them too: they are paid
+    whenever it is, and gone with it if it is voided."""
     trialing = subscription["status"] == "trialing"
     prorated = [] if trialing or proration == "none" else prorate(store, subscription, specs, at)
+    prorated += _added(store, subscription, customer, one_time or [], now)
     # Stripe invoices an update at once only for always_invoice (or a first payment, or a
     # new billing period, neither of which an items change makes here): create_prorations
     # leaves the prorations pending for the next invoice, whatever the payment_behavior,
@@ -201,6 +213,49 @@ def change_items(
         invoice = update_invoice(store, subscription, customer, now, base_url, behavior)
         if invoice is not None and invoice["status"] == "open":
             subscription["status"] = "past_due"
+
+
+def add_one_time(
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    one_time: list[ItemSpec],
+    now: int,
+    base_url: str,
+    proration: str,
+    behavior: str,
+) -> None:
+    """``add_invoice_items`` with no change of items: pending items of the subscription for
+    its next invoice; ``always_invoice`` invoices them now (classic billing mode, this
+    emulator's), and ``error_if_incomplete`` undoes them when that invoice is not paid."""
+    added = _added(store, subscription, customer, one_time, now)
+    if proration != "always_invoice" or subscription["status"] == "trialing":
+        return
+    charged = "allow_incomplete" if behavior == "pending_if_incomplete" else behavior
+    invoice = update_invoice(store, subscription, customer, now, base_url, charged)
+    if invoice is None or invoice["status"] == "paid":
+        return
+    if behavior == "error_if_incomplete":
+        error = _payment_error(store, invoice)
+        invoices.void(store, invoice, now)
+        for item in added:
+            store.delete(invoices.ITEM_OBJECT, item["id"])
+        raise error
+    if behavior == "allow_incomplete" and invoice["status"] == "open":
+        subscription["status"] = "past_due"
+
+
+def _added(
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    one_time: list[ItemSpec],
+    now: int,
+) -> list[JsonObject]:
+    """The invoice items ``add_invoice_items`` makes: pending items of the subscription over
+    its current period (Stripe's default period for them)."""
+    period = current_period(subscription)
+    return [_one_time_item(store, subscription, customer, spec, now, period) for spec in one_time]
 
 
 def update_invoice(

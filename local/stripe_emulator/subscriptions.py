@@ -16,6 +16,7 @@ from local.stripe_emulator import (
     expand,
     invoices,
     pagination,
+    prices,
 )
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
@@ -68,7 +69,11 @@ _CREATABLE = _SHARED | {
 }
 # What a trial's end does when neither the subscription nor its customer has a card.
 _MISSING_PAYMENT_METHOD = ("cancel", "create_invoice")
-_UPDATABLE = _SHARED | {"proration_date", "cancel_at", "cancellation_details"}
+_UPDATABLE = _SHARED | {"add_invoice_items", "proration_date", "cancel_at", "cancellation_details"}
+# What ``add_invoice_items[][price_data]`` takes: a one-time price of an existing product.
+_ADDED_PRICE_DATA = ("currency", "product", "tax_behavior", "unit_amount", "unit_amount_decimal")
+# Stripe's limit on ``add_invoice_items`` in one request.
+_MAX_ADDED_ITEMS = 20
 _MAX_TRIAL_SECONDS = 730 * 86400
 # Statuses a default list leaves out; ``status=all`` includes them.
 _ENDED = ("canceled", "incomplete_expired")
@@ -150,6 +155,7 @@ def update(request: ApiRequest) -> JsonObject:
     behavior = _choice(params, "payment_behavior", _PAYMENT_BEHAVIORS, "allow_incomplete")
     at = p.integer(params, "proration_date") if "proration_date" in params else now
     specs = item_specs(store, params, current=subscription) if "items" in params else None
+    one_time = _added_items(request, subscription) if "add_invoice_items" in params else []
     previous = objects.snapshot(subscription)
     simple = _field_changes(store, params, subscription, customer, now)
     new_trial_end = _new_trial_end(params, subscription, now)
@@ -169,13 +175,71 @@ def update(request: ApiRequest) -> JsonObject:
                 request.base_url,
                 proration,
                 behavior,
+                one_time,
             )
         except StripeError:
             # error_if_incomplete refused the change: the rest of the update is undone too.
             subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
             raise
+    elif one_time:
+        try:
+            billing.add_one_time(
+                store, subscription, customer, one_time, now, request.base_url, proration, behavior
+            )
+        except StripeError:
+            subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
+            raise
     objects.emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
+
+
+def _added_items(request: ApiRequest, subscription: JsonObject) -> list[ItemSpec]:
+    """``add_invoice_items`` on update: one-time prices (by id, or made from ``price_data`` on
+    an existing product) billed on the subscription's next invoice. Prices ``price_data``
+    made go again when the request is refused (a 400 changes nothing)."""
+    raw_items = request.params["add_invoice_items"]
+    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
+        raise invalid_param(
+            "add_invoice_items", "Invalid array: add_invoice_items", "parameter_invalid_array"
+        )
+    if len(raw_items) > _MAX_ADDED_ITEMS:
+        raise invalid_param(
+            "add_invoice_items", f"You may pass up to {_MAX_ADDED_ITEMS} add_invoice_items."
+        )
+    made: list[JsonObject] = []
+    given: list[Params] = []
+    try:
+        for index, raw in enumerate(raw_items):
+            assert isinstance(raw, dict)
+            if "price_data" in raw:
+                if "price" in raw:
+                    raise invalid_param(
+                        f"add_invoice_items[{index}][price]",
+                        "You may only specify one of these parameters: price, price_data.",
+                    )
+                price = _one_time_price(request, raw, f"add_invoice_items[{index}][price_data]")
+                made.append(price)
+                raw = {**{k: v for k, v in raw.items() if k != "price_data"}, "price": price["id"]}
+            given.append(raw)
+        return one_time_items(request.store, {"add_invoice_items": given}, subscription["currency"])
+    except StripeError:
+        for price in made:
+            request.store.delete(prices.OBJECT, price["id"])
+        raise
+
+
+def _one_time_price(request: ApiRequest, raw: Params, prefix: str) -> JsonObject:
+    data = p.hash_or_null(raw, "price_data") or {}
+    with p.nested(prefix):
+        p.reject_unknown(data, _ADDED_PRICE_DATA)
+        if "product" not in data:
+            raise missing_param("product")
+        if "unit_amount" not in data and "unit_amount_decimal" not in data:
+            raise missing_param("unit_amount")
+        shown = prices.create(
+            ApiRequest("POST", prices.URL, dict(data), {}, request.store, request.now)
+        )
+    return request.store.require(prices.OBJECT, shown["id"])
 
 
 def _check_updatable(params: Params, subscription: JsonObject) -> None:
