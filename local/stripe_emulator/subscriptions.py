@@ -23,7 +23,7 @@ from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator import subscription_billing as billing
 from local.stripe_emulator import subscription_objects as objects
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
-from local.stripe_emulator.forms import Params
+from local.stripe_emulator.forms import FormValue, Params
 from local.stripe_emulator.prorations import (
     ItemSpec,
     changes_items,
@@ -207,7 +207,7 @@ def _added_items(request: ApiRequest, subscription: JsonObject) -> list[ItemSpec
             "add_invoice_items", f"You may pass up to {_MAX_ADDED_ITEMS} add_invoice_items."
         )
     made: list[JsonObject] = []
-    given: list[Params] = []
+    given: list[FormValue] = []
     try:
         for index, raw in enumerate(raw_items):
             assert isinstance(raw, dict)
