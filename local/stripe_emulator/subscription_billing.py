@@ -361,6 +361,9 @@ def renew(
     if cancel_at is not None and cancel_at <= boundary:
         cancel(store, subscription, cancel_at, reason="cancellation_requested")
         return
+    pending = subscription["pending_update"]
+    if pending is not None and boundary >= pending["expires_at"]:
+        _expire_pending_update(store, subscription, boundary)
     previous = objects.snapshot(subscription)
     recurring = subscription["items"]["data"][0]["price"]["recurring"]
     end = period_end(
@@ -400,6 +403,16 @@ def renew(
     invoices.collect(store, invoice, boundary, base_url, subscription["default_payment_method"])
 
 
+def _expire_pending_update(store: ObjectStore, subscription: JsonObject, now: int) -> None:
+    """A pending update whose invoice was not paid by its ``expires_at`` is dropped (seen
+    lazily here: at the next renewal, or when its invoice is paid too late); its invoice is
+    left as it is."""
+    previous = objects.snapshot(subscription)
+    subscription["pending_update"] = None
+    events.emit(store, "customer.subscription.pending_update_expired", subscription, now)
+    objects.emit_updated(store, subscription, previous, now)
+
+
 def _has_payment_method(subscription: JsonObject, customer: JsonObject) -> bool:
     settings = customer.get("invoice_settings") or {}
     return bool(subscription["default_payment_method"] or settings.get("default_payment_method"))
@@ -423,8 +436,16 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     subscription = _subscription_of(store, invoice)
     if subscription is None or subscription["latest_invoice"] != invoice["id"]:
         return
-    previous = objects.snapshot(subscription)
     pending = subscription["pending_update"]
+    # Only the payment of the change's own invoice applies it (a renewal's does not: the
+    # subscription cycles as if no update was asked), and only before it expires.
+    if pending is not None and invoice["billing_reason"] == "subscription_update":
+        if now >= pending["expires_at"]:
+            _expire_pending_update(store, subscription, now)
+            pending = None
+    else:
+        pending = None
+    previous = objects.snapshot(subscription)
     if pending is not None:
         specs = [
             ItemSpec(

@@ -9,6 +9,8 @@ import httpx
 import pytest
 import stripe
 
+from tests.stripe_clocks import wait_until_ready
+
 
 def _customer(client: stripe.StripeClient, card: str = "pm_card_visa") -> Any:
     return client.v1.customers.create(
@@ -189,3 +191,53 @@ def test_a_recurring_price_is_refused_as_an_added_item(
     sub = _subscribed(client, customer, prices["basic"])
     with pytest.raises(stripe.InvalidRequestError, match="type=one_time"):
         client.v1.subscriptions.update(sub.id, {"add_invoice_items": [{"price": prices["pro"]}]})
+
+
+def test_a_renewal_does_not_apply_a_pending_update_which_lapses_at_its_expiry(
+    client: stripe.StripeClient, emulator: Any, prices: dict[str, str]
+) -> None:
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": 1_780_000_000})
+    customer = client.v1.customers.create(
+        {
+            "test_clock": clock.id,
+            "payment_method": "pm_card_chargeCustomerFail",
+            "invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"},
+        }
+    )
+    visa = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
+    sub = client.v1.subscriptions.create(
+        {
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+            "default_payment_method": visa.id,
+        }
+    )
+    declining = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": customer.id}
+    )
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": declining.id})
+    declined = client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "price": prices["pro"]}],
+            "proration_behavior": "always_invoice",
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    assert declined.pending_update is not None
+    client.v1.subscriptions.update(sub.id, {"default_payment_method": visa.id})
+
+    end = sub["items"].data[0].current_period_end
+    wait_until_ready(
+        client, client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": end + 7200}).id
+    )
+
+    renewed = client.v1.subscriptions.retrieve(sub.id)
+    # The renewal billed the plan held and was paid; the change it never paid is gone.
+    assert renewed["items"].data[0].price.id == prices["basic"]
+    assert renewed.pending_update is None
+    assert client.v1.invoices.retrieve(renewed.latest_invoice).amount_paid == 1000
+    assert [
+        e["data"]["object"]["id"]
+        for e in emulator.events("customer.subscription.pending_update_expired")
+    ] == [sub.id]
