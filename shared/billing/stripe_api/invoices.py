@@ -205,6 +205,20 @@ class Invoices:
             created_s=fields.get("created"),
         )
 
+    def open_changes(
+        self, subscription_id: str, made_before_s: int
+    ) -> list[tuple[str, str | None]]:
+        """The subscription's open invoices of a change (an upgrade, new quantities) made
+        before `made_before_s`: (invoice id, the purchase it pays for, if it names one)."""
+        where: Any = {"subscription": subscription_id, "status": "open", "limit": 100}
+        listed: Any = self._call(lambda: self._call.v1.invoices.list(where))
+        return [
+            (str(fields["id"]), _purchase_of(fields, {}))
+            for fields in listed.to_dict()["data"]
+            if fields.get("billing_reason") == "subscription_update"
+            and int(fields["created"]) < made_before_s
+        ]
+
     def state(self, invoice_id: str) -> InvoiceState | None:
         """The invoice as Stripe has it now; None when Stripe has no such invoice."""
         fields = self._call.retrieve("invoice", invoice_id)

@@ -5,16 +5,20 @@ invoice is paid."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+from billing.config import settings
 from billing.domain.attach import ProrationBehavior
 from billing.domain.errors import InvalidRequest, StripeCustomerGone, StripeRejected
+from billing.domain.periods import OverageCharge
 from billing.domain.stripe_subscriptions import (
     StripeSubscription,
     SubscriptionItem,
     UpcomingPhase,
 )
+from billing.stripe_api import catalog
 from billing.stripe_api.call import Refusal, once
 from billing.stripe_api.invoices import Payment
 from billing.stripe_api.objects import PURCHASE_KEY, id_of
@@ -56,6 +60,13 @@ class PlanChange:
     # live subscription selling one of `leaving_price_ids` (a plan granted before the ids
     # were recorded, or a preview).
     subscription_id: str | None = None
+    # One-time charges billed with the change (the plan left's overage so far): on the
+    # change's own invoice, so whoever pays it (now, after authentication, on the hosted
+    # page, Stripe's retries) pays them too, once; a change that invoices nothing now leaves
+    # them for the subscription's next invoice. `charges_product`: the Stripe product a
+    # charge without a price of its own (an amount we priced) is billed under.
+    charges: tuple[OverageCharge, ...] = ()
+    charges_product: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +241,10 @@ class Subscriptions:
             "proration_behavior": change.proration,
             "payment_behavior": "pending_if_incomplete",
         }
+        if change.charges:
+            params["add_invoice_items"] = added_invoice_items(change)
+        # The charges are part of the keyed request: a retry of the attempt sends the same
+        # ones (read back from their record) and Stripe replays it, billing nothing more.
         options = once("subscription.update", change.purchase_id)
         updated = self._call(
             lambda: self._call.v1.subscriptions.update(subscription["id"], params, options)
@@ -311,6 +326,33 @@ def replaced_items(subscription: dict[str, Any], change: PlanChange) -> list[dic
         {"id": item["id"], "deleted": True} for item in subscription["items"]["data"]
     ]
     return items + items_of(change.line_items)
+
+
+def added_invoice_items(change: PlanChange) -> list[dict[str, Any]]:
+    """The change's one-time charges as Stripe's `add_invoice_items`: packages of the item's
+    one-time price, or an amount (whole cents) under the plan's product; each names its
+    charge in its metadata, as the renewal's invoice items do."""
+    added: list[dict[str, Any]] = []
+    for charge in change.charges:
+        metadata = {
+            "billing_feature_id": charge.feature_id[:500],
+            "billing_charge": charge.idempotency_key[:500],
+        }
+        if charge.price_id is not None:
+            added.append(
+                {"price": charge.price_id, "quantity": charge.quantity, "metadata": metadata}
+            )
+            continue
+        if change.charges_product is None:
+            raise ValueError("a charge without a price needs the product to bill it under")
+        amount = catalog.whole_minor_units(charge.amount or Decimal(0))
+        price_data = {
+            "currency": settings().currency,
+            "product": change.charges_product,
+            "unit_amount": amount,
+        }
+        added.append({"price_data": price_data, "quantity": 1, "metadata": metadata})
+    return added
 
 
 def quantity_items(subscription: dict[str, Any], change: QuantityChange) -> list[dict[str, Any]]:

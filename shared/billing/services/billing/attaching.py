@@ -42,7 +42,7 @@ from billing.services.billing.attempts import (
 )
 from billing.services.billing.free_at_period_end import schedule_free_plan
 from billing.services.billing.pending import clear_pending_end, put_back
-from billing.services.billing.period_end import bill_upgrade_overage, upgrade_overage
+from billing.services.billing.period_end import upgrade_overage
 from billing.services.billing.purchases import AFTER_CANCEL, grant_purchase
 from billing.services.billing.scheduled_downgrades import announce_scheduled, show_scheduled
 from billing.services.billing.situation import (
@@ -173,13 +173,13 @@ def _change_paid_plan(
         _schedule(customer, plan, purchase, stripe().schedules.schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
-    # The old plan's period ends now: its overage so far, recorded before the change
-    # (whose grant resets the balances), billed once the change is paid.
+    # The old plan's period ends now: its overage so far, recorded before the change (whose
+    # grant resets the balances), goes on the change's own invoice, paid (or never) with it.
     overage = upgrade_overage(customer, decision.replaces, leaving, live, purchase.id)
+    product = leaving.stripe.product_id if leaving.stripe is not None else None
+    change = replace(change, charges=overage, charges_product=product)
     payment = stripe().subscriptions.change_plan(change)
-    if payment.status == "paid":
-        bill_upgrade_overage(customer.stripe_id, live, purchase.id, overage, stripe)
-    else:
+    if payment.status != "paid":
         # Not paid: Stripe bills what it did, so what was taken back for it is set again.
         put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
     return _answer(command.customer_id, purchase, payment, stripe)

@@ -13,7 +13,11 @@ closes it (see `renewals`); a plan that leaves at its period end has no renewal 
 
 An upgrade made at once ends the old plan's period there: its overage so far is recorded
 (`upgrade_overage`, once per attempt) before Stripe changes the subscription, and billed on
-an invoice of its own once the upgrade is paid (`bill_upgrade_overage`).
+the upgrade's own invoice (the subscription update's `add_invoice_items`), so that whoever
+pays that invoice, now or later, pays it too, and an upgrade never paid bills none of it
+(the old plan stays, and its renewal bills the whole period's overage). Its charges have
+keys of their own (the renewal's, naming the attempt too): a renewal never mistakes an
+unpaid upgrade's line for its own charge.
 
 Nothing is billed for a subscription cut short (canceled now: as in Autumn, an immediate
 cancel bills no overage), nor for one that ended with its trial (trial usage is free).
@@ -26,6 +30,8 @@ repeated `customer.subscription.deleted` never bills twice.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from billing import clock
 from billing.domain.customers import Customer
@@ -120,17 +126,17 @@ def upgrade_overage(
     purchase_id: str,
 ) -> tuple[OverageCharge, ...]:
     """The overage the plan left by an immediate upgrade accrued in its period so far (its
-    balances are reset by the upgrade's grant). Recorded once per attempt, before Stripe
-    changes the subscription (the grant may come first from a webhook): a retry reads the
-    same charges back. Each keeps the key the renewal would have given it, so it is billed
-    once for the customer whatever the number of attempts."""
-    closed = _upgrade_close(live.id, purchase_id)
-    end_s = live.current_period_end or 0
-    found = period_closes.load(closed, end_s)
+    balances are reset by the upgrade's grant), billed on the upgrade's own invoice.
+    Recorded once per attempt, before Stripe changes the subscription (the grant may come
+    first from a webhook): a retry reads the same charges back, so the keyed update it
+    sends again is the same request. Each charge's key is the renewal's for that period
+    and feature with the attempt added: never taken for the renewal's own charge (an unpaid
+    upgrade's voided line must not stop the renewal billing the period)."""
+    found = period_closes.load(_upgrade_close(live.id, purchase_id), live.current_period_end or 0)
     if found is not None:
         return found
     return on_conflict(
-        lambda: _record_upgrade_overage(customer, replaced, leaving, live, closed),
+        lambda: _record_upgrade_overage(customer, replaced, leaving, live, purchase_id),
         also=(period_closes.PeriodAlreadyClosed,),
     )
 
@@ -140,8 +146,9 @@ def _record_upgrade_overage(
     replaced: Subscription,
     leaving: Plan,
     live: StripeSubscription,
-    closed: str,
+    purchase_id: str,
 ) -> tuple[OverageCharge, ...]:
+    closed = _upgrade_close(live.id, purchase_id)
     start_s, end_s = live.current_period_start or 0, live.current_period_end or 0
     found = period_closes.load(closed, end_s)
     if found is not None:
@@ -149,30 +156,12 @@ def _record_upgrade_overage(
     # Read again: taking back a pending end (or a track) may have changed it since.
     fresh = customers.load_by_stripe_id(customer.stripe_id or "") or customer
     grants = [g for g in fresh.holdings.grants if g.plan_id == leaving.id and resets_with_period(g)]
-    charges = overage_charges(fresh, grants, [(replaced, leaving)], start_s, end_s)
+    charges = tuple(
+        replace(charge, idempotency_key=f"{charge.idempotency_key}@{purchase_id}")
+        for charge in overage_charges(fresh, grants, [(replaced, leaving)], start_s, end_s)
+    )
     period_closes.close(fresh, closed, end_s, charges, [], clock.now_ms())
     return charges
-
-
-def bill_upgrade_overage(
-    stripe_customer: str,
-    live: StripeSubscription,
-    purchase_id: str,
-    charges: tuple[OverageCharge, ...],
-    stripe: StripeFactory,
-) -> None:
-    """Bills a paid upgrade's old-plan overage on an invoice of its own, paid with the
-    subscription's card (once per attempt: its Stripe keys derive from the attempt)."""
-    if not charges:
-        return
-    key = f"upgrade:{purchase_id}"
-    payment = stripe().invoices.bill_final(stripe_customer, key, charges, live.id)
-    if payment is not None and payment.status != "paid":
-        # Left open: Stripe retries it on its schedule, the hosted page can pay it.
-        logger.warning(
-            "upgrade overage invoice not paid",
-            extra={"subscription": live.id, "status": payment.status},
-        )
 
 
 def _upgrade_close(subscription_id: str, purchase_id: str) -> str:

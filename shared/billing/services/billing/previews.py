@@ -171,6 +171,10 @@ def _plan_change(
     )
     switch_at = preview.period_end_s * 1000
     overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if at_once else ()
+    cycle = next_cycle(plan, seen.features, decision.packages, switch_at)
+    if change.proration == "none" and cycle is not None:
+        # Nothing is invoiced now: the overage waits for the subscription's next invoice.
+        cycle, overage = cycle._replace(lines=cycle.lines + overage), ()
     return AttachPreview(
         customer_id=command.customer_id,
         currency=preview.currency,
@@ -184,15 +188,15 @@ def _plan_change(
         ),
         outgoing=(_outgoing(seen, leaving, now if at_once else switch_at),),
         redirect_to_checkout=False,
-        next_cycle=next_cycle(plan, seen.features, decision.packages, switch_at),
+        next_cycle=cycle,
     )
 
 
 def _overage_lines(
     seen: AttachSituation, decision: AttachDecision, leaving: Plan, period_end_s: int
 ) -> tuple[PreviewLine, ...]:
-    """The overage the plan left has accrued so far: an upgrade made now bills it with the
-    upgrade (see period_end.upgrade_overage)."""
+    """The overage the plan left has accrued so far: an upgrade made now bills it on its own
+    invoice (see period_end.upgrade_overage), the same amounts from the same grants."""
     grants = [
         g
         for g in seen.customer.holdings.grants

@@ -22,6 +22,7 @@ from billing.services.app_webhooks.events import (
     ProductsUpdated,
 )
 from billing.services.billing.period_end import overage_charges
+from billing.services.billing.purchases import drop_pending
 from billing.services.billing.subscription_sync import awaits_grant, tell_payment_status
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, invoices, period_closes, stripe_timeline
@@ -82,6 +83,7 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
     charges = period_closes.load(invoice.subscription_id, invoice.period_end_s)
     if charges is None:
         charges = on_conflict(lambda: _close(customer.id or "", invoice))
+    _end_stale_changes(invoice.subscription_id, invoice.period_end_s, stripe)
     if not charges or not customer.stripe_id:
         return
     if invoice.status == "draft":
@@ -91,6 +93,17 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
         # or never came; or the period was closed before, by a downgrade switching in):
         # those not on it go on the customer's next invoice instead.
         stripe().invoices.add_items(None, customer.stripe_id, charges)
+
+
+def _end_stale_changes(subscription_id: str, period_end_s: int, stripe: StripeFactory) -> None:
+    """A change still waiting for its invoice when its period closes (an upgrade declined or
+    never authenticated) is over: its invoice is voided, so it is never paid for a period
+    that has closed (an upgrade's carries the old plan's overage so far, which the renewal
+    has just billed in full), and its attempt abandoned (a payment that raced the void is
+    refunded; attaching again is a new attempt). Once voided, a later delivery finds none."""
+    for stale_id, purchase_id in stripe().invoices.open_changes(subscription_id, period_end_s):
+        if stripe().invoices.void(stale_id) == "void" and purchase_id is not None:
+            drop_pending(purchase_id)
 
 
 def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]:
