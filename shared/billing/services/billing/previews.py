@@ -172,8 +172,11 @@ def _plan_change(
     switch_at = preview.period_end_s * 1000
     overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if at_once else ()
     cycle = next_cycle(plan, seen.features, decision.packages, switch_at)
-    if change.proration == "none" and cycle is not None:
-        # Nothing is invoiced now: the overage waits for the subscription's next invoice.
+    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
+    invoiced_now = change.proration != "none" and (trial_ends is None or trial_ends <= now)
+    if not invoiced_now and cycle is not None:
+        # Nothing is invoiced now (no proration, or a trial running on): the overage waits
+        # for the subscription's next invoice.
         cycle, overage = cycle._replace(lines=cycle.lines + overage), ()
     return AttachPreview(
         customer_id=command.customer_id,
