@@ -198,3 +198,27 @@ def test_an_upgrade_during_a_trial_bills_the_old_plans_overage_on_the_trials_las
 
     # The trial's end: Premium's $50 and Pro's $5, once.
     assert invoices(api) == [(Decimal("0.00"), "paid"), (Decimal("55.00"), "paid")]
+
+
+def test_attaching_again_after_a_decline_bills_the_old_plans_overage_once(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    subscribed = subscribe(api, clean_stack, pro_with_overage(0.1, 1), PREMIUM)
+    track(api, 150)
+    paying_with(clean_stack, subscribed, "pm_card_chargeCustomerFail")
+    declined = api.post("/v1/billing.attach", json=UPGRADE)
+    assert declined.json()["required_action"]["code"] == "payment_failed"
+
+    # Another card, and the same upgrade asked again: a new attempt, the declined one's
+    # invoice voided first.
+    paying_with(clean_stack, subscribed, "pm_card_visa")
+    attached = api.post("/v1/billing.attach", json=UPGRADE)
+    assert attached.status_code == 200, attached.text
+    assert "required_action" not in attached.json() or not attached.json()["required_action"]
+
+    assert invoices(api) == [
+        (Decimal("20.00"), "paid"),
+        (Decimal("35.00"), "paid"),
+        (Decimal("35.00"), "void"),
+    ]
+    assert held(api) == [("premium", "active")]
