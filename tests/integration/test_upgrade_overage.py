@@ -222,3 +222,20 @@ def test_attaching_again_after_a_decline_bills_the_old_plans_overage_once(
         (Decimal("35.00"), "void"),
     ]
     assert held(api) == [("premium", "active")]
+
+
+def test_the_upgrade_preview_is_what_its_invoice_charges_to_the_cent(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    # 3 messages past the allowance at $0.125: Stripe charges the line $0.38.
+    subscribe(api, clean_stack, pro_with_overage(0.125, 1), PREMIUM)
+    track(api, 103)
+
+    preview = api.post("/v1/billing.preview_attach", json=UPGRADE)
+    assert preview.status_code == 200, preview.text
+    attached = api.post("/v1/billing.attach", json=UPGRADE)
+    assert attached.status_code == 200, attached.text
+
+    charged = Decimal(str(attached.json()["invoice"]["total"]))
+    assert charged == Decimal("30.38")
+    assert Decimal(str(preview.json()["total"])) == charged

@@ -23,6 +23,7 @@ from billing.domain.attach_preview import (
     PlanMove,
     PreviewLine,
     bought_quantities,
+    charged,
     held_quantities,
     next_cycle,
     period_end,
@@ -216,7 +217,8 @@ def _overage_lines(
             PreviewLine(
                 display_name=feature.name if feature is not None else overage.feature_id,
                 description=f"{overage.units} {overage.feature_id} past the allowance",
-                amount=overage.amount,
+                # In whole cents, as the upgrade's invoice line charges it.
+                amount=charged(overage.amount),
                 plan_id=leaving.id,
                 feature_id=overage.feature_id,
                 quantity=overage.units,
