@@ -242,7 +242,8 @@ class Subscriptions:
             "payment_behavior": "pending_if_incomplete",
         }
         if change.charges:
-            params["add_invoice_items"] = added_invoice_items(change)
+            currency = str(subscription.get("currency") or settings().currency)
+            params["add_invoice_items"] = added_invoice_items(change, currency)
         # The charges are part of the keyed request: a retry of the attempt sends the same
         # ones (read back from their record) and Stripe replays it, billing nothing more.
         options = once("subscription.update", change.purchase_id)
@@ -328,31 +329,50 @@ def replaced_items(subscription: dict[str, Any], change: PlanChange) -> list[dic
     return items + items_of(change.line_items)
 
 
-def added_invoice_items(change: PlanChange) -> list[dict[str, Any]]:
+def added_invoice_items(change: PlanChange, currency: str) -> list[dict[str, Any]]:
     """The change's one-time charges as Stripe's `add_invoice_items`: packages of the item's
-    one-time price, or an amount (whole cents) under the plan's product; each names its
-    charge in its metadata, as the renewal's invoice items do."""
-    added: list[dict[str, Any]] = []
-    for charge in change.charges:
-        metadata = {
-            "billing_feature_id": charge.feature_id[:500],
-            "billing_charge": charge.idempotency_key[:500],
-        }
-        if charge.price_id is not None:
-            added.append(
-                {"price": charge.price_id, "quantity": charge.quantity, "metadata": metadata}
-            )
-            continue
-        if change.charges_product is None:
-            raise ValueError("a charge without a price needs the product to bill it under")
-        amount = catalog.whole_minor_units(charge.amount or Decimal(0))
-        price_data = {
-            "currency": settings().currency,
-            "product": change.charges_product,
-            "unit_amount": amount,
-        }
-        added.append({"price_data": price_data, "quantity": 1, "metadata": metadata})
+    one-time price, or an amount (whole cents, in the subscription's `currency`) under the
+    plan's product; each names its
+    charge in its metadata, as the renewal's invoice items do. Stripe takes at most 20: past
+    19, the rest are one amount, the sum of what each would have charged."""
+    kept, rest = change.charges, tuple[OverageCharge, ...]()
+    if len(change.charges) > _MAX_ADDED_ITEMS:
+        kept, rest = change.charges[: _MAX_ADDED_ITEMS - 1], change.charges[_MAX_ADDED_ITEMS - 1 :]
+    added = [_added_item(change, charge, currency) for charge in kept]
+    if rest:
+        cents = sum(catalog.whole_minor_units(c.amount or Decimal(0)) for c in rest)
+        keys = ",".join(c.idempotency_key for c in rest)
+        added.append(_priced(change, cents, currency, {"billing_charge": keys[:500]}))
     return added
+
+
+# Stripe's limit on `add_invoice_items` in one update.
+_MAX_ADDED_ITEMS = 20
+
+
+def _added_item(change: PlanChange, charge: OverageCharge, currency: str) -> dict[str, Any]:
+    metadata = {
+        "billing_feature_id": charge.feature_id[:500],
+        "billing_charge": charge.idempotency_key[:500],
+    }
+    if charge.price_id is not None:
+        return {"price": charge.price_id, "quantity": charge.quantity, "metadata": metadata}
+    cents = catalog.whole_minor_units(charge.amount or Decimal(0))
+    return _priced(change, cents, currency, metadata)
+
+
+def _priced(
+    change: PlanChange, cents: int, currency: str, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """An amount (Stripe's minor units) billed under the plan's product."""
+    if change.charges_product is None:
+        raise ValueError("a charge without a price needs the product to bill it under")
+    price_data = {
+        "currency": currency,
+        "product": change.charges_product,
+        "unit_amount": cents,
+    }
+    return {"price_data": price_data, "quantity": 1, "metadata": metadata}
 
 
 def quantity_items(subscription: dict[str, Any], change: QuantityChange) -> list[dict[str, Any]]:
