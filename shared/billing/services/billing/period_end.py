@@ -15,8 +15,10 @@ An upgrade made at once ends the old plan's period there: its overage so far is 
 (`upgrade_overage`, once per attempt) before Stripe changes the subscription, and billed on
 the upgrade's own invoice (the subscription update's `add_invoice_items`), so that whoever
 pays that invoice, now or later, pays it too, and an upgrade never paid bills none of it
-(the old plan stays, and its renewal bills the whole period's overage). Its charges have
-keys of their own (the renewal's, naming the attempt too): a renewal never mistakes an
+(the old plan stays, and its renewal bills the whole period's overage; the renewal voids an
+upgrade's invoice still open then, see `renewals`). An upgrade that invoices nothing now (no
+proration, a trial running on) leaves them for the subscription's next invoice. Its charges
+have keys of their own (the renewal's, naming the attempt too): a renewal never mistakes an
 unpaid upgrade's line for its own charge.
 
 Nothing is billed for a subscription cut short (canceled now: as in Autumn, an immediate
