@@ -26,7 +26,7 @@ def _charge(n: int, price_id: str | None = None) -> OverageCharge:
     return OverageCharge(
         feature_id=f"f{n}",
         description="past the allowance",
-        idempotency_key=f"overage:c:f{n}:pro:1-2@pur_1",
+        idempotency_key=f"upgrade@pur_1:overage:c:f{n}:pro:1-2",
         price_id=price_id,
         quantity=3,
         amount=Decimal("0.375"),

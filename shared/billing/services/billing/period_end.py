@@ -136,8 +136,9 @@ def upgrade_overage(
     Recorded once per attempt, before Stripe changes the subscription (the grant may come
     first from a webhook): a retry reads the same charges back, so the keyed update it
     sends again is the same request. Each charge's key is the renewal's for that period
-    and feature with the attempt added: never taken for the renewal's own charge (an unpaid
-    upgrade's voided line must not stop the renewal billing the period)."""
+    and feature, prefixed with the attempt (its period stays last): never taken for the
+    renewal's own charge (an unpaid upgrade's voided line must not stop the renewal billing
+    the period)."""
     found = period_closes.load(_upgrade_close(live.id, purchase_id), live.current_period_end or 0)
     if found is not None:
         return found
@@ -163,7 +164,7 @@ def _record_upgrade_overage(
     fresh = customers.load_by_stripe_id(customer.stripe_id or "") or customer
     grants = [g for g in fresh.holdings.grants if g.plan_id == leaving.id and resets_with_period(g)]
     charges = tuple(
-        replace(charge, idempotency_key=f"{charge.idempotency_key}@{purchase_id}")
+        replace(charge, idempotency_key=f"upgrade@{purchase_id}:{charge.idempotency_key}")
         for charge in overage_charges(fresh, grants, [(replaced, leaving)], start_s, end_s)
     )
     period_closes.close(fresh, closed, end_s, charges, [], clock.now_ms())
