@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -248,6 +249,22 @@ def test_a_field_no_form_has_is_a_400_naming_it_on_the_forms_page_and_changes_no
     # The page of the form, not the error page.
     assert "That did not work" not in answer.text
     assert customer_profiles(clean_stack) == before
+
+
+def test_a_field_sent_twice_is_a_400_naming_it_and_changes_nothing(
+    operator: Dashboard, api: httpx.Client
+):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u3", "name": "Ada"})
+    token = operator.csrf("/customers")
+    form = urlencode([("name", "Grace"), ("name", "Hopper"), ("csrf", token)])
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+
+    answer = operator.http.post("/dashboard/customer/profile?id=u3", content=form, headers=headers)
+    customer = api.post("/v1/customers.get", json={"customer_id": "u3"}).json()
+
+    assert answer.status_code == 400
+    assert "name: sent more than once" in answer.text
+    assert customer["name"] == "Ada"
 
 
 def test_the_profile_form_changes_name_email_and_metadata(operator: Dashboard, api: httpx.Client):

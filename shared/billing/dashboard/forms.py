@@ -31,6 +31,13 @@ def _json_text(value: Any) -> Any:
 OptionalId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
 
 
+class FormFields(dict[str, str]):
+    """A posted form: the first value of each field, and the names of those sent more than
+    once (`repeated`), which no form of ours does: `parsed` refuses them."""
+
+    repeated: frozenset[str] = frozenset()
+
+
 class _Form(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -88,21 +95,27 @@ Form = TypeVar("Form", bound=_Form)
 
 # What a field no form has is told (pydantic's own words say nothing of why).
 _UNKNOWN_FIELD = "not a field of this form: nothing was changed"
+_REPEATED = "sent more than once: the form sends it once"
 
 
 def parsed(model: type[Form], form: dict[str, str]) -> Form:
     """The form as `model`, or 400 naming each field that is wrong and why."""
+    problems = [
+        (name, _REPEATED) for name in sorted(form.repeated if isinstance(form, FormFields) else ())
+    ]
     try:
-        return model.model_validate(form)
+        found = model.model_validate(form)
     except ValidationError as error:
-        problems = [
+        problems += [
             (
                 ".".join(str(part) for part in issue["loc"]) or "form",
                 _UNKNOWN_FIELD if issue["type"] == "extra_forbidden" else issue["msg"],
             )
             for issue in error.errors(include_url=False, include_input=False)
         ]
+    if problems:
         raise InvalidRequest(
             "; ".join(f"{field}: {message}" for field, message in problems),
             details=[{"field": field, "message": message} for field, message in problems],
-        ) from None
+        )
+    return found
