@@ -69,6 +69,8 @@ class Previews:
         currency = str(subscription.get("currency") or settings().currency)
         if change.proration == "none":
             return ChangePreview(period_end, currency, ())
+        # Previews are of changes to an existing subscription: Stripe computes them in the
+        # subscription's own billing mode, so no billing_mode is sent (see classic_billing).
         params: Any = {
             "subscription": subscription["id"],
             "subscription_details": {
