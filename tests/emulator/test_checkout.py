@@ -367,6 +367,7 @@ def test_subscription_mode_creates_an_active_subscription_paid_by_the_card(
     subscription = client.v1.subscriptions.retrieve(done.subscription)
     assert (subscription.status, subscription.customer) == ("active", customer.id)
     assert subscription.metadata.to_dict() == {"plan": "pro"}
+    assert subscription.billing_mode.type == "classic"  # subscription_data[billing_mode]
     assert subscription["items"].data[0].price.id == monthly_price.id
     invoice = client.v1.invoices.retrieve(done.invoice)
     assert (invoice.status, invoice.amount_paid) == ("paid", 2000)
