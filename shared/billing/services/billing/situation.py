@@ -142,6 +142,8 @@ def invoice_decision(seen: AttachSituation) -> AttachDecision:
     why = None
     if leaving is not None and not leaving.free:
         why = "a change of a paid plan is billed on its own subscription"
+    elif decision.stacks is not None:
+        why = "another one of an add-on held is billed on the add-on's own subscription"
     elif decision.trial is not None:
         why = "a free trial has nothing to invoice yet"
     if why is not None:

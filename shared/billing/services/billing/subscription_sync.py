@@ -17,6 +17,7 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import purchase_key
+from billing.domain.stacks import stacks_synced
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import (
     default_plan,
@@ -152,6 +153,7 @@ def _follow(
             expires_at=replacing.at_ms,
         )
     regranted = prepaid_synced(customer.holdings.grants, plan, state)
+    regranted += stacks_synced(customer.holdings.grants, plan, held, after)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
     dropped = shown_as_scheduled(switch, customer.holdings) if taken_back else ()

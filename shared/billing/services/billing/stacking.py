@@ -1,0 +1,48 @@
+"""Another one of a recurring add-on the customer holds (an attach of it again), as Autumn
+stacks it: the Stripe subscription that bills the add-on bills its price at one more, and
+its allowances grow by the plan's own (`domain.stripe_sync.stacks_synced`). Shared by the
+attach and its preview, which price the very same change."""
+
+from __future__ import annotations
+
+from billing.domain.customers import Customer
+from billing.domain.errors import InvalidRequest
+from billing.domain.holdings import Subscription
+from billing.domain.plans import Plan
+from billing.domain.stripe_subscriptions import StripeSubscription
+from billing.services.billing.subscription_sync import billing_subscription
+from billing.store import stripe_timeline
+from billing.stripe_api import StripeFactory
+from billing.stripe_api.subscriptions import Proration, QuantityChange
+
+
+def stack_change(
+    customer: Customer,
+    held: Subscription,
+    plan: Plan,
+    proration: Proration,
+    stripe: StripeFactory,
+) -> tuple[StripeSubscription, QuantityChange | None]:
+    """The live Stripe subscription billing the add-on `held`, and the change that bills one
+    more of it than is held here; None when Stripe bills that many already (a retry of an
+    attach whose answer was lost: nothing is charged again). The change is keyed by the
+    subscription's revision (raised by each sync that lands) and the quantity asked."""
+    live = billing_subscription(customer, held, plan, stripe)
+    base = plan.stripe.base_price_id if plan.stripe is not None else None
+    billed = next((i.quantity for i in live.items if i.price_id == base), None) if live else None
+    if live is None or base is None or billed is None:
+        raise InvalidRequest(
+            "The add-on held has no live subscription in Stripe to add another one to.",
+            details=[{"field": "plan_id", "message": "no Stripe subscription bills it"}],
+        )
+    wanted = int(held.quantity) + 1
+    if billed >= wanted:
+        return live, None
+    revision = stripe_timeline.mark(live.id).revision
+    change = QuantityChange(
+        subscription_id=live.id,
+        quantities={base: wanted},
+        proration=proration,
+        change_id=f"{live.id}:{revision}:stack:{wanted}",
+    )
+    return live, change

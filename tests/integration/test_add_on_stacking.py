@@ -1,0 +1,112 @@
+"""A recurring add-on attached again stacks, as in Autumn's add-on scenarios (attach a
+recurring add-on, then the same one again: both charged, the balances summed, the Stripe
+subscription billing its price twice): here one subscription of the add-on held twice
+(`quantity: 2`), billed by its Stripe subscription's one item at quantity 2."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from local.stack import LocalStack
+from tests.conftest import stripe_client
+from tests.stripe_clocks import advance as advance_clock
+
+DAY_S = 24 * 3600
+
+SUPPORT = {
+    "plan_id": "support",
+    "name": "Support",
+    "add_on": True,
+    "price": {"amount": 10, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 50, "reset": {"interval": "month"}}],
+}
+PRO = {
+    "plan_id": "pro",
+    "name": "Pro",
+    "price": {"amount": 20, "interval": "month"},
+    "items": [{"feature_id": "messages", "included": 1000, "reset": {"interval": "month"}}],
+}
+
+
+def attach(api: httpx.Client, **body: Any) -> httpx.Response:
+    return api.post("/v1/billing.attach", json={"customer_id": "c1", **body})
+
+
+def customer(api: httpx.Client) -> dict[str, Any]:
+    answer: dict[str, Any] = api.post("/v1/customers.get", json={"customer_id": "c1"}).json()
+    return answer
+
+
+def on_test_clock_with_card(api: httpx.Client, stack: LocalStack) -> tuple[Any, str, int]:
+    """Customer c1 on a Stripe test clock with a card on file, holding Pro and the Support
+    add-on; returns the Stripe client, the clock's id and its start."""
+    for body in ({"feature_id": "messages", "name": "Messages", "type": "metered"},):
+        assert api.post("/v1/features.create", json=body).status_code == 200
+    for plan in (PRO, SUPPORT):
+        assert api.post("/v1/plans.create", json=plan).status_code == 200
+    stripe = stripe_client(stack)
+    start = int(time.time())
+    clock = stripe.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    on_clock = stripe.v1.customers.create({"test_clock": clock.id})
+    card = stripe.v1.payment_methods.attach("pm_card_visa", {"customer": on_clock.id})
+    stripe.v1.customers.update(
+        on_clock.id, {"invoice_settings": {"default_payment_method": card.id}}
+    )
+    linked = api.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "stripe_id": on_clock.id}
+    )
+    assert linked.status_code == 200
+    assert attach(api, plan_id="pro").json()["invoice"]["status"] == "paid"
+    assert attach(api, plan_id="support").json()["invoice"]["status"] == "paid"
+    return stripe, clock.id, start
+
+
+def add_on_subscription(stripe: Any, stripe_customer: str) -> Any:
+    (found,) = [
+        s
+        for s in stripe.v1.subscriptions.list({"customer": stripe_customer}).data
+        if s["items"].data[0].price.unit_amount == 1000
+    ]
+    return found
+
+
+@pytest.mark.realistic_delivery
+def test_a_recurring_add_on_attached_again_is_held_twice_charged_prorated_and_summed(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, clock_id, start = on_test_clock_with_card(api, clean_stack)
+    advance_clock(stripe, clock_id, start + 15 * DAY_S)
+    preview = api.post(
+        "/v1/billing.preview_attach", json={"customer_id": "c1", "plan_id": "support"}
+    )
+    assert preview.status_code == 200, preview.text
+
+    second = attach(api, plan_id="support")
+
+    assert second.status_code == 200, second.text
+    answer = second.json()
+    assert answer["invoice"]["status"] == "paid"
+    # Half a month left of the add-on's period: about half its price, as the preview said.
+    assert 4 < answer["invoice"]["total"] < 6
+    assert preview.json()["total"] == answer["invoice"]["total"]
+    held = customer(api)
+    assert sorted((s["plan_id"], s["quantity"]) for s in held["subscriptions"]) == [
+        ("pro", 1),
+        ("support", 2),
+    ]
+    assert held["balances"]["messages"]["granted"] == 1000 + 50 + 50
+    subscription = add_on_subscription(stripe, held["stripe_id"])
+    assert [(i.price.unit_amount, i.quantity) for i in subscription["items"].data] == [(1000, 2)]
+    assert len(stripe.v1.subscriptions.list({"customer": held["stripe_id"]}).data) == 2
+
+    advance_clock(stripe, clock_id, start + 32 * DAY_S)
+
+    renewal = stripe.v1.invoices.list({"subscription": subscription.id}).data[0]
+    assert renewal.total == 2000, "the renewal bills the add-on twice"
+    held = customer(api)
+    assert held["balances"]["messages"]["granted"] == 1100
+    assert held["balances"]["messages"]["remaining"] == 1100
