@@ -110,3 +110,36 @@ def test_a_recurring_add_on_attached_again_is_held_twice_charged_prorated_and_su
     held = customer(api)
     assert held["balances"]["messages"]["granted"] == 1100
     assert held["balances"]["messages"]["remaining"] == 1100
+
+
+@pytest.mark.realistic_delivery
+def test_another_add_on_declined_is_granted_only_once_paid_on_the_invoice_page(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, _clock, _start = on_test_clock_with_card(api, clean_stack)
+    stripe_customer = customer(api)["stripe_id"]
+    failing = stripe.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": stripe_customer}
+    )
+    subscription = add_on_subscription(stripe, stripe_customer)
+    stripe.v1.subscriptions.update(subscription.id, {"default_payment_method": failing.id})
+
+    answer = attach(api, plan_id="support").json()
+
+    assert answer["required_action"]["code"] == "payment_failed"
+    assert answer["payment_url"] == answer["invoice"]["hosted_invoice_url"] is not None
+    held = customer(api)
+    assert [s["quantity"] for s in held["subscriptions"] if s["plan_id"] == "support"] == [1]
+    assert held["balances"]["messages"]["granted"] == 1050, "nothing granted before paid"
+    subscription = add_on_subscription(stripe, stripe_customer)
+    assert [i.quantity for i in subscription["items"].data] == [1]
+    assert subscription.pending_update is not None
+
+    paid = httpx.post(answer["payment_url"], data={"card_number": "4242424242424242"}, timeout=120)
+
+    assert paid.status_code < 400, paid.text
+    held = customer(api)
+    assert [s["quantity"] for s in held["subscriptions"] if s["plan_id"] == "support"] == [2]
+    assert held["balances"]["messages"]["granted"] == 1100
+    subscription = add_on_subscription(stripe, stripe_customer)
+    assert [i.quantity for i in subscription["items"].data] == [2]
