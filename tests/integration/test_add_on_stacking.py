@@ -143,3 +143,54 @@ def test_another_add_on_declined_is_granted_only_once_paid_on_the_invoice_page(
     assert held["balances"]["messages"]["granted"] == 1100
     subscription = add_on_subscription(stripe, stripe_customer)
     assert [i.quantity for i in subscription["items"].data] == [2]
+
+
+def update(api: httpx.Client, **body: Any) -> httpx.Response:
+    return api.post("/v1/billing.update", json={"customer_id": "c1", **body})
+
+
+@pytest.mark.realistic_delivery
+def test_cancelling_an_add_on_held_twice_ends_one_of_them_now_and_credits_its_unused_time(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, clock_id, start = on_test_clock_with_card(api, clean_stack)
+    assert attach(api, plan_id="support").status_code == 200
+    advance_clock(stripe, clock_id, start + 15 * DAY_S)
+    cancel = {"plan_id": "support", "cancel_action": "cancel_immediately"}
+    preview = api.post("/v1/billing.preview_update", json={"customer_id": "c1", **cancel})
+    assert preview.status_code == 200, preview.text
+
+    response = update(api, **cancel)
+
+    assert response.status_code == 200, response.text
+    held = customer(api)
+    assert sorted((s["plan_id"], s["quantity"]) for s in held["subscriptions"]) == [
+        ("pro", 1),
+        ("support", 1),
+    ]
+    assert held["balances"]["messages"]["granted"] == 1050
+    subscription = add_on_subscription(stripe, held["stripe_id"])
+    assert subscription.status == "active"
+    assert [i.quantity for i in subscription["items"].data] == [1]
+    credit = stripe.v1.invoices.list({"subscription": subscription.id}).data[0]
+    # Half a month of one add-on given back, as the preview said.
+    assert -600 < credit.total < -400
+    assert preview.json()["total"] * 100 == credit.total
+
+
+def test_cancelling_an_add_on_held_twice_at_the_end_of_the_cycle_ends_both_then(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, clock_id, start = on_test_clock_with_card(api, clean_stack)
+    assert attach(api, plan_id="support").status_code == 200
+
+    response = update(api, plan_id="support", cancel_action="cancel_end_of_cycle")
+
+    assert response.status_code == 200, response.text
+    (support,) = [s for s in customer(api)["subscriptions"] if s["plan_id"] == "support"]
+    assert support["quantity"] == 2
+    assert support["canceled_at"] is not None
+    advance_clock(stripe, clock_id, start + 32 * DAY_S)
+    held = customer(api)
+    assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
+    assert held["balances"]["messages"]["granted"] == 1000

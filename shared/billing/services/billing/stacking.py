@@ -9,6 +9,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
+from billing.domain.stacks import stack_billed
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.subscription_sync import billing_subscription
 from billing.store import stripe_timeline
@@ -46,3 +47,23 @@ def stack_change(
         change_id=f"{live.id}:{revision}:stack:{wanted}",
     )
     return live, change
+
+
+def unstack_change(
+    held: Subscription, plan: Plan, live: StripeSubscription, credit_unused: bool
+) -> QuantityChange | None:
+    """One of an add-on held stacked taken away now (as Autumn's cancel of the add-on ends
+    one of them): its Stripe subscription bills one less, the unused time of that one
+    credited (unless asked not to). None when the add-on is held once: cancelling it ends
+    its subscription."""
+    base = plan.stripe.base_price_id if plan.stripe is not None else None
+    if held.quantity <= 1 or base is None or stack_billed(plan, live) is None:
+        return None
+    wanted = int(held.quantity) - 1
+    revision = stripe_timeline.mark(live.id).revision
+    return QuantityChange(
+        subscription_id=live.id,
+        quantities={base: wanted},
+        proration="always_invoice" if credit_unused else "none",
+        change_id=f"{live.id}:{revision}:unstack:{wanted}",
+    )

@@ -36,6 +36,7 @@ from billing.services.billing.attaching import (
 from billing.services.billing.pending import uncancel
 from billing.services.billing.purchases import drop_pending
 from billing.services.billing.scheduled_downgrades import drop_paid_switch
+from billing.services.billing.stacking import unstack_change
 from billing.services.billing.subscription_sync import (
     billing_subscription,
     expire_now,
@@ -101,6 +102,13 @@ def _update(
     if command.cancel_action == "uncancel":
         uncancel(customer, held, live, revision, current, stripe)
         return done
+    unstack = None
+    if command.cancel_action == "cancel_immediately":
+        unstack = unstack_change(held, plan, live, command.proration_behavior != "none")
+    if unstack is not None:
+        # Held stacked: one of them ends now, the others go on.
+        payment = stripe().subscriptions.change_quantities(unstack)
+        return quantities_answer(command.customer_id, live.id, payment, stripe)
     if command.cancel_action is not None:
         # A change still waiting for its payment (a declined upgrade, new quantities) goes
         # too: its open invoice, paid later, would apply it to a plan being cancelled.
