@@ -93,6 +93,7 @@ def test_a_recurring_add_on_attached_again_is_held_twice_charged_prorated_and_su
     # Half a month left of the add-on's period: about half its price, as the preview said.
     assert 4 < answer["invoice"]["total"] < 6
     assert preview.json()["total"] == answer["invoice"]["total"]
+    assert preview.json()["next_cycle"]["total"] == 20, "the add-on's next period bills it twice"
     held = customer(api)
     assert sorted((s["plan_id"], s["quantity"]) for s in held["subscriptions"]) == [
         ("pro", 1),
