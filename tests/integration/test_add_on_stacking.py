@@ -195,3 +195,25 @@ def test_cancelling_an_add_on_held_twice_at_the_end_of_the_cycle_ends_both_then(
     held = customer(api)
     assert [s["plan_id"] for s in held["subscriptions"]] == ["pro"]
     assert held["balances"]["messages"]["granted"] == 1000
+
+
+def test_another_add_on_asked_with_invoice_mode_or_a_trial_is_a_400_naming_it_and_changes_nothing(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, _clock, _start = on_test_clock_with_card(api, clean_stack)
+    stripe_customer = customer(api)["stripe_id"]
+    invoices_before = len(stripe.v1.invoices.list({"customer": stripe_customer}).data)
+    trial = {"duration_length": 7, "duration_type": "day"}
+
+    for asked, field in (
+        ({"invoice_mode": {"enabled": True}}, "invoice_mode"),
+        ({"free_trial": trial}, "free_trial"),
+    ):
+        for route in ("/v1/billing.attach", "/v1/billing.preview_attach"):
+            response = api.post(route, json={"customer_id": "c1", "plan_id": "support", **asked})
+            assert response.status_code == 400, (route, response.text)
+            assert response.json()["details"][0]["field"] == field
+
+    held = customer(api)
+    assert [s["quantity"] for s in held["subscriptions"] if s["plan_id"] == "support"] == [1]
+    assert len(stripe.v1.invoices.list({"customer": stripe_customer}).data) == invoices_before
