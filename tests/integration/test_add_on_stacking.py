@@ -150,7 +150,6 @@ def update(api: httpx.Client, **body: Any) -> httpx.Response:
     return api.post("/v1/billing.update", json={"customer_id": "c1", **body})
 
 
-@pytest.mark.realistic_delivery
 def test_cancelling_an_add_on_held_twice_ends_one_of_them_now_and_credits_its_unused_time(
     api: httpx.Client, clean_stack: LocalStack
 ) -> None:
