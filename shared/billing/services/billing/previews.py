@@ -204,7 +204,8 @@ def _stack(
     _live, change = stack_change(seen.customer, held, plan, proration, stripe)
     count = held.quantity + 1
     if change is None:  # Stripe bills that many already: the attach charges nothing
-        preview = ChangePreview(held.current_period_end or 0, settings().currency, ())
+        ends_s = (held.current_period_end or 0) // 1000
+        preview = ChangePreview(ends_s, settings().currency, ())
     else:
         preview = stripe().previews.quantities(change, ToldAs((plan,), seen.features))
     ends = preview.period_end_s * 1000
