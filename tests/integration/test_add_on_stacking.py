@@ -216,3 +216,38 @@ def test_another_add_on_asked_with_invoice_mode_or_a_trial_is_a_400_naming_it_an
     held = customer(api)
     assert [s["quantity"] for s in held["subscriptions"] if s["plan_id"] == "support"] == [1]
     assert len(stripe.v1.invoices.list({"customer": stripe_customer}).data) == invoices_before
+
+
+def test_another_add_on_whose_answer_was_lost_is_not_charged_again_by_the_retry_with_its_key(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, _clock, _start = on_test_clock_with_card(api, clean_stack)
+    stripe_customer = customer(api)["stripe_id"]
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    key = {"Idempotency-Key": "another-support-1"}
+    body = {"customer_id": "c1", "plan_id": "support"}
+    seen = {e["id"] for e in emulator.events("customer.subscription.updated")}
+    # Stripe bills one more and is paid, but the paid invoice can't be read back: a 502.
+    with clean_stack.stripe_webhooks_paused():
+        emulator.fail_next("GET", "/v1/invoices/", status=502, times=3)
+        lost = api.post("/v1/billing.attach", json=body, headers=key)
+    assert lost.status_code == 502, lost.text
+    # Its webhook lands before the caller retries: our copy holds two.
+    for event in emulator.events("customer.subscription.updated"):
+        if event["id"] not in seen:
+            emulator.redeliver(event["id"])
+    assert [s["quantity"] for s in customer(api)["subscriptions"] if s["plan_id"] == "support"] == [
+        2
+    ]
+
+    retried = api.post("/v1/billing.attach", json=body, headers=key)
+
+    assert retried.status_code == 200, retried.text
+    held = customer(api)
+    assert [s["quantity"] for s in held["subscriptions"] if s["plan_id"] == "support"] == [2]
+    assert held["balances"]["messages"]["granted"] == 1100
+    subscription = add_on_subscription(stripe, stripe_customer)
+    assert [i.quantity for i in subscription["items"].data] == [2]
+    paid = stripe.v1.invoices.list({"subscription": subscription.id}).data
+    assert [i.total for i in paid if i.status == "paid"] == [1000, 1000], "charged once more"

@@ -202,7 +202,7 @@ def _stack(
     billing.update's quantities. No purchase is kept: the Stripe call is keyed by the
     subscription's revision and the quantity asked."""
     proration = PRORATIONS[command.proration_behavior]
-    live, change = stack_change(customer, held, plan, proration, stripe)
+    live, change = stack_change(customer, held, plan, proration, stripe, command.request_key)
     if change is None:
         sync_subscription(live.id, stripe)  # Stripe bills it already: our copy follows
         return AttachResult(customer_id=command.customer_id)

@@ -56,6 +56,9 @@ class AttachPlan:
     # The customer's subscriptions when the request was asked for (a plan attached once a
     # card is saved): if they changed since, the attach is refused rather than run stale.
     expected_holdings: tuple[str, ...] | None = None
+    # The request's Idempotency-Key: another one of an add-on held, asked with it, is asked
+    # of Stripe once for good (its retry finds the same quantity, not one more).
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
