@@ -6,7 +6,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billing.domain.holdings import Grant
-from billing.domain.periods import overage_of, reset_for_new_period, resets_with_period
+from billing.domain.periods import (
+    closing_grants,
+    overage_of,
+    reset_for_new_period,
+    resets_with_period,
+)
 from billing.domain.terms import ItemPrice, Reset, Tier
 
 MONTH = Reset(interval="month")
@@ -85,3 +90,16 @@ def test_only_recurring_allowances_reset_with_the_period():
     assert resets_with_period(grant("1", None))
     assert not resets_with_period(grant("1", None)._replace(reset=Reset(interval="one_off")))
     assert not resets_with_period(grant("1", None)._replace(unlimited=True))
+
+
+def test_a_trials_end_closes_every_recurring_allowance_but_usage_billed_in_arrears():
+    in_arrears = grant("150", usage_based("0.1"))
+    included = grant("30", None)._replace(id="g2", feature_id="words")
+    prepaid = grant("20", ItemPrice(amount=Decimal(1), billing_method="prepaid"))._replace(id="g3")
+    other_plan = grant("5", usage_based("0.1"))._replace(id="g4", plan_id="addon")
+    held = [in_arrears, included, prepaid, other_plan]
+
+    # A paid period closes all of the plan's recurring allowances.
+    assert closing_grants(held, {"pro"}, trial=False) == [in_arrears, included, prepaid]
+    # A trial's end leaves the usage billed in arrears to the first paid period.
+    assert closing_grants(held, {"pro"}, trial=True) == [included, prepaid]

@@ -3,6 +3,7 @@ billed in arrears, and the period's balances start again. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import NamedTuple
@@ -69,6 +70,22 @@ def _packages(units: Decimal, billing_units: Decimal) -> int:
 def resets_with_period(grant: Grant) -> bool:
     """A recurring allowance starts again when its plan's period does."""
     return not grant.unlimited and grant.reset is not None and grant.reset.interval != "one_off"
+
+
+def closing_grants(
+    grants: Iterable[Grant], plan_ids: Container[str | None], trial: bool
+) -> list[Grant]:
+    """The grants a period's close bills and resets: the recurring allowances of the plans
+    whose period closes. When the period was a free trial, usage billed in arrears is
+    neither billed nor reset (as Autumn does): it is carried into the first paid period,
+    whose close bills it with that period's own usage. Other allowances start again."""
+    return [
+        g
+        for g in grants
+        if g.plan_id in plan_ids
+        and resets_with_period(g)
+        and not (trial and g.overage_allowed and not g.unlimited)
+    ]
 
 
 def reset_for_new_period(grant: Grant, now_ms: int) -> Grant:

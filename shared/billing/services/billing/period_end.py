@@ -16,7 +16,9 @@ An upgrade made at once ends the old plan's period there: its overage so far is 
 an invoice of its own once the upgrade is paid (`bill_upgrade_overage`).
 
 Nothing is billed for a subscription cut short (canceled now: as in Autumn, an immediate
-cancel bills no overage), nor for one that ended with its trial (trial usage is free).
+cancel bills no overage), nor for one that ended with its trial, nor for a plan switched away
+from at its trial's end (as in Autumn, trial usage is billed only by a first paid period it
+is carried into).
 
 Each period closes once (`store.period_closes`, keyed by the Stripe subscription and the
 period's end, in the transaction that resets the grants): the charges are computed from the
@@ -32,6 +34,7 @@ from billing.domain.customers import Customer
 from billing.domain.holdings import Grant, Subscription
 from billing.domain.periods import (
     OverageCharge,
+    closing_grants,
     overage_of,
     reset_for_new_period,
     resets_with_period,
@@ -100,7 +103,8 @@ def close_ending_period(
     if not held:
         return False
     closing = {plan.id for sub, plan in held if not sub.past_due or plan.ignore_past_due}
-    grants = [g for g in customer.holdings.grants if g.plan_id in closing and resets_with_period(g)]
+    # A plan switched away from at its trial's end: the trial's usage is not billed.
+    grants = closing_grants(customer.holdings.grants, closing, state.trial_end == end_s)
     start_s = min((sub.current_period_start or 0) // 1000 for sub, _plan in held)
     charges = overage_charges(customer, grants, held, start_s, end_s)
     now = clock.now_ms()

@@ -14,7 +14,7 @@ from billing import clock
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Subscription
-from billing.domain.periods import OverageCharge, reset_for_new_period, resets_with_period
+from billing.domain.periods import OverageCharge, closing_grants, reset_for_new_period
 from billing.domain.plans import Plan
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import (
@@ -77,11 +77,13 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
     """Closes the period a renewal invoice ends, once: the usage past usage-based allowances
     becomes invoice items (on the draft if it still is one, else on the next invoice) and
     the period's balances start again. A plan `past_due` keeps its balances (and bills
-    nothing) until paid, unless its `config.ignore_past_due` says reset anyway."""
+    nothing) until paid, unless its `config.ignore_past_due` says reset anyway. A trial's
+    end bills no usage: what is billed in arrears is carried into the first paid period."""
     assert invoice.subscription_id is not None
     charges = period_closes.load(invoice.subscription_id, invoice.period_end_s)
     if charges is None:
-        charges = on_conflict(lambda: _close(customer.id or "", invoice))
+        trial = _ends_a_trial(invoice, stripe)
+        charges = on_conflict(lambda: _close(customer.id or "", invoice, trial))
     if not charges or not customer.stripe_id:
         return
     if invoice.status == "draft":
@@ -93,7 +95,15 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
         stripe().invoices.add_items(None, customer.stripe_id, charges)
 
 
-def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]:
+def _ends_a_trial(invoice: InvoiceState, stripe: StripeFactory) -> bool:
+    """Whether the period the renewal closes was a free trial: it ends where the trial
+    did (Stripe keeps the trial's end on the subscription once converted)."""
+    assert invoice.subscription_id is not None
+    state = stripe().subscriptions.retrieve(invoice.subscription_id)
+    return state is not None and state.trial_end == invoice.period_end_s
+
+
+def _close(customer_id: str, invoice: InvoiceState, trial: bool) -> tuple[OverageCharge, ...]:
     assert invoice.subscription_id is not None
     customer = customers.load_by_stripe_id(invoice.stripe_customer or "")
     if customer is None or customer.id != customer_id:
@@ -101,7 +111,7 @@ def _close(customer_id: str, invoice: InvoiceState) -> tuple[OverageCharge, ...]
     current = catalog.load()
     held = _paid_plans(customer, current, invoice)
     closing = {plan.id for sub, plan in held if not sub.past_due or plan.ignore_past_due}
-    grants = [g for g in customer.holdings.grants if g.plan_id in closing and resets_with_period(g)]
+    grants = closing_grants(customer.holdings.grants, closing, trial)
     charges = overage_charges(customer, grants, held, invoice.period_start_s, invoice.period_end_s)
     now = clock.now_ms()
     resets = [(g, reset_for_new_period(g, now)) for g in grants]
