@@ -13,6 +13,8 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client
+from tests.emulator.receiver import WebhookReceiver
+from tests.integration.test_app_webhooks import verified, wait_for
 from tests.stripe_clocks import advance as advance_clock
 
 DAY_S = 24 * 3600
@@ -150,32 +152,46 @@ def update(api: httpx.Client, **body: Any) -> httpx.Response:
     return api.post("/v1/billing.update", json={"customer_id": "c1", **body})
 
 
-def test_cancelling_an_add_on_held_twice_ends_one_of_them_now_and_credits_its_unused_time(
+def test_cancelling_an_add_on_held_twice_ends_one_of_them_now_credits_it_and_tells_each_change(
     api: httpx.Client, clean_stack: LocalStack
 ) -> None:
-    stripe, clock_id, start = on_test_clock_with_card(api, clean_stack)
-    assert attach(api, plan_id="support").status_code == 200
-    advance_clock(stripe, clock_id, start + 15 * DAY_S)
-    cancel = {"plan_id": "support", "cancel_action": "cancel_immediately"}
-    preview = api.post("/v1/billing.preview_update", json={"customer_id": "c1", **cancel})
-    assert preview.status_code == 200, preview.text
+    receiver = WebhookReceiver()
+    try:
+        endpoint = {"id": "app", "url": receiver.url, "events": ["customer.products.updated"]}
+        secret = api.post("/v1/webhooks.create", json=endpoint).json()["secret"]
+        stripe, clock_id, start = on_test_clock_with_card(api, clean_stack)
+        assert attach(api, plan_id="support").status_code == 200
+        advance_clock(stripe, clock_id, start + 15 * DAY_S)
+        cancel = {"plan_id": "support", "cancel_action": "cancel_immediately"}
+        preview = api.post("/v1/billing.preview_update", json={"customer_id": "c1", **cancel})
+        assert preview.status_code == 200, preview.text
 
-    response = update(api, **cancel)
+        response = update(api, **cancel)
 
-    assert response.status_code == 200, response.text
-    held = customer(api)
-    assert sorted((s["plan_id"], s["quantity"]) for s in held["subscriptions"]) == [
-        ("pro", 1),
-        ("support", 1),
-    ]
-    assert held["balances"]["messages"]["granted"] == 1050
-    subscription = add_on_subscription(stripe, held["stripe_id"])
-    assert subscription.status == "active"
-    assert [i.quantity for i in subscription["items"].data] == [1]
-    credit = stripe.v1.invoices.list({"subscription": subscription.id}).data[0]
-    # Half a month of one add-on given back, as the preview said.
-    assert -600 < credit.total < -400
-    assert preview.json()["total"] * 100 == credit.total
+        assert response.status_code == 200, response.text
+        held = customer(api)
+        assert sorted((s["plan_id"], s["quantity"]) for s in held["subscriptions"]) == [
+            ("pro", 1),
+            ("support", 1),
+        ]
+        assert held["balances"]["messages"]["granted"] == 1050
+        subscription = add_on_subscription(stripe, held["stripe_id"])
+        assert subscription.status == "active"
+        assert [i.quantity for i in subscription["items"].data] == [1]
+        credit = stripe.v1.invoices.list({"subscription": subscription.id}).data[0]
+        # Half a month of one add-on given back, as the preview said.
+        assert -600 < credit.total < -400
+        assert preview.json()["total"] * 100 == credit.total
+
+        def told() -> list[str]:
+            sent = [verified(secret, post)["data"] for post in list(receiver.received)]
+            return [d["scenario"] for d in sent if d["updated_product"]["id"] == "support"]
+
+        # The application hears of the add-on, of another one attached, then of one ended.
+        wait_for(lambda: told() == ["new", "new", "expired"])
+        assert told() == ["new", "new", "expired"]
+    finally:
+        receiver.stop()
 
 
 def test_cancelling_an_add_on_held_twice_at_the_end_of_the_cycle_ends_both_then(

@@ -179,6 +179,9 @@ def _follow(
     if replacing is None and (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
         _tell(customer, after, scenario, cause)
+    if held.quantity != after.quantity:
+        # Another one of an add-on held (attached again), or one of them ended (cancelled).
+        _tell(customer, after, "new" if after.quantity > held.quantity else "expired", cause)
     if held.past_due != after.past_due and customer.id is not None:
         # Whoever changes past_due tells: the invoice's own event may come after this one
         # and then find nothing left to change.
