@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.store.keys import STRIPE_EVENT_SK, stripe_event_pk
 from local.stack import LocalStack
-from tests.conftest import stripe_client
+from tests.conftest import dynamodb_client, stripe_client
 from tests.emulator.receiver import WebhookReceiver
 from tests.integration.test_app_webhooks import verified, wait_for
 from tests.stripe_clocks import advance as advance_clock
@@ -267,3 +268,28 @@ def test_another_add_on_whose_answer_was_lost_is_not_charged_again_by_the_retry_
     assert [i.quantity for i in subscription["items"].data] == [2]
     paid = stripe.v1.invoices.list({"subscription": subscription.id}).data
     assert [i.total for i in paid if i.status == "paid"] == [1000, 1000], "charged once more"
+
+
+def test_another_add_on_asked_with_a_card_setup_is_added_once_however_often_its_event_comes(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    stripe, _clock, _start = on_test_clock_with_card(api, clean_stack)
+    asked = {"customer_id": "c1", "plan_id": "support", "success_url": "https://app.example.com"}
+    url = api.post("/v1/billing.setup_payment", json=asked).json()["url"]
+    page = httpx.post(url, data={"card_number": "4242424242424242"}, timeout=120)
+    assert page.status_code == 303, page.text
+    assert clean_stack.emulator is not None
+    (completed,) = clean_stack.emulator.events("checkout.session.completed")
+
+    # Delivered again as if never seen (its claim forgotten): the attach runs again.
+    dynamodb_client(clean_stack).delete_item(
+        TableName=clean_stack.config.table_name,
+        Key={"PK": {"S": stripe_event_pk(completed["id"])}, "SK": {"S": STRIPE_EVENT_SK}},
+    )
+    clean_stack.emulator.redeliver(completed["id"])
+
+    held = customer(api)
+    assert [s["quantity"] for s in held["subscriptions"] if s["plan_id"] == "support"] == [2]
+    assert held["balances"]["messages"]["granted"] == 1100
+    subscription = add_on_subscription(stripe, held["stripe_id"])
+    assert [i.quantity for i in subscription["items"].data] == [2]

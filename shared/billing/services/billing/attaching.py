@@ -202,7 +202,10 @@ def _stack(
     billing.update's quantities. No purchase is kept: the Stripe call is keyed by the
     subscription's revision and the quantity asked."""
     proration = PRORATIONS[command.proration_behavior]
-    live, change = stack_change(customer, held, plan, proration, stripe, command.request_key)
+    # Named by the caller's Idempotency-Key, or by the card setup that asked for it (whose
+    # completion, delivered again, runs this again): a rerun adds nothing more.
+    request_key = command.request_key or command.purchase_key
+    live, change = stack_change(customer, held, plan, proration, stripe, request_key)
     if change is None:
         sync_subscription(live.id, stripe)  # Stripe bills it already: our copy follows
         return AttachResult(customer_id=command.customer_id)
