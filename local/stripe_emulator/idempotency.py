@@ -43,6 +43,11 @@ class IdempotencyCache:
         with self._guard:
             self._saved[key] = response
 
+    def forget(self) -> None:
+        """Drops the saved responses (the locks of requests in flight stay)."""
+        with self._guard:
+            self._saved.clear()
+
     def clear(self) -> None:
         with self._guard:
             self._locks.clear()

@@ -189,6 +189,11 @@ class StripeEmulator:
         self._faults.clear()
         self._webhooks.reset()
 
+    def forget_idempotency_keys(self) -> None:
+        """Forgets every idempotency key, as Stripe does once a key is 24 hours old: a
+        request sent again with one of them runs again (a retry that outlived its keys)."""
+        self._idempotency.forget()
+
     # -- webhook delivery mode ---------------------------------------------------------
 
     @property

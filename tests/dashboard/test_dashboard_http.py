@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import stripe_client, table_items, with_metered_balance
+from tests.conftest import SECRET_KEY, stripe_client, table_items, with_metered_balance
 from tests.dashboard.conftest import Dashboard
 
 
@@ -41,6 +42,19 @@ def test_a_wrong_key_shows_the_sign_in_page_again_with_a_message(visitor: Dashbo
 
     assert answer.status_code == 401
     assert "not one this deployment accepts" in answer.text
+    assert 'name="secret_key"' in answer.text
+    assert visitor.get("/customers").headers["location"] == "/dashboard/sign-in"
+
+
+def test_a_sign_in_with_a_field_the_form_has_not_is_refused_on_the_sign_in_page(
+    visitor: Dashboard,
+):
+    form = {"secret_key": SECRET_KEY, "remember": "on", "csrf": visitor.csrf("/sign-in")}
+
+    answer = visitor.http.post("/dashboard/sign-in", data=form)
+
+    assert answer.status_code == 400
+    assert "remember: not a field of this form" in answer.text
     assert 'name="secret_key"' in answer.text
     assert visitor.get("/customers").headers["location"] == "/dashboard/sign-in"
 
@@ -197,6 +211,60 @@ def test_a_linked_customer_links_to_its_stripe_customer_in_test_mode(
     page = operator.get("/customer", id="u2").text
 
     assert f'href="https://dashboard.stripe.com/test/customers/{created["stripe_id"]}"' in page
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "form", "field"),
+    [
+        ("POST", "/customer/profile?id=u3", {"name": "Grace", "nickname": "G"}, "nickname"),
+        ("POST", "/customers", {"customer_id": "u9", "plan": "pro"}, "plan"),
+        (
+            "POST",
+            "/customer/cancel?id=u3",
+            {"subscription_id": "s", "cancel_action": "uncancel", "prorate": "yes"},
+            "prorate",
+        ),
+        ("GET", "/customer/attach", {"id": "u3", "plan_id": "pro", "quantity": "2"}, "quantity"),
+    ],
+    ids=["profile", "new_customer", "cancel", "attach_preview"],
+)
+def test_a_field_no_form_has_is_a_400_naming_it_on_the_forms_page_and_changes_nothing(
+    operator: Dashboard,
+    api: httpx.Client,
+    clean_stack: LocalStack,
+    method: str,
+    path: str,
+    form: dict[str, str],
+    field: str,
+):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u3", "name": "Ada"})
+    before = customer_profiles(clean_stack)
+
+    answer = operator.get(path, **form) if method == "GET" else operator.post(path, form)
+
+    assert answer.status_code == 400
+    alert = re.search(r'role="alert">([^<]*)<', answer.text)
+    assert alert is not None, "shown where the page shows its errors"
+    assert f"{field}: not a field of this form" in alert.group(1)
+    # The page of the form, not the error page.
+    assert "That did not work" not in answer.text
+    assert customer_profiles(clean_stack) == before
+
+
+def test_a_field_sent_twice_is_a_400_naming_it_and_changes_nothing(
+    operator: Dashboard, api: httpx.Client
+):
+    api.post("/v1/customers.get_or_create", json={"customer_id": "u3", "name": "Ada"})
+    token = operator.csrf("/customers")
+    form = urlencode([("name", "Grace"), ("name", "Hopper"), ("csrf", token)])
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+
+    answer = operator.http.post("/dashboard/customer/profile?id=u3", content=form, headers=headers)
+    customer = api.post("/v1/customers.get", json={"customer_id": "u3"}).json()
+
+    assert answer.status_code == 400
+    assert "name: sent more than once" in answer.text
+    assert customer["name"] == "Ada"
 
 
 def test_the_profile_form_changes_name_email_and_metadata(operator: Dashboard, api: httpx.Client):

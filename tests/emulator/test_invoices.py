@@ -1,8 +1,12 @@
 """Invoices and invoice items: draft, open, paid, payment failed, void, the hosted page."""
 
+from typing import Any
+
 import httpx
 import pytest
 import stripe
+
+from tests.stripe_clocks import advance
 
 
 @pytest.fixture
@@ -176,3 +180,48 @@ def test_hosted_page_shows_a_zero_decimal_currency_in_whole_units(client):
     page = httpx.get(invoice.hosted_invoice_url)
     assert "500 JPY" in page.text
     assert "5.00 JPY" not in page.text
+
+
+def test_items_and_invoices_list_from_a_created_time_on_the_clock_page_after_page(client):
+    """`created[gte]` keeps what was made from then on (an item's `date`, on the customer's
+    test clock), newest first, and the SDK's auto-paging carries the filter to every page."""
+    start = 1_780_000_000
+    clock = client.v1.test_helpers.test_clocks.create({"frozen_time": start})
+    payer = client.v1.customers.create({"test_clock": clock.id})
+    older = client.v1.invoice_items.create({"customer": payer.id, "amount": 100, "currency": "usd"})
+    client.v1.invoices.create({"customer": payer.id, "pending_invoice_items_behavior": "include"})
+    later = start + 86400
+    advance(client, clock.id, later)
+    made = []
+    for _ in range(101):
+        client.v1.invoice_items.create({"customer": payer.id, "amount": 100, "currency": "usd"})
+        made.append(
+            client.v1.invoices.create(
+                {"customer": payer.id, "pending_invoice_items_behavior": "include"}
+            ).id
+        )
+
+    since: Any = {"customer": payer.id, "created": {"gte": later}, "limit": 100}
+    items = list(client.v1.invoice_items.list(since).auto_paging_iter())
+    invoices = list(client.v1.invoices.list(since).auto_paging_iter())
+
+    assert len(items) == 101
+    assert older.id not in {i.id for i in items}
+    assert {i.date for i in items} == {later}
+    assert [i.id for i in invoices] == made[::-1]
+    every: Any = {"customer": payer.id, "created": {"gte": start}, "limit": 100}
+    assert len(list(client.v1.invoice_items.list(every).auto_paging_iter())) == 102
+    assert len(list(client.v1.invoices.list(every).auto_paging_iter())) == 102
+
+
+def test_a_request_repeated_after_its_idempotency_key_is_forgotten_runs_again(
+    client, emulator, customer
+):
+    """Stripe keeps a key 24 hours: a retry after that makes a second object."""
+    params: Any = {"customer": customer.id, "amount": 100, "currency": "usd"}
+    first = client.v1.invoice_items.create(params, {"idempotency_key": "k-1"})
+    assert client.v1.invoice_items.create(params, {"idempotency_key": "k-1"}).id == first.id
+
+    emulator.forget_idempotency_keys()
+
+    assert client.v1.invoice_items.create(params, {"idempotency_key": "k-1"}).id != first.id

@@ -226,6 +226,48 @@ def redelivered_unseen(stack: LocalStack, event_type: str) -> None:
             assert 200 <= last["status"] < 300, last
 
 
+def test_a_final_invoice_is_found_again_past_the_customers_latest_100_invoices_and_items(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """The final invoice's overage billed, then the customer buys a lot (101 invoices of
+    one item each, made in Stripe). Stripe delivers the end again days later, after it
+    forgot our idempotency keys: the final invoice and its charge are found however far
+    back they are, and nothing is billed again."""
+    held = subscribe(api, clean_stack, pro_with_overage(0.1, 1), FREE_DEFAULT)
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 500}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+    cancel = {"customer_id": "c1", "plan_id": "pro", "cancel_action": "cancel_end_of_cycle"}
+    assert api.post("/v1/billing.update", json=cancel).status_code == 200
+    advance(stripe_client(clean_stack), held["clock"], held["period_end"] + 86400)
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("40.00")]
+    stripe = stripe_client(clean_stack)
+    customer = held["stripe_customer"]
+    with clean_stack.stripe_webhooks_paused():
+        for _ in range(101):
+            item: Any = {"customer": customer, "amount": 500, "currency": "usd"}
+            stripe.v1.invoice_items.create(item)
+            bought: Any = {"customer": customer, "pending_invoice_items_behavior": "include"}
+            stripe.v1.invoices.create(bought)
+    assert clean_stack.emulator is not None
+    clean_stack.emulator.forget_idempotency_keys()
+
+    redelivered_unseen(clean_stack, "customer.subscription.deleted")
+
+    every: Any = {"customer": customer, "limit": 100}
+    finals = [
+        i.id
+        for i in stripe.v1.invoices.list(every).auto_paging_iter()
+        if "billing_final_period" in (i.metadata or {})
+    ]
+    charged = [
+        i.id
+        for i in stripe.v1.invoice_items.list(every).auto_paging_iter()
+        if "billing_charge" in (i.metadata or {})
+    ]
+    assert (len(finals), len(charged)) == (1, 1)
+    assert invoice_totals(api) == [Decimal("20.00"), Decimal("40.00")]
+
+
 BASIC = {
     "plan_id": "basic",
     "name": "Basic",

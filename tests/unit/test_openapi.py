@@ -92,3 +92,29 @@ def test_the_reference_page_shows_every_operation_and_the_fields_it_takes() -> N
             assert f"<code>{method.upper()} {path}</code>" in page
     assert "<td><code>plan_id</code></td>" in page
     assert "<code>202</code> QueuedTrackResponse" in page
+
+
+def _takes_anything(schema: dict[str, object]) -> bool:
+    """A schema that says nothing of what it takes (only a title, a description, a default)."""
+    return not set(schema) - {"title", "description", "default"}
+
+
+def test_a_refused_autumn_option_shows_autumns_type_and_that_it_is_refused() -> None:
+    """`discounts` and the other options of Autumn's not built here are refused (400 naming
+    them), and the reference shows what Autumn takes there, not an empty schema."""
+    schemas = openapi.document()["components"]["schemas"]
+    discounts = schemas["AttachRequest"]["properties"]["discounts"]
+    listed, null = discounts["anyOf"]
+    discount = schemas[listed["items"]["$ref"].rsplit("/", 1)[-1]]
+
+    assert (listed["type"], null) == ("array", {"type": "null"})
+    assert set(discount["properties"]) == {"reward_id", "promotion_code"}
+    assert "refused here" in discounts["description"]
+    assert "refused here" in schemas["CustomizeFields"]["properties"]["add_items"]["description"]
+    untyped = [
+        f"{name}.{field}"
+        for name, schema in schemas.items()
+        for field, property_schema in schema.get("properties", {}).items()
+        if _takes_anything(property_schema)
+    ]
+    assert untyped == [], "every field of the reference says what it takes"

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from billing.dashboard import sessions
+from billing.dashboard.forms import FormFields
 from billing.dashboard.secret import session_secret
 
 HERE = Path(__file__).parent
@@ -98,21 +99,24 @@ def cookie_from(cookies: list[str] | None) -> str | None:
     return None
 
 
-def _form(event: APIGatewayProxyEventV2) -> dict[str, str]:
-    """The urlencoded form, first value of each field; anything else reads as empty."""
+def _form(event: APIGatewayProxyEventV2) -> FormFields:
+    """The urlencoded form, first value of each field (those sent more than once named, for
+    `forms.parsed` to refuse); anything else reads as empty."""
     try:
         body = event.decoded_body or ""
     except (ValueError, UnicodeDecodeError):
-        return {}
+        return FormFields()
     if len(body) > MOST_FORM_BYTES:
-        return {}
+        return FormFields()
     try:
         pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MOST_FORM_FIELDS)
     except ValueError:
-        return {}
-    form: dict[str, str] = {}
+        return FormFields()
+    form = FormFields()
     for name, value in pairs:
         form.setdefault(name, value)
+    names = [name for name, _ in pairs]
+    form.repeated = frozenset(name for name in names if names.count(name) > 1)
     return form
 
 

@@ -223,9 +223,9 @@ class Invoices:
         idempotency keys) and only takes the steps left (items, finalizing, paying). None
         when every charge is on an invoice item already (none is made)."""
         v1 = self._call.v1
-        invoice_id = self._final_invoice(stripe_customer, key)
+        invoice_id = self._final_invoice(stripe_customer, key, charges)
         if invoice_id is None:
-            billed = self._billed_keys(stripe_customer)
+            billed = self._billed_keys(stripe_customer, charges)
             if all(charge.idempotency_key[:500] in billed for charge in charges):
                 return None  # billed already, on an invoice of Stripe's own making
             params: Any = {
@@ -257,15 +257,25 @@ class Invoices:
             return Payment(status, summary)
         return self.pay(invoice_id, None)
 
-    def _final_invoice(self, stripe_customer: str, key: str) -> str | None:
-        """The customer's invoice made for `key`, if any (among its latest 100)."""
-        listed: Any = self._call(
-            lambda: self._call.v1.invoices.list({"customer": stripe_customer, "limit": 100})
-        )
-        for invoice in listed.to_dict()["data"]:
-            if (invoice.get("metadata") or {}).get(_FINAL_KEY) == key[:500]:
-                return str(invoice["id"])
-        return None
+    def _final_invoice(
+        self, stripe_customer: str, key: str, charges: tuple[OverageCharge, ...]
+    ) -> str | None:
+        """The customer's invoice made for `key`, if any: every invoice Stripe made for the
+        customer since the charges' period could first be billed (see `_billed_since`), page
+        after page. Not Stripe's invoice search: it finds an invoice only a while after it
+        is made, and a retry that missed the one just made would make a second."""
+        where: Any = {"customer": stripe_customer, "limit": 100}
+        since_s = _billed_since(charges)
+        if since_s is not None:
+            where["created"] = {"gte": since_s}
+
+        def find() -> str | None:
+            for invoice in self._call.v1.invoices.list(where).auto_paging_iter():
+                if (invoice.to_dict().get("metadata") or {}).get(_FINAL_KEY) == key[:500]:
+                    return str(invoice.id)
+            return None
+
+        return self._call(find)
 
     def add_items(
         self, invoice_id: str | None, stripe_customer: str, charges: tuple[OverageCharge, ...]
@@ -276,7 +286,7 @@ class Invoices:
         # Stripe forgets an idempotency key after 24 hours, and a failed invoice.created is
         # retried for up to 3 days: the charges already billed are skipped by name. Keys name
         # the customer, feature and period, so one listing finds them wherever they went.
-        present = self._billed_keys(stripe_customer)
+        present = self._billed_keys(stripe_customer, charges)
         for charge in charges:
             if charge.idempotency_key[:500] in present:
                 continue
@@ -284,13 +294,49 @@ class Invoices:
             options = once("invoiceitem.create", charge.idempotency_key)
             self._call(partial(self._call.v1.invoice_items.create, params, options))
 
-    def _billed_keys(self, stripe_customer: str) -> set[str | None]:
-        """The charge keys on the customer's latest invoice items (pending or invoiced)."""
+    def _billed_keys(
+        self, stripe_customer: str, charges: tuple[OverageCharge, ...]
+    ) -> set[str | None]:
+        """The charge keys on the customer's invoice items (pending or invoiced) made since
+        the charges' period could first be billed (see `_billed_since`), page after page: a
+        customer with many items (one-off purchases, periods of overage) is read to the
+        last one that can carry the charges, and no further back."""
         where: Any = {"customer": stripe_customer, "limit": 100}
-        listed: Any = self._call(lambda: self._call.v1.invoice_items.list(where))
-        return {
-            (item.get("metadata") or {}).get("billing_charge") for item in listed.to_dict()["data"]
-        }
+        since_s = _billed_since(charges)
+        if since_s is not None:
+            where["created"] = {"gte": since_s}
+        return self._call(
+            lambda: {
+                (item.to_dict().get("metadata") or {}).get("billing_charge")
+                for item in self._call.v1.invoice_items.list(where).auto_paging_iter()
+            }
+        )
+
+
+# Stripe's servers may disagree on the time by a little; a day more to read costs little.
+_CLOCK_SLACK_S = 86_400
+
+
+def _billed_since(charges: tuple[OverageCharge, ...]) -> int | None:
+    """The earliest time (Unix seconds, on the customer's clock in Stripe: its test clock
+    if it has one) an invoice item or final invoice for these charges can have been made;
+    None when a key names no period (then every item and invoice is read).
+
+    A charge's key ends with its period, `<start>-<end>` (`period_end.overage_charges`).
+    Its items are made only once the period is closed, and a period is closed only after
+    Stripe has passed one of those two times on the customer's clock: a renewal after the
+    renewal invoice that ends it (`end`), a plan leaving after its subscription ended or
+    switched there (`end`), an upgrade during the period (after `start`). Stripe dates
+    what we make then by that clock, which only moves forward: every item and final invoice
+    for the charges is dated at or after the earlier of the two."""
+    earliest: int | None = None
+    for charge in charges:
+        start, _, end = charge.idempotency_key.rpartition(":")[2].partition("-")
+        if not (start.isdigit() and end.isdigit()):
+            return None
+        first = min(int(start), int(end))
+        earliest = first if earliest is None else min(earliest, first)
+    return None if earliest is None else earliest - _CLOCK_SLACK_S
 
 
 def _item(invoice_id: str | None, stripe_customer: str, charge: OverageCharge) -> Any:

@@ -10,12 +10,34 @@ from pydantic import Field, model_validator
 
 from billing.api.wire.common import (
     Count,
+    EpochMs,
     Id,
     NonNegativeQuantity,
     Url,
     WireRequest,
     WireResponse,
     omitted_when_none,
+)
+from billing.api.wire.customers import BillingControlsFields
+from billing.api.wire.not_built import (
+    NO_REWARDS,
+    AddLineFields,
+    BillingCycleAnchor,
+    BillingDetailsFields,
+    CarryOverFields,
+    CheckoutSessionParams,
+    CustomLineItemFields,
+    DiscountFields,
+    LicenseQuantityFields,
+    NotBuilt,
+    PaymentMethodType,
+    PlanItemFilterFields,
+    RemoveDiscountFields,
+    RemoveLicenseFields,
+    RemoveLineFields,
+    TaxFields,
+    UpsertLicenseFields,
+    refuse_not_built,
 )
 from billing.api.wire.plans import BasePriceFields, FreeTrialFields, ItemFields
 from billing.domain.custom_plans import Customization
@@ -29,6 +51,12 @@ MetadataValue = Annotated[str, Field(max_length=500)]
 class FeatureQuantityFields(WireRequest):
     feature_id: Id
     quantity: NonNegativeQuantity | None = None
+
+
+_WHOLE_LIST = "give the whole list as customize.items"
+_NO_LICENSES = "licenses do not exist here"
+_NO_CONTROLS = "billing controls are not built here"
+_INVOICE_DEFAULTS = "invoice settings are Stripe's defaults"
 
 
 def _refused(field: str, why: str) -> InvalidRequest:
@@ -46,12 +74,11 @@ class CustomizeFields(WireRequest):
     price: BasePriceFields | None = None
     items: Annotated[list[ItemFields], Field(max_length=100)] | None = None
     free_trial: FreeTrialFields | None = None
-    # Accepted only to be refused when given.
-    add_items: Any = None
-    remove_items: Any = None
-    billing_controls: Any = None
-    upsert_licenses: Any = None
-    remove_licenses: Any = None
+    add_items: Annotated[list[ItemFields] | None, NotBuilt(_WHOLE_LIST)] = None
+    remove_items: Annotated[list[PlanItemFilterFields] | None, NotBuilt(_WHOLE_LIST)] = None
+    billing_controls: Annotated[BillingControlsFields | None, NotBuilt(_NO_CONTROLS)] = None
+    upsert_licenses: Annotated[list[UpsertLicenseFields] | None, NotBuilt(_NO_LICENSES)] = None
+    remove_licenses: Annotated[list[RemoveLicenseFields] | None, NotBuilt(_NO_LICENSES)] = None
 
     def customization(self) -> Customization | None:
         """The plan's terms this purchase changes (none when only the trial is changed)."""
@@ -63,15 +90,11 @@ class CustomizeFields(WireRequest):
             items=None if self.items is None else tuple(i.domain() for i in self.items),
         )
 
-    @model_validator(mode="after")
-    def _supported(self) -> CustomizeFields:
-        for name in ("add_items", "remove_items", "billing_controls"):
-            if getattr(self, name) is not None:
-                raise _refused(f"customize.{name}", "give the whole list as customize.items")
-        for name in ("upsert_licenses", "remove_licenses"):
-            if getattr(self, name) is not None:
-                raise _refused(f"customize.{name}", "licenses do not exist here")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _supported(cls, data: Any) -> Any:
+        refuse_not_built(cls, data, "billing.attach", prefix="customize.")
+        return data
 
 
 # Stripe's default payment terms for a sent invoice when the caller names none.
@@ -88,8 +111,10 @@ class InvoiceModeFields(WireRequest):
     # Accepted only to be refused when they ask for anything but an invoice sent at once.
     finalize: bool | None = None
     issue_method: Literal["draft", "finalize", "send"] | None = None
-    invoice_template_id: Any = None
-    payment_method_types: Any = None
+    invoice_template_id: Annotated[Id | None, NotBuilt(_INVOICE_DEFAULTS)] = None
+    payment_method_types: Annotated[list[PaymentMethodType] | None, NotBuilt(_INVOICE_DEFAULTS)] = (
+        None
+    )
 
     def domain(self, now: bool = False) -> InvoiceMode | None:
         """None when not enabled: the card is charged as usual. `now`: the request's own
@@ -99,43 +124,22 @@ class InvoiceModeFields(WireRequest):
         days = DEFAULT_NET_TERMS_DAYS if self.net_terms_days is None else self.net_terms_days
         return InvoiceMode(days_until_due=days, enable_now=self.enable_plan_immediately or now)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _built(cls, data: Any) -> Any:
+        refuse_not_built(cls, data, "billing.attach", prefix="invoice_mode.")
+        return data
+
     @model_validator(mode="after")
     def _supported(self) -> InvoiceModeFields:
         if self.finalize is False:
             raise _refused("invoice_mode.finalize", "draft invoices are not kept")
         if self.issue_method not in (None, "send"):
             raise _refused("invoice_mode.issue_method", "the invoice is always sent")
-        for name in ("invoice_template_id", "payment_method_types"):
-            if getattr(self, name) is not None:
-                raise _refused(f"invoice_mode.{name}", "invoice settings are Stripe's defaults")
         return self
 
 
-# Options of Autumn's attach not built yet: refused rather than ignored, so that a caller
-# never believes they applied.
-_NOT_YET = (
-    "subscription_id",
-    "new_billing_subscription",
-    "billing_cycle_anchor",
-    "starts_at",
-    "ends_at",
-    "checkout_session_params",
-    "long_lived_checkout",
-    "custom_line_items",
-    "remove_lines",
-    "add_lines",
-    "processor_subscription_id",
-    "carry_over_balances",
-    "carry_over_usages",
-    "license_quantities",
-    "no_billing_changes",
-    "tax",
-    "billing_details",
-    "tax_rate_id",
-    "currency",
-    "remove_plan_ids",
-    "remove_discounts",
-)
+_NOT_BUILT = "not built"
 
 
 class AttachRequest(WireRequest):
@@ -155,41 +159,38 @@ class AttachRequest(WireRequest):
     # Autumn's shorthand for invoice_mode.enable_plan_immediately (it also lets a Checkout
     # grant before payment, which is refused here).
     enable_plan_immediately: bool | None = None
-    # Accepted only to be refused when given: rewards (coupons, promotion codes) do not
-    # exist yet, and a discount silently dropped would charge the full price.
-    discounts: Any = None
-    subscription_id: Any = None
-    new_billing_subscription: Any = None
-    billing_cycle_anchor: Any = None
-    starts_at: Any = None
-    ends_at: Any = None
-    checkout_session_params: Any = None
-    long_lived_checkout: Any = None
-    custom_line_items: Any = None
-    remove_lines: Any = None
-    add_lines: Any = None
-    processor_subscription_id: Any = None
-    carry_over_balances: Any = None
-    carry_over_usages: Any = None
-    license_quantities: Any = None
-    no_billing_changes: Any = None
-    tax: Any = None
-    billing_details: Any = None
-    tax_rate_id: Any = None
-    currency: Any = None
-    remove_plan_ids: Any = None
-    remove_discounts: Any = None
+    # Refused, never dropped: a discount silently dropped would charge the full price.
+    discounts: Annotated[list[DiscountFields] | None, NotBuilt(NO_REWARDS)] = None
+    remove_discounts: Annotated[list[RemoveDiscountFields] | None, NotBuilt(NO_REWARDS)] = None
+    subscription_id: Annotated[Id | None, NotBuilt(_NOT_BUILT)] = None
+    new_billing_subscription: Annotated[bool | None, NotBuilt(_NOT_BUILT)] = None
+    billing_cycle_anchor: Annotated[BillingCycleAnchor | None, NotBuilt(_NOT_BUILT)] = None
+    starts_at: Annotated[EpochMs | None, NotBuilt(_NOT_BUILT)] = None
+    ends_at: Annotated[EpochMs | None, NotBuilt(_NOT_BUILT)] = None
+    checkout_session_params: Annotated[CheckoutSessionParams | None, NotBuilt(_NOT_BUILT)] = None
+    long_lived_checkout: Annotated[bool | None, NotBuilt(_NOT_BUILT)] = None
+    custom_line_items: Annotated[list[CustomLineItemFields] | None, NotBuilt(_NOT_BUILT)] = None
+    remove_lines: Annotated[list[RemoveLineFields] | None, NotBuilt(_NOT_BUILT)] = None
+    add_lines: Annotated[list[AddLineFields] | None, NotBuilt(_NOT_BUILT)] = None
+    processor_subscription_id: Annotated[Id | None, NotBuilt(_NOT_BUILT)] = None
+    carry_over_balances: Annotated[CarryOverFields | None, NotBuilt(_NOT_BUILT)] = None
+    carry_over_usages: Annotated[CarryOverFields | None, NotBuilt(_NOT_BUILT)] = None
+    license_quantities: Annotated[list[LicenseQuantityFields] | None, NotBuilt(_NOT_BUILT)] = None
+    no_billing_changes: Annotated[bool | None, NotBuilt(_NOT_BUILT)] = None
+    tax: Annotated[TaxFields | None, NotBuilt(_NOT_BUILT)] = None
+    billing_details: Annotated[BillingDetailsFields | None, NotBuilt(_NOT_BUILT)] = None
+    tax_rate_id: Annotated[Id | None, NotBuilt(_NOT_BUILT)] = None
+    currency: Annotated[Id | None, NotBuilt(_NOT_BUILT)] = None
+    remove_plan_ids: Annotated[list[Id] | None, NotBuilt(_NOT_BUILT)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _built(cls, data: Any) -> Any:
+        refuse_not_built(cls, data, "billing.attach")
+        return data
 
     @model_validator(mode="after")
     def _supported(self) -> AttachRequest:
-        if self.discounts is not None:
-            raise InvalidRequest(
-                "'discounts' are not available yet: rewards do not exist here.",
-                details=[{"field": "discounts", "message": "not supported yet"}],
-            )
-        for name in _NOT_YET:
-            if getattr(self, name) is not None:
-                raise _refused(name, "not built")
         invoiced = self.invoice_mode is not None and self.invoice_mode.enabled
         if self.enable_plan_immediately and not invoiced:
             raise _refused(

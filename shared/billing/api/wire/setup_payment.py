@@ -14,6 +14,7 @@ from billing.api.wire.attach import (
     MetadataValue,
 )
 from billing.api.wire.common import Count, Id, Url, WireRequest, WireResponse
+from billing.api.wire.not_built import NO_REWARDS, DiscountFields, NotBuilt, refuse_not_built
 from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
 from billing.services.billing.setup_payment import SetupPayment, SetupSession
@@ -30,8 +31,14 @@ class SetupPaymentRequest(WireRequest):
     proration_behavior: Literal["prorate_immediately", "none", "bill_difference"] | None = None
     metadata: Annotated[dict[Id, MetadataValue], Field(max_length=40)] | None = None
     customize: CustomizeFields | None = None
-    # Refused by attach's own checks (rewards do not exist yet): never dropped.
-    discounts: Any = None
+    # Refused, never dropped: a discount silently dropped would charge the full price.
+    discounts: Annotated[list[DiscountFields] | None, NotBuilt(NO_REWARDS)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _built(cls, data: Any) -> Any:
+        refuse_not_built(cls, data, "billing.setup_payment")
+        return data
 
     @model_validator(mode="after")
     def _supported(self) -> SetupPaymentRequest:
@@ -56,7 +63,6 @@ class SetupPaymentRequest(WireRequest):
             "free_trial",
             "proration_behavior",
             "customize",
-            "discounts",
         )
         return [name for name in options if name in self.model_fields_set]
 

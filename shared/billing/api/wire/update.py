@@ -8,29 +8,33 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from billing.api.wire.attach import FeatureQuantityFields, attach_response
+from billing.api.wire.attach import (
+    CustomizeFields,
+    FeatureQuantityFields,
+    InvoiceModeFields,
+    attach_response,
+)
 from billing.api.wire.common import Count, Id, WireRequest
+from billing.api.wire.not_built import (
+    NO_REWARDS,
+    AddLineFields,
+    BillingCycleAnchor,
+    CheckoutSessionParams,
+    CustomLineItemFields,
+    DiscountFields,
+    LicenseQuantityFields,
+    NotBuilt,
+    RemoveDiscountFields,
+    RemoveLineFields,
+    refuse_not_built,
+)
 from billing.api.wire.plans import FreeTrialFields
 from billing.domain.errors import InvalidRequest
 from billing.services.billing.updating import UpdatePlan
 
 # Options of Autumn's update that change invoices, prices or cycles in ways not built yet:
 # refused rather than ignored, so a caller never believes they applied.
-_NOT_YET = (
-    "entity_id",
-    "customize",
-    "invoice_mode",
-    "discounts",
-    "remove_discounts",
-    "custom_line_items",
-    "remove_lines",
-    "add_lines",
-    "billing_cycle_anchor",
-    "no_billing_changes",
-    "refund_last_payment",
-    "subscription_params",
-    "license_quantities",
-)
+_NOT_BUILT = "not built"
 
 
 class UpdateRequest(WireRequest):
@@ -43,29 +47,28 @@ class UpdateRequest(WireRequest):
     redirect_mode: Literal["always", "if_required", "never"] = "if_required"
     proration_behavior: Literal["prorate_immediately", "none", "bill_difference"] | None = None
     cancel_action: Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"] | None = None
-    # Accepted only to be refused when given (see _NOT_YET).
-    entity_id: Any = None
-    customize: Any = None
-    invoice_mode: Any = None
-    discounts: Any = None
-    remove_discounts: Any = None
-    custom_line_items: Any = None
-    remove_lines: Any = None
-    add_lines: Any = None
-    billing_cycle_anchor: Any = None
-    no_billing_changes: Any = None
-    refund_last_payment: Any = None
-    subscription_params: Any = None
-    license_quantities: Any = None
+    entity_id: Annotated[Id | None, NotBuilt("entities are not built here")] = None
+    customize: Annotated[CustomizeFields | None, NotBuilt(_NOT_BUILT)] = None
+    invoice_mode: Annotated[InvoiceModeFields | None, NotBuilt(_NOT_BUILT)] = None
+    discounts: Annotated[list[DiscountFields] | None, NotBuilt(NO_REWARDS)] = None
+    remove_discounts: Annotated[list[RemoveDiscountFields] | None, NotBuilt(NO_REWARDS)] = None
+    custom_line_items: Annotated[list[CustomLineItemFields] | None, NotBuilt(_NOT_BUILT)] = None
+    remove_lines: Annotated[list[RemoveLineFields] | None, NotBuilt(_NOT_BUILT)] = None
+    add_lines: Annotated[list[AddLineFields] | None, NotBuilt(_NOT_BUILT)] = None
+    billing_cycle_anchor: Annotated[BillingCycleAnchor | None, NotBuilt(_NOT_BUILT)] = None
+    no_billing_changes: Annotated[bool | None, NotBuilt(_NOT_BUILT)] = None
+    refund_last_payment: Annotated[Literal["prorated", "full"] | None, NotBuilt(_NOT_BUILT)] = None
+    subscription_params: Annotated[CheckoutSessionParams | None, NotBuilt(_NOT_BUILT)] = None
+    license_quantities: Annotated[list[LicenseQuantityFields] | None, NotBuilt(_NOT_BUILT)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _built(cls, data: Any) -> Any:
+        refuse_not_built(cls, data, "billing.update")
+        return data
 
     @model_validator(mode="after")
     def _supported(self) -> UpdateRequest:
-        for name in _NOT_YET:
-            if getattr(self, name) is not None:
-                raise InvalidRequest(
-                    f"'{name}' is not available in billing.update yet.",
-                    details=[{"field": name, "message": "not supported yet"}],
-                )
         quantities = self.feature_quantities or []
         ids = [q.feature_id for q in quantities]
         if len(ids) != len(set(ids)):

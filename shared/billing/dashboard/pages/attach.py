@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from billing import stripe_api
 from billing.api.errors import status_of
 from billing.config import settings
-from billing.dashboard.forms import EnablePlanForm, parsed
+from billing.dashboard.forms import AttachQuery, EnablePlanForm, parsed
 from billing.dashboard.pages import customer
 from billing.dashboard.web import ROOT, Request, link, page
 from billing.domain.errors import BillingError, CustomerNotFound
@@ -21,7 +21,7 @@ from billing.services.billing.situation import AttachPlan
 def preview(request: Request) -> Response[str]:
     customer_id = _customer_id(request)
     try:
-        plan_id = parsed(EnablePlanForm, request.query).plan_id
+        plan_id = parsed(AttachQuery, request.query).plan_id
         shown = preview_attach(AttachPlan(customer_id, plan_id), stripe=stripe_api.get_gateway)
     except BillingError as error:
         return customer.show(request, error=error.message, status=status_of(error))
@@ -35,12 +35,12 @@ def confirm(request: Request) -> Response[str]:
     # configured address (never one taken from the request's Host header); without one, to
     # CHECKOUT_SUCCESS_URL as any attach.
     base = settings().dashboard_base_url
-    command = AttachPlan(
-        customer_id,
-        parsed(EnablePlanForm, request.form).plan_id,
-        success_url=None if base is None else base.rstrip("/") + back.removeprefix(ROOT),
-    )
     try:
+        command = AttachPlan(
+            customer_id,
+            parsed(EnablePlanForm, request.form).plan_id,
+            success_url=None if base is None else base.rstrip("/") + back.removeprefix(ROOT),
+        )
         result = attach(command, stripe=stripe_api.get_gateway)
     except BillingError as error:
         return customer.show(request, error=error.message, status=status_of(error))

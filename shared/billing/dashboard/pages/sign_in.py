@@ -13,7 +13,7 @@ from billing.dashboard import sessions
 from billing.dashboard.forms import SignInForm, parsed
 from billing.dashboard.secret import session_secret
 from billing.dashboard.web import Request, link, page, redirect
-from billing.domain.errors import Unauthorized
+from billing.domain.errors import InvalidRequest, Unauthorized
 from billing.store import dashboard_sessions
 
 WRONG_KEY = "That key is not one this deployment accepts."
@@ -31,7 +31,10 @@ def show(request: Request) -> Response[str]:
 
 
 def sign_in(request: Request) -> Response[str]:
-    key = parsed(SignInForm, request.form).secret_key
+    try:
+        key = parsed(SignInForm, request.form).secret_key
+    except InvalidRequest as refused:
+        return page(request, "sign_in.html", status=400, error=refused.message)
     now = clock.now_ms()
     locked = dashboard_sessions.locked_until(request.source, now)
     if locked is not None:
