@@ -167,6 +167,14 @@ def test_the_same_monthly_price_billed_yearly_is_an_upgrade() -> None:
     assert not is_upgrade(PRO_YEARLY, PRO)  # 20 a month either way, shorter interval
 
 
+def test_a_longer_interval_is_an_upgrade_even_when_cheaper_per_month() -> None:
+    # Autumn's immediate-switch-billing-interval scenario: $20 a month to $200 a year.
+    annual = plan("pro_annual", "200", interval="year")
+    assert is_upgrade(PRO, annual)
+    assert is_upgrade(annual, PRO)  # back to monthly: dearer per month
+    assert not is_upgrade(plan("pro_annual", "300", interval="year"), PRO)
+
+
 def test_plans_of_other_groups_and_add_ons_stack() -> None:
     other = plan("storage", "5", group="storage")
     assert decided(other, PRO).kind == "new"
