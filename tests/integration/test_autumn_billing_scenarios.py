@@ -3,7 +3,8 @@ the local stack and the Stripe emulator (ported from useautumn/autumn
 server/tests/integration/billing/: update-subscription/update-quantity/decrease-quantity and
 quantity-while-cancelling, attach/immediate-switch/paid-features/immediate-switch-prepaid and
 immediate-switch-prepaid-no-options-basic, attach/scheduled-switch/prepaid/
-scheduled-switch-prepaid, attach/immediate-switch/immediate-switch-billing-interval).
+scheduled-switch-prepaid, attach/immediate-switch/immediate-switch-billing-interval,
+update-subscription/cancel/immediately/cancel-immediately-addon).
 
 Every change is made at the start of the period, so each proration is the whole difference
 to the cent, as in Autumn's own expectations."""
@@ -109,7 +110,9 @@ def plans_held(customer: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 
 def invoice_totals(customer: dict[str, Any]) -> list[Decimal]:
-    return sorted(dollars(i["total"]) for i in customer["invoices"] if i["status"] == "paid")
+    """The customer's invoices' totals, sorted; each of them paid."""
+    assert {i["status"] for i in customer["invoices"]} == {"paid"}
+    return sorted(dollars(i["total"]) for i in customer["invoices"])
 
 
 def test_fewer_prepaid_packs_are_credited_for_the_rest_of_the_period(
@@ -271,3 +274,39 @@ def test_monthly_to_annual_is_an_upgrade_charged_now(
     item = subscription["items"].data[0]
     assert item.price.recurring.interval == "year"
     assert item.current_period_end - item.current_period_start >= YEAR_S
+
+
+def test_an_add_on_cancelled_now_is_credited_and_its_overage_is_not_billed(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """cancel-immediately-addon: a $20 add-on billing messages at $0.10 past none included,
+    1,000 used, cancelled at once: its unused time is credited ($20 at the period's start),
+    its usage is not billed, and the main plan stays."""
+    usage_add_on = {
+        "plan_id": "bursts",
+        "name": "Bursts",
+        "add_on": True,
+        "price": {"amount": 20, "interval": "month"},
+        "items": [
+            {
+                "feature_id": "messages",
+                "included": 0,
+                "reset": {"interval": "month"},
+                "price": {"amount": 0.1, "interval": "month", "billing_method": "usage_based"},
+            }
+        ],
+    }
+    with_catalog(api, clean_stack, plan("pro", 20), usage_add_on)
+    attach(api, "pro")
+    attach(api, "bursts")
+    used = {"customer_id": "c1", "feature_id": "messages", "value": 1000}
+    assert api.post("/v1/balances.track", json=used).status_code == 200
+
+    cancel = {"customer_id": "c1", "plan_id": "bursts", "cancel_action": "cancel_immediately"}
+    cancelled = api.post("/v1/billing.update", json=cancel)
+
+    assert cancelled.status_code == 200, cancelled.text
+    customer = held(api)
+    assert plans_held(customer) == [("pro", "active", False)]
+    assert invoice_totals(customer) == [Decimal(-20), Decimal(20), Decimal(20)]
+    assert "messages" not in customer["balances"]
