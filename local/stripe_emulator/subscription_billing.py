@@ -215,6 +215,78 @@ def change_items(
             subscription["status"] = "past_due"
 
 
+def end_trial_with_items(
+    store: ObjectStore,
+    subscription: JsonObject,
+    customer: JsonObject,
+    specs: list[ItemSpec],
+    now: int,
+    base_url: str,
+    behavior: str,
+    one_time: list[ItemSpec],
+) -> None:
+    """``trial_end=now`` sent with new items: the first paid period starts now with those
+    items, billed by one invoice made at once (``subscription_update``), with the
+    ``one_time`` charges on it. The trial's free time credits nothing. Under
+    ``pending_if_incomplete`` nothing changes until that invoice is paid: the items and the
+    trial's end wait in ``pending_update`` and the subscription goes on trialing."""
+    recurring = specs[0].price["recurring"]
+    end = period_end(now, now, recurring["interval"], recurring["interval_count"])
+    coming = [
+        objects.pending_item(store, subscription, spec, now)
+        | {"current_period_start": now, "current_period_end": end}
+        for spec in specs
+    ]
+    invoice = invoices.draft(
+        store,
+        now,
+        base_url,
+        customer,
+        currency=subscription["currency"],
+        billing_reason="subscription_update",
+        subscription=subscription,
+        lines=[objects.period_line(store, subscription, item) for item in coming],
+        period=(now, now),
+    )
+    for spec in one_time:
+        invoice_lines.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
+    before = subscription["latest_invoice"]
+    waits = behavior in ("pending_if_incomplete", "error_if_incomplete")
+    if waits:
+        subscription["pending_update"] = {
+            "billing_cycle_anchor": now,
+            "expires_at": now + _PENDING_UPDATE_LIFETIME,
+            "subscription_items": coming,
+            "trial_end": now,
+            "trial_from_plan": None,
+        }
+    else:
+        _start_paid_period(store, subscription, specs, now, now)
+    subscription["latest_invoice"] = invoice["id"]
+    invoices.finalize(store, invoice, now)
+    if invoice["status"] == "open" and behavior != "default_incomplete":
+        invoices.pay(store, invoice, now, base_url, subscription["default_payment_method"])
+    if invoice["status"] == "open" and behavior == "allow_incomplete":
+        subscription["status"] = "past_due"
+    if invoice["status"] != "paid" and behavior == "error_if_incomplete":
+        error = _payment_error(store, invoice)
+        invoices.void(store, invoice, now)
+        subscription.update(pending_update=None, latest_invoice=before)
+        raise error
+
+
+def _start_paid_period(
+    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], anchor: int, now: int
+) -> None:
+    """The trial is over from ``anchor``: the items are ``specs``, in a period from then."""
+    apply_items(store, subscription, specs, now)
+    recurring = specs[0].price["recurring"]
+    end = period_end(anchor, anchor, recurring["interval"], recurring["interval_count"])
+    for item in subscription["items"]["data"]:
+        item.update(current_period_start=anchor, current_period_end=end)
+    subscription.update(trial_end=anchor, billing_cycle_anchor=anchor, status="active")
+
+
 def add_one_time(
     store: ObjectStore,
     subscription: JsonObject,
@@ -456,7 +528,10 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
             )
             for item in pending["subscription_items"]
         ]
-        apply_items(store, subscription, specs, now)
+        if pending["trial_end"] is not None:
+            _start_paid_period(store, subscription, specs, pending["trial_end"], now)
+        else:
+            apply_items(store, subscription, specs, now)
     if subscription["status"] in ("incomplete", "past_due"):
         trialing = subscription["trial_end"] is not None and subscription["trial_end"] > now
         subscription["status"] = "trialing" if trialing else "active"

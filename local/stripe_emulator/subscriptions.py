@@ -161,10 +161,19 @@ def update(request: ApiRequest) -> JsonObject:
     new_trial_end = _new_trial_end(params, subscription, now)
     simple.update(_cancellation_changes(params, subscription, now))
     subscription.update(simple)
-    if new_trial_end is not None:
+    ending_with_items = (
+        new_trial_end == now and specs is not None and changes_items(subscription, specs)
+    )
+    if new_trial_end is not None and not ending_with_items:
         _move_trial_end(store, subscription, new_trial_end, now, request.base_url)
-    if specs is not None and changes_items(subscription, specs):
-        try:
+    try:
+        if ending_with_items:
+            assert specs is not None
+            # One invoice for the new items' first paid period, paid as payment_behavior says.
+            billing.end_trial_with_items(
+                store, subscription, customer, specs, now, request.base_url, behavior, one_time
+            )
+        elif specs is not None and changes_items(subscription, specs):
             billing.change_items(
                 store,
                 subscription,
@@ -177,18 +186,14 @@ def update(request: ApiRequest) -> JsonObject:
                 behavior,
                 one_time,
             )
-        except StripeError:
-            # error_if_incomplete refused the change: the rest of the update is undone too.
-            subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
-            raise
-    elif one_time:
-        try:
+        elif one_time:
             billing.add_one_time(
                 store, subscription, customer, one_time, now, request.base_url, proration, behavior
             )
-        except StripeError:
-            subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
-            raise
+    except StripeError:
+        # error_if_incomplete refused the change: the rest of the update is undone too.
+        subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
+        raise
     objects.emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
 
