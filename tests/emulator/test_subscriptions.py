@@ -511,3 +511,24 @@ def test_a_declined_trial_end_with_new_items_keeps_the_trial_until_its_invoice_i
     assert (paid.status, paid.pending_update) == ("active", None)
     assert paid["items"].data[0].price.id == prices["pro"]
     assert paid.trial_end == declined.pending_update.trial_end
+
+
+def test_the_preview_of_ending_a_trial_with_new_items_is_the_invoice_the_update_makes(
+    client, prices
+):
+    customer = _customer(client)
+    trialing = _subscribe(client, customer.id, prices["basic"], trial_period_days=7)
+    items = [{"id": trialing["items"].data[0].id, "deleted": True}, {"price": prices["pro"]}]
+    preview = client.v1.invoices.create_preview(
+        {
+            "subscription": trialing.id,
+            "subscription_details": {
+                "items": items,
+                "trial_end": "now",
+                "proration_behavior": "create_prorations",
+            },
+        }
+    )
+    ended = _end_trial_with(client, trialing, prices["pro"])
+    assert (preview.billing_reason, preview.total) == ("subscription_update", 3000)
+    assert preview.total == ended.latest_invoice.total
