@@ -67,6 +67,14 @@ class PlanChange:
     # charge without a price of its own (an amount we priced) is billed under.
     charges: tuple[OverageCharge, ...] = ()
     charges_product: str | None = None
+    # The plan bought has no trial of its own: a trial running on the subscription ends
+    # with the change (its first paid period starts now, charged at once), as Autumn ends it.
+    ends_trial: bool = False
+
+
+def ending_trial(change: PlanChange, subscription: dict[str, Any]) -> bool:
+    """Whether the change ends the subscription's trial now."""
+    return change.ends_trial and subscription.get("status") == "trialing"
 
 
 @dataclass(frozen=True)
@@ -244,6 +252,9 @@ class Subscriptions:
         if change.charges:
             currency = str(subscription.get("currency") or settings().currency)
             params["add_invoice_items"] = added_invoice_items(change, currency)
+        if ending_trial(change, subscription):
+            # One of the attributes a pending update takes: declined, the trial goes on.
+            params["trial_end"] = "now"
         # The charges are part of the keyed request: a retry of the attempt sends the same
         # ones (read back from their record) and Stripe replays it, billing nothing more.
         options = once("subscription.update", change.purchase_id)

@@ -157,6 +157,11 @@ def _plan_change(
             details=[{"field": "plan_id", "message": "no Stripe subscription to change"}],
         )
     at_once = decision.flow != "schedule"
+    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
+    trialing = trial_ends is not None and trial_ends > now
+    # As the attach does it: a plan without a trial of its own ends a running trial now,
+    # charged at once, the trial's usage billed by no one.
+    ends_trial = at_once and trialing and decision.trial is None
     change = PlanChange(
         purchase_id="preview",  # names nothing: a preview writes nothing
         stripe_customer=stripe_customer,
@@ -166,15 +171,16 @@ def _plan_change(
         # The subscription that bills the plan held, as it recorded it (by price only for a
         # plan granted before the ids were recorded): never another one selling its price.
         subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
+        ends_trial=ends_trial,
     )
     preview: ChangePreview = stripe().previews.change(
         change, ToldAs((plan, leaving), seen.features)
     )
     switch_at = preview.period_end_s * 1000
-    overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if at_once else ()
+    billed = at_once and not ends_trial
+    overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if billed else ()
     cycle = next_cycle(plan, seen.features, decision.packages, switch_at)
-    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
-    invoiced_now = change.proration != "none" and (trial_ends is None or trial_ends <= now)
+    invoiced_now = ends_trial or (change.proration != "none" and not trialing)
     if not invoiced_now and cycle is not None:
         # Nothing is invoiced now (no proration, or a trial running on): the overage waits
         # for the subscription's next invoice.
