@@ -275,6 +275,32 @@ def end_trial_with_items(
         raise error
 
 
+def trial_invoice(
+    store: ObjectStore, subscription: JsonObject, customer: JsonObject, now: int, base_url: str
+) -> None:
+    """The trial's end moved later: its period changed, so Stripe invoices the new trial
+    period at once, for nothing (and the pending items of the subscription with it)."""
+    lines = [
+        objects.period_line(store, subscription, item, free=True)
+        for item in subscription["items"]["data"]
+    ]
+    invoice = invoices.draft(
+        store,
+        now,
+        base_url,
+        customer,
+        currency=subscription["currency"],
+        billing_reason="subscription_update",
+        subscription=subscription,
+        lines=lines,
+        period=(now, now),
+    )
+    subscription["latest_invoice"] = invoice["id"]
+    invoices.finalize(store, invoice, now)
+    if invoice["status"] == "open":
+        invoices.pay(store, invoice, now, base_url, subscription["default_payment_method"])
+
+
 def _start_paid_period(
     store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], anchor: int, now: int
 ) -> None:

@@ -194,6 +194,9 @@ def update(request: ApiRequest) -> JsonObject:
         # error_if_incomplete refused the change: the rest of the update is undone too.
         subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
         raise
+    if new_trial_end is not None and new_trial_end > now:
+        # A new billing period (the trial's, to its new end): a zero invoice for it.
+        billing.trial_invoice(store, subscription, customer, now, request.base_url)
     objects.emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
 
@@ -310,10 +313,10 @@ def _move_trial_end(
     if trial_end == now:
         billing.end_trial_now(store, subscription, now, base_url)
         return
-    # A longer (or shorter) trial: the trial period is the current period.
+    # A longer (or shorter) trial: a new trial period, from now to its new end.
     subscription.update(trial_end=trial_end, billing_cycle_anchor=trial_end)
     for item in subscription["items"]["data"]:
-        item["current_period_end"] = trial_end
+        item.update(current_period_start=now, current_period_end=trial_end)
 
 
 def _trial_settings(params: Params) -> JsonObject:

@@ -326,9 +326,17 @@ def test_trial_end_now_bills_at_once_and_a_later_trial_end_extends_it(client, pr
     )
     extended = _subscribe(client, other.id, prices["basic"], trial_period_days=14)
     later = extended.trial_end + 7 * 86400
-    moved = client.v1.subscriptions.update(extended.id, {"trial_end": later})
+    moved = client.v1.subscriptions.update(
+        extended.id, {"trial_end": later, "expand": ["latest_invoice"]}
+    )
     assert moved.trial_end == later
     assert moved["items"].data[0].current_period_end == later
+    # Its period changed: a zero invoice for the new trial period, as Stripe makes one.
+    assert moved.latest_invoice.id != extended.latest_invoice.id
+    assert (moved.latest_invoice.billing_reason, moved.latest_invoice.total) == (
+        "subscription_update",
+        0,
+    )
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.subscriptions.update(ended.id, {"trial_end": later})
 

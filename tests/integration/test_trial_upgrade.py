@@ -103,3 +103,36 @@ def test_a_declined_upgrade_during_a_trial_keeps_the_trial_and_a_retry_charges_o
         (Decimal("50.00"), "paid"),
         (Decimal("50.00"), "void"),
     ]
+
+
+PREMIUM_WITH_TRIAL = {**PREMIUM, "free_trial": {"duration_length": 14, "duration_type": "day"}}
+
+
+def test_an_upgrade_during_a_trial_to_a_plan_with_its_own_trial_starts_that_trial_afresh(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    trialing = on_trial(api, clean_stack, PREMIUM_WITH_TRIAL)
+    track(api, 150)
+    stripe = stripe_client(clean_stack)
+    # Mid-trial: 3 of Pro's 7 days gone.
+    clock = stripe.v1.test_helpers.test_clocks.retrieve(trialing["clock"])
+    now = advance(stripe, trialing["clock"], clock.frozen_time + 3 * DAY).frozen_time
+    fresh_end_ms = (now + 14 * DAY) * 1000
+
+    preview = api.post("/v1/billing.preview_attach", json=UPGRADE)
+    assert preview.status_code == 200, preview.text
+    assert dollars(preview.json()["total"]) == Decimal("0.00")
+    # Premium's $50 when its own trial ends, none of Pro's trial usage.
+    cycle = preview.json()["next_cycle"]
+    assert (cycle["starts_at"], dollars(cycle["total"])) == (fresh_end_ms, Decimal("50.00"))
+    attached = api.post("/v1/billing.attach", json=UPGRADE)
+    assert attached.status_code == 200, attached.text
+
+    subscription = stripe_subscription(clean_stack, trialing["stripe_customer"])
+    assert (subscription.status, subscription.trial_end) == ("trialing", now + 14 * DAY)
+    premium = premium_held(api)
+    assert premium["trial_ends_at"] == fresh_end_ms
+    balance = messages(api)
+    assert (Decimal(str(balance["granted"])), Decimal(str(balance["usage"]))) == (1000, 0)
+    assert balance["next_reset_at"] == fresh_end_ms
+    assert invoices(api) == [(Decimal("0.00"), "paid"), (Decimal("0.00"), "paid")]

@@ -67,14 +67,24 @@ class PlanChange:
     # charge without a price of its own (an amount we priced) is billed under.
     charges: tuple[OverageCharge, ...] = ()
     charges_product: str | None = None
-    # The plan bought has no trial of its own: a trial running on the subscription ends
-    # with the change (its first paid period starts now, charged at once), as Autumn ends it.
+    # What becomes of a trial running on the subscription, as Autumn has it: the plan
+    # bought has no trial of its own, so it ends with the change (the first paid period
+    # starts now, charged at once); or it has one, which starts afresh and ends at
+    # `restarts_trial_at` (Unix seconds).
     ends_trial: bool = False
+    restarts_trial_at: int | None = None
 
 
 def ending_trial(change: PlanChange, subscription: dict[str, Any]) -> bool:
     """Whether the change ends the subscription's trial now."""
     return change.ends_trial and subscription.get("status") == "trialing"
+
+
+def trial_end_param(change: PlanChange, subscription: dict[str, Any]) -> int | str | None:
+    """The `trial_end` the change sends: none unless a trial runs on the subscription."""
+    if subscription.get("status") != "trialing":
+        return None
+    return "now" if change.ends_trial else change.restarts_trial_at
 
 
 @dataclass(frozen=True)
@@ -252,9 +262,10 @@ class Subscriptions:
         if change.charges:
             currency = str(subscription.get("currency") or settings().currency)
             params["add_invoice_items"] = added_invoice_items(change, currency)
-        if ending_trial(change, subscription):
+        trial_end = trial_end_param(change, subscription)
+        if trial_end is not None:
             # One of the attributes a pending update takes: declined, the trial goes on.
-            params["trial_end"] = "now"
+            params["trial_end"] = trial_end
         # The charges are part of the keyed request: a retry of the attempt sends the same
         # ones (read back from their record) and Stripe replays it, billing nothing more.
         options = once("subscription.update", change.purchase_id)

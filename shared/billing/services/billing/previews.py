@@ -158,6 +158,10 @@ def _plan_change(
         )
     at_once = decision.flow != "schedule"
     trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
+    if trial_ends is not None:
+        # The trial's time is Stripe's: the customer's test clock, if it has one.
+        frozen_s = stripe().test_clocks.now_s(stripe_customer)
+        now = now if frozen_s is None else frozen_s * 1000
     trialing = trial_ends is not None and trial_ends > now
     # As the attach does it: a plan without a trial of its own ends a running trial now,
     # charged at once, the trial's usage billed by no one.
@@ -176,8 +180,10 @@ def _plan_change(
     preview: ChangePreview = stripe().previews.change(
         change, ToldAs((plan, leaving), seen.features)
     )
-    switch_at = preview.period_end_s * 1000
-    billed = at_once and not ends_trial
+    # A trial of the plan bought starting afresh: its first paid period starts at its end.
+    restarted = trial_end(decision.trial, now) if at_once and trialing else None
+    switch_at = restarted or preview.period_end_s * 1000
+    billed = at_once and not trialing
     overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if billed else ()
     cycle = next_cycle(plan, seen.features, decision.packages, switch_at)
     invoiced_now = ends_trial or (change.proration != "none" and not trialing)
