@@ -27,7 +27,7 @@ from local.stripe_emulator.prorations import ItemSpec, current_period, product_n
 from local.stripe_emulator.store import JsonObject, ObjectStore
 from local.stripe_emulator.timeline import period_end
 
-_PENDING_UPDATE_LIFETIME = 23 * 3600
+PENDING_UPDATE_LIFETIME = 23 * 3600
 
 
 def start(
@@ -80,7 +80,7 @@ def start(
     if invoice["status"] == "paid" or days_until_due is not None:
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
-        error = _payment_error(store, invoice)
+        error = payment_error(store, invoice)
         invoices.void(store, invoice, now)
         raise error
     return subscription
@@ -116,7 +116,7 @@ def _first_invoice(
         period=(item["current_period_start"], item["current_period_start"]),
     )
     for spec in one_time:
-        invoice_lines.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
+        invoice_lines.attach_item(invoice, one_time_item(store, subscription, customer, spec, now))
     subscription["latest_invoice"] = invoice["id"]
     if invoice["collection_method"] == "send_invoice" and not trial:
         invoice["automatically_finalizes_at"] = now + invoices.SEND_INVOICE_DRAFT_S
@@ -135,7 +135,7 @@ def _first_invoice(
     return invoice
 
 
-def _one_time_item(
+def one_time_item(
     store: ObjectStore,
     subscription: JsonObject,
     customer: JsonObject,
@@ -187,7 +187,7 @@ def change_items(
         # Pending before the invoice is paid: paying it (now or later) applies the update.
         subscription["pending_update"] = {
             "billing_cycle_anchor": None,
-            "expires_at": now + _PENDING_UPDATE_LIFETIME,
+            "expires_at": now + PENDING_UPDATE_LIFETIME,
             "subscription_items": [
                 objects.pending_item(store, subscription, spec, now) for spec in specs
             ],
@@ -201,7 +201,7 @@ def change_items(
     if behavior == "error_if_incomplete" and invoice_now:
         invoice = update_invoice(store, subscription, customer, now, base_url, behavior)
         if invoice is not None and invoice["status"] != "paid":
-            error = _payment_error(store, invoice)
+            error = payment_error(store, invoice)
             invoices.void(store, invoice, now)
             for item in prorated:
                 store.delete(invoices.ITEM_OBJECT, item["id"])
@@ -215,93 +215,7 @@ def change_items(
             subscription["status"] = "past_due"
 
 
-def end_trial_with_items(
-    store: ObjectStore,
-    subscription: JsonObject,
-    customer: JsonObject,
-    specs: list[ItemSpec],
-    now: int,
-    base_url: str,
-    behavior: str,
-    one_time: list[ItemSpec],
-) -> None:
-    """``trial_end=now`` sent with new items: the first paid period starts now with those
-    items, billed by one invoice made at once (``subscription_update``), with the
-    ``one_time`` charges on it. The trial's free time credits nothing. Under
-    ``pending_if_incomplete`` nothing changes until that invoice is paid: the items and the
-    trial's end wait in ``pending_update`` and the subscription goes on trialing."""
-    recurring = specs[0].price["recurring"]
-    end = period_end(now, now, recurring["interval"], recurring["interval_count"])
-    coming = [
-        objects.pending_item(store, subscription, spec, now)
-        | {"current_period_start": now, "current_period_end": end}
-        for spec in specs
-    ]
-    invoice = invoices.draft(
-        store,
-        now,
-        base_url,
-        customer,
-        currency=subscription["currency"],
-        billing_reason="subscription_update",
-        subscription=subscription,
-        lines=[objects.period_line(store, subscription, item) for item in coming],
-        period=(now, now),
-    )
-    for spec in one_time:
-        invoice_lines.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
-    before = subscription["latest_invoice"]
-    waits = behavior in ("pending_if_incomplete", "error_if_incomplete")
-    if waits:
-        subscription["pending_update"] = {
-            "billing_cycle_anchor": now,
-            "expires_at": now + _PENDING_UPDATE_LIFETIME,
-            "subscription_items": coming,
-            "trial_end": now,
-            "trial_from_plan": None,
-        }
-    else:
-        _start_paid_period(store, subscription, specs, now, now)
-    subscription["latest_invoice"] = invoice["id"]
-    invoices.finalize(store, invoice, now)
-    if invoice["status"] == "open" and behavior != "default_incomplete":
-        invoices.pay(store, invoice, now, base_url, subscription["default_payment_method"])
-    if invoice["status"] == "open" and behavior == "allow_incomplete":
-        subscription["status"] = "past_due"
-    if invoice["status"] != "paid" and behavior == "error_if_incomplete":
-        error = _payment_error(store, invoice)
-        invoices.void(store, invoice, now)
-        subscription.update(pending_update=None, latest_invoice=before)
-        raise error
-
-
-def trial_invoice(
-    store: ObjectStore, subscription: JsonObject, customer: JsonObject, now: int, base_url: str
-) -> None:
-    """The trial's end moved later: its period changed, so Stripe invoices the new trial
-    period at once, for nothing (and the pending items of the subscription with it)."""
-    lines = [
-        objects.period_line(store, subscription, item, free=True)
-        for item in subscription["items"]["data"]
-    ]
-    invoice = invoices.draft(
-        store,
-        now,
-        base_url,
-        customer,
-        currency=subscription["currency"],
-        billing_reason="subscription_update",
-        subscription=subscription,
-        lines=lines,
-        period=(now, now),
-    )
-    subscription["latest_invoice"] = invoice["id"]
-    invoices.finalize(store, invoice, now)
-    if invoice["status"] == "open":
-        invoices.pay(store, invoice, now, base_url, subscription["default_payment_method"])
-
-
-def _start_paid_period(
+def start_paid_period(
     store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], anchor: int, now: int
 ) -> None:
     """The trial is over from ``anchor``: the items are ``specs``, in a period from then."""
@@ -334,7 +248,7 @@ def add_one_time(
     if invoice is None or invoice["status"] == "paid":
         return
     if behavior == "error_if_incomplete":
-        error = _payment_error(store, invoice)
+        error = payment_error(store, invoice)
         invoices.void(store, invoice, now)
         for item in added:
             store.delete(invoices.ITEM_OBJECT, item["id"])
@@ -353,7 +267,7 @@ def _added(
     """The invoice items ``add_invoice_items`` makes: pending items of the subscription over
     its current period (Stripe's default period for them)."""
     period = current_period(subscription)
-    return [_one_time_item(store, subscription, customer, spec, now, period) for spec in one_time]
+    return [one_time_item(store, subscription, customer, spec, now, period) for spec in one_time]
 
 
 def update_invoice(
@@ -555,7 +469,7 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
             for item in pending["subscription_items"]
         ]
         if pending["trial_end"] is not None:
-            _start_paid_period(store, subscription, specs, pending["trial_end"], now)
+            start_paid_period(store, subscription, specs, pending["trial_end"], now)
         else:
             apply_items(store, subscription, specs, now)
     if subscription["status"] in ("incomplete", "past_due"):
@@ -586,7 +500,7 @@ def _customer_default(store: ObjectStore, customer: JsonObject) -> str | None:
     return None if default is None else str(default["id"])
 
 
-def _payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
+def payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
     intent = invoices.current_intent(store, invoice)
     if intent is not None and intent["status"] == "requires_action":
         return StripeError(

@@ -22,6 +22,7 @@ from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator import subscription_billing as billing
 from local.stripe_emulator import subscription_objects as objects
+from local.stripe_emulator import subscription_trials as trials
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import FormValue, Params
 from local.stripe_emulator.prorations import (
@@ -170,7 +171,7 @@ def update(request: ApiRequest) -> JsonObject:
         if ending_with_items:
             assert specs is not None
             # One invoice for the new items' first paid period, paid as payment_behavior says.
-            billing.end_trial_with_items(
+            trials.end_trial_with_items(
                 store, subscription, customer, specs, now, request.base_url, behavior, one_time
             )
         elif specs is not None and changes_items(subscription, specs):
@@ -196,7 +197,7 @@ def update(request: ApiRequest) -> JsonObject:
         raise
     if new_trial_end is not None and new_trial_end > now:
         # A new billing period (the trial's, to its new end): a zero invoice for it.
-        billing.trial_invoice(store, subscription, customer, now, request.base_url)
+        trials.trial_invoice(store, subscription, customer, now, request.base_url)
     objects.emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
 

@@ -15,7 +15,7 @@ from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.stripe_api import catalog
 from billing.stripe_api.objects import id_of
-from billing.stripe_api.subscriptions import ending_trial, quantity_items, replaced_items
+from billing.stripe_api.subscriptions import quantity_items, replaced_items, trial_end_param
 
 if TYPE_CHECKING:
     from billing.stripe_api.call import StripeCall
@@ -67,7 +67,7 @@ class Previews:
         subscription = self._subscriptions.changed(change)
         period_end = int(subscription["items"]["data"][0]["current_period_end"])
         currency = str(subscription.get("currency") or settings().currency)
-        ends_trial = ending_trial(change, subscription)
+        ends_trial = trial_end_param(change, subscription) == "now"
         if change.proration == "none" and not ends_trial:
             return ChangePreview(period_end, currency, ())
         details: Any = {

@@ -67,21 +67,14 @@ class PlanChange:
     # charge without a price of its own (an amount we priced) is billed under.
     charges: tuple[OverageCharge, ...] = ()
     charges_product: str | None = None
-    # What becomes of a trial running on the subscription, as Autumn has it: the plan
-    # bought has no trial of its own, so it ends with the change (the first paid period
-    # starts now, charged at once); or it has one, which starts afresh and ends at
-    # `restarts_trial_at` (Unix seconds).
+    # A trial running on the subscription ends with the change (the first paid period
+    # charged now), or starts afresh to end at `restarts_trial_at` (Unix seconds).
     ends_trial: bool = False
     restarts_trial_at: int | None = None
 
 
-def ending_trial(change: PlanChange, subscription: dict[str, Any]) -> bool:
-    """Whether the change ends the subscription's trial now."""
-    return change.ends_trial and subscription.get("status") == "trialing"
-
-
 def trial_end_param(change: PlanChange, subscription: dict[str, Any]) -> int | str | None:
-    """The `trial_end` the change sends: none unless a trial runs on the subscription."""
+    """The change's `trial_end`: none unless a trial runs on the subscription."""
     if subscription.get("status") != "trialing":
         return None
     return "now" if change.ends_trial else change.restarts_trial_at

@@ -157,14 +157,8 @@ def _plan_change(
             details=[{"field": "plan_id", "message": "no Stripe subscription to change"}],
         )
     at_once = decision.flow != "schedule"
-    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
-    if trial_ends is not None:
-        # The trial's time is Stripe's: the customer's test clock, if it has one.
-        frozen_s = stripe().test_clocks.now_s(stripe_customer)
-        now = now if frozen_s is None else frozen_s * 1000
-    trialing = trial_ends is not None and trial_ends > now
-    # As the attach does it: a plan without a trial of its own ends a running trial now,
-    # charged at once, the trial's usage billed by no one.
+    trialing, now = _trial_running(decision, stripe_customer, now, stripe)
+    # As the attach: a plan without a trial ends one running now, its usage billed by no one.
     ends_trial = at_once and trialing and decision.trial is None
     change = PlanChange(
         purchase_id="preview",  # names nothing: a preview writes nothing
@@ -206,6 +200,19 @@ def _plan_change(
         redirect_to_checkout=False,
         next_cycle=cycle,
     )
+
+
+def _trial_running(
+    decision: AttachDecision, stripe_customer: str, now: int, stripe: StripeFactory
+) -> tuple[bool, int]:
+    """Whether the plan left is in its trial, and the time then (Stripe's: the customer's
+    test clock, if it has one)."""
+    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
+    if trial_ends is None:
+        return False, now
+    frozen_s = stripe().test_clocks.now_s(stripe_customer)
+    now = now if frozen_s is None else frozen_s * 1000
+    return trial_ends > now, now
 
 
 def _overage_lines(
