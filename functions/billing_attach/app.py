@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from billing import stripe_api
-from billing.api.app import make_app, ok
+from billing.api.app import idempotency_key, make_app, ok
 from billing.api.body import parse
 from billing.api.wire.attach import AttachRequest, attach_response
 from billing.observability import count, observed
@@ -25,7 +25,7 @@ app = make_app()
 @app.post("/v1/billing.attach")
 def attach_plan() -> Response[str]:
     request = parse(AttachRequest, app.current_event)
-    result = attach(request.command(), stripe=stripe_api.get_gateway)
+    result = attach(request.command(idempotency_key(app)), stripe=stripe_api.get_gateway)
     count("Attaches", outcome=outcome(result))
     return ok(attach_response(result))
 

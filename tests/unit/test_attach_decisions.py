@@ -21,7 +21,15 @@ from billing.domain.attach import (
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
 from billing.domain.features import Feature
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription
-from billing.domain.plans import BasePrice, FreeTrial, ItemPrice, Plan, PlanItem, PlanTerms
+from billing.domain.plans import (
+    BasePrice,
+    FreeTrial,
+    ItemPrice,
+    Plan,
+    PlanItem,
+    PlanTerms,
+    StripeMirror,
+)
 from billing.domain.terms import Reset
 
 NOW = 1_706_702_400_000  # 2024-01-31 12:00 UTC
@@ -241,3 +249,57 @@ def test_the_plan_held_set_to_end_attached_again_is_refused_and_named_for_uncanc
 
     with pytest.raises(PlanAlreadyAttached, match="uncancel"):
         decide(PRO, canceling, held_plans, True, AttachOptions())
+
+
+STACKABLE = ADD_ON.model_copy(
+    update={"stripe": StripeMirror(product_id="prod_support", base_price_id="price_support")}
+)
+
+
+def held_add_on(plan: Plan = STACKABLE, **fields: object) -> Holdings:
+    sub = Subscription(
+        id="sub_support",
+        plan_id=plan.id,
+        plan_version=plan.version,
+        add_on=True,
+        started_at=NOW,
+        stripe_subscription_id="sub_stripe",
+    )
+    return Holdings(subscriptions=(sub._replace(**fields),))  # type: ignore[arg-type]
+
+
+def test_a_paid_add_on_held_is_stacked_charged_on_its_own_subscription() -> None:
+    holdings = held_add_on()
+
+    decision = decide(STACKABLE, holdings, {"sub_support": STACKABLE}, False, AttachOptions())
+
+    assert (decision.kind, decision.flow, decision.replaces) == ("add_on", "charge", None)
+    assert decision.stacks == holdings.subscriptions[0]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "fields"),
+    [
+        (ADD_ON, {}),  # no Stripe price to count them by
+        (STACKABLE, {"trial_ends_at": NOW + 1}),
+        (STACKABLE, {"past_due": True}),
+        (STACKABLE, {"plan_version": 2}),
+        (STACKABLE.model_copy(update={"terms": PlanTerms(items=(SEATS,))}), {}),
+    ],
+)
+def test_an_add_on_held_is_not_stacked_without_a_price_in_trial_owing_or_of_another_version(
+    wanted: Plan, fields: dict[str, object]
+) -> None:
+    holdings = held_add_on(wanted, **fields)
+
+    with pytest.raises(PlanAlreadyAttached):
+        decide(wanted, holdings, {"sub_support": wanted}, True, AttachOptions())
+
+
+def test_a_trial_asked_for_another_add_on_held_is_refused_naming_it() -> None:
+    trial = FreeTrial(duration_length=7, duration_type="day")
+
+    with pytest.raises(InvalidRequest) as refused:
+        decide(STACKABLE, held_add_on(), {}, True, AttachOptions(free_trial=trial))
+
+    assert (refused.value.details or [{}])[0]["field"] == "free_trial"

@@ -280,3 +280,30 @@ def test_a_report_adds_pages_up_and_keeps_a_bounded_list_of_drifts():
     assert report.drifted_customers() == ["c1"]
     assert len(report.kept(limit=2).drifts) == 2
     assert report.kept(limit=2).drift_count == 5
+
+
+SUPPORT = Plan(
+    id="support",
+    name="Support",
+    add_on=True,
+    terms=PlanTerms(price=BasePrice(amount=Decimal(10), interval="month")),
+    stripe=StripeMirror(product_id="prod_support", base_price_id="price_support"),
+)
+
+
+def test_an_add_on_is_held_as_many_times_as_stripe_bills_it_and_a_main_plan_once_else_i5():
+    def support(held_times: int, billed: int) -> CustomerFacts:
+        sub = held("s_sup", SUPPORT, add_on=True, quantity=Decimal(held_times))
+        return facts((sub,), {"s_sup": SUPPORT}, (stripe_sub("sub_2", ("price_support", billed)),))
+
+    team_twice = facts(
+        (held("s_team", TEAM, quantity=Decimal(2)),),
+        {"s_team": TEAM},
+        (stripe_sub("sub_3", ("price_team", 2)),),
+    )
+
+    assert drifts_of(support(2, 2)) == []
+    (drift,) = drifts_of(support(1, 2))
+    assert drift.invariant == "I5"
+    assert "held 1 times, Stripe subscription sub_2 bills it 2 times" in drift.found
+    assert found(drifts_of(team_twice)) == ["I5"], "only an add-on is held stacked"

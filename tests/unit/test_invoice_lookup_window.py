@@ -11,7 +11,7 @@ from billing.domain.holdings import Grant
 from billing.domain.periods import OverageCharge
 from billing.domain.terms import ItemPrice, Reset
 from billing.services.billing.period_end import overage_charges
-from billing.stripe_api.invoices import _CLOCK_SLACK_S, _billed_since
+from billing.stripe_api.overage_invoices import _CLOCK_SLACK_S, _billed_since
 
 
 def overage(feature_id: str) -> Grant:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import BasePrice, Plan, PlanItem, PlanTerms, StripeMirror
+from billing.domain.stacks import stacks_synced
 from billing.domain.stripe_subscriptions import StripeSubscription, SubscriptionItem
 from billing.domain.stripe_sync import (
     billed_by,
@@ -188,3 +189,34 @@ def test_a_subscription_ended_with_its_period_is_told_from_one_cut_short_or_ende
         "items": {"data": [{"price": "price_team", "quantity": 1, "current_period_end": END}]},
     }
     assert subscription_from(fields).ended_with_its_period
+
+
+SUPPORT = Plan(
+    id="support",
+    name="Support",
+    add_on=True,
+    terms=PlanTerms(
+        price=BasePrice(amount=Decimal(10), interval="month"),
+        items=(PlanItem(feature_id="messages", included=Decimal(50)),),
+    ),
+    stripe=StripeMirror(product_id="prod_support", base_price_id="price_support"),
+)
+
+
+def test_an_add_on_billed_twice_is_held_twice_with_one_more_allowance_and_a_hand_change_kept():
+    held = Subscription(id="sub_s", plan_id="support", plan_version=1, started_at=1, add_on=True)
+    twice = StripeSubscription(
+        id="sub_2", customer="cus_1", status="active", items=(SubscriptionItem("price_support", 2),)
+    )
+    # 50 from the plan, 5 more given by hand.
+    grant = Grant(
+        id="g", feature_id="messages", plan_id="support", included=Decimal(55), anchor_at=1
+    )
+
+    after = synced(held, SUPPORT, twice)
+    ((before, regranted),) = stacks_synced([grant], SUPPORT, held, after)
+
+    assert after.quantity == 2
+    assert (before, regranted.included) == (grant, Decimal(105))
+    assert synced(held, TEAM, twice).quantity == 1, "only an add-on is held stacked"
+    assert stacks_synced([grant], SUPPORT, after, after) == []

@@ -25,6 +25,7 @@ from billing.domain.features import Feature
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription, first_reset
 from billing.domain.plans import FreeTrial, Plan
 from billing.domain.schedule import next_reset_at
+from billing.domain.stacks import can_stack, stackable
 from billing.domain.terms import Reset
 
 AttachKind = Literal["new", "upgrade", "downgrade", "add_on", "one_off"]
@@ -64,6 +65,9 @@ class AttachDecision:
     trial: FreeTrial | None
     # feature id -> packages of billing units bought up front (Stripe's quantity).
     packages: Mapping[str, Decimal]
+    # The recurring add-on held already that this attach buys one more of (as Autumn
+    # stacks a re-attached add-on): its Stripe subscription bills one more of its price.
+    stacks: Subscription | None = None
 
 
 def decide(
@@ -79,8 +83,10 @@ def decide(
             "This plan is archived: it is kept for those who hold it, not sold any more.",
             details=[{"field": "plan_id", "message": "the plan is archived"}],
         )
-    _refuse_same_plan(plan, held)
+    stacks = _held_again(plan, held)
     packages = prepaid_packages(plan, options.feature_quantities)
+    if stacks is not None:
+        return _stack(stacks, options)
     trial = None if options.no_trial else _trial(plan, options.free_trial)
     if plan.one_off:
         kind: AttachKind = "one_off"
@@ -118,12 +124,14 @@ def decide(
     )
 
 
-def _refuse_same_plan(plan: Plan, held: Holdings) -> None:
-    """A recurring plan is held once; a one-off plan (a top-up) may be bought again. As in
-    Autumn, a plan held that is set to end at its period end (cancelled, or a downgrade
-    scheduled) is refused too: billing.update `uncancel` renews it."""
+def _held_again(plan: Plan, held: Holdings) -> Subscription | None:
+    """The held subscription of `plan` that an attach of it again stacks on (a recurring
+    add-on, see `stackable`); else None when the plan is not held. A recurring plan is held
+    once otherwise; a one-off plan (a top-up) may be bought again. As in Autumn, a plan held
+    that is set to end at its period end (cancelled, or a downgrade scheduled) is refused
+    too: billing.update `uncancel` renews it."""
     if plan.one_off:
-        return
+        return None
     for sub in held.subscriptions:
         if sub.plan_id != plan.id or sub.one_off:
             continue
@@ -132,7 +140,29 @@ def _refuse_same_plan(plan: Plan, held: Holdings) -> None:
                 f"The customer already has the plan '{plan.id}', set to end at its period "
                 "end: renew it with billing.update and cancel_action 'uncancel'."
             )
+        if stackable(plan) and can_stack(sub, plan):
+            return sub
         raise PlanAlreadyAttached(f"The customer already has the plan '{plan.id}'.")
+    return None
+
+
+def _stack(held: Subscription, options: AttachOptions) -> AttachDecision:
+    """One more of a held add-on: charged now (prorated to its period's end) on the Stripe
+    subscription that bills it, with that subscription's own card, and granted once paid."""
+    if options.free_trial is not None:
+        raise InvalidRequest(
+            "The add-on is held already: another one of it is paid from now, without a trial.",
+            details=[{"field": "free_trial", "message": "the add-on is held already"}],
+        )
+    return AttachDecision(
+        kind="add_on",
+        flow="charge",
+        starts="now",
+        replaces=None,
+        trial=None,
+        packages={},
+        stacks=held,
+    )
 
 
 def current_in_group(

@@ -122,6 +122,18 @@ def next_cycle(
     return Cycle(starts_at, purchase_lines(plan, features, packages, period), usage)
 
 
+def times(cycle: Cycle, count: Decimal) -> Cycle:
+    """The cycle of `count` of a plan held stacked (an add-on bought again): its base price
+    billed that many times."""
+    lines = tuple(
+        line._replace(amount=line.amount * count, quantity=line.quantity * count)
+        if line.feature_id is None
+        else line
+        for line in cycle.lines
+    )
+    return cycle._replace(lines=lines)
+
+
 def period_end(plan: Plan, starts_at: int) -> int | None:
     """When a period of `plan` that starts at `starts_at` ends (None: one-off)."""
     return next_reset_at(starts_at, billing_period(plan), starts_at)

@@ -13,7 +13,9 @@ them, and the rules (`domain.audit_rules`) say where the two disagree. Each disa
 - I4: one live Stripe subscription per held plan (and one held plan per subscription).
 - I5: every balance adds up, remaining + usage = granted, and what is granted comes from
   what is held: no grant of a plan the customer does not hold, one grant per held plan item,
-  and a prepaid grant equal to the packages Stripe bills.
+  and a prepaid grant equal to the packages Stripe bills; an add-on held stacked (bought
+  again) held as many times as its Stripe subscription bills its price, and a plain paid
+  plan held once.
 - I6: nothing is scheduled without Stripe bringing it: a plan shown as scheduled has a
   Stripe subscription that switches to it at its period end (a schedule phase selling it,
   or, for a free plan, a cancellation at the period end) and a switch kept here that grants

@@ -10,6 +10,7 @@ from decimal import Decimal
 from billing.domain.audit import CustomerFacts, Drift, active_plans, drift, is_live
 from billing.domain.holdings import Subscription, balances
 from billing.domain.plans import Plan
+from billing.domain.stacks import stack_billed
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import plan_price_ids
 
@@ -177,6 +178,32 @@ def _balances(facts: CustomerFacts) -> list[Drift]:
                 )
             )
     drifts.extend(_prepaid(facts))
+    drifts.extend(_stacked(facts))
+    return drifts
+
+
+def _stacked(facts: CustomerFacts) -> list[Drift]:
+    """A stackable add-on is held as many times as its Stripe subscription bills its price;
+    any other paid plan is held once (its allowances are the plan's own)."""
+    drifts: list[Drift] = []
+    live = [s for s in facts.stripe_subscriptions if is_live(s)]
+    for sub, plan in _paid_recurring(facts):
+        billing = _billing_of(sub, plan, live)
+        if len(billing) != 1:
+            continue  # no single subscription to compare with: I2 or I4 says so
+        billed = stack_billed(plan, billing[0])
+        want = Decimal(1) if billed is None else billed
+        if sub.quantity != want:
+            drifts.append(
+                drift(
+                    facts,
+                    "I5",
+                    f"plan {plan.id} ({sub.id}) held {sub.quantity} times, Stripe "
+                    f"subscription {billing[0].id} bills it {want} times",
+                    plan_id=plan.id,
+                    stripe_subscription_id=billing[0].id,
+                )
+            )
     return drifts
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from billing.domain.holdings import Grant, Holdings, Subscription
 from billing.domain.plans import Plan
+from billing.domain.stacks import stack_billed
 from billing.domain.stripe_subscriptions import StripeSubscription
 
 # Stripe statuses in which the customer owes a payment that failed.
@@ -78,7 +79,9 @@ def synced(sub: Subscription, plan: Plan, stripe_sub: StripeSubscription) -> Sub
     ours are milliseconds."""
     canceling = stripe_sub.canceling
     ends = stripe_sub.cancel_at or stripe_sub.current_period_end
+    stacked = stack_billed(plan, stripe_sub)
     return sub._replace(
+        quantity=sub.quantity if stacked is None else stacked,
         stripe_subscription_id=stripe_sub.id,
         stripe_item_ids=stripe_sub.item_ids(plan_price_ids(plan)) or sub.stripe_item_ids,
         current_period_start=_ms(stripe_sub.current_period_start) or sub.current_period_start,

@@ -36,6 +36,7 @@ STRIPE_LINK_SK = "LINK"
 TRIAL_USED_SK = "TRIAL"
 SCHEDULED_SWITCH_SK = "SWITCH"
 CARD_SETUP_SK = "SETUP"
+STACK_REQUEST_SK = "STACK"
 BILLING_LOCK_SK = "LOCK"
 PERIOD_CLOSE_SK = "CLOSE"
 AUDIT_LAST_SK = "LAST"
@@ -100,6 +101,12 @@ def scheduled_switch_pk(stripe_subscription_id: str) -> str:
 def card_setup_pk(setup_id: str) -> str:
     """The plan to attach once a card setup (billing.setup_payment) saved the card."""
     return f"SETUP#{part(setup_id)}"
+
+
+def stack_request_pk(internal_id: str, request_key: str) -> str:
+    """The quantity an attach that stacks an add-on asked Stripe for, under its
+    Idempotency-Key."""
+    return f"STACK#{part(internal_id)}#{part(request_key)}"
 
 
 def billing_lock_pk(customer_id: str) -> str:

@@ -17,6 +17,7 @@ from billing.stripe_api.catalog import Catalog
 from billing.stripe_api.checkout import Checkout
 from billing.stripe_api.customers import Customers
 from billing.stripe_api.invoices import Invoices
+from billing.stripe_api.overage_invoices import OverageInvoices
 from billing.stripe_api.payments import Payments
 from billing.stripe_api.portal import Portal
 from billing.stripe_api.previews import Previews
@@ -35,6 +36,7 @@ class StripeGateway:
         self.test_clocks = TestClocks(call)
         self.customers = Customers(call, self.test_clocks)
         self.invoices = Invoices(call)
+        self.overage = OverageInvoices(call, self.invoices)
         self.payments = Payments(call, self.customers, self.invoices)
         self.checkout = Checkout(call, self.invoices)
         self.subscriptions = Subscriptions(call, self.invoices)

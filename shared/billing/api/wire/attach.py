@@ -214,7 +214,9 @@ class AttachRequest(WireRequest):
             )
         return self
 
-    def command(self) -> AttachPlan:
+    def command(self, request_key: str | None = None) -> AttachPlan:
+        """`request_key`: the request's Idempotency-Key, which names another one of an
+        add-on held for the request's retries."""
         quantities: dict[str, Decimal] = {
             q.feature_id: q.quantity
             for q in self.feature_quantities or []
@@ -242,6 +244,7 @@ class AttachRequest(WireRequest):
             else self.invoice_mode.domain(now=bool(self.enable_plan_immediately)),
             success_url=self.success_url,
             metadata=self.metadata or {},
+            request_key=request_key,
         )
 
 

@@ -28,6 +28,7 @@ from billing.domain.errors import (
     InvalidRequest,
     PlanAlreadyAttached,
 )
+from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.purchases import PendingPurchase
 from billing.domain.stripe_subscriptions import StripeSubscription
@@ -53,6 +54,7 @@ from billing.services.billing.situation import (
     refuse_stale,
     situation,
 )
+from billing.services.billing.stacking import stack_change
 from billing.services.billing.subscription_sync import billing_subscription, sync_subscription
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import billing_lock, catalog, purchases, scheduled_switches
@@ -121,6 +123,8 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
                 "The customer has no card on file and redirect_mode is 'never'.",
             ),
         )
+    if decision.stacks is not None:
+        return _stack(command, customer, decision.stacks, plan, stripe)
     # Only a charge uses the card found now: a checkout's page collects one.
     charged_card = card if decision.flow != "checkout" else None
     purchase = open_attempt(
@@ -196,6 +200,47 @@ def _change_paid_plan(
         # Not paid: Stripe bills what it did, so what was taken back for it is set again.
         put_back(command.customer_id, decision.replaces, taken, purchase.id, stripe)
     return _answer(command.customer_id, purchase, payment, stripe)
+
+
+def _stack(
+    command: AttachPlan,
+    customer: Customer,
+    held: Subscription,
+    plan: Plan,
+    stripe: StripeFactory,
+) -> AttachResult:
+    """One more of a recurring add-on held (services/billing/stacking), the rest of its
+    period charged now to its subscription's card and applied by Stripe only once paid (a
+    pending update); the sync that follows gives the quantity and the allowances, as for
+    billing.update's quantities. No purchase is kept: the Stripe call is keyed by the
+    subscription's revision and the quantity asked."""
+    proration = PRORATIONS[command.proration_behavior]
+    # Named by the caller's Idempotency-Key, or by the card setup that asked for it (whose
+    # completion, delivered again, runs this again): a rerun adds nothing more.
+    request_key = command.request_key or command.purchase_key
+    live, change = stack_change(customer, held, plan, proration, stripe, request_key)
+    if change is None:
+        sync_subscription(live.id, stripe)  # Stripe bills it already: our copy follows
+        return AttachResult(customer_id=command.customer_id)
+    payment = stripe().subscriptions.change_quantities(change)
+    return quantities_answer(command.customer_id, live.id, payment, stripe)
+
+
+def quantities_answer(
+    customer_id: str, subscription_id: str, payment: Payment, stripe: StripeFactory
+) -> AttachResult:
+    """New quantities of a subscription, paid: Stripe applied them, and our copy takes them.
+    Else what the customer must do; they apply (by webhook) once paid."""
+    if payment.status == "paid":
+        sync_subscription(subscription_id, stripe)
+        return AttachResult(customer_id=customer_id, invoice=payment.invoice)
+    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
+    if payment.status == "requires_action":
+        action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
+        return AttachResult(customer_id, hosted, payment.invoice, action)
+    # Paid on its page with another card, Stripe applies the change (as Autumn answers).
+    action = RequiredAction("payment_failed", "The card on file was declined.")
+    return AttachResult(customer_id, hosted, payment.invoice, action)
 
 
 def schedule_default_plan(

@@ -205,7 +205,7 @@ def bill_final_period(state: StripeSubscription, stripe: StripeFactory) -> None:
     if customer is None:
         return  # no longer linked to a customer of ours: nothing of ours to bill
     key = f"final:{state.id}:{state.current_period_end}"
-    payment = stripe().invoices.bill_final(state.customer, key, charges, state.id)
+    payment = stripe().overage.bill_final(state.customer, key, charges, state.id)
     if payment is not None and payment.status != "paid":
         # Left open: Stripe retries it on its schedule, the hosted page can pay it.
         logger.warning(

@@ -33,6 +33,7 @@ from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.previews import preview_of_attach
+from billing.services.billing.stacking import unstack_change
 from billing.services.billing.subscription_sync import billing_subscription
 from billing.services.billing.updating import (
     UpdatePlan,
@@ -129,7 +130,12 @@ def _cancel_preview(
         ends_at = now
         if live is not None:
             credit = command.proration_behavior != "none"
-            final = stripe().previews.cancel(live.id, credit, ToldAs((plan,), current.features))
+            told = ToldAs((plan,), current.features)
+            unstack = unstack_change(held, plan, live, credit)
+            if unstack is not None:  # held stacked: one of them ends, as update ends it
+                final = stripe().previews.quantities(unstack, told)
+            else:
+                final = stripe().previews.cancel(live.id, credit, told)
             lines = final.lines
             # Stripe's time: a customer on a test clock ends at the clock's time.
             ends_at = final.made_at_s * 1000 if final.made_at_s is not None else now

@@ -28,9 +28,11 @@ from billing.domain.attach_preview import (
     next_cycle,
     period_end,
     purchase_lines,
+    times,
     total,
 )
 from billing.domain.errors import InvalidRequest
+from billing.domain.holdings import Subscription
 from billing.domain.periods import overage_of, resets_with_period
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
@@ -40,6 +42,7 @@ from billing.services.billing.situation import (
     invoice_decision,
     situation,
 )
+from billing.services.billing.stacking import stack_change
 from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
 from billing.stripe_api.payments import sale_lines
@@ -81,6 +84,8 @@ def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview
     if decision.flow != "grant" and stripe_customer:
         card = stripe().customers.usable_payment_method(stripe_customer)
         decision = seen.decide(has_card=card is not None)
+    if decision.stacks is not None:
+        return _stack(command, seen, decision.stacks, stripe)
     leaving = seen.leaving(decision)
     if leaving is not None and not leaving.free:
         if seen.plan.free:
@@ -213,6 +218,34 @@ def _trial_running(
     frozen_s = stripe().test_clocks.now_s(stripe_customer)
     now = now if frozen_s is None else frozen_s * 1000
     return trial_ends > now, now
+
+
+def _stack(
+    command: AttachPlan, seen: AttachSituation, held: Subscription, stripe: StripeFactory
+) -> AttachPreview:
+    """One more of an add-on held: Stripe's invoice preview of the very quantity change the
+    attach asks for (the rest of the period, prorated as asked); the next cycle bills the
+    add-on at the quantity it then holds."""
+    plan = seen.plan
+    proration = PRORATIONS[command.proration_behavior]
+    _live, change = stack_change(seen.customer, held, plan, proration, stripe)
+    count = held.quantity + 1
+    if change is None:  # Stripe bills that many already: the attach charges nothing
+        ends_s = (held.current_period_end or 0) // 1000
+        preview = ChangePreview(ends_s, settings().currency, ())
+    else:
+        preview = stripe().previews.quantities(change, ToldAs((plan,), seen.features))
+    ends = preview.period_end_s * 1000
+    cycle = next_cycle(plan, seen.features, {}, ends) if ends else None
+    return AttachPreview(
+        customer_id=command.customer_id,
+        currency=preview.currency,
+        lines=preview.lines,
+        incoming=(PlanMove(plan, (), None),),
+        outgoing=(),
+        redirect_to_checkout=False,
+        next_cycle=None if cycle is None else times(cycle, count),
+    )
 
 
 def _overage_lines(

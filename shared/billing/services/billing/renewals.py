@@ -89,12 +89,12 @@ def close_period(customer: Customer, invoice: InvoiceState, stripe: StripeFactor
     if not charges or not customer.stripe_id:
         return
     if invoice.status == "draft":
-        stripe().invoices.add_items(invoice.id, customer.stripe_id, charges)
+        stripe().overage.add_items(invoice.id, customer.stripe_id, charges)
     else:
         # The renewal was finalized without the charges (its invoice.created came too late
         # or never came; or the period was closed before, by a downgrade switching in):
         # those not on it go on the customer's next invoice instead.
-        stripe().invoices.add_items(None, customer.stripe_id, charges)
+        stripe().overage.add_items(None, customer.stripe_id, charges)
 
 
 def _end_stale_changes(subscription_id: str, period_end_s: int, stripe: StripeFactory) -> None:

@@ -56,6 +56,9 @@ class AttachPlan:
     # The customer's subscriptions when the request was asked for (a plan attached once a
     # card is saved): if they changed since, the attach is refused rather than run stale.
     expected_holdings: tuple[str, ...] | None = None
+    # The request's Idempotency-Key: another one of an add-on held, asked with it, is asked
+    # of Stripe once for good (its retry finds the same quantity, not one more).
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ def invoice_decision(seen: AttachSituation) -> AttachDecision:
     why = None
     if leaving is not None and not leaving.free:
         why = "a change of a paid plan is billed on its own subscription"
+    elif decision.stacks is not None:
+        why = "another one of an add-on held is billed on the add-on's own subscription"
     elif decision.trial is not None:
         why = "a free trial has nothing to invoice yet"
     if why is not None:

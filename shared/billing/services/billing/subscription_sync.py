@@ -17,6 +17,7 @@ from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
 from billing.domain.plans import Plan
 from billing.domain.purchases import purchase_key
+from billing.domain.stacks import stacks_synced
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.domain.stripe_sync import (
     default_plan,
@@ -152,6 +153,7 @@ def _follow(
             expires_at=replacing.at_ms,
         )
     regranted = prepaid_synced(customer.holdings.grants, plan, state)
+    regranted += stacks_synced(customer.holdings.grants, plan, held, after)
     # A move to a free plan at the period end is a cancellation: taken back, it is dropped.
     taken_back = switch is not None and switch.plan.free and not state.canceling
     dropped = shown_as_scheduled(switch, customer.holdings) if taken_back else ()
@@ -177,6 +179,9 @@ def _follow(
     if replacing is None and (held.canceled_at is None) != (after.canceled_at is None):
         scenario: Scenario = "renew" if after.canceled_at is None else "cancel"
         _tell(customer, after, scenario, cause)
+    if held.quantity != after.quantity:
+        # Another one of an add-on held (attached again), or one of them ended (cancelled).
+        _tell(customer, after, "new" if after.quantity > held.quantity else "expired", cause)
     if held.past_due != after.past_due and customer.id is not None:
         # Whoever changes past_due tells: the invoice's own event may come after this one
         # and then find nothing left to change.

@@ -29,13 +29,14 @@ from billing.domain.stripe_sync import default_plan
 from billing.services.billing.attaching import (
     LOCK_LEASE_MS,
     AttachResult,
-    RequiredAction,
     attach_plan,
+    quantities_answer,
     schedule_default_plan,
 )
 from billing.services.billing.pending import uncancel
 from billing.services.billing.purchases import drop_pending
 from billing.services.billing.scheduled_downgrades import drop_paid_switch
+from billing.services.billing.stacking import unstack_change
 from billing.services.billing.subscription_sync import (
     billing_subscription,
     expire_now,
@@ -53,7 +54,6 @@ from billing.services.customers.stripe_sync import unlink_gone_stripe_customer
 from billing.store import billing_lock, catalog, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.invoices import Payment
 
 
 def update(command: UpdatePlan, stripe: StripeFactory) -> AttachResult:
@@ -102,6 +102,13 @@ def _update(
     if command.cancel_action == "uncancel":
         uncancel(customer, held, live, revision, current, stripe)
         return done
+    unstack = None
+    if command.cancel_action == "cancel_immediately":
+        unstack = unstack_change(held, plan, live, command.proration_behavior != "none")
+    if unstack is not None:
+        # Held stacked: one of them ends now, the others go on.
+        payment = stripe().subscriptions.change_quantities(unstack)
+        return quantities_answer(command.customer_id, live.id, payment, stripe)
     if command.cancel_action is not None:
         # A change still waiting for its payment (a declined upgrade, new quantities) goes
         # too: its open invoice, paid later, would apply it to a plan being cancelled.
@@ -118,7 +125,7 @@ def _update(
     if change is None:
         return done
     payment = stripe().subscriptions.change_quantities(change)
-    return _answer(command.customer_id, live.id, payment, stripe)
+    return quantities_answer(command.customer_id, live.id, payment, stripe)
 
 
 def _update_free(
@@ -175,20 +182,3 @@ def _cancel(
     return stripe().subscriptions.set_cancel_at_period_end(
         live.id, True, f"{live.id}:{revision}:{action}"
     )
-
-
-def _answer(
-    customer_id: str, subscription_id: str, payment: Payment, stripe: StripeFactory
-) -> AttachResult:
-    """Paid: Stripe applied the new quantities, and our copy takes them. Else what the
-    customer must do; the quantities apply (by webhook) once paid."""
-    if payment.status == "paid":
-        sync_subscription(subscription_id, stripe)
-        return AttachResult(customer_id=customer_id, invoice=payment.invoice)
-    hosted = payment.invoice.hosted_invoice_url if payment.invoice else None
-    if payment.status == "requires_action":
-        action = RequiredAction("3ds_required", "The card needs the customer to authenticate.")
-        return AttachResult(customer_id, hosted, payment.invoice, action)
-    # Paid on its page with another card, Stripe applies the change (as Autumn answers).
-    action = RequiredAction("payment_failed", "The card on file was declined.")
-    return AttachResult(customer_id, hosted, payment.invoice, action)
