@@ -197,7 +197,7 @@ def _subscribe(
             params["trial_period_days"] = str(days)
         else:
             params["trial_end"] = str(completion.trial["trial_end"])
-    for name in ("metadata", "description"):
+    for name in ("metadata", "description", "billing_mode"):
         if name in data:
             params[name] = data[name]
     request = ApiRequest("POST", subscriptions.URL, params, {}, store, now, completion.base_url)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from local.stripe_emulator import billing_modes, payment_methods, prices, pricing, products
 from local.stripe_emulator import params as p
-from local.stripe_emulator import payment_methods, prices, pricing, products
 from local.stripe_emulator.errors import invalid_param, missing_param
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.routing import ApiRequest
@@ -31,7 +31,7 @@ _PRICE_DATA_FIELDS = (
     "unit_amount_decimal",
 )
 _PRODUCT_DATA_FIELDS = ("description", "images", "metadata", "name", "tax_code", "unit_label")
-SUBSCRIPTION_DATA = ("description", "metadata", "trial_end", "trial_period_days")
+SUBSCRIPTION_DATA = ("billing_mode", "description", "metadata", "trial_end", "trial_period_days")
 PAYMENT_INTENT_DATA = ("description", "metadata", "setup_future_usage")
 SETUP_INTENT_DATA = ("description", "metadata")
 
@@ -231,6 +231,15 @@ def trial(params: Params, mode: str, now: int) -> JsonObject | None:
                 )
             return {"trial_end": end, "trial_period_days": None}
     return None
+
+
+def check_billing_mode(params: Params, mode: str) -> None:
+    """The subscription a subscription-mode session makes is flexible unless
+    ``subscription_data[billing_mode][type]=classic``: refused otherwise (see
+    ``billing_modes``). The completion passes the mode on to the subscription."""
+    if mode == "subscription":
+        data = hash_param(params, "subscription_data", SUBSCRIPTION_DATA)
+        billing_modes.of_new(data, "subscription_data[billing_mode]")
 
 
 def payment_method_collection(params: Params, mode: str) -> str:

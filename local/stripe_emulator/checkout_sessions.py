@@ -160,6 +160,7 @@ def _create(request: ApiRequest, made: list[JsonObject]) -> JsonObject:
     currency = checkout_params.currency(params, items, mode)
     trial = checkout_params.trial(params, mode, now)
     mode_data = checkout_params.mode_data(params, mode)
+    checkout_params.check_billing_mode(params, mode)
     invoice_creation = checkout_params.invoice_creation(params, mode)
     expires_at = checkout_params.expires_at(params, now)
     due_now = checkout_params.amount_due(items, mode, trial)

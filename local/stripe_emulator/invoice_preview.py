@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from local.stripe_emulator import expand, invoice_lines, invoices, prorations
+from local.stripe_emulator import billing_modes, expand, invoice_lines, invoices, prorations
 from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator.errors import invalid_param, missing_param
@@ -19,7 +19,7 @@ from local.stripe_emulator.timeline import now_for, period_end
 _PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
 _PREVIEW_DETAILS = ("cancel_now", "items", "proration_behavior", "proration_date", "trial_end")
 _PRORATIONS = ("always_invoice", "create_prorations", "none")
-_NEW_SUBSCRIPTION_DETAILS = ("items", "start_date")
+_NEW_SUBSCRIPTION_DETAILS = ("billing_mode", "items", "start_date")
 
 
 def register(router: Router) -> None:
@@ -106,6 +106,14 @@ def _change(
 ) -> _Change:
     """``subscription_details`` (read only with a subscription to change)."""
     details = (p.hash_or_null(params, "subscription_details") or {}) if subscription else {}
+    if "billing_mode" in details:
+        # A preview of a change bills in the subscription's own mode; a subscription changes
+        # mode only through Stripe's migrate endpoint.
+        raise invalid_param(
+            "subscription_details[billing_mode]",
+            "subscription_details[billing_mode] is for a new subscription; a preview of a "
+            "change to a subscription uses the subscription's own billing mode.",
+        )
     p.reject_unknown(details, _PREVIEW_DETAILS, prefix="subscription_details")
     with p.nested("subscription_details"):
         proration = (
@@ -211,6 +219,8 @@ def _preview_new_subscription(request: ApiRequest) -> JsonObject:
         p.reject_unknown(details, _NEW_SUBSCRIPTION_DETAILS)
         if "items" not in details:
             raise missing_param("items")
+    billing_modes.of_new(details, "subscription_details[billing_mode]")
+    with p.nested("subscription_details"):
         specs = prorations.item_specs(store, details, current=None)
         start = (
             p.integer(details, "start_date", minimum=0)

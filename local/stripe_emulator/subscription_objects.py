@@ -28,6 +28,8 @@ _BLANK: JsonObject = {
     "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
     "billing_cycle_anchor": None,
     "billing_cycle_anchor_config": None,
+    # Every path that creates a subscription has refused any mode but classic (see
+    # billing_modes): the only mode this emulator computes.
     "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
     "billing_thresholds": None,
     "cancel_at": None,

@@ -8,7 +8,10 @@ schedule releases the subscription or cancels it, as ``end_behavior`` says.
 
 from __future__ import annotations
 
+import copy
+
 from local.stripe_emulator import (
+    billing_modes,
     events,
     expand,
     pagination,
@@ -104,7 +107,15 @@ def create(request: ApiRequest) -> JsonObject:
     params, store = request.params, request.store
     p.reject_unknown(
         params,
-        ("customer", "from_subscription", "phases", "start_date", "end_behavior", "metadata"),
+        (
+            "billing_mode",
+            "customer",
+            "from_subscription",
+            "phases",
+            "start_date",
+            "end_behavior",
+            "metadata",
+        ),
     )
     if "from_subscription" in params:
         extra = set(params) - {"from_subscription", "expand", "metadata"}
@@ -119,6 +130,7 @@ def create(request: ApiRequest) -> JsonObject:
         raise missing_param("customer")
     customer = methods.require_customer(store, p.string(params, "customer"))
     now = now_for(store, customer["id"], request.now)
+    billing_mode = billing_modes.of_new(params)
     start = now
     if "start_date" in params and params["start_date"] != "now":
         start = p.integer(params, "start_date")
@@ -126,6 +138,7 @@ def create(request: ApiRequest) -> JsonObject:
         raise missing_param("phases")
     phases = _phases(store, params, start)
     schedule = _new(store, customer["id"], now, phases, params)
+    schedule["billing_mode"] = billing_mode
     store.insert(schedule)
     events.emit(store, "subscription_schedule.created", schedule, now)
     if start <= now:
@@ -257,6 +270,8 @@ def _from_subscription(request: ApiRequest) -> JsonObject:
         subscription["currency"],
     )
     schedule = _new(store, subscription["customer"], now, [phase], request.params)
+    # The schedule manages the subscription in the subscription's own billing mode.
+    schedule["billing_mode"] = copy.deepcopy(subscription["billing_mode"])
     schedule.update(
         status="active",
         subscription=subscription["id"],
@@ -276,7 +291,8 @@ def _new(
         "id": store.new_id("sub_sched", 24),
         "object": OBJECT,
         "application": None,
-        "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
+        # Set by the creation: the mode asked for, or the migrated subscription's.
+        "billing_mode": None,
         "canceled_at": None,
         "completed_at": None,
         "created": now,
@@ -446,6 +462,7 @@ def _start(
         store, now, base_url, customer, _specs(store, phase, None)
     )
     subscription["schedule"] = schedule["id"]
+    subscription["billing_mode"] = copy.deepcopy(schedule["billing_mode"])
     store.insert(subscription)
     events.emit(store, "customer.subscription.created", subscription, now)
     schedule["subscription"] = subscription["id"]

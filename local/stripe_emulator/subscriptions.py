@@ -12,6 +12,7 @@ The routes read and check the parameters; what a subscription bills is in
 from __future__ import annotations
 
 from local.stripe_emulator import (
+    billing_modes,
     events,
     expand,
     invoices,
@@ -61,6 +62,7 @@ _SHARED = frozenset(
 )
 _CREATABLE = _SHARED | {
     "add_invoice_items",
+    "billing_mode",
     "customer",
     "trial_period_days",
     "collection_method",
@@ -101,6 +103,7 @@ def create(request: ApiRequest) -> JsonObject:
     now = now_for(store, customer["id"], request.now)
     if "items" not in params:
         raise missing_param("items")
+    billing_mode = billing_modes.of_new(params)
     specs = item_specs(store, params, current=None)
     one_time = (
         one_time_items(store, params, specs[0].price["currency"])
@@ -133,6 +136,7 @@ def create(request: ApiRequest) -> JsonObject:
         days_until_due=days_until_due,
     )
     subscription["description"] = description
+    subscription["billing_mode"] = billing_mode
     subscription["trial_settings"] = _trial_settings(params)
     if cancel_at_end:
         end = current_period(subscription)[1]

@@ -31,6 +31,10 @@ def client(emulator: StripeEmulator) -> stripe.StripeClient:
 
 
 WEBHOOK_SECRET = "whsec_emulator_tests"
+# What a test creating a subscription (or a schedule, a new subscription's preview, a
+# subscription-mode Checkout Session) sends, as our code does: Stripe's default is flexible,
+# which the emulator refuses (it computes classic billing only).
+CLASSIC_BILLING = {"type": "classic"}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import httpx
 import pytest
 import stripe
 
-from tests.emulator.conftest import WEBHOOK_SECRET
+from tests.emulator.conftest import CLASSIC_BILLING, WEBHOOK_SECRET
 from tests.stripe_clocks import advance
 
 SUCCEEDS = "4242 4242 4242 4242"
@@ -340,13 +340,14 @@ def test_expires_at_must_be_between_30_minutes_and_24_hours(client, customer, on
     assert session.expires_at == now + 3600
 
 
-def _subscription_session(client, customer, price, **extra):
+def _subscription_session(client, customer, price, subscription_data=None, **extra):
     return client.v1.checkout.sessions.create(
         {
             "mode": "subscription",
             "customer": customer.id,
             "line_items": [{"price": price.id, "quantity": 1}],
             "success_url": "https://app.example/done?session={CHECKOUT_SESSION_ID}",
+            "subscription_data": {"billing_mode": CLASSIC_BILLING, **(subscription_data or {})},
             **extra,
         }
     )
@@ -366,6 +367,7 @@ def test_subscription_mode_creates_an_active_subscription_paid_by_the_card(
     subscription = client.v1.subscriptions.retrieve(done.subscription)
     assert (subscription.status, subscription.customer) == ("active", customer.id)
     assert subscription.metadata.to_dict() == {"plan": "pro"}
+    assert subscription.billing_mode.type == "classic"  # subscription_data[billing_mode]
     assert subscription["items"].data[0].price.id == monthly_price.id
     invoice = client.v1.invoices.retrieve(done.invoice)
     assert (invoice.status, invoice.amount_paid) == ("paid", 2000)
@@ -440,6 +442,7 @@ def test_subscription_mode_without_a_customer_creates_one(client, monthly_price)
     session = client.v1.checkout.sessions.create(
         {
             "mode": "subscription",
+            "subscription_data": {"billing_mode": CLASSIC_BILLING},
             "customer_email": "fresh@example.com",
             "line_items": [{"price": monthly_price.id, "quantity": 3}],
         }
@@ -582,6 +585,7 @@ def test_price_data_with_recurring_works_in_subscription_mode(client, customer):
     session = client.v1.checkout.sessions.create(
         {
             "mode": "subscription",
+            "subscription_data": {"billing_mode": CLASSIC_BILLING},
             "customer": customer.id,
             "line_items": [
                 {

@@ -5,6 +5,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 SUCCEEDS = "4242 4242 4242 4242"
 
 
@@ -27,13 +29,14 @@ def monthly(client):
     )
 
 
-def _session(client, customer, line_items, **extra):
+def _session(client, customer, line_items, subscription_data=None, **extra):
     return client.v1.checkout.sessions.create(
         {
             "mode": "subscription",
             "customer": customer.id,
             "line_items": line_items,
             "success_url": "https://app.example/done",
+            "subscription_data": {"billing_mode": CLASSIC_BILLING, **(subscription_data or {})},
             **extra,
         }
     )

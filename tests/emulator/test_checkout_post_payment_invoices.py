@@ -5,6 +5,7 @@ the session's own payment, and names it on the session; without it there is none
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.emulator.test_checkout import SUCCEEDS, _pay, _payment_session
 
 
@@ -98,6 +99,7 @@ def test_invoice_creation_is_for_payment_mode_only(client, customer, emulator):
         client.v1.checkout.sessions.create(
             {
                 "mode": "subscription",
+                "subscription_data": {"billing_mode": CLASSIC_BILLING},
                 "customer": customer.id,
                 "line_items": [{"price": price.id, "quantity": 1}],
                 "invoice_creation": {"enabled": True},

@@ -3,13 +3,19 @@
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 def _paid_subscription(client, prices, card="pm_card_visa"):
     customer = client.v1.customers.create(
         {"payment_method": card, "invoice_settings": {"default_payment_method": card}}
     )
     return client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+        }
     )
 
 

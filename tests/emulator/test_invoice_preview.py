@@ -4,6 +4,8 @@ invoice, with Stripe's numbers, and nothing stored."""
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 @pytest.fixture
 def subscribed(client, prices):
@@ -14,7 +16,11 @@ def subscribed(client, prices):
         }
     )
     return client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["basic"], "quantity": 1}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["basic"], "quantity": 1}],
+        }
     )
 
 

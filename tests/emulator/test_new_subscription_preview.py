@@ -3,6 +3,8 @@
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 DAY = 86400
 START = 1_780_000_000
 
@@ -14,7 +16,8 @@ def test_the_first_invoice_of_a_new_subscription_is_previewed(client, emulator, 
         {
             "customer": customer.id,
             "subscription_details": {
-                "items": [{"price": prices["basic"], "quantity": 2}, {"price": prices["pro"]}]
+                "billing_mode": CLASSIC_BILLING,
+                "items": [{"price": prices["basic"], "quantity": 2}, {"price": prices["pro"]}],
             },
         }
     )
@@ -36,6 +39,7 @@ def test_a_future_start_date_previews_the_period_from_that_date(client, prices):
         {
             "customer": customer.id,
             "subscription_details": {
+                "billing_mode": CLASSIC_BILLING,
                 "items": [{"price": prices["yearly"]}],
                 "start_date": start,
             },

@@ -7,6 +7,8 @@ import httpx
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 @pytest.fixture
 def customer(client):
@@ -29,6 +31,7 @@ def monthly_price(client):
 def subscription(client, customer, monthly_price):
     return client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": monthly_price.id}],
             "default_payment_method": _saved_card(client, customer),

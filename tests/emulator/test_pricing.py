@@ -13,6 +13,8 @@ import httpx
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 # Graduated: 10 x 100 + 200 + 5 x 50 = 1450 for 15 units; 1700 for 20.
 GRADUATED = [
     {"up_to": 10, "unit_amount": 100, "flat_amount": 200},
@@ -63,6 +65,7 @@ def _decimal(client, product, amount, recurring=True):
 def _subscribe(client, customer, price, quantity, **extra):
     return client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": price, "quantity": quantity}],
             "expand": ["latest_invoice"],
@@ -129,6 +132,7 @@ def test_prorations_and_previews_of_tiered_and_decimal_prices_are_charged(
     decimal = _decimal(client, product, "12.5")
     sub = client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": tiered, "quantity": 15}, {"price": decimal, "quantity": 3}],
         }
@@ -186,6 +190,7 @@ def test_checkout_charges_a_tiered_price_and_its_invoice_bills_the_same(client, 
     session = client.v1.checkout.sessions.create(
         {
             "mode": "subscription",
+            "subscription_data": {"billing_mode": CLASSIC_BILLING},
             "customer": buyer.id,
             "line_items": [{"price": price, "quantity": 15}],
             "success_url": "https://app.example/done",
@@ -318,7 +323,12 @@ def test_packages_and_metered_prices_are_charged_as_stripe_bills_them(
         _subscribe(client, customer, metered, 3)
     assert raised.value.param == "items[0][quantity]"
     sub = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": metered}], "expand": ["latest_invoice"]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": metered}],
+            "expand": ["latest_invoice"],
+        }
     )
     assert (sub.status, sub.latest_invoice.amount_due) == ("active", 0)
     assert emulator.count("subscription") == 2
@@ -333,6 +343,7 @@ def test_one_time_prices_in_subscription_mode_checkout_are_charged_once_on_the_f
     session = client.v1.checkout.sessions.create(
         {
             "mode": "subscription",
+            "subscription_data": {"billing_mode": CLASSIC_BILLING},
             "customer": buyer.id,
             "line_items": [
                 {"price": monthly, "quantity": 15},

@@ -15,7 +15,7 @@ import stripe
 from local.stack import StackConfig
 from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.realistic import Realism
-from tests.emulator.conftest import WEBHOOK_SECRET
+from tests.emulator.conftest import CLASSIC_BILLING, WEBHOOK_SECRET
 from tests.emulator.receiver import WebhookReceiver
 from tests.stripe_clocks import advance
 
@@ -150,7 +150,11 @@ def test_a_test_clock_waits_for_its_renewal_webhooks_before_it_finalizes(
         }
     )
     subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+        }
     )
 
     def add_usage(event: dict[str, Any]) -> None:
@@ -262,7 +266,11 @@ def test_settle_waits_for_a_clock_advancing_across_a_switch_of_mode(
         }
     )
     subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+        }
     )
     gate = threading.Event()
     receiver.on_event = lambda event: (

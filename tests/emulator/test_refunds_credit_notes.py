@@ -3,6 +3,8 @@
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 def _customer(client, card="pm_card_visa"):
     return client.v1.customers.create(
@@ -14,6 +16,7 @@ def _paid_invoice(client, prices, card="pm_card_visa"):
     customer = _customer(client, card)
     sub = client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": prices["basic"]}],
             "expand": ["latest_invoice.payments"],

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.stripe_clocks import advance
 
 DAY = 86400
@@ -29,6 +30,7 @@ def customer(client):
 def _sent_subscription(client, customer, price, days=30):
     return client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": price}],
             "collection_method": "send_invoice",
@@ -85,6 +87,7 @@ def test_days_until_due_goes_with_send_invoice_only(client, customer, prices):
     with pytest.raises(stripe.InvalidRequestError) as missing:
         client.v1.subscriptions.create(
             {
+                "billing_mode": CLASSIC_BILLING,
                 "customer": customer.id,
                 "items": [{"price": prices["pro"]}],
                 "collection_method": "send_invoice",

@@ -10,6 +10,7 @@ import stripe
 
 from local.stripe_emulator import StripeEmulator
 from local.stripe_emulator.server import API_VERSION, HttpResponse
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.emulator.stripe_types.conformance import published_types
 from tests.emulator.stripe_types.recorder import ShapeRecorder
 
@@ -146,7 +147,11 @@ def test_an_invoice_item_for_a_subscription_but_no_item_leaves_the_item_out(
         {"payment_method": card, "invoice_settings": {"default_payment_method": card}}
     )
     subscription = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+        }
     )
     item = client.v1.invoice_items.create(
         {"customer": customer.id, "subscription": subscription.id, "amount": 500, "currency": "usd"}

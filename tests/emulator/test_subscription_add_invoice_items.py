@@ -9,6 +9,7 @@ import httpx
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.stripe_clocks import wait_until_ready
 
 
@@ -21,6 +22,7 @@ def _customer(client: stripe.StripeClient, card: str = "pm_card_visa") -> Any:
 def _subscribed(client: stripe.StripeClient, customer: Any, price: str) -> Any:
     return client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": price}],
             "payment_behavior": "allow_incomplete",
@@ -207,6 +209,7 @@ def test_a_renewal_does_not_apply_a_pending_update_which_lapses_at_its_expiry(
     visa = client.v1.payment_methods.attach("pm_card_visa", {"customer": customer.id})
     sub = client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": prices["basic"]}],
             "default_payment_method": visa.id,

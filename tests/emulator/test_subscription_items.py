@@ -3,6 +3,8 @@
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 def _customer(client, card="pm_card_visa"):
     return client.v1.customers.create(
@@ -12,7 +14,11 @@ def _customer(client, card="pm_card_visa"):
 
 def _subscribe(client, customer, price, quantity=1):
     return client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": price, "quantity": quantity}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": price, "quantity": quantity}],
+        }
     )
 
 

@@ -3,6 +3,8 @@
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 @pytest.fixture
 def setup(client):
@@ -25,7 +27,11 @@ def setup(client):
         }
     )
     sub = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["pro"]}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["pro"]}],
+        }
     )
     return prices, customer, sub
 
@@ -124,6 +130,7 @@ def test_customer_and_phases_starting_now_creates_the_subscription(client, setup
     prices, customer, _ = setup
     schedule = client.v1.subscription_schedules.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "start_date": "now",
             "phases": [{"items": [{"price": prices["basic"]}], "iterations": 3}],
@@ -142,7 +149,11 @@ def test_phase_with_an_unknown_price_is_refused(client, emulator, setup):
     _, customer, _ = setup
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         client.v1.subscription_schedules.create(
-            {"customer": customer.id, "phases": [{"items": [{"price": "price_nope"}]}]}
+            {
+                "billing_mode": CLASSIC_BILLING,
+                "customer": customer.id,
+                "phases": [{"items": [{"price": "price_nope"}]}],
+            }
         )
     assert excinfo.value.param == "phases[0][items][0][price]"
     assert emulator.count("subscription_schedule") == 0

@@ -7,6 +7,8 @@ import httpx
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
+
 
 def _customer(client, card="pm_card_visa"):
     return client.v1.customers.create(
@@ -17,6 +19,7 @@ def _customer(client, card="pm_card_visa"):
 def _subscribe(client, customer_id, price, **extra):
     return client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer_id,
             "items": [{"price": price, "quantity": 1}],
             "expand": ["latest_invoice.payments"],
@@ -345,6 +348,7 @@ def test_the_payment_intent_is_reached_through_expansions(client, prices):
     customer = _customer(client, "pm_card_authenticationRequired")
     sub = client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": prices["basic"]}],
             "expand": ["latest_invoice.payments", "latest_invoice.confirmation_secret"],

@@ -5,6 +5,7 @@ import threading
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.stripe_clocks import wait_until_ready
 
 DAY = 86400
@@ -21,7 +22,11 @@ def _on_clock(client, prices):
         }
     )
     sub = client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": prices["basic"]}]}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": prices["basic"]}],
+        }
     )
     return clock, sub
 

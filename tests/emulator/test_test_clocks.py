@@ -4,6 +4,7 @@ import httpx
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.stripe_clocks import advance
 
 DAY = 86400
@@ -24,7 +25,12 @@ def _customer(client, clock, card="pm_card_visa"):
 
 def _subscribe(client, customer, price, **extra):
     return client.v1.subscriptions.create(
-        {"customer": customer.id, "items": [{"price": price}], **extra}
+        {
+            "billing_mode": CLASSIC_BILLING,
+            "customer": customer.id,
+            "items": [{"price": price}],
+            **extra,
+        }
     )
 
 
@@ -254,6 +260,7 @@ def test_schedule_starting_later_creates_the_subscription_then(client, clock, pr
     customer = _customer(client, clock)
     schedule = client.v1.subscription_schedules.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "start_date": START + 3 * DAY,
             "end_behavior": "cancel",

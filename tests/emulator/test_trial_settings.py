@@ -5,6 +5,7 @@ bills and fails)."""
 import pytest
 import stripe
 
+from tests.emulator.conftest import CLASSIC_BILLING
 from tests.stripe_clocks import advance
 
 DAY = 86400
@@ -32,6 +33,7 @@ def clock(client):
 def _trial(client, customer, price):
     return client.v1.subscriptions.create(
         {
+            "billing_mode": CLASSIC_BILLING,
             "customer": customer.id,
             "items": [{"price": price}],
             "trial_period_days": 7,
@@ -73,6 +75,7 @@ def test_an_unknown_end_behavior_is_refused(client, price):
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.subscriptions.create(
             {
+                "billing_mode": CLASSIC_BILLING,
                 "customer": customer.id,
                 "items": [{"price": price}],
                 "trial_period_days": 7,

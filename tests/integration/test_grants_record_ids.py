@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from billing.stripe_api.objects import classic_billing
 from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
 from tests.integration.test_attach_api import (  # noqa: F401 (fixtures)
@@ -65,7 +66,11 @@ def test_a_preview_of_an_upgrade_prorates_the_subscription_the_plan_recorded(
     # An operator sells the same price again, three of it, from Stripe's dashboard.
     price = attached["items"].data[0].price.id
     stripe.v1.subscriptions.create(
-        {"customer": stripe_customer, "items": [{"price": price, "quantity": 3}]}
+        {
+            "billing_mode": classic_billing(),
+            "customer": stripe_customer,
+            "items": [{"price": price, "quantity": 3}],
+        }
     )
 
     body = catalog.post(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from billing.store import keys
+from billing.stripe_api.objects import classic_billing
 from local.stack import LocalStack
 from tests.conftest import stripe_client, table_items
 from tests.integration.test_attach_api import with_card_on_file
@@ -46,7 +47,11 @@ def test_a_subscription_made_in_stripe_with_the_plans_price_never_drives_the_att
     price = attached["items"].data[0].price.id
     # An operator sells the same price again from Stripe's dashboard.
     other = stripe.v1.subscriptions.create(
-        {"customer": subscribed["stripe_id"], "items": [{"price": price}]}
+        {
+            "billing_mode": classic_billing(),
+            "customer": subscribed["stripe_id"],
+            "items": [{"price": price}],
+        }
     )
     before = held(api)["pro"]
 

@@ -18,6 +18,7 @@ from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.subscription_sync import sync_subscription
 from billing.stripe_api import get_gateway
 from billing.stripe_api.gateway import StripeGateway
+from billing.stripe_api.objects import classic_billing
 from billing.stripe_api.subscriptions import Subscriptions
 from local.stack import LocalStack
 from tests.conftest import dynamodb_client, stripe_client, table_items
@@ -260,6 +261,7 @@ def test_a_subscription_event_of_an_unknown_customer_is_acknowledged_without_a_w
 
     subscription = stripe.v1.subscriptions.create(
         {
+            "billing_mode": classic_billing(),
             "customer": stranger.id,
             "items": [{"price": price.id}],
             "default_payment_method": stranger.invoice_settings.default_payment_method

@@ -10,7 +10,7 @@ from billing.config import settings
 from billing.domain.errors import StripeUnavailable
 from billing.stripe_api.call import Refusal, once
 from billing.stripe_api.invoices import PaidFor
-from billing.stripe_api.objects import PURCHASE_KEY, SETUP_KEY, id_of
+from billing.stripe_api.objects import PURCHASE_KEY, SETUP_KEY, classic_billing, id_of
 from billing.stripe_api.payments import Sale, items_of, sale_metadata
 
 if TYPE_CHECKING:
@@ -73,7 +73,10 @@ class Checkout:
         if sale.success_url is not None:
             params["success_url"] = sale.success_url
         if sale.recurring:
-            params["subscription_data"] = {"metadata": metadata}
+            params["subscription_data"] = {
+                "metadata": metadata,
+                "billing_mode": classic_billing(),
+            }
             if sale.trial_end_s is not None:
                 params["subscription_data"]["trial_end"] = sale.trial_end_s
         else:

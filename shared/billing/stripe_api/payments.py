@@ -17,7 +17,7 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.plans import Plan
 from billing.stripe_api.call import once
 from billing.stripe_api.invoices import InvoiceSummary, Payment
-from billing.stripe_api.objects import PURCHASE_KEY, id_of
+from billing.stripe_api.objects import PURCHASE_KEY, classic_billing, id_of
 
 if TYPE_CHECKING:
     from billing.stripe_api.call import StripeCall
@@ -124,6 +124,7 @@ class Payments:
                 "customer": sale.stripe_customer,
                 "items": items_of(sale.line_items),
                 "metadata": sale_metadata(sale),
+                "billing_mode": classic_billing(),
                 **terms,
             }
             options = once("subscription.create", sale.purchase_id)
@@ -146,6 +147,7 @@ class Payments:
             "items": items_of(sale.line_items),
             "payment_behavior": "default_incomplete",
             "metadata": sale_metadata(sale),
+            "billing_mode": classic_billing(),
         }
         if (
             payment_method is not None

@@ -70,6 +70,8 @@ class Previews:
         ends_trial = trial_end_param(change, subscription) == "now"
         if change.proration == "none" and not ends_trial:
             return ChangePreview(period_end, currency, ())
+        # Previews are of changes to an existing subscription: Stripe computes them in the
+        # subscription's own billing mode, so no billing_mode is sent (see classic_billing).
         details: Any = {
             "items": replaced_items(subscription, change),
             "proration_behavior": change.proration,

@@ -78,6 +78,8 @@ class Schedules:
             return self._call(lambda: schedules.retrieve(schedule_id)).to_dict()
         made_with = key("schedule.create", purchase_id)
         for _attempt in range(_SCHEDULE_ATTEMPTS):
+            # No billing_mode: Stripe takes no other parameter with from_subscription, and
+            # the schedule runs in the subscription's mode (classic: see classic_billing).
             params: Any = {"from_subscription": subscription["id"]}
             options: Any = {"idempotency_key": made_with}
             created = self._call(partial(schedules.create, params, options))
