@@ -313,7 +313,9 @@ def test_one_time_price_is_refused(client):
     assert "recurring" in excinfo.value.user_message
 
 
-def test_trial_end_now_bills_at_once_and_a_later_trial_end_extends_it(client, prices):
+def test_trial_end_now_bills_at_once_and_a_later_one_starts_a_trial_period_invoiced_at_zero(
+    client, prices
+):
     customer = _customer(client)
     ending = _subscribe(client, customer.id, prices["basic"], trial_period_days=14)
     ended = client.v1.subscriptions.update(
