@@ -17,7 +17,7 @@ from local.stripe_emulator.store import JsonObject, ObjectStore, random_token
 from local.stripe_emulator.timeline import now_for, period_end
 
 _PREVIEW_PARAMS = frozenset({"customer", "subscription", "subscription_details"})
-_PREVIEW_DETAILS = ("cancel_now", "items", "proration_behavior", "proration_date")
+_PREVIEW_DETAILS = ("cancel_now", "items", "proration_behavior", "proration_date", "trial_end")
 _PRORATIONS = ("always_invoice", "create_prorations", "none")
 _NEW_SUBSCRIPTION_DETAILS = ("billing_mode", "items", "start_date")
 
@@ -36,6 +36,8 @@ class _Change:
     cancel_now: bool
     # The items as changed; None: unchanged; empty: all gone (``cancel_now``).
     specs: list[ItemSpec] | None
+    # ``trial_end=now`` on a trialing subscription: the first paid period starts now.
+    ends_trial: bool = False
 
 
 def create_preview(request: ApiRequest) -> JsonObject:
@@ -64,9 +66,11 @@ def create_preview(request: ApiRequest) -> JsonObject:
     change = _change(store, params, subscription, now)
     lines: list[JsonObject] = []
     period: tuple[int, int] | None = None
-    if subscription is not None:
+    if subscription is not None and change.ends_trial:
+        lines, period = _trial_end_lines(store, subscription, change, now), (now, now)
+    elif subscription is not None:
         lines, period = _subscription_lines(store, subscription, change)
-    if change.proration != "always_invoice" or change.cancel_now:
+    if change.proration != "always_invoice" or change.cancel_now or change.ends_trial:
         lines += _pending_lines(store, customer, subscription)
     preview = invoices.draft(
         store,
@@ -75,7 +79,7 @@ def create_preview(request: ApiRequest) -> JsonObject:
         customer,
         currency=subscription["currency"] if subscription else "usd",
         billing_reason="upcoming"
-        if change.proration != "always_invoice"
+        if change.proration != "always_invoice" and not change.ends_trial
         else "subscription_update",
         subscription=subscription,
         lines=lines,
@@ -128,11 +132,39 @@ def _change(
             if subscription is not None and "items" in details
             else None
         )
+    ends_trial = False
+    if "trial_end" in details:
+        if details["trial_end"] != "now":
+            # Only ending a trial at once is previewed here (a later end bills nothing now).
+            raise invalid_param(
+                "subscription_details[trial_end]", "This emulator previews only `now`."
+            )
+        assert subscription is not None
+        if subscription["status"] != "trialing":
+            raise invalid_param(
+                "subscription_details[trial_end]",
+                "Only a trialing subscription's trial_end can change.",
+            )
+        ends_trial = True
     if cancel_now:
         # The final invoice a cancel with invoice_now makes: the credits for the unused time
         # (unless proration is none) and the pending items, no next period.
         specs = []
-    return _Change(proration, at, cancel_now, specs)
+    return _Change(proration, at, cancel_now, specs, ends_trial)
+
+
+def _trial_end_lines(
+    store: ObjectStore, subscription: JsonObject, change: _Change, now: int
+) -> list[JsonObject]:
+    """The invoice ending the trial now makes at once: the items (as changed) for their
+    first paid period, from now; the free trial credits nothing."""
+    kept = change.specs or [
+        ItemSpec(item["id"], prorations.billed_price(store, item), int(item["quantity"]), {})
+        for item in subscription["items"]["data"]
+    ]
+    recurring = kept[0].price["recurring"]
+    end = period_end(now, now, recurring["interval"], int(recurring["interval_count"]))
+    return [_next_period_line(store, subscription["id"], spec, (now, end)) for spec in kept]
 
 
 def _subscription_lines(

@@ -33,7 +33,7 @@ from local.stripe_emulator.prorations import (
 from local.stripe_emulator.store import JsonObject, ObjectStore
 from local.stripe_emulator.timeline import period_end
 
-_PENDING_UPDATE_LIFETIME = 23 * 3600
+PENDING_UPDATE_LIFETIME = 23 * 3600
 
 
 def start(
@@ -86,7 +86,7 @@ def start(
     if invoice["status"] == "paid" or days_until_due is not None:
         subscription["status"] = "trialing" if trial_end else "active"
     elif behavior == "error_if_incomplete":
-        error = _payment_error(store, invoice)
+        error = payment_error(store, invoice)
         invoices.void(store, invoice, now)
         raise error
     return subscription
@@ -122,7 +122,7 @@ def _first_invoice(
         period=(item["current_period_start"], item["current_period_start"]),
     )
     for spec in one_time:
-        invoice_lines.attach_item(invoice, _one_time_item(store, subscription, customer, spec, now))
+        invoice_lines.attach_item(invoice, one_time_item(store, subscription, customer, spec, now))
     subscription["latest_invoice"] = invoice["id"]
     if invoice["collection_method"] == "send_invoice" and not trial:
         invoice["automatically_finalizes_at"] = now + invoices.SEND_INVOICE_DRAFT_S
@@ -141,7 +141,7 @@ def _first_invoice(
     return invoice
 
 
-def _one_time_item(
+def one_time_item(
     store: ObjectStore,
     subscription: JsonObject,
     customer: JsonObject,
@@ -197,7 +197,7 @@ def change_items(
         # Pending before the invoice is paid: paying it (now or later) applies the update.
         subscription["pending_update"] = {
             "billing_cycle_anchor": None if restart is None else restart[0],
-            "expires_at": now + _PENDING_UPDATE_LIFETIME,
+            "expires_at": now + PENDING_UPDATE_LIFETIME,
             "subscription_items": [
                 objects.pending_item(store, subscription, spec, now) for spec in specs
             ],
@@ -211,7 +211,7 @@ def change_items(
     if behavior == "error_if_incomplete" and invoice_now:
         invoice = update_invoice(store, subscription, customer, now, base_url, behavior)
         if invoice is not None and invoice["status"] != "paid":
-            error = _payment_error(store, invoice)
+            error = payment_error(store, invoice)
             invoices.void(store, invoice, now)
             for item in prorated:
                 store.delete(invoices.ITEM_OBJECT, item["id"])
@@ -223,6 +223,18 @@ def change_items(
         invoice = update_invoice(store, subscription, customer, now, base_url, behavior)
         if invoice is not None and invoice["status"] == "open":
             subscription["status"] = "past_due"
+
+
+def start_paid_period(
+    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], anchor: int, now: int
+) -> None:
+    """The trial is over from ``anchor``: the items are ``specs``, in a period from then."""
+    apply_items(store, subscription, specs, now)
+    recurring = specs[0].price["recurring"]
+    end = period_end(anchor, anchor, recurring["interval"], recurring["interval_count"])
+    for item in subscription["items"]["data"]:
+        item.update(current_period_start=anchor, current_period_end=end)
+    subscription.update(trial_end=anchor, billing_cycle_anchor=anchor, status="active")
 
 
 def add_one_time(
@@ -246,7 +258,7 @@ def add_one_time(
     if invoice is None or invoice["status"] == "paid":
         return
     if behavior == "error_if_incomplete":
-        error = _payment_error(store, invoice)
+        error = payment_error(store, invoice)
         invoices.void(store, invoice, now)
         for item in added:
             store.delete(invoices.ITEM_OBJECT, item["id"])
@@ -265,7 +277,7 @@ def _added(
     """The invoice items ``add_invoice_items`` makes: pending items of the subscription over
     its current period (Stripe's default period for them)."""
     period = current_period(subscription)
-    return [_one_time_item(store, subscription, customer, spec, now, period) for spec in one_time]
+    return [one_time_item(store, subscription, customer, spec, now, period) for spec in one_time]
 
 
 def update_invoice(
@@ -490,7 +502,10 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
             )
             for item in pending["subscription_items"]
         ]
-        apply_items(store, subscription, specs, now, _restarted(pending, specs))
+        if pending["trial_end"] is not None:
+            start_paid_period(store, subscription, specs, pending["trial_end"], now)
+        else:
+            apply_items(store, subscription, specs, now, _restarted(pending, specs))
     if subscription["status"] in ("incomplete", "past_due"):
         trialing = subscription["trial_end"] is not None and subscription["trial_end"] > now
         subscription["status"] = "trialing" if trialing else "active"
@@ -519,7 +534,7 @@ def _customer_default(store: ObjectStore, customer: JsonObject) -> str | None:
     return None if default is None else str(default["id"])
 
 
-def _payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
+def payment_error(store: ObjectStore, invoice: JsonObject) -> StripeError:
     intent = invoices.current_intent(store, invoice)
     if intent is not None and intent["status"] == "requires_action":
         return StripeError(

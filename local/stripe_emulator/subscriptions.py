@@ -23,6 +23,7 @@ from local.stripe_emulator import params as p
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator import subscription_billing as billing
 from local.stripe_emulator import subscription_objects as objects
+from local.stripe_emulator import subscription_trials as trials
 from local.stripe_emulator.errors import StripeError, invalid_param, missing_param
 from local.stripe_emulator.forms import FormValue, Params
 from local.stripe_emulator.prorations import (
@@ -165,10 +166,19 @@ def update(request: ApiRequest) -> JsonObject:
     new_trial_end = _new_trial_end(params, subscription, now)
     simple.update(_cancellation_changes(params, subscription, now))
     subscription.update(simple)
-    if new_trial_end is not None:
+    ending_with_items = (
+        new_trial_end == now and specs is not None and changes_items(subscription, specs)
+    )
+    if new_trial_end is not None and not ending_with_items:
         _move_trial_end(store, subscription, new_trial_end, now, request.base_url)
-    if specs is not None and changes_items(subscription, specs):
-        try:
+    try:
+        if ending_with_items:
+            assert specs is not None
+            # One invoice for the new items' first paid period, paid as payment_behavior says.
+            trials.end_trial_with_items(
+                store, subscription, customer, specs, now, request.base_url, behavior, one_time
+            )
+        elif specs is not None and changes_items(subscription, specs):
             billing.change_items(
                 store,
                 subscription,
@@ -181,18 +191,17 @@ def update(request: ApiRequest) -> JsonObject:
                 behavior,
                 one_time,
             )
-        except StripeError:
-            # error_if_incomplete refused the change: the rest of the update is undone too.
-            subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
-            raise
-    elif one_time:
-        try:
+        elif one_time:
             billing.add_one_time(
                 store, subscription, customer, one_time, now, request.base_url, proration, behavior
             )
-        except StripeError:
-            subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
-            raise
+    except StripeError:
+        # error_if_incomplete refused the change: the rest of the update is undone too.
+        subscription.update({k: v for k, v in previous["state"].items() if k != "items"})
+        raise
+    if new_trial_end is not None and new_trial_end > now:
+        # A new billing period (the trial's, to its new end): a zero invoice for it.
+        trials.trial_invoice(store, subscription, customer, now, request.base_url)
     objects.emit_updated(store, subscription, previous, now)
     return _render(request, subscription)
 
@@ -309,10 +318,10 @@ def _move_trial_end(
     if trial_end == now:
         billing.end_trial_now(store, subscription, now, base_url)
         return
-    # A longer (or shorter) trial: the trial period is the current period.
+    # A longer (or shorter) trial: a new trial period, from now to its new end.
     subscription.update(trial_end=trial_end, billing_cycle_anchor=trial_end)
     for item in subscription["items"]["data"]:
-        item["current_period_end"] = trial_end
+        item.update(current_period_start=now, current_period_end=trial_end)
 
 
 def _trial_settings(params: Params) -> JsonObject:

@@ -334,7 +334,9 @@ def test_one_time_price_is_refused(client):
     assert "recurring" in excinfo.value.user_message
 
 
-def test_trial_end_now_bills_at_once_and_a_later_trial_end_extends_it(client, prices):
+def test_trial_end_now_bills_at_once_and_a_later_one_starts_a_trial_period_invoiced_at_zero(
+    client, prices
+):
     customer = _customer(client)
     ending = _subscribe(client, customer.id, prices["basic"], trial_period_days=14)
     ended = client.v1.subscriptions.update(
@@ -350,9 +352,17 @@ def test_trial_end_now_bills_at_once_and_a_later_trial_end_extends_it(client, pr
     )
     extended = _subscribe(client, other.id, prices["basic"], trial_period_days=14)
     later = extended.trial_end + 7 * 86400
-    moved = client.v1.subscriptions.update(extended.id, {"trial_end": later})
+    moved = client.v1.subscriptions.update(
+        extended.id, {"trial_end": later, "expand": ["latest_invoice"]}
+    )
     assert moved.trial_end == later
     assert moved["items"].data[0].current_period_end == later
+    # Its period changed: a zero invoice for the new trial period, as Stripe makes one.
+    assert moved.latest_invoice.id != extended.latest_invoice.id
+    assert (moved.latest_invoice.billing_reason, moved.latest_invoice.total) == (
+        "subscription_update",
+        0,
+    )
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.subscriptions.update(ended.id, {"trial_end": later})
 
@@ -475,3 +485,85 @@ def test_deleting_the_customer_cancels_its_subscriptions(client, emulator, price
     client.v1.customers.delete(customer.id)
     assert client.v1.subscriptions.retrieve(sub.id).status == "canceled"
     assert len(emulator.events("customer.subscription.deleted")) == 1
+
+
+def _end_trial_with(client, sub, price, **extra):
+    return client.v1.subscriptions.update(
+        sub.id,
+        {
+            "items": [{"id": sub["items"].data[0].id, "deleted": True}, {"price": price}],
+            "trial_end": "now",
+            "proration_behavior": "create_prorations",
+            "payment_behavior": "pending_if_incomplete",
+            "expand": ["latest_invoice"],
+            **extra,
+        },
+    )
+
+
+def test_ending_a_trial_with_new_items_charges_their_first_period_on_one_update_invoice(
+    client, prices
+):
+    customer = _customer(client)
+    trialing = _subscribe(client, customer.id, prices["basic"], trial_period_days=7)
+    product = trialing["items"].data[0].price.product
+    added = {"price_data": {"product": product, "unit_amount": 500, "currency": "usd"}}
+    ended = _end_trial_with(client, trialing, prices["pro"], add_invoice_items=[added])
+    assert ended.status == "active"
+    assert ended.trial_end == ended.billing_cycle_anchor
+    assert ended.pending_update is None
+    [item] = ended["items"].data
+    assert item.price.id == prices["pro"]
+    assert item.current_period_start == ended.trial_end
+    assert item.current_period_end > trialing.trial_end
+    invoice = ended.latest_invoice
+    assert (invoice.billing_reason, invoice.status, invoice.amount_paid) == (
+        "subscription_update",
+        "paid",
+        3500,
+    )
+
+
+def test_a_declined_trial_end_with_new_items_keeps_the_trial_until_its_invoice_is_paid(
+    client, prices
+):
+    customer = _customer(client)
+    trialing = _subscribe(client, customer.id, prices["basic"], trial_period_days=7)
+    failing = client.v1.payment_methods.attach(
+        "pm_card_chargeCustomerFail", {"customer": customer.id}
+    )
+    client.v1.subscriptions.update(trialing.id, {"default_payment_method": failing.id})
+    declined = _end_trial_with(client, trialing, prices["pro"])
+    assert declined.status == "trialing"
+    assert declined.trial_end == trialing.trial_end
+    assert declined["items"].data[0].price.id == prices["basic"]
+    assert declined.pending_update.trial_end is not None
+    assert declined.pending_update.subscription_items[0].price.id == prices["pro"]
+    assert (declined.latest_invoice.status, declined.latest_invoice.amount_due) == ("open", 3000)
+
+    client.v1.invoices.pay(declined.latest_invoice.id, {"payment_method": "pm_card_visa"})
+    paid = client.v1.subscriptions.retrieve(trialing.id)
+    assert (paid.status, paid.pending_update) == ("active", None)
+    assert paid["items"].data[0].price.id == prices["pro"]
+    assert paid.trial_end == declined.pending_update.trial_end
+
+
+def test_the_preview_of_ending_a_trial_with_new_items_is_the_invoice_the_update_makes(
+    client, prices
+):
+    customer = _customer(client)
+    trialing = _subscribe(client, customer.id, prices["basic"], trial_period_days=7)
+    items = [{"id": trialing["items"].data[0].id, "deleted": True}, {"price": prices["pro"]}]
+    preview = client.v1.invoices.create_preview(
+        {
+            "subscription": trialing.id,
+            "subscription_details": {
+                "items": items,
+                "trial_end": "now",
+                "proration_behavior": "create_prorations",
+            },
+        }
+    )
+    ended = _end_trial_with(client, trialing, prices["pro"])
+    assert (preview.billing_reason, preview.total) == ("subscription_update", 3000)
+    assert preview.total == ended.latest_invoice.total

@@ -15,7 +15,7 @@ from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.stripe_api import catalog
 from billing.stripe_api.objects import id_of
-from billing.stripe_api.subscriptions import quantity_items, replaced_items
+from billing.stripe_api.subscriptions import quantity_items, replaced_items, trial_end_param
 
 if TYPE_CHECKING:
     from billing.stripe_api.call import StripeCall
@@ -67,19 +67,24 @@ class Previews:
         subscription = self._subscriptions.changed(change)
         period_end = int(subscription["items"]["data"][0]["current_period_end"])
         currency = str(subscription.get("currency") or settings().currency)
-        if change.proration == "none":
+        ends_trial = trial_end_param(change, subscription) == "now"
+        if change.proration == "none" and not ends_trial:
             return ChangePreview(period_end, currency, ())
         # Previews are of changes to an existing subscription: Stripe computes them in the
         # subscription's own billing mode, so no billing_mode is sent (see classic_billing).
-        params: Any = {
-            "subscription": subscription["id"],
-            "subscription_details": {
-                "items": replaced_items(subscription, change),
-                "proration_behavior": change.proration,
-            },
+        details: Any = {
+            "items": replaced_items(subscription, change),
+            "proration_behavior": change.proration,
         }
+        if ends_trial:
+            details["trial_end"] = "now"
+        params: Any = {"subscription": subscription["id"], "subscription_details": details}
         preview = self._call(lambda: self._call.v1.invoices.create_preview(params)).to_dict()
         lines = _told_lines(preview, told_as)
+        if ends_trial:
+            # The first paid period starts now: the next one starts where its lines end.
+            periods = [line.get("period") or {} for line in preview["lines"]["data"]]
+            period_end = max([int(p.get("end") or 0) for p in periods] + [period_end])
         return ChangePreview(period_end, str(preview.get("currency") or currency), lines)
 
     def cancel(self, subscription_id: str, credit_unused: bool, told_as: ToldAs) -> ChangePreview:

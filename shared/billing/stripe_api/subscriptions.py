@@ -67,6 +67,17 @@ class PlanChange:
     # charge without a price of its own (an amount we priced) is billed under.
     charges: tuple[OverageCharge, ...] = ()
     charges_product: str | None = None
+    # A trial running on the subscription ends with the change (the first paid period
+    # charged now), or starts afresh to end at `restarts_trial_at` (Unix seconds).
+    ends_trial: bool = False
+    restarts_trial_at: int | None = None
+
+
+def trial_end_param(change: PlanChange, subscription: dict[str, Any]) -> int | str | None:
+    """The change's `trial_end`: none unless a trial runs on the subscription."""
+    if subscription.get("status") != "trialing":
+        return None
+    return "now" if change.ends_trial else change.restarts_trial_at
 
 
 @dataclass(frozen=True)
@@ -244,6 +255,10 @@ class Subscriptions:
         if change.charges:
             currency = str(subscription.get("currency") or settings().currency)
             params["add_invoice_items"] = added_invoice_items(change, currency)
+        trial_end = trial_end_param(change, subscription)
+        if trial_end is not None:
+            # One of the attributes a pending update takes: declined, the trial goes on.
+            params["trial_end"] = trial_end
         # The charges are part of the keyed request: a retry of the attempt sends the same
         # ones (read back from their record) and Stripe replays it, billing nothing more.
         options = once("subscription.update", change.purchase_id)
@@ -305,11 +320,15 @@ class Subscriptions:
         return found
 
     def _selling(self, stripe_customer: str, price_ids: frozenset[str]) -> dict[str, Any]:
-        """The customer's live subscription with an item of one of these prices."""
+        """The customer's live subscription with an item of one of these prices (every page:
+        a customer may hold more than 100, one per add-on)."""
         params: Any = {"customer": stripe_customer, "limit": 100}
-        listed = self._call(lambda: self._call.v1.subscriptions.list(params))
-        for found in listed.data:
-            fields: dict[str, Any] = found.to_dict()
+        listed = self._call(
+            lambda: [
+                s.to_dict() for s in self._call.v1.subscriptions.list(params).auto_paging_iter()
+            ]
+        )
+        for fields in listed:
             if fields["status"] not in _LIVE:
                 continue
             if any(item["price"]["id"] in price_ids for item in fields["items"]["data"]):
@@ -332,9 +351,9 @@ def replaced_items(subscription: dict[str, Any], change: PlanChange) -> list[dic
 def added_invoice_items(change: PlanChange, currency: str) -> list[dict[str, Any]]:
     """The change's one-time charges as Stripe's `add_invoice_items`: packages of the item's
     one-time price, or an amount (whole cents, in the subscription's `currency`) under the
-    plan's product; each names its
-    charge in its metadata, as the renewal's invoice items do. Stripe takes at most 20: past
-    19, the rest are one amount, the sum of what each would have charged."""
+    plan's product; each names its charge in its metadata, as the renewal's invoice items
+    do. Stripe takes at most 20: past 19, the rest are one amount, the sum of what each
+    would have charged."""
     kept, rest = change.charges, tuple[OverageCharge, ...]()
     if len(change.charges) > _MAX_ADDED_ITEMS:
         kept, rest = change.charges[: _MAX_ADDED_ITEMS - 1], change.charges[_MAX_ADDED_ITEMS - 1 :]

@@ -177,11 +177,24 @@ def _change_paid_plan(
         _schedule(customer, plan, purchase, stripe().schedules.schedule_change(change))
         sync_subscription(live.id, stripe, refuse_early=False)
         return AttachResult(customer_id=command.customer_id)
-    # The old plan's period ends now: its overage so far, recorded before the change (whose
-    # grant resets the balances), goes on the change's own invoice, paid (or never) with it.
-    overage = upgrade_overage(customer, decision.replaces, leaving, live, purchase.id)
-    product = leaving.stripe.product_id if leaving.stripe is not None else None
-    change = replace(change, charges=overage, charges_product=product)
+    if live.status == "trialing":
+        # As Autumn has it: a plan bought without a trial of its own ends the trial now
+        # (its first paid period charged at once), one with a trial starts it afresh (the
+        # attempt's trial end, the same on a retry); the trial's usage is billed by no one.
+        # Declined, the trial goes on, with its usage.
+        ends = purchase.trial_ends_at
+        change = replace(
+            change,
+            ends_trial=ends is None,
+            restarts_trial_at=None if ends is None else ends // 1000,
+        )
+    else:
+        # The old plan's period ends now: its overage so far, recorded before the change
+        # (whose grant resets the balances), goes on the change's own invoice, paid (or
+        # never) with it.
+        overage = upgrade_overage(customer, decision.replaces, leaving, live, purchase.id)
+        product = leaving.stripe.product_id if leaving.stripe is not None else None
+        change = replace(change, charges=overage, charges_product=product)
     payment = stripe().subscriptions.change_plan(change)
     if payment.status != "paid":
         # Not paid: Stripe bills what it did, so what was taken back for it is set again.

@@ -17,7 +17,8 @@ the upgrade's own invoice (the subscription update's `add_invoice_items`), so th
 pays that invoice, now or later, pays it too, and an upgrade never paid bills none of it
 (the old plan stays, and its renewal bills the whole period's overage; the renewal voids an
 upgrade's invoice still open then, see `renewals`). An upgrade that invoices nothing now (no
-proration, a trial running on) leaves them for the subscription's next invoice. Its charges
+proration) leaves them for the subscription's next invoice; one made during a trial bills
+none (the trial ends or restarts with it, and its usage is free). Its charges
 have keys of their own (the renewal's, naming the attempt too): a renewal never mistakes an
 unpaid upgrade's line for its own charge.
 

@@ -162,6 +162,9 @@ def _plan_change(
             details=[{"field": "plan_id", "message": "no Stripe subscription to change"}],
         )
     at_once = decision.flow != "schedule"
+    trialing, now = _trial_running(decision, stripe_customer, now, stripe)
+    # As the attach: a plan without a trial ends one running now, its usage billed by no one.
+    ends_trial = at_once and trialing and decision.trial is None
     change = PlanChange(
         purchase_id="preview",  # names nothing: a preview writes nothing
         stripe_customer=stripe_customer,
@@ -171,15 +174,18 @@ def _plan_change(
         # The subscription that bills the plan held, as it recorded it (by price only for a
         # plan granted before the ids were recorded): never another one selling its price.
         subscription_id=decision.replaces.stripe_subscription_id if decision.replaces else None,
+        ends_trial=ends_trial,
     )
     preview: ChangePreview = stripe().previews.change(
         change, ToldAs((plan, leaving), seen.features)
     )
-    switch_at = preview.period_end_s * 1000
-    overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if at_once else ()
+    # A trial of the plan bought starting afresh: its first paid period starts at its end.
+    restarted = trial_end(decision.trial, now) if at_once and trialing else None
+    switch_at = restarted or preview.period_end_s * 1000
+    billed = at_once and not trialing
+    overage = _overage_lines(seen, decision, leaving, preview.period_end_s) if billed else ()
     cycle = next_cycle(plan, seen.features, decision.packages, switch_at)
-    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
-    invoiced_now = change.proration != "none" and (trial_ends is None or trial_ends <= now)
+    invoiced_now = ends_trial or (change.proration != "none" and not trialing)
     if not invoiced_now and cycle is not None:
         # Nothing is invoiced now (no proration, or a trial running on): the overage waits
         # for the subscription's next invoice.
@@ -199,6 +205,19 @@ def _plan_change(
         redirect_to_checkout=False,
         next_cycle=cycle,
     )
+
+
+def _trial_running(
+    decision: AttachDecision, stripe_customer: str, now: int, stripe: StripeFactory
+) -> tuple[bool, int]:
+    """Whether the plan left is in its trial, and the time then (Stripe's: the customer's
+    test clock, if it has one)."""
+    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
+    if trial_ends is None:
+        return False, now
+    frozen_s = stripe().test_clocks.now_s(stripe_customer)
+    now = now if frozen_s is None else frozen_s * 1000
+    return trial_ends > now, now
 
 
 def _stack(
