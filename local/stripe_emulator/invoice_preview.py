@@ -87,7 +87,7 @@ def create_preview(request: ApiRequest) -> JsonObject:
         period=period,
         stored=False,
     )
-    return _render(request, _as_preview(preview))
+    return _render(request, _as_preview(preview, customer))
 
 
 def _customer(store: ObjectStore, params: Params, subscription: JsonObject | None) -> JsonObject:
@@ -202,9 +202,17 @@ def _pending_lines(
     ]
 
 
-def _as_preview(preview: JsonObject) -> JsonObject:
+def _as_preview(preview: JsonObject, customer: JsonObject) -> JsonObject:
     # A preview is no invoice: it has no page and an id of its own kind.
     preview.update(id=f"upcoming_{preview['id']}", hosted_invoice_url=None, invoice_pdf=None)
+    # Not finalized, so it starts from the customer's balance as it is now and has no ending
+    # balance yet; what it would ask the card for is the total less a credit (plus a debt),
+    # never below zero, as finalizing would leave it.
+    balance = int(customer["balance"])
+    due = max(int(preview["total"]) + balance, 0)
+    preview.update(
+        starting_balance=balance, ending_balance=None, amount_due=due, amount_remaining=due
+    )
     return preview
 
 
@@ -251,7 +259,7 @@ def _preview_new_subscription(request: ApiRequest) -> JsonObject:
         period=(start, start),
         stored=False,
     )
-    return _as_preview(preview)
+    return _as_preview(preview, customer)
 
 
 def _proration_line(subscription_id: str, each: Proration) -> JsonObject:

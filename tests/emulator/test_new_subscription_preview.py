@@ -68,3 +68,25 @@ def test_bad_new_subscription_details_are_refused_by_name(client, prices):
             }
         )
     assert unknown.value.param == "subscription_details[cancel_at_period_end]"
+
+
+def test_a_preview_takes_the_customer_credit_balance_off_what_is_due(client, prices):
+    """Stripe applies a customer's credit balance before it settles what an invoice asks
+    for; a preview, not finalized, starts from the balance as it is and has no ending one."""
+    customer = client.v1.customers.create({"balance": -3500})
+    details = {"billing_mode": CLASSIC_BILLING, "items": [{"price": prices["basic"]}]}
+    preview = client.v1.invoices.create_preview(
+        {"customer": customer.id, "subscription_details": details}
+    )
+    assert (preview.total, preview.starting_balance, preview.ending_balance) == (
+        1000,
+        -3500,
+        None,
+    )
+    assert (preview.amount_due, preview.amount_remaining) == (0, 0)
+    smaller = client.v1.customers.update(customer.id, {"balance": -400})
+    preview = client.v1.invoices.create_preview(
+        {"customer": smaller.id, "subscription_details": details}
+    )
+    assert (preview.total, preview.amount_due) == (1000, 600)
+    assert client.v1.customers.retrieve(customer.id).balance == -400, "a preview moves nothing"
