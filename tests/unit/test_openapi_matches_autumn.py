@@ -179,10 +179,8 @@ DIFFERENCES: dict[str, str] = {
     **_each(
         _NOT_ANSWERED,
         "billing.preview_attach answer expand autumn-only",
-        "billing.preview_attach answer invoice_credits autumn-only",
         "billing.preview_attach answer tax autumn-only",
         "billing.preview_update answer expand autumn-only",
-        "billing.preview_update answer invoice_credits autumn-only",
         "billing.preview_update answer tax autumn-only",
         "customers.get answer invoice_previews autumn-only",
         "customers.get answer payment_method autumn-only",

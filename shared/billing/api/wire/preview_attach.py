@@ -11,7 +11,7 @@ from billing.api.wire.common import WireResponse, omitted_when_none
 from billing.api.wire.plans import PlanResponse, plan_response
 from billing.domain.attach_preview import Cycle, Period, PlanMove, PreviewLine, total
 from billing.domain.environment import Environment
-from billing.services.billing.previews import AttachPreview
+from billing.services.billing.previews import AttachPreview, InvoiceCredit
 
 
 class PreviewAttachRequest(AttachRequest):
@@ -63,6 +63,21 @@ class PlanChangeResponse(WireResponse):
     plan: PlanResponse
 
 
+class InvoiceCreditsResponse(WireResponse):
+    """The customer's Stripe credit, positive, and the part of it the invoice made now uses
+    (taken off `total`; `subtotal` is before it)."""
+
+    balance: Decimal
+    currency: str
+    applied: Decimal
+
+
+def credits_response(credit: InvoiceCredit | None, currency: str) -> InvoiceCreditsResponse | None:
+    if credit is None:
+        return None
+    return InvoiceCreditsResponse(balance=credit.balance, currency=currency, applied=credit.applied)
+
+
 class PreviewAttachResponse(WireResponse):
     customer_id: str
     line_items: list[LineItemResponse]
@@ -74,6 +89,7 @@ class PreviewAttachResponse(WireResponse):
     redirect_to_checkout: bool
     checkout_type: Literal["stripe_checkout"] | None
     next_cycle: NextCycleResponse | None = omitted_when_none()
+    invoice_credits: InvoiceCreditsResponse | None = omitted_when_none()
 
 
 def preview_attach_response(preview: AttachPreview, env: Environment) -> PreviewAttachResponse:
@@ -82,13 +98,14 @@ def preview_attach_response(preview: AttachPreview, env: Environment) -> Preview
         customer_id=preview.customer_id,
         line_items=[line_response(line) for line in preview.lines],
         subtotal=preview.total,
-        total=preview.total,
+        total=preview.total - (preview.credit.applied if preview.credit else 0),
         currency=preview.currency,
         incoming=[move_response(move, env) for move in preview.incoming],
         outgoing=[move_response(move, env) for move in preview.outgoing],
         redirect_to_checkout=preview.redirect_to_checkout,
         checkout_type="stripe_checkout" if preview.redirect_to_checkout else None,
         next_cycle=None if cycle is None else cycle_response(cycle),
+        invoice_credits=credits_response(preview.credit, preview.currency),
     )
 
 

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 from billing.api.wire.common import WireResponse, omitted_when_none
 from billing.api.wire.preview_attach import (
+    InvoiceCreditsResponse,
     LineItemResponse,
     NextCycleResponse,
     PlanChangeResponse,
+    credits_response,
     cycle_response,
     line_response,
     move_response,
@@ -34,6 +36,7 @@ class PreviewUpdateResponse(WireResponse):
     incoming: list[PlanChangeResponse]
     outgoing: list[PlanChangeResponse]
     next_cycle: NextCycleResponse | None = omitted_when_none()
+    invoice_credits: InvoiceCreditsResponse | None = omitted_when_none()
 
 
 def preview_update_response(preview: UpdatePreview, env: Environment) -> PreviewUpdateResponse:
@@ -43,9 +46,10 @@ def preview_update_response(preview: UpdatePreview, env: Environment) -> Preview
         intent=preview.intent,
         line_items=[line_response(line) for line in preview.lines],
         subtotal=preview.total,
-        total=preview.total,
+        total=preview.total - (preview.credit.applied if preview.credit else 0),
         currency=preview.currency,
         incoming=[move_response(move, env) for move in preview.incoming],
         outgoing=[move_response(move, env) for move in preview.outgoing],
         next_cycle=None if cycle is None else cycle_response(cycle),
+        invoice_credits=credits_response(preview.credit, preview.currency),
     )

@@ -11,7 +11,7 @@ that changes anything, no revision marked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -32,7 +32,7 @@ from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
 from billing.domain.stripe_subscriptions import StripeSubscription
-from billing.services.billing.previews import preview_of_attach
+from billing.services.billing.previews import InvoiceCredit, invoice_credit, preview_of_attach
 from billing.services.billing.stacking import unstack_change
 from billing.services.billing.subscription_sync import billing_subscription
 from billing.services.billing.updating import (
@@ -69,6 +69,8 @@ class UpdatePreview:
     incoming: tuple[PlanMove, ...]
     outgoing: tuple[PlanMove, ...]
     next_cycle: Cycle | None
+    # The customer's Stripe credit, and what of it the invoice made now takes.
+    credit: InvoiceCredit | None = None
 
     @property
     def total(self) -> Decimal:
@@ -77,8 +79,17 @@ class UpdatePreview:
 
 def preview_update(command: UpdatePlan, stripe: StripeFactory) -> UpdatePreview:
     return with_live_stripe_customer(
-        command.customer_id, stripe, lambda: _preview_update(command, stripe)
+        command.customer_id, stripe, lambda: _with_credit(command, stripe)
     )
+
+
+def _with_credit(command: UpdatePlan, stripe: StripeFactory) -> UpdatePreview:
+    preview = _preview_update(command, stripe)
+    if preview.credit is not None:  # a plan change: the attach preview has told it
+        return preview
+    # What an update bills now is on an invoice Stripe finalizes: the credit applies.
+    stripe_customer = get_customer(command.customer_id).stripe_id
+    return replace(preview, credit=invoice_credit(stripe_customer, preview.total, True, stripe))
 
 
 def _preview_update(command: UpdatePlan, stripe: StripeFactory) -> UpdatePreview:
@@ -95,6 +106,7 @@ def _preview_update(command: UpdatePlan, stripe: StripeFactory) -> UpdatePreview
             incoming=moved.incoming,
             outgoing=moved.outgoing,
             next_cycle=moved.next_cycle,
+            credit=moved.credit,
         )
     plan = plan_updated(held, current, command)
     live = None

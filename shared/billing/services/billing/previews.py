@@ -12,7 +12,7 @@ shown are the ones Stripe would invoice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from billing import clock
@@ -60,20 +60,61 @@ class AttachPreview:
     outgoing: tuple[PlanMove, ...]
     redirect_to_checkout: bool
     next_cycle: Cycle | None
+    # The customer's Stripe credit and what of it the invoice made now takes (None: no
+    # Stripe customer yet, so no credit either).
+    credit: InvoiceCredit | None = None
 
     @property
     def total(self) -> Decimal:
         return total(self.lines)
 
 
+@dataclass(frozen=True)
+class InvoiceCredit:
+    """Credit on the customer's Stripe balance (major units, positive), and the part of it
+    the invoice made now uses: Stripe applies it when it finalizes that invoice."""
+
+    balance: Decimal
+    applied: Decimal
+
+
+def invoice_credit(
+    stripe_customer: str | None, due: Decimal, applies: bool, stripe: StripeFactory
+) -> InvoiceCredit | None:
+    """The credit a preview shows: all of it is offered, up to `due` of it is used (none
+    where the money is taken without an invoice, `applies` False)."""
+    if stripe_customer is None:
+        return None
+    balance = stripe().previews.credit_balance(stripe_customer)
+    used = min(balance, max(due, Decimal(0))) if applies else Decimal(0)
+    return InvoiceCredit(balance, used)
+
+
 def preview_of_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
     return with_live_stripe_customer(
-        command.customer_id, stripe, lambda: _preview_attach(command, stripe)
+        command.customer_id, stripe, lambda: _with_credit(command, stripe)
     )
 
 
-def _preview_attach(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
+def _with_credit(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
+    preview, seen = _preview_attach(command, stripe)
+    # A one-off plan bought through Checkout is paid by a payment, not an invoice Stripe
+    # finalizes, so the balance is not applied to it.
+    paid_without_invoice = preview.redirect_to_checkout and period_end(seen.plan, 0) is None
+    credit = invoice_credit(
+        seen.customer.stripe_id, preview.total, not paid_without_invoice, stripe
+    )
+    return replace(preview, credit=credit)
+
+
+def _preview_attach(
+    command: AttachPlan, stripe: StripeFactory
+) -> tuple[AttachPreview, AttachSituation]:
     seen = situation(command, stripe)
+    return _decided(command, seen, stripe), seen
+
+
+def _decided(command: AttachPlan, seen: AttachSituation, stripe: StripeFactory) -> AttachPreview:
     if command.invoice_mode is not None and not seen.plan.free:
         # Paid by an invoice sent to the customer: no page to go to, and refused as the
         # attach refuses it.
