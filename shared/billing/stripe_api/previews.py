@@ -88,11 +88,10 @@ class Previews:
         return ChangePreview(period_end, str(preview.get("currency") or currency), lines)
 
     def credit_balance(self, stripe_customer: str) -> Decimal:
-        """The credit Stripe holds for the customer (its balance, a credit being negative
-        there), as a positive amount in major units; 0 when it holds none. Stripe takes it
-        off the next invoice it finalizes."""
+        """The customer's Stripe balance in major units, a credit positive (Stripe keeps it
+        negative) and a debt negative. Stripe settles it on the next invoice it finalizes."""
         found = self._call(lambda: self._call.v1.customers.retrieve(stripe_customer)).to_dict()
-        return catalog.major_units(max(-int(found.get("balance") or 0), 0))
+        return catalog.major_units(-int(found.get("balance") or 0))
 
     def cancel(self, subscription_id: str, credit_unused: bool, told_as: ToldAs) -> ChangePreview:
         """What `subscriptions.cancel_now(subscription_id, credit_unused)` would invoice."""

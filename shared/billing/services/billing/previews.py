@@ -71,8 +71,9 @@ class AttachPreview:
 
 @dataclass(frozen=True)
 class InvoiceCredit:
-    """Credit on the customer's Stripe balance (major units, positive), and the part of it
-    the invoice made now uses: Stripe applies it when it finalizes that invoice."""
+    """The customer's Stripe balance (major units: a credit positive, a debt negative, as
+    Autumn shows it), and the part of a credit the invoice made now uses: Stripe applies it
+    when it finalizes that invoice."""
 
     balance: Decimal
     applied: Decimal
@@ -86,7 +87,9 @@ def invoice_credit(
     if stripe_customer is None:
         return None
     balance = stripe().previews.credit_balance(stripe_customer)
-    used = min(balance, max(due, Decimal(0))) if applies else Decimal(0)
+    # Up to what is due, nothing of a debt (Stripe adds a debt to the invoice; the preview
+    # shows it in `balance` only, as Autumn's does).
+    used = min(balance, max(due, Decimal(0))) if applies and balance > 0 else Decimal(0)
     return InvoiceCredit(balance, used)
 
 
