@@ -13,6 +13,12 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client
+from tests.integration.test_attach_api import (
+    SUCCESS_URL,
+    catalog,  # noqa: F401 - the fixture
+    pay_on_checkout_page,
+    webhooks,  # noqa: F401 - the fixture
+)
 from tests.integration.test_autumn_billing_scenarios import (
     attach,
     dollars,
@@ -84,3 +90,38 @@ def test_an_update_preview_charges_only_what_the_credit_leaves(
     assert (dollars(credits["balance"]), dollars(credits["applied"])) == (Decimal(120), 120)
     assert latest_charge(clean_stack, stripe_customer) == (16000, 4000)
     assert stripe_client(clean_stack).v1.customers.retrieve(stripe_customer).balance == 0
+
+
+@pytest.mark.parametrize(
+    ("plan_id", "charged_cents"),
+    [
+        # A one-off plan is paid on Checkout by a payment: Stripe takes no credit off it.
+        ("top_up", 500),
+        # A subscription's first invoice is finalized: $3 of credit comes off its $20.
+        ("pro", 1700),
+    ],
+)
+def test_a_checkout_preview_uses_the_credit_only_where_an_invoice_takes_it(
+    catalog: httpx.Client,  # noqa: F811
+    webhooks: LocalStack,  # noqa: F811
+    plan_id: str,
+    charged_cents: int,
+) -> None:
+    linked = catalog.post(
+        "/v1/customers.get_or_create", json={"customer_id": "c1", "create_in_stripe": True}
+    ).json()
+    stripe = stripe_client(webhooks)
+    stripe.v1.customers.update(linked["stripe_id"], {"balance": -300})
+    body = {"customer_id": "c1", "plan_id": plan_id, "success_url": SUCCESS_URL}
+
+    preview = catalog.post("/v1/billing.preview_attach", json=body)
+    answer = catalog.post("/v1/billing.attach", json=body).json()
+    assert pay_on_checkout_page(answer["payment_url"], "4242 4242 4242 4242").status_code == 303
+
+    assert preview.status_code == 200, preview.text
+    shown = preview.json()
+    assert shown["redirect_to_checkout"] is True
+    assert dollars(shown["invoice_credits"]["balance"]) == 3
+    assert dollars(shown["total"]) * 100 == charged_cents
+    intents = stripe.v1.payment_intents.list({"customer": linked["stripe_id"]}).data
+    assert [i.amount for i in intents] == [charged_cents]

@@ -103,7 +103,7 @@ def _with_credit(command: AttachPlan, stripe: StripeFactory) -> AttachPreview:
     preview, seen = _preview_attach(command, stripe)
     # A one-off plan bought through Checkout is paid by a payment, not an invoice Stripe
     # finalizes, so the balance is not applied to it.
-    paid_without_invoice = preview.redirect_to_checkout and period_end(seen.plan, 0) is None
+    paid_without_invoice = preview.redirect_to_checkout and seen.plan.one_off
     credit = invoice_credit(
         seen.customer.stripe_id, preview.total, not paid_without_invoice, stripe
     )
