@@ -102,7 +102,8 @@ def decide(
         else:
             kind = "downgrade"
         if replaces is not None:
-            carried = carried_quantities(plan, held, replaces, options.feature_quantities)
+            leaving = held_plans[replaces.id]
+            carried = carried_quantities(plan, held, leaving, replaces, options.feature_quantities)
             if carried:
                 packages = prepaid_packages(plan, {**carried, **options.feature_quantities})
     starts: Starts = "period_end" if kind == "downgrade" else "now"
@@ -281,17 +282,24 @@ def prepaid_packages(plan: Plan, quantities: Mapping[str, Decimal]) -> dict[str,
 
 
 def carried_quantities(
-    plan: Plan, held: Holdings, replaces: Subscription, asked: Mapping[str, Decimal]
+    plan: Plan,
+    held: Holdings,
+    leaving: Plan,
+    replaces: Subscription,
+    asked: Mapping[str, Decimal],
 ) -> dict[str, Decimal]:
     """Units of each prepaid item of `plan` not asked for that the plan it replaces sold up
     front too: as in Autumn, a switch without `feature_quantities` keeps what the customer
-    had bought (its units, included ones counted, re-cut into the new plan's packages)
-    rather than dropping it to the new plan's included amount and crediting the rest."""
+    had bought (its units, the old plan's included ones counted, re-cut into the new plan's
+    packages) rather than dropping it to the new plan's included amount and crediting the
+    rest. Only what the plan gave and the customer paid for is carried: an allowance raised
+    by hand (balances.update) is the operator's gift, never charged for on a switch."""
     prepaid = {
         item.feature_id
         for item in plan.terms.items
         if item.price is not None and item.price.billing_method == "prepaid"
     }
+    included = {item.feature_id: item.included for item in leaving.terms.items}
     carried: dict[str, Decimal] = {}
     for grant in held.grants:
         if (
@@ -301,7 +309,8 @@ def carried_quantities(
             and grant.price is not None
             and grant.price.billing_method == "prepaid"
         ):
-            carried[grant.feature_id] = carried.get(grant.feature_id, Decimal(0)) + grant.granted
+            bought = included.get(grant.feature_id, Decimal(0)) + grant.prepaid
+            carried[grant.feature_id] = carried.get(grant.feature_id, Decimal(0)) + bought
     return carried
 
 
