@@ -13,7 +13,6 @@ from billing.domain.attach import (
     decide,
     is_upgrade,
     left_behind,
-    prepaid_packages,
     purchased_holdings,
     scheduled,
     trial_end,
@@ -30,6 +29,7 @@ from billing.domain.plans import (
     PlanTerms,
     StripeMirror,
 )
+from billing.domain.quantities import prepaid_packages
 from billing.domain.terms import Reset
 
 NOW = 1_706_702_400_000  # 2024-01-31 12:00 UTC
