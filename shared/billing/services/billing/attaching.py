@@ -39,6 +39,7 @@ from billing.services.billing.attempts import (
     grant_paid_checkout,
     open_attempt,
     sale_of,
+    trial_as_stripe_starts_it,
     with_success_url,
 )
 from billing.services.billing.free_at_period_end import schedule_free_plan
@@ -127,6 +128,9 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return _stack(command, customer, decision.stacks, plan, stripe)
     # Only a charge uses the card found now: a checkout's page collects one.
     charged_card = card if decision.flow != "checkout" else None
+    decision = trial_as_stripe_starts_it(
+        decision, seen.leaving(decision), customer.stripe_id, stripe
+    )
     purchase = open_attempt(
         customer, plan, decision, command, charged_card, stripe, seen.leaving(decision)
     )
