@@ -140,7 +140,7 @@ def upgrade_overage(
     and feature, prefixed with the attempt (its period stays last): never taken for the
     renewal's own charge (an unpaid upgrade's voided line must not stop the renewal billing
     the period)."""
-    found = period_closes.load(_upgrade_close(live.id, purchase_id), live.current_period_end or 0)
+    found = period_closes.load(upgrade_close(live.id, purchase_id), live.current_period_end or 0)
     if found is not None:
         return found
     return on_conflict(
@@ -156,7 +156,7 @@ def _record_upgrade_overage(
     live: StripeSubscription,
     purchase_id: str,
 ) -> tuple[OverageCharge, ...]:
-    closed = _upgrade_close(live.id, purchase_id)
+    closed = upgrade_close(live.id, purchase_id)
     start_s, end_s = live.current_period_start or 0, live.current_period_end or 0
     found = period_closes.load(closed, end_s)
     if found is not None:
@@ -172,7 +172,7 @@ def _record_upgrade_overage(
     return charges
 
 
-def _upgrade_close(subscription_id: str, purchase_id: str) -> str:
+def upgrade_close(subscription_id: str, purchase_id: str) -> str:
     """The record of an upgrade's close: the subscription and the attempt (a renewal's
     close of the same period is keyed by the subscription alone)."""
     return f"{subscription_id}@{purchase_id}"
