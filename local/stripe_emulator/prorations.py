@@ -19,6 +19,7 @@ from local.stripe_emulator import pricing
 from local.stripe_emulator.errors import invalid_param, missing_param
 from local.stripe_emulator.forms import Params
 from local.stripe_emulator.store import JsonObject, ObjectStore
+from local.stripe_emulator.timeline import period_end
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 _ITEM_FIELDS = ("id", "price", "quantity", "deleted", "metadata", "clear_usage")
@@ -45,11 +46,29 @@ class Proration:
     description: str
     period: tuple[int, int]
     item_id: str | None
+    # False for a new price's whole first period, billed when the interval changes.
+    proration: bool = True
 
 
 def current_period(subscription: JsonObject) -> tuple[int, int]:
     item = subscription["items"]["data"][0]
     return int(item["current_period_start"]), int(item["current_period_end"])
+
+
+def new_period(subscription: JsonObject, specs: list[ItemSpec], at: int) -> tuple[int, int] | None:
+    """The billing period a change to prices of another interval starts at ``at`` (Stripe
+    resets the billing cycle anchor to the change and bills the new period at once); None
+    when the interval stays, or while trialing (the trial's end anchors the cycle)."""
+    if not specs or subscription["status"] == "trialing":
+        return None
+    before = subscription["items"]["data"][0]["price"]["recurring"]
+    after = specs[0].price["recurring"]
+    if (before["interval"], before["interval_count"]) == (
+        after["interval"],
+        after["interval_count"],
+    ):
+        return None
+    return at, period_end(at, at, after["interval"], int(after["interval_count"]))
 
 
 def prorations(
@@ -69,8 +88,15 @@ def prorations(
     current = {item["id"]: item for item in subscription["items"]["data"]}
     wanted = {spec.item_id: spec for spec in specs if spec.item_id is not None}
     found: list[Proration] = []
+    restart = new_period(subscription, specs, at)
 
     def add(price: JsonObject, quantity: int, sign: int, item_id: str | None) -> None:
+        if sign > 0 and restart is not None:
+            # Another interval: the new price's whole first period, from the change.
+            amount = pricing.whole(pricing.exact_amount(price, quantity))
+            description = f"{quantity} {TIMES} {product_name(store, price)}"
+            found.append(Proration(price, quantity, amount, description, restart, item_id, False))
+            return
         amount = sign * pricing.whole(pricing.exact_amount(price, quantity) * share)
         if amount == 0:
             return

@@ -23,7 +23,13 @@ from local.stripe_emulator import (
 from local.stripe_emulator import payment_methods as methods
 from local.stripe_emulator import subscription_objects as objects
 from local.stripe_emulator.errors import StripeError
-from local.stripe_emulator.prorations import ItemSpec, current_period, product_name, prorations
+from local.stripe_emulator.prorations import (
+    ItemSpec,
+    current_period,
+    new_period,
+    product_name,
+    prorations,
+)
 from local.stripe_emulator.store import JsonObject, ObjectStore
 from local.stripe_emulator.timeline import period_end
 
@@ -176,17 +182,21 @@ def change_items(
     invoices nothing now. A pending update's invoice carries them too: they are paid
     whenever it is, and gone with it if it is voided."""
     trialing = subscription["status"] == "trialing"
-    prorated = [] if trialing or proration == "none" else prorate(store, subscription, specs, at)
+    restart = new_period(subscription, specs, at)
+    if trialing or (proration == "none" and restart is None):
+        prorated = []
+    else:
+        prorated = prorate(store, subscription, specs, at, credits=proration != "none")
     prorated += _added(store, subscription, customer, one_time or [], now)
-    # Stripe invoices an update at once only for always_invoice (or a first payment, or a
-    # new billing period, neither of which an items change makes here): create_prorations
-    # leaves the prorations pending for the next invoice, whatever the payment_behavior,
-    # and with nothing to pay now pending_if_incomplete has nothing to wait for.
-    invoice_now = not trialing and proration == "always_invoice"
+    # Stripe invoices an update at once only for always_invoice, or when it starts a new
+    # billing period (prices of another interval): create_prorations leaves the
+    # prorations pending for the next invoice, whatever the payment_behavior, and with
+    # nothing to pay now pending_if_incomplete has nothing to wait for.
+    invoice_now = not trialing and (proration == "always_invoice" or restart is not None)
     if behavior == "pending_if_incomplete" and invoice_now:
         # Pending before the invoice is paid: paying it (now or later) applies the update.
         subscription["pending_update"] = {
-            "billing_cycle_anchor": None,
+            "billing_cycle_anchor": None if restart is None else restart[0],
             "expires_at": now + PENDING_UPDATE_LIFETIME,
             "subscription_items": [
                 objects.pending_item(store, subscription, spec, now) for spec in specs
@@ -196,7 +206,7 @@ def change_items(
         }
         invoice = update_invoice(store, subscription, customer, now, base_url, "allow_incomplete")
         if invoice is None:
-            apply_items(store, subscription, specs, now)
+            apply_items(store, subscription, specs, now, restart)
         return
     if behavior == "error_if_incomplete" and invoice_now:
         invoice = update_invoice(store, subscription, customer, now, base_url, behavior)
@@ -206,9 +216,9 @@ def change_items(
             for item in prorated:
                 store.delete(invoices.ITEM_OBJECT, item["id"])
             raise error
-        apply_items(store, subscription, specs, now)
+        apply_items(store, subscription, specs, now, restart)
         return
-    apply_items(store, subscription, specs, now)
+    apply_items(store, subscription, specs, now, restart)
     if invoice_now:
         invoice = update_invoice(store, subscription, customer, now, base_url, behavior)
         if invoice is not None and invoice["status"] == "open":
@@ -313,9 +323,14 @@ def update_invoice(
 
 
 def prorate(
-    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], at: int
+    store: ObjectStore,
+    subscription: JsonObject,
+    specs: list[ItemSpec],
+    at: int,
+    credits: bool = True,
 ) -> list[JsonObject]:
-    """Invoice items crediting unused time on what changes and charging the rest of the period."""
+    """Invoice items crediting unused time on what changes (unless ``credits`` is off) and
+    charging the rest of the period (or, for another interval, the new period)."""
     customer = store.require("customer", subscription["customer"], "customer")
     return [
         invoiceitems.create_item(
@@ -328,18 +343,26 @@ def prorate(
             period=each.period,
             quantity=each.quantity,
             price=each.price,
-            proration=True,
+            proration=each.proration,
             subscription=(subscription["id"], each.item_id),
         )
         for each in prorations(store, subscription, specs, at)
+        if credits or each.amount > 0
     ]
 
 
 def apply_items(
-    store: ObjectStore, subscription: JsonObject, specs: list[ItemSpec], now: int
+    store: ObjectStore,
+    subscription: JsonObject,
+    specs: list[ItemSpec],
+    now: int,
+    restart: tuple[int, int] | None = None,
 ) -> None:
-    """Makes the subscription's items what ``specs`` say, keeping the current period."""
-    period = current_period(subscription)
+    """Makes the subscription's items what ``specs`` say, keeping the current period, or
+    starting ``restart`` (prices of another interval: the billing cycle anchor moves to it)."""
+    period = restart or current_period(subscription)
+    if restart is not None:
+        subscription["billing_cycle_anchor"] = restart[0]
     existing = {item["id"]: item for item in subscription["items"]["data"]}
     items = []
     for spec in specs:
@@ -352,6 +375,8 @@ def apply_items(
             plan=objects.plan(spec.price),
             quantity=spec.quantity,
             metadata=dict(spec.metadata),
+            current_period_start=period[0],
+            current_period_end=period[1],
         )
         items.append(item)
     for item_id in existing.keys() - {item["id"] for item in items}:
@@ -444,6 +469,15 @@ def end_trial_now(store: ObjectStore, subscription: JsonObject, now: int, base_u
     renew(store, subscription, base_url)
 
 
+def _restarted(pending: JsonObject, specs: list[ItemSpec]) -> tuple[int, int] | None:
+    """The new billing period a pending update of another interval starts once paid."""
+    anchor = pending["billing_cycle_anchor"]
+    if anchor is None or not specs:
+        return None
+    recurring = specs[0].price["recurring"]
+    return anchor, period_end(anchor, anchor, recurring["interval"], recurring["interval_count"])
+
+
 def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
     subscription = _subscription_of(store, invoice)
     if subscription is None or subscription["latest_invoice"] != invoice["id"]:
@@ -471,7 +505,7 @@ def _on_invoice_paid(store: ObjectStore, invoice: JsonObject, now: int) -> None:
         if pending["trial_end"] is not None:
             start_paid_period(store, subscription, specs, pending["trial_end"], now)
         else:
-            apply_items(store, subscription, specs, now)
+            apply_items(store, subscription, specs, now, _restarted(pending, specs))
     if subscription["status"] in ("incomplete", "past_due"):
         trialing = subscription["trial_end"] is not None and subscription["trial_end"] > now
         subscription["status"] = "trialing" if trialing else "active"

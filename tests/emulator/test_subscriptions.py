@@ -188,6 +188,27 @@ def test_always_invoice_charges_the_proration_now(client, prices):
     assert updated.status == "active"
 
 
+@pytest.mark.parametrize("proration", ["create_prorations", "always_invoice"])
+def test_a_price_of_another_interval_starts_a_new_period_billed_at_once(client, prices, proration):
+    """As Stripe: moving to a yearly price resets the billing cycle anchor to the change and
+    invoices at once the unused month's credit and the whole first year."""
+    customer = _customer(client)
+    sub = _subscribe(client, customer.id, prices["basic"])
+    start, end, at = _half_way(sub)
+    updated = _change(
+        client, sub, prices["yearly"], proration_date=at, proration_behavior=proration
+    )
+    item = updated["items"].data[0]
+    assert updated.billing_cycle_anchor == at
+    assert item.current_period_start == at
+    assert item.current_period_end - at in {365 * 86400, 366 * 86400}
+    invoice = updated.latest_invoice
+    assert (invoice.status, invoice.billing_reason) == ("paid", "subscription_update")
+    fraction = (end - at) / (end - start)
+    assert sorted(line.amount for line in invoice.lines.data) == [-round(1000 * fraction), 10000]
+    assert client.v1.invoice_items.list({"customer": customer.id, "pending": True}).data == []
+
+
 def test_proration_none_changes_the_price_without_money(client, prices):
     customer = _customer(client)
     sub = _subscribe(client, customer.id, prices["basic"])

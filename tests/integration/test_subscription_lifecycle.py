@@ -275,6 +275,37 @@ def test_a_subscription_event_of_an_unknown_customer_is_acknowledged_without_a_w
     assert {i["PK"]["S"].split("#")[0] for i in written} == {"STRIPE_EVT"}
 
 
+def test_the_subscription_selling_a_plan_is_found_behind_a_hundred_newer_ones(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """A customer whose plan's subscription is older than 100 others (add-ons each bill on
+    a subscription of their own): the lookup reads every page, not Stripe's first."""
+    stripe = stripe_client(clean_stack)
+    product = stripe.v1.products.create({"name": "Many"})
+    monthly: Any = {"product": product.id, "currency": "usd", "recurring": {"interval": "month"}}
+    wanted = stripe.v1.prices.create(monthly | {"unit_amount": 900})
+    other = stripe.v1.prices.create(monthly | {"unit_amount": 100})
+    customer = stripe.v1.customers.create({"payment_method": "pm_card_visa"})
+    card = stripe.v1.payment_methods.list({"customer": customer.id}).data[0].id
+    with clean_stack.stripe_webhooks_paused():
+        made = [
+            stripe.v1.subscriptions.create(
+                {
+                    "billing_mode": classic_billing(),
+                    "customer": customer.id,
+                    "items": [{"price": price.id}],
+                    "default_payment_method": card,
+                }
+            ).id
+            for price in [wanted] + [other] * 100
+        ]
+
+    found = get_gateway().subscriptions.selling(customer.id, frozenset({wanted.id}))
+
+    assert found is not None
+    assert found.id == made[0]
+
+
 def test_the_application_is_told_of_each_cancel_renew_expiry_and_default_plan(
     on_clock: OnClock,
 ) -> None:

@@ -167,6 +167,14 @@ def test_the_same_monthly_price_billed_yearly_is_an_upgrade() -> None:
     assert not is_upgrade(PRO_YEARLY, PRO)  # 20 a month either way, shorter interval
 
 
+def test_a_longer_interval_is_an_upgrade_even_when_cheaper_per_month() -> None:
+    # Autumn's immediate-switch-billing-interval scenario: $20 a month to $200 a year.
+    annual = plan("pro_annual", "200", interval="year")
+    assert is_upgrade(PRO, annual)
+    assert is_upgrade(annual, PRO)  # back to monthly: dearer per month
+    assert not is_upgrade(plan("pro_annual", "300", interval="year"), PRO)
+
+
 def test_plans_of_other_groups_and_add_ons_stack() -> None:
     other = plan("storage", "5", group="storage")
     assert decided(other, PRO).kind == "new"
@@ -303,3 +311,62 @@ def test_a_trial_asked_for_another_add_on_held_is_refused_naming_it() -> None:
         decide(STACKABLE, held_add_on(), {}, True, AttachOptions(free_trial=trial))
 
     assert (refused.value.details or [{}])[0]["field"] == "free_trial"
+
+
+def _holding_seats(held: Plan, units: Decimal, feature_id: str = "seats") -> Holdings:
+    """`held` with a grant of `units` seats bought on it (included ones counted)."""
+    holdings, _ = holding(held)
+    item = next(i for i in held.terms.items if i.feature_id == feature_id)
+    grant = Grant(
+        id="cus_ent_1",
+        feature_id=feature_id,
+        plan_id=held.id,
+        included=item.included,
+        prepaid=units - item.included,
+        anchor_at=NOW,
+        price=item.price,
+    )
+    return holdings._replace(grants=(grant,))
+
+
+def test_a_switch_without_quantities_keeps_the_prepaid_units_bought() -> None:
+    # Autumn's immediate/scheduled-switch-prepaid no-options scenarios: 12 seats held on
+    # Team (2 included, 2 packs of 5) are 12 on Big team (4 included, packs of 3: 3 packs).
+    big = plan(
+        "big_team",
+        "60",
+        items=(
+            PlanItem(
+                feature_id="seats",
+                included=Decimal(4),
+                price=ItemPrice(
+                    amount=Decimal(6), billing_units=Decimal(3), billing_method="prepaid"
+                ),
+            ),
+        ),
+    )
+    holdings = _holding_seats(TEAM, Decimal(12))
+    held_plans = {"sub_team": TEAM, "sub_big_team": big}
+
+    upgrade = decide(big, holdings, held_plans, True, AttachOptions())
+    asked = decide(
+        big, holdings, held_plans, True, AttachOptions(feature_quantities={"seats": Decimal(4)})
+    )
+    downgrade = decide(TEAM, _holding_seats(big, Decimal(10)), held_plans, True, AttachOptions())
+
+    assert (upgrade.kind, upgrade.packages) == ("upgrade", {"seats": Decimal(3)})
+    assert asked.packages == {"seats": Decimal(0)}, "a quantity asked for wins"
+    assert (downgrade.kind, downgrade.packages) == ("downgrade", {"seats": Decimal(2)})
+
+
+def test_nothing_is_carried_to_a_plan_that_does_not_sell_the_feature_up_front_or_a_new_one() -> (
+    None
+):
+    holdings = _holding_seats(TEAM, Decimal(12))
+    held_plans = {"sub_team": TEAM}
+    other_group = plan("storage", "5", group="storage", items=(SEATS,))
+
+    assert decide(PREMIUM, holdings, held_plans, True, AttachOptions()).packages == {}
+    # A plan of another group replaces nothing: its own included amount, no carry-over.
+    new = decide(other_group, holdings, held_plans, True, AttachOptions())
+    assert (new.kind, new.packages) == ("new", {"seats": Decimal(0)})

@@ -101,6 +101,10 @@ def decide(
             kind = "upgrade"
         else:
             kind = "downgrade"
+        if replaces is not None:
+            carried = carried_quantities(plan, held, replaces, options.feature_quantities)
+            if carried:
+                packages = prepaid_packages(plan, {**carried, **options.feature_quantities})
     starts: Starts = "period_end" if kind == "downgrade" else "now"
     if replaces is not None and options.plan_schedule is not None:
         starts = "now" if options.plan_schedule == "immediate" else "period_end"
@@ -179,9 +183,12 @@ def current_in_group(
 
 
 def is_upgrade(current: Plan, wanted: Plan) -> bool:
-    """Moving to a dearer plan (per month), or to a longer interval at the same price, is an
+    """Moving to a longer billing interval (monthly to annual, whatever the price per month,
+    as Autumn decides it: the customer commits to more) or to a dearer plan per month is an
     upgrade; anything else is a downgrade. Leaving a free plan is always an upgrade."""
     if current.free:
+        return True
+    if _months(wanted) > _months(current) > 0:
         return True
     before, after = monthly_price(current), monthly_price(wanted)
     if after != before:
@@ -271,6 +278,31 @@ def prepaid_packages(plan: Plan, quantities: Mapping[str, Decimal]) -> dict[str,
         units = item.price.billing_units
         packages[feature_id] = (bought / units).to_integral_value(rounding=ROUND_CEILING)
     return packages
+
+
+def carried_quantities(
+    plan: Plan, held: Holdings, replaces: Subscription, asked: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """Units of each prepaid item of `plan` not asked for that the plan it replaces sold up
+    front too: as in Autumn, a switch without `feature_quantities` keeps what the customer
+    had bought (its units, included ones counted, re-cut into the new plan's packages)
+    rather than dropping it to the new plan's included amount and crediting the rest."""
+    prepaid = {
+        item.feature_id
+        for item in plan.terms.items
+        if item.price is not None and item.price.billing_method == "prepaid"
+    }
+    carried: dict[str, Decimal] = {}
+    for grant in held.grants:
+        if (
+            grant.plan_id == replaces.plan_id
+            and grant.feature_id in prepaid
+            and grant.feature_id not in asked
+            and grant.price is not None
+            and grant.price.billing_method == "prepaid"
+        ):
+            carried[grant.feature_id] = carried.get(grant.feature_id, Decimal(0)) + grant.granted
+    return carried
 
 
 def _bad_quantity(feature_id: str, message: str) -> InvalidRequest:

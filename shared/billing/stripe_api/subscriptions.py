@@ -320,11 +320,15 @@ class Subscriptions:
         return found
 
     def _selling(self, stripe_customer: str, price_ids: frozenset[str]) -> dict[str, Any]:
-        """The customer's live subscription with an item of one of these prices."""
+        """The customer's live subscription with an item of one of these prices (every page:
+        a customer may hold more than 100, one per add-on)."""
         params: Any = {"customer": stripe_customer, "limit": 100}
-        listed = self._call(lambda: self._call.v1.subscriptions.list(params))
-        for found in listed.data:
-            fields: dict[str, Any] = found.to_dict()
+        listed = self._call(
+            lambda: [
+                s.to_dict() for s in self._call.v1.subscriptions.list(params).auto_paging_iter()
+            ]
+        )
+        for fields in listed:
             if fields["status"] not in _LIVE:
                 continue
             if any(item["price"]["id"] in price_ids for item in fields["items"]["data"]):
@@ -347,9 +351,9 @@ def replaced_items(subscription: dict[str, Any], change: PlanChange) -> list[dic
 def added_invoice_items(change: PlanChange, currency: str) -> list[dict[str, Any]]:
     """The change's one-time charges as Stripe's `add_invoice_items`: packages of the item's
     one-time price, or an amount (whole cents, in the subscription's `currency`) under the
-    plan's product; each names its
-    charge in its metadata, as the renewal's invoice items do. Stripe takes at most 20: past
-    19, the rest are one amount, the sum of what each would have charged."""
+    plan's product; each names its charge in its metadata, as the renewal's invoice items
+    do. Stripe takes at most 20: past 19, the rest are one amount, the sum of what each
+    would have charged."""
     kept, rest = change.charges, tuple[OverageCharge, ...]()
     if len(change.charges) > _MAX_ADDED_ITEMS:
         kept, rest = change.charges[: _MAX_ADDED_ITEMS - 1], change.charges[_MAX_ADDED_ITEMS - 1 :]
