@@ -43,6 +43,7 @@ from billing.services.billing.attempts import (
     with_success_url,
 )
 from billing.services.billing.free_at_period_end import schedule_free_plan
+from billing.services.billing.late_overage import bill_late_overage
 from billing.services.billing.pending import clear_pending_end, put_back
 from billing.services.billing.period_end import upgrade_overage
 from billing.services.billing.purchases import AFTER_CANCEL, grant_purchase
@@ -343,6 +344,9 @@ def _answer(
     retried with the same keys."""
     if payment.status == "paid":
         grant_purchase(purchase.id, payment.subscription_id)
+        # Usage tracked on the plan left while this call ran (an upgrade that invoices
+        # nothing now has no invoice.paid to bill it).
+        bill_late_overage(purchase.id, stripe)
         if payment.subscription_id is not None:
             converged_once_granted(payment.subscription_id, stripe)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)

@@ -18,7 +18,9 @@ pays that invoice, now or later, pays it too, and an upgrade never paid bills no
 (the old plan stays, and its renewal bills the whole period's overage; the renewal voids an
 upgrade's invoice still open then, see `renewals`). An upgrade that invoices nothing now (no
 proration) leaves them for the subscription's next invoice; one made during a trial bills
-none (the trial ends or restarts with it, and its usage is free). Its charges
+none (the trial ends or restarts with it, and its usage is free). Usage on the old plan
+after the attach and before a late payment is recorded by the grant (see `late_overage`).
+Its charges
 have keys of their own (the renewal's, naming the attempt too): a renewal never mistakes an
 unpaid upgrade's line for its own charge.
 
