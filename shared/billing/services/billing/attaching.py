@@ -61,10 +61,10 @@ from billing.services.billing.subscription_sync import billing_subscription, syn
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import billing_lock, catalog, purchases, scheduled_switches
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.changes import PRORATIONS, PlanChange
 from billing.stripe_api.invoices import InvoiceSummary, Payment
 from billing.stripe_api.payments import Sale
 from billing.stripe_api.schedules import ScheduledSwitch
-from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000

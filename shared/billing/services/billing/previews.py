@@ -46,9 +46,9 @@ from billing.services.billing.situation import (
 from billing.services.billing.stacking import stack_change
 from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.changes import PRORATIONS, PlanChange
 from billing.stripe_api.payments import sale_lines
 from billing.stripe_api.previews import ChangePreview, ToldAs
-from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 
 @dataclass(frozen=True)
