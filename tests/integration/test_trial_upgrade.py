@@ -14,7 +14,12 @@ import pytest
 
 from local.stack import LocalStack
 from tests.conftest import stripe_client
-from tests.integration.test_overage_invoices import PREMIUM, messages
+from tests.integration.test_overage_invoices import (
+    PREMIUM,
+    messages,
+    pro_with_overage,
+    subscribe,
+)
 from tests.integration.test_trial_overage import on_trial, track
 from tests.integration.test_upgrade_overage import UPGRADE, dollars, invoices, paying_with
 from tests.stripe_clocks import advance
@@ -136,3 +141,29 @@ def test_an_upgrade_during_a_trial_to_a_plan_with_its_own_trial_starts_that_tria
     assert (Decimal(str(balance["granted"])), Decimal(str(balance["usage"]))) == (1000, 0)
     assert balance["next_reset_at"] == fresh_end_ms
     assert invoices(api) == [(Decimal("0.00"), "paid"), (Decimal("0.00"), "paid")]
+
+
+def test_an_upgrade_from_a_paid_period_to_a_plan_with_a_trial_starts_no_trial_stripe_does_not(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    # Pro paid and past any trial; Premium has a 14-day trial of its own. Stripe's period
+    # goes on and the prorated difference is charged now: no trial is shown or granted
+    # (Autumn differs: README, "Deliberate differences").
+    subscribed = subscribe(api, clean_stack, pro_with_overage(0.1, 1), PREMIUM_WITH_TRIAL)
+
+    preview = api.post("/v1/billing.preview_attach", json=UPGRADE)
+    assert preview.status_code == 200, preview.text
+    assert dollars(preview.json()["total"]) == Decimal("30.00")
+    attached = api.post("/v1/billing.attach", json=UPGRADE)
+    assert attached.status_code == 200, attached.text
+    assert dollars(attached.json()["invoice"]["total"]) == Decimal("30.00")
+
+    subscription = stripe_subscription(clean_stack, subscribed["stripe_customer"])
+    assert (subscription.status, subscription.trial_end) == ("active", None)
+    premium = premium_held(api)
+    assert (premium["status"], premium["trial_ends_at"]) == ("active", None)
+    # Premium's balances reset with Stripe's monthly period (the grant's own month, from
+    # the grant, a few test seconds off its end), not at a 14-day trial end.
+    drift_ms = abs(messages(api)["next_reset_at"] - subscribed["period_end"] * 1000)
+    assert drift_ms < 3600 * 1000
+    assert invoices(api) == [(Decimal("20.00"), "paid"), (Decimal("30.00"), "paid")]

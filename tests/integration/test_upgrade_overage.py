@@ -20,6 +20,7 @@ from tests.integration.test_overage_invoices import (
     PREMIUM,
     messages,
     pro_with_overage,
+    redelivered_unseen,
     subscribe,
 )
 from tests.integration.test_trial_overage import on_trial
@@ -234,3 +235,66 @@ def test_the_upgrade_preview_is_what_its_invoice_charges_to_the_cent(
     charged = Decimal(str(attached.json()["invoice"]["total"]))
     assert charged == Decimal("30.38")
     assert Decimal(str(preview.json()["total"])) == charged
+
+
+@pytest.mark.realistic_delivery
+def test_usage_on_the_old_plan_until_a_late_paid_upgrade_is_billed_once_on_the_next_invoice(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    subscribed = subscribe(api, clean_stack, pro_with_overage(0.1, 1), PREMIUM)
+    track(api, 150)
+    paying_with(clean_stack, subscribed, "pm_card_authenticationRequired")
+    attached = api.post("/v1/billing.attach", json=UPGRADE)
+    assert attached.status_code == 200, attached.text
+    answer = attached.json()
+    assert answer["required_action"]["code"] == "3ds_required"
+
+    # Still on Pro until the upgrade is paid: 30 more past its allowance ($3).
+    track(api, 30)
+    authenticated = {"action": "authenticate"}
+    page = httpx.post(answer["payment_url"], data=authenticated, timeout=PAGE_TIMEOUT_S)
+    assert page.status_code == 200, page.text
+    assert invoices(api) == [(Decimal("20.00"), "paid"), (Decimal("35.00"), "paid")]
+    assert held(api) == [("premium", "active")]
+    # Stripe delivers the payment again after we forgot we saw it: nothing more is added.
+    redelivered_unseen(clean_stack, "invoice.paid")
+
+    # The next invoice: Premium's $50 and the 30 messages used before the upgrade was paid.
+    paying_with(clean_stack, subscribed, "pm_card_visa")
+    advance(stripe_client(clean_stack), subscribed["clock"], subscribed["period_end"] + 86400)
+    assert invoices(api) == [
+        (Decimal("20.00"), "paid"),
+        (Decimal("35.00"), "paid"),
+        (Decimal("53.00"), "paid"),
+    ]
+
+
+def test_late_usage_recorded_by_the_grant_is_billed_by_the_payments_redelivery_after_a_stop(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    emulator = clean_stack.emulator
+    assert emulator is not None
+    subscribed = subscribe(api, clean_stack, pro_with_overage(0.1, 1), PREMIUM)
+    track(api, 150)
+    paying_with(clean_stack, subscribed, "pm_card_authenticationRequired")
+    answer = api.post("/v1/billing.attach", json=UPGRADE).json()
+    assert answer["required_action"]["code"] == "3ds_required"
+    track(api, 30)
+
+    # The grant lands, then the invoice item can't be made (the SDK's try and its retries
+    # all fail): the delivery fails, and Stripe delivers the payment again.
+    emulator.fail_next("POST", "/v1/invoiceitems", status=500, times=3)
+    authenticated = {"action": "authenticate"}
+    page = httpx.post(answer["payment_url"], data=authenticated, timeout=PAGE_TIMEOUT_S)
+    assert page.status_code == 200, page.text
+    clean_stack.settle()
+    assert emulator.requests_made("POST", "/v1/invoiceitems") == 4
+    assert held(api) == [("premium", "active")]
+
+    paying_with(clean_stack, subscribed, "pm_card_visa")
+    advance(stripe_client(clean_stack), subscribed["clock"], subscribed["period_end"] + 86400)
+    assert invoices(api) == [
+        (Decimal("20.00"), "paid"),
+        (Decimal("35.00"), "paid"),
+        (Decimal("53.00"), "paid"),
+    ]

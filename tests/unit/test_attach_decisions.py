@@ -13,7 +13,6 @@ from billing.domain.attach import (
     decide,
     is_upgrade,
     left_behind,
-    prepaid_packages,
     purchased_holdings,
     scheduled,
     trial_end,
@@ -30,6 +29,7 @@ from billing.domain.plans import (
     PlanTerms,
     StripeMirror,
 )
+from billing.domain.quantities import prepaid_packages
 from billing.domain.terms import Reset
 
 NOW = 1_706_702_400_000  # 2024-01-31 12:00 UTC
@@ -357,6 +357,31 @@ def test_a_switch_without_quantities_keeps_the_prepaid_units_bought() -> None:
     assert (upgrade.kind, upgrade.packages) == ("upgrade", {"seats": Decimal(3)})
     assert asked.packages == {"seats": Decimal(0)}, "a quantity asked for wins"
     assert (downgrade.kind, downgrade.packages) == ("downgrade", {"seats": Decimal(2)})
+
+
+def test_an_allowance_raised_by_hand_is_not_carried_and_charged_on_a_switch() -> None:
+    # 12 seats bought on Team (2 included + 10 prepaid); the operator raised the included
+    # amount by hand to 102. Big team carries the 12 paid for, not the gift: 3 packs of 3.
+    big = plan(
+        "big_team",
+        "60",
+        items=(
+            PlanItem(
+                feature_id="seats",
+                included=Decimal(4),
+                price=ItemPrice(
+                    amount=Decimal(6), billing_units=Decimal(3), billing_method="prepaid"
+                ),
+            ),
+        ),
+    )
+    bought = _holding_seats(TEAM, Decimal(12))
+    gift = bought._replace(grants=(bought.grants[0]._replace(included=Decimal(102)),))
+    held_plans = {"sub_team": TEAM, "sub_big_team": big}
+
+    upgrade = decide(big, gift, held_plans, True, AttachOptions())
+
+    assert upgrade.packages == {"seats": Decimal(3)}
 
 
 def test_nothing_is_carried_to_a_plan_that_does_not_sell_the_feature_up_front_or_a_new_one() -> (

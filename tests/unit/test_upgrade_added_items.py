@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from billing.domain.periods import OverageCharge
-from billing.stripe_api.subscriptions import PlanChange, added_invoice_items
+from billing.stripe_api.changes import PlanChange, added_invoice_items
 
 
 def _change(charges: tuple[OverageCharge, ...]) -> PlanChange:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
 from billing.domain.features import Feature
 from billing.domain.holdings import Flag, Grant, Holdings, Subscription, first_reset
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.quantities import carried_quantities, prepaid_packages
 from billing.domain.schedule import next_reset_at
 from billing.domain.stacks import can_stack, stackable
 from billing.domain.terms import Reset
@@ -102,7 +103,8 @@ def decide(
         else:
             kind = "downgrade"
         if replaces is not None:
-            carried = carried_quantities(plan, held, replaces, options.feature_quantities)
+            leaving = held_plans[replaces.id]
+            carried = carried_quantities(plan, held, leaving, replaces, options.feature_quantities)
             if carried:
                 packages = prepaid_packages(plan, {**carried, **options.feature_quantities})
     starts: Starts = "period_end" if kind == "downgrade" else "now"
@@ -250,65 +252,6 @@ def _nothing_to_pay(plan: Plan, packages: Mapping[str, Decimal]) -> bool:
         and (base is None or base.amount == 0)
         and all(i.price is None or i.price.billing_method == "prepaid" for i in plan.terms.items)
         and not any(packages.values())
-    )
-
-
-def prepaid_packages(plan: Plan, quantities: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    """Packages of billing units bought of each prepaid item: the units asked for, less
-    what the plan includes, rounded up to whole packages."""
-    prepaid = {
-        item.feature_id: item
-        for item in plan.terms.items
-        if item.price is not None and item.price.billing_method == "prepaid"
-    }
-    for feature_id in quantities:
-        if feature_id not in prepaid:
-            raise _bad_quantity(feature_id, "the plan sells no prepaid quantity of it")
-    packages: dict[str, Decimal] = {}
-    for feature_id, item in prepaid.items():
-        assert item.price is not None
-        wanted = quantities.get(feature_id, item.included)
-        if wanted < 0:
-            raise _bad_quantity(feature_id, "must be 0 or more")
-        bought = max(Decimal(0), wanted - item.included)
-        if item.price.max_purchase is not None and bought > item.price.max_purchase:
-            raise _bad_quantity(
-                feature_id, f"at most {item.price.max_purchase} units can be bought"
-            )
-        units = item.price.billing_units
-        packages[feature_id] = (bought / units).to_integral_value(rounding=ROUND_CEILING)
-    return packages
-
-
-def carried_quantities(
-    plan: Plan, held: Holdings, replaces: Subscription, asked: Mapping[str, Decimal]
-) -> dict[str, Decimal]:
-    """Units of each prepaid item of `plan` not asked for that the plan it replaces sold up
-    front too: as in Autumn, a switch without `feature_quantities` keeps what the customer
-    had bought (its units, included ones counted, re-cut into the new plan's packages)
-    rather than dropping it to the new plan's included amount and crediting the rest."""
-    prepaid = {
-        item.feature_id
-        for item in plan.terms.items
-        if item.price is not None and item.price.billing_method == "prepaid"
-    }
-    carried: dict[str, Decimal] = {}
-    for grant in held.grants:
-        if (
-            grant.plan_id == replaces.plan_id
-            and grant.feature_id in prepaid
-            and grant.feature_id not in asked
-            and grant.price is not None
-            and grant.price.billing_method == "prepaid"
-        ):
-            carried[grant.feature_id] = carried.get(grant.feature_id, Decimal(0)) + grant.granted
-    return carried
-
-
-def _bad_quantity(feature_id: str, message: str) -> InvalidRequest:
-    return InvalidRequest(
-        f"The quantity of '{feature_id}' is not valid: {message}.",
-        details=[{"field": f"feature_quantities.{feature_id}", "message": message}],
     )
 
 

@@ -118,6 +118,28 @@ def replaced_grant(profile: Customer, before: Grant, after: Grant) -> Write:
     )
 
 
+def deleted_grant(profile: Customer, before: Grant) -> Write:
+    """Deletes a grant only while its usage is as read: a use recorded since (on a plan
+    being replaced) makes the caller read it again, so it is never dropped unseen."""
+    return Write(
+        "Delete",
+        {
+            "TableName": table_name(),
+            "Key": {
+                "PK": {"S": pk_of(profile)},
+                "SK": {"S": keys.grant_sk(before.feature_id, before.id)},
+            },
+            "ConditionExpression": "#owner = :owner AND #usage = :usage",
+            "ExpressionAttributeNames": {"#owner": OWNER, "#usage": "usage"},
+            "ExpressionAttributeValues": {
+                ":owner": {"S": profile.internal_id},
+                ":usage": {"N": numbers.text(before.usage)},
+            },
+        },
+        on_condition_failed=BillingInProgress,
+    )
+
+
 def replaced_subscription(profile: Customer, before: Subscription, after: Subscription) -> Write:
     """The write of a subscription's new state, if it is still as read (else
     BillingInProgress: read it again)."""

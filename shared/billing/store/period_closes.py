@@ -67,6 +67,20 @@ def close(
     """Closes the period: the record, the grants' resets (each as read) and `also` (the
     subscriptions' new period) in one transaction. Raises PeriodAlreadyClosed when another
     delivery closed it first."""
+    record = recorded(profile, stripe_subscription_id, period_end_s, charges, now_ms)
+    grant_writes = [replaced_grant(profile, before, after) for before, after in resets]
+    writes.run([required(profile, now_ms), record, *grant_writes, *(also or [])])
+
+
+def recorded(
+    profile: Customer,
+    stripe_subscription_id: str,
+    period_end_s: int,
+    charges: tuple[OverageCharge, ...],
+    now_ms: int,
+) -> Write:
+    """The write of a close's record (its charges), for a transaction: it fails with
+    PeriodAlreadyClosed when the record exists already."""
     body = [
         {
             "feature_id": c.feature_id,
@@ -78,7 +92,7 @@ def close(
         }
         for c in charges
     ]
-    record = Write(
+    return Write(
         "Put",
         {
             "TableName": table_name(),
@@ -93,8 +107,6 @@ def close(
         },
         on_condition_failed=PeriodAlreadyClosed,
     )
-    grant_writes = [replaced_grant(profile, before, after) for before, after in resets]
-    writes.run([required(profile, now_ms), record, *grant_writes, *(also or [])])
 
 
 def _key(stripe_subscription_id: str, period_end_s: int) -> Item:

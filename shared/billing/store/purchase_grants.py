@@ -18,7 +18,7 @@ from billing.domain.holdings import Holdings, Subscription
 from billing.domain.purchases import PendingPurchase, PurchaseStatus, held_status
 from billing.store import keys, writes
 from billing.store.holding_items import items_of
-from billing.store.holdings import delete_owned, put_new
+from billing.store.holdings import delete_owned, deleted_grant, put_new
 from billing.store.profiles import pk_of, required
 from billing.store.purchases import PurchaseAlreadyGranted, item_key
 from billing.store.staged_changes import change_in_stages
@@ -131,7 +131,11 @@ def grant(
     # The purchase of the plan it replaces ends with it.
     also = [*also, *followed(ended=removed.subscriptions)]
     puts = [put_new(item, owner) for item in items_of(pk, owner, added)]
-    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, removed)]
+    # The grants replaced go only as read: a use tracked on them meanwhile (an upgrade paid
+    # days after its attach) is read again, and billed (services/billing/late_overage).
+    kept_apart = removed._replace(grants=())
+    deletes = [delete_owned(item, owner) for item in items_of(pk, owner, kept_apart)]
+    deletes += [deleted_grant(profile, grant) for grant in removed.grants]
     whole = [required(profile, now_ms), marked, *puts, *deletes, *also]
     if len(whole) <= writes.TRANSACTION_ITEMS:
         writes.run(whole)

@@ -14,12 +14,13 @@ from billing.domain.attach_preview import PreviewLine
 from billing.domain.features import Feature
 from billing.domain.plans import Plan
 from billing.stripe_api import catalog
+from billing.stripe_api.changes import quantity_items, replaced_items, trial_end_param
 from billing.stripe_api.objects import id_of
-from billing.stripe_api.subscriptions import quantity_items, replaced_items, trial_end_param
 
 if TYPE_CHECKING:
     from billing.stripe_api.call import StripeCall
-    from billing.stripe_api.subscriptions import PlanChange, QuantityChange, Subscriptions
+    from billing.stripe_api.changes import PlanChange, QuantityChange
+    from billing.stripe_api.subscriptions import Subscriptions
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from billing.stripe_api.payments import items_of
 
 if TYPE_CHECKING:
     from billing.stripe_api.call import StripeCall
-    from billing.stripe_api.subscriptions import PlanChange, Subscriptions
+    from billing.stripe_api.changes import PlanChange
+    from billing.stripe_api.subscriptions import Subscriptions
 
 # How many schedules made for one purchase (each released since) a creation steps over.
 _SCHEDULE_ATTEMPTS = 8

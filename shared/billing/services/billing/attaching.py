@@ -39,9 +39,11 @@ from billing.services.billing.attempts import (
     grant_paid_checkout,
     open_attempt,
     sale_of,
+    trial_as_stripe_starts_it,
     with_success_url,
 )
 from billing.services.billing.free_at_period_end import schedule_free_plan
+from billing.services.billing.late_overage import bill_late_overage
 from billing.services.billing.pending import clear_pending_end, put_back
 from billing.services.billing.period_end import upgrade_overage
 from billing.services.billing.purchases import AFTER_CANCEL, grant_purchase
@@ -59,10 +61,10 @@ from billing.services.billing.subscription_sync import billing_subscription, syn
 from billing.services.customers.stripe_sync import linked_to_stripe, with_live_stripe_customer
 from billing.store import billing_lock, catalog, purchases, scheduled_switches
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.changes import PRORATIONS, PlanChange
 from billing.stripe_api.invoices import InvoiceSummary, Payment
 from billing.stripe_api.payments import Sale
 from billing.stripe_api.schedules import ScheduledSwitch
-from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 # Longer than the function may run (its timeout is 30 s), so a live call never loses it.
 LOCK_LEASE_MS = 35_000
@@ -127,6 +129,9 @@ def _attach(command: AttachPlan, stripe: StripeFactory) -> AttachResult:
         return _stack(command, customer, decision.stacks, plan, stripe)
     # Only a charge uses the card found now: a checkout's page collects one.
     charged_card = card if decision.flow != "checkout" else None
+    decision = trial_as_stripe_starts_it(
+        decision, seen.leaving(decision), customer.stripe_id, stripe
+    )
     purchase = open_attempt(
         customer, plan, decision, command, charged_card, stripe, seen.leaving(decision)
     )
@@ -339,6 +344,9 @@ def _answer(
     retried with the same keys."""
     if payment.status == "paid":
         grant_purchase(purchase.id, payment.subscription_id)
+        # Usage tracked on the plan left while this call ran (an upgrade that invoices
+        # nothing now has no invoice.paid to bill it).
+        bill_late_overage(purchase.id, stripe)
         if payment.subscription_id is not None:
             converged_once_granted(payment.subscription_id, stripe)
         return AttachResult(customer_id=customer_id, invoice=payment.invoice)

@@ -96,6 +96,33 @@ def open_attempt(
     return on_conflict(attempt)
 
 
+def trial_running(
+    decision: AttachDecision, stripe_customer: str, now: int, stripe: StripeFactory
+) -> tuple[bool, int]:
+    """Whether the plan the decision replaces is in its trial, and the time then (Stripe's:
+    the customer's test clock, if it has one)."""
+    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
+    if trial_ends is None:
+        return False, now
+    frozen_s = stripe().test_clocks.now_s(stripe_customer)
+    now = now if frozen_s is None else frozen_s * 1000
+    return trial_ends > now, now
+
+
+def trial_as_stripe_starts_it(
+    decision: AttachDecision, leaving: Plan | None, stripe_customer: str, stripe: StripeFactory
+) -> AttachDecision:
+    """The decision with the trial Stripe will actually run. A paid plan changed now that is
+    not in its trial goes on in its Stripe period (the prorated difference charged now, no
+    trial started), so the plan bought is granted without one: no trial end shown, its
+    balances reset with Stripe's period. Autumn credits the unused time and starts the
+    plan's trial instead (README, "Deliberate differences")."""
+    if decision.trial is None or leaving is None or leaving.free or decision.flow == "schedule":
+        return decision
+    trialing, _now = trial_running(decision, stripe_customer, clock.now_ms(), stripe)
+    return decision if trialing else replace(decision, trial=None)
+
+
 def _stripe_now_ms(customer: Customer, stripe: StripeFactory, now_ms: int) -> int:
     """When Stripe says it is for the customer: a Stripe customer on a test clock lives at
     the clock's frozen time (a trial end is refused unless after it), else it is now."""

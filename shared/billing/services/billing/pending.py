@@ -33,8 +33,8 @@ from billing.services.billing.subscription_sync import sync_subscription
 from billing.store import catalog, customers, scheduled_switches, stripe_timeline
 from billing.store.catalog import Catalog
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.changes import PlanChange
 from billing.stripe_api.payments import LineItem
-from billing.stripe_api.subscriptions import PlanChange
 
 
 def uncancel(

@@ -18,7 +18,9 @@ pays that invoice, now or later, pays it too, and an upgrade never paid bills no
 (the old plan stays, and its renewal bills the whole period's overage; the renewal voids an
 upgrade's invoice still open then, see `renewals`). An upgrade that invoices nothing now (no
 proration) leaves them for the subscription's next invoice; one made during a trial bills
-none (the trial ends or restarts with it, and its usage is free). Its charges
+none (the trial ends or restarts with it, and its usage is free). Usage on the old plan
+after the attach and before a late payment is recorded by the grant (see `late_overage`).
+Its charges
 have keys of their own (the renewal's, naming the attempt too): a renewal never mistakes an
 unpaid upgrade's line for its own charge.
 
@@ -140,7 +142,7 @@ def upgrade_overage(
     and feature, prefixed with the attempt (its period stays last): never taken for the
     renewal's own charge (an unpaid upgrade's voided line must not stop the renewal billing
     the period)."""
-    found = period_closes.load(_upgrade_close(live.id, purchase_id), live.current_period_end or 0)
+    found = period_closes.load(upgrade_close(live.id, purchase_id), live.current_period_end or 0)
     if found is not None:
         return found
     return on_conflict(
@@ -156,7 +158,7 @@ def _record_upgrade_overage(
     live: StripeSubscription,
     purchase_id: str,
 ) -> tuple[OverageCharge, ...]:
-    closed = _upgrade_close(live.id, purchase_id)
+    closed = upgrade_close(live.id, purchase_id)
     start_s, end_s = live.current_period_start or 0, live.current_period_end or 0
     found = period_closes.load(closed, end_s)
     if found is not None:
@@ -172,7 +174,7 @@ def _record_upgrade_overage(
     return charges
 
 
-def _upgrade_close(subscription_id: str, purchase_id: str) -> str:
+def upgrade_close(subscription_id: str, purchase_id: str) -> str:
     """The record of an upgrade's close: the subscription and the attempt (a renewal's
     close of the same period is keyed by the subscription alone)."""
     return f"{subscription_id}@{purchase_id}"

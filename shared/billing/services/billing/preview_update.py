@@ -17,7 +17,6 @@ from typing import Literal
 
 from billing import clock
 from billing.config import settings
-from billing.domain.attach import prepaid_packages
 from billing.domain.attach_preview import (
     Cycle,
     PlanMove,
@@ -31,6 +30,7 @@ from billing.domain.customers import Customer
 from billing.domain.errors import InvalidRequest
 from billing.domain.holdings import Subscription
 from billing.domain.plans import Plan
+from billing.domain.quantities import prepaid_packages
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.previews import preview_of_attach
 from billing.services.billing.stacking import unstack_change

@@ -36,6 +36,7 @@ from billing.domain.holdings import Subscription
 from billing.domain.periods import overage_of, resets_with_period
 from billing.domain.plans import Plan
 from billing.domain.stripe_sync import plan_price_ids
+from billing.services.billing.attempts import trial_running
 from billing.services.billing.situation import (
     AttachPlan,
     AttachSituation,
@@ -45,9 +46,9 @@ from billing.services.billing.situation import (
 from billing.services.billing.stacking import stack_change
 from billing.services.customers.stripe_sync import with_live_stripe_customer
 from billing.stripe_api import StripeFactory
+from billing.stripe_api.changes import PRORATIONS, PlanChange
 from billing.stripe_api.payments import sale_lines
 from billing.stripe_api.previews import ChangePreview, ToldAs
-from billing.stripe_api.subscriptions import PRORATIONS, PlanChange
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def _plan_change(
             details=[{"field": "plan_id", "message": "no Stripe subscription to change"}],
         )
     at_once = decision.flow != "schedule"
-    trialing, now = _trial_running(decision, stripe_customer, now, stripe)
+    trialing, now = trial_running(decision, stripe_customer, now, stripe)
     # As the attach: a plan without a trial ends one running now, its usage billed by no one.
     ends_trial = at_once and trialing and decision.trial is None
     change = PlanChange(
@@ -205,19 +206,6 @@ def _plan_change(
         redirect_to_checkout=False,
         next_cycle=cycle,
     )
-
-
-def _trial_running(
-    decision: AttachDecision, stripe_customer: str, now: int, stripe: StripeFactory
-) -> tuple[bool, int]:
-    """Whether the plan left is in its trial, and the time then (Stripe's: the customer's
-    test clock, if it has one)."""
-    trial_ends = decision.replaces.trial_ends_at if decision.replaces is not None else None
-    if trial_ends is None:
-        return False, now
-    frozen_s = stripe().test_clocks.now_s(stripe_customer)
-    now = now if frozen_s is None else frozen_s * 1000
-    return trial_ends > now, now
 
 
 def _stack(

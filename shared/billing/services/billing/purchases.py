@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from billing import clock
 from billing.domain.attach import current_in_group, is_upgrade, left_behind, purchased_holdings
+from billing.domain.customers import Customer
 from billing.domain.errors import StoreUnavailable
 from billing.domain.holdings import Holdings, Subscription, combined
 from billing.domain.plans import Plan
@@ -17,10 +18,12 @@ from billing.domain.purchases import PendingPurchase, PurchaseStatus, purchase_i
 from billing.observability import logger
 from billing.services.app_webhooks import events as app_events
 from billing.services.app_webhooks.events import AppEvent, ProductsUpdated, Scenario
+from billing.services.billing.late_overage import late_record
 from billing.services.retry import on_conflict
 from billing.store import catalog, customers, purchase_grants, purchases
 from billing.store.catalog import Catalog
 from billing.store.purchases import PurchaseAlreadyGranted
+from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
 
 
@@ -162,9 +165,26 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     # they are told even if this function stops right after.
     going = app_events.outgoing(_told(purchase, plan, leaving, current))
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
+    late = _late_overage(customer, purchase, leaving, current, now)
+    also += [] if late is None else [late]
     purchase_grants.grant(customer, purchase, added, removed, also + going.writes(), now)
     app_events.send(going)
     return True
+
+
+def _late_overage(
+    customer: Customer,
+    purchase: PendingPurchase,
+    leaving: Subscription | None,
+    current: Catalog,
+    now: int,
+) -> Write | None:
+    """The old plan's overage used since an immediate upgrade's attach recorded it, recorded
+    with the grant that ends its balances (services/billing/late_overage)."""
+    if leaving is None or not purchase.replaces_paid or purchase.flow == "schedule":
+        return None
+    left = current.version(leaving.plan_id, leaving.plan_version)
+    return None if left is None else late_record(customer, purchase.id, leaving, left, now)
 
 
 def _told(

@@ -17,7 +17,7 @@ from billing.services.billing.subscription_sync import billing_subscription
 from billing.store import stack_requests, stripe_timeline
 from billing.store.stack_requests import StackRequest
 from billing.stripe_api import StripeFactory
-from billing.stripe_api.subscriptions import Proration, QuantityChange
+from billing.stripe_api.changes import Proration, QuantityChange
 
 
 def stack_change(

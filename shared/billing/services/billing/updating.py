@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from billing.domain.attach import ProrationBehavior, RedirectMode, prepaid_packages
+from billing.domain.attach import ProrationBehavior, RedirectMode
 from billing.domain.customers import Customer
 from billing.domain.errors import (
     InvalidRequest,
@@ -19,11 +19,12 @@ from billing.domain.errors import (
 )
 from billing.domain.holdings import Subscription
 from billing.domain.plans import FreeTrial, Plan
+from billing.domain.quantities import prepaid_packages
 from billing.domain.stripe_subscriptions import StripeSubscription
 from billing.services.billing.situation import AttachPlan
 from billing.store.catalog import Catalog
 from billing.stripe_api import catalog as stripe_catalog
-from billing.stripe_api.subscriptions import PRORATIONS, QuantityChange
+from billing.stripe_api.changes import PRORATIONS, QuantityChange
 
 CancelAction = Literal["cancel_immediately", "cancel_end_of_cycle", "uncancel"]
 

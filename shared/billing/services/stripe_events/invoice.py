@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from billing.domain.customers import Customer
+from billing.services.billing.late_overage import bill_late_overage
 from billing.services.billing.purchases import grant_purchase, refund_if_stale
 from billing.services.billing.renewals import close_period, mark_paid, mark_past_due, record_invoice
 from billing.services.billing.subscription_sync import sync_subscription
@@ -54,6 +55,10 @@ def paid(event: StripeEventCommand, customer: Customer | None, stripe: StripeFac
     if purchase_id is not None and not grant_purchase(purchase_id, subscription_id):
         # Paid, not granted: one that no longer fits the customer's plans is refunded.
         refund_if_stale(purchase_id, event.object_id, subscription_id, stripe)
+    if purchase_id is not None:
+        # An upgrade paid late: the old plan's usage since its attach, recorded by the
+        # grant (this delivery's, or an earlier one's that stopped), billed once.
+        bill_late_overage(purchase_id, stripe)
     if subscription_id is not None:
         # Converge on what the subscription bills now: its items recorded, a change at the
         # period end granted only if Stripe bills the new plan (never on our record alone).
