@@ -1,7 +1,8 @@
 """More of Autumn's billing scenarios, told as behaviour over the local stack and the Stripe
 emulator (ported from useautumn/autumn server/tests/integration/billing/:
 attach/new-plan/attach-one-off-zero-decimal, update-subscription/update-quantity/
-volume-tiers-update-quantity, attach/immediate-switch/immediate-switch-reset-behavior).
+volume-tiers-update-quantity, attach/immediate-switch/immediate-switch-reset-behavior
+(consumable and prepaid), invoice-matched-credits (upgrade twice, without discounts)).
 Helpers are shared with test_autumn_billing_scenarios.py."""
 
 from __future__ import annotations
@@ -154,3 +155,28 @@ def test_an_upgrade_starts_the_new_plans_used_up_balances_afresh(
     assert plans_held(customer) == [("premium", "active", False)]
     balance = customer["balances"]["messages"]
     assert (balance["granted"], balance["remaining"], balance["usage"]) == (granted, granted, 0)
+
+
+def test_a_second_upgrade_in_one_period_credits_the_plan_paid_by_the_first(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """invoice-matched-credits (upgrade twice in one period, no discount): Pro ($20) to
+    Premium ($50) to Growth ($100): the second upgrade credits Premium's unused time, not
+    Pro's, and charges what its preview said."""
+    with_catalog(api, clean_stack, plan("pro", 20), plan("premium", 50), plan("growth", 100))
+    attach(api, "pro")
+    attach(api, "premium")
+
+    preview = api.post(
+        "/v1/billing.preview_attach", json={"customer_id": "c1", "plan_id": "growth"}
+    )
+    upgraded = attach(api, "growth")
+
+    assert preview.status_code == 200, preview.text
+    lines = [dollars(line["total"]) for line in preview.json()["line_items"]]
+    assert sorted(lines) == [Decimal(-50), Decimal(100)]
+    assert dollars(preview.json()["total"]) == Decimal(50)
+    assert dollars(upgraded["invoice"]["total"]) == Decimal(50)
+    customer = held(api)
+    assert plans_held(customer) == [("growth", "active", False)]
+    assert invoice_totals(customer) == [Decimal(20), Decimal(30), Decimal(50)]
