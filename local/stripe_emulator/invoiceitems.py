@@ -127,6 +127,13 @@ def create(request: ApiRequest) -> JsonObject:
             raise invalid_param(
                 "invoice", "Invoice items can only be added to the customer's draft invoices."
             )
+        if invoice["currency"] != currency:
+            # Stripe refuses an item in another currency than its invoice's.
+            raise invalid_param(
+                "pricing[price]" if price is not None else "currency",
+                f"The price specified only supports `{currency}`. This doesn't match the "
+                f"expected currency: `{invoice['currency']}`.",
+            )
     subscription = None
     if "subscription" in params:
         sub = store.require("subscription", p.string(params, "subscription"), "subscription")

@@ -225,3 +225,16 @@ def test_a_request_repeated_after_its_idempotency_key_is_forgotten_runs_again(
     emulator.forget_idempotency_keys()
 
     assert client.v1.invoice_items.create(params, {"idempotency_key": "k-1"}).id != first.id
+
+
+def test_an_item_in_another_currency_than_its_draft_invoice_is_refused(client, customer):
+    invoice = client.v1.invoices.create({"customer": customer.id})
+    yen = {"customer": customer.id, "invoice": invoice.id, "amount": 500, "currency": "jpy"}
+
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.invoice_items.create(yen)
+
+    assert refused.value.param == "currency"
+    assert "`jpy`" in str(refused.value)
+    assert "`usd`" in str(refused.value)
+    assert client.v1.invoices.retrieve(invoice.id).lines.data == []

@@ -339,3 +339,15 @@ class TestPrepaidTiers:
         b = self.spec(Tier(to=20, amount=5), Tier(to="inf", amount=4))
 
         assert a.lookup_key != b.lookup_key
+
+
+@pytest.mark.parametrize(
+    ("currency", "minor"),
+    [("usd", "2000"), ("jpy", "20"), ("JPY", "20"), ("rwf", "20"), ("kwd", "20000")],
+)
+def test_prices_are_sent_in_the_minor_units_stripe_counts_their_currency_in(
+    currency: str, minor: str
+) -> None:
+    """Yen and the like have no minor unit (20 is 20); dinars count thousandths."""
+    (spec,) = price_specs(plan(price=monthly(20)), currency)
+    assert spec.params["unit_amount_decimal"] == minor

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from billing.config import settings
+from billing.domain.currencies import minor_unit_digits
 from billing.domain.plans import Plan, PlanItem, StripeMirror
 from billing.stripe_api.call import once
 
@@ -52,14 +53,14 @@ def price_specs(plan: Plan, currency: str) -> list[PriceSpec]:
     base = plan.terms.price
     if base is not None and base.amount > 0:
         params = {
-            "unit_amount_decimal": _minor_units(base.amount),
+            "unit_amount_decimal": _minor_units(base.amount, currency),
             **_cadence(plan, base.interval_count),
         }
         specs.append(_spec(plan, None, currency, params, nickname=f"{plan.name} (base)"))
     for item in plan.terms.items:
         if item.price is None:
             continue
-        item_params = _item_params(plan, item, item.price)
+        item_params = _item_params(plan, item, item.price, currency)
         if item_params is not None:
             specs.append(
                 _spec(
@@ -81,17 +82,19 @@ def priced_quantities(mirror: StripeMirror, packages: Mapping[str, Decimal]) -> 
     }
 
 
-def _item_params(plan: Plan, item: PlanItem, price: ItemPrice) -> dict[str, Any] | None:
+def _item_params(
+    plan: Plan, item: PlanItem, price: ItemPrice, currency: str
+) -> dict[str, Any] | None:
     if price.billing_method == "usage_based":
         if price.tiers is not None:
             # Stripe has no tiered one-time prices: tiered overage is priced by us at the
             # period end and billed as an amount, so it has no Stripe price.
             return None
         # Overage is billed in arrears as invoice items of this one-time price, per package.
-        return {"unit_amount_decimal": _minor_units(price.amount or 0)}
+        return {"unit_amount_decimal": _minor_units(price.amount or 0, currency)}
     cadence = _cadence(plan, price.interval_count)
     if price.tiers is None:
-        return {"unit_amount_decimal": _minor_units(price.amount or 0), **cadence}
+        return {"unit_amount_decimal": _minor_units(price.amount or 0, currency), **cadence}
     return {
         "billing_scheme": "tiered",
         "tiers_mode": price.tier_behavior or "graduated",
@@ -101,9 +104,9 @@ def _item_params(plan: Plan, item: PlanItem, price: ItemPrice) -> dict[str, Any]
                 "up_to": "inf"
                 if tier.to == "inf"
                 else max(1, -(-int(tier.to) // int(price.billing_units or 1))),
-                "unit_amount_decimal": _minor_units(tier.amount),
+                "unit_amount_decimal": _minor_units(tier.amount, currency),
                 **(
-                    {"flat_amount_decimal": _minor_units(tier.flat_amount)}
+                    {"flat_amount_decimal": _minor_units(tier.flat_amount, currency)}
                     if tier.flat_amount
                     else {}
                 ),
@@ -146,21 +149,23 @@ def _spec(
     )
 
 
-def _minor_units(amount: Decimal | int) -> str:
-    """Major units (9.99) to Stripe's minor units as an exact decimal string ("999")."""
-    cents = (Decimal(str(amount)) * 100).normalize()
+def _minor_units(amount: Decimal | int, currency: str) -> str:
+    """Major units (9.99) to Stripe's minor units of `currency` as an exact decimal string
+    ("999" in dollars, "500" for ¥500)."""
+    cents = Decimal(str(amount)).scaleb(minor_unit_digits(currency)).normalize()
     return format(cents, "f")
 
 
 def whole_minor_units(amount: Decimal) -> int:
     """An amount we priced ourselves (tiered overage) in Stripe's whole minor units: Stripe
     charges whole cents, and half a cent rounds up."""
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    minor = amount.scaleb(minor_unit_digits(settings().currency))
+    return int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def major_units(minor: int) -> Decimal:
     """Stripe's minor units (999) back to our major units (9.99)."""
-    return Decimal(minor).scaleb(-2)
+    return Decimal(minor).scaleb(-minor_unit_digits(settings().currency))
 
 
 def digest(text: str, length: int = 16) -> str:

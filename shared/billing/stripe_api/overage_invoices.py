@@ -48,6 +48,7 @@ class OverageInvoices:
                 return None  # billed already, on an invoice of Stripe's own making
             params: Any = {
                 "customer": stripe_customer,
+                "currency": settings().currency,
                 "collection_method": "charge_automatically",
                 "auto_advance": False,
                 # Only these charges: other pending items wait for the invoice they belong to.

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from billing.config import settings
 from billing.domain.errors import InvalidRequest
 from billing.domain.plans import Plan
 from billing.stripe_api.call import once
@@ -175,6 +176,9 @@ class Payments:
         metadata = sale_metadata(sale)
         params: Any = {
             "customer": sale.stripe_customer,
+            # Stripe would bill in the account's default currency otherwise, and refuse the
+            # sale's prices in any other.
+            "currency": settings().currency,
             **collection,
             "auto_advance": False,
             "pending_invoice_items_behavior": "exclude",
