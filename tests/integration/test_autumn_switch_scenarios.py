@@ -180,3 +180,40 @@ def test_a_second_upgrade_in_one_period_credits_the_plan_paid_by_the_first(
     customer = held(api)
     assert plans_held(customer) == [("growth", "active", False)]
     assert invoice_totals(customer) == [Decimal(20), Decimal(30), Decimal(50)]
+
+
+SEATS_FEATURE = {"feature_id": "seats", "name": "Seats", "type": "metered", "consumable": False}
+
+
+def seats(included: int) -> dict[str, Any]:
+    return {"feature_id": "seats", "included": included}
+
+
+def test_seats_in_use_stay_in_use_across_a_switch_and_used_up_messages_start_afresh(
+    api: httpx.Client, clean_stack: LocalStack
+) -> None:
+    """immediate-switch-reset-behavior (continuous use) and immediate-switch-allocated: 2 of
+    the free plan's 3 seats taken, then Pro (5 seats) bought: the 2 seats stay taken (3
+    left), where the 40 messages used start afresh on Pro's own allowance."""
+    assert api.post("/v1/features.create", json=SEATS_FEATURE).status_code == 200
+    free = {
+        "plan_id": "free",
+        "name": "Free",
+        "group": "main",
+        "items": [seats(3), {"feature_id": "messages", "included": 100}],
+    }
+    pro = plan("pro", 20, seats(5), {"feature_id": "messages", "included": 500})
+    with_catalog(api, clean_stack, free, pro)
+    attach(api, "free")
+    for feature_id, used in (("seats", 2), ("messages", 40)):
+        tracked = {"customer_id": "c1", "feature_id": feature_id, "value": used}
+        assert api.post("/v1/balances.track", json=tracked).status_code == 200
+
+    attach(api, "pro")
+
+    customer = held(api)
+    assert plans_held(customer) == [("pro", "active", False)]
+    balances = customer["balances"]
+    assert (balances["seats"]["usage"], balances["seats"]["remaining"]) == (2, 3)
+    assert (balances["messages"]["usage"], balances["messages"]["remaining"]) == (0, 500)
+    assert invoice_totals(customer) == [Decimal(20)]

@@ -15,6 +15,7 @@ from billing.domain.attach import (
     left_behind,
     purchased_holdings,
     scheduled,
+    seats_kept,
     trial_end,
 )
 from billing.domain.errors import InvalidRequest, PlanAlreadyAttached
@@ -395,3 +396,41 @@ def test_nothing_is_carried_to_a_plan_that_does_not_sell_the_feature_up_front_or
     # A plan of another group replaces nothing: its own included amount, no carry-over.
     new = decide(other_group, holdings, held_plans, True, AttachOptions())
     assert (new.kind, new.packages) == ("new", {"seats": Decimal(0)})
+
+
+def test_seats_in_use_are_kept_on_the_plan_switched_to_and_used_up_features_start_afresh() -> None:
+    left = Holdings(
+        grants=(
+            Grant(
+                id="g1",
+                feature_id="seats",
+                plan_id="team",
+                included=Decimal(3),
+                anchor_at=NOW,
+                usage=Decimal(2),
+            ),
+            Grant(
+                id="g2",
+                feature_id="messages",
+                plan_id="team",
+                included=Decimal(100),
+                anchor_at=NOW,
+                usage=Decimal(40),
+            ),
+        )
+    )
+    added = Holdings(
+        grants=(
+            Grant(id="n1", feature_id="seats", plan_id="big", included=Decimal(5), anchor_at=NOW),
+            Grant(
+                id="n2", feature_id="messages", plan_id="big", included=Decimal(500), anchor_at=NOW
+            ),
+        )
+    )
+
+    kept = seats_kept(added, left, FEATURES)
+
+    assert [(g.feature_id, g.usage) for g in kept.grants] == [
+        ("seats", Decimal(2)),
+        ("messages", Decimal(0)),
+    ]

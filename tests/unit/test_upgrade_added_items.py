@@ -4,10 +4,25 @@ takes at most 20 in one update, so past 19 the rest are billed as one amount, to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
+import pytest
+
+from billing.config import reset_caches
 from billing.domain.periods import OverageCharge
 from billing.stripe_api.changes import PlanChange, added_invoice_items
+
+
+@pytest.fixture(autouse=True)
+def in_dollars(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A deployment charging in USD: amounts are cut to whole cents."""
+    monkeypatch.setenv("TABLE_NAME", "billing-unit")
+    monkeypatch.setenv("API_KEY_HASHES", "0" * 64)
+    monkeypatch.setenv("BILLING_CURRENCY", "usd")
+    reset_caches()
+    yield
+    reset_caches()
 
 
 def _change(charges: tuple[OverageCharge, ...]) -> PlanChange:

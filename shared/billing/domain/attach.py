@@ -344,6 +344,22 @@ def scheduled(plan: Plan, subscription_id: str, starts_at: int) -> Holdings:
     )
 
 
+def seats_kept(added: Holdings, left: Holdings, features: Mapping[str, Feature]) -> Holdings:
+    """The grants of a plan switched to, with the continuous-use features (seats) still in
+    use on the plan left: as in Autumn, the 2 seats taken stay taken (a used-up feature,
+    such as messages, starts afresh on the new plan)."""
+    in_use: dict[str, Decimal] = {}
+    for grant in left.grants:
+        feature = features.get(grant.feature_id)
+        if feature is not None and not feature.consumable:
+            in_use[grant.feature_id] = in_use.get(grant.feature_id, Decimal(0)) + grant.usage
+    grants = tuple(
+        g._replace(usage=in_use[g.feature_id]) if g.feature_id in in_use else g
+        for g in added.grants
+    )
+    return added._replace(grants=grants)
+
+
 def left_behind(held: Holdings, leaving: Subscription) -> Holdings:
     """The subscription a customer leaves, with the grants and flags its plan gave."""
     return Holdings(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing import clock
-from billing.domain.attach import AttachOptions, decide, left_behind, purchased_holdings
+from billing.domain.attach import AttachOptions, decide, left_behind, purchased_holdings, seats_kept
 from billing.domain.customers import Customer
 from billing.domain.errors import CustomerNotFound, PlanNotFound
 from billing.domain.holdings import Holdings
@@ -49,6 +49,7 @@ def _enable(command: EnablePlan) -> None:
     added = purchased_holdings(plan, current.features, {}, now, clock.new_internal_id)
     held = customer.holdings
     removed = left_behind(held, decision.replaces) if decision.replaces else Holdings()
+    added = seats_kept(added, removed, current.features)
     also = [] if plan.in_use else [catalog.mark_in_use(plan)]
     change_id = clock.new_internal_id("enable")
     staged_changes.exchange(customer, change_id, added, removed, also, now)

@@ -9,7 +9,13 @@ is refunded (a credit note) and a subscription it made for itself ended."""
 from __future__ import annotations
 
 from billing import clock
-from billing.domain.attach import current_in_group, is_upgrade, left_behind, purchased_holdings
+from billing.domain.attach import (
+    current_in_group,
+    is_upgrade,
+    left_behind,
+    purchased_holdings,
+    seats_kept,
+)
 from billing.domain.customers import Customer
 from billing.domain.errors import StoreUnavailable
 from billing.domain.holdings import Holdings, Subscription, combined
@@ -158,6 +164,7 @@ def _grant(purchase_id: str, stripe_subscription_id: str | None) -> bool:
     held = customer.holdings
     leaving = next((s for s in held.subscriptions if s.id == purchase.replaces), None)
     removed = left_behind(held, leaving) if leaving is not None else Holdings()
+    added = seats_kept(added, removed, current.features)
     # A change at the period end was shown as a scheduled subscription until now.
     shown = tuple(s for s in held.subscriptions if s.status == "scheduled" and s.plan_id == plan.id)
     removed = combined([removed, Holdings(subscriptions=shown)])

@@ -11,7 +11,13 @@ events delivered in any order, ends in the state Stripe has now.
 from __future__ import annotations
 
 from billing import clock
-from billing.domain.attach import INVOICE_FLOW, is_upgrade, left_behind, purchased_holdings
+from billing.domain.attach import (
+    INVOICE_FLOW,
+    is_upgrade,
+    left_behind,
+    purchased_holdings,
+    seats_kept,
+)
 from billing.domain.customers import Customer
 from billing.domain.errors import StripeEventTooEarly
 from billing.domain.holdings import Holdings, Subscription, holdings_of
@@ -245,16 +251,16 @@ def _follow_plan_changed_in_stripe(
     added = purchased_holdings(
         plan, current.features, packages_billed(plan, state), now, clock.new_internal_id
     )
-    (sub,) = added.subscriptions
-    sub = synced(sub, plan, state)
-    added = added._replace(subscriptions=(sub,))
+    sub = synced(added.subscriptions[0], plan, state)
+    left = left_behind(customer.holdings, held)
+    added = seats_kept(added._replace(subscriptions=(sub,)), left, current.features)
     also = [*also, *purchase_grants.followed(ended=[held])]
     if not plan.in_use:
         also.append(catalog.mark_in_use(plan))
     logger.info("plan changed in Stripe", extra={"plan": plan.id, "left": held.plan_id})
     stripe_subscriptions.save(
         customer,
-        removed=left_behind(customer.holdings, held),
+        removed=left,
         added=added,
         also=also,
         staged_as=f"moved:{held.id}:{plan.id}:{plan.version}",
