@@ -20,9 +20,9 @@ from decimal import Decimal
 
 from billing.domain.customers import Customer
 from billing.domain.holdings import Subscription
-from billing.domain.periods import OverageCharge, resets_with_period
+from billing.domain.periods import OverageCharge
 from billing.domain.plans import Plan
-from billing.services.billing.period_end import overage_charges, upgrade_close
+from billing.services.billing.period_end import overage_so_far, upgrade_close
 from billing.store import customers, period_closes, purchases
 from billing.store.writes import Write
 from billing.stripe_api import StripeFactory
@@ -44,8 +44,7 @@ def late_record(
     recorded = period_closes.load(upgrade_close(leaving.stripe_subscription_id, purchase_id), end_s)
     if recorded is None:
         return None
-    grants = [g for g in customer.holdings.grants if g.plan_id == plan.id and resets_with_period(g)]
-    now = overage_charges(customer, grants, [(leaving, plan)], start_s, end_s)
+    now = overage_so_far(customer, leaving, plan, start_s, end_s)
     late = late_charges(now, recorded, purchase_id)
     if not late:
         return None

@@ -89,6 +89,15 @@ def overage_charges(
     )
 
 
+def overage_so_far(
+    customer: Customer, held: Subscription, plan: Plan, start_s: int, end_s: int
+) -> tuple[OverageCharge, ...]:
+    """What the usage of one paid plan held costs past its allowances in the period so far
+    (an upgrade ends it early: at the attach, and again at a late-paid grant)."""
+    grants = [g for g in customer.holdings.grants if g.plan_id == plan.id and resets_with_period(g)]
+    return overage_charges(customer, grants, [(held, plan)], start_s, end_s)
+
+
 def close_ending_period(
     customer: Customer,
     held_plans: dict[str, Plan],
@@ -142,9 +151,6 @@ def upgrade_overage(
     and feature, prefixed with the attempt (its period stays last): never taken for the
     renewal's own charge (an unpaid upgrade's voided line must not stop the renewal billing
     the period)."""
-    found = period_closes.load(upgrade_close(live.id, purchase_id), live.current_period_end or 0)
-    if found is not None:
-        return found
     return on_conflict(
         lambda: _record_upgrade_overage(customer, replaced, leaving, live, purchase_id),
         also=(period_closes.PeriodAlreadyClosed,),
@@ -165,10 +171,9 @@ def _record_upgrade_overage(
         return found
     # Read again: taking back a pending end (or a track) may have changed it since.
     fresh = customers.load_by_stripe_id(customer.stripe_id or "") or customer
-    grants = [g for g in fresh.holdings.grants if g.plan_id == leaving.id and resets_with_period(g)]
     charges = tuple(
         replace(charge, idempotency_key=f"upgrade@{purchase_id}:{charge.idempotency_key}")
-        for charge in overage_charges(fresh, grants, [(replaced, leaving)], start_s, end_s)
+        for charge in overage_so_far(fresh, replaced, leaving, start_s, end_s)
     )
     period_closes.close(fresh, closed, end_s, charges, [], clock.now_ms())
     return charges
